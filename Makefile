@@ -1,0 +1,43 @@
+# Set-up is idempotent: each target installs what it needs, then runs.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+src/canvasback/static/.built: node_modules/.package-lock.json $(wildcard js/*.ts js/lib/*.ts js/styles/*.css)
+	npm run build
+	touch $@
+
+$(STAMP): $(BIN)/python pyproject.toml src/canvasback/static/.built
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[test]'
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/python -m canvasback.demo --seed
+	$(BIN)/jupyter lab notebooks/demo.ipynb
+
+test: setup
+	bash scripts/install-chromium.sh
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval-lax notebooks
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) node_modules src/canvasback/static build dist

@@ -1,0 +1,125 @@
+"""canvasback: a Jupyter-native experiment tracker and model registry.
+
+Log runs with MLflow's API (``import canvasback as mlflow`` works for the common calls);
+everything lands in a folder of Parquet files queried by DuckDB. Importing canvasback
+loads neither pandas, DuckDB, pyarrow nor any widget code: each loads on first use.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from canvasback.store.reader import CorruptSegmentWarning
+from canvasback.tracking.client import Client, ExperimentNotFoundError, RunNotFoundError
+from canvasback.tracking.entities import (
+    Experiment,
+    FileInfo,
+    Metric,
+    Param,
+    RunData,
+    RunInfo,
+    RunTag,
+)
+from canvasback.tracking.filter import FilterError
+from canvasback.tracking.fluent import (
+    ActiveRunError,
+    active_run,
+    client,
+    compact,
+    create_experiment,
+    delete_run,
+    delete_tag,
+    end_run,
+    flush,
+    get_experiment,
+    get_experiment_by_name,
+    get_metric_history,
+    get_run,
+    get_store,
+    get_tracking_uri,
+    last_active_run,
+    log,
+    log_artifact,
+    log_artifacts,
+    log_dict,
+    log_figure,
+    log_image,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_table,
+    log_text,
+    restore_run,
+    search_experiments,
+    search_runs,
+    set_experiment,
+    set_store,
+    set_tag,
+    set_tags,
+    sql,
+    start_run,
+)
+from canvasback.tracking.run import Run, RunEndedError
+from canvasback.tracking.validation import InvalidInputError
+
+try:
+    __version__ = version("canvasback")
+except PackageNotFoundError:  # running from a source tree without an install
+    __version__ = "0.0.0"
+
+__all__ = [
+    "ActiveRunError",
+    "Client",
+    "CorruptSegmentWarning",
+    "Experiment",
+    "ExperimentNotFoundError",
+    "FileInfo",
+    "FilterError",
+    "InvalidInputError",
+    "Metric",
+    "Param",
+    "Run",
+    "RunData",
+    "RunEndedError",
+    "RunInfo",
+    "RunNotFoundError",
+    "RunTag",
+    "__version__",
+    "active_run",
+    "client",
+    "compact",
+    "create_experiment",
+    "delete_run",
+    "delete_tag",
+    "end_run",
+    "flush",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_metric_history",
+    "get_run",
+    "get_store",
+    "get_tracking_uri",
+    "last_active_run",
+    "log",
+    "log_artifact",
+    "log_artifacts",
+    "log_dict",
+    "log_figure",
+    "log_image",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_table",
+    "log_text",
+    "restore_run",
+    "search_experiments",
+    "search_runs",
+    "set_experiment",
+    "set_store",
+    "set_tag",
+    "set_tags",
+    "sql",
+    "start_run",
+]

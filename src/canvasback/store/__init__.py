@@ -1,0 +1,140 @@
+"""The run store: Parquet segments written by a buffered writer, read through DuckDB.
+
+It knows nothing of runs' semantics, widgets or notebooks; ``canvasback.tracking``
+builds on it. One :class:`Store` exists per store root and process (see
+:func:`open_store`), so every API object in a process shares one writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from canvasback.store import layout
+from canvasback.store.fs import LocalFileSystem
+from canvasback.store.writer import Writer
+
+if TYPE_CHECKING:
+    from canvasback.store.compaction import CompactionReport
+    from canvasback.store.reader import Catalog
+
+__all__ = ["Store", "open_store"]
+
+
+class Store:
+    """One store root: its file system, this process's writer and its DuckDB catalog."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool | None = None) -> None:
+        if fsync is None:
+            fsync = os.environ.get("CANVASBACK_FSYNC", "") == "1"
+        self.fs = LocalFileSystem(root, fsync=fsync)
+        self.root = self.fs.root
+        self.writer = Writer(self.fs)
+        self._catalog: Catalog | None = None
+        self._catalog_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    @property
+    def catalog(self) -> Catalog:
+        """The DuckDB catalog, created on first use (DuckDB is imported then)."""
+        if self._catalog is None:
+            with self._catalog_lock:
+                if self._catalog is None:
+                    from canvasback.store.reader import Catalog  # noqa: PLC0415  # lazy duckdb
+
+                    self._catalog = Catalog(self.fs)
+        return self._catalog
+
+    def read(self) -> Catalog:
+        """The catalog, with this process's writes flushed and others' loaded."""
+        if self.writer.pending:
+            self.writer.flush()
+        catalog = self.catalog
+        catalog.refresh()
+        return catalog
+
+    def flush(self) -> None:
+        """Block until every row logged so far in this process is on disk."""
+        self.writer.flush()
+
+    # -- claims ----------------------------------------------------------------------
+    def claim(self, namespace: str, name: str, data: bytes) -> bool:
+        """Claim a unique name by exclusive create; True if this call got it."""
+        return self.fs.create_exclusive(f"{layout.CLAIMS_DIR}/{namespace}/{name}", data)
+
+    def read_claim(self, namespace: str, name: str) -> bytes | None:
+        """The content of a claim, None if unclaimed."""
+        with contextlib.suppress(FileNotFoundError):
+            return self.fs.read_bytes(f"{layout.CLAIMS_DIR}/{namespace}/{name}")
+        return None
+
+    def claim_next_number(self, namespace: str, data: bytes, *, start: int = 1) -> int:
+        """Claim the lowest free number of a namespace: contiguous across processes."""
+        taken = [
+            int(e.name)
+            for e in self.fs.list(f"{layout.CLAIMS_DIR}/{namespace}")
+            if e.name.isdigit()
+        ]
+        number = max([start - 1, *taken]) + 1
+        while not self.claim(namespace, str(number), data):
+            number += 1
+        return number
+
+    # -- maintenance -----------------------------------------------------------------
+    def compact(
+        self,
+        *,
+        min_files: int = 2,
+        grace_seconds: float | None = None,
+        purge_deleted: bool = False,
+    ) -> CompactionReport:
+        """Merge small segment files; optionally drop every row of deleted runs."""
+        import duckdb  # noqa: PLC0415  # lazy duckdb
+
+        from canvasback.store import compaction  # noqa: PLC0415  # maintenance only
+
+        purge: list[str] = []
+        if purge_deleted:
+            catalog = self.read()
+            purge = [
+                r[0]
+                for r in catalog.rows(
+                    "SELECT run_id FROM runs WHERE lifecycle_stage = 'deleted'"
+                )
+            ]
+        self.flush()
+        grace = compaction.DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds
+        con = duckdb.connect()
+        try:
+            report = compaction.compact_store(
+                self.fs,
+                con,
+                self.writer.writer_id,
+                min_files=min_files,
+                grace_seconds=grace,
+                purge_run_ids=purge,
+            )
+        finally:
+            con.close()
+        for run_id in report.purged_runs:
+            self.fs.delete_tree(f"{layout.ARTIFACTS_DIR}/{run_id}")
+        return report
+
+
+_STORES: dict[Path, Store] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def open_store(root: str | os.PathLike[str]) -> Store:
+    """The process's one Store for a root (created on first use)."""
+    key = Path(root).expanduser().absolute()
+    with _STORES_LOCK:
+        store = _STORES.get(key)
+        if store is None:
+            store = _STORES[key] = Store(key)
+        return store

@@ -1,0 +1,199 @@
+"""Compaction: merge a partition's small segments into one file, losing and duplicating nothing.
+
+Per partition: take a lease (exclusive create, with a time to live), write a sidecar
+naming the inputs, write the compacted file (temp file, then rename), and delete inputs
+of earlier compactions once a reader grace period has passed. A compactor killed at any
+point leaves the store exact: before the compacted file appears its inputs are live;
+after, readers skip them; an orphaned sidecar or temp file is only ever cleaned up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from canvasback.store import layout
+from canvasback.store.segments import TableIndex
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import duckdb
+
+    from canvasback.store.fs import LocalFileSystem
+
+LEASE_TTL_SECONDS: Final = 600.0
+DEFAULT_GRACE_SECONDS: Final = 300.0
+STALE_TMP_SECONDS: Final = 3600.0
+
+# Purging drops these tables' rows of deleted runs; the column that names the run.
+_RUN_COLUMN: Final = {
+    "runs": "run_id",
+    "params": "run_id",
+    "metrics": "run_id",
+    "events": "entity_id",
+    "artifacts": "run_id",
+}
+
+
+@dataclass
+class CompactionReport:
+    """What one compaction pass did."""
+
+    compacted_files: int = 0
+    input_files: int = 0
+    rows: int = 0
+    deleted_files: int = 0
+    purged_runs: list[str] = field(default_factory=list)
+    skipped_partitions: list[str] = field(default_factory=list)  # leased by another process
+
+
+@contextlib.contextmanager
+def lease(fs: LocalFileSystem, name: str, ttl: float = LEASE_TTL_SECONDS) -> Iterator[bool]:
+    """Hold an exclusive, expiring lease; yields False if another process holds it."""
+    rel = f"{layout.LEASES_DIR}/{name}.lease"
+    token = secrets.token_hex(8)
+    body = json.dumps({"token": token, "expires": time.time() + ttl, "pid": os.getpid()})
+    got = fs.create_exclusive(rel, body.encode())
+    if not got:
+        try:
+            held = json.loads(fs.read_bytes(rel))
+        except (FileNotFoundError, ValueError):
+            held = {"expires": 0}
+        if held["expires"] < time.time():  # its holder died; break it once
+            fs.delete(rel)
+            got = fs.create_exclusive(rel, body.encode())
+    try:
+        yield got
+    finally:
+        if got:
+            with contextlib.suppress(FileNotFoundError, ValueError):
+                if json.loads(fs.read_bytes(rel)).get("token") == token:
+                    fs.delete(rel)
+
+
+def compact_store(
+    fs: LocalFileSystem,
+    con: duckdb.DuckDBPyConnection,
+    writer_id: str,
+    *,
+    min_files: int = 2,
+    grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    purge_run_ids: list[str] | None = None,
+) -> CompactionReport:
+    """Compact every partition of every table that has at least ``min_files`` live files.
+
+    ``con`` is a DuckDB connection used only to merge files (it need not know the store).
+    Rows of runs in ``purge_run_ids`` are dropped from the compacted files.
+    """
+    report = CompactionReport(purged_runs=sorted(purge_run_ids or []))
+    for table in layout.TABLES:
+        index = TableIndex(fs, table)
+        index.refresh()
+        for partition in index.partitions():
+            prefix = f"{table}/{partition}/"
+            with lease(fs, f"{table}-{partition}") as held:
+                if not held:
+                    report.skipped_partitions.append(prefix)
+                    continue
+                index.refresh()
+                live = sorted(r for r in index.live if r.startswith(prefix))
+                purge = report.purged_runs if table in _RUN_COLUMN else []
+                if len(live) >= min_files or (purge and live):
+                    _compact_partition(fs, con, table, prefix, live, writer_id, purge, report)
+                    index.refresh()
+                _delete_replaced(fs, index, prefix, grace_seconds, report)
+    return report
+
+
+def _compact_partition(
+    fs: LocalFileSystem,
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    prefix: str,
+    inputs: list[str],
+    writer_id: str,
+    purge: list[str],
+    report: CompactionReport,
+) -> None:
+    name = layout.segment_name(time.time_ns(), writer_id, 0, compacted=True)
+    data_rel = prefix + name
+    side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
+    # The sidecar goes first: a compacted file must never be seen without it.
+    fs.write_bytes(side_rel, json.dumps({"inputs": inputs, "purged_run_ids": purge}).encode())
+    paths = [fs.local_path(r) for r in inputs]
+    where = f"WHERE NOT list_contains(?, {_RUN_COLUMN[table]})" if purge else ""
+    params: list[object] = [paths, purge] if purge else [paths]
+    order = ", ".join(layout.SORT_KEYS[table])
+    tmp = fs.path(prefix) / f".{name}.{os.getpid()}.tmp"
+    columns = ", ".join(f.name for f in layout.schema(table))
+    try:
+        con.execute(
+            f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) {where} "
+            f"ORDER BY {order}) TO '{_quote(str(tmp))}' "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
+            params,
+        )
+        rows = con.execute(f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')").fetchone()
+        os.replace(tmp, fs.path(data_rel))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    report.compacted_files += 1
+    report.input_files += len(inputs)
+    report.rows += rows[0] if rows else 0
+
+
+def _delete_replaced(
+    fs: LocalFileSystem,
+    index: TableIndex,
+    prefix: str,
+    grace_seconds: float,
+    report: CompactionReport,
+) -> None:
+    """Delete inputs of compacted files older than the grace period, and stale leftovers."""
+    now_ns = time.time_ns()
+    grace_ns = int(grace_seconds * 1e9)
+    live_or_accepted = index.live | set(index.accepted)
+    for rel, sidecar in index.accepted.items():
+        if not rel.startswith(prefix):
+            continue
+        mtime = fs.stat_mtime_ns(rel)
+        if mtime is None or now_ns - mtime < grace_ns:
+            continue
+        for old in sidecar.inputs:
+            if fs.exists(old):
+                fs.delete(old)
+                _delete_sidecar_of(fs, old)
+                report.deleted_files += 1
+    for entry in fs.list(prefix.rstrip("/")):
+        rel = prefix + entry.name
+        age_ns = now_ns - entry.mtime_ns
+        stale_tmp = entry.name.startswith(".") and age_ns > STALE_TMP_SECONDS * 1e9
+        orphan_sidecar = (
+            entry.name.endswith(layout.INPUTS_SUFFIX)
+            and age_ns > grace_ns
+            and _data_of(rel) not in live_or_accepted
+            and not fs.exists(_data_of(rel))
+        )
+        if stale_tmp or orphan_sidecar:
+            fs.delete(rel)
+
+
+def _data_of(sidecar_rel: str) -> str:
+    return sidecar_rel[: -len(layout.INPUTS_SUFFIX)] + layout.PARQUET_SUFFIX
+
+
+def _delete_sidecar_of(fs: LocalFileSystem, data_rel: str) -> None:
+    if data_rel.rsplit("/", 1)[-1].startswith(layout.COMPACTED_PREFIX):
+        fs.delete(data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX)
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")

@@ -1,0 +1,219 @@
+"""The store's file system: a local folder behind a small interface.
+
+Everything the store does to files goes through :class:`LocalFileSystem`, so that the
+object-store backend can offer the same operations (atomic put, exclusive create, list).
+Paths given to it are relative to the store root and use ``/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import pyarrow as pa
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file or folder of a listing."""
+
+    name: str
+    is_dir: bool
+    mtime_ns: int
+    size: int
+
+
+class StorePathError(ValueError):
+    """A relative path that would leave the store."""
+
+
+class LocalFileSystem:
+    """A store rooted in a local folder.
+
+    Parameters
+    ----------
+    root
+        The store folder; created (with parents) on first write.
+    fsync
+        Whether finished files are fsynced before they are renamed into place. Off by
+        default: a rename is atomic without it, fsync only adds power-loss durability.
+
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self.fsync = fsync
+
+    def __repr__(self) -> str:
+        return f"LocalFileSystem({str(self.root)!r})"
+
+    # -- paths -----------------------------------------------------------------------
+    def path(self, rel: str) -> Path:
+        """Absolute local path of a store-relative path; refuses paths that escape."""
+        candidate = (self.root / rel).resolve()
+        root = self.root.resolve()
+        if candidate != root and root not in candidate.parents:
+            msg = f"path {rel!r} resolves outside the store {str(root)!r}"
+            raise StorePathError(msg)
+        return candidate
+
+    def local_path(self, rel: str) -> str:
+        """Path string DuckDB and pyarrow can open."""
+        return str(self.root / rel)
+
+    # -- writes ----------------------------------------------------------------------
+    def _tmp_for(self, target: Path) -> Path:
+        # Dot-prefixed, with the pid: readers skip it, and a killed writer's leftovers
+        # are recognisable for clean-up.
+        return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+
+    def write_parquet(self, rel: str, table: pa.Table, *, compression: str = "zstd") -> int:
+        """Write a Parquet file so that it appears atomically; returns its size in bytes."""
+        import pyarrow.parquet as pq  # noqa: PLC0415  # pyarrow loads on first write
+
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._tmp_for(target)
+        try:
+            pq.write_table(table, tmp, compression=compression, row_group_size=1 << 17)
+            if self.fsync:
+                _fsync_path(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return target.stat().st_size
+
+    def write_bytes(self, rel: str, data: bytes) -> None:
+        """Write a small file atomically (temp file, then rename)."""
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._tmp_for(target)
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                if self.fsync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+
+    def create_exclusive(self, rel: str, data: bytes) -> bool:
+        """Create a file with content only if it does not exist yet; True if we created it.
+
+        The content is written to a temp file first and hard-linked into place, so a
+        claim is never seen half-written, and ``link(2)`` fails if the name exists.
+        """
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._tmp_for(target)
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            if self.fsync:
+                fh.flush()
+                os.fsync(fh.fileno())
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink()
+        return True
+
+    def copy_in(self, source: Path, rel: str) -> int:
+        """Copy a local file into the store atomically; returns the size."""
+        target = self.root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._tmp_for(target)
+        try:
+            with source.open("rb") as src, tmp.open("wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        return target.stat().st_size
+
+    # -- reads -----------------------------------------------------------------------
+    def read_bytes(self, rel: str) -> bytes:
+        """Content of a file."""
+        return (self.root / rel).read_bytes()
+
+    def exists(self, rel: str) -> bool:
+        """Whether a file or folder exists."""
+        return (self.root / rel).exists()
+
+    def stat_mtime_ns(self, rel: str) -> int | None:
+        """Modification time of a file or folder, None if it does not exist."""
+        try:
+            return (self.root / rel).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def list(self, rel: str) -> list[Entry]:
+        """Entries of a folder (empty if it does not exist)."""
+        try:
+            it = os.scandir(self.root / rel)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        out: list[Entry] = []
+        with it:
+            for e in it:
+                try:
+                    st = e.stat()
+                except FileNotFoundError:  # removed while we listed
+                    continue
+                out.append(Entry(e.name, e.is_dir(), st.st_mtime_ns, st.st_size))
+        return out
+
+    def walk_files(self, rel: str) -> Iterator[str]:
+        """Store-relative paths of all files below a folder."""
+        base = self.root / rel
+        for dirpath, _dirs, files in os.walk(base):
+            for f in files:
+                yield str((Path(dirpath) / f).relative_to(self.root).as_posix())
+
+    # -- removal ---------------------------------------------------------------------
+    def delete(self, rel: str) -> None:
+        """Remove a file; a missing file is fine (another process removed it first)."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / rel).unlink()
+
+    def delete_tree(self, rel: str) -> None:
+        """Remove a folder and everything below it, if it exists."""
+        shutil.rmtree(self.path(rel), ignore_errors=True)
+
+    def move_aside(self, rel: str, quarantine_dir: str) -> str | None:
+        """Move a bad file into the quarantine folder; returns its new relative path."""
+        source = self.root / rel
+        dest_rel = f"{quarantine_dir}/{time.time_ns()}-{rel.replace('/', '__')}"
+        dest = self.root / dest_rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, dest)
+        except FileNotFoundError:
+            return None
+        return dest_rel
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

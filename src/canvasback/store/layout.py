@@ -1,0 +1,127 @@
+"""Paths and Arrow schemas of every table of the run store, in one place.
+
+A store is a folder (or an object-store prefix) laid out as::
+
+    <table>/exp=<experiment_id>/seg-<time_ns>-<writer>-<seq>.parquet   immutable segments
+    <table>/exp=<experiment_id>/cmp-<time_ns>-<writer>-<seq>.parquet   compacted segments
+    <table>/exp=<experiment_id>/cmp-<...>.inputs.json                  what a compacted file replaces
+    claims/<namespace>/<name>                                           exclusive-create claims
+    artifacts/<run_id>/<path>                                           run artifacts
+    _leases/, _quarantine/                                              compaction leases, bad files
+
+Every mutable fact (run status, end time, tags, deletion) is an append-only row of the
+``events`` table, resolved last-writer-wins by (timestamp, writer, seq).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+TABLES: Final = ("experiments", "runs", "params", "metrics", "events", "artifacts")
+
+SEGMENT_PREFIX: Final = "seg-"
+COMPACTED_PREFIX: Final = "cmp-"
+PARQUET_SUFFIX: Final = ".parquet"
+INPUTS_SUFFIX: Final = ".inputs.json"
+PARTITION_KEY: Final = "exp"
+
+CLAIMS_DIR: Final = "claims"
+ARTIFACTS_DIR: Final = "artifacts"
+LEASES_DIR: Final = "_leases"
+QUARANTINE_DIR: Final = "_quarantine"
+
+# Event kinds of the events table. ``key`` is "" where a kind has no key.
+EVENT_STATUS: Final = "status"
+EVENT_END_TIME: Final = "end_time"
+EVENT_TAG: Final = "tag"  # value None deletes the tag
+EVENT_LIFECYCLE: Final = "lifecycle"  # "active" or "deleted"
+EVENT_EXPERIMENT_LIFECYCLE: Final = "experiment_lifecycle"
+EVENT_EXPERIMENT_TAG: Final = "experiment_tag"
+
+
+def partition_dir(table: str, experiment_id: str) -> str:
+    """Relative folder of one table's partition."""
+    return f"{table}/{PARTITION_KEY}={experiment_id}"
+
+
+def segment_name(time_ns: int, writer: str, seq: int, *, compacted: bool = False) -> str:
+    """File name of a segment; unique per writer, so a retried write is idempotent."""
+    prefix = COMPACTED_PREFIX if compacted else SEGMENT_PREFIX
+    return f"{prefix}{time_ns:020d}-{writer}-{seq:08d}{PARQUET_SUFFIX}"
+
+
+def is_data_file(name: str) -> bool:
+    """Whether a file name is a finished segment (not a temp file or a sidecar)."""
+    return (
+        name.endswith(PARQUET_SUFFIX)
+        and not name.startswith(".")
+        and (name.startswith((SEGMENT_PREFIX, COMPACTED_PREFIX)))
+    )
+
+
+@functools.cache
+def schema(table: str) -> pa.Schema:
+    """Arrow schema of a table as written to Parquet (the partition column is not stored)."""
+    import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first write, not at import
+
+    string, int64, f64 = pa.string(), pa.int64(), pa.float64()
+    fields: dict[str, list[tuple[str, pa.DataType]]] = {
+        "experiments": [
+            ("experiment_id", string),
+            ("name", string),
+            ("artifact_location", string),
+            ("creation_time", int64),
+        ],
+        "runs": [
+            ("run_id", string),
+            ("run_name", string),
+            ("start_time", int64),
+            ("parent_run_id", string),
+            ("user_id", string),
+            ("artifact_uri", string),
+        ],
+        "params": [
+            ("run_id", string),
+            ("key", string),
+            ("value", string),
+            ("timestamp", int64),
+        ],
+        "metrics": [
+            ("run_id", string),
+            ("key", string),
+            ("step", int64),
+            ("timestamp", int64),
+            ("value", f64),
+        ],
+        "events": [
+            ("entity_id", string),
+            ("kind", string),
+            ("key", string),
+            ("value", string),
+            ("timestamp", int64),
+            ("writer", string),
+            ("seq", int64),
+        ],
+        "artifacts": [
+            ("run_id", string),
+            ("path", string),
+            ("size", int64),
+            ("timestamp", int64),
+        ],
+    }
+    return pa.schema(fields[table])
+
+
+# Sort order of rows inside a segment: lets a one-run query skip row groups.
+SORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "experiments": ("experiment_id",),
+    "runs": ("run_id",),
+    "params": ("run_id", "key"),
+    "metrics": ("run_id", "key", "step", "timestamp"),
+    "events": ("entity_id", "kind", "key", "timestamp"),
+    "artifacts": ("run_id", "path"),
+}

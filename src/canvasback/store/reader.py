@@ -1,0 +1,344 @@
+"""The DuckDB side of the store: an in-memory catalog over the live segment files.
+
+Run-level tables (experiments, runs, params, resolved events, artifacts and the latest
+value of every metric) are small next to metric histories, so the catalog keeps them
+as in-memory DuckDB tables, loaded incrementally from new segments and deduplicated on
+their natural keys: a row read twice (from a segment and from the compacted file that
+replaced it) is kept once. Metric histories stay in Parquet, read through an explicit
+file list. Every public read refreshes first, so other processes' writes show up.
+
+Views (what ``canvasback.sql`` sees): ``experiments``, ``runs``, ``params``, ``tags``,
+``metrics``, ``latest_metrics``, ``artifacts``. Times are milliseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback.store import events, layout
+from canvasback.store.segments import Changes, TableIndex
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from canvasback.store.fs import LocalFileSystem
+
+log = logging.getLogger(__name__)
+
+_MATERIALIZED: Final = {
+    "experiments": (
+        "_experiments",
+        "experiment_id VARCHAR, name VARCHAR, artifact_location VARCHAR, "
+        "creation_time BIGINT",
+        ("experiment_id",),
+    ),
+    "runs": (
+        "_runs",
+        "experiment_id VARCHAR, run_id VARCHAR, run_name VARCHAR, start_time BIGINT, "
+        "parent_run_id VARCHAR, user_id VARCHAR, artifact_uri VARCHAR",
+        ("run_id",),
+    ),
+    "params": (
+        "_params",
+        "experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, value VARCHAR, timestamp BIGINT",
+        ("run_id", "key"),
+    ),
+    "artifacts": (
+        "_artifacts",
+        "experiment_id VARCHAR, run_id VARCHAR, path VARCHAR, size BIGINT, timestamp BIGINT",
+        ("run_id", "path", "timestamp"),
+    ),
+}
+
+_LATEST: Final = "_latest_metrics"
+
+_VIEWS: Final = {
+    "experiments": f"""
+        SELECT e.experiment_id, e.name, e.artifact_location,
+               coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
+        FROM _experiments e
+        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
+             AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
+    """,
+    "runs": f"""
+        SELECT r.run_id, r.experiment_id, r.run_name, s.value AS status, r.start_time,
+               TRY_CAST(t.value AS BIGINT) AS end_time,
+               coalesce(l.value, 'active') AS lifecycle_stage,
+               r.parent_run_id, r.user_id, r.artifact_uri
+        FROM _runs r
+        LEFT JOIN {events.STATE_TABLE} s ON s.entity_id = r.run_id
+             AND s.kind = '{layout.EVENT_STATUS}' AND s.key = ''
+        LEFT JOIN {events.STATE_TABLE} t ON t.entity_id = r.run_id
+             AND t.kind = '{layout.EVENT_END_TIME}' AND t.key = ''
+        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = r.run_id
+             AND l.kind = '{layout.EVENT_LIFECYCLE}' AND l.key = ''
+    """,
+    "params": "SELECT experiment_id, run_id, key, value FROM _params",
+    "tags": f"""
+        SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
+        WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
+    """,
+    "experiment_tags": f"""
+        SELECT entity_id AS experiment_id, key, value FROM {events.STATE_TABLE}
+        WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
+    """,
+    "latest_metrics": (
+        f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {_LATEST}"
+    ),
+    "artifacts": """
+        SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
+        QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
+    """,
+}
+
+_EMPTY_METRICS: Final = (
+    "SELECT NULL::VARCHAR AS experiment_id, NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, "
+    "NULL::BIGINT AS step, NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false"
+)
+
+_PARQUET_ARGS: Final = "hive_partitioning = true, hive_types = {'exp': VARCHAR}"
+
+
+class CorruptSegmentWarning(UserWarning):
+    """A segment file could not be read; it was moved aside and the rest stays readable."""
+
+
+def _readable(path: str) -> bool:
+    """Whether pyarrow can read every row of a Parquet file."""
+    import pyarrow.parquet as pq  # noqa: PLC0415  # only on the error path
+
+    try:
+        pq.ParquetFile(path).read()
+    except Exception:  # noqa: BLE001  # any failure to read means unreadable
+        return False
+    return True
+
+
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+class Catalog:
+    """In-memory DuckDB over a store's live files; refreshed before every read."""
+
+    def __init__(self, fs: LocalFileSystem) -> None:
+        import duckdb  # noqa: PLC0415  # DuckDB loads on first read, not at import
+
+        self.fs = fs
+        self.lock = threading.RLock()
+        self.con = duckdb.connect(config={"python_enable_replacements": False})
+        self.con.execute("SET TimeZone = 'UTC'")
+        self.indexes = {t: TableIndex(fs, t) for t in layout.TABLES}
+        self._loaded: dict[str, set[str]] = {t: set() for t in layout.TABLES}
+        self.metric_files: dict[str, tuple[str, str]] = {}  # rel -> (min run_id, max run_id)
+        for name, columns, _keys in _MATERIALIZED.values():
+            self.con.execute(f"CREATE TABLE {name} ({columns})")
+        self.con.execute(events.CREATE_STATE)
+        self.con.execute(
+            f"CREATE TABLE {_LATEST} (experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, "
+            "step BIGINT, timestamp BIGINT, value DOUBLE)"
+        )
+        for view, body in _VIEWS.items():
+            self.con.execute(f"CREATE VIEW {view} AS {body}")
+        self._set_metrics_view()
+
+    # -- refresh ---------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Load every file that appeared since the last refresh."""
+        with self.lock:
+            for table in layout.TABLES:
+                changes = self.indexes[table].refresh()
+                if changes:
+                    self._apply(table, changes)
+
+    def _apply(self, table: str, changes: Changes) -> None:
+        loaded = self._loaded[table]
+        to_load: list[str] = []
+        purged: set[str] = set()
+        for rel in changes.new:
+            sidecar = changes.sidecars.get(rel)
+            if sidecar is not None:
+                purged.update(sidecar.purged_run_ids)
+                if set(sidecar.inputs) <= loaded:
+                    loaded.add(rel)  # its rows are the inputs' rows, already here
+                    continue
+            to_load.append(rel)
+        for rel in changes.gone:
+            loaded.discard(rel)
+            self.metric_files.pop(rel, None)
+        if purged:
+            self._forget_runs(sorted(purged))
+        for rel in self._load_checked(table, to_load):
+            loaded.add(rel)
+        if table == "metrics":
+            self._record_ranges([r for r in loaded if r not in self.metric_files])
+            self._set_metrics_view()
+
+    def _record_ranges(self, rels: list[str]) -> None:
+        # Footer statistics only: lets a one-run history open just the files that hold it.
+        if not rels:
+            return
+        paths = [self.fs.local_path(r) for r in rels]
+        ranges = self.con.execute(
+            "SELECT file_name, min(stats_min_value), max(stats_max_value) "
+            "FROM parquet_metadata(?) WHERE path_in_schema = 'run_id' GROUP BY file_name",
+            [paths],
+        ).fetchall()
+        by_path = dict(zip(paths, rels, strict=True))
+        for file_name, lo, hi in ranges:
+            self.metric_files[by_path[file_name]] = (lo or "", hi or "\uffff")
+        for rel in rels:  # an empty file has no row groups, hence no statistics
+            self.metric_files.setdefault(rel, ("", "\uffff"))
+
+    def _load_checked(self, table: str, rels: list[str]) -> list[str]:
+        """Load files; a file that cannot be read is moved aside with a warning."""
+        if not rels:
+            return []
+        try:
+            self._load(table, rels)
+        except Exception:  # noqa: BLE001  # find the bad file(s) one by one
+            good: list[str] = []
+            for rel in rels:
+                try:
+                    self._load(table, [rel])
+                    good.append(rel)
+                except Exception as exc:
+                    if _readable(self.fs.local_path(rel)):
+                        raise  # the file is sound: never move good data aside
+                    self._quarantine(table, rel, exc)
+            return good
+        return rels
+
+    def _quarantine(self, table: str, rel: str, exc: BaseException) -> None:
+        moved = self.fs.move_aside(rel, layout.QUARANTINE_DIR)
+        self.indexes[table].forget(rel)
+        warnings.warn(
+            f"canvasback: segment {rel!r} of table {table!r} is unreadable ({exc}); "
+            f"moved aside to {moved!r}. Every other row stays readable.",
+            CorruptSegmentWarning,
+            stacklevel=4,
+        )
+
+    def _load(self, table: str, rels: list[str]) -> None:
+        paths = [self.fs.local_path(r) for r in rels]
+        source = f"read_parquet(?, {_PARQUET_ARGS})"
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if table in _MATERIALIZED:
+                name, _cols, keys = _MATERIALIZED[table]
+                cols = [f"n.{f.name}" for f in layout.schema(table)]
+                if table != "experiments":  # its rows carry their id; others get it from the path
+                    cols.insert(0, "n.exp")
+                match = " AND ".join(f"t.{k} = n.{k}" for k in keys)
+                con.execute(
+                    f"""
+                    INSERT INTO {name}
+                    SELECT {", ".join(cols)}
+                    FROM (SELECT * FROM {source}
+                          QUALIFY row_number() OVER (PARTITION BY {", ".join(keys)}) = 1) n
+                    WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {match})
+                    """,
+                    [paths],
+                )
+            elif table == "events":
+                events.merge_events(
+                    con,
+                    f"SELECT exp AS experiment_id, entity_id, kind, key, value, timestamp, "
+                    f"writer, seq FROM {source}",
+                    [paths],
+                )
+            else:
+                self._load_metrics(source, paths)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _load_metrics(self, source: str, paths: list[str]) -> None:
+        con = self.con
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _new_latest AS
+            SELECT exp AS experiment_id, run_id, key,
+                   max(struct_pack(step := step, ts := timestamp, v := value)) AS m
+            FROM {source} GROUP BY ALL
+            """,
+            [paths],
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _merged AS
+            SELECT experiment_id, run_id, key, max(m) AS m FROM (
+                SELECT experiment_id, run_id, key,
+                       struct_pack(step := step, ts := timestamp, v := value) AS m
+                FROM {_LATEST} l
+                WHERE EXISTS (SELECT 1 FROM _new_latest n
+                              WHERE n.run_id = l.run_id AND n.key = l.key)
+                UNION ALL SELECT * FROM _new_latest
+            ) GROUP BY ALL
+            """
+        )
+        con.execute(
+            f"DELETE FROM {_LATEST} l USING _merged n WHERE n.run_id = l.run_id AND n.key = l.key"
+        )
+        con.execute(
+            f"INSERT INTO {_LATEST} SELECT experiment_id, run_id, key, m.step, m.ts, m.v "
+            "FROM _merged"
+        )
+        con.execute("DROP TABLE _new_latest; DROP TABLE _merged")
+
+    def _forget_runs(self, run_ids: list[str]) -> None:
+        for name, _cols, _keys in _MATERIALIZED.values():
+            self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])
+        self.con.execute(f"DELETE FROM {_LATEST} WHERE list_contains(?, run_id)", [run_ids])
+        self.con.execute(
+            f"DELETE FROM {events.STATE_TABLE} WHERE list_contains(?, entity_id)", [run_ids]
+        )
+
+    def _set_metrics_view(self) -> None:
+        live = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
+        if not live:
+            body = _EMPTY_METRICS
+        else:
+            paths = _sql_list([self.fs.local_path(r) for r in live])
+            body = (
+                "SELECT exp AS experiment_id, run_id, key, step, timestamp, value "
+                f"FROM read_parquet({paths}, {_PARQUET_ARGS})"
+            )
+        self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
+
+    # -- queries ---------------------------------------------------------------------
+    def metric_paths_for_run(self, run_id: str) -> list[str]:
+        """Local paths of the metric files that may hold rows of one run."""
+        return [
+            self.fs.local_path(rel)
+            for rel, (lo, hi) in sorted(self.metric_files.items())
+            if lo <= run_id <= hi
+        ]
+
+    def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a query (no refresh) and return an Arrow table."""
+        with self.lock:
+            return self.con.sql(sql, params=params or None).to_arrow_table()
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query (no refresh) and return Python tuples."""
+        with self.lock:
+            return self.con.execute(sql, params or []).fetchall()
+
+    def history_source(self, run_id: str) -> str | None:
+        """A read_parquet() source over the files that may hold a run's metric rows."""
+        paths = self.metric_paths_for_run(run_id)
+        if not paths:
+            return None
+        return f"read_parquet({_sql_list(paths)}, {_PARQUET_ARGS})"
+
+    def close(self) -> None:
+        """Close the DuckDB connection."""
+        with self.lock:
+            self.con.close()

@@ -1,0 +1,149 @@
+"""Which segment files are live: an incremental listing of one table.
+
+A table's live files are its segments and compacted files, less every input that a
+compacted file (with its ``.inputs.json`` sidecar) replaces. Listing is incremental: a
+partition folder whose modification time has not changed since a trusted scan is not
+read again, and only files not seen before are reported as new.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from canvasback.store import layout
+
+if TYPE_CHECKING:
+    from canvasback.store.fs import LocalFileSystem
+
+# A folder's mtime is only trusted to mean "unchanged" if it was this much older than
+# the scan: coarse file-system clocks can give two changes within one tick one mtime.
+_MTIME_TRUST_NS: Final = 200_000_000
+
+
+@dataclass
+class Sidecar:
+    """What a compacted file replaces."""
+
+    inputs: list[str]
+    purged_run_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Changes:
+    """What one refresh of a table found."""
+
+    new: list[str] = field(default_factory=list)  # live files not seen before
+    gone: list[str] = field(default_factory=list)  # live files that were replaced or removed
+    sidecars: dict[str, Sidecar] = field(default_factory=dict)  # new compacted file -> sidecar
+
+    def __bool__(self) -> bool:
+        return bool(self.new or self.gone)
+
+
+class TableIndex:
+    """Incremental view of one table's live files (store-relative paths)."""
+
+    def __init__(self, fs: LocalFileSystem, table: str) -> None:
+        self.fs = fs
+        self.table = table
+        self._dir_mtimes: dict[str, int] = {}  # folder -> mtime at a trusted scan
+        self._present: dict[str, set[str]] = {}  # partition -> data file names present
+        self._sidecars: dict[str, Sidecar] = {}  # compacted file rel path -> sidecar
+        self.accepted: dict[str, Sidecar] = {}  # compacted files in force -> sidecar
+        self.live: set[str] = set()
+
+    def _changed(self, rel: str, mtime_ns: int, now_ns: int) -> bool:
+        old = self._dir_mtimes.get(rel)
+        if old == mtime_ns:
+            return False
+        if now_ns - mtime_ns > _MTIME_TRUST_NS:
+            self._dir_mtimes[rel] = mtime_ns
+        else:
+            self._dir_mtimes.pop(rel, None)
+        return True
+
+    def refresh(self) -> Changes:
+        """List what changed since the last refresh."""
+        now = time.time_ns()
+        table_mtime = self.fs.stat_mtime_ns(self.table)
+        if table_mtime is None:
+            return Changes()
+        if self._changed(self.table, table_mtime, now):
+            partitions = [
+                e.name for e in self.fs.list(self.table) if e.is_dir and "=" in e.name
+            ]
+            for gone in set(self._present) - set(partitions):
+                self._present.pop(gone)
+            for p in partitions:
+                self._present.setdefault(p, set())
+        changes = Changes()
+        dirty = False
+        for partition in list(self._present):
+            rel = f"{self.table}/{partition}"
+            mtime = self.fs.stat_mtime_ns(rel)
+            if mtime is None or not self._changed(rel, mtime, now):
+                continue
+            dirty |= self._scan_partition(partition, changes)
+        if dirty:
+            self._recompute_live(changes)
+        return changes
+
+    def _scan_partition(self, partition: str, changes: Changes) -> bool:
+        """Update the files present in one partition; True if any came or went."""
+        rel = f"{self.table}/{partition}"
+        names = {e.name for e in self.fs.list(rel) if not e.is_dir}
+        data = {n for n in names if layout.is_data_file(n)}
+        before = set(self._present[partition])
+        for name in data - before:
+            if name.startswith(layout.COMPACTED_PREFIX):
+                sidecar = self._read_sidecar(f"{rel}/{name}")
+                if sidecar is None:
+                    continue  # written before its sidecar is impossible; a foreign file
+                self._sidecars[f"{rel}/{name}"] = sidecar
+                changes.sidecars[f"{rel}/{name}"] = sidecar
+            self._present[partition].add(name)
+        for name in before - data:
+            self._present[partition].discard(name)
+            self._sidecars.pop(f"{rel}/{name}", None)
+        return self._present[partition] != before
+
+    def _read_sidecar(self, data_rel: str) -> Sidecar | None:
+        side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
+        try:
+            raw = json.loads(self.fs.read_bytes(side_rel))
+        except (FileNotFoundError, ValueError):
+            return None
+        return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
+
+    def _recompute_live(self, changes: Changes) -> None:
+        present = {
+            f"{self.table}/{p}/{n}" for p, names in self._present.items() for n in names
+        }
+        replaced: set[str] = set()
+        self.accepted = {}
+        # Oldest first: a compacted file whose inputs overlap one already accepted (two
+        # compactors raced past a broken lease) would duplicate rows, so it is ignored.
+        for rel in sorted(self._sidecars):
+            inputs = set(self._sidecars[rel].inputs)
+            if inputs & replaced:
+                continue
+            self.accepted[rel] = self._sidecars[rel]
+            replaced |= inputs
+        live = {p for p in present if p not in replaced}
+        live -= {r for r in self._sidecars if r not in self.accepted}
+        changes.new.extend(sorted(live - self.live))
+        changes.gone.extend(sorted(self.live - live))
+        self.live = live
+
+    def forget(self, rel: str) -> None:
+        """Drop a file (moved aside as corrupt) from the index."""
+        partition = rel.split("/")[1]
+        self._present.get(partition, set()).discard(rel.rsplit("/", 1)[-1])
+        self.live.discard(rel)
+
+    def partitions(self) -> list[str]:
+        """Partition folder names seen at the last refresh."""
+        return sorted(self._present)

@@ -1,0 +1,1 @@
+"""Runs and experiments: start_run / log_* / end_run, Client, search and its filter grammar."""

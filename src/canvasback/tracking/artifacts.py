@@ -1,0 +1,188 @@
+"""Run artifacts: files under ``artifacts/<run_id>/`` of the store, indexed in a table.
+
+A path given by a user can never leave the run's folder: absolute paths and ``..``
+segments are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from canvasback.store import layout
+from canvasback.tracking import validation as v
+from canvasback.tracking.entities import FileInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from canvasback.store import Store
+    from canvasback.tracking.run import Run
+
+
+class ArtifactStore:
+    """Writes and lists the artifacts of runs of one store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _rel(self, run_id: str, artifact_path: str) -> str:
+        base = f"{layout.ARTIFACTS_DIR}/{run_id}"
+        rel = f"{base}/{artifact_path}" if artifact_path else base
+        self.store.fs.path(rel)  # refuses anything that resolves outside the store
+        return rel
+
+    def _index(self, run: Run, artifact_path: str, size: int) -> None:
+        row = (run.run_id, artifact_path, size, time.time_ns() // 1_000_000)
+        self.store.writer.append("artifacts", run.experiment_id, row)
+
+    def log_artifact(
+        self, run: Run, local_path: str | os.PathLike[str], artifact_path: str | None
+    ) -> None:
+        """Copy one local file into the run's artifacts."""
+        source = Path(local_path)
+        if not source.is_file():
+            what = "a folder (use log_artifacts)" if source.is_dir() else "missing"
+            msg = f"Cannot log artifact {str(local_path)!r}: the file is {what}"
+            raise FileNotFoundError(msg)
+        if not os.access(source, os.R_OK):
+            msg = f"Cannot log artifact {str(local_path)!r}: the file is not readable"
+            raise PermissionError(msg)
+        folder = v.artifact_path(artifact_path)
+        dest = f"{folder}/{source.name}" if folder else source.name
+        size = self.store.fs.copy_in(source, self._rel(run.run_id, dest))
+        self._index(run, dest, size)
+
+    def log_artifacts(
+        self, run: Run, local_dir: str | os.PathLike[str], artifact_path: str | None
+    ) -> None:
+        """Copy every file below a local folder into the run's artifacts."""
+        source = Path(local_dir)
+        if not source.is_dir():
+            msg = f"Cannot log artifacts from {str(local_dir)!r}: it is not a folder"
+            raise FileNotFoundError(msg)
+        folder = v.artifact_path(artifact_path)
+        for file in sorted(p for p in source.rglob("*") if p.is_file()):
+            sub = file.parent.relative_to(source).as_posix()
+            parts = [p for p in (folder, "" if sub == "." else sub) if p]
+            self.log_artifact(run, file, "/".join(parts) or None)
+
+    def log_bytes(self, run: Run, data: bytes, artifact_file: str) -> None:
+        """Write bytes as an artifact file."""
+        dest = v.artifact_path(artifact_file, what="artifact file")
+        if not dest:
+            msg = f"Invalid artifact file {artifact_file!r}: a file name is required"
+            raise v.InvalidInputError(msg)
+        self.store.fs.write_bytes(self._rel(run.run_id, dest), data)
+        self._index(run, dest, len(data))
+
+    def log_dict(self, run: Run, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        """JSON, or YAML for a .yaml/.yml name."""
+        if artifact_file.endswith((".yaml", ".yml")):
+            import yaml  # noqa: PLC0415  # optional, as in MLflow
+
+            text = yaml.safe_dump(dict(dictionary), sort_keys=False)
+        else:
+            text = json.dumps(dictionary, indent=2, default=str)
+        self.log_bytes(run, text.encode(), artifact_file)
+
+    def log_figure(self, run: Run, figure: Any, artifact_file: str) -> None:  # noqa: ANN401
+        """A matplotlib figure (savefig) or a plotly figure (write_html / write_image)."""
+        suffix = Path(artifact_file).suffix.lstrip(".") or "png"
+        buf = io.BytesIO()
+        if hasattr(figure, "savefig"):
+            figure.savefig(buf, format=suffix)
+        elif hasattr(figure, "to_html") and suffix == "html":
+            buf.write(figure.to_html().encode())
+        elif hasattr(figure, "to_image"):
+            buf.write(figure.to_image(format=suffix))
+        else:
+            msg = (
+                f"Cannot log figure {type(figure).__name__} as {artifact_file!r}: "
+                "a matplotlib or plotly figure is required"
+            )
+            raise TypeError(msg)
+        self.log_bytes(run, buf.getvalue(), artifact_file)
+
+    def log_image(self, run: Run, image: Any, artifact_file: str) -> None:  # noqa: ANN401
+        """A PIL image, or a numpy array (HxW, HxWx3 or HxWx4; uint8, or floats in [0, 1])."""
+        try:
+            from PIL import Image  # noqa: PLC0415  # optional, as in MLflow
+        except ImportError as exc:
+            msg = "log_image needs Pillow: pip install pillow"
+            raise ImportError(msg) from exc
+        if not isinstance(image, Image.Image):
+            import numpy as np  # noqa: PLC0415  # arrives with pandas
+
+            array = np.asarray(image)
+            if array.dtype.kind == "f":
+                if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
+                    msg = (
+                        f"Invalid image for {artifact_file!r}: float pixel values must be "
+                        "in [0, 1]"
+                    )
+                    raise v.InvalidInputError(msg)
+                array = (array * 255).round().astype(np.uint8)
+            if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+                msg = (
+                    f"Invalid image shape {array.shape} for {artifact_file!r}: "
+                    "HxW, HxWx1, HxWx3 or HxWx4 is required"
+                )
+                raise v.InvalidInputError(msg)
+            image = Image.fromarray(array.squeeze() if array.ndim == 3 and array.shape[2] == 1 else array)
+        buf = io.BytesIO()
+        fmt = (Path(artifact_file).suffix.lstrip(".") or "png").upper()
+        image.save(buf, format="JPEG" if fmt == "JPG" else fmt)
+        self.log_bytes(run, buf.getvalue(), artifact_file)
+
+    def log_table(self, run: Run, data: Any, artifact_file: str) -> None:  # noqa: ANN401
+        """A DataFrame or dict of columns as MLflow's JSON table, or Parquet for .parquet."""
+        import pandas as pd  # noqa: PLC0415  # pandas loads when needed
+
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+        if artifact_file.endswith(".parquet"):
+            buf = io.BytesIO()
+            frame.to_parquet(buf, index=False)
+            self.log_bytes(run, buf.getvalue(), artifact_file)
+            return
+        body = json.loads(frame.to_json(orient="split", index=False, date_format="iso"))
+        text = json.dumps({"columns": body["columns"], "data": body["data"]})
+        self.log_bytes(run, text.encode(), artifact_file)
+
+    # -- reading ---------------------------------------------------------------------
+    def list(self, run_id: str, path: str | None) -> list[FileInfo]:
+        """Entries directly under a path of a run's artifacts, folders first."""
+        folder = v.artifact_path(path)
+        rel = self._rel(run_id, folder)
+        out = [
+            FileInfo(
+                f"{folder}/{e.name}" if folder else e.name,
+                e.is_dir,
+                None if e.is_dir else e.size,
+            )
+            for e in self.store.fs.list(rel)
+            if not e.name.startswith(".")
+        ]
+        return sorted(out, key=lambda f: (not f.is_dir, f.path))
+
+    def download(self, run_id: str, path: str, dst_path: str | None) -> str:
+        """Local path of an artifact; copied below ``dst_path`` if given."""
+        rel = self._rel(run_id, v.artifact_path(path))
+        source = self.store.fs.path(rel)
+        if not source.exists():
+            msg = f"Run {run_id!r} has no artifact {path!r}"
+            raise FileNotFoundError(msg)
+        if dst_path is None:
+            return str(source)
+        dest = Path(dst_path) / source.name
+        if source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest)
+        return str(dest)

@@ -1,0 +1,451 @@
+"""``Client``: MlflowClient's tracking methods over one store, by explicit run id."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from canvasback import _config
+from canvasback.store import layout, open_store
+from canvasback.tracking import queries, validation as v
+from canvasback.tracking.artifacts import ArtifactStore
+from canvasback.tracking.entities import Experiment, Metric, Param, RunInfo, RunTag
+from canvasback.tracking.names import random_run_name
+from canvasback.tracking.run import Run
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Mapping
+
+    import duckdb
+    import pandas as pd
+
+    from canvasback.store import Store
+    from canvasback.store.compaction import CompactionReport
+    from canvasback.tracking.entities import FileInfo, RunData
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+class RunNotFoundError(LookupError):
+    """A run id that the store does not hold."""
+
+
+class ExperimentNotFoundError(LookupError):
+    """An experiment id or name that the store does not hold."""
+
+
+class Client:
+    """Tracking operations on one store, addressed by run and experiment ids.
+
+    Parameters
+    ----------
+    store
+        The store folder; defaults to ``CANVASBACK_STORE`` or ``./canvasback-store``.
+
+    """
+
+    def __init__(self, store: str | os.PathLike[str] | None = None) -> None:
+        self.store: Store = open_store(_config.resolve_store(store))
+        self.artifacts = ArtifactStore(self.store)
+        self._experiment_ids: dict[str, str] = {}
+        self._handles: dict[str, Run] = {}
+        self._user: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Client(store={str(self.store.root)!r})"
+
+    # -- experiments -----------------------------------------------------------------
+    def _name_claim(self, name: str) -> str:
+        return hashlib.sha256(name.encode()).hexdigest()
+
+    def _write_experiment(self, experiment_id: str, name: str) -> None:
+        row = (experiment_id, name, layout.ARTIFACTS_DIR, time.time_ns() // 1_000_000)
+        self.store.writer.append("experiments", experiment_id, row)
+        self.store.flush()  # experiments are rare; other processes should see them at once
+
+    def _ensure_default_experiment(self) -> str:
+        if DEFAULT_EXPERIMENT_NAME not in self._experiment_ids:
+            if self.store.claim("experiment-ids", DEFAULT_EXPERIMENT_ID, b"Default"):
+                self.store.claim(
+                    "experiment-names",
+                    self._name_claim(DEFAULT_EXPERIMENT_NAME),
+                    DEFAULT_EXPERIMENT_ID.encode(),
+                )
+                self._write_experiment(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME)
+            self._experiment_ids[DEFAULT_EXPERIMENT_NAME] = DEFAULT_EXPERIMENT_ID
+        return DEFAULT_EXPERIMENT_ID
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> str:
+        """Create an experiment; returns its id. The name must be new in this store."""
+        del artifact_location  # artifacts always live in the store
+        v.experiment_name(name)
+        self._ensure_default_experiment()
+        number = self.store.claim_next_number("experiment-ids", name.encode())
+        experiment_id = str(number)
+        if not self.store.claim("experiment-names", self._name_claim(name), experiment_id.encode()):
+            msg = f"Experiment {name!r} already exists in store {str(self.store.root)!r}"
+            raise v.InvalidInputError(msg)
+        for key, value in (tags or {}).items():
+            self.store.writer.event(
+                experiment_id,
+                experiment_id,
+                layout.EVENT_EXPERIMENT_TAG,
+                v.validate_key("tag", key),
+                v.tag_value(key, value),
+            )
+        self._write_experiment(experiment_id, name)
+        self._experiment_ids[name] = experiment_id
+        return experiment_id
+
+    def experiment_id_for(self, name: str, *, create: bool = False) -> str | None:
+        """The id of an experiment name (None if absent, unless ``create``)."""
+        cached = self._experiment_ids.get(name)
+        if cached is not None:
+            return cached
+        if name == DEFAULT_EXPERIMENT_NAME:
+            return self._ensure_default_experiment()
+        claimed = self.store.read_claim("experiment-names", self._name_claim(name))
+        if claimed is None and create:
+            try:
+                return self.create_experiment(name)
+            except v.InvalidInputError:  # another process created it just now
+                claimed = self.store.read_claim("experiment-names", self._name_claim(name))
+        if claimed is None:
+            return None
+        self._experiment_ids[name] = claimed.decode()
+        return self._experiment_ids[name]
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment of that name, or None."""
+        experiment_id = self.experiment_id_for(name)
+        return None if experiment_id is None else self.get_experiment(experiment_id)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment of that id."""
+        found = queries.experiments(self.store.read(), experiment_ids=[str(experiment_id)])
+        if not found:
+            msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
+            raise ExperimentNotFoundError(msg)
+        return found[0]
+
+    def search_experiments(self, view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
+        """All experiments (active ones by default), oldest first."""
+        self._ensure_default_experiment()
+        return queries.experiments(self.store.read(), view_type=view_type)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Mark an experiment deleted."""
+        self.get_experiment(experiment_id)
+        self.store.writer.event(
+            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_LIFECYCLE, "", "deleted"
+        )
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        """Undo ``delete_experiment``."""
+        self.get_experiment(experiment_id)
+        self.store.writer.event(
+            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_LIFECYCLE, "", "active"
+        )
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: object) -> None:
+        """Set a tag on an experiment."""
+        self.get_experiment(experiment_id)
+        self.store.writer.event(
+            experiment_id,
+            experiment_id,
+            layout.EVENT_EXPERIMENT_TAG,
+            v.validate_key("tag", key),
+            v.tag_value(key, value),
+        )
+
+    # -- runs ------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_name: str | None = None,
+        *,
+        parent_run_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Run:
+        """Start a new run (status RUNNING) and return its handle."""
+        experiment_id = str(experiment_id or self._ensure_default_experiment())
+        checked_tags = {v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()}
+        name = v.run_name(run_name) if run_name else random_run_name()
+        if self._user is None:
+            self._user = _user_name()
+        run_id = uuid.uuid4().hex
+        start = time.time_ns() // 1_000_000 if start_time is None else int(start_time)
+        artifact_rel = f"{layout.ARTIFACTS_DIR}/{run_id}"
+        info = RunInfo(
+            run_id=run_id,
+            run_name=name,
+            experiment_id=experiment_id,
+            status="RUNNING",
+            start_time=start,
+            end_time=None,
+            lifecycle_stage="active",
+            artifact_uri=str(self.store.root / artifact_rel),
+            user_id=self._user,
+            parent_run_id=parent_run_id,
+        )
+        writer = self.store.writer
+        writer.append(
+            "runs", experiment_id, (run_id, name, start, parent_run_id, self._user, artifact_rel)
+        )
+        writer.event(experiment_id, run_id, layout.EVENT_STATUS, "", "RUNNING")
+        run = Run(self, info)
+        if parent_run_id:
+            checked_tags.setdefault("mlflow.parentRunId", parent_run_id)
+        checked_tags.setdefault("mlflow.runName", name)
+        run.set_tags(checked_tags)
+        if params:
+            run.log_params(params)
+        self._handles[run_id] = run
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        """A handle of a run, with fresh attributes, metrics, params and tags."""
+        catalog = self.store.read()
+        info = queries.run_info(catalog, run_id, self.store.root)
+        if info is None:
+            raise RunNotFoundError(self._no_run(run_id))
+        data = queries.run_data(catalog, run_id)
+        return _RunView(self, info, data)
+
+    def _no_run(self, run_id: str) -> str:
+        return f"Run {run_id!r} not found in store {str(self.store.root)!r}"
+
+    def handle(self, run_id: str) -> Run:
+        """The live handle of a run (resumed from the store if this process has none)."""
+        run = self._handles.get(run_id)
+        if run is not None and not run.ended:
+            return run
+        catalog = self.store.read()
+        info = queries.run_info(catalog, run_id, self.store.root)
+        if info is None:
+            raise RunNotFoundError(self._no_run(run_id))
+        params = queries.run_data(catalog, run_id).params
+        run = Run(self, info, params, ended=False)
+        self._handles[run_id] = run
+        return run
+
+    def resume_run(self, run_id: str) -> Run:
+        """Set an existing run RUNNING again and return its live handle."""
+        run = self.handle(run_id)
+        if run.info.status != "RUNNING":
+            self.store.writer.event(run.experiment_id, run_id, layout.EVENT_STATUS, "", "RUNNING")
+            run._info = replace(run.info, status="RUNNING", end_time=None)  # noqa: SLF001
+        return run
+
+    def terminate(self, run_id: str, experiment_id: str, status: str, end_time: int) -> None:
+        """Record a run's end (used by ``Run.end``)."""
+        writer = self.store.writer
+        writer.event(experiment_id, run_id, layout.EVENT_STATUS, "", status)
+        writer.event(experiment_id, run_id, layout.EVENT_END_TIME, "", str(end_time))
+        writer.request_flush()
+
+    def set_terminated(
+        self, run_id: str, status: str | None = None, end_time: int | None = None
+    ) -> None:
+        """End a run with a status (FINISHED by default)."""
+        run = self.handle(run_id)
+        status = v.run_status(status or "FINISHED")
+        if end_time is not None:
+            self.terminate(run_id, run.experiment_id, status, int(end_time))
+            run._ended = True  # noqa: SLF001
+            run._info = replace(run.info, status=status, end_time=int(end_time))  # noqa: SLF001
+        else:
+            run.end(status)
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        """Change a run's status or name."""
+        run = self.handle(run_id)
+        if status is not None:
+            self.store.writer.event(
+                run.experiment_id, run_id, layout.EVENT_STATUS, "", v.run_status(status)
+            )
+        if name is not None:
+            run.set_tag("mlflow.runName", v.run_name(name))
+
+    def delete_run(self, run_id: str) -> None:
+        """Mark a run deleted (hidden from searches; ``compact(purge_deleted=True)`` drops it)."""
+        info = self.get_run(run_id).info
+        self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "deleted")
+
+    def restore_run(self, run_id: str) -> None:
+        """Undo ``delete_run``."""
+        info = self.get_run(run_id).info
+        self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "active")
+
+    # -- logging by id ---------------------------------------------------------------
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: float,
+        timestamp: int | None = None,
+        step: int | None = None,
+    ) -> None:
+        """Log one metric point of a run."""
+        self.handle(run_id).log_metric(key, value, step=step, timestamp=timestamp)
+
+    def log_param(self, run_id: str, key: str, value: object) -> object:
+        """Log a param of a run."""
+        return self.handle(run_id).log_param(key, value)
+
+    def set_tag(self, run_id: str, key: str, value: object) -> None:
+        """Set a tag of a run."""
+        self.handle(run_id).set_tag(key, value)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Delete a tag of a run."""
+        self.handle(run_id).delete_tag(key)
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[Metric] = (),
+        params: Iterable[Param] = (),
+        tags: Iterable[RunTag] = (),
+    ) -> None:
+        """Log many metrics, params and tags; everything is checked before anything is logged."""
+        run = self.handle(run_id)
+        run._check_open("log batch")  # noqa: SLF001
+        rows = []
+        seen = run._metric_keys  # noqa: SLF001
+        for m in metrics:
+            key = m.key
+            if key not in seen:
+                v.validate_key("metric", key)
+                seen.add(key)
+            value = m.value if type(m.value) is float else v.metric_value(key, m.value)
+            step = m.step if type(m.step) is int else v.metric_step(key, m.step)
+            ts = m.timestamp if type(m.timestamp) is int else v.timestamp_ms(key, m.timestamp)
+            rows.append((run_id, key, step, ts, value))
+        param_dict = {p.key: p.value for p in params}
+        tag_dict = {t.key: t.value for t in tags}
+        for key, value in tag_dict.items():
+            v.validate_key("tag", key)
+            v.tag_value(key, value)
+        run.log_params(param_dict)
+        self.store.writer.extend("metrics", run.experiment_id, rows)
+        run.set_tags(tag_dict)
+
+    # -- reads -----------------------------------------------------------------------
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of one metric of a run, by step then time."""
+        table = self.metric_history(run_id, key)
+        cols = table.to_pydict()
+        return [
+            Metric(key, value, ts, step)
+            for step, ts, value in zip(cols["step"], cols["timestamp"], cols["value"], strict=True)
+        ]
+
+    def metric_history(self, run_id: str, key: str) -> Any:  # noqa: ANN401  # pyarrow.Table
+        """One metric's history as an Arrow table (step, timestamp, value)."""
+        catalog = self.store.read()
+        if queries.run_info(catalog, run_id, self.store.root) is None:
+            raise RunNotFoundError(self._no_run(run_id))
+        return queries.metric_history(catalog, run_id, key)
+
+    def search_runs(
+        self,
+        experiment_ids: str | list[str] | None = None,
+        filter_string: str = "",
+        run_view_type: object = "ACTIVE_ONLY",
+        max_results: int = 1000,
+        order_by: list[str] | None = None,
+    ) -> list[Run]:
+        """Runs matching a filter, as handles with their data (MLflow's client form)."""
+        ids = [experiment_ids] if isinstance(experiment_ids, str) else experiment_ids
+        frame = self.search_runs_frame(
+            experiment_ids=ids or [self._ensure_default_experiment()],
+            filter_string=filter_string,
+            run_view_type=run_view_type,
+            max_results=max_results,
+            order_by=order_by,
+        )
+        return [self.get_run(run_id) for run_id in frame["run_id"]]
+
+    def search_runs_frame(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        run_view_type: object = "ACTIVE_ONLY",
+        max_results: int = 100_000,
+        order_by: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Runs matching a filter as a DataFrame with MLflow's columns."""
+        return queries.search_runs(
+            self.store.read(),
+            self.store.root,
+            experiment_ids=[str(e) for e in experiment_ids],
+            filter_string=filter_string,
+            run_view_type=run_view_type,
+            max_results=max_results,
+            order_by=order_by,
+        )
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """Files and folders directly under a path of a run's artifacts."""
+        self.get_run(run_id)
+        return self.artifacts.list(run_id, path)
+
+    def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
+        """Local path of a run's artifact (copied to ``dst_path`` if given)."""
+        self.get_run(run_id)
+        return self.artifacts.download(run_id, path, dst_path)
+
+    def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """A DuckDB relation over the store's views (runs, params, metrics, ...)."""
+        catalog = self.store.read()
+        if params:
+            return catalog.con.sql(query, params=params)
+        return catalog.con.sql(query)
+
+    def flush(self) -> None:
+        """Block until everything logged in this process is on disk."""
+        self.store.flush()
+
+    def compact(
+        self, *, purge_deleted: bool = False, grace_seconds: float | None = None
+    ) -> CompactionReport:
+        """Merge small files; with ``purge_deleted``, drop every row of deleted runs."""
+        return self.store.compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds)
+
+
+class _RunView(Run):
+    """A run handle read from the store, carrying the data read with it."""
+
+    def __init__(self, client: Client, info: RunInfo, data: RunData) -> None:
+        live = client._handles.get(info.run_id)  # noqa: SLF001
+        ended = info.status != "RUNNING" if live is None else live.ended
+        super().__init__(client, info, data.params, ended=ended)
+        self._data = data
+
+    @property
+    def data(self) -> RunData:
+        """Latest metrics, params and tags, as read with this handle."""
+        return self._data
+
+
+def _user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -1,0 +1,380 @@
+"""The module-level API (``canvasback.start_run``, ``log_metric``, ...), MLflow's fluent form.
+
+A process has a current store, a current experiment and a stack of active runs. A
+``log_*`` call with no active run starts one, as MLflow's do.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from canvasback import _config
+from canvasback.tracking import validation as v
+from canvasback.tracking.client import Client, ExperimentNotFoundError
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+    from pathlib import Path
+    from types import TracebackType
+
+    import duckdb
+    import pandas as pd
+
+    from canvasback.store.compaction import CompactionReport
+    from canvasback.tracking.entities import Experiment
+    from canvasback.tracking.run import Run
+
+_lock = threading.RLock()
+_client: Client | None = None
+_experiment_id: str | None = None
+_active: list[Run] = []
+_last: Run | None = None
+
+
+class ActiveRunError(RuntimeError):
+    """A run is already active where a new top-level run was asked for."""
+
+
+def _get_client() -> Client:
+    global _client  # noqa: PLW0603  # the fluent API's one client, replaced by set_store
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = Client()
+    return _client
+
+
+def client() -> Client:
+    """The client of the current store."""
+    return _get_client()
+
+
+def set_store(root: str | os.PathLike[str] | None = None) -> Path:
+    """Use ``root`` as the store of this process (None: ``CANVASBACK_STORE`` or the default)."""
+    global _client, _experiment_id  # noqa: PLW0603  # process-wide choice
+    with _lock:
+        _config.set_default_store(root)
+        _client = None
+        _experiment_id = None
+    return _get_client().store.root
+
+
+def get_store() -> Path:
+    """The folder of the current store."""
+    return _get_client().store.root
+
+
+def get_tracking_uri() -> str:
+    """The current store as a string (MLflow's name)."""
+    return str(get_store())
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment current, creating it by name if needed."""
+    global _experiment_id  # noqa: PLW0603  # process-wide choice
+    c = _get_client()
+    if experiment_id is not None:
+        experiment = c.get_experiment(str(experiment_id))
+    elif experiment_name is not None:
+        found = c.experiment_id_for(v.experiment_name(experiment_name), create=True)
+        assert found is not None  # noqa: S101  # create=True always yields an id
+        experiment = c.get_experiment(found)
+    else:
+        msg = "set_experiment needs experiment_name or experiment_id"
+        raise ValueError(msg)
+    _experiment_id = experiment.experiment_id
+    return experiment
+
+
+def _current_experiment_id(c: Client) -> str:
+    if _experiment_id is not None:
+        return _experiment_id
+    return c.experiment_id_for("Default") or "0"
+
+
+def start_run(
+    run_id: str | None = None,
+    experiment_id: str | None = None,
+    run_name: str | None = None,
+    nested: bool = False,
+    tags: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    *,
+    experiment: str | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Run:
+    """Start (or resume, with ``run_id``) a run and make it active; a context manager."""
+    global _last  # noqa: PLW0603  # MLflow's last_active_run
+    c = _get_client()
+    with _lock:
+        if _active and not nested:
+            msg = (
+                f"Run {_active[-1].run_id} is already active. End it with end_run() first, "
+                "or start a nested run with start_run(nested=True)."
+            )
+            raise ActiveRunError(msg)
+        parent = _active[-1].run_id if _active else None
+        if run_id is not None:
+            run = c.resume_run(run_id)
+            if tags:
+                run.set_tags(tags)
+            if params:
+                run.log_params(params)
+        else:
+            if experiment is not None:
+                eid = c.experiment_id_for(v.experiment_name(experiment), create=True)
+            elif experiment_id is not None:
+                eid = str(experiment_id)
+                c.get_experiment(eid)
+            else:
+                eid = _current_experiment_id(c)
+            all_tags = dict(tags or {})
+            if description is not None:
+                all_tags["mlflow.note.content"] = description
+            run = c.create_run(
+                eid, tags=all_tags, run_name=run_name, parent_run_id=parent, params=params
+            )
+        run._on_end.append(_forget)  # noqa: SLF001  # the fluent stack follows the handle
+        _active.append(run)
+        _last = run
+    return run
+
+
+def _forget(run: Run, _status: str) -> None:
+    with _lock:
+        if run in _active:
+            _active.remove(run)
+
+
+def end_run(status: str = "FINISHED") -> None:
+    """End the active run (if any)."""
+    with _lock:
+        run = _active[-1] if _active else None
+    if run is not None:
+        run.end(status)
+
+
+def active_run() -> Run | None:
+    """The active run, or None."""
+    return _active[-1] if _active else None
+
+
+def last_active_run() -> Run | None:
+    """The most recently started run of this process, active or ended."""
+    return _last
+
+
+def _run() -> Run:
+    if _active:
+        return _active[-1]
+    return start_run()
+
+
+# -- logging -----------------------------------------------------------------------------
+def log_metric(
+    key: str,
+    value: float,
+    step: int | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Log a metric point to the active run (or to ``run_id``)."""
+    run = (_active[-1] if _active else _run()) if run_id is None else client().handle(run_id)
+    run.log_metric(key, value, step, timestamp)
+
+
+def log_metrics(
+    metrics: Mapping[str, float], step: int | None = None, run_id: str | None = None
+) -> None:
+    """Log several metrics at one step."""
+    run = _run() if run_id is None else client().handle(run_id)
+    run.log_metrics(metrics, step=step)
+
+
+def log(data: Mapping[str, float], step: int | None = None) -> None:
+    """Log a dict of metrics; without a step, each call is the next step."""
+    _run().log(data, step=step)
+
+
+def log_param(key: str, value: object) -> object:
+    """Log a param of the active run."""
+    return _run().log_param(key, value)
+
+
+def log_params(params: Mapping[str, object]) -> None:
+    """Log params of the active run."""
+    _run().log_params(params)
+
+
+def set_tag(key: str, value: object) -> None:
+    """Set a tag of the active run."""
+    _run().set_tag(key, value)
+
+
+def set_tags(tags: Mapping[str, object]) -> None:
+    """Set tags of the active run."""
+    _run().set_tags(tags)
+
+
+def delete_tag(key: str) -> None:
+    """Delete a tag of the active run."""
+    _run().delete_tag(key)
+
+
+def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a file into the active run's artifacts."""
+    _run().log_artifact(local_path, artifact_path)
+
+
+def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> None:
+    """Copy a folder's files into the active run's artifacts."""
+    _run().log_artifacts(local_dir, artifact_path)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    """Save text as an artifact of the active run."""
+    _run().log_text(text, artifact_file)
+
+
+def log_dict(dictionary: Mapping[str, Any], artifact_file: str) -> None:
+    """Save a dict as a JSON/YAML artifact of the active run."""
+    _run().log_dict(dictionary, artifact_file)
+
+
+def log_figure(figure: Any, artifact_file: str) -> None:  # noqa: ANN401  # matplotlib/plotly
+    """Save a figure as an artifact of the active run."""
+    _run().log_figure(figure, artifact_file)
+
+
+def log_image(image: Any, artifact_file: str) -> None:  # noqa: ANN401  # PIL or array
+    """Save an image as an artifact of the active run."""
+    _run().log_image(image, artifact_file)
+
+
+def log_table(data: Any, artifact_file: str) -> None:  # noqa: ANN401  # DataFrame or dict
+    """Save a table as an artifact of the active run."""
+    _run().log_table(data, artifact_file)
+
+
+# -- reading -----------------------------------------------------------------------------
+def get_run(run_id: str) -> Run:
+    """A run with its attributes and latest data."""
+    return client().get_run(run_id)
+
+
+def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
+    """One metric's history as a DataFrame (step, timestamp, value)."""
+    return client().metric_history(run_id, key).to_pandas()
+
+
+def search_runs(
+    experiment_ids: list[str] | None = None,
+    filter_string: str | None = None,
+    run_view_type: object = "ACTIVE_ONLY",
+    max_results: int = 100_000,
+    order_by: list[str] | None = None,
+    output_format: str = "pandas",
+    search_all_experiments: bool = False,
+    experiment_names: list[str] | None = None,
+) -> Any:  # noqa: ANN401  # a DataFrame, or a list of runs for output_format="list"
+    """Runs matching a filter, as a DataFrame with MLflow's columns."""
+    c = client()
+    ids = [str(e) for e in experiment_ids or []]
+    for name in experiment_names or []:
+        found = c.experiment_id_for(name)
+        if found is None:
+            msg = f"No experiment named {name!r} in store {str(c.store.root)!r}"
+            raise ExperimentNotFoundError(msg)
+        ids.append(found)
+    if search_all_experiments:
+        ids = [e.experiment_id for e in c.search_experiments(view_type="ALL")]
+    elif not ids:
+        ids = [_current_experiment_id(c)]
+    frame = c.search_runs_frame(
+        ids,
+        filter_string=filter_string,
+        run_view_type=run_view_type,
+        max_results=max_results,
+        order_by=order_by,
+    )
+    if output_format == "list":
+        return [c.get_run(r) for r in frame["run_id"]]
+    if output_format != "pandas":
+        msg = f"Invalid output_format {output_format!r}: allowed are 'pandas' and 'list'"
+        raise ValueError(msg)
+    return frame
+
+
+def delete_run(run_id: str) -> None:
+    """Mark a run deleted."""
+    client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    """Undo ``delete_run``."""
+    client().restore_run(run_id)
+
+
+def create_experiment(name: str, tags: Mapping[str, Any] | None = None) -> str:
+    """Create an experiment; returns its id."""
+    return client().create_experiment(name, tags=tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    """An experiment by id."""
+    return client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    """An experiment by name, or None."""
+    return client().get_experiment_by_name(name)
+
+
+def search_experiments(view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
+    """All experiments of the store."""
+    return client().search_experiments(view_type)
+
+
+def sql(query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
+    """A DuckDB relation over the views runs, params, metrics, latest_metrics, tags, ..."""
+    return client().sql(query, params)
+
+
+def flush() -> None:
+    """Block until everything logged so far is on disk."""
+    client().flush()
+
+
+def compact(*, purge_deleted: bool = False, grace_seconds: float | None = None) -> CompactionReport:
+    """Merge the store's small files (and, with ``purge_deleted``, drop deleted runs)."""
+    return client().compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds)
+
+
+# -- process end -------------------------------------------------------------------------
+_exit_status = "FINISHED"
+_previous_excepthook = sys.excepthook
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    global _exit_status  # noqa: PLW0603  # read once, at exit
+    _exit_status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
+    _previous_excepthook(exc_type, exc, tb)
+
+
+def _end_runs_at_exit() -> None:
+    # Registered after the writer's own exit hook, so it runs first and the final
+    # flush carries these end events.
+    while _active:
+        _active[-1].end(_exit_status)
+
+
+sys.excepthook = _excepthook
+atexit.register(_end_runs_at_exit)

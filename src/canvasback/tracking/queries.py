@@ -1,0 +1,225 @@
+"""Read queries of the tracking API: runs, experiments, histories and search.
+
+Every value goes into SQL as a bound parameter; identifiers that are built from keys are
+quoted. Column names of the search frame follow MLflow (``metrics.acc``, ``params.lr``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from canvasback.tracking import filter as flt
+from canvasback.tracking.entities import Experiment, RunData, RunInfo, view_type
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from canvasback.store.reader import Catalog
+
+_RUN_COLUMNS = (
+    "run_id, run_name, experiment_id, status, start_time, end_time, lifecycle_stage, "
+    "artifact_uri, user_id, parent_run_id"
+)
+_LIFECYCLE_FILTER = {
+    "ACTIVE_ONLY": "lifecycle_stage = 'active'",
+    "DELETED_ONLY": "lifecycle_stage = 'deleted'",
+    "ALL": "true",
+}
+_ENTITY_PREFIX = {"metric": "metrics", "param": "params", "tag": "tags"}
+_ENTITY_TABLE = {"metric": "latest_metrics", "param": "params", "tag": "tags"}
+
+
+def quote_identifier(name: str) -> str:
+    """A DuckDB quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def experiments(
+    catalog: Catalog, *, experiment_ids: list[str] | None = None, view_type: object = "ALL"
+) -> list[Experiment]:
+    """Experiments, oldest first, with their tags."""
+    where = [_LIFECYCLE_FILTER[_view(view_type)]]
+    params: list[Any] = []
+    if experiment_ids is not None:
+        where.append("list_contains(?, experiment_id)")
+        params.append(experiment_ids)
+    rows = catalog.rows(
+        "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time "
+        f"FROM experiments WHERE {' AND '.join(where)} "
+        "ORDER BY creation_time, TRY_CAST(experiment_id AS BIGINT)",
+        params,
+    )
+    tags: dict[str, dict[str, str]] = {}
+    for eid, key, value in catalog.rows("SELECT experiment_id, key, value FROM experiment_tags"):
+        tags.setdefault(eid, {})[key] = value
+    return [
+        Experiment(eid, name, loc, stage, created, tags.get(eid, {}))
+        for eid, name, loc, stage, created in rows
+    ]
+
+
+def _view(value: object) -> str:
+    return view_type(value)
+
+
+def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:
+    """A run's attributes, None if the store does not hold it."""
+    rows = catalog.rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [str(run_id)])
+    if not rows:
+        return None
+    (rid, name, eid, status, start, end, stage, uri, user, parent) = rows[0]
+    tag_name = catalog.rows(
+        "SELECT value FROM tags WHERE run_id = ? AND key = 'mlflow.runName'", [rid]
+    )
+    return RunInfo(
+        run_id=rid,
+        run_name=tag_name[0][0] if tag_name else name,
+        experiment_id=eid,
+        status=status or "RUNNING",
+        start_time=start,
+        end_time=end,
+        lifecycle_stage=stage,
+        artifact_uri=str(root / uri),
+        user_id=user,
+        parent_run_id=parent,
+    )
+
+
+def run_data(catalog: Catalog, run_id: str) -> RunData:
+    """A run's latest metrics, params and tags."""
+    metrics = dict(
+        catalog.rows("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id])
+    )
+    params = dict(catalog.rows("SELECT key, value FROM params WHERE run_id = ?", [run_id]))
+    tags = dict(catalog.rows("SELECT key, value FROM tags WHERE run_id = ?", [run_id]))
+    return RunData(metrics=metrics, params=params, tags=tags)
+
+
+def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:
+    """Every point of one metric of one run, ordered by step then timestamp."""
+    with catalog.lock:
+        source = catalog.history_source(run_id)
+        if source is None:
+            return catalog.arrow(
+                "SELECT NULL::BIGINT AS step, NULL::BIGINT AS timestamp, "
+                "NULL::DOUBLE AS value WHERE false"
+            )
+        return catalog.arrow(
+            f"SELECT step, timestamp, value FROM {source} WHERE run_id = ? AND key = ? "
+            "ORDER BY step, timestamp",
+            [run_id, key],
+        )
+
+
+class _Columns:
+    """Joins one filtered (entity, key) column per referenced metric, param or tag."""
+
+    def __init__(self) -> None:
+        self.joins: list[str] = []
+        self.params: list[Any] = []
+        self.aliases: dict[tuple[str, str], str] = {}
+
+    def __call__(self, entity: str, key: str) -> str:
+        if entity == "attribute":
+            return f"b.{key}"
+        alias = self.aliases.get((entity, key))
+        if alias is None:
+            alias = self.aliases[(entity, key)] = f"c{len(self.aliases)}"
+            self.joins.append(
+                f"LEFT JOIN (SELECT run_id, value FROM {_ENTITY_TABLE[entity]} "
+                f"WHERE key = ?) {alias} ON {alias}.run_id = b.run_id"
+            )
+            self.params.append(key)
+        return f"{alias}.value"
+
+
+def search_runs(
+    catalog: Catalog,
+    root: Path,
+    *,
+    experiment_ids: list[str],
+    filter_string: str | None,
+    run_view_type: object,
+    max_results: int,
+    order_by: list[str] | None,
+) -> pd.DataFrame:
+    """Runs that match, as a DataFrame with MLflow's columns, in the requested order."""
+    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
+
+    if not isinstance(max_results, int) or max_results < 0:
+        msg = f"Invalid max_results {max_results!r}: a non-negative integer is required"
+        raise ValueError(msg)
+    expr = flt.parse_filter(filter_string)
+    keys = flt.parse_order_by(order_by)
+    columns = _Columns()
+    where = [_LIFECYCLE_FILTER[_view(run_view_type)], "list_contains(?, b.experiment_id)"]
+    where_params: list[Any] = [experiment_ids]
+    if expr is not None:
+        sql, params = flt.compile_filter(expr, columns)
+        where.append(f"({sql})")
+        where_params.extend(params)
+    order = []
+    for k in keys:
+        col = columns(k.entity, k.key)
+        if k.entity == "param":
+            col = f"coalesce(TRY_CAST({col} AS DOUBLE), NULL), {col}"
+        direction = "ASC" if k.ascending else "DESC"
+        order.extend(f"{c} {direction} NULLS LAST" for c in col.split(", "))
+    order += ["b.start_time DESC", "b.run_id"]
+    selected = (
+        f"SELECT b.run_id, row_number() OVER (ORDER BY {', '.join(order)}) AS _ord "
+        f"FROM runs b {' '.join(columns.joins)} WHERE {' AND '.join(where)} "
+        f"ORDER BY _ord LIMIT ?"
+    )
+    params = [*columns.params, *where_params, max_results]
+    with catalog.lock:
+        con = catalog.con
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _selected AS {selected}", params)
+        frame = _wide_frame(catalog).to_pandas()
+        con.execute("DROP TABLE _selected")
+    for col in ("start_time", "end_time"):
+        frame[col] = pd.to_datetime(frame[col], unit="ms", utc=True)
+    frame["artifact_uri"] = [str(root / uri) for uri in frame["artifact_uri"]]
+    return frame
+
+
+def _wide_frame(catalog: Catalog) -> pa.Table:
+    """The selected runs with one column per metric, param and tag key."""
+    pieces = []
+    present = []
+    params: list[Any] = []
+    for entity, prefix in _ENTITY_PREFIX.items():
+        table = _ENTITY_TABLE[entity]
+        keys = [
+            r[0]
+            for r in catalog.rows(
+                f"SELECT DISTINCT key FROM {table} WHERE run_id IN "
+                "(SELECT run_id FROM _selected) ORDER BY key"
+            )
+        ]
+        if not keys:
+            continue
+        aggregates = ", ".join(
+            f"any_value(value) FILTER (WHERE key = ?) AS {quote_identifier(prefix + '.' + k)}"
+            for k in keys
+        )
+        params.extend(keys)
+        present.append(prefix)
+        pieces.append(
+            f"LEFT JOIN (SELECT run_id, {aggregates} FROM {table} "
+            "WHERE run_id IN (SELECT run_id FROM _selected) GROUP BY run_id) "
+            f"{prefix} ON {prefix}.run_id = s.run_id"
+        )
+    wide = ", ".join(f"{p}.* EXCLUDE (run_id)" for p in present)
+    select = (
+        "SELECT r.run_id, r.experiment_id, r.status, r.artifact_uri, r.start_time, "
+        "r.end_time, r.run_name, r.lifecycle_stage" + (f", {wide}" if wide else "")
+    )
+    return catalog.arrow(
+        f"{select} FROM _selected s JOIN runs r ON r.run_id = s.run_id {' '.join(pieces)} "
+        "ORDER BY s._ord",
+        params,
+    )

@@ -1,0 +1,248 @@
+"""A run handle: logs params, metrics, tags and artifacts of one run; a context manager.
+
+Logging appends to the store's in-memory buffer and returns: ``log_metric`` costs about
+a microsecond. A handle whose run has ended refuses to log, naming the run.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from canvasback.store import layout
+from canvasback.tracking import validation as v
+from canvasback.tracking.entities import RunData, RunInfo
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+    from types import TracebackType
+
+    from canvasback.tracking.client import Client
+
+
+class RunEndedError(RuntimeError):
+    """Logging through a run handle after its run ended."""
+
+
+class Run:
+    """A live run of a store. Create one with ``start_run`` or ``Client.create_run``."""
+
+    def __init__(
+        self,
+        client: Client,
+        info: RunInfo,
+        params: Mapping[str, str] | None = None,
+        *,
+        ended: bool = False,
+    ) -> None:
+        self._client = client
+        self._info = info
+        self.run_id = info.run_id
+        self.experiment_id = info.experiment_id
+        self._ended = ended
+        self._params: dict[str, str] = dict(params or {})
+        self._metric_keys: set[str] = set()
+        self._step = 0
+        self._append = client.store.writer.append
+        self._on_end: list[Callable[[Run, str], None]] = []
+        self.live_view: Any = None  # set by the notebook live view, if shown
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended else "running"
+        return f"<Run {self._info.run_name!r} {self.run_id} ({state})>"
+
+    # -- attributes ------------------------------------------------------------------
+    @property
+    def info(self) -> RunInfo:
+        """The run's attributes as this process knows them."""
+        return self._info
+
+    @property
+    def data(self) -> RunData:
+        """Latest metrics, params and tags, read from the store."""
+        return self._client.get_run(self.run_id).data
+
+    @property
+    def ended(self) -> bool:
+        """Whether the run has ended; an ended handle refuses to log."""
+        return self._ended
+
+    def _check_open(self, what: str) -> None:
+        if self._ended:
+            msg = (
+                f"Cannot {what}: run {self.run_id} ({self._info.run_name!r}) has ended "
+                f"with status {self._info.status}. Start a new run, or resume this one "
+                f"with start_run(run_id={self.run_id!r})."
+            )
+            raise RunEndedError(msg)
+
+    # -- metrics ---------------------------------------------------------------------
+    def log_metric(
+        self,
+        key: str,
+        value: float,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """Log one metric point (step defaults to 0, timestamp to now, as in MLflow)."""
+        if self._ended:
+            self._check_open(f"log metric {key!r}")
+        if key not in self._metric_keys:
+            v.validate_key("metric", key)
+            self._metric_keys.add(key)
+        if type(value) is not float:
+            value = v.metric_value(key, value)
+        if step is None:
+            step = 0
+        elif type(step) is not int:
+            step = v.metric_step(key, step)
+        if timestamp is None:
+            timestamp = time.time_ns() // 1_000_000
+        elif type(timestamp) is not int:
+            timestamp = v.timestamp_ms(key, timestamp)
+        self._append(
+            "metrics", self.experiment_id, (self.run_id, key, step, timestamp, value)
+        )
+
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Log several metrics at one step. All are checked before any is logged."""
+        self._check_open("log metrics")
+        ts = time.time_ns() // 1_000_000 if timestamp is None else v.timestamp_ms("", timestamp)
+        st = 0 if step is None else v.metric_step("", step)
+        rows = []
+        for key, value in metrics.items():
+            if key not in self._metric_keys:
+                v.validate_key("metric", key)
+            rows.append((self.run_id, key, st, ts, v.metric_value(key, value)))
+        self._metric_keys.update(metrics)
+        self._client.store.writer.extend("metrics", self.experiment_id, rows)
+
+    def log(self, data: Mapping[str, float], step: int | None = None) -> None:
+        """Log a dict of metrics at a step; without a step, each call is the next step."""
+        if step is None:
+            step = self._step
+        self._step = max(self._step, v.metric_step("", step) + 1)
+        self.log_metrics(data, step=step)
+
+    # -- params and tags -------------------------------------------------------------
+    def log_param(self, key: str, value: object) -> object:
+        """Log a parameter; params are write-once (the same value again is fine)."""
+        self.log_params({key: value})
+        return value
+
+    def log_params(self, params: Mapping[str, object]) -> None:
+        """Log several params. All are checked before any is logged."""
+        self._check_open("log params")
+        ts = time.time_ns() // 1_000_000
+        rows = []
+        fresh: dict[str, str] = {}
+        for key, raw in params.items():
+            v.validate_key("param", key)
+            value = v.param_value(key, raw)
+            old = self._params.get(key, fresh.get(key))
+            if old is not None and old != value:
+                msg = (
+                    f"Param {key!r} of run {self.run_id} was already logged with value "
+                    f"{old!r}; it cannot be changed to {value!r}. Params are write-once: "
+                    "log the new value under another key, or start a new run."
+                )
+                raise v.InvalidInputError(msg)
+            if old is None:
+                fresh[key] = value
+                rows.append((self.run_id, key, value, ts))
+        self._params.update(fresh)
+        self._client.store.writer.extend("params", self.experiment_id, rows)
+
+    def set_tag(self, key: str, value: object) -> None:
+        """Set a tag (tags are mutable; the last write wins)."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, object]) -> None:
+        """Set several tags. All are checked before any is set."""
+        self._check_open("set tags")
+        checked = [(v.validate_key("tag", k), v.tag_value(k, val)) for k, val in tags.items()]
+        writer = self._client.store.writer
+        for key, value in checked:
+            writer.event(self.experiment_id, self.run_id, layout.EVENT_TAG, key, value)
+
+    def delete_tag(self, key: str) -> None:
+        """Remove a tag."""
+        self._check_open("delete tag")
+        v.validate_key("tag", key)
+        self._client.store.writer.event(
+            self.experiment_id, self.run_id, layout.EVENT_TAG, key, None
+        )
+
+    # -- artifacts -------------------------------------------------------------------
+    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
+        """Copy a local file into the run's artifacts (under ``artifact_path``)."""
+        self._check_open("log artifact")
+        self._client.artifacts.log_artifact(self, local_path, artifact_path)
+
+    def log_artifacts(self, local_dir: str | Path, artifact_path: str | None = None) -> None:
+        """Copy a local folder's files into the run's artifacts."""
+        self._check_open("log artifacts")
+        self._client.artifacts.log_artifacts(self, local_dir, artifact_path)
+
+    def log_text(self, text: str, artifact_file: str) -> None:
+        """Save text as an artifact file."""
+        self._check_open("log text")
+        self._client.artifacts.log_bytes(self, text.encode(), artifact_file)
+
+    def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        """Save a dict as JSON (or YAML for .yaml/.yml, if PyYAML is installed)."""
+        self._check_open("log dict")
+        self._client.artifacts.log_dict(self, dictionary, artifact_file)
+
+    def log_figure(self, figure: Any, artifact_file: str) -> None:  # noqa: ANN401  # matplotlib or plotly
+        """Save a matplotlib or plotly figure as an artifact."""
+        self._check_open("log figure")
+        self._client.artifacts.log_figure(self, figure, artifact_file)
+
+    def log_image(self, image: Any, artifact_file: str) -> None:  # noqa: ANN401  # PIL or array
+        """Save a PIL image or a numpy array as an image artifact."""
+        self._check_open("log image")
+        self._client.artifacts.log_image(self, image, artifact_file)
+
+    def log_table(self, data: Any, artifact_file: str) -> None:  # noqa: ANN401  # DataFrame or dict
+        """Save a DataFrame or a dict of columns as a table artifact (.json or .parquet)."""
+        self._check_open("log table")
+        self._client.artifacts.log_table(self, data, artifact_file)
+
+    # -- end -------------------------------------------------------------------------
+    def end(self, status: str = "FINISHED") -> None:
+        """End the run; returns at once (the flush happens in the background)."""
+        if self._ended:
+            return
+        status = v.run_status(status)
+        end_time = time.time_ns() // 1_000_000
+        self._client.terminate(self.run_id, self.experiment_id, status, end_time)
+        self._ended = True
+        self._info = _with(self._info, status=status, end_time=end_time)
+        for callback in list(self._on_end):
+            callback(self, status)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.end("FINISHED")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.end("KILLED")
+        else:
+            self.end("FAILED")
+
+
+def _with(info: RunInfo, **changes: Any) -> RunInfo:  # noqa: ANN401
+    from dataclasses import replace  # noqa: PLC0415  # rarely used
+
+    return replace(info, **changes)

@@ -1,0 +1,176 @@
+"""Checks of everything a user logs: each error names the key, the value and what is allowed.
+
+The rules are MLflow's, so that code moving between the two behaves the same.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import posixpath
+import re
+from typing import Final
+
+MAX_KEY_LENGTH: Final = 250
+MAX_PARAM_VALUE_LENGTH: Final = 6000
+MAX_TAG_VALUE_LENGTH: Final = 8000
+MAX_RUN_NAME_LENGTH: Final = 250
+MAX_EXPERIMENT_NAME_LENGTH: Final = 500
+
+RUN_STATUSES: Final = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+TERMINAL_STATUSES: Final = ("FINISHED", "FAILED", "KILLED")
+
+_KEY_RE: Final = re.compile(r"^[\w\-./ :]+$")
+_KEY_RULE: Final = (
+    "names may contain only alphanumerics, underscores (_), dashes (-), periods (.), "
+    "spaces ( ), colons (:) and slashes (/), at most 250 characters, and must not be a "
+    "path that resolves to another name (no leading '/', no '..' or '.' segments)"
+)
+
+
+class InvalidInputError(ValueError):
+    """A logged value or name that canvasback does not accept; nothing was written."""
+
+
+def validate_key(kind: str, key: object) -> str:
+    """Check a metric, param or tag name; returns it."""
+    if not isinstance(key, str):
+        msg = f"Invalid {kind} name {key!r} (type {type(key).__name__}): names are strings"
+        raise InvalidInputError(msg)
+    if (
+        not key
+        or len(key) > MAX_KEY_LENGTH
+        or not _KEY_RE.match(key)
+        or key.startswith("/")
+        or posixpath.normpath(key) != key
+    ):
+        msg = f"Invalid {kind} name {key!r}: {_KEY_RULE}"
+        raise InvalidInputError(msg)
+    return key
+
+
+def metric_value(key: str, value: object) -> float:
+    """A metric value as float; NaN and +-inf are accepted and kept as such."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool | str):
+        return float(value)
+    if isinstance(value, bool):
+        return float(value)
+    # numpy scalars and 0-d arrays: accept what converts to a real number losslessly
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) in ((), None):
+        try:
+            converted = item()
+        except (TypeError, ValueError):
+            converted = None
+        if isinstance(converted, numbers.Real):
+            return float(converted)
+    msg = (
+        f"Invalid value {value!r} (type {type(value).__name__}) for metric {key!r}: "
+        "metric values must be real numbers (int or float; NaN and +-inf are allowed)"
+    )
+    raise InvalidInputError(msg)
+
+
+def metric_step(key: str, step: object) -> int:
+    """A metric step as int."""
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        return int(step)
+    if isinstance(step, float) and step.is_integer():
+        return int(step)
+    msg = f"Invalid step {step!r} for metric {key!r}: steps must be integers"
+    raise InvalidInputError(msg)
+
+
+def timestamp_ms(key: str, timestamp: object) -> int:
+    """A timestamp in milliseconds since the epoch."""
+    if isinstance(timestamp, numbers.Integral) and not isinstance(timestamp, bool):
+        return int(timestamp)
+    if isinstance(timestamp, float) and math.isfinite(timestamp):
+        return int(timestamp)
+    msg = (
+        f"Invalid timestamp {timestamp!r} for {key!r}: timestamps are integers, "
+        "milliseconds since the Unix epoch"
+    )
+    raise InvalidInputError(msg)
+
+
+def param_value(key: str, value: object) -> str:
+    """A param value as the string MLflow would store."""
+    text = str(value)
+    if len(text) > MAX_PARAM_VALUE_LENGTH:
+        msg = (
+            f"Invalid value for param {key!r}: {len(text)} characters "
+            f"(starting {text[:40]!r}); at most {MAX_PARAM_VALUE_LENGTH} are allowed"
+        )
+        raise InvalidInputError(msg)
+    return text
+
+
+def tag_value(key: str, value: object) -> str:
+    """A tag value as a string."""
+    text = str(value)
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        msg = (
+            f"Invalid value for tag {key!r}: {len(text)} characters "
+            f"(starting {text[:40]!r}); at most {MAX_TAG_VALUE_LENGTH} are allowed"
+        )
+        raise InvalidInputError(msg)
+    return text
+
+
+def run_status(status: object) -> str:
+    """A run status name."""
+    text = str(getattr(status, "name", status)).upper()
+    if text not in RUN_STATUSES:
+        msg = f"Invalid run status {status!r}: allowed are {', '.join(RUN_STATUSES)}"
+        raise InvalidInputError(msg)
+    return text
+
+
+def experiment_name(name: object) -> str:
+    """An experiment name: a non-empty string."""
+    if not isinstance(name, str) or not name.strip():
+        msg = f"Invalid experiment name {name!r}: a non-empty string is required"
+        raise InvalidInputError(msg)
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        msg = (
+            f"Invalid experiment name {name[:40]!r}...: {len(name)} characters, "
+            f"at most {MAX_EXPERIMENT_NAME_LENGTH} are allowed"
+        )
+        raise InvalidInputError(msg)
+    return name
+
+
+def run_name(name: object) -> str:
+    """A run name."""
+    text = str(name)
+    if len(text) > MAX_RUN_NAME_LENGTH:
+        msg = (
+            f"Invalid run name {text[:40]!r}...: {len(text)} characters, "
+            f"at most {MAX_RUN_NAME_LENGTH} are allowed"
+        )
+        raise InvalidInputError(msg)
+    return text
+
+
+def artifact_path(path: object, *, what: str = "artifact path") -> str:
+    """A relative POSIX path inside a run's artifacts: no absolute paths, no '..'."""
+    if path is None or path == "":
+        return ""
+    if not isinstance(path, str):
+        msg = f"Invalid {what} {path!r}: a relative path string is required"
+        raise InvalidInputError(msg)
+    norm = posixpath.normpath(path.replace("\\", "/"))
+    if (
+        path.startswith(("/", "\\"))
+        or re.match(r"^[A-Za-z]:", path)
+        or norm == ".."
+        or norm.startswith("../")
+        or "\x00" in path
+    ):
+        msg = (
+            f"Invalid {what} {path!r}: it must be a relative path that stays inside the "
+            "run's artifact folder (no absolute paths, no '..' leading outside)"
+        )
+        raise InvalidInputError(msg)
+    return "" if norm == "." else norm
