@@ -81,18 +81,20 @@ class Writer:
     # -- appends (hot path) ------------------------------------------------------------
     def append(self, table: str, experiment_id: str, row: tuple[Any, ...]) -> None:
         """Buffer one row; returns at once."""
-        key = (table, experiment_id)
+        self.append_to((table, experiment_id), row)
+
+    def append_to(self, key: tuple[str, str], row: tuple[Any, ...]) -> None:
+        """Buffer one row under a prebuilt (table, experiment) key: the hot path."""
         with self._lock:
-            buf = self._buffers.get(key)
-            if buf is None:
-                buf = self._buffers[key] = []
-            buf.append(row)
+            try:
+                self._buffers[key].append(row)
+            except KeyError:
+                self._buffers[key] = [row]
             self._pending += 1
-            full = self._pending >= self.max_rows
+            if self._pending >= self.max_rows:
+                self._wake.set()
         if self._thread is None:
             self._start_thread()
-        if full:
-            self._wake.set()
 
     def extend(self, table: str, experiment_id: str, rows: list[tuple[Any, ...]]) -> None:
         """Buffer many rows of one table at once."""
@@ -177,6 +179,11 @@ class Writer:
         self.fs.write_parquet(f"{layout.partition_dir(table, experiment_id)}/{name}", arrow_table)
 
     # -- background thread ---------------------------------------------------------------
+    def start(self) -> None:
+        """Start the flusher thread now (it also starts on the first append)."""
+        if self._thread is None:
+            self._start_thread()
+
     def _start_thread(self) -> None:
         with self._lock:
             if self._thread is not None or self._closed:
@@ -187,6 +194,7 @@ class Writer:
             self._thread.start()
 
     def _run(self) -> None:
+        _warm_up_pyarrow()
         while not self._closed:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
@@ -215,6 +223,14 @@ def rows_to_table(table: str, rows: list[tuple[Any, ...]]) -> pa.Table:
     ]
     arrow_table = pa.Table.from_arrays(arrays, schema=schema)
     return arrow_table.sort_by([(k, "ascending") for k in layout.SORT_KEYS[table]])
+
+
+def _warm_up_pyarrow() -> None:
+    # The first Arrow conversion in a process pays for imports and kernel set-up; do it
+    # in the flusher thread, early, rather than inside the first flush a user waits on.
+    import pyarrow.parquet  # noqa: F401, PLC0415
+
+    rows_to_table("metrics", [("", "", 0, 0, 0.0)])
 
 
 def _flush_all_at_exit() -> None:

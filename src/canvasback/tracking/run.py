@@ -7,6 +7,7 @@ a microsecond. A handle whose run has ended refuses to log, naming the run.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from canvasback.store import layout
@@ -44,7 +45,9 @@ class Run:
         self._params: dict[str, str] = dict(params or {})
         self._metric_keys: set[str] = set()
         self._step = 0
-        self._append = client.store.writer.append
+        self._append = client.store.writer.append_to
+        self._metrics_key = ("metrics", info.experiment_id)
+        client.store.writer.start()
         self._on_end: list[Callable[[Run, str], None]] = []
         self.live_view: Any = None  # set by the notebook live view, if shown
 
@@ -101,9 +104,7 @@ class Run:
             timestamp = time.time_ns() // 1_000_000
         elif type(timestamp) is not int:
             timestamp = v.timestamp_ms(key, timestamp)
-        self._append(
-            "metrics", self.experiment_id, (self.run_id, key, step, timestamp, value)
-        )
+        self._append(self._metrics_key, (self.run_id, key, step, timestamp, value))
 
     def log_metrics(
         self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
@@ -221,7 +222,7 @@ class Run:
         end_time = time.time_ns() // 1_000_000
         self._client.terminate(self.run_id, self.experiment_id, status, end_time)
         self._ended = True
-        self._info = _with(self._info, status=status, end_time=end_time)
+        self._info = replace(self._info, status=status, end_time=end_time)
         for callback in list(self._on_end):
             callback(self, status)
 
@@ -242,7 +243,3 @@ class Run:
             self.end("FAILED")
 
 
-def _with(info: RunInfo, **changes: Any) -> RunInfo:  # noqa: ANN401
-    from dataclasses import replace  # noqa: PLC0415  # rarely used
-
-    return replace(info, **changes)
