@@ -23,13 +23,15 @@ $(STAMP): $(BIN)/python pyproject.toml src/canvasback/static/.built
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/python -m canvasback.demo --seed
+	$(BIN)/python scripts/seed_demo.py notebooks/canvasback-store
 	$(BIN)/jupyter lab notebooks/demo.ipynb
 
+# The notebooks run under nbval against a temporary store seeded like the demo's.
 test: setup
 	bash scripts/install-chromium.sh
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest --nbval-lax notebooks
+	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
+	  CANVASBACK_STORE=$$store/store $(BIN)/python -m pytest tests notebooks --nbval-lax; \
+	  rc=$$?; rm -rf $$store; exit $$rc
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
