@@ -73,12 +73,12 @@ def main() -> None:
     if cb.get_experiment_by_name(EXPERIMENT) is not None and len(
         cb.search_runs(experiment_names=[EXPERIMENT])
     ):
-        print(f"{root}: demo runs already there")  # noqa: T201
+        print(f"{root}: demo runs already there")
         return
     for i, params in enumerate(GRID):
         train(params, seed=i)
     cb.flush()
-    print(f"{root}: seeded {len(GRID)} runs in experiment {EXPERIMENT!r}")  # noqa: T201
+    print(f"{root}: seeded {len(GRID)} runs in experiment {EXPERIMENT!r}")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
-"""Where the store is: an argument, else ``set_store()``, else ``CANVASBACK_STORE``, else
-``./canvasback-store`` next to the notebook or script."""
+"""Where the store is.
+
+An explicit argument, else ``set_store()``, else ``CANVASBACK_STORE``, else
+``./canvasback-store`` next to the notebook or script.
+"""
 
 from __future__ import annotations
 

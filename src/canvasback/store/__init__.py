@@ -103,9 +103,7 @@ class Store:
             catalog = self.read()
             purge = [
                 r[0]
-                for r in catalog.rows(
-                    "SELECT run_id FROM runs WHERE lifecycle_stage = 'deleted'"
-                )
+                for r in catalog.rows("SELECT run_id FROM runs WHERE lifecycle_stage = 'deleted'")
             ]
         self.flush()
         grace = compaction.DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds

@@ -140,7 +140,7 @@ def _compact_partition(
             params,
         )
         rows = con.execute(f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')").fetchone()
-        os.replace(tmp, fs.path(data_rel))
+        tmp.replace(fs.path(data_rel))
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()

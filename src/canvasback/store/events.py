@@ -31,8 +31,13 @@ _NEWER = (
 _SAME_FACT = "s.entity_id = n.entity_id AND s.kind = n.kind AND s.key = n.key"
 
 
-def merge_events(con: duckdb.DuckDBPyConnection, source_sql: str, params: list[object]) -> None:
-    """Merge the events selected by ``source_sql`` into the resolved state."""
+def merge_events(
+    con: duckdb.DuckDBPyConnection, source_sql: str, params: list[object]
+) -> list[str]:
+    """Merge the events selected by ``source_sql`` into the resolved state.
+
+    Returns the entities whose facts were touched, for tables derived from the state.
+    """
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _new_events AS
@@ -43,9 +48,7 @@ def merge_events(con: duckdb.DuckDBPyConnection, source_sql: str, params: list[o
         """,
         params,
     )
-    con.execute(
-        f"DELETE FROM {STATE_TABLE} s USING _new_events n WHERE {_SAME_FACT} AND {_NEWER}"
-    )
+    con.execute(f"DELETE FROM {STATE_TABLE} s USING _new_events n WHERE {_SAME_FACT} AND {_NEWER}")
     con.execute(
         f"""
         INSERT INTO {STATE_TABLE}
@@ -55,12 +58,6 @@ def merge_events(con: duckdb.DuckDBPyConnection, source_sql: str, params: list[o
         WHERE NOT EXISTS (SELECT 1 FROM {STATE_TABLE} s WHERE {_SAME_FACT})
         """
     )
+    touched = [r[0] for r in con.execute("SELECT DISTINCT entity_id FROM _new_events").fetchall()]
     con.execute("DROP TABLE _new_events")
-
-
-def state_value_sql(kind: str, entity_column: str, *, key: str = "") -> str:
-    """A scalar subquery for the resolved value of one fact of an entity."""
-    return (
-        f"(SELECT s.value FROM {STATE_TABLE} s WHERE s.entity_id = {entity_column} "
-        f"AND s.kind = '{kind}' AND s.key = '{key}')"
-    )
+    return touched

@@ -87,7 +87,7 @@ class LocalFileSystem:
             pq.write_table(table, tmp, compression=compression, row_group_size=1 << 17)
             if self.fsync:
                 _fsync_path(tmp)
-            os.replace(tmp, target)
+            tmp.replace(target)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -105,7 +105,7 @@ class LocalFileSystem:
                 if self.fsync:
                     fh.flush()
                     os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            tmp.replace(target)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -142,7 +142,7 @@ class LocalFileSystem:
             with source.open("rb") as src, tmp.open("wb") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
-            os.replace(tmp, target)
+            tmp.replace(target)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -205,7 +205,7 @@ class LocalFileSystem:
         dest = self.root / dest_rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.replace(source, dest)
+            source.replace(dest)
         except FileNotFoundError:
             return None
         return dest_rel

@@ -2,12 +2,12 @@
 
 A store is a folder (or an object-store prefix) laid out as::
 
-    <table>/exp=<experiment_id>/seg-<time_ns>-<writer>-<seq>.parquet   immutable segments
-    <table>/exp=<experiment_id>/cmp-<time_ns>-<writer>-<seq>.parquet   compacted segments
-    <table>/exp=<experiment_id>/cmp-<...>.inputs.json                  what a compacted file replaces
-    claims/<namespace>/<name>                                           exclusive-create claims
-    artifacts/<run_id>/<path>                                           run artifacts
-    _leases/, _quarantine/                                              compaction leases, bad files
+    <table>/exp=<experiment_id>/seg-<time_ns>-<writer>-<seq>.parquet  immutable segments
+    <table>/exp=<experiment_id>/cmp-<time_ns>-<writer>-<seq>.parquet  compacted segments
+    <table>/exp=<experiment_id>/cmp-<...>.inputs.json                 what a compacted file replaces
+    claims/<namespace>/<name>                                          exclusive-create claims
+    artifacts/<run_id>/<path>                                          run artifacts
+    _leases/, _quarantine/                                             leases, bad files
 
 Every mutable fact (run status, end time, tags, deletion) is an append-only row of the
 ``events`` table, resolved last-writer-wins by (timestamp, writer, seq).

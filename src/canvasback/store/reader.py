@@ -22,7 +22,6 @@ from canvasback.store import events, layout
 from canvasback.store.segments import Changes, TableIndex
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
     from canvasback.store.fs import LocalFileSystem
@@ -32,14 +31,15 @@ log = logging.getLogger(__name__)
 _MATERIALIZED: Final = {
     "experiments": (
         "_experiments",
-        "experiment_id VARCHAR, name VARCHAR, artifact_location VARCHAR, "
-        "creation_time BIGINT",
+        "experiment_id VARCHAR, name VARCHAR, artifact_location VARCHAR, creation_time BIGINT",
         ("experiment_id",),
     ),
     "runs": (
         "_runs",
-        "experiment_id VARCHAR, run_id VARCHAR, run_name VARCHAR, start_time BIGINT, "
-        "parent_run_id VARCHAR, user_id VARCHAR, artifact_uri VARCHAR",
+        (
+            "experiment_id VARCHAR, run_id VARCHAR, run_name VARCHAR, start_time BIGINT, "
+            "parent_run_id VARCHAR, user_id VARCHAR, artifact_uri VARCHAR"
+        ),
         ("run_id",),
     ),
     "params": (
@@ -56,15 +56,9 @@ _MATERIALIZED: Final = {
 
 _LATEST: Final = "_latest_metrics"
 
-_VIEWS: Final = {
-    "experiments": f"""
-        SELECT e.experiment_id, e.name, e.artifact_location,
-               coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
-        FROM _experiments e
-        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
-             AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
-    """,
-    "runs": f"""
+# Run attributes with their mutable facts resolved, kept up to date incrementally: a
+# search reads one table instead of joining the event state three times.
+_RESOLVE_RUNS: Final = f"""
         SELECT r.run_id, r.experiment_id, r.run_name, s.value AS status, r.start_time,
                TRY_CAST(t.value AS BIGINT) AS end_time,
                coalesce(l.value, 'active') AS lifecycle_stage,
@@ -76,7 +70,17 @@ _VIEWS: Final = {
              AND t.kind = '{layout.EVENT_END_TIME}' AND t.key = ''
         LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = r.run_id
              AND l.kind = '{layout.EVENT_LIFECYCLE}' AND l.key = ''
+"""
+
+_VIEWS: Final = {
+    "experiments": f"""
+        SELECT e.experiment_id, e.name, e.artifact_location,
+               coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
+        FROM _experiments e
+        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
+             AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
     """,
+    "runs": "SELECT * FROM _runs_resolved",
     "params": "SELECT experiment_id, run_id, key, value FROM _params",
     "tags": f"""
         SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
@@ -86,9 +90,7 @@ _VIEWS: Final = {
         SELECT entity_id AS experiment_id, key, value FROM {events.STATE_TABLE}
         WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
     """,
-    "latest_metrics": (
-        f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {_LATEST}"
-    ),
+    "latest_metrics": (f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {_LATEST}"),
     "artifacts": """
         SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
         QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
@@ -142,6 +144,7 @@ class Catalog:
             f"CREATE TABLE {_LATEST} (experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, "
             "step BIGINT, timestamp BIGINT, value DOUBLE)"
         )
+        self.con.execute(f"CREATE TABLE _runs_resolved AS {_RESOLVE_RUNS} WHERE false")
         for view, body in _VIEWS.items():
             self.con.execute(f"CREATE VIEW {view} AS {body}")
         self._set_metrics_view()
@@ -245,13 +248,19 @@ class Catalog:
                     """,
                     [paths],
                 )
+                if table == "runs":
+                    con.execute(
+                        f"INSERT INTO _runs_resolved {_RESOLVE_RUNS} WHERE NOT EXISTS "
+                        "(SELECT 1 FROM _runs_resolved x WHERE x.run_id = r.run_id)"
+                    )
             elif table == "events":
-                events.merge_events(
+                changed = events.merge_events(
                     con,
                     f"SELECT exp AS experiment_id, entity_id, kind, key, value, timestamp, "
                     f"writer, seq FROM {source}",
                     [paths],
                 )
+                self._resolve_runs(changed)
             else:
                 self._load_metrics(source, paths)
             con.execute("COMMIT")
@@ -292,9 +301,21 @@ class Catalog:
         )
         con.execute("DROP TABLE _new_latest; DROP TABLE _merged")
 
+    def _resolve_runs(self, run_ids: list[str]) -> None:
+        """Recompute the resolved attributes of runs whose facts changed."""
+        if not run_ids:
+            return
+        self.con.execute("DELETE FROM _runs_resolved WHERE run_id IN (SELECT unnest(?))", [run_ids])
+        self.con.execute(
+            f"INSERT INTO _runs_resolved {_RESOLVE_RUNS} WHERE r.run_id IN (SELECT unnest(?))",
+            [run_ids],
+        )
+
     def _forget_runs(self, run_ids: list[str]) -> None:
-        for name, _cols, _keys in _MATERIALIZED.values():
-            self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])
+        self.con.execute("DELETE FROM _runs_resolved WHERE list_contains(?, run_id)", [run_ids])
+        for table, (name, _cols, _keys) in _MATERIALIZED.items():
+            if table != "experiments":
+                self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])
         self.con.execute(f"DELETE FROM {_LATEST} WHERE list_contains(?, run_id)", [run_ids])
         self.con.execute(
             f"DELETE FROM {events.STATE_TABLE} WHERE list_contains(?, entity_id)", [run_ids]

@@ -72,9 +72,7 @@ class TableIndex:
         if table_mtime is None:
             return Changes()
         if self._changed(self.table, table_mtime, now):
-            partitions = [
-                e.name for e in self.fs.list(self.table) if e.is_dir and "=" in e.name
-            ]
+            partitions = [e.name for e in self.fs.list(self.table) if e.is_dir and "=" in e.name]
             for gone in set(self._present) - set(partitions):
                 self._present.pop(gone)
             for p in partitions:
@@ -119,9 +117,7 @@ class TableIndex:
         return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
 
     def _recompute_live(self, changes: Changes) -> None:
-        present = {
-            f"{self.table}/{p}/{n}" for p, names in self._present.items() for n in names
-        }
+        present = {f"{self.table}/{p}/{n}" for p, names in self._present.items() for n in names}
         replaced: set[str] = set()
         self.accepted = {}
         # Oldest first: a compacted file whose inputs overlap one already accepted (two

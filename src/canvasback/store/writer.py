@@ -218,9 +218,7 @@ def rows_to_table(table: str, rows: list[tuple[Any, ...]]) -> pa.Table:
 
     schema = layout.schema(table)
     columns = list(zip(*rows, strict=True))
-    arrays = [
-        pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)
-    ]
+    arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)]
     arrow_table = pa.Table.from_arrays(arrays, schema=schema)
     return arrow_table.sort_by([(k, "ascending") for k in layout.SORT_KEYS[table]])
 

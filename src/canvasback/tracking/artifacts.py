@@ -84,7 +84,7 @@ class ArtifactStore:
     def log_dict(self, run: Run, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml name."""
         if artifact_file.endswith((".yaml", ".yml")):
-            import yaml  # noqa: PLC0415  # optional, as in MLflow
+            import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  # optional, as in MLflow
 
             text = yaml.safe_dump(dict(dictionary), sort_keys=False)
         else:
@@ -123,18 +123,19 @@ class ArtifactStore:
             if array.dtype.kind == "f":
                 if array.size and (np.nanmin(array) < 0 or np.nanmax(array) > 1):
                     msg = (
-                        f"Invalid image for {artifact_file!r}: float pixel values must be "
-                        "in [0, 1]"
+                        f"Invalid image for {artifact_file!r}: float pixel values must be in [0, 1]"
                     )
                     raise v.InvalidInputError(msg)
                 array = (array * 255).round().astype(np.uint8)
-            if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+            channels = array.shape[2] if array.ndim == 3 else 0  # noqa: PLR2004  # HxWxC
+            channels = array.shape[2] if array.ndim == 3 else 0  # noqa: PLR2004  # HxWxC
+            if array.ndim not in (2, 3) or channels not in (0, 1, 3, 4):
                 msg = (
                     f"Invalid image shape {array.shape} for {artifact_file!r}: "
                     "HxW, HxWx1, HxWx3 or HxWx4 is required"
                 )
                 raise v.InvalidInputError(msg)
-            image = Image.fromarray(array.squeeze() if array.ndim == 3 and array.shape[2] == 1 else array)
+            image = Image.fromarray(array[:, :, 0] if channels == 1 else array)
         buf = io.BytesIO()
         fmt = (Path(artifact_file).suffix.lstrip(".") or "png").upper()
         image.save(buf, format="JPEG" if fmt == "JPG" else fmt)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from canvasback import _config
 from canvasback.store import layout, open_store
-from canvasback.tracking import queries, validation as v
+from canvasback.tracking import queries
+from canvasback.tracking import validation as v
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.entities import Experiment, Metric, Param, RunInfo, RunTag
 from canvasback.tracking.names import random_run_name
@@ -180,7 +181,9 @@ class Client:
     ) -> Run:
         """Start a new run (status RUNNING) and return its handle."""
         experiment_id = str(experiment_id or self._ensure_default_experiment())
-        checked_tags = {v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()}
+        checked_tags = {
+            v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()
+        }
         name = v.run_name(run_name) if run_name else random_run_name()
         if self._user is None:
             self._user = _user_name()
@@ -335,9 +338,9 @@ class Client:
             rows.append((run_id, key, step, ts, value))
         param_dict = {p.key: p.value for p in params}
         tag_dict = {t.key: t.value for t in tags}
-        for key, value in tag_dict.items():
+        for key, tag in tag_dict.items():
             v.validate_key("tag", key)
-            v.tag_value(key, value)
+            v.tag_value(key, tag)
         run.log_params(param_dict)
         self.store.writer.extend("metrics", run.experiment_id, rows)
         run.set_tags(tag_dict)

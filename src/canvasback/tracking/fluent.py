@@ -270,7 +270,8 @@ def get_run(run_id: str) -> Run:
 
 def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
     """One metric's history as a DataFrame (step, timestamp, value)."""
-    return client().metric_history(run_id, key).to_pandas()
+    frame: pd.DataFrame = client().metric_history(run_id, key).to_pandas()
+    return frame
 
 
 def search_runs(

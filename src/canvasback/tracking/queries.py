@@ -90,9 +90,7 @@ def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:
 
 def run_data(catalog: Catalog, run_id: str) -> RunData:
     """A run's latest metrics, params and tags."""
-    metrics = dict(
-        catalog.rows("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id])
-    )
+    metrics = dict(catalog.rows("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id]))
     params = dict(catalog.rows("SELECT key, value FROM params WHERE run_id = ?", [run_id]))
     tags = dict(catalog.rows("SELECT key, value FROM tags WHERE run_id = ?", [run_id]))
     return RunData(metrics=metrics, params=params, tags=tags)
@@ -147,8 +145,6 @@ def search_runs(
     order_by: list[str] | None,
 ) -> pd.DataFrame:
     """Runs that match, as a DataFrame with MLflow's columns, in the requested order."""
-    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
-
     if not isinstance(max_results, int) or max_results < 0:
         msg = f"Invalid max_results {max_results!r}: a non-negative integer is required"
         raise ValueError(msg)
@@ -161,7 +157,7 @@ def search_runs(
         sql, params = flt.compile_filter(expr, columns)
         where.append(f"({sql})")
         where_params.extend(params)
-    order = []
+    order: list[str] = []
     for k in keys:
         col = columns(k.entity, k.key)
         if k.entity == "param":
@@ -170,56 +166,59 @@ def search_runs(
         order.extend(f"{c} {direction} NULLS LAST" for c in col.split(", "))
     order += ["b.start_time DESC", "b.run_id"]
     selected = (
-        f"SELECT b.run_id, row_number() OVER (ORDER BY {', '.join(order)}) AS _ord "
-        f"FROM runs b {' '.join(columns.joins)} WHERE {' AND '.join(where)} "
-        f"ORDER BY _ord LIMIT ?"
+        f"SELECT b.run_id FROM runs b {' '.join(columns.joins)} "
+        f"WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT ?"
     )
     params = [*columns.params, *where_params, max_results]
-    with catalog.lock:
-        con = catalog.con
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _selected AS {selected}", params)
-        frame = _wide_frame(catalog).to_pandas()
-        con.execute("DROP TABLE _selected")
+    run_ids = [r[0] for r in catalog.rows(selected, params)]
+    return _frame(catalog, root, run_ids)
+
+
+def _frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
+    """Runs (in the given order) with one column per metric, param and tag key."""
+    import numpy as np  # noqa: PLC0415  # loads with pandas, on first search
+    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
+
+    order = pd.Index(run_ids)
+    base = catalog.arrow(
+        "SELECT run_id, experiment_id, status, artifact_uri, start_time, end_time, run_name, "
+        "lifecycle_stage FROM runs WHERE run_id IN (SELECT unnest(?))",
+        [run_ids],
+    )
+    position = order.get_indexer(base.column("run_id").to_numpy(zero_copy_only=False))
+    columns: dict[str, Any] = {"run_id": np.asarray(run_ids, dtype=object)}
+    for name in base.column_names[1:]:
+        values = np.empty(len(run_ids), dtype=object)
+        values[position] = base.column(name).to_numpy(zero_copy_only=False)
+        columns[name] = values
     for col in ("start_time", "end_time"):
-        frame[col] = pd.to_datetime(frame[col], unit="ms", utc=True)
-    frame["artifact_uri"] = [str(root / uri) for uri in frame["artifact_uri"]]
-    return frame
-
-
-def _wide_frame(catalog: Catalog) -> pa.Table:
-    """The selected runs with one column per metric, param and tag key."""
-    pieces = []
-    present = []
-    params: list[Any] = []
-    for entity, prefix in _ENTITY_PREFIX.items():
-        table = _ENTITY_TABLE[entity]
-        keys = [
-            r[0]
-            for r in catalog.rows(
-                f"SELECT DISTINCT key FROM {table} WHERE run_id IN "
-                "(SELECT run_id FROM _selected) ORDER BY key"
-            )
-        ]
-        if not keys:
+        columns[col] = pd.to_datetime(columns[col].astype("float64"), unit="ms", utc=True)
+    columns["artifact_uri"] = [f"{root}/{uri}" for uri in columns["artifact_uri"]]
+    long = catalog.arrow(
+        "SELECT 0 AS e, run_id, key, value AS num, NULL::VARCHAR AS txt FROM latest_metrics "
+        "WHERE run_id IN (SELECT unnest($1)) "
+        "UNION ALL SELECT 1, run_id, key, NULL, value FROM params "
+        "WHERE run_id IN (SELECT unnest($1)) "
+        "UNION ALL SELECT 2, run_id, key, NULL, value FROM tags "
+        "WHERE run_id IN (SELECT unnest($1)) ORDER BY e, key",
+        [run_ids],
+    )
+    entity_of = long.column("e").to_numpy()
+    all_rows = order.get_indexer(long.column("run_id").to_numpy(zero_copy_only=False))
+    all_keys = long.column("key").to_numpy(zero_copy_only=False)
+    numbers = long.column("num").to_numpy(zero_copy_only=False)
+    texts = long.column("txt").to_numpy(zero_copy_only=False)
+    for code, prefix in enumerate(_ENTITY_PREFIX.values()):
+        mask = entity_of == code
+        if not mask.any():
             continue
-        aggregates = ", ".join(
-            f"any_value(value) FILTER (WHERE key = ?) AS {quote_identifier(prefix + '.' + k)}"
-            for k in keys
-        )
-        params.extend(keys)
-        present.append(prefix)
-        pieces.append(
-            f"LEFT JOIN (SELECT run_id, {aggregates} FROM {table} "
-            "WHERE run_id IN (SELECT run_id FROM _selected) GROUP BY run_id) "
-            f"{prefix} ON {prefix}.run_id = s.run_id"
-        )
-    wide = ", ".join(f"{p}.* EXCLUDE (run_id)" for p in present)
-    select = (
-        "SELECT r.run_id, r.experiment_id, r.status, r.artifact_uri, r.start_time, "
-        "r.end_time, r.run_name, r.lifecycle_stage" + (f", {wide}" if wide else "")
-    )
-    return catalog.arrow(
-        f"{select} FROM _selected s JOIN runs r ON r.run_id = s.run_id {' '.join(pieces)} "
-        "ORDER BY s._ord",
-        params,
-    )
+        keys, codes = np.unique(all_keys[mask], return_inverse=True)
+        if code == 0:
+            grid = np.full((len(run_ids), len(keys)), np.nan)
+            grid[all_rows[mask], codes] = numbers[mask].astype("float64")
+        else:
+            grid = np.full((len(run_ids), len(keys)), None, dtype=object)
+            grid[all_rows[mask], codes] = texts[mask]
+        for i, key in enumerate(keys):
+            columns[f"{prefix}.{key}"] = grid[:, i]
+    return pd.DataFrame(columns)

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from canvasback.store import layout
 from canvasback.tracking import validation as v
-from canvasback.tracking.entities import RunData, RunInfo
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Callable, Mapping
-    from pathlib import Path
     from types import TracebackType
 
     from canvasback.tracking.client import Client
+    from canvasback.tracking.entities import RunData, RunInfo
 
 
 class RunEndedError(RuntimeError):
@@ -178,12 +178,16 @@ class Run:
         )
 
     # -- artifacts -------------------------------------------------------------------
-    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
         """Copy a local file into the run's artifacts (under ``artifact_path``)."""
         self._check_open("log artifact")
         self._client.artifacts.log_artifact(self, local_path, artifact_path)
 
-    def log_artifacts(self, local_dir: str | Path, artifact_path: str | None = None) -> None:
+    def log_artifacts(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
         """Copy a local folder's files into the run's artifacts."""
         self._check_open("log artifacts")
         self._client.artifacts.log_artifacts(self, local_dir, artifact_path)
@@ -226,7 +230,7 @@ class Run:
         for callback in list(self._on_end):
             callback(self, status)
 
-    def __enter__(self) -> Run:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -241,5 +245,3 @@ class Run:
             self.end("KILLED")
         else:
             self.end("FAILED")
-
-
