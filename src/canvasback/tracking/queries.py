@@ -134,6 +134,54 @@ class _Columns:
         return f"{alias}.value"
 
 
+def select_runs(
+    catalog: Catalog,
+    *,
+    experiment_ids: list[str] | None,
+    filter_string: str | None = None,
+    run_view_type: object = "ACTIVE_ONLY",
+    order_by: list[str] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[str]:
+    """Ids of the runs that match a filter, in the requested order (a page of them).
+
+    ``experiment_ids=None`` means every experiment. Runs without a value in an ordering
+    column sort last; ties go to the newest run first, then by id, as in MLflow.
+    """
+    for name, value in (("max_results", limit), ("offset", offset)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            msg = f"Invalid {name} {value!r}: a non-negative integer is required"
+            raise ValueError(msg)
+    expr = flt.parse_filter(filter_string)
+    keys = flt.parse_order_by(order_by)
+    columns = _Columns()
+    where = [_LIFECYCLE_FILTER[_view(run_view_type)]]
+    where_params: list[Any] = []
+    if experiment_ids is not None:
+        where.append("list_contains(?, b.experiment_id)")
+        where_params.append(experiment_ids)
+    if expr is not None:
+        sql, params = flt.compile_filter(expr, columns)
+        where.append(f"({sql})")
+        where_params.extend(params)
+    order: list[str] = []
+    for k in keys:
+        col = columns(k.entity, k.key)
+        direction = "ASC" if k.ascending else "DESC"
+        if k.entity == "param":  # numbers by value, then text
+            order.append(f"TRY_CAST({col} AS DOUBLE) {direction} NULLS LAST")
+        order.append(f"{col} {direction} NULLS LAST")
+    order += ["b.start_time DESC", "b.run_id"]
+    page = "LIMIT ? OFFSET ?" if limit is not None else "OFFSET ?"
+    selected = (
+        f"SELECT b.run_id FROM runs b {' '.join(columns.joins)} "
+        f"WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} {page}"
+    )
+    params = [*columns.params, *where_params, *([limit] if limit is not None else []), offset]
+    return [r[0] for r in catalog.rows(selected, params)]
+
+
 def search_runs(
     catalog: Catalog,
     root: Path,
@@ -145,36 +193,18 @@ def search_runs(
     order_by: list[str] | None,
 ) -> pd.DataFrame:
     """Runs that match, as a DataFrame with MLflow's columns, in the requested order."""
-    if not isinstance(max_results, int) or max_results < 0:
-        msg = f"Invalid max_results {max_results!r}: a non-negative integer is required"
-        raise ValueError(msg)
-    expr = flt.parse_filter(filter_string)
-    keys = flt.parse_order_by(order_by)
-    columns = _Columns()
-    where = [_LIFECYCLE_FILTER[_view(run_view_type)], "list_contains(?, b.experiment_id)"]
-    where_params: list[Any] = [experiment_ids]
-    if expr is not None:
-        sql, params = flt.compile_filter(expr, columns)
-        where.append(f"({sql})")
-        where_params.extend(params)
-    order: list[str] = []
-    for k in keys:
-        col = columns(k.entity, k.key)
-        if k.entity == "param":
-            col = f"coalesce(TRY_CAST({col} AS DOUBLE), NULL), {col}"
-        direction = "ASC" if k.ascending else "DESC"
-        order.extend(f"{c} {direction} NULLS LAST" for c in col.split(", "))
-    order += ["b.start_time DESC", "b.run_id"]
-    selected = (
-        f"SELECT b.run_id FROM runs b {' '.join(columns.joins)} "
-        f"WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} LIMIT ?"
+    run_ids = select_runs(
+        catalog,
+        experiment_ids=experiment_ids,
+        filter_string=filter_string,
+        run_view_type=run_view_type,
+        order_by=order_by,
+        limit=max_results,
     )
-    params = [*columns.params, *where_params, max_results]
-    run_ids = [r[0] for r in catalog.rows(selected, params)]
-    return _frame(catalog, root, run_ids)
+    return runs_frame(catalog, root, run_ids)
 
 
-def _frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
+def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
     """Runs (in the given order) with one column per metric, param and tag key."""
     import numpy as np  # noqa: PLC0415  # loads with pandas, on first search
     import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
