@@ -29,6 +29,8 @@ demo: setup
 # The notebooks run under nbval against a temporary store seeded like the demo's.
 test: setup
 	bash scripts/install-chromium.sh
+	npm run typecheck
+	npm test
 	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
 	  CANVASBACK_STORE=$$store/store $(BIN)/python -m pytest tests notebooks --nbval-lax; \
 	  rc=$$?; rm -rf $$store; exit $$rc

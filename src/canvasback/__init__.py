@@ -8,6 +8,7 @@ loads neither pandas, DuckDB, pyarrow nor any widget code: each loads on first u
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from canvasback.store.reader import CorruptSegmentWarning
 from canvasback.tracking.client import Client, ExperimentNotFoundError, RunNotFoundError
@@ -62,6 +63,20 @@ from canvasback.tracking.fluent import (
 )
 from canvasback.tracking.run import Run, RunEndedError
 from canvasback.tracking.validation import InvalidInputError
+
+# Widgets load on first use, so that training scripts never import anywidget or need the
+# JavaScript bundles: canvasback.runs(...) imports canvasback.widgets then.
+_WIDGETS = ("runs", "compare", "dashboard", "RunTable", "Compare", "LiveRun", "Dashboard")
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
+    if name in _WIDGETS:
+        import canvasback.widgets  # noqa: PLC0415  # lazy by design
+
+        return getattr(canvasback.widgets, name)
+    msg = f"module 'canvasback' has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 try:
     __version__ = version("canvasback")
