@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 
     from canvasback.store import Store
     from canvasback.tracking.run import Run
+
+# Last index timestamp per (run id, artifact path) in this process, whichever client
+# logged it: a file logged again within the same millisecond still gets a later index
+# row, so the reader (newest timestamp wins) shows the new size, not the old one.
+_LAST_INDEXED_MS: dict[tuple[str, str], int] = {}
+_INDEX_LOCK = threading.Lock()
 
 
 class ArtifactStore:
@@ -38,7 +45,11 @@ class ArtifactStore:
         return rel
 
     def _index(self, run: Run, artifact_path: str, size: int) -> None:
-        row = (run.run_id, artifact_path, size, time.time_ns() // 1_000_000)
+        key = (run.run_id, artifact_path)
+        with _INDEX_LOCK:
+            now = max(time.time_ns() // 1_000_000, _LAST_INDEXED_MS.get(key, -1) + 1)
+            _LAST_INDEXED_MS[key] = now
+        row = (run.run_id, artifact_path, size, now)
         self.store.writer.append("artifacts", run.experiment_id, row)
 
     def log_artifact(

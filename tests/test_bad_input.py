@@ -1,0 +1,300 @@
+"""Bad input: each error names the key, the value and what is allowed; nothing is lost."""
+
+from __future__ import annotations
+
+import math
+import uuid
+
+import numpy as np
+import pytest
+
+import canvasback
+from canvasback import Client, FilterError, InvalidInputError, RunEndedError, RunNotFoundError
+
+
+@pytest.fixture
+def logged(store):  # noqa: ARG001  # a fresh store first
+    """A finished run with a param, a tag and a metric history, plus its expected rows."""
+    with canvasback.start_run(run_name="before", params={"lr": "0.1"}, tags={"t": "v"}) as run:
+        for step in range(5):
+            canvasback.log_metric("loss", 1.0 / (step + 1), step=step)
+    return run
+
+
+def assert_still_readable(run):
+    got = canvasback.get_run(run.run_id)
+    assert got.data.params["lr"] == "0.1"
+    assert got.data.tags["t"] == "v"
+    assert got.data.metrics["loss"] == 0.2
+    history = canvasback.get_metric_history(run.run_id, "loss")
+    assert history["step"].tolist() == [0, 1, 2, 3, 4]
+    assert run.run_id in set(canvasback.search_runs(run_view_type="ALL")["run_id"])
+    assert canvasback.sql(
+        "SELECT count(*) FROM metrics WHERE run_id = ?", [run.run_id]
+    ).fetchall() == [(5,)]
+
+
+@pytest.mark.parametrize("value", ["abc", "0.5", None, [1.0], {"v": 1}, object(), 1j])
+def test_non_numeric_metric_value(logged, value):
+    with canvasback.start_run() as run:
+        with pytest.raises(InvalidInputError) as err:
+            canvasback.log_metric("acc", value)
+        message = str(err.value)
+        assert "'acc'" in message
+        assert repr(value) in message
+        assert "real numbers" in message
+        with pytest.raises(InvalidInputError, match="'acc'"):
+            canvasback.log_metrics({"ok": 1.0, "acc": value})
+        canvasback.log_metric("fine", 1.0)
+    data = canvasback.get_run(run.run_id).data
+    assert data.metrics == {"fine": 1.0}  # log_metrics checked all before logging any
+    assert_still_readable(logged)
+
+
+def test_nan_and_infinities_are_accepted(logged):
+    with canvasback.start_run() as run:
+        canvasback.log_metric("nan", math.nan, step=0)
+        canvasback.log_metric("nan", np.float32("nan"), step=1)
+        canvasback.log_metric("inf", math.inf)
+        canvasback.log_metric("ninf", -math.inf)
+        canvasback.log_metric("np", np.int64(3))
+    metrics = canvasback.get_run(run.run_id).data.metrics
+    assert math.isnan(metrics["nan"])
+    assert metrics["inf"] == math.inf
+    assert metrics["ninf"] == -math.inf
+    assert metrics["np"] == 3.0
+    values = dict(
+        canvasback.sql(
+            "SELECT key, value FROM latest_metrics WHERE run_id = ? AND key <> 'nan'",
+            [run.run_id],
+        ).fetchall()
+    )
+    assert values == {"inf": math.inf, "ninf": -math.inf, "np": 3.0}
+    assert all(math.isnan(v) for v in canvasback.get_metric_history(run.run_id, "nan")["value"])
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize(
+    "key", ["a..b/../c", "bad!key", "", "x" * 300, "/abs", "a/./b", "semi;colon", "tab\tkey"]
+)
+@pytest.mark.parametrize("kind", ["metric", "param", "tag"])
+def test_invalid_key_names(logged, key, kind):
+    log = {
+        "metric": lambda: canvasback.log_metric(key, 1.0),
+        "param": lambda: canvasback.log_param(key, 1),
+        "tag": lambda: canvasback.set_tag(key, "v"),
+    }[kind]
+    with canvasback.start_run() as run, pytest.raises(InvalidInputError) as err:
+        log()
+    message = str(err.value)
+    assert f"Invalid {kind} name" in message
+    assert repr(key) in message
+    assert "alphanumerics" in message
+    assert "250" in message
+    got = canvasback.get_run(run.run_id).data
+    assert got.metrics == {}
+    assert got.params == {}
+    assert key not in got.tags
+    assert_still_readable(logged)
+
+
+def test_long_but_valid_key_is_accepted(logged):
+    key = "k" * 250
+    with canvasback.start_run() as run:
+        canvasback.log_metric(key, 1.0)
+    assert canvasback.get_run(run.run_id).data.metrics == {key: 1.0}
+    assert_still_readable(logged)
+
+
+def test_param_relogged_with_another_value(logged):
+    with canvasback.start_run() as run:
+        canvasback.log_param("batch", 32)
+        canvasback.log_param("batch", "32")  # the same value again is fine
+        with pytest.raises(InvalidInputError) as err:
+            canvasback.log_param("batch", 64)
+        message = str(err.value)
+        assert "'batch'" in message
+        assert "'32'" in message
+        assert "'64'" in message
+        assert "write-once" in message
+        with pytest.raises(InvalidInputError, match="'batch'"):
+            canvasback.log_params({"new": 1, "batch": 16})
+    assert canvasback.get_run(run.run_id).data.params == {"batch": "32"}
+    assert canvasback.sql(
+        "SELECT count(*) FROM params WHERE run_id = ?", [run.run_id]
+    ).fetchall() == [(1,)]
+    # A resumed run remembers its params, including in a fresh Client handle.
+    with canvasback.start_run(run_id=logged.run_id):
+        canvasback.log_param("lr", "0.1")
+        with pytest.raises(InvalidInputError, match="'lr'"):
+            canvasback.log_param("lr", "0.2")
+    assert_still_readable(logged)
+
+
+def test_unknown_run_id(logged, store):
+    missing = uuid.uuid4().hex
+    with pytest.raises(RunNotFoundError) as err:
+        canvasback.get_run(missing)
+    assert missing in str(err.value)
+    assert str(store) in str(err.value)
+    client = Client(store=store)
+    with pytest.raises(RunNotFoundError, match=missing):
+        client.log_metric(missing, "m", 1.0)
+    with pytest.raises(RunNotFoundError, match=missing):
+        client.get_metric_history(missing, "m")
+    with pytest.raises(RunNotFoundError, match=missing):
+        canvasback.log_metric("m", 1.0, run_id=missing)
+    assert canvasback.sql("SELECT count(*) FROM runs WHERE run_id = ?", [missing]).fetchall() == [
+        (0,)
+    ]
+    assert_still_readable(logged)
+
+
+def test_logging_through_an_ended_handle(logged):
+    run = canvasback.start_run(run_name="ended")
+    run.log_metric("m", 1.0)
+    canvasback.end_run()
+    for log in (
+        lambda: run.log_metric("m", 2.0),
+        lambda: run.log_metrics({"m": 2.0}),
+        lambda: run.log_param("p", 1),
+        lambda: run.set_tag("t", "x"),
+        lambda: run.log_text("x", "x.txt"),
+    ):
+        with pytest.raises(RunEndedError) as err:
+            log()
+        assert run.run_id in str(err.value)
+        assert "'ended'" in str(err.value)
+        assert "FINISHED" in str(err.value)
+        assert "start_run(run_id=" in str(err.value)
+    assert canvasback.get_run(run.run_id).data.metrics == {"m": 1.0}
+
+    # The fluent form with no active run starts a new run instead.
+    canvasback.log_metric("m", 3.0)
+    fresh = canvasback.active_run()
+    assert fresh is not None
+    assert fresh.run_id != run.run_id
+    canvasback.end_run()
+    assert canvasback.get_run(fresh.run_id).data.metrics == {"m": 3.0}
+    assert canvasback.get_run(run.run_id).data.metrics == {"m": 1.0}
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize("bad", ["../x", "/abs", "a/../../b", "..", "/etc/passwd"])
+def test_artifact_path_escaping_the_run(logged, tmp_path, bad):
+    src = tmp_path / "f.txt"
+    src.write_text("data")
+    with canvasback.start_run() as run:
+        with pytest.raises(InvalidInputError) as err:
+            canvasback.log_artifact(src, bad)
+        message = str(err.value)
+        assert repr(bad) in message
+        assert "relative path" in message
+        assert "inside the run's artifact folder" in message
+        with pytest.raises(InvalidInputError, match="relative path"):
+            canvasback.log_text("x", f"{bad}/out.txt")
+        with pytest.raises(InvalidInputError, match="relative path"):
+            canvasback.log_dict({"a": 1}, f"{bad}/d.json")
+        with pytest.raises(InvalidInputError, match="relative path"):
+            canvasback.log_artifacts(tmp_path, bad)
+    store_root = canvasback.get_store()
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and store_root not in p.parents]
+    assert sorted(p.name for p in outside) == ["f.txt"]
+    assert not (tmp_path / "x").exists()
+    assert canvasback.client().list_artifacts(run.run_id) == []
+    assert_still_readable(logged)
+
+
+def test_missing_artifact_file(logged, tmp_path):
+    missing = tmp_path / "nope.bin"
+    with canvasback.start_run() as run, pytest.raises(FileNotFoundError) as err:
+        canvasback.log_artifact(missing)
+    assert str(missing) in str(err.value)
+    assert "missing" in str(err.value)
+    assert canvasback.client().list_artifacts(run.run_id) == []
+    assert_still_readable(logged)
+
+
+def test_directory_given_as_artifact_file(logged, tmp_path):
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    with canvasback.start_run() as run, pytest.raises(FileNotFoundError) as err:
+        canvasback.log_artifact(folder)
+    assert str(folder) in str(err.value)
+    assert "log_artifacts" in str(err.value)
+    assert canvasback.client().list_artifacts(run.run_id) == []
+    assert_still_readable(logged)
+
+
+def test_broken_symlink_as_artifact_file(logged, tmp_path):
+    link = tmp_path / "dangling"
+    link.symlink_to(tmp_path / "target-that-does-not-exist")
+    with canvasback.start_run() as run, pytest.raises(FileNotFoundError) as err:
+        canvasback.log_artifact(link)
+    assert str(link) in str(err.value)
+    assert canvasback.client().list_artifacts(run.run_id) == []
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize(
+    ("text", "position"),
+    [
+        ("metrics.acc > ", 14),
+        ("metrics.acc >> 1", 13),
+        ("metrics.acc > 0.9 and", 21),
+        ("metrics.acc > 0.9 and (params.lr = '1'", 22),
+        ("params.lr = 'unterminated", 12),
+        ("bogus.key = 'x'", 0),
+        ("metrics.acc = 'high'", 14),
+        ("metrics.acc > 1 ; drop table runs", 16),
+        ("attributes.status = 'DONE'", 20),
+        ("params.lr = '1')", 15),
+    ],
+)
+def test_malformed_filter(logged, text, position):
+    with pytest.raises(FilterError) as err:
+        canvasback.search_runs(filter_string=text)
+    assert err.value.position == position
+    assert err.value.text == text
+    assert f"position {position}" in str(err.value)
+    assert_still_readable(logged)
+
+
+def test_malformed_order_by(logged):
+    with pytest.raises(FilterError) as err:
+        canvasback.search_runs(order_by=["metrics.acc SIDEWAYS"])
+    assert err.value.position == 12
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "10"])
+def test_invalid_max_results(logged, bad):
+    with pytest.raises(ValueError, match="max_results"):
+        canvasback.search_runs(max_results=bad)
+    assert_still_readable(logged)
+
+
+def test_invalid_status_and_step(logged):
+    with canvasback.start_run() as run:
+        with pytest.raises(InvalidInputError) as err:
+            canvasback.log_metric("m", 1.0, step="three")
+        assert "'m'" in str(err.value)
+        assert "'three'" in str(err.value)
+        assert "integers" in str(err.value)
+        with pytest.raises(InvalidInputError) as err:
+            canvasback.end_run("DONE")
+        assert "'DONE'" in str(err.value)
+        assert "FINISHED" in str(err.value)
+        assert canvasback.active_run() is run
+    assert canvasback.get_run(run.run_id).info.status == "FINISHED"
+    assert_still_readable(logged)
+
+
+def test_too_long_param_value(logged):
+    with canvasback.start_run() as run, pytest.raises(InvalidInputError) as err:
+        canvasback.log_param("blob", "y" * 6001)
+    assert "'blob'" in str(err.value)
+    assert "6001" in str(err.value)
+    assert "6000" in str(err.value)
+    assert canvasback.get_run(run.run_id).data.params == {}
+    assert_still_readable(logged)
