@@ -69,7 +69,7 @@ def w1(rec: c.Recorder, row_id: str, note: str = "") -> None:
     )
 
 
-def w2(rec: c.Recorder, store: Path, row_id: str, *, timed: bool) -> str:
+def w2(rec: c.Recorder, store: Path, row_id: str, *, timed: bool, note: str = "") -> str:
     """Log W2's points through Client.log_batch; returns the first run's id for W5."""
     n = rec.sizes["w2_points"]
     client = cb.Client(store=store)
@@ -98,6 +98,7 @@ def w2(rec: c.Recorder, store: Path, row_id: str, *, timed: bool) -> str:
             n,
             value=c.per_second(n),
             better="higher",
+            note=note,
         )
     return run_ids[0]
 
@@ -242,7 +243,7 @@ def fsync_rows(rec: c.Recorder) -> None:
     if rec.wants("W1"):
         w1(rec, "W1-fsync", note)
     if rec.wants("W2"):
-        w2(rec, store, "W2-fsync", timed=True)
+        w2(rec, store, "W2-fsync", timed=True, note=note)
     if rec.wants("W3"):
         w3(rec, "W3-fsync", timed=True, note=note)
     os.environ.pop(FSYNC_ENV)

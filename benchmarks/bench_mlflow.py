@@ -261,11 +261,11 @@ def main() -> None:
     rec.info["disk"] = c.disk_latency(store)
     db_path = store / "mlflow.db"
     uri = f"sqlite:///{db_path}"
+    t0 = time.perf_counter()
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-    t0 = time.perf_counter()
     mlflow.set_experiment("setup")  # schema creation, untimed here (W6 times it)
-    rec.info["schema_create_s"] = time.perf_counter() - t0
+    rec.info["store_create_s"] = time.perf_counter() - t0
 
     t_all = time.perf_counter()
     if rec.wants("W1"):

@@ -180,6 +180,7 @@ def conditions(doc: dict[str, Any]) -> str:
 def table(docs: dict[str, dict[str, Any]], wall_s: float, quick: bool) -> str:
     rows = {name: {r["id"]: r for r in d.get("rows", [])} for name, d in docs.items()}
     cbr, mlr = rows.get("canvasback", {}), rows.get("mlflow", {})
+    ml_notes = docs.get("mlflow", {}).get("notes", [])
     lines = [
         (
             "| workload | canvasback median (min-max) | MLflow sqlite median (min-max) "
@@ -192,12 +193,15 @@ def table(docs: dict[str, dict[str, Any]], wall_s: float, quick: bool) -> str:
         if cb is None and (ml is None or spec.peer_id):
             continue
         ratio = ratio_text(spec, cb, ml) if cb and ml else ""
+        ml_cell = "—" if spec.peer_id else cell(ml)
+        if ml is None and any(n.startswith(f"{spec.id} skipped") for n in ml_notes):
+            ml_cell = "skipped (over budget, see NOTE)"
         verdict = spec.passes(cb["median"]) if cb else None
         mark = "" if verdict is None else ("pass" if verdict else "FAIL")
         if cb and cb.get("check", "ok") != "ok":
             mark = "FAIL (check)"
         lines.append(
-            f"| {spec.label} | {cell(cb)} | {cell(None if spec.peer_id else ml)} "
+            f"| {spec.label} | {cell(cb)} | {ml_cell} "
             f"| {ratio} | {spec.target.replace('<=', '≤').replace('>=', '≥')} "
             f"| {mark} |"
         )
