@@ -1,4 +1,3 @@
-# Copyright (c) 2026 The canvasback authors. Licensed under the BSD-3-Clause license.
 """The search filter grammar, checked against a real DuckDB and an independent evaluator."""
 
 from __future__ import annotations
@@ -18,11 +17,10 @@ from canvasback.tracking.filter import (
     Comparison,
     FilterError,
     OrderKey,
-    compile_filter,
     parse_filter,
     parse_order_by,
-    referenced,
 )
+from canvasback.tracking.filter_sql import compile_filter, referenced
 
 COLUMNS = {
     ("metric", "acc"): "m_acc", ("metric", "loss"): "m_loss", ("metric", "my metric"): "m_my",

@@ -1,4 +1,3 @@
-# Copyright (c) 2026 The canvasback authors. Licensed under the BSD-3-Clause license.
 """Parse run search filters and compile them to parameterised DuckDB SQL.
 
 The grammar is MLflow's ``search_runs`` filter language plus ``OR``, parentheses
@@ -19,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, NoReturn, TypeAlias
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Sequence
 
 Entity = Literal["metric", "param", "tag", "attribute"]
 
@@ -40,9 +39,9 @@ _PREFIXES: dict[str, Entity] = {
     **dict.fromkeys(("attributes", "attribute", "attr"), "attribute"),
 }
 _COMPARATORS = ("=", "!=", "<", "<=", ">", ">=")
-_NULL_TESTS = ("IS NULL", "IS NOT NULL")
+NULL_TESTS = ("IS NULL", "IS NOT NULL")
 _STRING_OPS = (*_COMPARATORS, "LIKE", "ILIKE", "IN", "NOT IN")
-_OPS = frozenset((*_STRING_OPS, *_NULL_TESTS))
+OPERATORS = frozenset((*_STRING_OPS, *NULL_TESTS))
 _KEYWORDS = frozenset({"AND", "OR", "LIKE", "ILIKE", "IN", "NOT", "IS", "NULL", "ASC", "DESC"})
 # Each level of parentheses costs a few Python frames; the cap keeps hostile input
 # from ending in RecursionError instead of FilterError.
@@ -307,7 +306,7 @@ class _Parser:
         if op in ("IN", "NOT IN"):
             values = self.value_list(op)
             value = tuple(_literal(tok) for tok in values)
-        elif op not in _NULL_TESTS:
+        elif op not in NULL_TESTS:
             tok = self.advance()
             if tok.kind not in ("string", "number"):
                 shown = "<>" if self.text.startswith("<>", op_pos) else op
@@ -366,7 +365,7 @@ class _Parser:
     ) -> None:
         """Apply the typing rules: which operators and literal types suit the identifier."""
         numeric = entity == "metric" or (entity == "attribute" and key in NUMERIC_ATTRIBUTES)
-        allowed = (*(_COMPARATORS if numeric else _STRING_OPS), *_NULL_TESTS)
+        allowed = (*(_COMPARATORS if numeric else _STRING_OPS), *NULL_TESTS)
         if operator not in allowed:
             self.fail(f"{name} does not support {operator}; it allows {', '.join(allowed)}", op_pos)
         status = entity == "attribute" and key == "status" and operator not in ("LIKE", "ILIKE")
@@ -421,89 +420,6 @@ def parse_filter(text: str | None) -> Expr | None:
     if tok.kind != "end":
         parser.fail(f"expected AND or OR, found {_describe(tok)}", tok.pos)
     return expr
-
-
-def compile_filter(expr: Expr, column: Callable[[Entity, str], str]) -> tuple[str, list[object]]:
-    """Compile an expression to a DuckDB boolean SQL expression.
-
-    Parameters
-    ----------
-    expr
-        A tree from `parse_filter`.
-    column
-        Maps ``(entity, key)`` to the SQL expression (a column or quoted alias, pasted
-        as is) holding that value for the current run: DOUBLE for metrics, VARCHAR for
-        params, tags and most attributes, BIGINT for ``start_time``/``end_time``.
-
-    Returns
-    -------
-    sql : str
-        The boolean expression, with a ``?`` placeholder for every literal.
-    params : list of object
-        The values to bind, in placeholder order.
-
-    Raises
-    ------
-    ValueError
-        If a hand-built tree holds an operator outside the grammar.
-
-    Notes
-    -----
-    A missing value is NULL, so comparisons with it are NULL and the run does not match.
-    A param compared with a number goes through ``TRY_CAST(... AS DOUBLE)``, so a param
-    that does not parse as a number never matches.
-
-    """
-    params: list[object] = []
-    return _compile(expr, column, params), params
-
-
-def _compile(expr: Expr, column: Callable[[Entity, str], str], params: list[object]) -> str:
-    if isinstance(expr, BoolOp):
-        if expr.op not in ("AND", "OR"):
-            msg = f"unknown boolean operator {expr.op!r}"
-            raise ValueError(msg)
-        if not expr.operands:
-            return "TRUE" if expr.op == "AND" else "FALSE"
-        return "(" + f" {expr.op} ".join(_compile(e, column, params) for e in expr.operands) + ")"
-    if expr.op not in _OPS:
-        msg = f"unknown comparison operator {expr.op!r}"
-        raise ValueError(msg)
-    col = column(expr.entity, expr.key)
-    if expr.op in _NULL_TESTS:
-        return f"{col} {expr.op}"
-    if isinstance(expr.value, tuple):
-        params.extend(expr.value)
-        return f"{col} {expr.op} ({', '.join('?' * len(expr.value))})"
-    if expr.entity == "param" and isinstance(expr.value, int | float):
-        col = f"TRY_CAST({col} AS DOUBLE)"
-    params.append(expr.value)
-    return f"{col} {expr.op} ?"
-
-
-def referenced(expr: Expr | None) -> list[tuple[Entity, str]]:
-    """List the distinct ``(entity, key)`` pairs an expression uses.
-
-    Parameters
-    ----------
-    expr
-        A tree from `parse_filter`, or None.
-
-    Returns
-    -------
-    list of (entity, key)
-        Each pair once, in order of first use; empty for None.
-
-    """
-    return list(dict.fromkeys(_walk(expr)))
-
-
-def _walk(expr: Expr | None) -> Iterator[tuple[Entity, str]]:
-    if isinstance(expr, Comparison):
-        yield expr.entity, expr.key
-    elif isinstance(expr, BoolOp):
-        for operand in expr.operands:
-            yield from _walk(operand)
 
 
 def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from canvasback.tracking import filter as flt
 from canvasback.tracking.entities import Experiment, RunData, RunInfo, view_type
+from canvasback.tracking.filter_sql import compile_filter
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -162,7 +163,7 @@ def select_runs(
         where.append("list_contains(?, b.experiment_id)")
         where_params.append(experiment_ids)
     if expr is not None:
-        sql, params = flt.compile_filter(expr, columns)
+        sql, params = compile_filter(expr, columns)
         where.append(f"({sql})")
         where_params.extend(params)
     order: list[str] = []

@@ -1,0 +1,99 @@
+"""Compile parsed search filters to DuckDB SQL with bound parameters.
+
+Literals never reach the SQL text: each becomes a ``?`` placeholder. Column expressions
+come from the caller, which decides how a run's metric, param or tag value is joined.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from canvasback.tracking.filter import NULL_TESTS, OPERATORS, BoolOp, Comparison
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from canvasback.tracking.filter import Entity, Expr
+
+
+def compile_filter(expr: Expr, column: Callable[[Entity, str], str]) -> tuple[str, list[object]]:
+    """Compile an expression to a DuckDB boolean SQL expression.
+
+    Parameters
+    ----------
+    expr
+        A tree from `parse_filter`.
+    column
+        Maps ``(entity, key)`` to the SQL expression (a column or quoted alias, pasted
+        as is) holding that value for the current run: DOUBLE for metrics, VARCHAR for
+        params, tags and most attributes, BIGINT for ``start_time``/``end_time``.
+
+    Returns
+    -------
+    sql : str
+        The boolean expression, with a ``?`` placeholder for every literal.
+    params : list of object
+        The values to bind, in placeholder order.
+
+    Raises
+    ------
+    ValueError
+        If a hand-built tree holds an operator outside the grammar.
+
+    Notes
+    -----
+    A missing value is NULL, so comparisons with it are NULL and the run does not match.
+    A param compared with a number goes through ``TRY_CAST(... AS DOUBLE)``, so a param
+    that does not parse as a number never matches.
+
+    """
+    params: list[object] = []
+    return _compile(expr, column, params), params
+
+
+def _compile(expr: Expr, column: Callable[[Entity, str], str], params: list[object]) -> str:
+    if isinstance(expr, BoolOp):
+        if expr.op not in ("AND", "OR"):
+            msg = f"unknown boolean operator {expr.op!r}"
+            raise ValueError(msg)
+        if not expr.operands:
+            return "TRUE" if expr.op == "AND" else "FALSE"
+        return "(" + f" {expr.op} ".join(_compile(e, column, params) for e in expr.operands) + ")"
+    if expr.op not in OPERATORS:
+        msg = f"unknown comparison operator {expr.op!r}"
+        raise ValueError(msg)
+    col = column(expr.entity, expr.key)
+    if expr.op in NULL_TESTS:
+        return f"{col} {expr.op}"
+    if isinstance(expr.value, tuple):
+        params.extend(expr.value)
+        return f"{col} {expr.op} ({', '.join('?' * len(expr.value))})"
+    if expr.entity == "param" and isinstance(expr.value, int | float):
+        col = f"TRY_CAST({col} AS DOUBLE)"
+    params.append(expr.value)
+    return f"{col} {expr.op} ?"
+
+
+def referenced(expr: Expr | None) -> list[tuple[Entity, str]]:
+    """List the distinct ``(entity, key)`` pairs an expression uses.
+
+    Parameters
+    ----------
+    expr
+        A tree from `parse_filter`, or None.
+
+    Returns
+    -------
+    list of (entity, key)
+        Each pair once, in order of first use; empty for None.
+
+    """
+    return list(dict.fromkeys(_walk(expr)))
+
+
+def _walk(expr: Expr | None) -> Iterator[tuple[Entity, str]]:
+    if isinstance(expr, Comparison):
+        yield expr.entity, expr.key
+    elif isinstance(expr, BoolOp):
+        for operand in expr.operands:
+            yield from _walk(operand)
