@@ -484,3 +484,71 @@ def test_client_store_layout(tmp_path):
     assert all(f"exp={experiment_id}/" in rel or "exp=0/" in rel for rel in files)
     metrics = [rel for rel in files if rel.startswith("metrics/")]
     assert metrics == [next(r for r in metrics if f"exp={experiment_id}/" in r)]
+
+
+def test_corrupt_compacted_file_falls_back_to_its_inputs(store):
+    """Within the grace period a compacted file's inputs are still there: if the compacted
+    file is damaged, a reader quarantines it and reads the inputs instead."""
+    fill(runs=4, steps=10)
+    expected = snapshot(canvasback.sql)
+    canvasback.compact()  # default grace: the inputs stay on disk
+    compacted = [
+        rel
+        for rel in data_files(store)
+        if rel.startswith("metrics/") and SEGMENT.match(rel)["kind"] == "cmp"
+    ]
+    assert len(compacted) == 1
+    data = (store / compacted[0]).read_bytes()
+    (store / compacted[0]).write_bytes(data[: len(data) // 2])
+
+    with pytest.warns(CorruptSegmentWarning, match=re.escape(compacted[0])):
+        reader = fresh_reader(store)
+    assert not (store / compacted[0]).exists()
+    assert snapshot(reader) == expected
+    assert reader("SELECT count(*) FROM metrics").fetchall() == [(4 * 20,)]
+
+
+def test_compaction_skips_a_corrupt_segment(store):
+    first, second = _two_runs_two_files()
+    victim = next(
+        rel
+        for rel in data_files(store)
+        if rel.startswith("metrics/") and first in _run_ids(store / rel)
+    )
+    data = (store / victim).read_bytes()
+    (store / victim).write_bytes(data[: len(data) // 2])
+
+    with pytest.warns(CorruptSegmentWarning, match=re.escape(victim)):
+        canvasback.compact(grace_seconds=0)
+    assert not (store / victim).exists()
+    assert len(list((store / layout.QUARANTINE_DIR).iterdir())) == 1
+    sql = fresh_reader(store)
+    assert sql("SELECT run_id, count(*) FROM metrics GROUP BY run_id").fetchall() == [(second, 20)]
+    assert sql("SELECT count(*) FROM runs").fetchall() == [(2,)]
+
+
+def test_compaction_over_a_corrupt_compacted_file_keeps_its_inputs(store):
+    fill(runs=3, steps=10)
+    canvasback.compact()  # default grace: the inputs stay on disk
+    (cmp,) = [
+        rel
+        for rel in data_files(store)
+        if rel.startswith("metrics/") and SEGMENT.match(rel)["kind"] == "cmp"
+    ]
+    data = (store / cmp).read_bytes()
+    (store / cmp).write_bytes(data[: len(data) // 3])
+    with canvasback.start_run(run_name="after") as late:
+        canvasback.log_metric("loss", 1.0)
+    canvasback.flush()
+
+    with pytest.warns(CorruptSegmentWarning, match=re.escape(cmp)):
+        canvasback.compact(grace_seconds=0)
+    counts = fresh_reader(store)("SELECT count(*) FROM metrics").fetchall()
+    assert counts == [(3 * 20 + 1,)]  # the damaged file's inputs were not deleted
+    canvasback.compact(grace_seconds=0)  # and a later pass folds them in
+    sql = fresh_reader(store)
+    assert sql("SELECT count(*), count(DISTINCT (run_id, key, step)) FROM metrics").fetchall() == [
+        (61, 61)
+    ]
+    assert sql("SELECT count(*) FROM metrics WHERE run_id = ?", [late.run_id]).fetchall() == [(1,)]
+    assert len([f for f in data_files(store) if f.startswith("metrics/")]) == 1

@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -124,30 +125,56 @@ def _compact_partition(
     name = layout.segment_name(time.time_ns(), writer_id, 0, compacted=True)
     data_rel = prefix + name
     side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
-    # The sidecar goes first: a compacted file must never be seen without it.
-    fs.write_bytes(side_rel, json.dumps({"inputs": inputs, "purged_run_ids": purge}).encode())
-    paths = [fs.local_path(r) for r in inputs]
     where = f"WHERE NOT list_contains(?, {_RUN_COLUMN[table]})" if purge else ""
-    params: list[object] = [paths, purge] if purge else [paths]
     order = ", ".join(layout.SORT_KEYS[table])
     tmp = fs.path(prefix) / f".{name}.{os.getpid()}.tmp"
     columns = ", ".join(f.name for f in layout.schema(table))
-    try:
-        con.execute(
-            f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) {where} "
-            f"ORDER BY {order}) TO '{_quote(str(tmp))}' "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
-            params,
+    while inputs:
+        # The sidecar goes first: a compacted file must never be seen without it.
+        fs.write_bytes(side_rel, json.dumps({"inputs": inputs, "purged_run_ids": purge}).encode())
+        paths = [fs.local_path(r) for r in inputs]
+        params: list[object] = [paths, purge] if purge else [paths]
+        try:
+            con.execute(
+                f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) "
+                f"{where} ORDER BY {order}) TO '{_quote(str(tmp))}' "
+                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
+                params,
+            )
+            rows = con.execute(
+                f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')"
+            ).fetchone()
+            tmp.replace(fs.path(data_rel))
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            # A corrupt input is moved aside (as a reader would) and the rest merged.
+            bad = _quarantine_unreadable(fs, table, inputs) if isinstance(exc, Exception) else []
+            if not bad:
+                raise
+            inputs = [r for r in inputs if r not in bad]
+            continue
+        report.compacted_files += 1
+        report.input_files += len(inputs)
+        report.rows += rows[0] if rows else 0
+        return
+    fs.delete(side_rel)  # every input was unreadable: nothing to replace
+
+
+def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -> list[str]:
+    """Move the inputs that cannot be read into the quarantine folder, with a warning."""
+    from canvasback.store.reader import CorruptSegmentWarning, readable  # noqa: PLC0415
+
+    bad = [rel for rel in inputs if not readable(fs.local_path(rel))]
+    for rel in bad:
+        moved = fs.move_aside(rel, layout.QUARANTINE_DIR)
+        warnings.warn(
+            f"canvasback: segment {rel!r} of table {table!r} is unreadable; moved "
+            f"aside to {moved!r} and left out of compaction. Every other row stays readable.",
+            CorruptSegmentWarning,
+            stacklevel=4,
         )
-        rows = con.execute(f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')").fetchone()
-        tmp.replace(fs.path(data_rel))
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    report.compacted_files += 1
-    report.input_files += len(inputs)
-    report.rows += rows[0] if rows else 0
+    return bad
 
 
 def _delete_replaced(

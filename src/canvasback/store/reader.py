@@ -109,7 +109,7 @@ class CorruptSegmentWarning(UserWarning):
     """A segment file could not be read; it was moved aside and the rest stays readable."""
 
 
-def _readable(path: str) -> bool:
+def readable(path: str) -> bool:
     """Whether pyarrow can read every row of a Parquet file."""
     import pyarrow.parquet as pq  # noqa: PLC0415  # only on the error path
 
@@ -154,9 +154,12 @@ class Catalog:
         """Load every file that appeared since the last refresh."""
         with self.lock:
             for table in layout.TABLES:
-                changes = self.indexes[table].refresh()
-                if changes:
+                index = self.indexes[table]
+                changes = index.refresh()
+                while changes:
                     self._apply(table, changes)
+                    # A corrupt compacted file was moved aside: load its inputs now.
+                    changes = index.refresh() if index.stale else Changes()
 
     def _apply(self, table: str, changes: Changes) -> None:
         loaded = self._loaded[table]
@@ -210,7 +213,7 @@ class Catalog:
                     self._load(table, [rel])
                     good.append(rel)
                 except Exception as exc:
-                    if _readable(self.fs.local_path(rel)):
+                    if readable(self.fs.local_path(rel)):
                         raise  # the file is sound: never move good data aside
                     self._quarantine(table, rel, exc)
             return good

@@ -54,6 +54,7 @@ class TableIndex:
         self._sidecars: dict[str, Sidecar] = {}  # compacted file rel path -> sidecar
         self.accepted: dict[str, Sidecar] = {}  # compacted files in force -> sidecar
         self.live: set[str] = set()
+        self.stale = False  # a compacted file was forgotten: recompute live on refresh
 
     def _changed(self, rel: str, mtime_ns: int, now_ns: int) -> bool:
         old = self._dir_mtimes.get(rel)
@@ -85,7 +86,8 @@ class TableIndex:
             if mtime is None or not self._changed(rel, mtime, now):
                 continue
             dirty |= self._scan_partition(partition, changes)
-        if dirty:
+        if dirty or self.stale:
+            self.stale = False
             self._recompute_live(changes)
         return changes
 
@@ -135,10 +137,16 @@ class TableIndex:
         self.live = live
 
     def forget(self, rel: str) -> None:
-        """Drop a file (moved aside as corrupt) from the index."""
+        """Drop a file (moved aside as corrupt) from the index.
+
+        A forgotten compacted file no longer replaces its inputs: those still on disk
+        become live again at the next refresh, so their rows stay readable.
+        """
         partition = rel.split("/")[1]
         self._present.get(partition, set()).discard(rel.rsplit("/", 1)[-1])
         self.live.discard(rel)
+        if self._sidecars.pop(rel, None) is not None:
+            self.stale = True
 
     def partitions(self) -> list[str]:
         """Partition folder names seen at the last refresh."""
