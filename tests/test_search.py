@@ -429,3 +429,38 @@ def test_fluent_search_over_the_population(population):
     }
     assert set(frame["run_id"]) == expected
     assert frame["metrics.acc"].min() >= 0.5
+
+
+@pytest.mark.usefixtures("store")
+def test_nan_metrics_sort_after_numbers():
+    """As in MLflow, a NaN metric is not the best run in either direction."""
+    ids = {}
+    for name, acc in (("low", 0.1), ("nan", math.nan), ("high", 0.9), ("inf", math.inf)):
+        with canvasback.start_run(run_name=name) as run:
+            canvasback.log_metric("acc", acc)
+        ids[name] = run.run_id
+    with canvasback.start_run(run_name="missing") as run:
+        canvasback.log_metric("other", 1.0)
+    ids["missing"] = run.run_id
+    desc = canvasback.search_runs(order_by=["metrics.acc DESC"])
+    assert names(desc, ids) == ["inf", "high", "low", "nan", "missing"]
+    asc = canvasback.search_runs(order_by=["metrics.acc ASC"])
+    assert names(asc, ids) == ["low", "high", "inf", "nan", "missing"]
+    assert names(canvasback.search_runs(order_by=["metrics.acc DESC"], max_results=1), ids) == [
+        "inf"
+    ]
+
+
+@pytest.mark.usefixtures("store")
+def test_nan_metrics_match_no_ordering_comparison():
+    """NaN is neither greater nor smaller than a number (IEEE 754, MLflow's file store)."""
+    ids = {}
+    for name, acc in (("low", 0.1), ("nan", math.nan), ("high", 0.95)):
+        with canvasback.start_run(run_name=name) as run:
+            canvasback.log_metric("acc", acc)
+        ids[name] = run.run_id
+    assert found(ids, "metrics.acc > 0.9") == {"high"}
+    assert found(ids, "metrics.acc >= 0.9") == {"high"}
+    assert found(ids, "metrics.acc < 0.5") == {"low"}
+    assert found(ids, "metrics.acc <= 0.5") == {"low"}
+    assert found(ids, "metrics.acc = 0.1") == {"low"}

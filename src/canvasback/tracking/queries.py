@@ -172,6 +172,8 @@ def select_runs(
         direction = "ASC" if k.ascending else "DESC"
         if k.entity == "param":  # numbers by value, then text
             order.append(f"TRY_CAST({col} AS DOUBLE) {direction} NULLS LAST")
+        elif k.entity == "metric":  # NaN after every number either way, as in MLflow
+            order.append(f"isnan({col}) NULLS LAST")
         order.append(f"{col} {direction} NULLS LAST")
     order += ["b.start_time DESC", "b.run_id"]
     page = "LIMIT ? OFFSET ?" if limit is not None else "OFFSET ?"
