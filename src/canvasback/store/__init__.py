@@ -128,6 +128,23 @@ _STORES: dict[Path, Store] = {}
 _STORES_LOCK = threading.Lock()
 
 
+# Catalogs inherited over fork: kept referenced, because closing (or collecting) a DuckDB
+# connection whose threads stayed in the parent crashes the child.
+_INHERITED: list[object] = []
+
+
+def _reset_catalogs_after_fork() -> None:
+    # A DuckDB connection must not be used across fork: a child opens its own.
+    for store in _STORES.values():
+        _INHERITED.append(store._catalog)  # noqa: SLF001  # module-level hook of this class
+        store._catalog = None  # noqa: SLF001
+        store._catalog_lock = threading.Lock()  # noqa: SLF001
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_catalogs_after_fork)
+
+
 def open_store(root: str | os.PathLike[str]) -> Store:
     """The process's one Store for a root (created on first use)."""
     key = Path(root).expanduser().absolute()
