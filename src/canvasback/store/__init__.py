@@ -52,8 +52,9 @@ class Store:
 
     def read(self) -> Catalog:
         """The catalog, with this process's writes flushed and others' loaded."""
-        if self.writer.pending:
-            self.writer.flush()
+        # Unconditional: a flush that another thread has begun holds rows this process
+        # logged, and a read must wait for it to see them.
+        self.writer.flush()
         catalog = self.catalog
         catalog.refresh()
         return catalog

@@ -121,6 +121,11 @@ class _Columns:
         self.params: list[Any] = []
         self.aliases: dict[tuple[str, str], str] = {}
 
+    def raw(self, entity: str, key: str) -> str:
+        """The joined value as stored, NaN included (for ordering)."""
+        self(entity, key)
+        return f"{self.aliases[(entity, key)]}.value"
+
     def __call__(self, entity: str, key: str) -> str:
         if entity == "attribute":
             return f"b.{key}"
@@ -132,6 +137,8 @@ class _Columns:
                 f"WHERE key = ?) {alias} ON {alias}.run_id = b.run_id"
             )
             self.params.append(key)
+        if entity == "metric":  # NaN compares with nothing (IEEE), and sorts last
+            return f"nullif({alias}.value, 'NaN'::DOUBLE)"
         return f"{alias}.value"
 
 
@@ -168,7 +175,7 @@ def select_runs(
         where_params.extend(params)
     order: list[str] = []
     for k in keys:
-        col = columns(k.entity, k.key)
+        col = columns(k.entity, k.key) if k.entity == "attribute" else columns.raw(k.entity, k.key)
         direction = "ASC" if k.ascending else "DESC"
         if k.entity == "param":  # numbers by value, then text
             order.append(f"TRY_CAST({col} AS DOUBLE) {direction} NULLS LAST")
