@@ -7,6 +7,7 @@ A process has a current store, a current experiment and a stack of active runs. 
 from __future__ import annotations
 
 import atexit
+import logging
 import sys
 import threading
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
     from pathlib import Path
-    from types import TracebackType
+    from types import ModuleType, TracebackType
 
     import duckdb
     import pandas as pd
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from canvasback.tracking.entities import Experiment
     from canvasback.tracking.run import Run
 
+_log = logging.getLogger(__name__)
 _lock = threading.RLock()
 _client: Client | None = None
 _experiment_id: str | None = None
@@ -108,9 +110,16 @@ def start_run(
     *,
     experiment: str | None = None,
     params: Mapping[str, Any] | None = None,
+    live: bool | None = None,
 ) -> Run:
-    """Start (or resume, with ``run_id``) a run and make it active; a context manager."""
+    """Start (or resume, with ``run_id``) a run and make it active; a context manager.
+
+    In a notebook the run's live view (status, latest metrics, charts) shows in the cell's
+    output. ``live=None`` shows it only inside a Jupyter kernel, ``live=False`` never,
+    ``live=True`` always (an error outside a notebook).
+    """
     global _last  # noqa: PLW0603  # MLflow's last_active_run
+    live_view = _live_view_module(live)  # before the run exists: a refusal leaves no run
     c = _get_client()
     with _lock:
         if _active and not nested:
@@ -143,7 +152,54 @@ def start_run(
         run._on_end.append(_forget)  # noqa: SLF001  # the fluent stack follows the handle
         _active.append(run)
         _last = run
+    if live_view is not None:
+        _show_live_view(live_view, run, live=live)
     return run
+
+
+def _show_live_view(live_view: ModuleType, run: Run, *, live: bool | None) -> None:
+    try:
+        live_view.show_live_run(run)
+    except Exception:
+        if live:
+            run.end("FAILED")  # the caller never gets the handle: leave no active run
+            raise
+        # Training goes on without the view; the reason shows in the cell's stderr.
+        _log.warning("canvasback: could not show the live run view", exc_info=True)
+
+
+def _in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel, whose front end can show widgets."""
+    # Only a kernel has imported ipykernel; checking first keeps scripts from importing
+    # IPython just to ask.
+    if "ipykernel" not in sys.modules:
+        return False
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def _live_view_module(live: bool | None) -> ModuleType | None:
+    """The live view's module if a run started now should show one, else None."""
+    if live is False:
+        return None
+    if not _in_kernel():
+        if live:
+            msg = (
+                "start_run(live=True) shows the run's live view in a notebook cell, but this "
+                "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
+                "show the view only when running in a notebook."
+            )
+            raise RuntimeError(msg)
+        return None
+    try:
+        from canvasback.widgets import live_run  # noqa: PLC0415  # widgets only in a kernel
+    except (ImportError, FileNotFoundError):  # no widgets extra, or no built bundle
+        if live:
+            raise  # the message names the fix
+        _log.warning("canvasback: the live run view is unavailable", exc_info=True)
+        return None
+    return live_run
 
 
 def _forget(run: Run, _status: str) -> None:

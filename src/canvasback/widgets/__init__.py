@@ -12,9 +12,13 @@ import importlib
 from typing import Any
 
 # Public widget class name -> private module that defines it; list each in __all__ too.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "LiveRun": ".live_run",
+}
 
-__all__: list[str] = []
+__all__: list[str] = [
+    "LiveRun",
+]
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module attribute can be any widget class

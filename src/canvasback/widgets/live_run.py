@@ -1,0 +1,469 @@
+"""LiveRun: a run's status, elapsed time, latest metrics and small charts, live in a cell.
+
+``start_run`` shows one when it runs in a notebook. Logging never waits on it:
+``Run.log_metric`` only appends to the writer's buffer and is not touched here. A daemon
+thread polls the store about twice a second, reads only the metric files that appeared
+since its last look (the background flusher writes them, at most a second apart), folds
+the run's new points into a bounded min/max sketch per charted key, and pushes a few
+kilobytes of Arrow into synced traits when anything changed. When the run ends the
+thread makes one final update, which flushes first so that it holds every point, and
+stops.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import traitlets
+
+from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes, bundle
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from canvasback.store import Store
+    from canvasback.tracking.run import Run
+
+__all__ = ["LiveRun", "show_live_run"]
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S: Final = 0.5
+MAX_CHARTS: Final = 8
+# Buckets per chart; each keeps its minimum and maximum, so a chart has at most twice
+# as many points, whatever the run's length: a sparkline is ~200 px wide.
+BUCKETS: Final = 64
+# Latest values shipped for keys without a chart (a run may log hundreds of keys).
+MAX_LISTED: Final = 40
+
+_STATUS_COLORS: Final = {
+    "RUNNING": "#1565c0",
+    "FINISHED": "#2e7d32",
+    "FAILED": "#c62828",
+    "KILLED": "#e65100",
+}
+
+_NEW_ROWS: Final = "SELECT key, step, timestamp, value FROM read_parquet(?) WHERE run_id = ?"
+_LATEST: Final = (
+    "SELECT key, step, timestamp, value FROM latest_metrics WHERE run_id = ? ORDER BY key"
+)
+
+LatestRow = tuple[str, int, int, float]
+
+
+class _Sketch:
+    """Min/max per x-bucket; the bucket width doubles so that there are at most BUCKETS.
+
+    Points may come in any order and any number of times: each bucket keeps the point
+    with the smallest and the one with the largest value, so spikes stay visible however
+    far the chart is downsampled.
+    """
+
+    __slots__ = ("buckets", "width")
+
+    def __init__(self) -> None:
+        self.width = 1
+        self.buckets: dict[int, tuple[int, float, int, float]] = {}  # (x@min, min, x@max, max)
+
+    def add(self, xs: NDArray[np.int64], values: NDArray[np.float64]) -> None:
+        finite = np.isfinite(values)  # NaN and inf show as the latest value, not in the line
+        xs, values = xs[finite], values[finite]
+        if xs.size == 0:
+            return
+        lo, hi = int(xs.min()), int(xs.max())
+        if self.buckets:
+            lo = min(lo, min(self.buckets) * self.width)
+            hi = max(hi, max(self.buckets) * self.width)
+        width = self.width
+        while hi // width - lo // width >= BUCKETS:
+            width *= 2
+        if width != self.width:
+            self._regroup(width)
+        index = xs // width
+        order = np.lexsort((values, index))  # by bucket, then by value within a bucket
+        index, xs, values = index[order], xs[order], values[order]
+        starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+        ends = np.r_[starts[1:], index.size] - 1
+        for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
+            low = (int(xs[first]), float(values[first]))
+            high = (int(xs[last]), float(values[last]))
+            self._merge(int(index[first]), (*low, *high))
+
+    def _regroup(self, width: int) -> None:
+        factor = width // self.width
+        old, self.buckets, self.width = self.buckets, {}, width
+        for index, bucket in old.items():
+            self._merge(index // factor, bucket)
+
+    def _merge(self, index: int, bucket: tuple[int, float, int, float]) -> None:
+        held = self.buckets.get(index)
+        if held is None:
+            self.buckets[index] = bucket
+            return
+        low = bucket[:2] if bucket[1] < held[1] else held[:2]
+        high = bucket[2:] if bucket[3] > held[3] else held[2:]
+        self.buckets[index] = (*low, *high)
+
+    def points(self) -> list[tuple[int, float]]:
+        """The kept points in x order (at most ``2 * BUCKETS``)."""
+        out: list[tuple[int, float]] = []
+        for index in sorted(self.buckets):
+            x_low, low, x_high, high = self.buckets[index]
+            pair = sorted({(x_low, low), (x_high, high)})
+            out.extend(pair)
+        return out
+
+
+class _Series:
+    """One charted key: sketches by step and by time (for keys always logged at one step)."""
+
+    __slots__ = ("by_step", "by_time", "steps")
+
+    def __init__(self) -> None:
+        self.by_step = _Sketch()
+        self.by_time = _Sketch()
+        self.steps: tuple[int, int] | None = None
+
+    def add(self, part: pa.Table) -> None:
+        steps = part.column("step").to_numpy()
+        times = part.column("timestamp").to_numpy()
+        values = part.column("value").to_numpy()
+        lo, hi = int(steps.min()), int(steps.max())
+        if self.steps is not None:
+            lo, hi = min(lo, self.steps[0]), max(hi, self.steps[1])
+        self.steps = (lo, hi)
+        self.by_step.add(steps, values)
+        self.by_time.add(times, values)
+
+    @property
+    def axis(self) -> str:
+        # MLflow's step defaults to 0: a key that never moved off one step is drawn by time.
+        return "time" if self.steps is not None and self.steps[0] == self.steps[1] else "step"
+
+    def points(self) -> list[tuple[int, float]]:
+        return (self.by_time if self.axis == "time" else self.by_step).points()
+
+
+class LiveRun(BaseWidget):
+    """A run's live view: status, elapsed time, latest metrics and a chart per key.
+
+    ``start_run`` shows one in a notebook (``live=False`` turns it off). To build one
+    yourself, ``LiveRun(run)`` starts the polling thread; ``start=False`` leaves it off,
+    and :meth:`update` then refreshes the view on demand.
+
+    Parameters
+    ----------
+    run
+        The run handle to follow.
+    interval
+        Seconds between looks at the store.
+    max_charts
+        Keys that get a chart, in the order they were first logged; the rest are listed.
+    start
+        Start the polling thread now.
+
+    """
+
+    _esm = bundle("live_run")
+
+    run_name = traitlets.Unicode("").tag(sync=True)
+    run_id = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("RUNNING").tag(sync=True)
+    start_time = traitlets.Int(0).tag(sync=True)  # ms since the epoch
+    end_time = traitlets.Int(None, allow_none=True).tag(sync=True)
+    metric_count = traitlets.Int(0).tag(sync=True)  # keys logged, listed or not
+    # Arrow IPC: key, step, timestamp, value, chart (slot or -1), axis ("step"/"time"/"").
+    latest = traitlets.Bytes(b"").tag(sync=True)
+    # Arrow IPC: chart (slot), x, y; each slot's points in x order.
+    series = traitlets.Bytes(b"").tag(sync=True)
+
+    def __init__(
+        self,
+        run: Run,
+        *,
+        interval: float = DEFAULT_INTERVAL_S,
+        max_charts: int = MAX_CHARTS,
+        start: bool = True,
+    ) -> None:
+        info = run.info
+        super().__init__(
+            run_name=info.run_name,
+            run_id=run.run_id,
+            status=info.status,
+            start_time=info.start_time,
+            end_time=info.end_time,
+        )
+        self.interval = interval
+        self.max_charts = max_charts
+        self._run = run
+        # The handle's own store: the one its rows go to, whatever the fluent default is.
+        self._store: Store = run._client.store  # noqa: SLF001
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._closed = False
+        self._seen: set[str] = set()  # metric files already folded in
+        self._slots: list[str] = []  # charted keys, in order of first appearance
+        self._series: dict[str, _Series] = {}
+        self._revision = 0  # bumped whenever a sketch takes new points
+        self._signature: object = None  # what the front end was last sent
+        self._rows: list[LatestRow] = []  # for the static HTML summary
+        self._thread: threading.Thread | None = None
+        self._display: Any = None  # IPython DisplayHandle, when start_run showed the view
+        run.live_view = self
+        run._on_end.append(self._on_run_end)  # noqa: SLF001  # the handle's end hook
+        if run.ended:
+            self.update(final=True)
+        elif start:
+            self._thread = threading.Thread(
+                target=self._poll, name=f"canvasback-live-{run.run_id[:8]}", daemon=True
+            )
+            self._thread.start()
+
+    # -- the polling thread ----------------------------------------------------------
+    def _poll(self) -> None:
+        warned = False
+        while not self._stop.wait(self.interval) and not self._run.ended:
+            try:
+                self.update()
+            except Exception:  # noqa: BLE001 - a failed look must not end the view; the next may work
+                _LOG.log(
+                    logging.DEBUG if warned else logging.WARNING,
+                    "canvasback: live view update of run %s failed",
+                    self._run.run_id,
+                    exc_info=True,
+                )
+                warned = True
+        if not self._closed:
+            self._finish()
+
+    def _on_run_end(self, _run: Run, _status: str) -> None:
+        # Runs inside end_run: only wake the thread, which does the reading.
+        self._stop.set()
+        if self._thread is None and not self._closed:
+            self._finish()
+
+    def _finish(self) -> None:
+        try:
+            self.update(final=True)
+            if self._display is not None:
+                # Refreshes the output's text/html too, so a saved notebook shows the end.
+                self._display.update(self)
+        except Exception:  # noqa: BLE001 - the run has ended either way; say why the view did not
+            _LOG.warning(
+                "canvasback: final live view update of run %s failed",
+                self._run.run_id,
+                exc_info=True,
+            )
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the polling thread has made its final update; True if it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def polling(self) -> bool:
+        """Whether the background thread is still following the run."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop following the run and close the widget."""
+        self._closed = True  # nobody is looking any more: no final push
+        self._stop.set()
+        super().close()
+
+    # -- reading and pushing -----------------------------------------------------------
+    def update(self, *, final: bool = False) -> bool:
+        """Read what the run logged since the last update and push it to the front end.
+
+        Returns False when nothing changed (nothing is sent then). Without ``final`` it
+        reads only what the writer has already flushed, so it never adds a flush of its
+        own; ``final`` flushes first, so the view ends with every point logged.
+        """
+        with self._lock:
+            if self._closed:
+                return False
+            latest = self._read(final=final)
+            info = self._run.info
+            status = info.status if self._run.ended else "RUNNING"
+            signature = (tuple(latest), self._revision, status, info.end_time)
+            if signature == self._signature:
+                return False
+            self._signature = signature
+            self._push(latest, status, info.end_time)
+            return True
+
+    def _read(self, *, final: bool) -> list[LatestRow]:
+        if final:
+            self._store.flush()  # also waits for a flush already under way
+        catalog = self._store.catalog
+        catalog.refresh()
+        run_id = self._run.run_id
+        with catalog.lock:
+            paths = catalog.metric_paths_for_run(run_id)
+            if not self._seen.issubset(paths):
+                # Compaction replaced files already read; their rows are in a new file.
+                self._seen = set()
+                self._series = {key: _Series() for key in self._slots}
+                self._revision += 1
+            fresh = [path for path in paths if path not in self._seen]
+            rows = None
+            if fresh:
+                if len(self._slots) < self.max_charts:
+                    rows = catalog.arrow(_NEW_ROWS, [fresh, run_id])
+                else:
+                    query = f"{_NEW_ROWS} AND list_contains(?, key)"
+                    rows = catalog.arrow(query, [fresh, run_id, self._slots])
+            latest = [
+                (str(key), int(step), int(ts), float(value))
+                for key, step, ts, value in catalog.rows(_LATEST, [run_id])
+            ]
+        self._seen.update(fresh)
+        if rows is not None and rows.num_rows:
+            self._fold(rows)
+        return latest
+
+    def _fold(self, rows: pa.Table) -> None:
+        if len(self._slots) < self.max_charts:
+            first = rows.group_by("key").aggregate([("timestamp", "min")])
+            times = first.column("timestamp_min").to_pylist()
+            names = first.column("key").to_pylist()
+            for _ts, key in sorted(zip(times, names, strict=True)):
+                if key not in self._series and len(self._slots) < self.max_charts:
+                    self._slots.append(key)
+                    self._series[key] = _Series()
+        keys = rows.column("key")
+        for key, series in self._series.items():
+            part = rows.filter(pc.equal(keys, key))
+            if part.num_rows:
+                series.add(part)
+                self._revision += 1
+
+    def _push(self, latest: list[LatestRow], status: str, end_time: int | None) -> None:
+        slot_of = {key: i for i, key in enumerate(self._slots)}
+        charted = sorted((r for r in latest if r[0] in slot_of), key=lambda r: slot_of[r[0]])
+        listed = [r for r in latest if r[0] not in slot_of][:MAX_LISTED]
+        rows = charted + listed
+        latest_table = pa.table(
+            {
+                "key": pa.array([r[0] for r in rows], pa.string()),
+                "step": pa.array([r[1] for r in rows], pa.int64()),
+                "timestamp": pa.array([r[2] for r in rows], pa.int64()),
+                "value": pa.array([r[3] for r in rows], pa.float64()),
+                "chart": pa.array([slot_of.get(r[0], -1) for r in rows], pa.int8()),
+                "axis": pa.array(
+                    [self._series[r[0]].axis if r[0] in slot_of else "" for r in rows],
+                    pa.string(),
+                ),
+            }
+        )
+        slots: list[int] = []
+        xs: list[float] = []
+        ys: list[float] = []
+        for slot, key in enumerate(self._slots):
+            for x, y in self._series[key].points():
+                slots.append(slot)
+                xs.append(x)
+                ys.append(y)
+        series_table = pa.table(
+            {
+                "chart": pa.array(slots, pa.int8()),
+                "x": pa.array(xs, pa.float64()),
+                "y": pa.array(ys, pa.float64()),
+            }
+        )
+        self._rows = rows
+        with self.hold_sync():  # one comm message: status and data change together
+            self.latest = arrow_ipc_bytes(latest_table)
+            self.series = arrow_ipc_bytes(series_table)
+            self.metric_count = len(latest)
+            self.status = status
+            self.end_time = end_time
+
+    def chart_points(self, key: str) -> list[tuple[int, float]]:
+        """The downsampled points drawn for ``key`` (empty if it has no chart)."""
+        series = self._series.get(key)
+        return [] if series is None else series.points()
+
+    # -- static representation ----------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:  # noqa: ANN401 - IPython's include/exclude
+        # anywidget answers (data, metadata); the widget view stays the preferred type and
+        # text/html is what a front end without the widget's state shows.
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, metadata = bundle if bundle is not None else ({}, {})
+        return {**data, "text/html": self.summary_html()}, metadata
+
+    def summary_html(self) -> str:
+        """The view's current state as self-contained HTML (a notebook saved without a kernel)."""
+        end = self.end_time if self.end_time is not None else time.time_ns() // 1_000_000
+        color = _STATUS_COLORS.get(self.status, "#616161")
+        head = (
+            f'<span style="color:{color};font-weight:600">'
+            f"&#9679; {html.escape(self.status)}</span> "
+            f"<strong>{html.escape(self.run_name)}</strong> "
+            f'<span style="color:#757575">&middot; {_clock(end - self.start_time)}</span>'
+        )
+        cells = []
+        for key, step, _ts, value in self._rows:
+            line = _svg_line(self.chart_points(key))
+            cells.append(
+                f'<tr><td style="padding:1px 8px 1px 0">{html.escape(key)}</td>'
+                f'<td style="padding:1px 8px;text-align:right;font-variant-numeric:tabular-nums">'
+                f"{html.escape(_number(value))}</td>"
+                f'<td style="padding:1px 8px;color:#757575">step {step}</td><td>{line}</td></tr>'
+            )
+        hidden = self.metric_count - len(self._rows)
+        if hidden > 0:
+            cells.append(f'<tr><td colspan="4" style="color:#757575">+{hidden} more</td></tr>')
+        table = f'<table style="border-collapse:collapse;margin-top:4px">{"".join(cells)}</table>'
+        return (
+            '<div class="canvasback-live-run-static" style="font:13px system-ui,sans-serif;'
+            'border:1px solid #e0e0e0;border-radius:6px;padding:6px 10px;display:inline-block">'
+            f"<div>{head}</div>{table if cells else ''}</div>"
+        )
+
+
+def _number(value: float) -> str:
+    return "NaN" if math.isnan(value) else f"{value:.4g}"
+
+
+def _clock(ms: int) -> str:
+    seconds = max(ms, 0) // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _svg_line(points: list[tuple[int, float]], width: int = 80, height: int = 18) -> str:
+    if len(points) < 2:  # noqa: PLR2004 - a line needs two points
+        return ""
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    x0, x_span = min(xs), (max(xs) - min(xs)) or 1
+    y0, y_span = min(ys), (max(ys) - min(ys)) or 1
+    coords = " ".join(
+        f"{(x - x0) / x_span * width:.1f},{height - 1 - (y - y0) / y_span * (height - 2):.1f}"
+        for x, y in points
+    )
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f'<polyline points="{coords}" fill="none" stroke="#1565c0" stroke-width="1.2"/></svg>'
+    )
+
+
+def show_live_run(run: Run) -> LiveRun:
+    """Show a live view of ``run`` in the current cell's output (``start_run`` calls this)."""
+    from IPython.display import display  # noqa: PLC0415 - only inside a kernel
+
+    view = LiveRun(run)
+    view._display = display(view, display_id=True)  # type: ignore[no-untyped-call]  # noqa: SLF001
+    return view

@@ -1,0 +1,239 @@
+"""The ``live_run`` front end: in Chromium against the stand-in model, and in JupyterLab.
+
+The harness tests feed it state made by a real :class:`LiveRun` on a temporary store, so
+the Arrow layout Python pushes is the one the front end reads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+import canvasback as cb
+from canvasback.widgets.live_run import LiveRun
+
+XSS = '<img src=x onerror="window.__xss = 1">'
+
+
+def state_of(live: LiveRun) -> dict[str, object]:
+    return {
+        name: getattr(live, name)
+        for name in (
+            "run_name",
+            "run_id",
+            "status",
+            "start_time",
+            "end_time",
+            "metric_count",
+            "latest",
+            "series",
+        )
+    }
+
+
+@pytest.fixture
+def live(store):
+    del store  # a fresh store; the path itself is not needed
+    run = cb.start_run(run_name="resnet-50 sweep")
+    view = LiveRun(run, start=False)
+    for i in range(200):
+        run.log_metric("loss", 2.0 / (i + 1), step=i)
+        run.log_metric("accuracy", 1 - 1.0 / (i + 2), step=i)
+    run.log_metric("lr", 0.001, step=199)
+    cb.flush()
+    view.update()
+    yield view
+    view.close()
+
+
+@pytest.mark.browser
+def test_renders_status_name_values_and_sparklines(harness, live):
+    page = harness.mount("live_run", state_of(live))
+    root = page.locator(".cb-live")
+    assert root.get_attribute("data-status") == "RUNNING"
+    assert page.locator(".cb-live-status").inner_text() == "RUNNING"
+    assert page.locator(".cb-live-name").inner_text() == "resnet-50 sweep"
+    assert page.locator(".cb-live-step").inner_text() == "step 199"
+    cards = page.locator(".cb-live-card")
+    assert cards.count() == 3
+    loss = page.locator('.cb-live-card[data-key="loss"]')
+    assert loss.locator(".cb-live-value").inner_text() == "0.01"
+    assert loss.locator(".cb-live-card-step").inner_text() == "step 199"
+    line = loss.locator("path.cb-live-line")
+    assert int(line.get_attribute("data-points")) > 10
+    assert line.get_attribute("d").startswith("M")
+    assert page.locator(".cb-live-empty").is_hidden()
+    box = {"x": 0, "y": 0, "width": 840, "height": 140}
+    harness.offline.screenshot("harness_live_run", clip=box)
+    assert harness.offline.errors == []
+    assert harness.offline.blocked == []
+
+
+@pytest.mark.browser
+def test_pushed_updates_and_the_final_status_reach_the_dom(harness, live):
+    harness.page.clock.install()  # the page's timers move only when the test says
+    page = harness.mount("live_run", state_of(live))
+    live._run.log_metric("loss", 0.005, step=200)
+    cb.flush()
+    live.update()
+    harness.update("latest", live.latest)
+    harness.update("series", live.series)
+    page.wait_for_function(
+        """() => document.querySelector('.cb-live-card[data-key="loss"]').dataset.step === '200'"""
+    )
+    assert page.locator('.cb-live-card[data-key="loss"] .cb-live-value').inner_text() == "0.005"
+
+    cb.end_run("FAILED")
+    harness.update("end_time", live.end_time)
+    harness.update("status", live.status)
+    assert page.locator(".cb-live").get_attribute("data-status") == "FAILED"
+    assert page.locator(".cb-live-status").inner_text() == "FAILED"
+    ended = page.locator(".cb-live-elapsed").inner_text()
+    page.clock.run_for(5_000)
+    assert page.locator(".cb-live-elapsed").inner_text() == ended  # the clock stopped
+    assert harness.offline.errors == []
+
+
+@pytest.mark.browser
+def test_elapsed_time_ticks_while_running(harness, live):
+    harness.page.clock.install()
+    page = harness.mount("live_run", state_of(live))
+    page.evaluate("model.update('start_time', Date.now() - 65_000)")
+    elapsed = page.locator(".cb-live-elapsed")
+    assert elapsed.inner_text() == "1:05"
+    page.clock.run_for(1_250)  # one tick interval past the next second
+    assert elapsed.inner_text() == "1:06"
+    page.clock.run_for(60_000)
+    assert elapsed.inner_text() == "2:06"
+
+
+@pytest.mark.browser
+def test_run_text_is_text_not_markup(harness, live):
+    state = {**state_of(live), "run_name": XSS}
+    page = harness.mount("live_run", state)
+    assert page.locator(".cb-live-name").inner_text() == XSS
+    assert page.locator(".cb-live img").count() == 0
+    harness.update("run_name", XSS + "<b>x</b>")
+    assert page.locator(".cb-live-name").inner_text() == XSS + "<b>x</b>"
+    assert page.locator(".cb-live b").count() == 0
+    assert page.evaluate("window.__xss") is None
+    assert harness.offline.errors == []
+
+
+@pytest.mark.browser
+def test_keys_without_a_chart_are_listed_and_the_rest_counted(harness, store):
+    del store
+    run = cb.start_run(run_name="wide")
+    live = LiveRun(run, start=False, max_charts=2)
+    for i in range(5):
+        run.log_metric(f"m{i}", float(i), step=1, timestamp=1_000 + i)
+    cb.flush()
+    live.update()
+    state = {**state_of(live), "metric_count": 9}  # as if 4 more keys were left out
+    page = harness.mount("live_run", state)
+    assert page.locator(".cb-live-card").count() == 2
+    chips = page.locator(".cb-live-more .cb-live-chip")
+    assert chips.all_inner_texts()[:3] == ["m2\n2", "m3\n3", "m4\n4"]
+    assert page.locator(".cb-live-hidden").inner_text() == "+4 more"
+    live.close()
+
+
+@pytest.mark.browser
+def test_waiting_state_and_cleanup(harness):
+    state = {
+        "run_name": "empty",
+        "run_id": "0" * 32,
+        "status": "RUNNING",
+        "start_time": 0,
+        "end_time": None,
+        "metric_count": 0,
+        "latest": b"",
+        "series": b"",
+    }
+    page = harness.mount("live_run", state)
+    assert page.locator(".cb-live-empty").is_visible()
+    assert page.locator(".cb-live-card").count() == 0
+    assert page.evaluate("model.listenerCount()") > 0
+    page.evaluate("unmount()")
+    assert page.evaluate("model.listenerCount()") == 0
+    assert harness.offline.errors == []
+
+
+# --------------------------------------------------------------------------- JupyterLab
+SETUP = """\
+import time
+import canvasback as cb
+cb.set_store("live-store")
+"""
+
+TRAIN = """\
+with cb.start_run(run_name='live') as r:
+    for i in range(40):
+        cb.log_metric('loss', 1 / (i + 1), step=i)
+        cb.log_metric('accuracy', 1 - 1 / (i + 2), step=i)
+        time.sleep(0.1)  # a training step
+"""
+
+# Records, in the page, every step the loss card shows and whether the cell was still
+# running then; installed before the cell runs, so no change is missed between polls.
+_RECORD = """() => {
+    window.__liveSteps = [];
+    const busy = () => {
+        const prompts = document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt');
+        return prompts.length > 1 && prompts[1].textContent.includes('*');
+    };
+    let last = null;
+    const look = () => {
+        const card = document.querySelector('.jp-Notebook .cb-live-card[data-key="loss"]');
+        const step = card ? card.dataset.step : null;
+        if (step !== null && step !== last) {
+            last = step;
+            window.__liveSteps.push({step: Number(step), busy: busy(), t: performance.now()});
+        }
+    };
+    new MutationObserver(look).observe(document.body, {
+        subtree: true, childList: true, attributes: true, attributeFilter: ['data-step'],
+    });
+}"""
+
+
+@pytest.mark.jupyterlab
+def test_live_view_updates_while_the_cell_trains(lab_page):
+    notebook = lab_page.make_notebook("live_run.ipynb", [SETUP, TRAIN])
+    lab_page.open(notebook)
+    lab_page.page.evaluate(_RECORD)
+    lab_page.run_all()
+
+    view = lab_page.cell(1).locator(".cb-live")
+    view.and_(lab_page.page.locator('[data-status="FINISHED"]')).wait_for(timeout=30_000)
+    steps = lab_page.page.evaluate("window.__liveSteps")
+    # Steps shown while the cell was still running came from the kernel's polling thread.
+    while_training = [s["step"] for s in steps if s["busy"]]
+    assert len(while_training) >= 3, steps
+    assert while_training == sorted(while_training)
+    assert while_training[-1] < 39
+    assert steps[-1]["step"] == 39
+
+    loss = lab_page.cell(1).locator('.cb-live-card[data-key="loss"]')
+    assert loss.locator(".cb-live-value").inner_text() == "0.025"
+    assert lab_page.kernel_eval(notebook, "r.live_view.status") == "'FINISHED'"
+    assert lab_page.kernel_eval(notebook, "r.live_view.polling") == "False"
+    lab_page.screenshot("live_run")
+
+    # Saved, the output carries the final state as HTML for readers without a kernel.
+    lab_page.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    deadline = time.monotonic() + 30
+    while True:
+        outputs = json.loads((lab_page.lab.root / notebook).read_text())["cells"][1]["outputs"]
+        if outputs:
+            break
+        assert time.monotonic() < deadline, "the notebook was never saved"
+        time.sleep(0.2)
+    (output,) = outputs  # the display was updated in place, not appended to
+    summary = "".join(output["data"]["text/html"])
+    assert "FINISHED" in summary
+    assert "0.025" in summary
+    assert "application/vnd.jupyter.widget-view+json" in output["data"]
+    assert lab_page.offline.blocked == []

@@ -1,0 +1,307 @@
+"""LiveRun on a real store: what it pushes, when it stops, and how start_run shows it."""
+
+from __future__ import annotations
+
+import threading
+
+import IPython.display
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import canvasback as cb
+from canvasback.tracking import fluent
+from canvasback.widgets import live_run as lr
+from canvasback.widgets._base import table_from_ipc_bytes
+from canvasback.widgets.live_run import BUCKETS, LiveRun
+
+
+def latest(live):
+    return {row["key"]: row for row in table_from_ipc_bytes(live.latest).to_pylist()}
+
+
+def series(live):
+    points: dict[int, list[tuple[float, float]]] = {}
+    for row in table_from_ipc_bytes(live.series).to_pylist():
+        points.setdefault(row["chart"], []).append((row["x"], row["y"]))
+    return points
+
+
+@pytest.fixture
+def manual(store):
+    """A running run with a LiveRun whose thread is off: the test calls update()."""
+    del store  # the fresh store is what matters, not its path
+    run = cb.start_run(run_name="manual")
+    live = LiveRun(run, start=False)
+    yield run, live
+    live.close()
+
+
+def test_update_pushes_latest_values_and_a_bounded_series(manual):
+    run, live = manual
+    for i in range(10_000):
+        run.log_metric("loss", 1.0 / (i + 1), step=i)
+        run.log_metric("acc", i / 10_000, step=i)
+    cb.flush()
+    assert live.update() is True
+
+    rows = latest(live)
+    assert rows["loss"]["value"] == pytest.approx(1 / 10_000)
+    assert rows["loss"]["step"] == 9_999
+    assert rows["acc"]["value"] == pytest.approx(0.9999)
+    assert live.metric_count == 2
+    charts = series(live)
+    assert sorted(charts) == sorted([rows["loss"]["chart"], rows["acc"]["chart"]])
+    loss = charts[rows["loss"]["chart"]]
+    assert 2 <= len(loss) <= 2 * BUCKETS
+    # Min/max downsampling keeps the extremes: the first and the last loss.
+    assert (0.0, 1.0) in loss
+    assert (9_999.0, pytest.approx(1 / 10_000)) in loss
+    assert [x for x, _ in loss] == sorted(x for x, _ in loss)
+    assert len(live.latest) + len(live.series) < 8_000  # small state, whatever the run's size
+
+    assert live.update() is False  # nothing new: nothing sent
+
+
+def test_periodic_update_never_flushes_and_final_update_does(manual, monkeypatch):
+    run, live = manual
+    writer = run._client.store.writer
+    flushed_here = []
+    real_flush = writer.flush
+
+    def flush():
+        if threading.current_thread() is threading.main_thread():
+            flushed_here.append(True)
+        return real_flush()
+
+    monkeypatch.setattr(writer, "flush", flush)
+    run.log_metric("loss", 0.5, step=1)
+    live.update()
+    assert flushed_here == []
+    live.update(final=True)
+    assert flushed_here == [True]
+    assert latest(live)["loss"]["value"] == 0.5
+
+
+def test_each_update_reads_only_new_files(manual, monkeypatch):
+    run, live = manual
+    catalog = run._client.store.catalog
+    queried: list[list[str]] = []
+    real_arrow = catalog.arrow
+
+    def arrow(sql, params=None):
+        if "read_parquet" in sql and params:
+            queried.append(list(params[0]))
+        return real_arrow(sql, params)
+
+    monkeypatch.setattr(catalog, "arrow", arrow)
+    for step in range(3):
+        run.log_metric("loss", float(step), step=step)
+        cb.flush()
+        live.update()
+    assert len(queried) == 3
+    assert all(len(paths) == 1 for paths in queried)
+    assert len({paths[0] for paths in queried}) == 3
+    assert series(live)[0] == [(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]
+
+
+def test_compaction_rebuilds_the_series_without_duplicates(manual):
+    run, live = manual
+    for step in range(6):
+        run.log_metric("loss", float(step), step=step)
+        cb.flush()
+        live.update()
+    cb.compact(grace_seconds=0)
+    run.log_metric("loss", 6.0, step=6)
+    cb.flush()
+    live.update()
+    assert series(live)[0] == [(float(s), float(s)) for s in range(7)]
+    assert latest(live)["loss"]["step"] == 6
+
+
+def test_charts_go_to_the_first_keys_logged_and_the_rest_are_listed(manual):
+    run, live = manual
+    keys = [f"k{i:02d}" for i in range(12)][::-1]  # logged in reverse name order
+    for i, key in enumerate(keys):
+        run.log_metric(key, float(i), step=0, timestamp=1_000 + i)
+    cb.flush()
+    live.update()
+    rows = latest(live)
+    charted = sorted((row["chart"], key) for key, row in rows.items() if row["chart"] >= 0)
+    assert [key for _, key in charted] == keys[: lr.MAX_CHARTS]
+    assert all(rows[key]["chart"] == -1 for key in keys[lr.MAX_CHARTS :])
+    assert live.metric_count == 12
+    # Once every chart is taken, later reads fetch only the charted keys' rows.
+    run.log_metric(keys[-1], 99.0, step=1)
+    run.log_metric(keys[0], 99.0, step=1)
+    cb.flush()
+    live.update()
+    assert latest(live)[keys[-1]]["value"] == 99.0
+    assert live.chart_points(keys[0])[-1] == (1, 99.0)
+
+
+def test_a_key_logged_at_one_step_is_charted_by_time(manual):
+    run, live = manual
+    for i in range(5):
+        run.log_metric("lr", 0.1 / (i + 1), timestamp=10_000 + i)  # step defaults to 0
+        run.log_metric("loss", float(i), step=i)
+    run.log_metric("nan", float("nan"), step=1)
+    cb.flush()
+    live.update()
+    rows = latest(live)
+    assert rows["lr"]["axis"] == "time"
+    assert rows["loss"]["axis"] == "step"
+    assert [x for x, _ in series(live)[rows["lr"]["chart"]]] == [10_000 + i for i in range(5)]
+    assert np.isnan(rows["nan"]["value"])
+    assert rows["nan"]["chart"] not in series(live)  # nothing finite to draw
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-(10**9), 10**9), st.floats(-1e6, 1e6)), min_size=1, max_size=400
+    ),
+    st.integers(1, 5),
+)
+def test_sketch_is_bounded_and_keeps_extremes(points, chunks):
+    sketch = lr._Sketch()
+    xs = np.array([p[0] for p in points], dtype=np.int64)
+    ys = np.array([p[1] for p in points], dtype=np.float64)
+    for part in np.array_split(np.arange(len(points)), chunks):
+        sketch.add(xs[part], ys[part])
+    kept = sketch.points()
+    assert len(kept) <= 2 * BUCKETS
+    assert min(y for _, y in kept) == ys.min()
+    assert max(y for _, y in kept) == ys.max()
+    assert set(kept) <= set(zip(xs.tolist(), ys.tolist(), strict=True))
+
+
+@pytest.mark.usefixtures("store")
+def test_status_is_finished_after_the_with_block_and_the_thread_stops():
+    with cb.start_run(run_name="ok") as run:
+        live = LiveRun(run, interval=0.05)
+        assert live.polling
+        run.log_metric("loss", 0.25, step=3)
+    assert live.join(timeout=10)
+    assert not live.polling
+    assert live.status == "FINISHED"
+    assert live.end_time is not None
+    assert live.end_time >= live.start_time
+    # The final update flushed first, so it holds the last point.
+    assert latest(live)["loss"]["value"] == 0.25
+
+
+@pytest.mark.usefixtures("store")
+def test_status_is_failed_when_the_with_block_raises():
+    def train():
+        with cb.start_run(run_name="bad") as run:
+            views.append(LiveRun(run, interval=0.05))
+            run.log_metric("loss", float("inf"), step=1)
+            msg = "diverged"
+            raise ValueError(msg)
+
+    views: list[LiveRun] = []
+    with pytest.raises(ValueError, match="diverged"):
+        train()
+    (live,) = views
+    assert live.join(timeout=10)
+    assert live.status == "FAILED"
+    assert latest(live)["loss"]["value"] == float("inf")
+
+
+def test_end_run_with_a_status_shows_it(manual):
+    run, live = manual
+    run.log_metric("loss", 1.0)
+    cb.end_run("KILLED")  # no thread: the end hook makes the final update itself
+    assert live.status == "KILLED"
+    assert latest(live)["loss"]["value"] == 1.0
+    assert live.update() is False
+
+
+@pytest.mark.usefixtures("store")
+def test_the_thread_pushes_while_the_run_logs(wait):
+    run = cb.start_run()
+    live = LiveRun(run, interval=0.02)
+    run.log_metric("loss", 3.0, step=1)
+    cb.flush()  # stands in for the background flusher's next tick
+    wait(lambda: live.latest and "loss" in latest(live), what="a background push")
+    live.close()
+    assert live.join(timeout=10)
+    cb.end_run()
+    assert live.status == "RUNNING"  # closed views are left alone
+
+
+def test_summary_html_escapes_run_text(manual):
+    run, live = manual
+    run.log_metric("loss", 0.5, step=1)  # metric names cannot hold markup; run names can
+    cb.flush()
+    live.update()
+    live.run_name = "<img src=x onerror=alert(1)>"
+    text = live.summary_html()
+    assert "<img" not in text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in text
+    assert "RUNNING" in text
+    assert "0.5" in text
+    data, _metadata = live._repr_mimebundle_()
+    assert data["text/html"] == text
+    assert "application/vnd.jupyter.widget-view+json" in data
+
+
+@pytest.mark.usefixtures("store")
+def test_start_run_live_true_outside_a_notebook_is_a_clear_error():
+    with pytest.raises(RuntimeError, match=r"live=True.*not a Jupyter kernel"):
+        cb.start_run(live=True)
+    assert cb.active_run() is None
+    run = cb.start_run()  # live unset: no view outside a kernel
+    assert run.live_view is None
+    cb.end_run()
+
+
+class _Handle:
+    def __init__(self):
+        self.updates = []
+
+    def update(self, obj):
+        self.updates.append(obj)
+
+
+@pytest.mark.usefixtures("store")
+def test_start_run_in_a_kernel_shows_the_view_and_refreshes_its_output_at_the_end(monkeypatch):
+    shown = []
+
+    def display(obj, display_id=None):
+        shown.append((obj, display_id))
+        return _Handle()
+
+    monkeypatch.setattr(fluent, "_in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", display)
+    with cb.start_run(run_name="nb") as run:
+        assert isinstance(run.live_view, LiveRun)
+        assert shown == [(run.live_view, True)]
+        cb.log_metric("loss", 0.1, step=1)
+    live = run.live_view
+    assert live.join(timeout=10)
+    assert live._display.updates == [live]
+    assert live.status == "FINISHED"
+    with cb.start_run(live=False) as quiet:
+        assert quiet.live_view is None
+    assert len(shown) == 1
+
+
+def test_import_and_logging_in_a_script_load_no_widget_code(run_python, tmp_path):
+    result = run_python(
+        """
+        import sys
+        import canvasback as cb
+        cb.set_store(sys.argv[1])
+        with cb.start_run():
+            cb.log_metric("loss", 1.0)
+        cb.flush()
+        loaded = [m for m in ("anywidget", "ipywidgets", "IPython", "canvasback.widgets")
+                  if m in sys.modules]
+        print("LOADED", loaded)
+        """,
+        tmp_path / "store",
+    )
+    assert "LOADED []" in result.stdout
