@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 
 import canvasback
-from canvasback import Client, FilterError, InvalidInputError, RunEndedError, RunNotFoundError
+from canvasback import (
+    Client,
+    FilterError,
+    InvalidInputError,
+    Metric,
+    Param,
+    RunEndedError,
+    RunNotFoundError,
+    RunTag,
+)
 
 
 @pytest.fixture
@@ -297,4 +306,25 @@ def test_too_long_param_value(logged):
     assert "6001" in str(err.value)
     assert "6000" in str(err.value)
     assert canvasback.get_run(run.run_id).data.params == {}
+    assert_still_readable(logged)
+
+
+def test_log_batch_checks_everything_before_logging_anything(logged, store):
+    client = Client(store=store)
+    run = client.create_run(run_name="batch")
+    client.log_param(run.run_id, "kept", "1")
+    bad_batches = [
+        {"metrics": [Metric("ok", 1.0, 0, 0), Metric("bad", "high", 0, 1)]},
+        {"metrics": [Metric("ok", 1.0, 0, 0)], "tags": [RunTag("bad!tag", "x")]},
+        {"metrics": [Metric("ok", 1.0, 0, 0)], "params": [Param("kept", "2")]},
+        {"metrics": [Metric("a..b/../c", 1.0, 0, 0)]},
+    ]
+    for batch in bad_batches:
+        with pytest.raises(InvalidInputError):
+            client.log_batch(run.run_id, **batch)
+    client.set_terminated(run.run_id)
+    got = client.get_run(run.run_id)
+    assert got.data.metrics == {}
+    assert got.data.params == {"kept": "1"}
+    assert "bad!tag" not in got.data.tags
     assert_still_readable(logged)

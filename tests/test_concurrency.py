@@ -280,3 +280,88 @@ def test_a_short_script_run_is_saved_at_process_exit(store, run_python):
     assert sorted(frame["run_name"]) == ["first", "second"]
     assert frame["params.param1"].tolist() == ["5", "5"]
     assert frame["metrics.accuracy"].tolist() == [0.95, 0.95]
+
+
+RESUME_SCRIPT = """
+import sys
+
+import canvasback as cb
+from canvasback import InvalidInputError
+
+cb.set_store(sys.argv[1])
+run = cb.start_run(run_id=sys.argv[2])
+print(cb.get_run(run.run_id).info.status)
+cb.log_param("lr", "0.1")  # the same value again is fine
+try:
+    cb.log_param("lr", "0.2")
+except InvalidInputError as exc:
+    print("refused:", exc)
+cb.log_param("epochs", 3)
+for step in range(5, 10):
+    cb.log_metric("loss", 1.0 / (step + 1), step=step)
+cb.set_tag("phase", "resumed")
+cb.end_run()
+cb.flush()  # not needed by the API; keeps this test apart from the exit race tested below
+"""
+
+
+def test_resume_a_run_in_another_process(store, run_python):
+    with canvasback.start_run(run_name="resumable", params={"lr": "0.1"}) as run:
+        for step in range(5):
+            canvasback.log_metric("loss", 1.0 / (step + 1), step=step)
+        canvasback.set_tag("phase", "first")
+    canvasback.flush()
+    result = run_python(RESUME_SCRIPT, store, run.run_id)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "RUNNING"
+    assert lines[1].startswith("refused:")
+    assert "'lr'" in lines[1]
+    assert "'0.1'" in lines[1]
+
+    got = canvasback.get_run(run.run_id)
+    assert got.info.status == "FINISHED"
+    assert got.info.run_name == "resumable"
+    assert got.data.params == {"lr": "0.1", "epochs": "3"}
+    assert got.data.tags["phase"] == "resumed"
+    assert canvasback.get_metric_history(run.run_id, "loss")["step"].tolist() == list(range(10))
+    assert canvasback.sql(
+        "SELECT count(*) FROM params WHERE run_id = ?", [run.run_id]
+    ).fetchall() == [(2,)]
+    assert len(canvasback.search_runs()) == 1
+
+
+END_AND_EXIT_SCRIPT = """
+import sys
+import time
+
+import canvasback as cb
+
+cb.set_store(sys.argv[1])
+run = cb.start_run(run_name=sys.argv[2])
+cb.log_metric("warm", 1.0)
+assert cb.get_run(run.run_id).data.metrics == {"warm": 1.0}  # a read, as a notebook does
+for step in range(int(sys.argv[3])):
+    cb.log_metric("m", float(step), step=step)
+cb.end_run()  # asks the background thread to flush, and returns at once
+writer = cb.client().store.writer
+deadline = time.monotonic() + 30
+while writer.pending and time.monotonic() < deadline:
+    time.sleep(0.0005)  # exit once that flush has taken the rows, as a timer flush might
+"""
+
+
+def test_rows_logged_just_before_exit_are_kept(store, spawn_python):
+    """end_run() starts a background flush; the process exiting right after must wait for it."""
+    canvasback.client().search_experiments()  # the Default experiment exists already
+    points, processes = 50_000, 3
+    children = [
+        spawn_python(END_AND_EXIT_SCRIPT, store, f"exit-{i}", points) for i in range(processes)
+    ]
+    for child in children:
+        _out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    sql = fresh_sql(store)
+    assert sql(
+        "SELECT r.run_name, r.status, count(m.run_id) FROM runs r "
+        "LEFT JOIN metrics m ON m.run_id = r.run_id AND m.key = 'm' GROUP BY ALL ORDER BY 1"
+    ) == [(f"exit-{i}", "FINISHED", points) for i in range(processes)]
