@@ -250,7 +250,9 @@ class Recorder:
         return QUICK if self.quick else FULL
 
     def wants(self, row_id: str) -> bool:
-        return not self.only or any(row_id.upper().startswith(w.upper()) for w in self.only)
+        # Both ways: "W4" selects W4-1k..., and "W4-1k" also selects its workload "W4".
+        rid = row_id.upper()
+        return not self.only or any(rid.startswith(w) or w.startswith(rid) for w in self.only)
 
     def note(self, text: str) -> None:
         print(f"NOTE: {self.system}: {text}", flush=True)
@@ -372,6 +374,7 @@ def cold_start(
     empty_run_code: str,
     workdir: Path,
     repeats: int,
+    run_repeats: int | None = None,
 ) -> None:
     """W6 rows: import wall time next to a bare interpreter, then the empty-run child.
 
@@ -392,7 +395,7 @@ def cold_start(
                 [py, "-c", empty_run_code, str(store)], cwd=store, check=True, capture_output=True
             )
         walls, inner = [], []
-        for _ in range(repeats):
+        for _ in range(run_repeats or repeats):
             if first_use:
                 store = fresh_dir(f"{rec.system}-w6-new")
             sample, out = child_wall([py, "-c", empty_run_code, str(store)], rec, store)
