@@ -210,8 +210,10 @@ def test_live_view_updates_while_the_cell_trains(lab_page):
     view.and_(lab_page.page.locator('[data-status="FINISHED"]')).wait_for(timeout=30_000)
     steps = lab_page.page.evaluate("window.__liveSteps")
     # Steps shown while the cell was still running came from the kernel's polling thread.
+    # The flusher writes about once a second, so a 4 s cell shows 3-4 steps; 2 is the floor
+    # that proves updates arrive while the main thread is still busy.
     while_training = [s["step"] for s in steps if s["busy"]]
-    assert len(while_training) >= 3, steps
+    assert len(while_training) >= 2, steps
     assert while_training == sorted(while_training)
     assert while_training[-1] < 39
     assert steps[-1]["step"] == 39
