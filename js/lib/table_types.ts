@@ -1,0 +1,116 @@
+// The run table's wire contract: synced traits and RPC messages, mirrored from
+// src/canvasback/widgets/run_table.py (traits) and its @rpc handlers (requests).
+
+export type ColumnEntity = "attribute" | "metric" | "param" | "tag";
+export type ColumnType = "number" | "text" | "time" | "status";
+
+/** One column the store offers (`available_columns`). */
+export interface ColumnInfo {
+  name: string;
+  entity: ColumnEntity;
+  type: ColumnType;
+  /** Distinct values of a param or tag; null for metrics and attributes. */
+  distinct: number | null;
+}
+
+export interface SortSpec {
+  column: string;
+  descending: boolean;
+}
+
+/** A clause added from a column summary; `lo`/`hi`/`value` only drive highlighting. */
+export interface SummaryFilter {
+  column: string;
+  clause: string;
+  label: string;
+  lo?: number;
+  hi?: number;
+  value?: string | null;
+}
+
+export interface FilterErrorInfo {
+  reason: string;
+  position: number | null;
+  text: string;
+  source: "filter" | "summary" | "sort";
+}
+
+/** Synced traits, declared in Python by `RunTable`. */
+export interface RunTableModel {
+  experiment_ids: string[];
+  filter: string;
+  summary_filters: SummaryFilter[];
+  sort: SortSpec[];
+  columns: string[];
+  available_columns: ColumnInfo[];
+  group_by: string;
+  selected_ids: string[];
+  total: number;
+  error: FilterErrorInfo | null;
+  generation: number;
+  height: number;
+}
+
+export interface HistogramSummary {
+  kind: "histogram";
+  /** Bin edges: bin i holds values in [edges[i], edges[i + 1]). */
+  edges: number[];
+  counts: number[];
+  missing: number;
+  min?: number;
+  max?: number;
+}
+
+export interface TopSummary {
+  kind: "top";
+  values: { value: string | null; count: number }[];
+  distinct: number;
+  total: number;
+}
+
+export type Summary = HistogramSummary | TopSummary | { kind: "none" };
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export interface RunDetail {
+  run_id: string;
+  run_name: string | null;
+  status: string | null;
+  start_time: number | null;
+  end_time: number | null;
+  experiment_id: string;
+  experiment_name: string | null;
+  user_id: string | null;
+  parent_run_id: string | null;
+  lifecycle_stage: string;
+  params: KeyValue[];
+  tags: KeyValue[];
+  /** Latest values; NaN and infinities arrive as their names. */
+  metrics: { key: string; value: number | string | null; step: number }[];
+  artifacts: { path: string; size: number | null }[];
+}
+
+/** Requests the front end makes and what Python answers (plus Arrow buffers). */
+export interface TableRpc {
+  page: {
+    request: { offset: number; limit: number; columns: string[] };
+    reply: { offset: number; count: number; total: number; generation: number };
+  };
+  summaries: {
+    request: { columns: string[] };
+    reply: { generation: number; summaries: Record<string, Summary> };
+  };
+  groups: {
+    request: { group_by: string; columns: string[] };
+    reply: { generation: number; groups: number; count: number };
+  };
+  detail: { request: { run_id: string; max_points: number }; reply: RunDetail };
+  select: {
+    request: { mode: "all" | "range"; start?: number; end?: number; add: boolean };
+    reply: { count: number };
+  };
+  refresh: { request: Record<string, never>; reply: { total: number; generation: number } };
+}

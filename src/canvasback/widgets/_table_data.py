@@ -1,0 +1,371 @@
+"""The run table's queries: one widget's runs, filtered and sorted, cut into pages.
+
+A table keeps two DuckDB temp tables in its own cursor on the store's catalog (a cursor
+has its own temp schema, so ``canvasback.sql`` never sees them):
+
+* the *wide* table: one row per run in scope, with an integer ``rid``, every attribute
+  and one column per metric, param or tag shown. Joining the catalog's string-keyed
+  long tables is what costs time at 100,000 runs, so it happens here, once per column
+  set, scope or refresh;
+* the *order* table ``(rid, pos)``: the runs that pass the filter, in sort order,
+  rebuilt when the filter or sort changes, from the wide table's columns.
+
+A page at any offset is then a range scan on ``pos`` joined on the integer ``rid``.
+Every value goes into SQL as a bound parameter; the only identifiers built from user
+text are quoted column names.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from canvasback.tracking.filter import ATTRIBUTES
+from canvasback.tracking.filter_sql import compile_filter
+from canvasback.tracking.queries import quote_identifier
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import duckdb
+    import pyarrow as pa
+
+    from canvasback.store import Store
+    from canvasback.store.reader import Catalog
+    from canvasback.tracking.filter import Entity, Expr
+
+ColumnType = Literal["number", "text", "time", "status"]
+
+PREFIXES: Final[dict[str, Entity]] = {"metrics": "metric", "params": "param", "tags": "tag"}
+ENTITY_TABLES: Final[dict[str, str]] = {
+    "metric": "latest_metrics",
+    "param": "params",
+    "tag": "tags",
+}
+_ATTRIBUTE_TYPES: Final[dict[str, ColumnType]] = {
+    "start_time": "time",
+    "end_time": "time",
+    "status": "status",
+}
+TABLE_ATTRIBUTES: Final = (
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "user_id",
+    "experiment_id",
+    "run_id",
+    "parent_run_id",
+)
+"""Attributes offered as columns: lifecycle_stage is always "active" in the table, and
+artifact_uri is a long path nobody sorts by (both still filter)."""
+
+RUN_NAME_TAG: Final = "mlflow.runName"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: ``metrics.acc``, ``params.lr``, ``tags.team`` or an attribute."""
+
+    name: str
+    entity: Entity
+    key: str
+
+
+def parse_column(name: str) -> Column:
+    """The column a name stands for; ValueError for anything else."""
+    prefix, dot, key = name.partition(".")
+    if dot and key and prefix in PREFIXES:
+        return Column(name, PREFIXES[prefix], key)
+    if name in ATTRIBUTES:
+        return Column(name, "attribute", name)
+    msg = (
+        f"unknown column {name!r}: use metrics.<key>, params.<key>, tags.<key> "
+        f"or one of {', '.join(ATTRIBUTES)}"
+    )
+    raise ValueError(msg)
+
+
+def attribute_type(key: str) -> ColumnType:
+    """How the front end shows an attribute."""
+    return _ATTRIBUTE_TYPES.get(key, "text")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One sort column and its direction."""
+
+    column: Column
+    descending: bool
+
+
+class _Values:
+    """Maps (entity, key) to a SQL value on wide-table alias ``w``, joining what it lacks.
+
+    As a filter's column function it hides NaN metrics (NaN compares with nothing, as in
+    search_runs); :meth:`raw` gives the stored value, for sorting.
+    """
+
+    def __init__(self, held: dict[str, Column]) -> None:
+        self.held = held
+        self.joins: list[str] = []
+        self.params: list[Any] = []
+        self._aliases: dict[tuple[str, str], str] = {}
+
+    def __call__(self, entity: Entity, key: str) -> str:
+        value = self.raw(entity, key)
+        return f"nullif({value}, 'NaN'::DOUBLE)" if entity == "metric" else value
+
+    def raw(self, entity: Entity, key: str) -> str:
+        """The value as stored, NaN included."""
+        if entity == "attribute":
+            return f"w.{key}"
+        for column in self.held.values():
+            if (column.entity, column.key) == (entity, key):
+                return f"w.{quote_identifier(column.name)}"
+        alias = self._aliases.get((entity, key))
+        if alias is None:
+            alias = self._aliases[(entity, key)] = f"j{len(self._aliases)}"
+            self.joins.append(
+                f"LEFT JOIN (SELECT run_id, value FROM {ENTITY_TABLES[entity]} WHERE key = ?) "
+                f"{alias} ON {alias}.run_id = w.run_id"
+            )
+            self.params.append(key)
+        return f"{alias}.value"
+
+
+class RunSet:
+    """A widget's runs: the wide table, the current order, and the queries over them.
+
+    Parameters
+    ----------
+    store
+        The store whose catalog is queried; :meth:`refresh` loads new files from disk.
+
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        tag = secrets.token_hex(6)
+        self.wide = f"_canvasback_runs_{tag}"
+        self.order = f"_canvasback_order_{tag}"
+        self.held: dict[str, Column] = {}
+        """Metric, param and tag columns the wide table holds, by name."""
+        self.scope: list[str] = []
+        self.total = 0
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+
+    # -- plumbing --------------------------------------------------------------------
+    @property
+    def catalog(self) -> Catalog:
+        """The store's catalog (created on first use, not refreshed)."""
+        return self.store.catalog
+
+    def _con(self) -> duckdb.DuckDBPyConnection:
+        if self._cursor is None:
+            self._cursor = self.catalog.con.cursor()
+        return self._cursor
+
+    def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a query in this table's cursor and return Arrow."""
+        with self.catalog.lock:
+            return self._con().sql(sql, params=params or None).to_arrow_table()
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query in this table's cursor and return tuples."""
+        with self.catalog.lock:
+            return self._con().execute(sql, params or []).fetchall()
+
+    def refresh(self) -> None:
+        """Load what other processes (and this one) wrote since the last read."""
+        self.store.read()
+
+    def close(self) -> None:
+        """Close the cursor; its temp tables go with it."""
+        if self._cursor is not None:
+            with self.catalog.lock:
+                self._cursor.close()
+            self._cursor = None
+
+    def source(self) -> str:
+        """FROM clause of the ordered runs: alias ``s`` (rid, pos) joined to ``w`` (wide)."""
+        return f"{self.order} s JOIN {self.wide} w ON w.rid = s.rid"
+
+    def value(self, column: Column) -> str | None:
+        """SQL value of a column on alias ``w``; None if the wide table lacks it."""
+        if column.entity == "attribute":
+            return f"w.{column.key}"
+        if column.name in self.held:
+            return f"w.{quote_identifier(column.name)}"
+        return None
+
+    # -- the wide table --------------------------------------------------------------
+    def lacks(self, columns: Iterable[Column]) -> bool:
+        """Whether a metric, param or tag column is missing from the wide table."""
+        return any(c.entity != "attribute" and c.name not in self.held for c in columns)
+
+    def load(self, experiment_ids: list[str], columns: Iterable[Column]) -> None:
+        """Build the wide table of the active runs of these experiments (all if empty).
+
+        ``rid`` numbers the runs newest first (then by id): the default order, and the
+        tie-breaker of every sort, as in MLflow.
+        """
+        held = {c.name: c for c in columns if c.entity != "attribute"}
+        scope, run_scope, scope_params = "true", "true", []
+        if experiment_ids:
+            scope, scope_params = "list_contains(?, experiment_id)", [experiment_ids]
+            run_scope = "list_contains(?, b.experiment_id)"
+        selects: list[str] = []
+        joins: list[str] = []
+        params: list[Any] = []
+        by_entity: dict[str, list[Column]] = {}
+        for column in held.values():
+            by_entity.setdefault(column.entity, []).append(column)
+        # One grouped scan per long table pivots every key the table shows.
+        for index, (entity, cols) in enumerate(sorted(by_entity.items())):
+            alias = f"e{index}"
+            pivots = []
+            for i, column in enumerate(cols):
+                pivots.append(f"any_value(value) FILTER (WHERE key = ?) AS v{i}")
+                selects.append(f"{alias}.v{i} AS {quote_identifier(column.name)}")
+                params.append(column.key)
+            params += [[c.key for c in cols], *scope_params]
+            joins.append(
+                f"LEFT JOIN (SELECT run_id, {', '.join(pivots)} FROM {ENTITY_TABLES[entity]} "
+                f"WHERE list_contains(?, key) AND {scope} GROUP BY run_id) {alias} "
+                f"ON {alias}.run_id = b.run_id"
+            )
+        attributes = [f"b.{a}" for a in ATTRIBUTES if a != "run_name"]
+        self.rows(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {self.wide} AS
+            SELECT (row_number() OVER (ORDER BY b.start_time DESC NULLS LAST, b.run_id) - 1)
+                       ::INTEGER AS rid,
+                   coalesce(n.value, b.run_name) AS run_name, {", ".join(attributes)}
+                   {"".join(", " + s for s in selects)}
+            FROM runs b
+            LEFT JOIN (SELECT run_id, value FROM tags WHERE key = '{RUN_NAME_TAG}' AND {scope})
+                 n ON n.run_id = b.run_id
+            {" ".join(joins)}
+            WHERE b.lifecycle_stage = 'active' AND {run_scope}
+            ORDER BY rid
+            """,
+            [*scope_params, *params, *scope_params],
+        )
+        self.held = held
+        self.scope = list(experiment_ids)
+
+    # -- the order -------------------------------------------------------------------
+    def rebuild(self, expr: Expr | None, sort: list[SortKey]) -> int:
+        """Filter and sort the wide table's runs into the order table; returns the count.
+
+        A filter or sort on a column the wide table lacks joins it here instead.
+        """
+        values = _Values(self.held)
+        where = ["true"]
+        where_params: list[Any] = []
+        if expr is not None:
+            sql, params = compile_filter(expr, values)
+            where = [f"({sql})"]
+            where_params = params
+        order: list[str] = []
+        for key in sort:
+            value = values.raw(key.column.entity, key.column.key)
+            direction = "DESC" if key.descending else "ASC"
+            if key.column.entity == "param":  # numbers by value, then text, as search_runs
+                order.append(f"TRY_CAST({value} AS DOUBLE) {direction} NULLS LAST")
+            elif key.column.entity == "metric":  # NaN after every number either way, as MLflow
+                order.append(f"isnan({value}) NULLS LAST")
+            order.append(f"{value} {direction} NULLS LAST")
+        order.append("w.rid")
+        # Stored in pos order, so that a page's range on pos reads one stretch of rows.
+        self.rows(
+            f"""
+            CREATE OR REPLACE TEMP TABLE {self.order} AS
+            SELECT w.rid, (row_number() OVER (ORDER BY {", ".join(order)}) - 1)::INTEGER AS pos
+            FROM {self.wide} w {" ".join(values.joins)}
+            WHERE {" AND ".join(where)}
+            ORDER BY pos
+            """,
+            [*values.params, *where_params],
+        )
+        self.total = int(self.rows(f"SELECT count(*) FROM {self.order}")[0][0])
+        return self.total
+
+    def ids(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """Run ids at positions ``start`` (inclusive) to ``stop`` (exclusive), in order."""
+        stop = self.total if stop is None else stop
+        rows = self.rows(
+            f"SELECT w.run_id FROM {self.source()} WHERE s.pos >= ? AND s.pos < ? ORDER BY s.pos",
+            [max(start, 0), max(stop, 0)],
+        )
+        return [r[0] for r in rows]
+
+    def order_of(self, run_ids: list[str]) -> list[str]:
+        """``run_ids`` in table order; those filtered out follow, in the given order."""
+        rows = self.rows(
+            f"SELECT w.run_id FROM {self.source()} WHERE list_contains(?, w.run_id) ORDER BY s.pos",
+            [run_ids],
+        )
+        shown = [r[0] for r in rows]
+        seen = set(shown)
+        return shown + [r for r in run_ids if r not in seen]
+
+    def page(self, offset: int, limit: int, columns: Iterable[Column]) -> pa.Table:
+        """Rows ``offset``..``offset + limit``: ``run_id`` and each column the table holds."""
+        selects = ["w.run_id"]
+        for column in columns:
+            value = self.value(column)
+            if value is not None and column.name != "run_id":
+                selects.append(f"{value} AS {quote_identifier(column.name)}")
+        start = max(offset, 0)
+        return self.arrow(
+            f"""
+            SELECT {", ".join(selects)}
+            FROM (SELECT rid, pos FROM {self.order} WHERE pos >= ? AND pos < ?) s
+            JOIN {self.wide} w ON w.rid = s.rid
+            ORDER BY s.pos
+            """,
+            [start, start + max(limit, 0)],
+        )
+
+    # -- what columns exist ----------------------------------------------------------
+    def available(self, experiment_ids: list[str]) -> list[dict[str, Any]]:
+        """Every column the runs of these experiments (all if empty) could show.
+
+        Each is ``{"name", "entity", "type", "distinct"}``; a param is ``number`` when
+        every logged value parses as one, so the front end aligns it as a number.
+        """
+        scope, params = "list_contains(?, experiment_id)", [experiment_ids] * 3
+        if not experiment_ids:
+            scope, params = "true", []
+        rows = self.rows(
+            f"""
+            SELECT 'metric' AS entity, key, true AS numeric, NULL::BIGINT AS distinct_values
+            FROM latest_metrics WHERE {scope} GROUP BY key
+            UNION ALL
+            SELECT 'param', key, bool_and(TRY_CAST(value AS DOUBLE) IS NOT NULL),
+                   count(DISTINCT value)
+            FROM params WHERE {scope} GROUP BY key
+            UNION ALL
+            SELECT 'tag', key, false, count(DISTINCT value) FROM tags WHERE {scope} GROUP BY key
+            ORDER BY entity, key
+            """,
+            params,
+        )
+        prefix = {entity: name for name, entity in PREFIXES.items()}
+        out: list[dict[str, Any]] = [
+            {"name": key, "entity": "attribute", "type": attribute_type(key), "distinct": None}
+            for key in TABLE_ATTRIBUTES
+        ]
+        out += [
+            {
+                "name": f"{prefix[entity]}.{key}",
+                "entity": entity,
+                "type": "number" if numeric else "text",
+                "distinct": distinct,
+            }
+            for entity, key, numeric, distinct in rows
+        ]
+        return out

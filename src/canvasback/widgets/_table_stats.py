@@ -1,0 +1,246 @@
+"""Aggregates for the run table, computed in DuckDB over a widget's current runs.
+
+Column header summaries (a histogram for numbers, the top values for text), per-group
+statistics for "group by", and one run's detail with downsampled metric histories.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback.tracking.queries import quote_identifier
+from canvasback.widgets._table_data import ENTITY_TABLES, RUN_NAME_TAG, Column, RunSet
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+HISTOGRAM_BINS: Final = 20
+TOP_VALUES: Final = 5
+# A numeric param with this few values reads better as its values than as a histogram.
+FEW_VALUES: Final = 8
+MAX_GROUPS: Final = 1000
+SPARK_POINTS: Final = 60
+
+
+def summary_kind(column: Column, column_type: str, distinct: int | None) -> str:
+    """``histogram``, ``top`` or ``none`` (a run id or name has nothing to summarise)."""
+    if column.entity == "attribute" and column.key in ("run_id", "run_name"):
+        return "none"
+    if column_type in ("number", "time"):
+        if column.entity == "param" and distinct is not None and distinct <= FEW_VALUES:
+            return "top"
+        return "histogram"
+    return "top"
+
+
+def nice_edges(lo: float, hi: float, bins: int = HISTOGRAM_BINS) -> list[float]:
+    """Round bin edges covering [lo, hi]: a step of 1, 2 or 5 times a power of ten.
+
+    The last edge is above ``hi``, so every bin is half-open, ``[edge, next edge)``, just
+    as the filter clause a brushed range becomes.
+    """
+    span = hi - lo
+    if span <= 0:
+        step = 10.0 ** math.floor(math.log10(abs(lo))) / 10 if lo else 1.0
+    else:
+        raw = span / bins
+        power = 10.0 ** math.floor(math.log10(raw))
+        step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    start = math.floor(lo / step)
+    count = math.floor(hi / step) - start + 1
+    # Rounded to 12 significant digits: 0.30000000000000004 would make an ugly clause.
+    return [float(f"{(start + i) * step:.12g}") for i in range(count + 1)]
+
+
+def summaries(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, dict[str, Any]]:
+    """Summaries of ``(column, kind)`` pairs over the current runs, keyed by column name.
+
+    Only columns the wide table holds are summarised (the visible ones); each pass reads
+    the ordered runs once for all columns of a kind.
+    """
+    held = [(c, kind, runs.value(c)) for c, kind in columns]
+    numeric = [(c, v) for c, kind, v in held if kind == "histogram" and v is not None]
+    text = [(c, v) for c, kind, v in held if kind == "top" and v is not None]
+    out: dict[str, dict[str, Any]] = {c.name: {"kind": "none"} for c, _ in columns}
+    if numeric:
+        out.update(_histograms(runs, numeric))
+    if text:
+        out.update(_top_values(runs, text))
+    return out
+
+
+def _histograms(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, dict[str, Any]]:
+    values = ", ".join(f"TRY_CAST({v} AS DOUBLE) AS x{i}" for i, (_, v) in enumerate(columns))
+    aggregates = ", ".join(
+        f"min(x{i}) FILTER (WHERE isfinite(x{i})), max(x{i}) FILTER (WHERE isfinite(x{i})), "
+        f"count(*) FILTER (WHERE x{i} IS NULL OR NOT isfinite(x{i}))"
+        for i in range(len(columns))
+    )
+    stats = runs.rows(f"SELECT {aggregates} FROM (SELECT {values} FROM {runs.source()})")[0]
+    out: dict[str, dict[str, Any]] = {}
+    edges: dict[str, list[float]] = {}
+    for i, (column, _) in enumerate(columns):
+        lo, hi, missing = stats[3 * i : 3 * i + 3]
+        entry: dict[str, Any] = {"kind": "histogram", "edges": [], "counts": [], "missing": missing}
+        if lo is not None:
+            edges[f"x{i}"] = nice_edges(float(lo), float(hi))
+            entry.update(min=lo, max=hi, edges=edges[f"x{i}"])
+            entry["counts"] = [0] * (len(edges[f"x{i}"]) - 1)
+        out[column.name] = entry
+    if not edges:
+        return out
+    # A value's bin is the number of edges at or below it, minus one: the very comparison
+    # the brushed filter clause makes, so a bar's count is what brushing it selects.
+    rows = runs.rows(
+        f"""
+        WITH v AS (SELECT {values} FROM {runs.source()}),
+        u AS (SELECT * FROM v UNPIVOT (x FOR c IN ({", ".join(edges)}))),
+        e AS (SELECT unnest(?::VARCHAR[]) AS c, unnest(?::DOUBLE[][]) AS edges)
+        SELECT u.c, len(list_filter(e.edges, lambda b: b <= u.x)) - 1 AS bin, count(*)
+        FROM u JOIN e ON e.c = u.c
+        WHERE isfinite(u.x) GROUP BY ALL
+        """,
+        [list(edges), list(edges.values())],
+    )
+    for c, bin_index, count in rows:
+        out[columns[int(c[1:])][0].name]["counts"][bin_index] = count
+    return out
+
+
+def _top_values(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, dict[str, Any]]:
+    values = ", ".join(f"CAST({v} AS VARCHAR) AS x{i}" for i, (_, v) in enumerate(columns))
+    names = ", ".join(f"x{i}" for i in range(len(columns)))
+    rows = runs.rows(
+        f"""
+        WITH v AS (SELECT {values} FROM {runs.source()}),
+        u AS (SELECT * FROM v UNPIVOT INCLUDE NULLS (x FOR c IN ({names}))),
+        g AS (SELECT c, x, count(*) AS n FROM u GROUP BY c, x)
+        SELECT c, x, n, count(*) OVER w AS distinct_values, sum(n) OVER w AS total
+        FROM g WINDOW w AS (PARTITION BY c)
+        QUALIFY row_number() OVER (PARTITION BY c ORDER BY n DESC, x NULLS LAST) <= ?
+        ORDER BY c, n DESC, x NULLS LAST
+        """,
+        [TOP_VALUES],
+    )
+    out: dict[str, dict[str, Any]] = {
+        column.name: {"kind": "top", "values": [], "distinct": 0, "total": 0}
+        for column, _ in columns
+    }
+    for c, value, n, distinct, total in rows:
+        entry = out[columns[int(c[1:])][0].name]
+        entry.update(distinct=distinct, total=int(total))
+        entry["values"].append({"value": value, "count": n})
+    return out
+
+
+def groups(
+    runs: RunSet, group_by: Column, metrics: list[Column], limit: int = MAX_GROUPS
+) -> tuple[pa.Table, int]:
+    """One row per value of ``group_by``: run count, then min/mean/max of each metric.
+
+    Returns the table (largest groups first, at most ``limit``) and the number of groups.
+    Metric fields are named ``<column>:min``, ``<column>:mean`` and ``<column>:max``,
+    over the runs with a number (NaN skipped); a metric the wide table lacks is left out.
+    """
+    params: list[Any] = []
+    join = ""
+    value = runs.value(group_by)
+    if value is None:
+        join = (
+            f"LEFT JOIN (SELECT run_id, value FROM {ENTITY_TABLES[group_by.entity]} "
+            "WHERE key = ?) g ON g.run_id = w.run_id"
+        )
+        params.append(group_by.key)
+        value = "g.value"
+    selects = [f'CAST({value} AS VARCHAR) AS "group"', "count(*) AS runs"]
+    for column in metrics:
+        metric = runs.value(column)
+        if metric is None:
+            continue
+        for stat, fn in (("min", "min"), ("mean", "avg"), ("max", "max")):
+            # A diverged run (NaN) must not turn its whole group's statistics into NaN.
+            value_ = f"nullif({metric}, 'NaN'::DOUBLE)"
+            selects.append(f"{fn}({value_}) AS {quote_identifier(f'{column.name}:{stat}')}")
+    table = runs.arrow(
+        f"""
+        SELECT {", ".join(selects)}, count(*) OVER () AS groups
+        FROM {runs.source()} {join}
+        GROUP BY 1 ORDER BY runs DESC, 1 NULLS LAST LIMIT ?
+        """,
+        [*params, limit],
+    )
+    count = int(table.column("groups")[0].as_py()) if table.num_rows else 0
+    return table.drop_columns(["groups"]), count
+
+
+def run_detail(
+    runs: RunSet, run_id: str, max_points: int = SPARK_POINTS
+) -> tuple[dict[str, Any], pa.Table]:
+    """A run's attributes, params, tags, latest metrics and artifacts, and its histories.
+
+    The histories come as ``(key, step, value)``, at most about ``2 * max_points`` points
+    per key: each of ``max_points`` buckets keeps its lowest and highest value, so a
+    spike survives the downsampling.
+    """
+    found = runs.rows(
+        "SELECT coalesce(n.value, r.run_name), r.status, r.start_time, r.end_time, "
+        "r.experiment_id, e.name, r.user_id, r.parent_run_id, r.lifecycle_stage "
+        f"FROM runs r LEFT JOIN tags n ON n.run_id = r.run_id AND n.key = '{RUN_NAME_TAG}' "
+        "LEFT JOIN experiments e ON e.experiment_id = r.experiment_id WHERE r.run_id = ?",
+        [run_id],
+    )
+    if not found:
+        msg = f"run {run_id!r} is not in the store"
+        raise LookupError(msg)
+    fields = (
+        *("run_name", "status", "start_time", "end_time", "experiment_id"),
+        *("experiment_name", "user_id", "parent_run_id", "lifecycle_stage"),
+    )
+    detail: dict[str, Any] = {"run_id": run_id, **dict(zip(fields, found[0], strict=True))}
+    for field in ("params", "tags"):
+        rows = runs.rows(f"SELECT key, value FROM {field} WHERE run_id = ? ORDER BY key", [run_id])
+        detail[field] = [{"key": k, "value": v} for k, v in rows]
+    rows = runs.rows(
+        "SELECT key, value, step FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]
+    )
+    detail["metrics"] = [{"key": k, "value": json_number(v), "step": s} for k, v, s in rows]
+    rows = runs.rows("SELECT path, size FROM artifacts WHERE run_id = ? ORDER BY path", [run_id])
+    detail["artifacts"] = [{"path": p, "size": size} for p, size in rows]
+    return detail, _histories(runs, run_id, max_points)
+
+
+def _histories(runs: RunSet, run_id: str, max_points: int) -> pa.Table:
+    with runs.catalog.lock:
+        source = runs.catalog.history_source(run_id)
+    if source is None:
+        return runs.arrow(
+            "SELECT NULL::VARCHAR AS key, NULL::BIGINT AS step, NULL::DOUBLE AS value WHERE false"
+        )
+    return runs.arrow(
+        f"""
+        WITH h AS (
+            SELECT key, step, value,
+                   row_number() OVER (PARTITION BY key ORDER BY step, timestamp) - 1 AS i,
+                   count(*) OVER (PARTITION BY key) AS n
+            FROM {source} WHERE run_id = ?
+        ), b AS (
+            SELECT key, i * ? // n AS bucket,
+                   arg_min(step, value) AS s_lo, min(value) AS v_lo,
+                   arg_max(step, value) AS s_hi, max(value) AS v_hi
+            FROM h GROUP BY key, bucket
+        )
+        SELECT key, step, value FROM (
+            SELECT key, s_lo AS step, v_lo AS value FROM b
+            UNION SELECT key, s_hi, v_hi FROM b
+        ) ORDER BY key, step
+        """,
+        [run_id, max(max_points, 1)],
+    )
+
+
+def json_number(value: float | None) -> float | str | None:
+    """A float for JSON, which has no NaN or infinity: those become their names."""
+    if value is None or math.isfinite(value):
+        return value
+    return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")

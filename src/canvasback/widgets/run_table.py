@@ -1,0 +1,375 @@
+"""``RunTable``: the store's runs as a sortable, filterable, virtual-scrolling table.
+
+Small state lives in synced traits (filter, sort, columns, selection); the front end
+asks for rows a page at a time (``{"kind": "page", "offset", "limit", "columns"}``) and
+gets Arrow IPC bytes back, so 100,000 runs never cross the comm at once. Python turns
+every request into bound-parameter SQL; the browser never sends SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+import traitlets
+
+from canvasback.store import Store
+from canvasback.tracking import fluent
+from canvasback.tracking.client import Client, ExperimentNotFoundError
+from canvasback.tracking.filter import BoolOp, FilterError, parse_filter
+from canvasback.tracking.queries import runs_frame
+from canvasback.widgets import _table_stats as stats
+from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, bundle, rpc
+from canvasback.widgets._table_data import Column, RunSet, SortKey, parse_column
+from canvasback.widgets._table_html import table_html
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable
+
+    import pandas as pd
+
+    from canvasback.tracking.filter import Expr
+
+__all__ = ["RunTable", "runs"]
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_ATTRIBUTES: Final = ("run_name", "status", "start_time")
+DEFAULT_PER_ENTITY: Final = 8
+MAX_PAGE: Final = 1000
+STATIC_ROWS: Final = 50
+# The traits whose change means a different set of rows, hence a rebuild.
+_QUERY_TRAITS: Final = ("experiment_ids", "filter", "summary_filters", "sort")
+
+
+class RunTable(BaseWidget):
+    """The runs of a store as an interactive table (use :func:`runs` to make one).
+
+    Sort by any column (click a header), filter with the ``search_runs`` grammar, choose
+    columns, group by a param or tag, select runs; ``table.selected`` is a DataFrame of
+    the selected runs. Assigning the traits from Python updates the view, and the other
+    way round.
+    """
+
+    _esm = bundle("run_table")
+
+    experiment_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Experiments shown; empty means every experiment of the store."""
+    filter = traitlets.Unicode("").tag(sync=True)
+    """A ``search_runs`` filter, e.g. ``metrics.acc > 0.9 and params.opt = 'adam'``."""
+    summary_filters = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Clauses added from the column summaries: ``{"column", "clause", "label"}``."""
+    sort = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Sort keys, first first: ``{"column": "metrics.acc", "descending": True}``."""
+    columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Visible columns: ``metrics.<key>``, ``params.<key>``, ``tags.<key>``, attributes."""
+    available_columns = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Every column the store offers: ``{"name", "entity", "type", "distinct"}``."""
+    group_by = traitlets.Unicode("").tag(sync=True)
+    """A param, tag or attribute column to group by; empty for the flat table."""
+    selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    total = traitlets.Int(0).tag(sync=True)
+    """How many runs match the filter."""
+    error = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """Why the filter was not applied: ``{"reason", "position", "text", "source"}``."""
+    generation = traitlets.Int(0).tag(sync=True)
+    """Bumped whenever the rows change, so the front end drops the pages it holds."""
+    height = traitlets.Int(440).tag(sync=True)
+    """Height of the scrolling body in pixels."""
+
+    def __init__(
+        self,
+        *,
+        store: str | os.PathLike[str] | Client | Store | None = None,
+        **kwargs: Any,  # noqa: ANN401 - trait values of any type
+    ) -> None:
+        self._runs = RunSet(_client(store).store)
+        self._ready = False
+        self._filter_expr: Expr | None = None
+        self._built: tuple[object, ...] | None = None
+        self._loads = 0
+        super().__init__(**kwargs)
+        self._runs.refresh()
+        self._load_columns(default=not kwargs.get("columns"))
+        self._load()
+        self._ready = True
+        self._rebuild()
+
+    @classmethod
+    def _accepted_kwargs(cls) -> set[str]:
+        return {*super()._accepted_kwargs(), "store"}
+
+    # -- Python API ------------------------------------------------------------------
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected runs (in table order) with MLflow's ``search_runs`` columns."""
+        ids = self._runs.order_of(list(self.selected_ids)) if self.selected_ids else []
+        return runs_frame(self._runs.catalog, self._runs.store.root, ids)
+
+    @selected.setter
+    def selected(self, runs: pd.DataFrame | Iterable[str] | str | None) -> None:
+        self.selected_ids = _run_ids(runs)
+
+    def refresh(self) -> None:
+        """Reload from the store: runs logged since show up; the selection stays."""
+        self._runs.refresh()
+        self._load_columns(default=False)
+        self._load()
+        self._rebuild()
+
+    def to_html(self, max_rows: int = STATIC_ROWS) -> str:
+        """The first ``max_rows`` rows as a static HTML table (every text escaped)."""
+        columns = self._visible_columns()
+        table = self._runs.page(0, max_rows, columns)
+        types = {c.name: self._column_type(c) for c in columns}
+        return table_html(table, columns, types, total=self.total, filter_text=self.filter)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # noqa: ANN401 - anywidget's shape
+        bundle_ = super()._repr_mimebundle_(**kwargs)
+        if bundle_ is None:
+            return None
+        data, metadata = bundle_
+        # A saved notebook opened without a kernel (or on GitHub) still shows the runs.
+        try:
+            data = {**data, "text/html": self.to_html()}
+        except Exception:  # noqa: BLE001 - a static copy must never stop the widget showing
+            _LOG.debug("canvasback: no static HTML for the run table", exc_info=True)
+        return data, metadata
+
+    def close(self) -> None:
+        """Close the widget and release its DuckDB cursor."""
+        self._runs.close()
+        super().close()
+
+    # -- state -> query --------------------------------------------------------------
+    @traitlets.observe(*_QUERY_TRAITS)
+    def _on_query_change(self, change: dict[str, Any]) -> None:
+        if not self._ready:
+            return
+        if change["name"] == "experiment_ids":
+            self._load_columns(default=False)
+            self._load()
+        self._rebuild()
+
+    @traitlets.observe("columns")
+    def _on_columns_change(self, _change: dict[str, Any]) -> None:
+        # Hiding a column changes nothing here; showing one the wide table lacks loads it.
+        if self._ready and self._runs.lacks(self._visible_columns()):
+            self._load()
+            self._rebuild()
+
+    def _load(self) -> None:
+        """(Re)build the wide table: held and visible columns of the runs in scope."""
+        wanted = {**self._runs.held, **{c.name: c for c in self._visible_columns()}}
+        self._runs.load(list(self.experiment_ids), wanted.values())
+        self._loads += 1
+
+    def _rebuild(self) -> None:
+        errors: list[dict[str, Any]] = []
+        try:
+            self._filter_expr = parse_filter(self.filter)
+        except FilterError as exc:  # keep showing the last filter that parsed
+            errors.append(_filter_error(exc, "filter"))
+        operands: list[Expr] = [] if self._filter_expr is None else [self._filter_expr]
+        for item in self.summary_filters:
+            try:
+                expr = parse_filter(str(item.get("clause", "")))
+            except FilterError as exc:
+                errors.append(_filter_error(exc, "summary"))
+                continue
+            if expr is not None:
+                operands.append(expr)
+        sort_keys: list[SortKey] = []
+        for item in self.sort:
+            try:
+                column = parse_column(str(item.get("column", "")))
+            except ValueError as exc:
+                errors.append({"reason": str(exc), "position": None, "text": "", "source": "sort"})
+                continue
+            sort_keys.append(SortKey(column, descending=bool(item.get("descending"))))
+        combined: Expr | None = None
+        if len(operands) == 1:
+            combined = operands[0]
+        elif operands:
+            combined = BoolOp("AND", tuple(operands))
+        # The same rows as now (an edit that only broke the filter): keep the pages shown.
+        signature = (self._loads, combined, tuple(sort_keys))
+        with self.hold_sync():
+            # set_trait: the Dict trait allows None, which its type annotation does not say.
+            self.set_trait("error", errors[0] if errors else None)
+            if signature != self._built:
+                self.total = self._runs.rebuild(combined, sort_keys)
+                self._built = signature
+                self.generation += 1
+
+    def _load_columns(self, *, default: bool) -> None:
+        available = self._runs.available(list(self.experiment_ids))
+        self.available_columns = available
+        if default:
+            names = [c["name"] for c in available]
+            chosen = list(DEFAULT_ATTRIBUTES)
+            for prefix in ("metrics.", "params."):
+                chosen += [n for n in names if n.startswith(prefix)][:DEFAULT_PER_ENTITY]
+            self.columns = chosen
+
+    def _info(self, name: str) -> dict[str, Any] | None:
+        return next((c for c in self.available_columns if c["name"] == name), None)
+
+    def _column_type(self, column: Column) -> str:
+        info = self._info(column.name)
+        if info is not None:
+            return str(info["type"])
+        return "number" if column.entity == "metric" else "text"
+
+    def _visible_columns(self, names: Iterable[str] | None = None) -> list[Column]:
+        out: list[Column] = []
+        for name in self.columns if names is None else names:
+            try:
+                out.append(parse_column(str(name)))
+            except ValueError:
+                _LOG.debug("canvasback: skipping unknown column %r", name)
+        return out
+
+    # -- requests from the front end -------------------------------------------------
+    @rpc("page")
+    def _page(self, request: dict[str, Any]) -> RpcReply:
+        offset = max(int(request.get("offset", 0)), 0)
+        limit = min(max(int(request.get("limit", 100)), 0), MAX_PAGE)
+        columns = self._visible_columns(request.get("columns"))
+        table = self._runs.page(offset, limit, columns)
+        reply = {
+            "offset": offset,
+            "count": table.num_rows,
+            "total": self.total,
+            "generation": self.generation,
+        }
+        return reply, [arrow_ipc_bytes(table)]
+
+    @rpc("summaries")
+    def _summaries(self, request: dict[str, Any]) -> RpcReply:
+        wanted: list[tuple[Column, str]] = []
+        for column in self._visible_columns(request.get("columns")):
+            info = self._info(column.name) or {}
+            kind = stats.summary_kind(column, self._column_type(column), info.get("distinct"))
+            wanted.append((column, kind))
+        result = stats.summaries(self._runs, wanted)
+        return {"generation": self.generation, "summaries": result}, []
+
+    @rpc("groups")
+    def _groups(self, request: dict[str, Any]) -> RpcReply:
+        group_by = parse_column(str(request.get("group_by") or self.group_by))
+        if group_by.entity == "metric" or group_by.key == "run_id":
+            msg = f"cannot group by {group_by.name}: choose a param, a tag or an attribute"
+            raise ValueError(msg)
+        metrics = [c for c in self._visible_columns(request.get("columns")) if c.entity == "metric"]
+        table, count = stats.groups(self._runs, group_by, metrics)
+        reply = {"generation": self.generation, "groups": count, "count": table.num_rows}
+        return reply, [arrow_ipc_bytes(table)]
+
+    @rpc("detail")
+    def _detail(self, request: dict[str, Any]) -> RpcReply:
+        points = min(max(int(request.get("max_points", stats.SPARK_POINTS)), 2), 1000)
+        detail, histories = stats.run_detail(self._runs, str(request["run_id"]), points)
+        return detail, [arrow_ipc_bytes(histories)]
+
+    @rpc("select")
+    def _select(self, request: dict[str, Any]) -> RpcReply:
+        # Ranges and "all" are resolved here: the front end holds only the pages it shows.
+        if request.get("mode") == "range":
+            start, stop = sorted((int(request["start"]), int(request["end"])))
+            ids = self._runs.ids(start, stop + 1)
+        else:
+            ids = self._runs.ids()
+        if request.get("add"):
+            seen = set(self.selected_ids)
+            ids = [*self.selected_ids, *(i for i in ids if i not in seen)]
+        self.selected_ids = ids
+        return {"count": len(ids)}, []
+
+    @rpc("refresh")
+    def _refresh(self, _request: dict[str, Any]) -> RpcReply:
+        self.refresh()
+        return {"total": self.total, "generation": self.generation}, []
+
+
+def _filter_error(exc: FilterError, source: str) -> dict[str, Any]:
+    return {"reason": exc.reason, "position": exc.position, "text": exc.text, "source": source}
+
+
+def _run_ids(runs: object) -> list[str]:
+    if runs is None:
+        return []
+    if isinstance(runs, str):
+        return [runs]
+    column = getattr(runs, "columns", None)
+    if column is not None:  # a DataFrame, e.g. from search_runs or table.selected
+        if "run_id" not in column:
+            msg = "a DataFrame of runs needs a run_id column"
+            raise ValueError(msg)
+        runs = runs["run_id"]  # type: ignore[index]
+    return list(dict.fromkeys(str(r) for r in runs))  # type: ignore[attr-defined]
+
+
+def _client(store: str | os.PathLike[str] | Client | Store | None) -> Client:
+    if store is None:
+        return fluent.client()
+    if isinstance(store, Client):
+        return store
+    if isinstance(store, Store):
+        return Client(store.root)
+    return Client(store)
+
+
+def _experiment_ids(client: Client, experiment: object) -> list[str]:
+    """Experiment ids from names, ids or Experiment objects (None: every experiment)."""
+    if experiment is None:
+        return []
+    single = isinstance(experiment, str | int) or hasattr(experiment, "experiment_id")
+    items = [experiment] if single else list(experiment)  # type: ignore[call-overload]
+    known = {r[0] for r in client.store.read().rows("SELECT experiment_id FROM experiments")}
+    out: list[str] = []
+    for item in items:
+        found = getattr(item, "experiment_id", None)
+        if found is None and isinstance(item, int):
+            found = str(item)
+        elif found is None:
+            found = client.experiment_id_for(str(item))
+            if found is None and str(item) in known:
+                found = str(item)
+        if found is None or str(found) not in known:
+            msg = f"No experiment {item!r} (by name or id) in store {str(client.store.root)!r}"
+            raise ExperimentNotFoundError(msg)
+        out.append(str(found))
+    return list(dict.fromkeys(out))
+
+
+def runs(
+    experiment: object = None,
+    filter: str | None = None,  # noqa: A002 - search_runs' word for it
+    store: str | os.PathLike[str] | Client | Store | None = None,
+    **traits: Any,  # noqa: ANN401 - further trait values (columns, sort, height, ...)
+) -> RunTable:
+    """A :class:`RunTable` of a store's runs.
+
+    Parameters
+    ----------
+    experiment
+        An experiment name or id, an ``Experiment``, or a list of them; None shows the
+        runs of every experiment.
+    filter
+        A ``search_runs`` filter, e.g. ``"metrics.acc > 0.9"``.
+    store
+        A store folder or a ``Client``; None is the current store (``set_store``).
+    **traits
+        Initial ``columns``, ``sort``, ``group_by``, ``selected_ids`` or ``height``.
+
+    Examples
+    --------
+    >>> table = canvasback.runs("digits-sgd", filter="metrics.val_acc > 0.9")  # doctest: +SKIP
+    >>> table.selected  # the runs clicked in the table, as a DataFrame  # doctest: +SKIP
+
+    """
+    client = _client(store)
+    ids = _experiment_ids(client, experiment)
+    return RunTable(store=client, experiment_ids=ids, filter=filter or "", **traits)
