@@ -1,0 +1,220 @@
+"""Metric histories: one panel per metric key, one line per run, optional EMA smoothing."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from canvasback.charts._common import (
+    finish,
+    focus_opacity,
+    focus_param,
+    pick,
+    run_color,
+    source,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+__all__ = [
+    "HISTORY_PICK",
+    "X_TITLES",
+    "ema",
+    "history_chart",
+    "relative_time_unit",
+    "smooth_history",
+]
+
+HISTORY_PICK: Final = "history_pick"
+
+X_TITLES: Final = {"step": "step", "wall_time": "wall time", "relative_time": "relative time"}
+
+# (largest span in seconds it suits, divisor, unit) for the relative-time axis.
+_TIME_UNITS: Final = ((120.0, 1.0, "s"), (7200.0, 60.0, "min"), (172800.0, 3600.0, "h"))
+
+MAX_SMOOTHING: Final = 0.999
+
+
+def ema(values: npt.ArrayLike, weight: float, counts: npt.ArrayLike | None = None) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average of ``values``.
+
+    ``weight`` in [0, 1) is the smoothing slider: 0 leaves values as they are. With
+    ``counts``, ``values[i]`` is the mean of ``counts[i]`` consecutive points (a bucket of
+    a downsampled series) and is weighted as that many points, so the result matches
+    smoothing the full-resolution series, whatever the downsampling kept.
+    """
+    if not 0.0 <= weight <= MAX_SMOOTHING:
+        msg = f"smoothing must be between 0 and {MAX_SMOOTHING}, not {weight!r}"
+        raise ValueError(msg)
+    data = np.asarray(values, dtype="float64")
+    sizes = np.ones_like(data) if counts is None else np.asarray(counts, dtype="float64")
+    out = np.empty_like(data)
+    level = 0.0
+    seen = 0.0
+    # A plain loop: the recurrence is sequential, and downsampled series are short.
+    for i, (value, size) in enumerate(zip(data.tolist(), sizes.tolist(), strict=True)):
+        keep = weight**size
+        level = level * keep + (1.0 - keep) * value
+        seen += size
+        debias = 1.0 - weight**seen
+        out[i] = level / debias if debias > 0 else value
+    return out
+
+
+def smooth_history(history: pd.DataFrame, smoothing: float) -> pd.DataFrame:
+    """``history`` with a ``smoothed`` column: the EMA of each (run, key) series.
+
+    Rows of a downsampled history (see ``canvasback.widgets._history``) carry the point
+    count ``n`` and ``mean`` of their bucket on the bucket's last row; the EMA runs over
+    those buckets and its value lands on that row, other rows get null. A history without
+    ``n`` is smoothed point by point. Rows must be sorted by x within each series.
+    """
+    out = history.copy()
+    if smoothing <= 0 or out.empty:
+        out["smoothed"] = np.nan
+        return out
+    if "n" in out.columns and "mean" in out.columns:
+        has = out["n"].notna().to_numpy()
+        values = out["mean"].to_numpy(dtype="float64", na_value=np.nan)
+        counts = out["n"].to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        has = np.ones(len(out), dtype=bool)
+        values = out["value"].to_numpy(dtype="float64")
+        counts = np.ones(len(out))
+    smoothed = np.full(len(out), np.nan)
+    run = "run_id" if "run_id" in out.columns else "run"
+    series = out.groupby([run, "key"], sort=False, observed=True).indices
+    for positions in series.values():
+        rows = np.asarray(positions)
+        mine = rows[has[rows]]
+        if len(mine):
+            smoothed[mine] = ema(values[mine], smoothing, counts[mine])
+    out["smoothed"] = smoothed
+    return out
+
+
+def relative_time_unit(max_seconds: float) -> tuple[float, str]:
+    """The divisor and unit that keep a relative-time axis readable (s, min, h or d)."""
+    for limit, divisor, unit in _TIME_UNITS:
+        if max_seconds <= limit:
+            return divisor, unit
+    return 86400.0, "d"
+
+
+def _panel_layout(keys: int) -> tuple[int, int, int]:
+    """Columns, panel width and height for ``keys`` panels in a ~900 px wide output."""
+    if keys <= 1:
+        return 1, 680, 260
+    if keys <= 4:  # noqa: PLR2004 - two columns up to a 2x2 grid
+        return 2, 360, 210
+    return 3, 240, 170
+
+
+def history_chart(
+    history: pd.DataFrame,
+    *,
+    runs: Sequence[str] | None = None,
+    keys: Sequence[str] | None = None,
+    x: str = "step",
+    x_title: str | None = None,
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    name: str = "history",
+    inline: bool = False,
+    interactive: bool = True,
+) -> alt.FacetChart:
+    """Metric histories overlaid per run, one panel per metric key.
+
+    ``history`` has columns ``run`` (label), ``key``, ``x``, ``value`` and,
+    when ``smoothing > 0``, ``smoothed`` (added with :func:`smooth_history` if missing).
+    With smoothing the raw line stays faintly behind the smoothed one, as in TensorBoard.
+    ``x`` is ``step``, ``wall_time`` (x in epoch milliseconds) or ``relative_time``.
+    The rows are the named dataset ``name``; ``inline=True`` embeds them too.
+    Clicking a line or a legend entry selects its run (parameter ``history_pick``);
+    ``interactive=False`` leaves out what only a live chart needs (for static images).
+    """
+    if x not in X_TITLES:
+        msg = f"x must be one of {', '.join(X_TITLES)}, not {x!r}"
+        raise ValueError(msg)
+    if smoothing > 0 and "smoothed" not in history.columns:
+        history = smooth_history(history, smoothing)
+    labels = list(runs) if runs is not None else list(dict.fromkeys(history["run"]))
+    panels = list(keys) if keys is not None else list(dict.fromkeys(history["key"]))
+    columns, width, height = _panel_layout(len(panels))
+    x_type: Literal["temporal", "quantitative"] = "temporal" if x == "wall_time" else "quantitative"
+    x_enc = alt.X("x", type=x_type, title=x_title or X_TITLES[x], axis=alt.Axis(tickCount=6))
+    y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False, nice=True)
+    y_enc = alt.Y("value:Q", title=None, scale=y_scale, axis=alt.Axis(tickCount=5))
+    color = run_color(labels)
+    tooltip: list[Any] = [
+        alt.Tooltip("run:N"),
+        alt.Tooltip("key:N", title="metric"),
+    ]
+    base = alt.Chart().encode(x=x_enc, color=color, detail="run:N")
+    if log_y:  # a log scale cannot place zero or negative values
+        base = base.transform_filter("datum.value > 0")
+    smoothed = smoothing > 0
+    raw = base.mark_line(strokeWidth=1 if smoothed else 1.75, interpolate="linear").encode(
+        y=y_enc, opacity=focus_opacity(0.28, 0.06) if smoothed else focus_opacity(1.0, 0.15)
+    )
+    layers = [raw]
+    if smoothed:
+        smooth = (
+            base.transform_filter("isValid(datum.smoothed)")
+            .mark_line(strokeWidth=2)
+            .encode(y=alt.Y("smoothed:Q", title=None), opacity=focus_opacity(1.0, 0.15))
+        )
+        layers.append(smooth)
+    if interactive:
+        # An invisible, wide copy of the line on top makes a 2 px line easy to click.
+        hit = (
+            base.mark_line(strokeWidth=10, opacity=0, interpolate="linear")
+            .encode(y=y_enc, tooltip=tooltip)
+            .add_params(pick(HISTORY_PICK, legend=True))
+            .properties(name="history_hit")
+        )
+        layers.append(hit)
+    chart = (
+        alt.layer(*layers, data=source(name))
+        .properties(width=width, height=height)
+        .facet(
+            facet=alt.Facet("key:N", title=None, sort=panels, header=alt.Header(labelPadding=4)),
+            columns=columns,
+            spacing={"row": 18, "column": 24},
+        )
+        .resolve_scale(y="independent", x="independent")
+        .add_params(focus_param())
+    )
+    return finish(chart, {name: history}, inline=inline)  # type: ignore[no-any-return]
+
+
+def history_frame(
+    table: Any,  # noqa: ANN401 - a pyarrow Table or a DataFrame of downsampled rows
+    labels: dict[str, str],
+    *,
+    x: str = "step",
+    smoothing: float = 0.0,
+) -> tuple[pd.DataFrame, str]:
+    """A downsampled history table ready for :func:`history_chart`, and its x title.
+
+    Adds the ``run`` label column, converts relative time to a readable unit and wall
+    time to numbers, and smooths.
+    """
+    frame = table if isinstance(table, pd.DataFrame) else table.to_pandas()
+    frame = frame.astype({"run_id": "string", "key": "string"}).astype(
+        {"run_id": object, "key": object}
+    )
+    frame["run"] = frame["run_id"].map(labels).fillna(frame["run_id"])
+    title = X_TITLES.get(x, x)
+    if x == "relative_time" and not frame.empty:
+        divisor, unit = relative_time_unit(float(frame["x"].max()))
+        frame["x"] = frame["x"] / divisor
+        title = f"relative time ({unit})"
+    frame = smooth_history(frame, smoothing)
+    return frame, title

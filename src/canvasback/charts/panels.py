@@ -1,0 +1,207 @@
+"""The set of charts a run comparison shows, built from frames in one place.
+
+The ``Compare`` widget and its static view both draw these panels; keeping their
+assembly here (pure, no store) means the live and the saved view cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback.charts._common import palette
+from canvasback.charts.history import history_chart
+from canvasback.charts.params import differing, params_table
+from canvasback.charts.runs import (
+    final_bars,
+    final_values,
+    parallel_coordinates,
+    parallel_data,
+    param_scatter,
+    scatter_data,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import pandas as pd
+
+__all__ = ["PANELS", "Panel", "Settings", "build_panels", "params_payload"]
+
+PANELS: Final = {
+    "history": "Histories",
+    "parallel": "Parallel coordinates",
+    "scatter": "Param vs metric",
+    "bars": "Final values",
+    "params": "Params",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user chose: metric keys, x axis, smoothing, log scale, scatter axes."""
+
+    metrics: Sequence[str]
+    x: str = "step"
+    x_title: str = "step"
+    smoothing: float = 0.0
+    log_y: bool = False
+    scatter_param: str = ""
+    scatter_metric: str = ""
+    params: Sequence[str] | None = None
+
+
+@dataclass
+class Panel:
+    """One chart: a Vega-Lite spec and its named datasets, or a message saying why not."""
+
+    title: str
+    spec: dict[str, Any] | None = None
+    data: dict[str, pd.DataFrame] = field(default_factory=dict)
+    message: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON the front end gets for this panel (rows travel separately)."""
+        out: dict[str, Any] = {"title": self.title}
+        if self.spec is not None:
+            out["spec"] = self.spec
+            out["datasets"] = sorted(self.data)
+        if self.message is not None:
+            out["message"] = self.message
+        return out
+
+
+def _history_panel(
+    history: pd.DataFrame, labels: list[str], s: Settings, *, interactive: bool
+) -> Panel:
+    panel = Panel(PANELS["history"])
+    if not s.metrics:
+        panel.message = "These runs have logged no metrics."
+        return panel
+    if history.empty:
+        panel.message = "No finite values to draw for the chosen metrics."
+        return panel
+    keys = [k for k in s.metrics if k in set(history["key"])]
+    chart = history_chart(
+        history,
+        runs=labels,
+        keys=keys,
+        x=s.x,
+        x_title=s.x_title,
+        smoothing=s.smoothing,
+        log_y=s.log_y,
+        interactive=interactive,
+    )
+    panel.spec = chart.to_dict()
+    panel.data = {"history": history[_HISTORY_COLUMNS]}
+    return panel
+
+
+_HISTORY_COLUMNS: Final = ["run", "key", "x", "value", "smoothed"]
+
+
+def _parallel_panel(
+    runs: pd.DataFrame, names: dict[str, str], s: Settings, *, interactive: bool
+) -> Panel:
+    panel = Panel(PANELS["parallel"])
+    rows = parallel_data(runs, names, params=s.params, metrics=s.metrics)
+    if rows["axis"].nunique() < 2:  # noqa: PLR2004 - a line needs two axes
+        panel.message = "Parallel coordinates need at least two params or metrics that vary."
+        return panel
+    labels = list(names.values())
+    chart = parallel_coordinates(rows, runs=labels, interactive=interactive)
+    panel.spec = chart.to_dict()
+    panel.data = {"parallel": rows}
+    return panel
+
+
+def _scatter_panel(
+    runs: pd.DataFrame, names: dict[str, str], s: Settings, *, interactive: bool
+) -> Panel:
+    panel = Panel(PANELS["scatter"])
+    if not s.scatter_param or not s.scatter_metric:
+        panel.message = "A scatter needs runs with at least one param and one metric."
+        return panel
+    rows = scatter_data(runs, names, s.scatter_param, s.scatter_metric)
+    chart = param_scatter(
+        rows,
+        x_title=s.scatter_param,
+        y_title=s.scatter_metric,
+        runs=list(names.values()),
+        interactive=interactive,
+    )
+    panel.spec = chart.to_dict()
+    panel.data = {"scatter": rows}
+    if rows.empty:
+        panel.message = "No run has both this param and this metric."
+    return panel
+
+
+def _bars_panel(
+    runs: pd.DataFrame, names: dict[str, str], s: Settings, *, interactive: bool
+) -> Panel:
+    panel = Panel(PANELS["bars"])
+    rows = final_values(runs, names, s.metrics)
+    if rows.empty:
+        panel.message = "These runs have no final values for the chosen metrics."
+        return panel
+    keys = [k for k in s.metrics if k in set(rows["key"])]
+    chart = final_bars(rows, runs=list(names.values()), keys=keys, interactive=interactive)
+    panel.spec = chart.to_dict()
+    panel.data = {"finals": rows}
+    return panel
+
+
+def build_panels(
+    runs: pd.DataFrame,
+    names: dict[str, str],
+    history: pd.DataFrame,
+    settings: Settings,
+    *,
+    interactive: bool = True,
+    only: Sequence[str] | None = None,
+) -> dict[str, Panel]:
+    """The chart panels (``history``, ``parallel``, ``scatter``, ``bars``) of a comparison.
+
+    ``runs`` is a runs frame, ``names`` maps run id to label (in display order),
+    ``history`` is a prepared history (``history_frame``). ``only`` builds a subset.
+    """
+    wanted = list(only) if only is not None else ["history", "parallel", "scatter", "bars"]
+    labels = list(names.values())
+    panels: dict[str, Panel] = {}
+    if runs.empty:
+        for name in wanted:
+            panels[name] = Panel(PANELS[name], message="No runs to compare.")
+        return panels
+    for name in wanted:
+        if name == "history":
+            panels[name] = _history_panel(history, labels, settings, interactive=interactive)
+        elif name == "parallel":
+            panels[name] = _parallel_panel(runs, names, settings, interactive=interactive)
+        elif name == "scatter":
+            panels[name] = _scatter_panel(runs, names, settings, interactive=interactive)
+        elif name == "bars":
+            panels[name] = _bars_panel(runs, names, settings, interactive=interactive)
+    return panels
+
+
+def params_payload(runs: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
+    """The params table as JSON: run columns (with colours) and one row per param.
+
+    Each row says whether its values differ across runs, so the front end can hide the
+    others without asking Python again.
+    """
+    table = params_table(runs, names)
+    differ = set(differing(table))
+    ids = [str(r) for r in runs["run_id"]]
+    colours = palette(len(ids))
+    return {
+        "runs": [
+            {"run_id": run_id, "label": names.get(run_id, run_id), "color": colour}
+            for run_id, colour in zip(ids, colours, strict=True)
+        ],
+        "rows": [
+            {"key": str(key), "values": list(row), "differs": key in differ}
+            for key, row in table.iterrows()
+        ],
+    }
