@@ -13,14 +13,18 @@ from typing import Any
 
 # Public widget class name -> private module that defines it; list each in __all__ too.
 _LAZY: dict[str, str] = {
+    "Compare": ".compare",
+    "compare": ".compare",
     "LiveRun": ".live_run",
     "RunTable": ".run_table",
     "runs": ".run_table",
 }
 
 __all__: list[str] = [
+    "Compare",
     "LiveRun",
     "RunTable",
+    "compare",
     "runs",
 ]
 

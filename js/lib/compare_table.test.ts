@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { summary, visibleRows, type ParamsTable } from "./compare_table";
+
+const table: ParamsTable = {
+  runs: [
+    { run_id: "a", label: "alpha", color: "#111" },
+    { run_id: "b", label: "beta", color: "#222" },
+  ],
+  rows: [
+    { key: "lr", values: ["0.1", "0.01"], differs: true },
+    { key: "seed", values: ["1", "1"], differs: false },
+    { key: "opt", values: ["adam", null], differs: true },
+  ],
+};
+
+describe("params table", () => {
+  it("keeps only differing rows when asked", () => {
+    expect(visibleRows(table, true).map((row) => row.key)).toEqual(["lr", "opt"]);
+    expect(visibleRows(table, false)).toHaveLength(3);
+  });
+
+  it("summarises how many params differ", () => {
+    expect(summary(table)).toBe("2 of 3 params differ");
+    expect(summary({ runs: [], rows: [{ key: "x", values: [], differs: true }] })).toBe("1 of 1 param differs");
+  });
+});

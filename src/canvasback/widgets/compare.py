@@ -1,0 +1,454 @@
+"""``Compare``: runs side by side in one widget (use :func:`compare` to make one).
+
+Histories (downsampled in DuckDB, smoothed, on a step / wall-time / relative-time axis),
+parallel coordinates, a param-vs-metric scatter, final-value bars and a params table
+share one widget, so the Vega bundle ships once however many charts there are.
+
+Python builds every chart with :mod:`canvasback.charts` and syncs the Vega-Lite specs
+as one trait; the rows travel apart, as Arrow bytes in one ``data_<name>`` trait per
+named dataset, so a change of smoothing resends one dataset and no spec. The front
+end reports clicks and brushes as ``selected_ids``. Given a run table, the widget
+follows the table's selection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any, Final
+
+import pandas as pd
+import pyarrow as pa
+import traitlets
+
+from canvasback import charts
+from canvasback.charts.panels import PANELS, Panel, Settings, build_panels, params_payload
+from canvasback.charts.runs import varies
+from canvasback.tracking.client import Client, RunNotFoundError
+from canvasback.tracking.queries import runs_frame
+from canvasback.widgets import _history, _static
+from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, bundle, rpc
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Iterable, Iterator, Mapping
+
+    from canvasback.store import Store
+
+__all__ = ["Compare", "compare"]
+
+_LOG = logging.getLogger(__name__)
+
+# Total history rows across all series: ~30 bytes each keeps the widget state well under
+# 2 MB with the bundle, and is about what an SVG chart redraws without stutter.
+HISTORY_BUDGET: Final = 24_000
+# A static image needs far fewer points than an interactive chart one can zoom into;
+# fewer points also make the SVG smaller and quicker to render when the widget displays.
+STATIC_HISTORY_BUDGET: Final = 6_000
+DEFAULT_KEYS: Final = 4
+DATASETS: Final = ("history", "parallel", "scatter", "finals")
+_CHART_PANELS: Final = ("history", "parallel", "scatter", "bars")
+
+
+def _data_trait() -> traitlets.Bytes:
+    return traitlets.Bytes(b"").tag(sync=True, echo_update=False)
+
+
+class Compare(_static.StaticRepr, BaseWidget):
+    """Charts and a params table comparing runs; see :func:`compare`."""
+
+    _esm = bundle("compare")
+
+    run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The runs compared, in legend order."""
+    metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Metric keys charted (histories, bars, parallel coordinates)."""
+    params = traitlets.List(traitlets.Unicode(), allow_none=True, default_value=None).tag(sync=True)
+    """Params on the parallel coordinates; None: those that differ between runs."""
+    x = traitlets.Enum(_history.X_AXES, default_value="step").tag(sync=True)
+    smoothing = traitlets.Float(0.0, min=0.0, max=charts.MAX_SMOOTHING).tag(sync=True)
+    log_y = traitlets.Bool(default_value=False).tag(sync=True)
+    scatter_param = traitlets.Unicode("").tag(sync=True)
+    scatter_metric = traitlets.Unicode("").tag(sync=True)
+    diff_only = traitlets.Bool(default_value=True).tag(sync=True)
+    """Whether the params table shows only params that differ between runs."""
+    max_points = traitlets.Int(_history.DEFAULT_MAX_POINTS, min=64).tag(sync=True)
+    """Upper bound of drawn points per (run, key) history."""
+    tab = traitlets.Enum(tuple(PANELS), default_value="history").tag(sync=True)
+    selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Runs clicked or brushed in a chart (or set here to highlight them)."""
+
+    available_metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    available_params = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    run_info = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """``{"run_id", "label", "color"}`` per run, in ``run_ids`` order."""
+    panels = traitlets.Dict().tag(sync=True, echo_update=False)
+    """Panel name -> ``{"title", "spec"?, "datasets"?, "message"?, "table"?}``."""
+    data_history = _data_trait()
+    data_parallel = _data_trait()
+    data_scatter = _data_trait()
+    data_finals = _data_trait()
+    status = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(
+        self,
+        runs: object = None,
+        *,
+        store: str | os.PathLike[str] | Client | Store | None = None,
+        **kwargs: Any,  # noqa: ANN401 - trait values of any type
+    ) -> None:
+        self._store = _resolve_store(store, runs)
+        self._quiet_depth = 1  # no observer work until the first full load below
+        self._source: Any = None
+        self._frame = pd.DataFrame({"run_id": pd.Series(dtype=object)})
+        self._names: dict[str, str] = {}
+        self._history_table = pa.table({})
+        self._history = pd.DataFrame()
+        self._x_title = charts.X_TITLES["step"]
+        super().__init__(**kwargs)
+        if runs is not None:
+            ids = _run_ids(runs)
+            missing = self._unknown(ids)
+            if missing:
+                msg = f"No run with id {', '.join(map(repr, missing))} in {self._store.root}"
+                raise RunNotFoundError(msg)
+            self.run_ids = ids
+            self._follow(runs)
+        self._quiet_depth = 0
+        self._reload()
+
+    @classmethod
+    def _accepted_kwargs(cls) -> set[str]:
+        return {*super()._accepted_kwargs(), "store"}
+
+    # -- Python API ------------------------------------------------------------------
+    @property
+    def selected(self) -> pd.DataFrame:
+        """The selected runs with ``search_runs`` columns, in comparison order."""
+        chosen = set(self.selected_ids)
+        frame = self._frame[self._frame["run_id"].isin(chosen)]
+        return frame.reset_index(drop=True)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """The compared runs with ``search_runs`` columns."""
+        return self._frame.copy()
+
+    def history(self) -> pd.DataFrame:
+        """The drawn (downsampled, smoothed) history rows."""
+        return self._history.copy()
+
+    def refresh(self) -> None:
+        """Re-read the store: points and runs logged since show up."""
+        self._reload()
+
+    def close(self) -> None:
+        """Stop following a run table, then close the widget."""
+        source, self._source = self._source, None
+        if source is not None:
+            with contextlib.suppress(Exception):  # the table may already be gone
+                source.unobserve(self._on_source, names=["selected_ids"])
+        super().close()
+
+    # -- front-end requests ------------------------------------------------------------
+    @rpc("refresh")
+    def _refresh_request(self, _request: Mapping[str, Any]) -> RpcReply:
+        self._reload()
+        return {"runs": len(self.run_ids), "status": self.status}, []
+
+    # -- following a run table ---------------------------------------------------------
+    def _follow(self, runs: object) -> None:
+        if isinstance(runs, str | list | tuple | pd.DataFrame) or not hasattr(runs, "observe"):
+            return
+        if hasattr(runs, "selected_ids"):
+            runs.observe(self._on_source, names=["selected_ids"])
+            self._source = runs
+
+    def _on_source(self, change: Mapping[str, Any]) -> None:
+        self.run_ids = [str(r) for r in change["new"]]
+
+    # -- observers ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        self._quiet_depth += 1
+        try:
+            with self.hold_sync():
+                yield
+        finally:
+            self._quiet_depth -= 1
+
+    @traitlets.observe("run_ids")
+    def _on_runs(self, _change: object) -> None:
+        if not self._quiet_depth:
+            self._reload()
+
+    @traitlets.observe("metrics", "x", "max_points")
+    def _on_fetch(self, change: Mapping[str, Any]) -> None:
+        if self._quiet_depth:
+            return
+        panels = _CHART_PANELS if change["name"] == "metrics" else ("history",)
+        self._update(panels, fetch=True)
+
+    @traitlets.observe("smoothing")
+    def _on_smoothing(self, _change: object) -> None:
+        if not self._quiet_depth:
+            self._update(("history",), smooth=True)
+
+    @traitlets.observe("log_y")
+    def _on_log_y(self, _change: object) -> None:
+        if not self._quiet_depth:
+            self._update(("history",))
+
+    @traitlets.observe("scatter_param", "scatter_metric")
+    def _on_scatter(self, _change: object) -> None:
+        if not self._quiet_depth:
+            self._update(("scatter",))
+
+    @traitlets.observe("params")
+    def _on_params(self, _change: object) -> None:
+        if not self._quiet_depth:
+            self._update(("parallel",))
+
+    @traitlets.validate("selected_ids")
+    def _valid_selection(self, proposal: Mapping[str, Any]) -> list[str]:
+        known = set(self.run_ids)
+        return [str(r) for r in dict.fromkeys(proposal["value"]) if str(r) in known]
+
+    # -- loading -----------------------------------------------------------------------
+    def _unknown(self, ids: list[str]) -> list[str]:
+        catalog = self._store.read()
+        found = {
+            r[0]
+            for r in catalog.rows("SELECT run_id FROM runs WHERE list_contains(?, run_id)", [ids])
+        }
+        return [r for r in ids if r not in found]
+
+    def _reload(self) -> None:
+        """Runs, their params and latest metrics, then every panel."""
+        catalog = self._store.read()
+        missing = set(self._unknown(list(self.run_ids))) if self.run_ids else set()
+        ids = [r for r in self.run_ids if r not in missing]
+        self._frame = runs_frame(catalog, self._store.root, ids)
+        self._names = charts.run_labels(self._frame) if ids else {}
+        columns = [str(c) for c in self._frame.columns]
+        metrics = sorted(c.removeprefix("metrics.") for c in columns if c.startswith("metrics."))
+        params = sorted(c.removeprefix("params.") for c in columns if c.startswith("params."))
+        colours = charts.palette(len(ids))
+        with self._quiet():
+            self.available_metrics = metrics
+            self.available_params = params
+            self.run_info = [
+                {"run_id": r, "label": self._names[r], "color": c}
+                for r, c in zip(ids, colours, strict=True)
+            ]
+            if not self.metrics or not set(self.metrics) & set(metrics):
+                self.metrics = metrics[:DEFAULT_KEYS]
+            if self.scatter_param not in params:
+                self.scatter_param = _default_scatter_param(self._frame, params)
+            if self.scatter_metric not in metrics:
+                self.scatter_metric = next((m for m in self.metrics if m in metrics), "")
+            self.selected_ids = [r for r in self.selected_ids if r in set(ids)]
+            self._update((*_CHART_PANELS, "params"), fetch=True)
+
+    def _fetch_history(self, budget: int = HISTORY_BUDGET) -> pa.Table:
+        ids = [str(r) for r in self._frame["run_id"]]
+        keys = [k for k in self.metrics if k in set(self.available_metrics)]
+        per_series = _history.points_per_series(
+            len(ids) * len(keys), budget=budget, max_points=self.max_points
+        )
+        catalog = self._store.read()
+        return _history.downsample(catalog, ids, keys, x=self.x, max_points=per_series)
+
+    def _settings(self) -> Settings:
+        return Settings(
+            metrics=[k for k in self.metrics if k in set(self.available_metrics)],
+            x=self.x,
+            x_title=self._x_title,
+            smoothing=self.smoothing,
+            log_y=self.log_y,
+            scatter_param=self.scatter_param,
+            scatter_metric=self.scatter_metric,
+            params=self.params,
+        )
+
+    def _update(self, names: Iterable[str], *, fetch: bool = False, smooth: bool = False) -> None:
+        names = list(names)
+        if fetch and "history" in names:
+            self._history_table = self._fetch_history()
+        if (fetch or smooth) and "history" in names:
+            self._history, self._x_title = charts.history_frame(
+                self._history_table, self._names, x=self.x, smoothing=self.smoothing
+            )
+        chart_names = [n for n in names if n in _CHART_PANELS]
+        built = build_panels(
+            self._frame, self._names, self._history, self._settings(), only=chart_names
+        )
+        panels = dict(self.panels)
+        data: dict[str, bytes] = {}
+        for name, panel in built.items():
+            panels[name] = panel.payload()
+            if name == "history" and not (fetch or smooth) and self.data_history:
+                continue  # a spec-only change (log scale): the rows are unchanged
+            for dataset, frame in panel.data.items():
+                data[dataset] = _arrow_bytes(frame)
+            if panel.spec is None:
+                data.update(dict.fromkeys(_panel_datasets(name), b""))
+        if "params" in names:
+            panels["params"] = self._params_panel()
+        with self._quiet():
+            for dataset, payload in data.items():
+                setattr(self, f"data_{dataset}", payload)
+            self.panels = {name: panels[name] for name in PANELS if name in panels}
+            self.status = self._status()
+
+    def _params_panel(self) -> dict[str, Any]:
+        if self._frame.empty:
+            return {"title": PANELS["params"], "message": "No runs to compare."}
+        payload = params_payload(self._frame, self._names)
+        if not payload["rows"]:
+            return {"title": PANELS["params"], "message": "These runs have logged no params."}
+        return {"title": PANELS["params"], "table": payload}
+
+    def _status(self) -> str:
+        runs = len(self._frame)
+        if not runs:
+            return "No runs selected."
+        keys = len(self._settings().metrics)
+        shown = self._history_table.num_rows
+        stored = _history.raw_point_count(self._history_table) if shown else 0
+        text = f"{runs} run{'s' * (runs != 1)} · {keys} metric{'s' * (keys != 1)}"
+        if stored:
+            text += f" · {stored:,} points"
+            if stored > shown:
+                text += f", drawn as {shown:,}"
+        return text
+
+    # -- static view -------------------------------------------------------------------
+    def _static_html(self) -> str | None:
+        fmt = _static.static_format()
+        history = self._history
+        if self._history_table.num_rows > STATIC_HISTORY_BUDGET:
+            table = self._fetch_history(STATIC_HISTORY_BUDGET)
+            history, _ = charts.history_frame(
+                table, self._names, x=self.x, smoothing=self.smoothing
+            )
+        panels = build_panels(
+            self._frame, self._names, history, self._settings(), interactive=False
+        )
+        sections: list[_static.Section | None] = [
+            _static_panel(panel, fmt) for panel in panels.values()
+        ]
+        if not self._frame.empty:
+            table = charts.params_diff(self._frame, self._names, diff_only=self.diff_only)
+            if len(table):
+                title = "Params that differ" if self.diff_only else "Params"
+                rows = [
+                    [key, *values]
+                    for key, values in zip(table.index, table.to_numpy(), strict=True)
+                ]
+                sections.append(_static.table_section(title, ["param", *table.columns], rows))
+        return _static.static_html("Run comparison", sections, note=self.status)
+
+
+def _static_panel(panel: Panel, fmt: _static.Format) -> _static.Section | None:
+    if panel.spec is None:
+        return _static.Section(panel.title, "", note=panel.message)
+    return _static.chart_section(panel.title, panel.spec, panel.data, fmt=fmt, note=panel.message)
+
+
+def _panel_datasets(name: str) -> tuple[str, ...]:
+    return {"history": ("history",), "bars": ("finals",)}.get(name, (name,))
+
+
+def _arrow_bytes(frame: pd.DataFrame) -> bytes:
+    """A chart's rows as Arrow IPC; repeated labels go as dictionaries (smaller, faster)."""
+    frame = frame.reset_index(drop=True)
+    for column in ("run", "key", "kind", "axis"):
+        if column in frame.columns:
+            frame[column] = frame[column].astype("category")
+    return arrow_ipc_bytes(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def _default_scatter_param(frame: pd.DataFrame, params: list[str]) -> str:
+    """The first param that varies, numbers first: the likeliest cause of a difference."""
+    varying = [p for p in params if varies(frame[f"params.{p}"])]
+    numeric = [p for p in varying if charts.numeric_values(frame[f"params.{p}"]) is not None]
+    return next(iter(numeric or varying or params), "")
+
+
+def _run_ids(runs: object) -> list[str]:
+    """Run ids from ids, a DataFrame with ``run_id``, runs, or a table's selection."""
+    if isinstance(runs, str):
+        return [runs]
+    if isinstance(runs, pd.DataFrame):
+        if "run_id" not in runs.columns:
+            msg = "a DataFrame of runs needs a 'run_id' column (as search_runs returns)"
+            raise ValueError(msg)
+        return [str(r) for r in dict.fromkeys(runs["run_id"])]
+    if hasattr(runs, "selected_ids"):
+        return [str(r) for r in runs.selected_ids]
+    if isinstance(runs, pd.Series):
+        return [str(r) for r in dict.fromkeys(runs)]
+    try:
+        items = list(runs)  # type: ignore[call-overload]
+    except TypeError:
+        msg = f"runs must be run ids, a DataFrame or a run table, not {type(runs).__name__}"
+        raise TypeError(msg) from None
+    ids = []
+    for item in items:
+        info = getattr(item, "info", None)
+        ids.append(str(getattr(info, "run_id", None) or getattr(item, "run_id", None) or item))
+    return list(dict.fromkeys(ids))
+
+
+def _resolve_store(store: object, runs: object) -> Store:
+    if store is None:
+        store = getattr(runs, "store", None)  # a run table that exposes its store
+    if store is None:
+        from canvasback.tracking.fluent import client  # noqa: PLC0415 - the current store
+
+        return client().store
+    if isinstance(store, Client):
+        return store.store
+    if hasattr(store, "read") and hasattr(store, "root"):
+        resolved: Store = store  # type: ignore[assignment]
+        return resolved
+    return Client(store).store  # type: ignore[arg-type]
+
+
+def compare(
+    runs: object,
+    metrics: list[str] | None = None,
+    params: list[str] | None = None,
+    x: str = "step",
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    store: str | os.PathLike[str] | Client | Store | None = None,
+) -> Compare:
+    """Compare runs: histories, parallel coordinates, scatter, final values, params.
+
+    Parameters
+    ----------
+    runs
+        Run ids, a DataFrame with a ``run_id`` column (``search_runs``), run objects, or
+        a run table, whose selection the comparison then follows.
+    metrics
+        Metric keys to chart; by default the first few the runs logged.
+    params
+        Params on the parallel coordinates; by default those that differ between runs.
+    x
+        History x axis: ``"step"``, ``"wall_time"`` or ``"relative_time"``.
+    smoothing
+        Exponential moving average weight in [0, 0.999], as TensorBoard's slider.
+    log_y
+        Log scale for history values.
+    store
+        The store (folder, Client or Store); by default the current one.
+
+    """
+    kwargs: dict[str, Any] = {"x": x, "smoothing": smoothing, "log_y": log_y}
+    if metrics is not None:
+        kwargs["metrics"] = list(metrics)
+    if params is not None:
+        kwargs["params"] = list(params)
+    return Compare(runs, store=store, **kwargs)

@@ -1,0 +1,297 @@
+"""The Compare widget without a browser: a real store, traits set as the front end would."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import traitlets
+from ipywidgets.widgets.widget import _remove_buffers
+
+import canvasback
+from canvasback.tracking.client import RunNotFoundError
+from canvasback.tracking.entities import Metric
+from canvasback.widgets._base import STATIC, table_from_ipc_bytes
+from canvasback.widgets.compare import HISTORY_BUDGET, Compare, compare
+
+XSS = "<img src=x onerror=alert(1)>"
+T0 = 1_700_000_000_000
+
+
+def make_run(name, params, steps=200, *, scale=1.0, spike_at=None, keys=("loss", "acc")):
+    run = canvasback.start_run(run_name=name, params=params)
+    metrics = []
+    for key in keys:
+        for step in range(steps):
+            value = scale * math.exp(-step / 60) if key == "loss" else 1 - math.exp(-step / 40)
+            if step == spike_at and key == "loss":
+                value = 50.0
+            metrics.append(Metric(key, value, T0 + step * 1_000, step))
+    canvasback.client().log_batch(run.info.run_id, metrics)
+    canvasback.end_run()
+    return run.info.run_id
+
+
+@pytest.fixture
+def runs(store):  # noqa: ARG001 - the fresh store is what it needs
+    return [
+        make_run("baseline", {"lr": 0.1, "opt": "adam", "seed": 1}),
+        make_run("small-lr", {"lr": 0.001, "opt": "sgd", "seed": 1}, scale=1.5),
+        make_run(XSS, {"lr": 0.0001, "opt": "adam", "seed": 1}, scale=0.7, spike_at=123),
+    ]
+
+
+@pytest.fixture
+def widgets():
+    made = []
+
+    def make(*args, **kwargs):
+        widget = compare(*args, **kwargs)
+        made.append(widget)
+        return widget
+
+    yield make
+    for widget in made:
+        widget.close()
+
+
+def rows(data):
+    return table_from_ipc_bytes(data).to_pylist()
+
+
+def state_size(widget):
+    state, _paths, buffers = _remove_buffers(widget.get_state())
+    return len(json.dumps(state)), sum(len(bytes(b)) for b in buffers)
+
+
+# --------------------------------------------------------------------------- building
+def test_from_ids(runs, widgets):
+    w = widgets(runs)
+    assert w.run_ids == runs
+    assert w.available_metrics == ["acc", "loss"]
+    assert w.metrics == ["acc", "loss"]
+    assert w.available_params == ["lr", "opt", "seed"]
+    assert [r["label"] for r in w.run_info] == ["baseline", "small-lr", XSS]
+    assert len({r["color"] for r in w.run_info}) == 3
+    assert list(w.panels) == ["history", "parallel", "scatter", "bars", "params"]
+    for name in ("history", "parallel", "scatter", "bars"):
+        assert "spec" in w.panels[name], w.panels[name]
+    assert w.panels["history"]["datasets"] == ["history"]
+    assert w.panels["history"]["spec"]["data"] == {"name": "history"}
+    assert w.status == "3 runs · 2 metrics · 1,200 points"
+    assert w.scatter_param == "lr"  # varies, and is a number
+    assert w.scatter_metric == "acc"
+
+
+def test_datasets_decode(runs, widgets):
+    w = widgets(runs)
+    history = rows(w.data_history)
+    assert {r["run"] for r in history} == {"baseline", "small-lr", XSS}
+    assert {r["key"] for r in history} == {"loss", "acc"}
+    assert len(history) == 1_200  # under max_points: every point
+    assert 50.0 in {r["value"] for r in history}
+    assert set(history[0]) == {"run", "key", "x", "value", "smoothed"}
+    finals = rows(w.data_finals)
+    assert {(r["run_id"], r["key"]) for r in finals} == {
+        (r, k) for r in runs for k in ("acc", "loss")
+    }
+    scatter = rows(w.data_scatter)
+    assert sorted(r["x"] for r in scatter) == [0.0001, 0.001, 0.1]
+    parallel = rows(w.data_parallel)
+    assert {r["axis"] for r in parallel} == {"lr", "opt", "acc", "loss"}  # seed never varies
+    table = w.panels["params"]["table"]
+    assert [r["key"] for r in table["rows"] if r["differs"]] == ["lr", "opt"]
+
+
+def test_from_dataframe_and_run_objects(runs, widgets):
+    frame = canvasback.search_runs(order_by=["params.lr ASC"])
+    w = widgets(frame)
+    assert w.run_ids == list(frame["run_id"])
+    handles = [canvasback.get_run(r) for r in runs[:2]]
+    assert widgets(handles).run_ids == runs[:2]
+    assert widgets(runs[0]).run_ids == [runs[0]]
+
+
+def test_bad_runs_are_reported(runs, widgets):
+    with pytest.raises(RunNotFoundError, match="nope"):
+        widgets([runs[0], "nope"])
+    with pytest.raises(ValueError, match="run_id"):
+        widgets(canvasback.search_runs()[["run_name"]])
+    with pytest.raises(TypeError, match="runs must be"):
+        widgets(42)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        Compare(runs, colour="red")
+
+
+def test_no_runs(widgets, store):  # noqa: ARG001 - an empty store of its own
+    w = widgets([])
+    assert w.status == "No runs selected."
+    assert {p.get("message") for p in w.panels.values()} == {"No runs to compare."}
+    assert w.data_history == b""
+
+
+class StandInTable(traitlets.HasTraits):
+    """What Compare needs of a run table: an observable ``selected_ids``."""
+
+    selected_ids = traitlets.List(traitlets.Unicode())
+
+
+def test_follows_a_run_table_selection(runs, widgets):
+    table = StandInTable(selected_ids=runs[:1])
+    w = widgets(table)
+    assert w.run_ids == runs[:1]
+    table.selected_ids = runs[1:]
+    assert w.run_ids == runs[1:]
+    assert {r["run"] for r in rows(w.data_history)} == {"small-lr", XSS}
+    assert w.status.startswith("2 runs")
+    w.close()
+    table.selected_ids = runs
+    assert w.run_ids == runs[1:]  # no longer following
+
+
+def test_follows_the_real_run_table(runs, widgets):
+    table = canvasback.widgets.runs()
+    try:
+        table.selected_ids = runs[:2]
+        w = widgets(table)
+        assert w.run_ids == runs[:2]
+        table.selected_ids = [runs[2]]
+        assert w.run_ids == [runs[2]]
+    finally:
+        table.close()
+
+
+# --------------------------------------------------------------------------- controls
+def test_metric_choice(runs, widgets):
+    w = widgets(runs)
+    w.set_state({"metrics": ["loss"]})  # as a message from the front end
+    assert {r["key"] for r in rows(w.data_history)} == {"loss"}
+    assert {r["key"] for r in rows(w.data_finals)} == {"loss"}
+    assert w.panels["history"]["spec"]["facet"]["sort"] == ["loss"]
+    assert w.status == "3 runs · 1 metric · 600 points"
+
+
+def test_x_axis(runs, widgets):
+    w = widgets(runs)
+    w.set_state({"x": "wall_time"})
+    layer = w.panels["history"]["spec"]["spec"]["layer"][0]
+    assert layer["encoding"]["x"]["type"] == "temporal"
+    assert min(r["x"] for r in rows(w.data_history)) == T0
+    w.set_state({"x": "relative_time"})
+    layer = w.panels["history"]["spec"]["spec"]["layer"][0]
+    assert layer["encoding"]["x"]["title"] == "relative time (min)"  # 199 s
+    assert max(r["x"] for r in rows(w.data_history)) == pytest.approx(199 / 60)
+    with pytest.raises(traitlets.TraitError):
+        w.x = "epoch"
+
+
+def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
+    w = widgets(runs)
+    assert len(w.panels["history"]["spec"]["spec"]["layer"]) == 2
+    parallel_before = w.data_parallel
+    w.set_state({"smoothing": 0.8})
+    history = rows(w.data_history)
+    smoothed = [r["smoothed"] for r in history if r["key"] == "loss" and r["run"] == "baseline"]
+    assert all(s is not None for s in smoothed)  # every point is its own bucket here
+    assert smoothed[0] == pytest.approx(1.0)
+    assert smoothed[-1] > math.exp(-199 / 60)  # an EMA lags behind a falling curve
+    assert len(w.panels["history"]["spec"]["spec"]["layer"]) == 3
+    assert w.data_parallel is parallel_before  # other panels untouched
+    with pytest.raises(traitlets.TraitError):
+        w.smoothing = 1.5
+
+
+def test_log_scale_changes_only_the_spec(runs, widgets):
+    w = widgets(runs)
+    before = w.data_history
+    w.set_state({"log_y": True})
+    layer = w.panels["history"]["spec"]["spec"]["layer"][0]
+    assert layer["encoding"]["y"]["scale"]["type"] == "log"
+    assert w.data_history is before
+
+
+def test_scatter_axes(runs, widgets):
+    w = widgets(runs)
+    w.set_state({"scatter_param": "opt", "scatter_metric": "loss"})
+    scatter = rows(w.data_scatter)
+    assert sorted(r["x"] for r in scatter) == ["adam", "adam", "sgd"]
+    spec = w.panels["scatter"]["spec"]
+    assert spec["encoding"]["x"]["type"] == "nominal"
+    assert spec["encoding"]["y"]["title"] == "loss"
+
+
+def test_selection_from_the_front_end(runs, widgets):
+    w = widgets(runs)
+    seen = []
+    w.observe(lambda change: seen.append(change["new"]), names=["selected_ids"])
+    w.set_state({"selected_ids": [runs[2], "not-a-run", runs[2]]})
+    assert w.selected_ids == [runs[2]]
+    assert seen == [[runs[2]]]
+    assert list(w.selected["run_id"]) == [runs[2]]
+    assert list(w.selected["run_name"]) == [XSS]
+    w.run_ids = runs[:2]  # the selected run leaves the comparison
+    assert w.selected_ids == []
+
+
+def test_history_is_downsampled_within_budget(store, widgets):  # noqa: ARG001
+    ids = [make_run(f"r{i}", {"i": i}, steps=3_000, spike_at=2_222) for i in range(12)]
+    w = widgets(ids)
+    history = rows(w.data_history)
+    assert len(history) <= HISTORY_BUDGET
+    assert w.status == f"12 runs · 2 metrics · 72,000 points, drawn as {len(history):,}"
+    spikes = {r["run"] for r in history if r["value"] == 50.0}
+    assert len(spikes) == 12  # every run's spike survives
+    w.set_state({"max_points": 64})
+    assert len(rows(w.data_history)) <= 12 * 2 * 64
+
+
+def test_refresh_request_reads_new_points(runs, widgets):
+    w = widgets(runs)
+    canvasback.client().log_metric(runs[0], "loss", 0.001, step=500, timestamp=T0 + 500_000)
+    reply, buffers = w.handle_request("refresh", {})
+    assert reply == {"reply": {"runs": 3, "status": "3 runs · 2 metrics · 1,201 points"}}
+    assert buffers == []
+    assert max(r["x"] for r in rows(w.data_history)) == 500
+    error, _ = w.handle_request("drop_tables", {})
+    assert "unknown request kind" in error["error"]
+
+
+# --------------------------------------------------------------------------- static view
+def test_static_view_has_svg_charts_and_escaped_text(runs, widgets, monkeypatch):
+    monkeypatch.delenv("CANVASBACK_STATIC", raising=False)
+    w = widgets(runs)
+    data, _metadata = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    html = data["text/html"]
+    assert html.count("<svg") == 4  # histories, parallel coordinates, scatter, bars
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "Params that differ" in html
+    assert "<th>seed</th>" not in html  # the same in every run
+    w.diff_only = False
+    assert "<th>seed</th>" in w._repr_mimebundle_()[0]["text/html"]
+
+
+def test_static_view_as_png_or_off(runs, widgets, monkeypatch):
+    w = widgets(runs)
+    monkeypatch.setenv("CANVASBACK_STATIC", "png")
+    html = w._repr_mimebundle_()[0]["text/html"]
+    assert html.count("data:image/png;base64,") == 4
+    assert "<svg" not in html
+    monkeypatch.setenv("CANVASBACK_STATIC", "off")
+    assert "text/html" not in w._repr_mimebundle_()[0]
+
+
+# --------------------------------------------------------------------------- size
+def test_state_size_stays_under_two_megabytes(store, widgets):  # noqa: ARG001
+    ids = [
+        make_run(f"run {i}", {"lr": 10 ** -(i % 4 + 1), "depth": i % 3}, steps=5_000)
+        for i in range(10)
+    ]
+    w = widgets(ids, smoothing=0.6)
+    assert all("spec" in w.panels[name] for name in ("history", "parallel", "scatter", "bars"))
+    json_size, buffer_size = state_size(w)
+    assert json_size + buffer_size < 2_000_000, (json_size, buffer_size)
+    # The bundle is most of it, and ships once for all five panels.
+    assert len(w.get_state()["_esm"]) == (STATIC / "compare.js").stat().st_size
