@@ -9,6 +9,7 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -193,6 +194,8 @@ def test_compaction_merges_and_keeps_every_row_once(store):
     files_before = data_files(store)
     raw_before = raw_rows(store)
     views_before = snapshot(canvasback.sql)
+    run_ids = [r[0] for r in canvasback.sql("SELECT run_id FROM runs").fetchall()]
+    histories = {r: canvasback.get_metric_history(r, "loss") for r in run_ids}
     assert len([f for f in files_before if f.startswith("metrics/")]) == 6
 
     report = canvasback.compact(grace_seconds=0)
@@ -213,6 +216,8 @@ def test_compaction_merges_and_keeps_every_row_once(store):
 
     assert raw_rows(store) == raw_before  # every row exactly once, nothing else
     assert snapshot(canvasback.sql) == views_before  # the same process
+    for run_id, history in histories.items():
+        pd.testing.assert_frame_equal(canvasback.get_metric_history(run_id, "loss"), history)
     assert snapshot(fresh_reader(store)) == views_before  # it never saw the small files
 
     # Logging goes on after compaction, and a second pass folds the new files in.
@@ -270,10 +275,13 @@ def test_compaction_is_safe_while_another_process_writes(store, spawn_python):
     )
     compacted = 0
     passes = 0
+    counts = []
     while child.poll() is None or passes < 2:
         report = canvasback.compact(grace_seconds=0)
         compacted += report.compacted_files
         passes += 1
+        counts.append(canvasback.sql("SELECT count(*) FROM metrics").fetchall()[0][0])
+    assert counts == sorted(counts)  # a reader never sees a row twice, nor loses one
     out, err = child.communicate(timeout=60)
     assert child.returncode == 0, err
     writer_run = out.split()[0]
@@ -552,3 +560,31 @@ def test_compaction_over_a_corrupt_compacted_file_keeps_its_inputs(store):
     ]
     assert sql("SELECT count(*) FROM metrics WHERE run_id = ?", [late.run_id]).fetchall() == [(1,)]
     assert len([f for f in data_files(store) if f.startswith("metrics/")]) == 1
+
+
+@pytest.mark.usefixtures("store")
+def test_sql_in_one_thread_while_another_reads():
+    """A notebook reads from several threads (widgets, the cell): the catalog must cope."""
+    run = canvasback.start_run()
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def query_loop():
+        while not done.is_set():
+            try:
+                canvasback.sql("SELECT count(*) FROM metrics").fetchall()
+            except Exception as exc:  # noqa: BLE001  # collected and asserted on below
+                errors.append(exc)
+                return
+
+    thread = threading.Thread(target=query_loop)
+    thread.start()
+    try:
+        for step in range(300):
+            canvasback.log_metric("m", float(step), step=step)
+            assert canvasback.get_run(run.run_id).data.metrics == {"m": float(step)}
+    finally:
+        done.set()
+        thread.join()
+    assert errors == []
+    assert canvasback.sql("SELECT count(*) FROM metrics").fetchall() == [(300,)]
