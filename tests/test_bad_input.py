@@ -84,7 +84,8 @@ def test_nan_and_infinities_are_accepted(logged):
 
 
 @pytest.mark.parametrize(
-    "key", ["a..b/../c", "bad!key", "", "x" * 300, "/abs", "a/./b", "semi;colon", "tab\tkey"]
+    "key",
+    ["a..b/../c", "bad!key", "", "x" * 300, "/abs", "a/./b", "semi;colon", "tab\tkey", "key\n"],
 )
 @pytest.mark.parametrize("kind", ["metric", "param", "tag"])
 def test_invalid_key_names(logged, key, kind):
@@ -327,4 +328,34 @@ def test_log_batch_checks_everything_before_logging_anything(logged, store):
     assert got.data.metrics == {}
     assert got.data.params == {"kept": "1"}
     assert "bad!tag" not in got.data.tags
+    assert_still_readable(logged)
+
+
+TOO_BIG = 2**63
+LOG_FORMS = {
+    "log_metric step": lambda _c, _r: canvasback.log_metric("big", 1.0, step=TOO_BIG),
+    "log_metric timestamp": lambda _c, _r: canvasback.log_metric("big", 1.0, timestamp=TOO_BIG),
+    "log_metrics step": lambda _c, _r: canvasback.log_metrics({"big": 1.0}, step=-TOO_BIG - 1),
+    "log step": lambda _c, _r: canvasback.log({"big": 1.0}, step=TOO_BIG),
+    "log_batch step": lambda c, r: c.log_batch(r, metrics=[Metric("big", 1.0, 0, TOO_BIG)]),
+    "log_batch timestamp": lambda c, r: c.log_batch(r, metrics=[Metric("big", 1.0, TOO_BIG, 0)]),
+    "huge int value": lambda _c, _r: canvasback.log_metric("big", 10**400),
+}
+
+
+@pytest.mark.parametrize("form", list(LOG_FORMS))
+def test_out_of_range_step_timestamp_and_value(logged, store, form):
+    """Steps and timestamps are int64 on disk: a bigger one is refused, not left to break
+    every later flush (and with it every read)."""
+    with canvasback.start_run() as run:
+        canvasback.log_metric("fine", 1.0)
+        with pytest.raises(InvalidInputError) as err:
+            LOG_FORMS[form](Client(store=store), run.run_id)
+        message = str(err.value)
+        if not form.startswith(("log_metrics", "log step")):  # one step for many keys
+            assert "'big'" in message
+        assert str(TOO_BIG)[:15] in message or "64-bit" in message
+        assert "9223372036854775807" in message or "64-bit" in message
+        canvasback.log_metric("fine", 2.0, step=1)
+    assert canvasback.get_run(run.run_id).data.metrics == {"fine": 2.0}
     assert_still_readable(logged)

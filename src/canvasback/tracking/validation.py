@@ -20,7 +20,11 @@ MAX_EXPERIMENT_NAME_LENGTH: Final = 500
 RUN_STATUSES: Final = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 TERMINAL_STATUSES: Final = ("FINISHED", "FAILED", "KILLED")
 
-_KEY_RE: Final = re.compile(r"^[\w\-./ :]+$")
+# Steps and timestamps are stored as int64: a larger int would fail every later flush.
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+
+_KEY_RE: Final = re.compile(r"[\w\-./ :]+")
 _KEY_RULE: Final = (
     "names may contain only alphanumerics, underscores (_), dashes (-), periods (.), "
     "spaces ( ), colons (:) and slashes (/), at most 250 characters, and must not be a "
@@ -40,7 +44,7 @@ def validate_key(kind: str, key: object) -> str:
     if (
         not key
         or len(key) > MAX_KEY_LENGTH
-        or not _KEY_RE.match(key)
+        or not _KEY_RE.fullmatch(key)  # fullmatch: "$" would let a trailing newline in
         or key.startswith("/")
         or posixpath.normpath(key) != key
     ):
@@ -51,10 +55,17 @@ def validate_key(kind: str, key: object) -> str:
 
 def metric_value(key: str, value: object) -> float:
     """A metric value as float; NaN and +-inf are accepted and kept as such."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool | str):
-        return float(value)
-    if isinstance(value, bool):
-        return float(value)
+    try:
+        if isinstance(value, numbers.Real) and not isinstance(value, bool | str):
+            return float(value)
+        if isinstance(value, bool):
+            return float(value)
+    except OverflowError:  # an int beyond the float range
+        msg = (
+            f"Invalid value {value!r} for metric {key!r}: it is beyond the range of a "
+            "64-bit float; metric values must be real numbers (NaN and +-inf are allowed)"
+        )
+        raise InvalidInputError(msg) from None
     # numpy scalars and 0-d arrays: accept what converts to a real number losslessly
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "shape", None) in ((), None):
@@ -73,25 +84,33 @@ def metric_value(key: str, value: object) -> float:
 
 def metric_step(key: str, step: object) -> int:
     """A metric step as int."""
-    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
-        return int(step)
-    if isinstance(step, float) and step.is_integer():
-        return int(step)
-    msg = f"Invalid step {step!r} for metric {key!r}: steps must be integers"
-    raise InvalidInputError(msg)
+    whole = not isinstance(step, float) or step.is_integer()
+    if not isinstance(step, numbers.Integral | float) or isinstance(step, bool) or not whole:
+        msg = f"Invalid step {step!r} for metric {key!r}: steps must be integers"
+        raise InvalidInputError(msg)
+    number = int(step)
+    if not INT64_MIN <= number <= INT64_MAX:
+        msg = (
+            f"Invalid step {step!r} for metric {key!r}: steps must be integers "
+            f"from {INT64_MIN} to {INT64_MAX}"
+        )
+        raise InvalidInputError(msg)
+    return number
 
 
 def timestamp_ms(key: str, timestamp: object) -> int:
     """A timestamp in milliseconds since the epoch."""
-    if isinstance(timestamp, numbers.Integral) and not isinstance(timestamp, bool):
-        return int(timestamp)
-    if isinstance(timestamp, float) and math.isfinite(timestamp):
-        return int(timestamp)
-    msg = (
-        f"Invalid timestamp {timestamp!r} for {key!r}: timestamps are integers, "
-        "milliseconds since the Unix epoch"
-    )
-    raise InvalidInputError(msg)
+    finite = not isinstance(timestamp, float) or math.isfinite(timestamp)
+    number: int | None = None
+    if isinstance(timestamp, numbers.Integral | float) and not isinstance(timestamp, bool):
+        number = int(timestamp) if finite else None
+    if number is None or not INT64_MIN <= number <= INT64_MAX:
+        msg = (
+            f"Invalid timestamp {timestamp!r} for {key!r}: timestamps are integers, "
+            f"milliseconds since the Unix epoch, from {INT64_MIN} to {INT64_MAX}"
+        )
+        raise InvalidInputError(msg)
+    return number
 
 
 def param_value(key: str, value: object) -> str:
