@@ -580,11 +580,11 @@ def test_sql_in_one_thread_while_another_reads():
     thread = threading.Thread(target=query_loop)
     thread.start()
     try:
-        for step in range(300):
+        for step in range(150):
             canvasback.log_metric("m", float(step), step=step)
             assert canvasback.get_run(run.run_id).data.metrics == {"m": float(step)}
     finally:
         done.set()
         thread.join()
     assert errors == []
-    assert canvasback.sql("SELECT count(*) FROM metrics").fetchall() == [(300,)]
+    assert canvasback.sql("SELECT count(*) FROM metrics").fetchall() == [(150,)]
