@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 
@@ -331,31 +332,69 @@ def test_log_batch_checks_everything_before_logging_anything(logged, store):
     assert_still_readable(logged)
 
 
+OUT_OF_RANGE_SCRIPT = """
+import json
+import sys
+
+import canvasback as cb
+from canvasback import Client, InvalidInputError, Metric
+
 TOO_BIG = 2**63
-LOG_FORMS = {
-    "log_metric step": lambda _c, _r: canvasback.log_metric("big", 1.0, step=TOO_BIG),
-    "log_metric timestamp": lambda _c, _r: canvasback.log_metric("big", 1.0, timestamp=TOO_BIG),
-    "log_metrics step": lambda _c, _r: canvasback.log_metrics({"big": 1.0}, step=-TOO_BIG - 1),
-    "log step": lambda _c, _r: canvasback.log({"big": 1.0}, step=TOO_BIG),
+FORMS = {
+    "log_metric step": lambda c, r: cb.log_metric("big", 1.0, step=TOO_BIG),
+    "log_metric timestamp": lambda c, r: cb.log_metric("big", 1.0, timestamp=TOO_BIG),
+    "log_metrics step": lambda c, r: cb.log_metrics({"big": 1.0}, step=-TOO_BIG - 1),
+    "log step": lambda c, r: cb.log({"big": 1.0}, step=TOO_BIG),
     "log_batch step": lambda c, r: c.log_batch(r, metrics=[Metric("big", 1.0, 0, TOO_BIG)]),
     "log_batch timestamp": lambda c, r: c.log_batch(r, metrics=[Metric("big", 1.0, TOO_BIG, 0)]),
-    "huge int value": lambda _c, _r: canvasback.log_metric("big", 10**400),
+    "huge int value": lambda c, r: cb.log_metric("big", 10**400),
 }
+cb.set_store(sys.argv[1])
+run = cb.start_run(run_name="out-of-range")
+cb.log_metric("fine", 1.0)
+try:
+    FORMS[sys.argv[2]](Client(store=sys.argv[1]), run.run_id)
+    refused = None
+except InvalidInputError as exc:
+    refused = str(exc)
+cb.log_metric("fine", 2.0, step=1)
+try:
+    read = cb.get_run(run.run_id).data.metrics
+except Exception as exc:
+    read = repr(exc)
+cb.end_run()
+try:
+    cb.flush()
+    flushed = True
+except Exception:
+    flushed = False
+print(json.dumps({"refused": refused, "read": read, "flushed": flushed}))
+"""
+OUT_OF_RANGE_FORMS = [
+    "log_metric step",
+    "log_metric timestamp",
+    "log_metrics step",
+    "log step",
+    "log_batch step",
+    "log_batch timestamp",
+    "huge int value",
+]
 
 
-@pytest.mark.parametrize("form", list(LOG_FORMS))
-def test_out_of_range_step_timestamp_and_value(logged, store, form):
+@pytest.mark.parametrize("form", OUT_OF_RANGE_FORMS)
+def test_out_of_range_step_timestamp_and_value(logged, store, run_python, form):
     """Steps and timestamps are int64 on disk: a bigger one is refused, not left to break
-    every later flush (and with it every read)."""
-    with canvasback.start_run() as run:
-        canvasback.log_metric("fine", 1.0)
-        with pytest.raises(InvalidInputError) as err:
-            LOG_FORMS[form](Client(store=store), run.run_id)
-        message = str(err.value)
-        if not form.startswith(("log_metrics", "log step")):  # one step for many keys
-            assert "'big'" in message
-        assert str(TOO_BIG)[:15] in message or "64-bit" in message
-        assert "9223372036854775807" in message or "64-bit" in message
-        canvasback.log_metric("fine", 2.0, step=1)
-    assert canvasback.get_run(run.run_id).data.metrics == {"fine": 2.0}
+    every later flush (and with it every read). In a child process, so that a writer left
+    failing cannot disturb this one."""
+    outcome = json.loads(run_python(OUT_OF_RANGE_SCRIPT, store, form).stdout)
+    message = outcome["refused"]
+    assert message is not None, "accepted"
+    if not form.startswith(("log_metrics", "log step")):  # one step for many keys
+        assert "'big'" in message
+    assert "9223372036854775807" in message or "64-bit" in message
+    assert outcome["read"] == {"fine": 2.0}
+    assert outcome["flushed"]
+    frame = canvasback.search_runs(filter_string="attributes.run_name = 'out-of-range'")
+    assert frame["status"].tolist() == ["FINISHED"]
+    assert frame["metrics.fine"].tolist() == [2.0]
     assert_still_readable(logged)
