@@ -120,7 +120,8 @@ class RunTableView {
   }
 
   #applyHeight(): void {
-    this.#scroll.style.height = `${Math.max(this.#model.get("height"), 120)}px`;
+    // A cap, not a size: a table of four runs takes four rows of room.
+    this.#scroll.style.maxHeight = `${Math.max(this.#model.get("height"), 120)}px`;
   }
 
   // -- columns and header ------------------------------------------------------------
@@ -351,7 +352,10 @@ class RunTableView {
           if (reply.generation !== generation || version !== this.#layoutVersion) return;
           this.#header?.setSummaries(reply.summaries, this.#model.get("summary_filters"));
         })
-        .catch(() => undefined); // a header without summaries still sorts and filters
+        .catch((error: unknown) => {
+          // A header without summaries still sorts and filters; say why in the console.
+          console.warn("canvasback: column summaries failed:", error);
+        });
     }, SUMMARY_DELAY_MS);
   }
 

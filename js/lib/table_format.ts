@@ -50,7 +50,7 @@ export function columnWidth(info: ColumnInfo): number {
       case "run_name":
         return 190;
       case "status":
-        return 104;
+        return 116;
       case "run_id":
       case "parent_run_id":
         return 120;

@@ -47,7 +47,7 @@ export class Toolbar {
         type: "search",
         spellcheck: "false",
         autocomplete: "off",
-        placeholder: "Filter runs, e.g. metrics.acc > 0.9 and params.optimizer = 'adam'",
+        placeholder: "Filter: metrics.acc > 0.9 and params.optimizer = 'adam'",
         "aria-label": "Filter runs",
       },
     });

@@ -7,6 +7,7 @@ statistics for "group by", and one run's detail with downsampled metric historie
 from __future__ import annotations
 
 import math
+import sys
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.tracking.queries import quote_identifier
@@ -41,16 +42,26 @@ def nice_edges(lo: float, hi: float, bins: int = HISTOGRAM_BINS) -> list[float]:
     as the filter clause a brushed range becomes.
     """
     span = hi - lo
-    if span <= 0:
-        step = 10.0 ** math.floor(math.log10(abs(lo))) / 10 if lo else 1.0
+    magnitude = max(abs(lo), abs(hi))
+    if span > 0:
+        # Never finer than a millionth of a millionth of the values: a double could
+        # not tell such edges apart.
+        raw = max(span / bins, magnitude * 1e-12, sys.float_info.min)
     else:
-        raw = span / bins
-        power = 10.0 ** math.floor(math.log10(raw))
-        step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+        raw = max(magnitude / 10, sys.float_info.min) if magnitude else 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next((m * power for m in (1, 2, 5) if m * power >= raw), 10 * power)
+    # Rounded to the step's own decimals: 0.30000000000000004 would make an ugly clause,
+    # and significant digits would merge the edges of millisecond timestamps.
+    decimals = max(0, 1 - math.floor(math.log10(step)))
     start = math.floor(lo / step)
-    count = math.floor(hi / step) - start + 1
-    # Rounded to 12 significant digits: 0.30000000000000004 would make an ugly clause.
-    return [float(f"{(start + i) * step:.12g}") for i in range(count + 1)]
+    edges = [round(start * step, decimals)]
+    if edges[0] > lo:  # lo / step rounded up by a hair
+        edges[0] = round((start - 1) * step, decimals)
+    while edges[-1] <= hi or len(edges) < 2:  # noqa: PLR2004 - at least one bin
+        edge = round((start + len(edges)) * step, decimals)
+        edges.append(max(edge, math.nextafter(edges[-1], math.inf)))
+    return edges
 
 
 def summaries(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, dict[str, Any]]:
@@ -104,7 +115,8 @@ def _histograms(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, di
         [list(edges), list(edges.values())],
     )
     for c, bin_index, count in rows:
-        out[columns[int(c[1:])][0].name]["counts"][bin_index] = count
+        counts = out[columns[int(c[1:])][0].name]["counts"]
+        counts[min(max(bin_index, 0), len(counts) - 1)] += count  # edges cover every value
     return out
 
 

@@ -76,7 +76,7 @@ class RunTable(BaseWidget):
     generation = traitlets.Int(0).tag(sync=True)
     """Bumped whenever the rows change, so the front end drops the pages it holds."""
     height = traitlets.Int(440).tag(sync=True)
-    """Height of the scrolling body in pixels."""
+    """Largest height of the scrolling rows in pixels (fewer rows take less)."""
 
     def __init__(
         self,
