@@ -59,6 +59,10 @@ class Writer:
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         max_rows: int = DEFAULT_MAX_ROWS,
     ) -> None:
+        # The first Arrow conversion imports pandas, which imports this; at interpreter
+        # exit (a short script's final flush) that import would fail, so do it now.
+        import concurrent.futures.thread  # noqa: F401, PLC0415
+
         self.fs = fs
         self.flush_interval = flush_interval
         self.max_rows = max_rows
@@ -208,8 +212,7 @@ class Writer:
         """Flush and stop the background thread."""
         self._closed = True
         self._wake.set()
-        if self._pending:
-            self.flush()
+        self.flush()  # also waits for a flush the background thread has begun
 
 
 def rows_to_table(table: str, rows: list[tuple[Any, ...]]) -> pa.Table:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-import json
 import time
 import uuid
 from dataclasses import replace
@@ -133,10 +132,15 @@ class Client:
     def get_experiment(self, experiment_id: str) -> Experiment:
         """The experiment of that id."""
         found = queries.experiments(self.store.read(), experiment_ids=[str(experiment_id)])
-        if not found:
-            msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
-            raise ExperimentNotFoundError(msg)
-        return found[0]
+        if found:
+            return found[0]
+        # Another process claimed this id and has not written its row yet: the claim
+        # holds the name, which is all an experiment being created has.
+        claimed = self.store.read_claim("experiment-ids", str(experiment_id))
+        if claimed is not None and self.experiment_id_for(claimed.decode()) == str(experiment_id):
+            return Experiment(str(experiment_id), claimed.decode(), layout.ARTIFACTS_DIR)
+        msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
+        raise ExperimentNotFoundError(msg)
 
     def search_experiments(self, view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
         """All experiments (active ones by default), oldest first."""
@@ -333,8 +337,12 @@ class Client:
                 v.validate_key("metric", key)
                 seen.add(key)
             value = m.value if type(m.value) is float else v.metric_value(key, m.value)
-            step = m.step if type(m.step) is int else v.metric_step(key, m.step)
-            ts = m.timestamp if type(m.timestamp) is int else v.timestamp_ms(key, m.timestamp)
+            step = m.step
+            if type(step) is not int or not v.INT64_MIN <= step <= v.INT64_MAX:
+                step = v.metric_step(key, step)
+            ts = m.timestamp
+            if type(ts) is not int or not v.INT64_MIN <= ts <= v.INT64_MAX:
+                ts = v.timestamp_ms(key, ts)
             rows.append((run_id, key, step, ts, value))
         param_dict = {p.key: p.value for p in params}
         tag_dict = {t.key: t.value for t in tags}
@@ -400,6 +408,26 @@ class Client:
             order_by=order_by,
         )
 
+    def log_artifact(
+        self, run_id: str, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copy a local file into a run's artifacts."""
+        self.handle(run_id).log_artifact(local_path, artifact_path)
+
+    def log_artifacts(
+        self, run_id: str, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> None:
+        """Copy a local folder's files into a run's artifacts."""
+        self.handle(run_id).log_artifacts(local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        """Save text as an artifact file of a run."""
+        self.handle(run_id).log_text(text, artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+        """Save a dict as a JSON/YAML artifact of a run."""
+        self.handle(run_id).log_dict(dictionary, artifact_file)
+
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """Files and folders directly under a path of a run's artifacts."""
         self.get_run(run_id)
@@ -413,9 +441,11 @@ class Client:
     def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A DuckDB relation over the store's views (runs, params, metrics, ...)."""
         catalog = self.store.read()
-        if params:
-            return catalog.con.sql(query, params=params)
-        return catalog.con.sql(query)
+        # A cursor of its own: the relation is evaluated later, maybe while another
+        # thread (a widget, a live view) queries the catalog's main connection.
+        with catalog.lock:
+            cursor = catalog.con.cursor()
+        return cursor.sql(query, params=params) if params else cursor.sql(query)
 
     def flush(self) -> None:
         """Block until everything logged in this process is on disk."""
@@ -448,7 +478,3 @@ def _user_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, sort_keys=True, default=str)

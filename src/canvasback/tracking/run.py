@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from canvasback.tracking.entities import RunData, RunInfo
 
 
+_INT64_MIN, _INT64_MAX = v.INT64_MIN, v.INT64_MAX
+
+
 class RunEndedError(RuntimeError):
     """Logging through a run handle after its run ended."""
 
@@ -98,11 +101,11 @@ class Run:
             value = v.metric_value(key, value)
         if step is None:
             step = 0
-        elif type(step) is not int:
+        elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = v.metric_step(key, step)
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
-        elif type(timestamp) is not int:
+        elif type(timestamp) is not int or not _INT64_MIN <= timestamp <= _INT64_MAX:
             timestamp = v.timestamp_ms(key, timestamp)
         self._append(self._metrics_key, (self.run_id, key, step, timestamp, value))
 
@@ -111,8 +114,9 @@ class Run:
     ) -> None:
         """Log several metrics at one step. All are checked before any is logged."""
         self._check_open("log metrics")
-        ts = time.time_ns() // 1_000_000 if timestamp is None else v.timestamp_ms("", timestamp)
-        st = 0 if step is None else v.metric_step("", step)
+        keys = ", ".join(map(str, metrics))
+        ts = time.time_ns() // 1_000_000 if timestamp is None else v.timestamp_ms(keys, timestamp)
+        st = 0 if step is None else v.metric_step(keys, step)
         rows = []
         for key, value in metrics.items():
             if key not in self._metric_keys:
@@ -125,7 +129,7 @@ class Run:
         """Log a dict of metrics at a step; without a step, each call is the next step."""
         if step is None:
             step = self._step
-        self._step = max(self._step, v.metric_step("", step) + 1)
+        self._step = max(self._step, v.metric_step(", ".join(map(str, data)), step) + 1)
         self.log_metrics(data, step=step)
 
     # -- params and tags -------------------------------------------------------------
