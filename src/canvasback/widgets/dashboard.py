@@ -1,0 +1,87 @@
+"""``dashboard()``: a run table and a comparison linked by the table's selection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets
+
+from canvasback.tracking import queries
+from canvasback.widgets import _static
+from canvasback.widgets.compare import Compare
+from canvasback.widgets.run_table import RunTable, _client, runs
+
+if TYPE_CHECKING:
+    import os
+
+    from canvasback.store import Store
+    from canvasback.tracking.client import Client
+
+# Runs selected when the dashboard opens, so that its charts are never empty.
+INITIAL_SELECTION = 5
+
+
+class Dashboard(_static.StaticRepr, ipywidgets.VBox):  # type: ignore[misc]
+    """A :class:`RunTable` above a :class:`Compare` that charts the table's selection.
+
+    Selecting rows in the table (click, shift-click, ctrl-click) redraws the charts;
+    ``dashboard.selected`` is the selection as a DataFrame.
+    """
+
+    def __init__(self, table: RunTable, compare: Compare) -> None:
+        super().__init__(children=[table, compare])
+        self.table = table
+        self.compare = compare
+
+    def __repr__(self) -> str:
+        return f"<Dashboard of {self.table.total} runs, {len(self.compare.run_ids)} compared>"
+
+    @property
+    def selected(self) -> Any:  # noqa: ANN401  # a pandas DataFrame
+        """The runs selected in the table, with ``search_runs`` columns."""
+        return self.table.selected
+
+    def refresh(self) -> None:
+        """Reload the table (and so the charts) from the store."""
+        self.table.refresh()
+
+    def _static_html(self) -> str | None:
+        parts = [self.table.to_html()]
+        chart_html = self.compare._static_html()  # noqa: SLF001  # same package
+        if chart_html:
+            parts.append(chart_html)
+        return "\n".join(parts)
+
+
+def dashboard(
+    experiment: object = None,
+    filter: str | None = None,  # noqa: A002  # search_runs' word for it
+    metrics: list[str] | None = None,
+    store: str | os.PathLike[str] | Client | Store | None = None,
+) -> Dashboard:
+    """A run table and comparison charts of an experiment, linked by selection.
+
+    Parameters
+    ----------
+    experiment
+        An experiment name or id (or a list); None shows every experiment.
+    filter
+        A ``search_runs`` filter for the table.
+    metrics
+        Metric keys to chart; by default the first few the runs logged.
+    store
+        A store folder or a ``Client``; None is the current store.
+
+    """
+    client = _client(store)
+    table = runs(experiment, filter=filter, store=client)
+    if not table.selected_ids:
+        catalog = client.store.read()
+        table.selected_ids = queries.select_runs(
+            catalog,
+            experiment_ids=list(table.experiment_ids) or None,
+            filter_string=table.filter or None,
+            limit=INITIAL_SELECTION,
+        )
+    compare = Compare(table, store=client, **({"metrics": metrics} if metrics else {}))
+    return Dashboard(table, compare)
