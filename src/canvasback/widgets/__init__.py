@@ -14,6 +14,8 @@ from typing import Any
 # Public widget class name -> private module that defines it; list each in __all__ too.
 _LAZY: dict[str, str] = {
     "Compare": ".compare",
+    "Dashboard": ".dashboard",
+    "dashboard": ".dashboard",
     "compare": ".compare",
     "LiveRun": ".live_run",
     "RunTable": ".run_table",
@@ -22,9 +24,11 @@ _LAZY: dict[str, str] = {
 
 __all__: list[str] = [
     "Compare",
+    "Dashboard",
     "LiveRun",
     "RunTable",
     "compare",
+    "dashboard",
     "runs",
 ]
 
