@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import canvasback
+from canvasback.widgets._table_html import format_number
 
 if TYPE_CHECKING:
     from canvasback.widgets.run_table import RunTable
@@ -214,7 +215,7 @@ def test_row_text_matches_python_and_is_formatted(bridge):
     assert texts[0] == expected["run_name"]
     assert texts[1] == expected["status"]
     acc = bridge.widget.columns.index("metrics.acc")
-    assert texts[acc] == f"{expected['metrics.acc']:.4g}".rstrip("0")
+    assert texts[acc] == format_number(expected["metrics.acc"])
 
 
 def test_header_click_sorts_in_python(bridge):

@@ -101,18 +101,24 @@ def _histograms(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, di
         out[column.name] = entry
     if not edges:
         return out
-    # A value's bin is the number of edges at or below it, minus one: the very comparison
-    # the brushed filter clause makes, so a bar's count is what brushing it selects.
+    # A value's bin is the last edge at or below it: the very comparison the brushed
+    # filter clause makes, so a bar's count is what brushing it selects. Division finds
+    # the bin up to rounding; comparing with the neighbouring edges makes it exact.
     rows = runs.rows(
         f"""
         WITH v AS (SELECT {values} FROM {runs.source()}),
         u AS (SELECT * FROM v UNPIVOT (x FOR c IN ({", ".join(edges)}))),
-        e AS (SELECT unnest(?::VARCHAR[]) AS c, unnest(?::DOUBLE[][]) AS edges)
-        SELECT u.c, len(list_filter(e.edges, lambda b: b <= u.x)) - 1 AS bin, count(*)
-        FROM u JOIN e ON e.c = u.c
-        WHERE isfinite(u.x) GROUP BY ALL
+        e AS (SELECT unnest(?::VARCHAR[]) AS c, unnest(?::DOUBLE[][]) AS edges,
+                     unnest(?::DOUBLE[]) AS step),
+        g AS (SELECT u.c, u.x, e.edges,
+                     least(greatest(floor((u.x - e.edges[1]) / e.step)::INTEGER, 0),
+                           len(e.edges) - 2) AS b
+              FROM u JOIN e ON e.c = u.c WHERE isfinite(u.x))
+        SELECT c, b - (x < edges[b + 1])::INTEGER + (x >= edges[b + 2])::INTEGER AS bin,
+               count(*)
+        FROM g GROUP BY ALL
         """,
-        [list(edges), list(edges.values())],
+        [list(edges), list(edges.values()), [e[1] - e[0] for e in edges.values()]],
     )
     for c, bin_index, count in rows:
         counts = out[columns[int(c[1:])][0].name]["counts"]
