@@ -12,7 +12,14 @@ import { checkboxField, createToolbar, selectField, type ToolbarState } from "./
 import { focusLabels, runIndex, sameIds, selectedRuns, type RunInfo } from "./lib/compare_selection";
 import { paramsTableElement, summary, type ParamsTable } from "./lib/compare_table";
 import { RpcClient } from "./lib/rpc";
-import { debounce, embedChart, type Chart, type SelectionState, type VisualizationSpec } from "./lib/vega";
+import {
+  debounce,
+  embedChart,
+  selectionNames,
+  type Chart,
+  type SelectionState,
+  type VisualizationSpec,
+} from "./lib/vega";
 import css from "./styles/compare.css";
 
 export interface PanelPayload {
@@ -101,7 +108,7 @@ class PanelView {
   specText: string | null = null;
   drawn = new Map<string, DataView>();
   generation = 0;
-  /** Runs each selection parameter of this chart currently picks. */
+  /** Runs each selection parameter of this chart picks, least recently changed first. */
   picks = new Map<string, string[]>();
   /** Syncs run one after another, so each sees what the previous one drew. */
   queue: Promise<void> = Promise.resolve();
@@ -300,6 +307,7 @@ async function render({ model, el: host }: RenderProps<CompareModel>): Promise<(
       }
       view.chart = chart;
       view.drawn = wanted;
+      listenToLegend(chart, payload.spec);
       view.body.replaceChildren(target);
       await focusChart(chart);
       view.section.dataset["state"] = "rendered";
@@ -324,11 +332,33 @@ async function render({ model, el: host }: RenderProps<CompareModel>): Promise<(
       const payload = model.get("panels")?.[view.name];
       for (const dataset of payload?.datasets ?? []) rows = rows.concat(decodeRows(datasetBytes(model, dataset)));
     }
+    // The latest interaction wins: a brush replaces a clicked run and a click a brush.
+    // A parameter that empties (a click beside the marks) falls back to the others.
+    view.picks.delete(param);
     view.picks.set(param, selectedRuns(state.value, index, rows));
-    // A click that ends a brush empties the click selection; the brush still holds.
-    const union = new Set<string>();
-    for (const ids of view.picks.values()) for (const id of ids) union.add(id);
-    setSelected(index.order.filter((id) => union.has(id)));
+    const latest = [...view.picks.values()].reverse().find((ids) => ids.length > 0);
+    setSelected(latest ?? []);
+  }
+
+  // Vega-Lite sets `<param>_run_legend` when a legend entry bound to a selection is
+  // clicked, but inside a faceted chart the selection store never receives it; so the
+  // legend click is read from that signal directly: it selects the run, or clears it.
+  function listenToLegend(chart: Chart, spec: unknown): void {
+    const vegaView = chart.result.view;
+    for (const name of selectionNames(spec)) {
+      const signal = `${name}_run_legend`;
+      try {
+        vegaView.signal(signal);
+      } catch {
+        continue; // not bound to the legend
+      }
+      vegaView.addSignalListener(signal, (_name, value: unknown) => {
+        const id = typeof value === "string" ? index.idOf.get(value) : undefined;
+        if (id === undefined) return;
+        const current = model.get("selected_ids") ?? [];
+        setSelected(sameIds(current, [id]) ? [] : [id]);
+      });
+    }
   }
 
   async function focusChart(chart: Chart): Promise<void> {

@@ -105,9 +105,10 @@ def test_history_spec_structure():
     spec = chart.to_dict()
     assert spec["data"] == {"name": "history"}
     assert "datasets" not in spec  # rows travel apart, as Arrow
-    assert spec["facet"]["field"] == "key"
-    assert spec["facet"]["sort"] == ["loss", "acc"]
-    layers = spec["spec"]["layer"]
+    # A view per key, in the given order, each keeping its own rows.
+    assert [view["title"]["text"] for view in spec["concat"]] == ["loss", "acc"]
+    assert spec["concat"][1]["transform"] == [{"filter": {"field": "key", "equal": "acc"}}]
+    layers = spec["concat"][0]["layer"]
     assert [layer["mark"]["type"] for layer in layers] == ["line", "line", "line"]
     raw, smooth, hit = layers
     assert raw["encoding"]["y"]["field"] == "value"
@@ -124,6 +125,7 @@ def test_history_spec_structure():
     assert params["history_pick"]["select"]["type"] == "point"
     assert params["history_pick"]["select"]["fields"] == ["run"]
     assert params["history_pick"]["bind"] == "legend"
+    assert params["history_pick"]["views"] == ["history_hit_0", "history_hit_1"]
     assert params["focus"]["value"] == []
 
 
@@ -131,8 +133,8 @@ def test_history_spec_options():
     labels = charts.run_labels(runs_frame())
     rows = history_rows(labels)
     plain = charts.history_chart(rows, x="wall_time", log_y=True).to_dict()
-    raw = plain["spec"]["layer"][0]
-    assert len(plain["spec"]["layer"]) == 2  # no smoothing: raw line and its click target
+    raw = plain["concat"][0]["layer"][0]
+    assert len(plain["concat"][0]["layer"]) == 2  # no smoothing: raw line and its click target
     assert raw["encoding"]["x"]["type"] == "temporal"
     assert raw["encoding"]["x"]["title"] == "wall time"
     assert raw["encoding"]["y"]["scale"]["type"] == "log"
@@ -160,7 +162,7 @@ def test_history_renders_a_panel_per_key():
     # Per panel and run: raw, smoothed and the invisible click target.
     assert mark_count(tree, "line") == 2 * 3 * 3
     assert texts(tree, "axis-title").count("step") == 2
-    assert {"loss", "acc"} <= set(texts(tree, "title-text"))  # the panel headers
+    assert {"loss", "acc"} <= set(texts(tree, "title-text"))  # the panel titles
     assert "<script>alert(1)</script>" in texts(tree, "legend")
 
 

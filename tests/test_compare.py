@@ -168,18 +168,18 @@ def test_metric_choice(runs, widgets):
     w.set_state({"metrics": ["loss"]})  # as a message from the front end
     assert {r["key"] for r in rows(w.data_history)} == {"loss"}
     assert {r["key"] for r in rows(w.data_finals)} == {"loss"}
-    assert w.panels["history"]["spec"]["facet"]["sort"] == ["loss"]
+    assert [v["title"]["text"] for v in w.panels["history"]["spec"]["concat"]] == ["loss"]
     assert w.status == "3 runs · 1 metric · 600 points"
 
 
 def test_x_axis(runs, widgets):
     w = widgets(runs)
     w.set_state({"x": "wall_time"})
-    layer = w.panels["history"]["spec"]["spec"]["layer"][0]
+    layer = w.panels["history"]["spec"]["concat"][0]["layer"][0]
     assert layer["encoding"]["x"]["type"] == "temporal"
     assert min(r["x"] for r in rows(w.data_history)) == T0
     w.set_state({"x": "relative_time"})
-    layer = w.panels["history"]["spec"]["spec"]["layer"][0]
+    layer = w.panels["history"]["spec"]["concat"][0]["layer"][0]
     assert layer["encoding"]["x"]["title"] == "relative time (min)"  # 199 s
     assert max(r["x"] for r in rows(w.data_history)) == pytest.approx(199 / 60)
     with pytest.raises(traitlets.TraitError):
@@ -188,7 +188,7 @@ def test_x_axis(runs, widgets):
 
 def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     w = widgets(runs)
-    assert len(w.panels["history"]["spec"]["spec"]["layer"]) == 2
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 2
     parallel_before = w.data_parallel
     w.set_state({"smoothing": 0.8})
     history = rows(w.data_history)
@@ -196,7 +196,7 @@ def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     assert all(s is not None for s in smoothed)  # every point is its own bucket here
     assert smoothed[0] == pytest.approx(1.0)
     assert smoothed[-1] > math.exp(-199 / 60)  # an EMA lags behind a falling curve
-    assert len(w.panels["history"]["spec"]["spec"]["layer"]) == 3
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 3
     assert w.data_parallel is parallel_before  # other panels untouched
     with pytest.raises(traitlets.TraitError):
         w.smoothing = 1.5
@@ -206,7 +206,7 @@ def test_log_scale_changes_only_the_spec(runs, widgets):
     w = widgets(runs)
     before = w.data_history
     w.set_state({"log_y": True})
-    layer = w.panels["history"]["spec"]["spec"]["layer"][0]
+    layer = w.panels["history"]["spec"]["concat"][0]["layer"][0]
     assert layer["encoding"]["y"]["scale"]["type"] == "log"
     assert w.data_history is before
 

@@ -112,12 +112,20 @@ def color_scale(labels: Sequence[str]) -> alt.Scale:
     return alt.Scale(domain=list(labels), range=palette(len(labels)))
 
 
-def run_color(labels: Sequence[str], *, legend: bool = True, title: str = "run") -> alt.Color:
+def run_color(
+    labels: Sequence[str],
+    *,
+    legend: bool = True,
+    title: str = "run",
+    symbol_size: float | None = None,
+) -> alt.Color:
     """Colour by run label; the legend lists runs in the given order."""
     legend_spec: alt.Legend | None = None
     if legend:
         # Solid symbols even where the marks are faint (raw lines behind smoothed ones).
         options: dict[str, Any] = {"title": title, "symbolOpacity": 1, "symbolStrokeWidth": 3}
+        if symbol_size is not None:
+            options["symbolSize"] = symbol_size
         if len(labels) > LEGEND_WRAP:  # a long list reads better in columns under the chart
             options.update(orient="bottom", columns=4)
         legend_spec = alt.Legend(**options)
@@ -144,6 +152,17 @@ def pick(name: str, *, legend: bool = False, nearest: bool = False) -> Any:  # n
     return alt.selection_point(**kwargs)
 
 
+def pick_over(
+    name: str, views: Sequence[str], *, legend: bool = False
+) -> alt.TopLevelSelectionParameter:
+    """:func:`pick` as a top-level parameter over the named views of a compound chart."""
+    select = alt.PointSelectionConfig(type="point", fields=["run"], on="click", clear="dblclick")
+    kwargs: dict[str, Any] = {"name": name, "select": select, "views": list(views)}
+    if legend:
+        kwargs["bind"] = "legend"
+    return alt.TopLevelSelectionParameter(**kwargs)
+
+
 def source(name: str) -> alt.NamedData:
     """A named dataset: the rows are supplied separately (Arrow bytes, or inlined)."""
     return alt.NamedData(name=name)
@@ -155,9 +174,16 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in row.items()} for row in clean.to_dict(orient="records")]
 
 
-def finish(chart: Any, data: Mapping[str, pd.DataFrame], *, inline: bool) -> Any:  # noqa: ANN401
+def finish(
+    chart: Any,  # noqa: ANN401 - any Altair top-level chart
+    data: Mapping[str, pd.DataFrame],
+    *,
+    inline: bool,
+    frame: bool = True,
+) -> Any:  # noqa: ANN401 - the same chart, configured
     """Apply the shared look, and embed the rows when the chart must stand alone."""
-    chart = chart.configure(**CONFIG)
+    config = CONFIG if frame else {**CONFIG, "view": {**CONFIG["view"], "stroke": None}}
+    chart = chart.configure(**config)
     if inline:
         chart.datasets = {name: records(frame) for name, frame in data.items()}
     return chart

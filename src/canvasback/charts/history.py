@@ -12,7 +12,7 @@ from canvasback.charts._common import (
     finish,
     focus_opacity,
     focus_param,
-    pick,
+    pick_over,
     run_color,
     source,
 )
@@ -128,7 +128,7 @@ def history_chart(
     name: str = "history",
     inline: bool = False,
     interactive: bool = True,
-) -> alt.FacetChart:
+) -> alt.ConcatChart:
     """Metric histories overlaid per run, one panel per metric key.
 
     ``history`` has columns ``run`` (label), ``key``, ``x``, ``value`` and,
@@ -150,7 +150,10 @@ def history_chart(
     x_type: Literal["temporal", "quantitative"] = "temporal" if x == "wall_time" else "quantitative"
     x_enc = alt.X("x", type=x_type, title=x_title or X_TITLES[x], axis=alt.Axis(tickCount=6))
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False, nice=True)
-    y_enc = alt.Y("value:Q", title=None, scale=y_scale, axis=alt.Axis(tickCount=5))
+    # A panel's title sits above everything the panel draws: flush end labels and
+    # clipped lines keep that the plot's top edge, so the titles of a row stay in line.
+    y_axis = alt.Axis(tickCount=5, labelFlush=True)
+    y_enc = alt.Y("value:Q", title=None, scale=y_scale, axis=y_axis)
     color = run_color(labels)
     tooltip: list[Any] = [
         alt.Tooltip("run:N"),
@@ -160,37 +163,51 @@ def history_chart(
     if log_y:  # a log scale cannot place zero or negative values
         base = base.transform_filter("datum.value > 0")
     smoothed = smoothing > 0
-    raw = base.mark_line(strokeWidth=1 if smoothed else 1.75, interpolate="linear").encode(
-        y=y_enc, opacity=focus_opacity(0.28, 0.06) if smoothed else focus_opacity(1.0, 0.15)
-    )
-    layers = [raw]
-    if smoothed:
-        smooth = (
-            base.transform_filter("isValid(datum.smoothed)")
-            .mark_line(strokeWidth=2)
-            .encode(y=alt.Y("smoothed:Q", title=None), opacity=focus_opacity(1.0, 0.15))
+    cells = []
+    # One view per key rather than a facet: a facet's wrapped headers are placed from
+    # each cell's bounds and drift out of line; a title framed by the group does not.
+    for i, key in enumerate(panels):
+        raw = (
+            base.mark_line(strokeWidth=1 if smoothed else 1.75, interpolate="linear", clip=True)
+            .encode(
+                y=y_enc,
+                opacity=focus_opacity(0.28, 0.06) if smoothed else focus_opacity(1.0, 0.15),
+            )
+            .properties(name=f"history_raw_{i}")
         )
-        layers.append(smooth)
-    if interactive:
-        # An invisible, wide copy of the line on top makes a 2 px line easy to click.
-        hit = (
-            base.mark_line(strokeWidth=10, opacity=0, interpolate="linear")
-            .encode(y=y_enc, tooltip=tooltip)
-            .add_params(pick(HISTORY_PICK, legend=True))
-            .properties(name="history_hit")
+        layers = [raw]
+        if smoothed:
+            smooth = (
+                base.transform_filter("isValid(datum.smoothed)")
+                .mark_line(strokeWidth=2, clip=True)
+                .encode(y=alt.Y("smoothed:Q", title=None), opacity=focus_opacity(1.0, 0.15))
+                .properties(name=f"history_smooth_{i}")
+            )
+            layers.append(smooth)
+        if interactive:
+            # An invisible, wide copy of the line on top makes a 2 px line easy to click.
+            hit = (
+                base.mark_line(strokeWidth=10, opacity=0, interpolate="linear", clip=True)
+                .encode(y=y_enc, tooltip=tooltip)
+                .properties(name=f"history_hit_{i}")
+            )
+            layers.append(hit)
+        title = alt.Title(text=key, frame="group", anchor="middle", offset=6, fontSize=12)
+        cells.append(
+            alt.layer(*layers)
+            # A predicate object, not an expression: the key is data, never code.
+            .transform_filter(alt.FieldEqualPredicate(field="key", equal=key))
+            .properties(width=width, height=height, title=title)
         )
-        layers.append(hit)
     chart = (
-        alt.layer(*layers, data=source(name))
-        .properties(width=width, height=height)
-        .facet(
-            facet=alt.Facet("key:N", title=None, sort=panels, header=alt.Header(labelPadding=4)),
-            columns=columns,
-            spacing={"row": 18, "column": 24},
-        )
-        .resolve_scale(y="independent", x="independent")
+        alt.concat(*cells, columns=columns, spacing={"row": 22, "column": 28}, data=source(name))
+        .resolve_scale(y="independent", x="independent", color="shared")
         .add_params(focus_param())
     )
+    if interactive:
+        # One selection over every panel's click target, declared once at the top.
+        views = [f"history_hit_{i}" for i in range(len(panels))]
+        chart.params = [*chart.params, pick_over(HISTORY_PICK, views, legend=True)]
     return finish(chart, {name: history}, inline=inline)  # type: ignore[no-any-return]
 
 

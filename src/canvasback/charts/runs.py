@@ -241,7 +241,8 @@ def parallel_coordinates(
         .properties(width=width, height=height)
         .add_params(focus_param())
     )
-    return finish(chart, {name: data}, inline=inline)  # type: ignore[no-any-return]
+    # The axes are the frame here; a box around them would read as one more axis.
+    return finish(chart, {name: data}, inline=inline, frame=False)  # type: ignore[no-any-return]
 
 
 def scatter_data(
@@ -273,6 +274,15 @@ def scatter_data(
     return frame[frame["x"].notna() & frame["y"].notna()].reset_index(drop=True)
 
 
+# Pixels between the extreme points and the plot's edge: a point stays whole, and a
+# brush can start beyond it.
+_PAD: Final = 14
+
+
+def _linear() -> alt.Scale:
+    return alt.Scale(zero=False, nice=False, padding=_PAD)
+
+
 def param_scatter(
     data: pd.DataFrame,
     *,
@@ -295,11 +305,11 @@ def param_scatter(
     numeric = pd.api.types.is_numeric_dtype(data["x"]) if len(data) else True
     if numeric:
         use_log = _wants_log(data["x"]) if log_x is None else log_x
-        x_scale = alt.Scale(type="log") if use_log else alt.Scale(zero=False, nice=True)
+        x_scale = alt.Scale(type="log", padding=_PAD) if use_log else _linear()
         x = alt.X("x:Q", title=x_title, scale=x_scale)
     else:
         x = alt.X("x:N", title=x_title, sort="ascending", axis=alt.Axis(labelAngle=0))
-    y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False, nice=True)
+    y_scale = alt.Scale(type="log", padding=_PAD) if log_y else _linear()
     brush = alt.selection_interval(name=SCATTER_BRUSH, encodings=["x", "y"])
     chart = (
         alt.Chart(source(name))
@@ -307,7 +317,7 @@ def param_scatter(
         .encode(
             x=x,
             y=alt.Y("y:Q", title=y_title, scale=y_scale),
-            color=run_color(labels),
+            color=run_color(labels, symbol_size=90),
             opacity=focus_opacity(0.95, 0.2),
             tooltip=[
                 alt.Tooltip("run:N"),
@@ -378,9 +388,13 @@ def final_bars(
     )
     if interactive:
         bars = bars.add_params(pick(BARS_PICK))
-    text = base.mark_text(align="left", dx=3, fontSize=10, color="#444").encode(
-        x="value:Q", text=alt.Text("value:Q", format=".4~g")
-    )
+    # Labels sit beyond the end of the bar, on whichever side it grows.
+    text = base.mark_text(
+        align=alt.ExprRef("datum.value < 0 ? 'right' : 'left'"),
+        dx=alt.ExprRef("datum.value < 0 ? -3 : 3"),
+        fontSize=10,
+        color="#444",
+    ).encode(x="value:Q", text=alt.Text("value:Q", format=".4~g"))
     chart = (
         alt.layer(bars, text, data=source(name))
         .properties(width=width, height=alt.Step(20))

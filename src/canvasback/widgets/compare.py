@@ -370,10 +370,11 @@ def _arrow_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def _default_scatter_param(frame: pd.DataFrame, params: list[str]) -> str:
-    """The first param that varies, numbers first: the likeliest cause of a difference."""
+    """The numeric param with the most distinct values: the likeliest thing swept."""
     varying = [p for p in params if varies(frame[f"params.{p}"])]
     numeric = [p for p in varying if charts.numeric_values(frame[f"params.{p}"]) is not None]
-    return next(iter(numeric or varying or params), "")
+    ranked = sorted(numeric, key=lambda p: -frame[f"params.{p}"].nunique())
+    return next(iter(ranked or varying or params), "")
 
 
 def _run_ids(runs: object) -> list[str]:

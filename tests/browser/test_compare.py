@@ -1,0 +1,256 @@
+"""The ``compare`` bundle in Chromium, fed the state of a real Compare widget.
+
+The harness stands in for the anywidget model; specs and Arrow datasets are exactly what
+the Python widget produced from a store in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import canvasback
+from canvasback.tracking.entities import Metric
+from canvasback.widgets.compare import compare
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=window.__xss=1>"
+HIT_LINES = "section[data-panel=history] g.mark-line.role-mark[class*=history_hit_] path"
+RAW_LINES = "section[data-panel=history] g.mark-line.role-mark[class*=history_raw_] path"
+
+
+def make_run(name, params, *, scale, steps=300):
+    run = canvasback.start_run(run_name=name, params=params)
+    metrics = [
+        Metric(key, value, 1_700_000_000_000 + step * 1_000, step)
+        for step in range(steps)
+        for key, value in (
+            ("loss", scale * math.exp(-step / 80) + 0.05 * math.sin(step / 3)),
+            ("accuracy", 1 - 0.9 * math.exp(-step / (60 * scale))),
+        )
+    ]
+    canvasback.client().log_batch(run.info.run_id, metrics)
+    canvasback.end_run()
+    return run.info.run_id
+
+
+@pytest.fixture
+def runs(store):  # noqa: ARG001 - the fresh store is what it needs
+    return [
+        make_run("baseline", {"lr": 0.1, "optimizer": "adam", "layers": 4}, scale=1.0),
+        make_run("wide", {"lr": 0.01, "optimizer": "adam", "layers": 8}, scale=1.3),
+        make_run("sgd-momentum", {"lr": 0.003, "optimizer": "sgd", "layers": 4}, scale=0.8),
+        make_run(XSS, {"lr": 0.0003, "optimizer": "sgd", "layers": 6}, scale=1.6),
+    ]
+
+
+def widget_state(widget):
+    """The synced traits a front end receives (protocol traits left out)."""
+    return {k: v for k, v in widget.get_state().items() if not k.startswith("_")}
+
+
+@pytest.fixture
+def mounted(harness, runs):
+    widget = compare(runs, smoothing=0.6)
+    page = harness.mount("compare", widget_state(widget))
+    page.wait_for_selector("section[data-panel=history][data-state=rendered]")
+    yield page, widget
+    widget.close()
+
+
+def show(page, tab):
+    page.click(f"button[data-tab={tab}]")
+    page.wait_for_selector(f"section[data-panel={tab}][data-state=rendered]")
+
+
+def label_of(page, selector, index):
+    """The run label of the index-th matching mark (Vega keeps the item on the element)."""
+    return page.evaluate(
+        "([sel, i]) => document.querySelectorAll(sel)[i].__data__.datum.run", [selector, index]
+    )
+
+
+def click_on_path(page, selector, index, fraction=0.4):
+    """Click a point on a path's stroke (its bounding box centre may be off the line)."""
+    x, y = page.evaluate(
+        """([sel, i, f]) => {
+            const path = document.querySelectorAll(sel)[i];
+            const p = path.getPointAtLength(path.getTotalLength() * f);
+            const m = path.getScreenCTM();
+            return [p.x * m.a + p.y * m.c + m.e, p.x * m.b + p.y * m.d + m.f];
+        }""",
+        [selector, index, fraction],
+    )
+    page.mouse.click(x, y)
+
+
+def wait_selected(page, ids):
+    page.wait_for_function(
+        "ids => JSON.stringify(model.get('selected_ids')) === JSON.stringify(ids)", arg=ids
+    )
+
+
+def test_every_panel_draws_its_marks(mounted, harness):
+    page, _ = mounted
+    # Two panels (loss, accuracy) x four runs: raw, smoothed and click-target lines.
+    assert page.locator(RAW_LINES).count() == 8
+    assert page.locator(HIT_LINES).count() == 8
+    assert page.locator("section[data-panel=history] g.role-title text").count() >= 2
+    harness.offline.screenshot("compare", full_page=True)
+    show(page, "parallel")
+    assert page.locator("section[data-panel=parallel] g.role-mark.mark-line path").count() >= 4
+    harness.offline.screenshot("compare_parallel", full_page=True)
+    show(page, "scatter")
+    assert page.locator("section[data-panel=scatter] g.mark-symbol.role-mark path").count() == 4
+    harness.offline.screenshot("compare_scatter", full_page=True)
+    show(page, "bars")
+    assert page.locator("section[data-panel=bars] g.bars_bars_marks path").count() == 8
+    harness.offline.screenshot("compare_bars", full_page=True)
+    show(page, "params")
+    header = page.locator("section[data-panel=params] thead th")
+    assert header.count() == 5
+    # "Only params that differ" is on: lr, optimizer and layers differ, nothing else was logged.
+    assert page.locator("section[data-panel=params] tbody tr").count() == 3
+    harness.offline.screenshot("compare_params", full_page=True)
+    assert harness.offline.errors == []
+    assert harness.offline.blocked == []
+
+
+def test_clicking_a_line_selects_its_run(mounted, harness, runs):
+    page, _ = mounted
+    # The last click target is drawn on top of every other line of its panel.
+    last = page.locator(HIT_LINES).count() // 2 - 1
+    label = label_of(page, HIT_LINES, last)
+    click_on_path(page, HIT_LINES, last)
+    expected = next(
+        r
+        for r, name in zip(runs, ["baseline", "wide", "sgd-momentum", XSS], strict=True)
+        if name == label
+    )
+    wait_selected(page, [expected])
+    assert any("selected_ids" in saved for saved in harness.saved())
+    # Every other run fades, in this panel and the next.
+    faded = "sel => [...document.querySelectorAll(sel)].some(p => +p.getAttribute('opacity') < 0.2)"
+    page.wait_for_function(faded, arg=RAW_LINES)
+    # A double click clears the selection.
+    page.dblclick(HIT_LINES + " >> nth=0", force=True)
+    wait_selected(page, [])
+
+
+def test_clicking_a_legend_entry_selects_its_run(mounted, runs):
+    page, _ = mounted
+    page.locator("section[data-panel=history] g.role-legend-label text", has_text="wide").click()
+    wait_selected(page, [runs[1]])
+
+
+def test_scatter_point_click_and_brush(mounted, runs):
+    page, _ = mounted
+    show(page, "scatter")
+    points = page.locator("section[data-panel=scatter] g.mark-symbol.role-mark path")
+    boxes = [points.nth(i).bounding_box() for i in range(points.count())]
+    labels = [
+        label_of(page, "section[data-panel=scatter] g.mark-symbol.role-mark path", i)
+        for i in range(4)
+    ]
+    ids = dict(zip(["baseline", "wide", "sgd-momentum", XSS], runs, strict=True))
+    first = boxes[0]
+    page.mouse.click(first["x"] + first["width"] / 2, first["y"] + first["height"] / 2)
+    wait_selected(page, [ids[labels[0]]])
+    # Brush a rectangle around the two leftmost points (lowest learning rates).
+    order = sorted(range(4), key=lambda i: boxes[i]["x"])
+    chosen = order[:2]
+    xs = [boxes[i]["x"] for i in chosen] + [boxes[i]["x"] + boxes[i]["width"] for i in chosen]
+    ys = [boxes[i]["y"] for i in chosen] + [boxes[i]["y"] + boxes[i]["height"] for i in chosen]
+    # A brush must start inside the plot; the scales keep points 14 px clear of its edges.
+    x0, y0, x1, y1 = min(xs) - 4, min(ys) - 4, max(xs) + 4, max(ys) + 4
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=4)
+    page.mouse.move(x1, y1, steps=4)
+    page.mouse.up()
+    expected = [r for r in runs if r in {ids[labels[i]] for i in chosen}]
+    wait_selected(page, expected)
+
+
+def test_clicking_a_bar_selects_its_run(mounted, runs):
+    page, _ = mounted
+    show(page, "bars")
+    bars = "section[data-panel=bars] g.bars_bars_marks path"
+    label = label_of(page, bars, 2)
+    page.locator(bars).nth(2).click()
+    ids = dict(zip(["baseline", "wide", "sgd-momentum", XSS], runs, strict=True))
+    wait_selected(page, [ids[label]])
+
+
+def test_run_names_are_text_never_markup(mounted, harness):
+    page, _ = mounted
+    legend = page.locator("section[data-panel=history] g.role-legend-label text")
+    assert any(text.startswith("<img src=x") for text in legend.all_text_contents())
+    show(page, "params")
+    header = page.locator("section[data-panel=params] thead th .cb-run-label")
+    assert XSS in header.all_inner_texts()
+    assert page.locator("img").count() == 0
+    assert page.evaluate("window.__xss") is None
+    assert harness.offline.errors == []
+
+
+def test_python_selection_highlights_everywhere(mounted, harness, runs):
+    page, _ = mounted
+    show(page, "params")
+    harness.update("selected_ids", [runs[1]])
+    page.wait_for_selector("section[data-panel=params] thead th.cb-selected")
+    selected = page.locator("section[data-panel=params] thead th.cb-selected .cb-run-label")
+    assert selected.all_inner_texts() == ["wide"]
+    # Clicking a run's header toggles it, as a chart click would.
+    page.locator("section[data-panel=params] thead th", has_text="baseline").click()
+    wait_selected(page, [runs[0]])
+
+
+def test_controls_write_traits(mounted, harness):
+    page, _ = mounted
+    page.click("button.cb-chip[data-metric=accuracy]")
+    page.wait_for_function("() => JSON.stringify(model.get('metrics')) === '[\"loss\"]'")
+    page.select_option("select.cb-x", "relative_time")
+    page.wait_for_function("() => model.get('x') === 'relative_time'")
+    page.check("input.cb-log-y")
+    page.wait_for_function("() => model.get('log_y') === true")
+    page.locator("input.cb-smoothing").fill("0.9")
+    page.wait_for_function("() => model.get('smoothing') === 0.9")
+    saved = {key for change in harness.saved() for key in change}
+    assert {"metrics", "x", "log_y", "smoothing"} <= saved
+
+
+def test_new_rows_redraw_without_a_new_embed(mounted, harness):
+    page, widget = mounted
+    before = page.evaluate(f"document.querySelector('{RAW_LINES}').getAttribute('d')")
+    page.evaluate(f"window.firstSvg = document.querySelector('{RAW_LINES}').ownerSVGElement")
+    widget.smoothing = 0.0
+    widget.log_y = False
+    widget.metrics = ["loss"]
+    # Python changed spec and rows together: the chart is embedded again, once.
+    for key in ("panels", "data_history", "data_finals", "data_parallel"):
+        harness.update(key, widget_state(widget)[key])
+    page.wait_for_function(f"() => document.querySelectorAll('{RAW_LINES}').length === 4")
+    # Now only the rows: drawn in place, in the same SVG.
+    page.evaluate(f"window.firstSvg = document.querySelector('{RAW_LINES}').ownerSVGElement")
+    canvasback.client().log_metric(widget.run_ids[0], "loss", 3.0, step=400)
+    widget.refresh()
+    harness.update("data_history", widget_state(widget)["data_history"])
+    page.wait_for_function(
+        f"d => document.querySelector('{RAW_LINES}').getAttribute('d') !== d", arg=before
+    )
+    assert page.evaluate(
+        f"document.querySelector('{RAW_LINES}').ownerSVGElement === window.firstSvg"
+    )
+    assert harness.offline.errors == []
+
+
+def test_cleanup_removes_model_listeners(mounted, harness):
+    page, _ = mounted
+    assert page.evaluate("model.listenerCount()") > 0
+    page.evaluate("unmount()")
+    # initialize's RPC client listens for replies until its own cleanup, run by unmount too.
+    assert page.evaluate("model.listenerCount()") == 0
+    assert harness.offline.errors == []
