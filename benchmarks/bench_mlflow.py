@@ -32,7 +32,7 @@ W3_CHUNK_S = 12.0  # longest planned W3 chunk
 W2_REPEATS = 3  # ~20 s each at ~10k points/s
 W3_EXPERIMENT = "w3"
 W4_QUERIES = 5
-W4_100K_BUDGET_S = 60.0
+W4_100K_ENV = "BENCH_MLFLOW_100K"
 W5_FETCHES = 5
 W6_REPEATS = 5
 W6_RUN_REPEATS = 3  # empty-run children take 2-8 s each here; 5 x 4 of them overran the budget
@@ -168,7 +168,7 @@ def search() -> Any:  # noqa: ANN401  # a pandas DataFrame; pandas has no stubs 
     )
 
 
-def w4_query(rec: c.Recorder, row_id: str, n_runs: int, note: str = "") -> float:
+def w4_query(rec: c.Recorder, row_id: str, n_runs: int, note: str = "") -> None:
     df = search()  # untimed warm-up, as the spec says
     samples = []
     for _ in range(W4_QUERIES):
@@ -176,7 +176,7 @@ def w4_query(rec: c.Recorder, row_id: str, n_runs: int, note: str = "") -> float
             df = search()
         samples.append(sample)
     check = c.check_w4(list(df["params.seed"]), list(df["metrics.acc"]), n_runs)
-    row = rec.add(
+    rec.add(
         row_id,
         f"search_runs top 100 over {n_runs:,} runs (ms)",
         "ms",
@@ -186,7 +186,6 @@ def w4_query(rec: c.Recorder, row_id: str, n_runs: int, note: str = "") -> float
         check=check,
         note=note,
     )
-    return row.median
 
 
 def clone_runs_sql(db_path: Path, start: int, stop: int) -> None:
@@ -246,22 +245,26 @@ def w4(rec: c.Recorder, db_path: Path) -> None:
     clone_runs_sql(db_path, n, 10 * n)
     populate = time.perf_counter() - t0
     rec.info["w4_10k_populate_s"] = populate
-    ms_10k = w4_query(
+    w4_query(
         rec,
         "W4-10k",
         10 * n,
         note=f"runs {n:,}..{10 * n - 1:,} copied from run-0's rows in sqlite with new ids "
         f"and generator values ({populate:.1f} s), not through the API",
     )
-    estimate = ms_10k / 1e3 * 10 * (W4_QUERIES + 1)
-    if rec.wants("W4-100k") and estimate > W4_100K_BUDGET_S:
+    if not rec.wants("W4-100k"):
+        return
+    # MLflow's search grows much faster than the run count, so the 10k time cannot
+    # predict 100k: a trial here took 0.7 s per query at 10k and ~150 s at 100k
+    # (15 minutes for the row). Opt-in only.
+    if not os.environ.get(W4_100K_ENV):
         rec.note(
-            f"W4-100k skipped: ~{estimate:.0f} s of queries estimated from the 10k "
-            f"median, over the {W4_100K_BUDGET_S:.0f} s budget"
+            "W4-100k skipped: ~150 s per query at 100k runs in a trial on this machine "
+            f"(vs 0.7 s at 10k), far over the budget; {W4_100K_ENV}=1 runs it"
         )
-    elif rec.wants("W4-100k"):
-        clone_runs_sql(db_path, 10 * n, 100 * n)
-        w4_query(rec, "W4-100k", 100 * n, note="runs copied in sqlite, as for 10k")
+        return
+    clone_runs_sql(db_path, 10 * n, 100 * n)
+    w4_query(rec, "W4-100k", 100 * n, note="runs copied in sqlite, as for 10k")
 
 
 def w5(rec: c.Recorder, client: MlflowClient, run_id: str) -> None:
