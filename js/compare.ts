@@ -6,7 +6,7 @@
 // Only the visible tab's chart is drawn; the others catch up when shown. A click or brush
 // in any chart becomes `selected_ids`, and `selected_ids` (from any chart, Python or a run
 // table) highlights those runs in every chart through its `focus` parameter.
-import type { AnyModel, InitializeProps, RenderProps } from "@anywidget/types";
+import type { AnyModel, RenderProps } from "@anywidget/types";
 import { decodeRows, type Row } from "./lib/arrow";
 import { checkboxField, createToolbar, selectField, type ToolbarState } from "./lib/compare_controls";
 import { focusLabels, runIndex, sameIds, selectedRuns, type RunInfo } from "./lib/compare_selection";
@@ -85,18 +85,6 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
   return node;
 }
 
-// Model-level state: one RPC client per model, shared by every view of it.
-const clients = new WeakMap<object, RpcClient<Schema>>();
-
-function initialize({ model }: InitializeProps<CompareModel>): () => void {
-  const client = new RpcClient<Schema>(model);
-  clients.set(model, client);
-  return () => {
-    client.dispose();
-    clients.delete(model);
-  };
-}
-
 /** One tab: its chart (or table), and what it was last drawn from. */
 class PanelView {
   readonly section: HTMLElement;
@@ -148,6 +136,10 @@ async function render({ model, el: host }: RenderProps<CompareModel>): Promise<(
   const root = el("div", "cb-compare");
   host.append(style, root);
 
+  // One RPC client per view, not per model: anywidget hands initialize and each render
+  // a different proxy of the model, so nothing can key model-level state on it. Request
+  // ids are random per client, so each view only takes its own replies.
+  const client = new RpcClient<Schema>(model);
   let index = runIndex(model.get("run_info") ?? []);
   const views = new Map<string, PanelView>();
   const tabButtons = new Map<string, HTMLButtonElement>();
@@ -169,8 +161,6 @@ async function render({ model, el: host }: RenderProps<CompareModel>): Promise<(
     },
     onLogY: (value) => save("log_y", value),
     onRefresh: () => {
-      const client = clients.get(model);
-      if (client === undefined) return;
       toolbar.setBusy(true);
       client
         .request("refresh", {})
@@ -468,10 +458,11 @@ async function render({ model, el: host }: RenderProps<CompareModel>): Promise<(
 
   return () => {
     disposed = true;
+    client.dispose();
     sendSmoothing.cancel();
     for (const [event, callback] of listeners) model.off(event, callback);
     for (const view of views.values()) view.reset();
   };
 }
 
-export default { initialize, render };
+export default { render };

@@ -7,6 +7,7 @@ the Python widget produced from a store in a temporary folder.
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 
@@ -247,10 +248,71 @@ def test_new_rows_redraw_without_a_new_embed(mounted, harness):
     assert harness.offline.errors == []
 
 
+def test_refresh_asks_python_and_waits_for_the_reply(mounted, harness):
+    page, _ = mounted
+    page.click("button.cb-refresh")
+    page.wait_for_function("() => model.sent.length === 1")
+    (request,) = page.evaluate("model.sent")
+    assert request["content"]["kind"] == "refresh"
+    assert page.is_disabled("button.cb-refresh")  # busy until Python answers
+    page.evaluate(
+        "id => model.receive({id, kind: 'refresh', reply: {runs: 4, status: ''}})",
+        request["content"]["id"],
+    )
+    page.wait_for_function("() => !document.querySelector('button.cb-refresh').disabled")
+    assert harness.offline.errors == []
+
+
 def test_cleanup_removes_model_listeners(mounted, harness):
     page, _ = mounted
     assert page.evaluate("model.listenerCount()") > 0
     page.evaluate("unmount()")
-    # initialize's RPC client listens for replies until its own cleanup, run by unmount too.
+    # The view's RPC client stops listening for replies too.
     assert page.evaluate("model.listenerCount()") == 0
     assert harness.offline.errors == []
+
+
+NOTEBOOK_SETUP = """\
+import math, tempfile
+import canvasback
+
+canvasback.set_store(tempfile.mkdtemp())
+for i, (name, lr) in enumerate([("alpha", 0.1), ("beta", 0.01), ("gamma", 0.001)]):
+    with canvasback.start_run(run_name=name, params={"lr": lr}):
+        for step in range(50):
+            canvasback.log_metric("loss", math.exp(-step / 20) * (1 + i), step=step)
+"""
+
+NOTEBOOK_SHOW = """\
+w = canvasback.compare(canvasback.search_runs(order_by=["params.lr DESC"]))
+w
+"""
+
+
+@pytest.mark.jupyterlab
+def test_in_jupyterlab_a_click_and_a_refresh_reach_the_kernel(lab_page):
+    notebook = lab_page.make_notebook("compare_smoke.ipynb", [NOTEBOOK_SETUP, NOTEBOOK_SHOW])
+    lab_page.open(notebook)
+    lab_page.run_all()
+    cell = lab_page.cell(1)
+    cell.locator("section[data-panel=history][data-state=rendered]").wait_for(timeout=30_000)
+
+    cell.locator("button[data-tab=bars]").click()
+    bars = cell.locator("section[data-panel=bars] g.bars_bars_marks path")
+    bars.first.wait_for(timeout=30_000)
+    bars.nth(1).click()
+    deadline = time.monotonic() + 15
+    while lab_page.kernel_eval(notebook, "len(w.selected_ids)") != "1":
+        assert time.monotonic() < deadline, "the click never reached the kernel"
+        time.sleep(0.1)
+    assert lab_page.kernel_eval(notebook, "list(w.selected['run_name'])") == "['beta']"
+
+    # Points logged after display show up on Refresh, through the widget's RPC.
+    lab_page.kernel_eval(
+        notebook, "canvasback.client().log_metric(w.run_ids[0], 'loss', 0.5, step=60)"
+    )
+    cell.locator("button.cb-refresh").click()
+    cell.locator(".cb-status", has_text="151 points").wait_for(timeout=15_000)
+    lab_page.screenshot("jupyterlab_compare")
+    assert cell.locator(".canvasback-error").count() == 0
+    assert lab_page.offline.blocked == []
