@@ -158,14 +158,19 @@ def chart_section(
     *,
     note: str | None = None,
     fmt: Format | None = None,
+    png_scale: float = 1.0,
 ) -> Section | None:
-    """A chart rendered in the static format; None when static views are off."""
+    """A chart rendered in the static format; None when static views are off.
+
+    PNGs default to scale 1: a saved notebook carries every image, and at scale 2 a
+    page of charts passes a megabyte.
+    """
     fmt = fmt or static_format()
     if fmt == "off":
         return None
     try:
         if fmt == "png":
-            body = _png_img(render_png(spec, datasets), title)
+            body = _png_img(render_png(spec, datasets, scale=png_scale), title)
         else:
             body = render_svg(spec, datasets)
     except Exception as error:  # noqa: BLE001 - a static image must never break the widget
