@@ -18,7 +18,7 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import events, layout
+from canvasback.store import events, layout, wide
 from canvasback.store.segments import Changes, TableIndex
 
 if TYPE_CHECKING:
@@ -56,22 +56,6 @@ _MATERIALIZED: Final = {
 
 _LATEST: Final = "_latest_metrics"
 
-# Run attributes with their mutable facts resolved, kept up to date incrementally: a
-# search reads one table instead of joining the event state three times.
-_RESOLVE_RUNS: Final = f"""
-        SELECT r.run_id, r.experiment_id, r.run_name, s.value AS status, r.start_time,
-               TRY_CAST(t.value AS BIGINT) AS end_time,
-               coalesce(l.value, 'active') AS lifecycle_stage,
-               r.parent_run_id, r.user_id, r.artifact_uri
-        FROM _runs r
-        LEFT JOIN {events.STATE_TABLE} s ON s.entity_id = r.run_id
-             AND s.kind = '{layout.EVENT_STATUS}' AND s.key = ''
-        LEFT JOIN {events.STATE_TABLE} t ON t.entity_id = r.run_id
-             AND t.kind = '{layout.EVENT_END_TIME}' AND t.key = ''
-        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = r.run_id
-             AND l.kind = '{layout.EVENT_LIFECYCLE}' AND l.key = ''
-"""
-
 _VIEWS: Final = {
     "experiments": f"""
         SELECT e.experiment_id, e.name, e.artifact_location,
@@ -80,7 +64,7 @@ _VIEWS: Final = {
         LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
              AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
     """,
-    "runs": "SELECT * FROM _runs_resolved",
+    "runs": f"SELECT {', '.join(wide.ATTRIBUTES)} FROM {wide.WIDE}",
     "params": "SELECT experiment_id, run_id, key, value FROM _params",
     "tags": f"""
         SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
@@ -144,7 +128,8 @@ class Catalog:
             f"CREATE TABLE {_LATEST} (experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, "
             "step BIGINT, timestamp BIGINT, value DOUBLE)"
         )
-        self.con.execute(f"CREATE TABLE _runs_resolved AS {_RESOLVE_RUNS} WHERE false")
+        self.wide = wide.WideRuns(self.con)
+        self._dirty: set[str] = set()  # runs whose wide rows need rebuilding
         for view, body in _VIEWS.items():
             self.con.execute(f"CREATE VIEW {view} AS {body}")
         self._set_metrics_view()
@@ -160,6 +145,9 @@ class Catalog:
                     self._apply(table, changes)
                     # A corrupt compacted file was moved aside: load its inputs now.
                     changes = index.refresh() if index.stale else Changes()
+            if self._dirty:
+                self.wide.update(self._dirty)
+                self._dirty = set()
 
     def _apply(self, table: str, changes: Changes) -> None:
         loaded = self._loaded[table]
@@ -251,19 +239,21 @@ class Catalog:
                     """,
                     [paths],
                 )
-                if table == "runs":
-                    con.execute(
-                        f"INSERT INTO _runs_resolved {_RESOLVE_RUNS} WHERE NOT EXISTS "
-                        "(SELECT 1 FROM _runs_resolved x WHERE x.run_id = r.run_id)"
+                if table in ("runs", "params"):
+                    self._dirty.update(
+                        r[0]
+                        for r in con.execute(
+                            f"SELECT DISTINCT run_id FROM {source}", [paths]
+                        ).fetchall()
                     )
             elif table == "events":
-                changed = events.merge_events(
+                touched = events.merge_events(
                     con,
                     f"SELECT exp AS experiment_id, entity_id, kind, key, value, timestamp, "
                     f"writer, seq FROM {source}",
                     [paths],
                 )
-                self._resolve_runs(changed)
+                self._dirty.update(touched)
             else:
                 self._load_metrics(source, paths)
             con.execute("COMMIT")
@@ -302,20 +292,14 @@ class Catalog:
             f"INSERT INTO {_LATEST} SELECT experiment_id, run_id, key, m.step, m.ts, m.v "
             "FROM _merged"
         )
+        self._dirty.update(
+            r[0] for r in con.execute("SELECT DISTINCT run_id FROM _merged").fetchall()
+        )
         con.execute("DROP TABLE _new_latest; DROP TABLE _merged")
 
-    def _resolve_runs(self, run_ids: list[str]) -> None:
-        """Recompute the resolved attributes of runs whose facts changed."""
-        if not run_ids:
-            return
-        self.con.execute("DELETE FROM _runs_resolved WHERE run_id IN (SELECT unnest(?))", [run_ids])
-        self.con.execute(
-            f"INSERT INTO _runs_resolved {_RESOLVE_RUNS} WHERE r.run_id IN (SELECT unnest(?))",
-            [run_ids],
-        )
-
     def _forget_runs(self, run_ids: list[str]) -> None:
-        self.con.execute("DELETE FROM _runs_resolved WHERE list_contains(?, run_id)", [run_ids])
+        self.wide.forget(run_ids)
+        self._dirty.difference_update(run_ids)
         for table, (name, _cols, _keys) in _MATERIALIZED.items():
             if table != "experiments":
                 self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])

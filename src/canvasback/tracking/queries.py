@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from canvasback.store.wide import WIDE
 from canvasback.tracking import filter as flt
 from canvasback.tracking.entities import Experiment, RunData, RunInfo, view_type
 from canvasback.tracking.filter_sql import compile_filter
@@ -30,7 +31,16 @@ _LIFECYCLE_FILTER = {
     "ALL": "true",
 }
 _ENTITY_PREFIX = {"metric": "metrics", "param": "params", "tag": "tags"}
-_ENTITY_TABLE = {"metric": "latest_metrics", "param": "params", "tag": "tags"}
+_FRAME_ATTRIBUTES = (
+    "run_id",
+    "experiment_id",
+    "status",
+    "artifact_uri",
+    "start_time",
+    "end_time",
+    "run_name",
+    "lifecycle_stage",
+)
 
 
 def quote_identifier(name: str) -> str:
@@ -114,32 +124,27 @@ def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:
 
 
 class _Columns:
-    """Joins one filtered (entity, key) column per referenced metric, param or tag."""
+    """Columns of the wide run table for the (entity, key) pairs a filter or order uses."""
 
-    def __init__(self) -> None:
-        self.joins: list[str] = []
+    def __init__(self, catalog: Catalog) -> None:
+        self.present = catalog.wide.columns
+        self.joins: list[str] = []  # the wide table needs none; kept for one query shape
         self.params: list[Any] = []
-        self.aliases: dict[tuple[str, str], str] = {}
 
     def raw(self, entity: str, key: str) -> str:
-        """The joined value as stored, NaN included (for ordering)."""
-        self(entity, key)
-        return f"{self.aliases[(entity, key)]}.value"
-
-    def __call__(self, entity: str, key: str) -> str:
+        """The value as stored, NaN included (for ordering)."""
         if entity == "attribute":
             return f"b.{key}"
-        alias = self.aliases.get((entity, key))
-        if alias is None:
-            alias = self.aliases[(entity, key)] = f"c{len(self.aliases)}"
-            self.joins.append(
-                f"LEFT JOIN (SELECT run_id, value FROM {_ENTITY_TABLE[entity]} "
-                f"WHERE key = ?) {alias} ON {alias}.run_id = b.run_id"
-            )
-            self.params.append(key)
+        name = f"{_ENTITY_PREFIX[entity]}.{key}"
+        if name not in self.present:  # no run has it: every run is missing it
+            return "NULL::DOUBLE" if entity == "metric" else "NULL::VARCHAR"
+        return f"b.{quote_identifier(name)}"
+
+    def __call__(self, entity: str, key: str) -> str:
+        col = self.raw(entity, key)
         if entity == "metric":  # NaN compares with nothing (IEEE), and sorts last
-            return f"nullif({alias}.value, 'NaN'::DOUBLE)"
-        return f"{alias}.value"
+            return f"nullif({col}, 'NaN'::DOUBLE)"
+        return col
 
 
 def select_runs(
@@ -163,7 +168,7 @@ def select_runs(
             raise ValueError(msg)
     expr = flt.parse_filter(filter_string)
     keys = flt.parse_order_by(order_by)
-    columns = _Columns()
+    columns = _Columns(catalog)
     where = [_LIFECYCLE_FILTER[_view(run_view_type)]]
     where_params: list[Any] = []
     if experiment_ids is not None:
@@ -185,7 +190,7 @@ def select_runs(
     order += ["b.start_time DESC", "b.run_id"]
     page = "LIMIT ? OFFSET ?" if limit is not None else "OFFSET ?"
     selected = (
-        f"SELECT b.run_id FROM runs b {' '.join(columns.joins)} "
+        f"SELECT b.run_id FROM {WIDE} b {' '.join(columns.joins)} "
         f"WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} {page}"
     )
     params = [*columns.params, *where_params, *([limit] if limit is not None else []), offset]
@@ -215,50 +220,25 @@ def search_runs(
 
 
 def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
-    """Runs (in the given order) with one column per metric, param and tag key."""
-    import numpy as np  # noqa: PLC0415  # loads with pandas, on first search
+    """Runs (in the given order) with one column per metric, param and tag key they have."""
     import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
 
-    order = pd.Index(run_ids)
-    base = catalog.arrow(
-        "SELECT run_id, experiment_id, status, artifact_uri, start_time, end_time, run_name, "
-        "lifecycle_stage FROM runs WHERE run_id IN (SELECT unnest(?))",
+    keys = [
+        quote_identifier(name)
+        for prefix in _ENTITY_PREFIX.values()
+        for name in catalog.wide.key_columns(prefix)
+    ]
+    table = catalog.arrow(
+        f"SELECT {', '.join((*_FRAME_ATTRIBUTES, *keys))} FROM {WIDE} "
+        "WHERE run_id IN (SELECT unnest(?))",
         [run_ids],
     )
-    position = order.get_indexer(base.column("run_id").to_numpy(zero_copy_only=False))
-    columns: dict[str, Any] = {"run_id": np.asarray(run_ids, dtype=object)}
-    for name in base.column_names[1:]:
-        values = np.empty(len(run_ids), dtype=object)
-        values[position] = base.column(name).to_numpy(zero_copy_only=False)
-        columns[name] = values
+    frame = table.to_pandas().set_index("run_id").reindex(pd.Index(run_ids, name="run_id"))
+    # Only the keys the selected runs have, as MLflow's frame shows them.
+    empty = [c for c in frame.columns[len(_FRAME_ATTRIBUTES) - 1 :] if frame[c].isna().all()]
+    frame = frame.drop(columns=empty).reset_index()
     for col in ("start_time", "end_time"):
-        columns[col] = pd.to_datetime(columns[col].astype("float64"), unit="ms", utc=True)
-    columns["artifact_uri"] = [f"{root}/{uri}" for uri in columns["artifact_uri"]]
-    long = catalog.arrow(
-        "SELECT 0 AS e, run_id, key, value AS num, NULL::VARCHAR AS txt FROM latest_metrics "
-        "WHERE run_id IN (SELECT unnest($1)) "
-        "UNION ALL SELECT 1, run_id, key, NULL, value FROM params "
-        "WHERE run_id IN (SELECT unnest($1)) "
-        "UNION ALL SELECT 2, run_id, key, NULL, value FROM tags "
-        "WHERE run_id IN (SELECT unnest($1)) ORDER BY e, key",
-        [run_ids],
-    )
-    entity_of = long.column("e").to_numpy()
-    all_rows = order.get_indexer(long.column("run_id").to_numpy(zero_copy_only=False))
-    all_keys = long.column("key").to_numpy(zero_copy_only=False)
-    numbers = long.column("num").to_numpy(zero_copy_only=False)
-    texts = long.column("txt").to_numpy(zero_copy_only=False)
-    for code, prefix in enumerate(_ENTITY_PREFIX.values()):
-        mask = entity_of == code
-        if not mask.any():
-            continue
-        keys, codes = np.unique(all_keys[mask], return_inverse=True)
-        if code == 0:
-            grid = np.full((len(run_ids), len(keys)), np.nan)
-            grid[all_rows[mask], codes] = numbers[mask].astype("float64")
-        else:
-            grid = np.full((len(run_ids), len(keys)), None, dtype=object)
-            grid[all_rows[mask], codes] = texts[mask]
-        for i, key in enumerate(keys):
-            columns[f"{prefix}.{key}"] = grid[:, i]
-    return pd.DataFrame(columns)
+        frame[col] = pd.to_datetime(frame[col].astype("float64"), unit="ms", utc=True)
+    frame["artifact_uri"] = [f"{root}/{uri}" for uri in frame["artifact_uri"]]
+    result: pd.DataFrame = frame
+    return result

@@ -1,0 +1,128 @@
+"""One row per run, one column per metric, param and tag key: the table searches read.
+
+Joining the long params and metrics tables per query costs a scan of every value in the
+store (a million params at 100,000 runs); a wide row per run makes a search one scan of
+one table. The catalog keeps it up to date incrementally: after each refresh, only the
+runs whose rows changed are rebuilt, and a key seen for the first time adds a column.
+Columns are named as in ``search_runs``' frame: ``metrics.acc``, ``params.lr``,
+``tags.team``; metric columns keep NaN as stored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+from canvasback.store import events, layout
+
+if TYPE_CHECKING:
+    import duckdb
+
+WIDE: Final = "_wide"
+
+ATTRIBUTES: Final = (
+    "run_id",
+    "experiment_id",
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "lifecycle_stage",
+    "parent_run_id",
+    "user_id",
+    "artifact_uri",
+)
+
+# Run attributes with their mutable facts resolved last-writer-wins.
+RESOLVED_RUNS: Final = f"""
+    SELECT r.run_id, r.experiment_id, r.run_name, s.value AS status, r.start_time,
+           TRY_CAST(t.value AS BIGINT) AS end_time,
+           coalesce(l.value, 'active') AS lifecycle_stage,
+           r.parent_run_id, r.user_id, r.artifact_uri
+    FROM _runs r
+    LEFT JOIN {events.STATE_TABLE} s ON s.entity_id = r.run_id
+         AND s.kind = '{layout.EVENT_STATUS}' AND s.key = ''
+    LEFT JOIN {events.STATE_TABLE} t ON t.entity_id = r.run_id
+         AND t.kind = '{layout.EVENT_END_TIME}' AND t.key = ''
+    LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = r.run_id
+         AND l.kind = '{layout.EVENT_LIFECYCLE}' AND l.key = ''
+"""
+
+# entity prefix -> (source of run_id/key/value rows, column type)
+_SOURCES: Final = {
+    "metrics": ("SELECT run_id, key, value FROM _latest_metrics", "DOUBLE"),
+    "params": ("SELECT run_id, key, value FROM _params", "VARCHAR"),
+    "tags": (
+        (
+            f"SELECT entity_id AS run_id, key, value FROM {events.STATE_TABLE} "
+            f"WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL"
+        ),
+        "VARCHAR",
+    ),
+}
+
+# Past this many changed runs, rebuilding every row is cheaper than a run-id filter.
+_FULL_REBUILD: Final = 20_000
+
+
+def quote(name: str) -> str:
+    """A DuckDB quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class WideRuns:
+    """Maintains the wide run table in a catalog's DuckDB connection."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        con.execute(f"CREATE TABLE {WIDE} AS {RESOLVED_RUNS} WHERE false")
+        self.columns: dict[str, str] = {}  # "metrics.acc" -> SQL type
+
+    def key_columns(self, prefix: str) -> list[str]:
+        """Column names of one entity ("metrics", "params", "tags"), sorted."""
+        return sorted(c for c in self.columns if c.startswith(prefix + "."))
+
+    def update(self, run_ids: set[str]) -> None:
+        """Rebuild the rows of runs whose attributes, metrics, params or tags changed."""
+        if not run_ids:
+            return
+        ids: list[str] | None = sorted(run_ids) if len(run_ids) <= _FULL_REBUILD else None
+        scope = "" if ids is None else " WHERE run_id IN (SELECT unnest($ids))"
+        params: dict[str, object] = {} if ids is None else {"ids": ids}
+        self._add_columns(scope, params)
+        pieces = []
+        for prefix, (source, _type) in _SOURCES.items():
+            names = self.key_columns(prefix)
+            if not names:
+                continue
+            aggregates = ", ".join(
+                f"any_value(value) FILTER (WHERE key = $k{prefix}{i}) AS {quote(n)}"
+                for i, n in enumerate(names)
+            )
+            params.update({f"k{prefix}{i}": n.split(".", 1)[1] for i, n in enumerate(names)})
+            pieces.append(
+                f"LEFT JOIN (SELECT run_id, {aggregates} FROM ({source}){scope} "
+                f"GROUP BY run_id) {prefix} USING (run_id)"
+            )
+        only = {"ids": ids} if ids is not None else {}
+        self.con.execute(f"DELETE FROM {WIDE}{scope}", only)
+        where = "" if ids is None else " WHERE r.run_id IN (SELECT unnest($ids))"
+        self.con.execute(
+            f"INSERT INTO {WIDE} BY NAME SELECT * FROM ({RESOLVED_RUNS}) r "
+            f"{' '.join(pieces)}{where}",
+            params,
+        )
+
+    def _add_columns(self, scope: str, params: dict[str, object]) -> None:
+        for prefix, (source, sql_type) in _SOURCES.items():
+            keys = self.con.execute(
+                f"SELECT DISTINCT key FROM ({source}){scope}", params
+            ).fetchall()
+            for (key,) in keys:
+                name = f"{prefix}.{key}"
+                if name not in self.columns:
+                    self.con.execute(f"ALTER TABLE {WIDE} ADD COLUMN {quote(name)} {sql_type}")
+                    self.columns[name] = sql_type
+
+    def forget(self, run_ids: list[str]) -> None:
+        """Drop the rows of purged runs."""
+        self.con.execute(f"DELETE FROM {WIDE} WHERE list_contains(?, run_id)", [run_ids])
