@@ -103,6 +103,34 @@ def w2(rec: c.Recorder, store: Path, row_id: str, *, timed: bool, note: str = ""
     return run_ids[0]
 
 
+def w2_history(rec: c.Recorder) -> None:
+    """W2's points as two whole series through log_history, canvasback's columnar batch."""
+    n = rec.sizes["w2_points"]
+    cb.set_experiment("w2-history")
+    samples = []
+    for _ in range(REPEATS):
+        cb.start_run()
+        with rec.timed() as sample:
+            series: dict[str, list[float]] = {"acc": [], "loss": []}
+            for i in range(n):
+                key, value, _step = c.w1_point(i)
+                series[key].append(value)
+            cb.log_history(series)
+            cb.end_run()
+            cb.flush()
+        samples.append(sample)
+    rec.add(
+        "W2-history",
+        "log_history points/s (2 series) incl. building the lists, end_run + flush",
+        "points/s",
+        samples,
+        n,
+        value=c.per_second(n),
+        better="higher",
+        note="canvasback's columnar batch call; the lists are built inside the timer",
+    )
+
+
 def make_runs(start: int, stop: int) -> None:
     for i in range(start, stop):
         cb.start_run(run_name=c.run_name(i))
@@ -249,9 +277,15 @@ def fsync_rows(rec: c.Recorder) -> None:
     os.environ.pop(FSYNC_ENV)
 
 
-def workloads(rec: c.Recorder, store: Path) -> None:
+def per_call_rows(rec: c.Recorder) -> None:
     if rec.wants("W1"):
         w1(rec, "W1")
+    if rec.wants("W2"):
+        w2_history(rec)
+
+
+def workloads(rec: c.Recorder, store: Path) -> None:
+    per_call_rows(rec)
     w2_run = ""
     if rec.wants("W2") or rec.wants("W5"):
         w2_run = w2(rec, store, "W2", timed=rec.wants("W2"))

@@ -66,6 +66,12 @@ FSYNC = "CANVASBACK_FSYNC=1"
 SPECS = (
     Spec("W1", "W1 log_metric, µs per call incl. end_run (+ flush)", "<= 2"),
     Spec("W2", "W2 log_batch, points/s incl. end_run (+ flush)", ">= 1,000,000"),
+    Spec(
+        "W2-history",
+        "W2 through log_history (whole series as lists), points/s",
+        ">= 1,000,000",
+        "W2",
+    ),
     Spec("W3", "W3 runs/s (start, params, metrics, tags, end)", ">= 300"),
     Spec("W1-fsync", f"W1 with {FSYNC}, µs per call", "<= 2", "W1"),
     Spec("W2-fsync", f"W2 with {FSYNC}, points/s", ">= 1,000,000", "W2"),

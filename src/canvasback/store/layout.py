@@ -125,3 +125,6 @@ SORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "events": ("entity_id", "kind", "key", "timestamp"),
     "artifacts": ("run_id", "path"),
 }
+
+# A flush sorts by fewer keys: Arrow's sort is stable and rows arrive in step order.
+FLUSH_SORT_KEYS: Final[dict[str, tuple[str, ...]]] = {"metrics": ("run_id", "key")}

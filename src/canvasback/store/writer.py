@@ -9,6 +9,8 @@ writer ever takes a lock on the store: segment names are unique per writer.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import gc
 import itertools
 import logging
 import os
@@ -21,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Final
 from canvasback.store import layout
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     import pyarrow as pa
 
     from canvasback.store.fs import LocalFileSystem
@@ -74,6 +78,8 @@ class Writer:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buffers: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        # Column-wise batches (log_batch): one list per schema column, extended in place.
+        self._columns: dict[tuple[str, str], list[list[Any]]] = {}
         self._pending = 0
         self._file_seq = itertools.count()
         self._event_seq = itertools.count()
@@ -117,6 +123,27 @@ class Writer:
         if full:
             self._wake.set()
 
+    def extend_columns(
+        self, table: str, experiment_id: str, columns: Sequence[Sequence[Any]]
+    ) -> None:
+        """Buffer a batch given column-wise, in the table's schema order."""
+        n = len(columns[0])
+        if not n:
+            return
+        key = (table, experiment_id)
+        with self._lock:
+            buf = self._columns.get(key)
+            if buf is None:
+                self._columns[key] = buf = [[] for _ in columns]
+            for target, column in zip(buf, columns, strict=True):
+                target.extend(column)
+            self._pending += n
+            full = self._pending >= self.max_rows
+        if self._thread is None:
+            self._start_thread()
+        if full:
+            self._wake.set()
+
     def event(
         self, experiment_id: str, entity_id: str, kind: str, key: str, value: str | None
     ) -> None:
@@ -153,17 +180,20 @@ class Writer:
         with self._flush_lock:
             with self._lock:
                 buffers, self._buffers = self._buffers, {}
+                columns, self._columns = self._columns, {}
                 self._pending = 0
             written = 0
-            failed: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+            failed: dict[tuple[str, str], tuple[list[tuple[Any, ...]], list[list[Any]]]] = {}
             error: BaseException | None = None
-            for (table, experiment_id), rows in buffers.items():
-                try:
-                    self._write(table, experiment_id, rows)
-                    written += 1
-                except Exception as exc:  # noqa: BLE001  # keep the rows, report after
-                    failed[(table, experiment_id)] = rows
-                    error = exc
+            with _gc_paused():
+                for key in {**buffers, **columns}:
+                    rows, cols = buffers.get(key, []), columns.get(key, [])
+                    try:
+                        self._write(*key, rows, cols)
+                        written += 1
+                    except Exception as exc:  # noqa: BLE001  # keep the rows, report after
+                        failed[key] = (rows, cols)
+                        error = exc
             if failed:
                 self._requeue(failed)
                 self.last_error = error
@@ -171,14 +201,27 @@ class Writer:
                 raise error
             return written
 
-    def _requeue(self, failed: dict[tuple[str, str], list[tuple[Any, ...]]]) -> None:
+    def _requeue(
+        self, failed: dict[tuple[str, str], tuple[list[tuple[Any, ...]], list[list[Any]]]]
+    ) -> None:
         with self._lock:
-            for key, rows in failed.items():
+            for key, (rows, cols) in failed.items():
                 self._buffers.setdefault(key, [])[:0] = rows
                 self._pending += len(rows)
+                if cols:
+                    buf = self._columns.setdefault(key, [[] for _ in cols])
+                    for target, column in zip(buf, cols, strict=True):
+                        target[:0] = column
+                    self._pending += len(cols[0])
 
-    def _write(self, table: str, experiment_id: str, rows: list[tuple[Any, ...]]) -> None:
-        arrow_table = rows_to_table(table, rows)
+    def _write(
+        self,
+        table: str,
+        experiment_id: str,
+        rows: list[tuple[Any, ...]],
+        columns: list[list[Any]],
+    ) -> None:
+        arrow_table = rows_to_table(table, rows, columns)
         name = layout.segment_name(time.time_ns(), self.writer_id, next(self._file_seq))
         self.fs.write_parquet(f"{layout.partition_dir(table, experiment_id)}/{name}", arrow_table)
 
@@ -215,15 +258,41 @@ class Writer:
         self.flush()  # also waits for a flush the background thread has begun
 
 
-def rows_to_table(table: str, rows: list[tuple[Any, ...]]) -> pa.Table:
+def rows_to_table(
+    table: str, rows: list[tuple[Any, ...]], columns: Sequence[Sequence[Any]] = ()
+) -> pa.Table:
     """Column-wise Arrow table of buffered row tuples, sorted for pruning."""
     import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first flush, not at import
 
     schema = layout.schema(table)
-    columns = list(zip(*rows, strict=True))
-    arrays = [pa.array(col, type=field.type) for col, field in zip(columns, schema, strict=True)]
-    arrow_table = pa.Table.from_arrays(arrays, schema=schema)
-    return arrow_table.sort_by([(k, "ascending") for k in layout.SORT_KEYS[table]])
+    parts: list[Sequence[Sequence[Any]]] = [list(zip(*rows, strict=True))] if rows else []
+    if columns:
+        parts.append(columns)
+    tables = [
+        pa.Table.from_arrays(
+            [pa.array(col, type=field.type) for col, field in zip(part, schema, strict=True)],
+            schema=schema,
+        )
+        for part in parts
+    ]
+    arrow_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    # Arrow's sort is stable: rows logged in step order stay so within a key.
+    keys = layout.FLUSH_SORT_KEYS.get(table, layout.SORT_KEYS[table])
+    return arrow_table.sort_by([(k, "ascending") for k in keys])
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    # A flush hands Python's collector hundreds of thousands of fresh objects (row
+    # tuples turned into columns); a full collection in the middle of it costs more
+    # than the write. None of them form cycles, so collection waits until it is done.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _warm_up_pyarrow() -> None:

@@ -20,7 +20,7 @@ from canvasback.tracking.run import Run
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
     import duckdb
     import pandas as pd
@@ -329,28 +329,15 @@ class Client:
         """Log many metrics, params and tags; everything is checked before anything is logged."""
         run = self.handle(run_id)
         run._check_open("log batch")  # noqa: SLF001
-        rows = []
-        seen = run._metric_keys  # noqa: SLF001
-        for m in metrics:
-            key = m.key
-            if key not in seen:
-                v.validate_key("metric", key)
-                seen.add(key)
-            value = m.value if type(m.value) is float else v.metric_value(key, m.value)
-            step = m.step
-            if type(step) is not int or not v.INT64_MIN <= step <= v.INT64_MAX:
-                step = v.metric_step(key, step)
-            ts = m.timestamp
-            if type(ts) is not int or not v.INT64_MIN <= ts <= v.INT64_MAX:
-                ts = v.timestamp_ms(key, ts)
-            rows.append((run_id, key, step, ts, value))
+        columns = _metric_columns(run_id, metrics, run._metric_keys)  # noqa: SLF001
         param_dict = {p.key: p.value for p in params}
         tag_dict = {t.key: t.value for t in tags}
         for key, tag in tag_dict.items():
             v.validate_key("tag", key)
             v.tag_value(key, tag)
         run.log_params(param_dict)
-        self.store.writer.extend("metrics", run.experiment_id, rows)
+        if columns is not None:
+            self.store.writer.extend_columns("metrics", run.experiment_id, columns)
         run.set_tags(tag_dict)
 
     # -- reads -----------------------------------------------------------------------
@@ -471,6 +458,36 @@ class _RunView(Run):
     def data(self) -> RunData:
         """Latest metrics, params and tags, as read with this handle."""
         return self._data
+
+
+def _metric_columns(
+    run_id: str, metrics: Iterable[Metric], seen: set[str]
+) -> list[Sequence[Any]] | None:
+    """A batch of metrics as checked columns (run_id, key, step, timestamp, value).
+
+    Column-wise, because checking whole columns at C speed (``all(type(x) is float ...)``)
+    is what lets a batch of a million points log in well under a second.
+    """
+    batch = list(metrics)
+    if not batch:
+        return None
+    try:
+        keys, values, timestamps, steps = (list(c) for c in zip(*batch, strict=True))
+    except (TypeError, ValueError):  # not 4-tuples: MLflow-style objects with attributes
+        keys = [m.key for m in batch]
+        values = [m.value for m in batch]
+        timestamps = [m.timestamp for m in batch]
+        steps = [m.step for m in batch]
+    for key in set(keys) - seen:
+        v.validate_key("metric", key)
+    if set(map(type, values)) != {float}:
+        values = [v.metric_value(k, x) for k, x in zip(keys, values, strict=True)]
+    if not v.int64_column(steps):
+        steps = [v.metric_step(k, x) for k, x in zip(keys, steps, strict=True)]
+    if not v.int64_column(timestamps):
+        timestamps = [v.timestamp_ms(k, x) for k, x in zip(keys, timestamps, strict=True)]
+    seen.update(keys)
+    return [[run_id] * len(batch), keys, steps, timestamps, values]
 
 
 def _user_name() -> str:

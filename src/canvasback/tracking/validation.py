@@ -193,3 +193,10 @@ def artifact_path(path: object, *, what: str = "artifact path") -> str:
         )
         raise InvalidInputError(msg)
     return "" if norm == "." else norm
+
+
+def int64_column(values: list[object]) -> bool:
+    """Whether every value is an int within int64; checked at C speed (map, min, max)."""
+    return (
+        set(map(type, values)) == {int} and INT64_MIN <= min(values) <= max(values) <= INT64_MAX  # type: ignore[type-var,operator]
+    )

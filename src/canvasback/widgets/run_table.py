@@ -102,6 +102,11 @@ class RunTable(BaseWidget):
 
     # -- Python API ------------------------------------------------------------------
     @property
+    def store(self) -> Store:
+        """The store the table reads (``compare(table)`` charts from the same one)."""
+        return self._runs.store
+
+    @property
     def selected(self) -> pd.DataFrame:
         """The selected runs (in table order) with MLflow's ``search_runs`` columns."""
         ids = self._runs.order_of(list(self.selected_ids)) if self.selected_ids else []
