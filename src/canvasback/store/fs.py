@@ -76,15 +76,14 @@ class LocalFileSystem:
         # are recognisable for clean-up.
         return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
 
-    def write_parquet(self, rel: str, table: pa.Table, *, compression: str = "zstd") -> int:
-        """Write a Parquet file so that it appears atomically; returns its size in bytes."""
-        import pyarrow.parquet as pq  # noqa: PLC0415  # pyarrow loads on first write
-
+    @contextlib.contextmanager
+    def _atomic(self, rel: str) -> Iterator[Path]:
+        """A temp path to write; renamed to ``rel`` when the block ends, removed on error."""
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = self._tmp_for(target)
         try:
-            pq.write_table(table, tmp, compression=compression, row_group_size=1 << 17)
+            yield tmp
             if self.fsync:
                 _fsync_path(tmp)
             tmp.replace(target)
@@ -92,24 +91,19 @@ class LocalFileSystem:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        return target.stat().st_size
+
+    def write_parquet(self, rel: str, table: pa.Table, *, compression: str = "zstd") -> int:
+        """Write a Parquet file so that it appears atomically; returns its size in bytes."""
+        import pyarrow.parquet as pq  # noqa: PLC0415  # pyarrow loads on first write
+
+        with self._atomic(rel) as tmp:
+            pq.write_table(table, tmp, compression=compression, row_group_size=1 << 17)
+        return (self.root / rel).stat().st_size
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write a small file atomically (temp file, then rename)."""
-        target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._tmp_for(target)
-        try:
-            with tmp.open("wb") as fh:
-                fh.write(data)
-                if self.fsync:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            tmp.replace(target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+        with self._atomic(rel) as tmp:
+            tmp.write_bytes(data)
 
     def create_exclusive(self, rel: str, data: bytes) -> bool:
         """Create a file with content only if it does not exist yet; True if we created it.
@@ -135,19 +129,9 @@ class LocalFileSystem:
 
     def copy_in(self, source: Path, rel: str) -> int:
         """Copy a local file into the store atomically; returns the size."""
-        target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._tmp_for(target)
-        try:
-            with source.open("rb") as src, tmp.open("wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-            tmp.replace(target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
-        return target.stat().st_size
+        with self._atomic(rel) as tmp, source.open("rb") as src, tmp.open("wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        return (self.root / rel).stat().st_size
 
     # -- reads -----------------------------------------------------------------------
     def read_bytes(self, rel: str) -> bytes:

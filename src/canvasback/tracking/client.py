@@ -88,20 +88,17 @@ class Client:
         """Create an experiment; returns its id. The name must be new in this store."""
         del artifact_location  # artifacts always live in the store
         v.experiment_name(name)
+        checked_tags = {
+            v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()
+        }
         self._ensure_default_experiment()
         number = self.store.claim_next_number("experiment-ids", name.encode())
         experiment_id = str(number)
         if not self.store.claim("experiment-names", self._name_claim(name), experiment_id.encode()):
             msg = f"Experiment {name!r} already exists in store {str(self.store.root)!r}"
             raise v.InvalidInputError(msg)
-        for key, value in (tags or {}).items():
-            self.store.writer.event(
-                experiment_id,
-                experiment_id,
-                layout.EVENT_EXPERIMENT_TAG,
-                v.validate_key("tag", key),
-                v.tag_value(key, value),
-            )
+        for key, value in checked_tags.items():
+            self._experiment_tag(experiment_id, key, value)
         self._write_experiment(experiment_id, name)
         self._experiment_ids[name] = experiment_id
         return experiment_id
@@ -164,12 +161,11 @@ class Client:
     def set_experiment_tag(self, experiment_id: str, key: str, value: object) -> None:
         """Set a tag on an experiment."""
         self.get_experiment(experiment_id)
+        self._experiment_tag(experiment_id, v.validate_key("tag", key), v.tag_value(key, value))
+
+    def _experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         self.store.writer.event(
-            experiment_id,
-            experiment_id,
-            layout.EVENT_EXPERIMENT_TAG,
-            v.validate_key("tag", key),
-            v.tag_value(key, value),
+            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_TAG, key, value
         )
 
     # -- runs ------------------------------------------------------------------------

@@ -162,6 +162,23 @@ def select_runs(
     ``experiment_ids=None`` means every experiment. Runs without a value in an ordering
     column sort last; ties go to the newest run first, then by id, as in MLflow.
     """
+    sql, params = _search_sql(
+        catalog, "b.run_id", experiment_ids, filter_string, run_view_type, order_by, limit, offset
+    )
+    return [r[0] for r in catalog.rows(sql, params)]
+
+
+def _search_sql(
+    catalog: Catalog,
+    select: str,
+    experiment_ids: list[str] | None,
+    filter_string: str | None,
+    run_view_type: object,
+    order_by: list[str] | None,
+    limit: int | None,
+    offset: int,
+) -> tuple[str, list[Any]]:
+    """One query over the wide run table: filter, order, page."""
     for name, value in (("max_results", limit), ("offset", offset)):
         if value is not None and (not isinstance(value, int) or value < 0):
             msg = f"Invalid {name} {value!r}: a non-negative integer is required"
@@ -170,14 +187,14 @@ def select_runs(
     keys = flt.parse_order_by(order_by)
     columns = _Columns(catalog)
     where = [_LIFECYCLE_FILTER[_view(run_view_type)]]
-    where_params: list[Any] = []
+    params: list[Any] = []
     if experiment_ids is not None:
         where.append("list_contains(?, b.experiment_id)")
-        where_params.append(experiment_ids)
+        params.append(experiment_ids)
     if expr is not None:
-        sql, params = compile_filter(expr, columns)
+        sql, filter_params = compile_filter(expr, columns)
         where.append(f"({sql})")
-        where_params.extend(params)
+        params.extend(filter_params)
     order: list[str] = []
     for k in keys:
         col = columns(k.entity, k.key) if k.entity == "attribute" else columns.raw(k.entity, k.key)
@@ -189,12 +206,12 @@ def select_runs(
         order.append(f"{col} {direction} NULLS LAST")
     order += ["b.start_time DESC", "b.run_id"]
     page = "LIMIT ? OFFSET ?" if limit is not None else "OFFSET ?"
-    selected = (
-        f"SELECT b.run_id FROM {WIDE} b {' '.join(columns.joins)} "
-        f"WHERE {' AND '.join(where)} ORDER BY {', '.join(order)} {page}"
+    params += [*([limit] if limit is not None else []), offset]
+    sql = (
+        f"SELECT {select} FROM {WIDE} b WHERE {' AND '.join(where)} "
+        f"ORDER BY {', '.join(order)} {page}"
     )
-    params = [*columns.params, *where_params, *([limit] if limit is not None else []), offset]
-    return [r[0] for r in catalog.rows(selected, params)]
+    return sql, params
 
 
 def search_runs(
@@ -208,37 +225,66 @@ def search_runs(
     order_by: list[str] | None,
 ) -> pd.DataFrame:
     """Runs that match, as a DataFrame with MLflow's columns, in the requested order."""
-    run_ids = select_runs(
+    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
+
+    sql, params = _search_sql(
         catalog,
-        experiment_ids=experiment_ids,
-        filter_string=filter_string,
-        run_view_type=run_view_type,
-        order_by=order_by,
-        limit=max_results,
+        "b.rowid",
+        experiment_ids,
+        filter_string,
+        run_view_type,
+        order_by,
+        max_results,
+        0,
     )
-    return runs_frame(catalog, root, run_ids)
+    # Order and page on row ids first, then read whole rows for just that page: the
+    # sort then carries one number per run, not every column of the table.
+    with catalog.lock:
+        rowids = [r[0] for r in catalog.rows(sql, params)]
+        table = catalog.arrow(
+            f"SELECT b.rowid AS _row, {_frame_columns(catalog)} FROM {WIDE} b "
+            "WHERE b.rowid IN (SELECT unnest(?))",
+            [rowids],
+        )
+    order = pd.Index(table.column("_row").to_numpy()).get_indexer(rowids)
+    return _to_frame(table.drop_columns(["_row"]).take(order), root)
 
 
 def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
     """Runs (in the given order) with one column per metric, param and tag key they have."""
     import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
 
+    table = catalog.arrow(
+        f"SELECT {_frame_columns(catalog)} FROM {WIDE} b WHERE run_id IN (SELECT unnest(?))",
+        [run_ids],
+    )
+    order = pd.Index(table.column("run_id").to_numpy(zero_copy_only=False)).get_indexer(run_ids)
+    return _to_frame(table.take(order[order >= 0]), root)
+
+
+def _frame_columns(catalog: Catalog) -> str:
     keys = [
-        quote_identifier(name)
+        "b." + quote_identifier(name)
         for prefix in _ENTITY_PREFIX.values()
         for name in catalog.wide.key_columns(prefix)
     ]
-    table = catalog.arrow(
-        f"SELECT {', '.join((*_FRAME_ATTRIBUTES, *keys))} FROM {WIDE} "
-        "WHERE run_id IN (SELECT unnest(?))",
-        [run_ids],
-    )
-    frame = table.to_pandas().set_index("run_id").reindex(pd.Index(run_ids, name="run_id"))
-    # Only the keys the selected runs have, as MLflow's frame shows them.
-    empty = [c for c in frame.columns[len(_FRAME_ATTRIBUTES) - 1 :] if frame[c].isna().all()]
-    frame = frame.drop(columns=empty).reset_index()
-    for col in ("start_time", "end_time"):
-        frame[col] = pd.to_datetime(frame[col].astype("float64"), unit="ms", utc=True)
-    frame["artifact_uri"] = [f"{root}/{uri}" for uri in frame["artifact_uri"]]
-    result: pd.DataFrame = frame
-    return result
+    return ", ".join((*(f"b.{a}" for a in _FRAME_ATTRIBUTES), *keys))
+
+
+def _to_frame(table: pa.Table, root: Path) -> pd.DataFrame:
+    """MLflow's frame: UTC times, absolute artifact URIs, only the keys the runs have."""
+    import pyarrow as pa  # noqa: PLC0415  # loaded already: the table came from DuckDB
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    # Shaped in Arrow, converted once: pandas work per column costs more than the query.
+    keys = table.column_names[len(_FRAME_ATTRIBUTES) :]
+    table = table.drop_columns([k for k in keys if table.column(k).null_count == len(table)])
+    utc = pa.timestamp("ms", tz="UTC")
+    for name in ("start_time", "end_time"):
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, pc.cast(table.column(name), utc))
+    i = table.schema.get_field_index("artifact_uri")
+    uris = pc.binary_join_element_wise(str(root), table.column("artifact_uri"), "/")
+    table = table.set_column(i, "artifact_uri", uris)
+    frame: pd.DataFrame = table.to_pandas()
+    return frame

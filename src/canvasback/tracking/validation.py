@@ -115,23 +115,20 @@ def timestamp_ms(key: str, timestamp: object) -> int:
 
 def param_value(key: str, value: object) -> str:
     """A param value as the string MLflow would store."""
-    text = str(value)
-    if len(text) > MAX_PARAM_VALUE_LENGTH:
-        msg = (
-            f"Invalid value for param {key!r}: {len(text)} characters "
-            f"(starting {text[:40]!r}); at most {MAX_PARAM_VALUE_LENGTH} are allowed"
-        )
-        raise InvalidInputError(msg)
-    return text
+    return _bounded_text("param", key, value, MAX_PARAM_VALUE_LENGTH)
 
 
 def tag_value(key: str, value: object) -> str:
     """A tag value as a string."""
+    return _bounded_text("tag", key, value, MAX_TAG_VALUE_LENGTH)
+
+
+def _bounded_text(kind: str, key: str, value: object, limit: int) -> str:
     text = str(value)
-    if len(text) > MAX_TAG_VALUE_LENGTH:
+    if len(text) > limit:
         msg = (
-            f"Invalid value for tag {key!r}: {len(text)} characters "
-            f"(starting {text[:40]!r}); at most {MAX_TAG_VALUE_LENGTH} are allowed"
+            f"Invalid value for {kind} {key!r}: {len(text)} characters "
+            f"(starting {text[:40]!r}); at most {limit} are allowed"
         )
         raise InvalidInputError(msg)
     return text
