@@ -14,7 +14,7 @@ pytestmark = pytest.mark.jupyterlab
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare.ipynb"
 TABLE_CELL, CHART_CELL = 3, 5
 ROWS = ".cb-rt-row[data-loaded=true]"
-HISTORY_LINES = "section[data-panel=history] g.history_hit_marks path"
+HISTORY_LINES = "section[data-panel=history] g.role-mark[class*=history_hit_] path"
 
 
 def _wait(predicate, what: str, timeout: float = 30) -> None:
