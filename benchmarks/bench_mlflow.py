@@ -31,7 +31,6 @@ W3_PROBE = 20
 W3_CHUNK_S = 12.0  # longest planned W3 chunk
 W2_REPEATS = 3  # ~20 s each at ~10k points/s
 W3_EXPERIMENT = "w3"
-W4_QUERIES = 5
 W4_100K_ENV = "BENCH_MLFLOW_100K"
 W5_FETCHES = 5
 W6_REPEATS = 5
@@ -168,26 +167,6 @@ def search() -> Any:  # noqa: ANN401  # a pandas DataFrame; pandas has no stubs 
     )
 
 
-def w4_query(rec: c.Recorder, row_id: str, n_runs: int, note: str = "") -> None:
-    df = search()  # untimed warm-up, as the spec says
-    samples = []
-    for _ in range(W4_QUERIES):
-        with rec.timed() as sample:
-            df = search()
-        samples.append(sample)
-    check = c.check_w4(list(df["params.seed"]), list(df["metrics.acc"]), n_runs)
-    rec.add(
-        row_id,
-        f"search_runs top 100 over {n_runs:,} runs (ms)",
-        "ms",
-        samples,
-        1,
-        value=c.millis,
-        check=check,
-        note=note,
-    )
-
-
 def clone_runs_sql(db_path: Path, start: int, stop: int) -> None:
     """Add runs ``start..stop-1`` by copying run-0's rows inside the sqlite file.
 
@@ -238,15 +217,16 @@ def clone_runs_sql(db_path: Path, start: int, stop: int) -> None:
 
 def w4(rec: c.Recorder, db_path: Path) -> None:
     n = rec.sizes["w3_runs"]
-    w4_query(rec, "W4-1k", n)
+    c.time_search(rec, search, "W4-1k", n)
     if not rec.wants("W4-10k"):
         return
     t0 = time.perf_counter()
     clone_runs_sql(db_path, n, 10 * n)
     populate = time.perf_counter() - t0
     rec.info["w4_10k_populate_s"] = populate
-    w4_query(
+    c.time_search(
         rec,
+        search,
         "W4-10k",
         10 * n,
         note=f"runs {n:,}..{10 * n - 1:,} copied from run-0's rows in sqlite with new ids "
@@ -264,7 +244,7 @@ def w4(rec: c.Recorder, db_path: Path) -> None:
         )
         return
     clone_runs_sql(db_path, 10 * n, 100 * n)
-    w4_query(rec, "W4-100k", 100 * n, note="runs copied in sqlite, as for 10k")
+    c.time_search(rec, search, "W4-100k", 100 * n, note="runs copied in sqlite, as for 10k")
 
 
 def w5(rec: c.Recorder, client: MlflowClient, run_id: str) -> None:

@@ -95,6 +95,32 @@ def w4_expected(n_runs: int) -> list[str]:
     return [str(i) for _, i in hits[:W4_TOP]]
 
 
+W4_QUERIES = 5
+
+
+def time_search(
+    rec: Recorder, search: Callable[[], Any], row_id: str, n_runs: int, note: str = ""
+) -> None:
+    """W4: one untimed warm-up, then W4_QUERIES timed searches; checked against the generator."""
+    df = search()
+    samples = []
+    for _ in range(W4_QUERIES):
+        with rec.timed() as sample:
+            df = search()
+        samples.append(sample)
+    check = check_w4(list(df["params.seed"]), list(df["metrics.acc"]), n_runs)
+    rec.add(
+        row_id,
+        f"search_runs top 100 over {n_runs:,} runs (ms)",
+        "ms",
+        samples,
+        1,
+        value=millis,
+        check=check,
+        note=note,
+    )
+
+
 def check_w4(seeds: Sequence[object], accs: Sequence[float], n_runs: int) -> str:
     want = w4_expected(n_runs)
     got = [str(s) for s in seeds]
