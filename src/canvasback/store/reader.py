@@ -4,8 +4,10 @@ Run-level tables (experiments, runs, params, resolved events, artifacts and the 
 value of every metric) are small next to metric histories, so the catalog keeps them
 as in-memory DuckDB tables, loaded incrementally from new segments and deduplicated on
 their natural keys: a row read twice (from a segment and from the compacted file that
-replaced it) is kept once. Metric histories stay in Parquet, read through an explicit
-file list. Every public read refreshes first, so other processes' writes show up.
+replaced it) is kept once. On top of them, a wide table of one row per run (see
+``wide.py``) is rebuilt for just the runs a refresh touched; searches read it. Metric
+histories stay in Parquet, read through an explicit file list. Every public read
+refreshes first, so other processes' writes show up.
 
 Views (what ``canvasback.sql`` sees): ``experiments``, ``runs``, ``params``, ``tags``,
 ``metrics``, ``latest_metrics``, ``artifacts``. Times are milliseconds since the epoch.
