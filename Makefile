@@ -24,7 +24,7 @@ setup: $(STAMP)
 
 demo: setup
 	$(BIN)/python scripts/seed_demo.py notebooks/canvasback-store
-	$(BIN)/jupyter lab notebooks/demo.ipynb
+	$(BIN)/jupyter lab notebooks/demo.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # The notebooks run under nbval against a temporary store seeded like the demo's.
 test: setup
