@@ -118,10 +118,7 @@ class Writer:
             buf.extend(rows)
             self._pending += len(rows)
             full = self._pending >= self.max_rows
-        if self._thread is None:
-            self._start_thread()
-        if full:
-            self._wake.set()
+        self._buffered(full=full)
 
     def extend_columns(
         self, table: str, experiment_id: str, columns: Sequence[Sequence[Any]]
@@ -139,6 +136,10 @@ class Writer:
                 target.extend(column)
             self._pending += n
             full = self._pending >= self.max_rows
+        self._buffered(full=full)
+
+    def _buffered(self, *, full: bool) -> None:
+        """After a batch: make sure the flusher runs, and wake it if the buffer is full."""
         if self._thread is None:
             self._start_thread()
         if full:
