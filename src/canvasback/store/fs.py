@@ -14,7 +14,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -30,6 +30,10 @@ class Entry:
     is_dir: bool
     mtime_ns: int
     size: int
+
+
+# Longest file name, in bytes, on the file systems a store lives on (ext4, xfs, apfs, ntfs).
+NAME_MAX: Final = 255
 
 
 class StorePathError(ValueError):
@@ -73,8 +77,14 @@ class LocalFileSystem:
     # -- writes ----------------------------------------------------------------------
     def _tmp_for(self, target: Path) -> Path:
         # Dot-prefixed, with the pid: readers skip it, and a killed writer's leftovers
-        # are recognisable for clean-up.
-        return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+        # are recognisable for clean-up. A long final name is shortened in the temp
+        # name, which must fit the same 255-byte limit of a file name.
+        suffix = f".{os.getpid()}.{secrets.token_hex(3)}.tmp"
+        stem = target.name
+        room = NAME_MAX - 1 - len(suffix.encode())
+        while len(os.fsencode(stem)) > room:
+            stem = stem[: room - len(os.fsencode(stem))] or stem[:-1]
+        return target.with_name(f".{stem}{suffix}")
 
     @contextlib.contextmanager
     def _atomic(self, rel: str) -> Iterator[Path]:
@@ -87,23 +97,34 @@ class LocalFileSystem:
             if self.fsync:
                 _fsync_path(tmp)
             tmp.replace(target)
+            if self.fsync:  # the rename itself survives power loss once its folder is synced
+                _fsync_path(target.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
 
     def write_parquet(self, rel: str, table: pa.Table, *, compression: str = "zstd") -> int:
-        """Write a Parquet file so that it appears atomically; returns its size in bytes."""
-        import pyarrow.parquet as pq  # noqa: PLC0415  # pyarrow loads on first write
+        """Write a Parquet file so that it appears atomically; returns its size in bytes.
 
+        The file is encoded in memory and written with plain system calls, so a failure
+        of any of them (a full disk, a read-only or vanished folder) raises ``OSError``
+        and leaves nothing behind under the final name.
+        """
+        import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first write
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, compression=compression, row_group_size=1 << 17)
+        data = sink.getvalue()
         with self._atomic(rel) as tmp:
-            pq.write_table(table, tmp, compression=compression, row_group_size=1 << 17)
-        return (self.root / rel).stat().st_size
+            _write_file(tmp, memoryview(data))
+        return int(data.size)
 
     def write_bytes(self, rel: str, data: bytes) -> None:
         """Write a small file atomically (temp file, then rename)."""
         with self._atomic(rel) as tmp:
-            tmp.write_bytes(data)
+            _write_file(tmp, memoryview(data))
 
     def create_exclusive(self, rel: str, data: bytes) -> bool:
         """Create a file with content only if it does not exist yet; True if we created it.
@@ -193,6 +214,16 @@ class LocalFileSystem:
         except FileNotFoundError:
             return None
         return dest_rel
+
+
+def _write_file(path: Path, data: memoryview) -> None:
+    """Create ``path`` (it must not exist) and write all of ``data``; raise on any failure."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
 
 
 def _fsync_path(path: Path) -> None:

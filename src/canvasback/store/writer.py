@@ -8,22 +8,22 @@ writer ever takes a lock on the store: segment names are unique per writer.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gc
 import itertools
 import logging
-import os
 import secrets
 import threading
 import time
-import weakref
+import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout
+from canvasback.store import layout, lifecycle, spill
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
     import pyarrow as pa
 
@@ -34,7 +34,16 @@ log = logging.getLogger(__name__)
 DEFAULT_FLUSH_INTERVAL: Final = 1.0
 DEFAULT_MAX_ROWS: Final = 250_000
 
-_WRITERS: weakref.WeakSet[Writer] = weakref.WeakSet()
+# A value that has no Parquet form makes the Arrow conversion raise one of these.
+_CONVERSION_ERRORS: Final = (TypeError, ValueError, ArithmeticError, NotImplementedError)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment file to write: its store-relative path (fixed: a retry reuses it)."""
+
+    rel: str
+    data: pa.Table
 
 
 def new_writer_id() -> str:
@@ -71,7 +80,9 @@ class Writer:
         self.flush_interval = flush_interval
         self.max_rows = max_rows
         self._reset_state()
-        _WRITERS.add(self)
+        if spill.pending(self.fs.root):
+            _replay_spilled(self.fs)
+        lifecycle.register(self)
 
     def _reset_state(self) -> None:
         self.writer_id = new_writer_id()
@@ -86,7 +97,11 @@ class Writer:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._retry: list[Segment] = []  # segments the store refused, retried by name
         self.last_error: BaseException | None = None
+        self.rejected_rows = 0  # rows set aside because Parquet cannot hold a value
+        self.spilled_rows = 0  # rows kept in the spill folder after a last flush failed
+        self.lost_rows = 0  # rows neither written nor kept
 
     # -- appends (hot path) ------------------------------------------------------------
     def append(self, table: str, experiment_id: str, row: tuple[Any, ...]) -> None:
@@ -162,8 +177,8 @@ class Writer:
 
     @property
     def pending(self) -> int:
-        """Rows buffered and not yet written."""
-        return self._pending
+        """Rows buffered and not yet written (including segments waiting for a retry)."""
+        return self._pending + sum(int(s.data.num_rows) for s in self._retry)
 
     # -- flushing ----------------------------------------------------------------------
     def request_flush(self) -> None:
@@ -176,55 +191,122 @@ class Writer:
         """Write every buffered row now; returns the number of segments written.
 
         Safe from any thread; concurrent callers serialise, so when this returns every
-        row appended before the call is on disk.
+        row appended before the call is on disk. Rows no Parquet column can hold are
+        set aside (see :meth:`_prepare`); every other row is written. If the store
+        refuses a write (``OSError``: full, read-only, vanished), the segment keeps its
+        name and is retried by the next flush, and the error is raised.
         """
         with self._flush_lock:
             with self._lock:
                 buffers, self._buffers = self._buffers, {}
                 columns, self._columns = self._columns, {}
                 self._pending = 0
-            written = 0
-            failed: dict[tuple[str, str], tuple[list[tuple[Any, ...]], list[list[Any]]]] = {}
+            batches, self._retry = self._retry, []
+            failed: list[Segment] = []
             error: BaseException | None = None
             with _gc_paused():
                 for key in {**buffers, **columns}:
-                    rows, cols = buffers.get(key, []), columns.get(key, [])
+                    segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
+                    if segment is not None:
+                        batches.append(segment)
+                for segment in batches:
                     try:
-                        self._write(*key, rows, cols)
-                        written += 1
+                        self.fs.write_parquet(segment.rel, segment.data)
                     except Exception as exc:  # noqa: BLE001  # keep the rows, report after
-                        failed[key] = (rows, cols)
+                        failed.append(segment)
                         error = exc
             if failed:
-                self._requeue(failed)
+                self._retry = failed
                 self.last_error = error
                 assert error is not None  # noqa: S101  # set together with failed
                 raise error
-            return written
+            return len(batches)
 
-    def _requeue(
-        self, failed: dict[tuple[str, str], tuple[list[tuple[Any, ...]], list[list[Any]]]]
-    ) -> None:
-        with self._lock:
-            for key, (rows, cols) in failed.items():
-                self._buffers.setdefault(key, [])[:0] = rows
-                self._pending += len(rows)
-                if cols:
-                    buf = self._columns.setdefault(key, [[] for _ in cols])
-                    for target, column in zip(buf, cols, strict=True):
-                        target[:0] = column
-                    self._pending += len(cols[0])
-
-    def _write(
+    def _prepare(
         self,
         table: str,
         experiment_id: str,
         rows: list[tuple[Any, ...]],
         columns: list[list[Any]],
-    ) -> None:
-        arrow_table = rows_to_table(table, rows, columns)
+    ) -> Segment | None:
+        """The segment to write for one buffer; rows Parquet cannot hold are set aside.
+
+        A value that passed validation but has no Parquet form (a lone surrogate, an
+        integer beyond int64) must not hold back the rows logged with it: those rows
+        are found by bisection, kept losslessly in the spill folder with a loud
+        warning, and the rest are written.
+        """
         name = layout.segment_name(time.time_ns(), self.writer_id, next(self._file_seq))
-        self.fs.write_parquet(f"{layout.partition_dir(table, experiment_id)}/{name}", arrow_table)
+        rel = f"{layout.partition_dir(table, experiment_id)}/{name}"
+        try:
+            return Segment(rel, rows_to_table(table, rows, columns))
+        except _CONVERSION_ERRORS as exc:
+            everything = rows + list(zip(*columns, strict=True)) if columns else rows
+            good, bad = _split_writable(table, everything)
+            self._set_aside(table, experiment_id, bad, exc)
+            return Segment(rel, rows_to_table(table, good)) if good else None
+
+    def _set_aside(
+        self, table: str, experiment_id: str, rows: list[tuple[Any, ...]], exc: BaseException
+    ) -> None:
+        name = layout.segment_name(time.time_ns(), self.writer_id, next(self._file_seq))
+        rel = f"{layout.partition_dir(table, experiment_id)}/{name}"
+        where: str
+        try:
+            where = str(spill.keep_rejected(self.fs.root, rel, rows))
+        except Exception as spill_exc:  # noqa: BLE001  # say what is lost, loudly
+            where = f"nowhere: keeping them failed too ({spill_exc}); they are lost"
+            self.lost_rows += len(rows)
+        else:
+            self.rejected_rows += len(rows)
+        msg = (
+            f"canvasback: {len(rows)} row(s) of table {table!r} (experiment "
+            f"{experiment_id!r}) hold a value that cannot be stored "
+            f"({type(exc).__name__}: {exc}; first row {rows[0]!r}); every other row was "
+            f"written. The rows were kept in {where}."
+        )
+        warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
+
+    def spill_unwritten(self, exc: BaseException) -> Path | None:
+        """After a last flush failed: keep every unwritten row in the spill folder.
+
+        Returns the spill folder, or None if the rows could not be kept (then they are
+        lost, and the error says how many). Warns either way.
+        """
+        with self._flush_lock:
+            with self._lock:
+                buffers, self._buffers = self._buffers, {}
+                columns, self._columns = self._columns, {}
+                self._pending = 0
+            segments, self._retry = self._retry, []
+            for key in {**buffers, **columns}:
+                segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
+                if segment is not None:
+                    segments.append(segment)
+        rows = sum(s.data.num_rows for s in segments)
+        if not rows:
+            return None
+        tables = ", ".join(sorted({s.rel.split("/", 1)[0] for s in segments}))
+        try:
+            folder = spill.keep_segments(self.fs.root, [(s.rel, s.data) for s in segments])
+        except Exception as spill_exc:  # noqa: BLE001
+            self.lost_rows += rows
+            msg = (
+                f"canvasback: {rows} row(s) of table(s) {tables} could not be written to "
+                f"the store {str(self.fs.root)!r} ({type(exc).__name__}: {exc}), nor kept "
+                f"in a spill folder ({spill_exc}): they are lost."
+            )
+            warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
+            return None
+        self.spilled_rows += rows
+        msg = (
+            f"canvasback: {rows} row(s) of table(s) {tables} could not be written to the "
+            f"store {str(self.fs.root)!r} ({type(exc).__name__}: {exc}). They are kept in "
+            f"{str(folder)!r} and will be written by the next process that opens this "
+            f"store, or by: canvasback recover {str(self.fs.root)!r}"
+        )
+        warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
+        return folder
 
     # -- background thread ---------------------------------------------------------------
     def start(self) -> None:
@@ -246,7 +328,7 @@ class Writer:
         while not self._closed:
             self._wake.wait(self.flush_interval)
             self._wake.clear()
-            if self._pending:
+            if self._pending or self._retry:
                 try:
                     self.flush()
                 except Exception:  # rows are requeued; try again next tick
@@ -304,21 +386,39 @@ def _warm_up_pyarrow() -> None:
     rows_to_table("metrics", [("", "", 0, 0, 0.0)])
 
 
-def _flush_all_at_exit() -> None:
-    for writer in list(_WRITERS):
-        try:
-            writer.close()
-        except Exception:
-            log.exception("canvasback: final flush to %s failed", writer.fs)
+def _split_writable(
+    table: str, rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(rows Arrow converts, rows it refuses), by bisection: about 2n rows converted."""
+    try:
+        rows_to_table(table, rows)
+    except _CONVERSION_ERRORS:
+        if len(rows) == 1:
+            return [], rows
+        mid = len(rows) // 2
+        good_a, bad_a = _split_writable(table, rows[:mid])
+        good_b, bad_b = _split_writable(table, rows[mid:])
+        return good_a + good_b, bad_a + bad_b
+    return rows, []
 
 
-def _reset_after_fork() -> None:
-    # A forked child must not write the parent's buffered rows a second time, nor
-    # reuse its writer id.
-    for writer in list(_WRITERS):
-        writer._reset_state()  # noqa: SLF001  # module-level hook of this class
-
-
-atexit.register(_flush_all_at_exit)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
+def _replay_spilled(fs: LocalFileSystem) -> None:
+    """Write rows an earlier process could not; never fails the writer's creation."""
+    try:
+        report = spill.replay(fs)
+    except Exception:
+        log.exception("canvasback: replaying the spill folder of %s failed", fs)
+        return
+    if report.written_rows:
+        log.warning(
+            "canvasback: wrote %d row(s) that an earlier process had kept in a spill folder",
+            report.written_rows,
+        )
+    if report.remaining:
+        warnings.warn(
+            f"canvasback: {report.remaining_rows} row(s) for the store {str(fs.root)!r} are "
+            f"still kept in spill files ({', '.join(report.remaining)}): "
+            + "; ".join(report.errors),
+            spill.SpilledRowsWarning,
+            stacklevel=3,
+        )

@@ -1,0 +1,183 @@
+"""Rows the store could not take, kept on local disk until it can.
+
+When a flush cannot reach the store (it is read-only, vanished or full) at the moment a
+process ends, or when rows hold a value no Parquet column can store, the rows go to a
+spill folder of the user's cache (``$XDG_CACHE_HOME/canvasback/spill/<store hash>/``,
+else the temporary folder), never silently nowhere. Two kinds of file:
+
+``<table>/exp=<experiment>/seg-....parquet``
+    a finished segment. Replaying copies it to the same path in the store, so a replay
+    repeated after a crash writes the same file again, never a second copy.
+``rejected/<table>/exp=<experiment>/seg-....jsonl``
+    rows with a value Parquet cannot hold (a lone surrogate, an integer beyond int64),
+    as JSON lines: lossless, since JSON escapes surrogates and has unbounded integers.
+    They are retried on every replay and stay until they can be written (or are fixed
+    or deleted by hand).
+
+The next process that opens the store replays its spill folder; so does
+``canvasback recover [STORE]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback.store import layout
+from canvasback.store.fs import LocalFileSystem
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+REJECTED_DIR: Final = "rejected"
+STORE_FILE: Final = "STORE"  # the store root a spill folder belongs to
+JSONL_SUFFIX: Final = ".jsonl"
+
+
+class SpilledRowsWarning(UserWarning):
+    """Rows could not be written to the store; they were kept in a spill folder."""
+
+
+@dataclass
+class ReplayReport:
+    """What one replay of a store's spill folders did."""
+
+    written_files: int = 0
+    written_rows: int = 0
+    remaining: dict[str, int] = field(default_factory=dict)  # spill file -> rows still there
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def remaining_rows(self) -> int:
+        """Rows still kept in spill files."""
+        return sum(self.remaining.values())
+
+
+def _store_hash(root: Path) -> str:
+    return hashlib.sha256(str(root).encode(errors="surrogateescape")).hexdigest()[:16]
+
+
+def spill_dirs(root: Path) -> list[Path]:
+    """Candidate spill folders of a store, in order of preference."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    name = _store_hash(root)
+    return [
+        Path(cache) / "canvasback" / "spill" / name,
+        Path(tempfile.gettempdir()) / f"canvasback-spill-{uid}" / name,
+    ]
+
+
+def _open_spill(root: Path) -> LocalFileSystem:
+    """The first spill folder that can be created, marked with the store it belongs to."""
+    error: OSError | None = None
+    for folder in spill_dirs(root):
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            spill = LocalFileSystem(folder)
+            if not (folder / STORE_FILE).exists():
+                spill.write_bytes(STORE_FILE, os.fsencode(str(root)))
+        except OSError as exc:
+            error = exc
+            continue
+        return spill
+    assert error is not None  # noqa: S101  # the loop ran at least once
+    raise error
+
+
+def keep_segments(root: Path, segments: list[tuple[str, pa.Table]]) -> Path:
+    """Write finished segments (store-relative path, rows) to the spill folder."""
+    spill = _open_spill(root)
+    for rel, table in segments:
+        spill.write_parquet(rel, table)
+    return spill.root
+
+
+def keep_rejected(root: Path, rel: str, rows: list[tuple[Any, ...]]) -> Path:
+    """Write rows Parquet cannot hold as JSON lines; returns the spill file's path."""
+    spill = _open_spill(root)
+    out = f"{REJECTED_DIR}/{rel.removesuffix(layout.PARQUET_SUFFIX)}{JSONL_SUFFIX}"
+    lines = (json.dumps(list(row), default=repr) + "\n" for row in rows)
+    spill.write_bytes(out, "".join(lines).encode("ascii"))
+    return spill.root / out
+
+
+def pending(root: Path) -> bool:
+    """Whether a store has spill files to replay (one stat per candidate folder)."""
+    return any((folder / STORE_FILE).exists() for folder in spill_dirs(root))
+
+
+def replay(fs: LocalFileSystem) -> ReplayReport:
+    """Write every spill file of a store back into it; remove each file once written."""
+    from canvasback.store.writer import rows_to_table  # noqa: PLC0415  # writer imports us
+
+    report = ReplayReport()
+    for folder in spill_dirs(fs.root):
+        if not (folder / STORE_FILE).exists():
+            continue
+        spill = LocalFileSystem(folder)
+        for rel in sorted(spill.walk_files("")):
+            try:
+                _replay_one(fs, spill, rel, report, rows_to_table)
+            except Exception as exc:  # noqa: BLE001  # keep the file; report and go on
+                report.remaining[str(folder / rel)] = _count_rows(folder / rel)
+                report.errors.append(f"{folder / rel}: {type(exc).__name__}: {exc}")
+        _remove_if_empty(folder)
+    return report
+
+
+def _replay_one(
+    fs: LocalFileSystem,
+    spill: LocalFileSystem,
+    rel: str,
+    report: ReplayReport,
+    rows_to_table: Any,  # noqa: ANN401  # writer.rows_to_table, passed to avoid a cycle
+) -> None:
+    parts = rel.split("/")
+    if parts[0] == REJECTED_DIR and rel.endswith(JSONL_SUFFIX) and len(parts) == 4:  # noqa: PLR2004
+        table, partition = parts[1], parts[2]
+        rows = [tuple(json.loads(line)) for line in spill.read_bytes(rel).splitlines() if line]
+        arrow_table = rows_to_table(table, rows)  # raises while a value is still unwritable
+        name = parts[3].removesuffix(JSONL_SUFFIX) + layout.PARQUET_SUFFIX
+        fs.write_parquet(f"{table}/{partition}/{name}", arrow_table)
+        report.written_rows += len(rows)
+    elif len(parts) == 3 and parts[0] in layout.TABLES and layout.is_data_file(parts[2]):  # noqa: PLR2004
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        data = spill.read_bytes(rel)
+        fs.write_bytes(rel, data)  # same name as it would have had: a replay is idempotent
+        report.written_rows += pq.ParquetFile(spill.local_path(rel)).metadata.num_rows
+    else:
+        return  # the STORE marker, or a temp file of an interrupted spill
+    report.written_files += 1
+    spill.delete(rel)
+
+
+def _count_rows(path: Path) -> int:
+    with contextlib.suppress(Exception):
+        if path.suffix == JSONL_SUFFIX:
+            return sum(1 for line in path.read_bytes().splitlines() if line)
+        import pyarrow.parquet as pq  # noqa: PLC0415
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    return 0
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove a spill folder once only its marker (and empty folders) are left."""
+    for dirpath, _dirs, files in os.walk(folder):
+        if any(f != STORE_FILE for f in files) or (files and Path(dirpath) != folder):
+            return
+    with contextlib.suppress(OSError):
+        (folder / STORE_FILE).unlink()
+        for dirpath, _dirs, _files in sorted(os.walk(folder), key=lambda w: -len(w[0])):
+            Path(dirpath).rmdir()
