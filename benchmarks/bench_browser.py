@@ -1,9 +1,10 @@
 # Copyright (c) 2026 canvasback contributors. Licensed under the BSD-3-Clause license.
-"""Chart render timing: histories of 10 runs x 100,000 points in a real browser.
+"""Render timing in a real browser: chart histories and the run table's first paint.
 
 Usage::
 
     python benchmarks/bench_browser.py [--runs 10] [--points 100000] [--repeat 5]
+                                       [--table-runs 100000]
 
 Logs the runs into a temporary store, builds a ``Compare`` widget (the history query
 downsamples in DuckDB), then renders the widget's front end in headless Chromium
@@ -14,7 +15,11 @@ median and range of ``--repeat`` samples:
 * ``widget_ms``: ``compare(...)`` in Python, query, charts, Arrow and all;
 * ``render_first_ms``: first render in a fresh page, the bundle loaded and parsed too;
 * ``render_ms``: rendering again in the same page (bundle cached);
-* ``smoothing_ms``: from a new smoothing value in Python to the redrawn chart.
+* ``smoothing_ms``: from a new smoothing value in Python to the redrawn chart;
+* ``table_construct_ms``: ``runs(...)`` in Python over ``--table-runs`` synthetic runs;
+* ``table_first_paint_ms``: the run table's ``render()`` call to its first loaded row,
+  the page request answered by the Python handler (through Playwright, no kernel);
+* ``table_scroll_end_ms``: from a scroll to the end of the table to its last row drawn.
 
 The target is a history drawn within one second of asking. Results are printed and
 written to ``benchmarks/results/browser-<timestamp>.json``; nothing here asserts.
@@ -24,9 +29,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import http.server
+import importlib.util
 import json
 import os
 import platform
@@ -37,9 +45,12 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -64,6 +75,30 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 RENDERED = "section[data-panel=history][data-state=rendered]"
+
+# Time from the table's render() call to its first loaded row, then from a scroll to the
+# end to the last row loaded, both measured in the page.
+TABLE_FIRST_PAINT = """async ([state]) => {
+    const started = performance.now();
+    const seen = new Promise((resolve) => {
+        const check = () => document.querySelector('.cb-rt-row[data-loaded=true]')
+            ? resolve(performance.now() - started) : requestAnimationFrame(check);
+        check();
+    });
+    await mount('/static/run_table.js', state);
+    return await seen;
+}"""
+TABLE_SCROLL_END = """async (last) => {
+    const started = performance.now();
+    const scroller = document.querySelector('.cb-rt-scroll');
+    scroller.scrollTop = scroller.scrollHeight;
+    return await new Promise((resolve) => {
+        const check = () => document.querySelector(
+            `.cb-rt-row[data-loaded=true][data-index="${last}"]`)
+            ? resolve(performance.now() - started) : requestAnimationFrame(check);
+        check();
+    });
+}"""
 
 # Mount in the page and time it there: render() resolves once the chart is drawn. The
 # harness turns {"__bytes__": base64} values into DataViews, as ipywidgets hands bytes.
@@ -158,46 +193,112 @@ def measure_python(ids: list[str], repeat: int) -> tuple[Any, dict[str, list[flo
     return widget, samples
 
 
-def measure_browser(widget: Any, repeat: int) -> dict[str, list[float]]:  # noqa: ANN401
+@contextlib.contextmanager
+def harness_browser() -> Iterator[tuple[str, Any, list[str]]]:
+    """The harness served on 127.0.0.1, a Chromium, and the list of blocked requests."""
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - only this script needs it
 
     handler = functools.partial(_Handler, directory=str(HARNESS))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    samples: dict[str, list[float]] = {"render_first_ms": [], "render_ms": [], "smoothing_ms": []}
-    state = encode(front_end_state(widget))
     blocked: list[str] = []
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
             )
-            for _ in range(repeat):
-                context = browser.new_context(viewport={"width": 1280, "height": 900})
-                context.route(
-                    lambda u: not u.startswith(url),
-                    lambda route: (blocked.append(route.request.url), route.abort()),
-                )
-                page = context.new_page()
-                page.goto(f"{url}/harness.html")
-                page.wait_for_selector("body[data-ready=true]", state="attached")
-                first = page.evaluate(MOUNT, ["/static/compare.js", state])
-                page.wait_for_selector(RENDERED)
-                samples["render_first_ms"].append(first)
-                page.evaluate("unmount()")
-                again = page.evaluate(MOUNT, ["/static/compare.js", state])
-                page.wait_for_selector(RENDERED)
-                samples["render_ms"].append(again)
-                samples["smoothing_ms"].append(smoothing_round_trip(page, widget))
-                context.close()
+            yield url, browser, blocked
             browser.close()
     finally:
         httpd.shutdown()
         httpd.server_close()
     if blocked:
         print(f"NOTE: blocked non-local requests: {blocked}")
+
+
+def offline_page(url: str, browser: Any, blocked: list[str]) -> Any:  # noqa: ANN401 - Playwright
+    """A new page in its own context; requests that leave ``url`` are aborted and listed."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.route(
+        lambda u: not u.startswith(url),
+        lambda route: (blocked.append(route.request.url), route.abort()),
+    )
+    return context.new_page()
+
+
+def measure_browser(widget: Any, repeat: int) -> dict[str, list[float]]:  # noqa: ANN401
+    samples: dict[str, list[float]] = {"render_first_ms": [], "render_ms": [], "smoothing_ms": []}
+    state = encode(front_end_state(widget))
+    with harness_browser() as (url, browser, blocked):
+        for _ in range(repeat):
+            page = offline_page(url, browser, blocked)
+            page.goto(f"{url}/harness.html")
+            page.wait_for_selector("body[data-ready=true]", state="attached")
+            first = page.evaluate(MOUNT, ["/static/compare.js", state])
+            page.wait_for_selector(RENDERED)
+            samples["render_first_ms"].append(first)
+            page.evaluate("unmount()")
+            again = page.evaluate(MOUNT, ["/static/compare.js", state])
+            page.wait_for_selector(RENDERED)
+            samples["render_ms"].append(again)
+            samples["smoothing_ms"].append(smoothing_round_trip(page, widget))
+            page.context.close()
     return samples
+
+
+@dataclasses.dataclass
+class _PageHolder:
+    """What the table bridge needs of the tests' harness: its page."""
+
+    page: Any
+
+
+def measure_run_table(runs: int, repeat: int) -> dict[str, Any]:
+    """First paint and scroll to the end of a run table over ``runs`` synthetic runs."""
+    bridge_module = table_bridge()
+    samples: dict[str, list[float]] = {
+        "table_construct_ms": [],
+        "table_first_paint_ms": [],
+        "table_scroll_end_ms": [],
+    }
+    handler_ms: list[list[Any]] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="canvasback-bench-table-") as folder,
+        harness_browser() as (url, browser, blocked),
+    ):
+        root = Path(folder) / "store"
+        started = time.perf_counter()
+        bridge_module.write_synthetic_runs(root, runs)
+        write_s = time.perf_counter() - started
+        for _ in range(repeat):
+            widget, ms = timed_ms(lambda: canvasback.runs(store=root))
+            samples["table_construct_ms"].append(ms)
+            page = offline_page(url, browser, blocked)
+            bridge = bridge_module.Bridge(_PageHolder(page), widget)
+            # Loading the harness page and the bundle is not part of it; the first render is.
+            page.goto(f"{url}/harness.html")
+            page.wait_for_selector("body[data-ready=true]", state="attached")
+            page.evaluate("() => import('/static/run_table.js')")
+            state = {name: getattr(widget, name) for name in bridge_module.SYNCED}
+            samples["table_first_paint_ms"].append(page.evaluate(TABLE_FIRST_PAINT, [state]))
+            samples["table_scroll_end_ms"].append(page.evaluate(TABLE_SCROLL_END, runs - 1))
+            handler_ms = [[kind, round(ms, 2)] for kind, ms in bridge.handler_ms]
+            page.context.close()
+            widget.close()
+    return {"write_seconds": round(write_s, 1), "handler_ms": handler_ms, "samples": samples}
+
+
+def table_bridge() -> Any:  # noqa: ANN401 - a module loaded by path
+    """``tests/browser/table_bridge.py``: the comm the browser tests use, without a kernel."""
+    path = HARNESS / "table_bridge.py"
+    spec = importlib.util.spec_from_file_location("_canvasback_table_bridge", path)
+    if spec is None or spec.loader is None:
+        msg = f"cannot load {path}"
+        raise ImportError(msg)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def smoothing_round_trip(page: Any, widget: Any) -> float:  # noqa: ANN401 - Playwright page
@@ -221,6 +322,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--table-runs", type=int, default=100_000, help="0 skips the table")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="canvasback-bench-browser-") as folder:
@@ -233,6 +335,8 @@ def main() -> None:
         state_bytes = widget_state_bytes(widget)
         browser = measure_browser(widget, args.repeat)
         widget.close()
+    table = measure_run_table(args.table_runs, args.repeat) if args.table_runs else None
+    timings = {**python, **browser, **(table["samples"] if table else {})}
 
     results = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -242,8 +346,15 @@ def main() -> None:
         "drawn_rows": rows,
         "state_bytes": state_bytes,
         "bundle_bytes": (STATIC / "compare.js").stat().st_size,
-        **{name: summary(values) for name, values in {**python, **browser}.items()},
-        "samples": {**python, **browser},
+        "table": None
+        if table is None
+        else {
+            "runs": args.table_runs,
+            "write_seconds": table["write_seconds"],
+            "handler_ms": table["handler_ms"],
+        },
+        **{name: summary(values) for name, values in timings.items()},
+        "samples": timings,
     }
     RESULTS.mkdir(exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -260,6 +371,11 @@ def main() -> None:
     verdict = "within" if ask_to_chart <= 1000 else "over"
     print(f"compare() to a drawn chart: ~{ask_to_chart:.0f} ms ({verdict} the 1 s target)")
     print(f"widget state {state_bytes:,} bytes (bundle {results['bundle_bytes']:,})")
+    if table is not None:
+        print(f"Run table over {args.table_runs:,} runs")
+        for name in table["samples"]:
+            s = results[name]
+            print(f"{name:<22} {s['median']:>10} {s['min']:>8} {s['max']:>8}")
     print(f"written to {out.relative_to(REPO)}")
 
 

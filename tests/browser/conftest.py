@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -262,7 +261,7 @@ def _configure_lab(base: Path) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def jupyterlab(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Lab]:
     """A JupyterLab server on 127.0.0.1 with a random token and isolated config dirs."""
     base = tmp_path_factory.mktemp("jupyterlab")
     root = base / "notebooks"
@@ -300,36 +299,42 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         proc = subprocess.Popen(
             cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        lab = Lab(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log_path)
+    lab = Lab(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log_path)
+    try:
+        _wait_until_up(lab, proc, browser)
+        yield lab
+    finally:
+        # The server leads its own process group, which holds the kernels it started.
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
-            _wait_until_up(lab, proc)
-            yield lab
-        finally:
-            # The server leads its own process group, which holds the kernels it started.
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-            SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(log_path, SCREENSHOTS.parent / "jupyterlab.log")
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(log_path, SCREENSHOTS.parent / "jupyterlab.log")
 
 
-def _wait_until_up(lab: Lab, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + LAB_START_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            msg = f"JupyterLab exited:\n{lab.log.read_text()[-3000:]}"
-            raise RuntimeError(msg)
-        try:
-            lab.api("/api/status")
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-        else:
-            return
+# The server answers on its port: any HTTP response will do (no-cors, so it stays opaque).
+_SERVER_ANSWERS = """async (url) => {
+    await fetch(url, {mode: 'no-cors', cache: 'no-store'});
+    return [true, 'answered'];
+}"""
+
+
+def _wait_until_up(lab: Lab, proc: subprocess.Popen[bytes], browser: Browser) -> None:
+    """Wait, in a blank page of its own, until the server answers HTTP on its port."""
+    context = browser.new_context()
+    try:
+        wait_for_probe(
+            context.new_page(), _SERVER_ANSWERS, f"{lab.url}/api/status", LAB_START_TIMEOUT_S * 1000
+        )
+    except AssertionError as error:
+        state = "exited" if proc.poll() is not None else "did not answer"
+        msg = f"JupyterLab {state} ({error}):\n{lab.log.read_text()[-3000:]}"
+        raise RuntimeError(msg) from None
+    finally:
+        context.close()
 
 
 # --------------------------------------------------------------------------- notebooks
@@ -344,6 +349,63 @@ _ALL_CELLS_RAN = """() => {
     const selector = '.jp-Notebook .jp-CodeCell .jp-InputArea-prompt';
     const prompts = [...document.querySelectorAll(selector)];
     return prompts.length > 0 && prompts.every((p) => /\\[\\d+\\]/.test(p.textContent));
+}"""
+
+
+# A predicate for ``wait_for_function`` around an async check, which Playwright does not
+# await itself. CHECK is ``async (arg) => [done, detail]``: each poll starts it unless one
+# is in flight, and the predicate holds once one resolved with ``done``. The last
+# ``detail`` stays in ``window.__cbProbes[key]`` for the error message.
+_PROBE = """([key, arg]) => {
+    const probes = (window.__cbProbes ??= {});
+    const probe = (probes[key] ??= {pending: false, done: false, detail: undefined});
+    if (probe.done) return true;
+    if (!probe.pending) {
+        probe.pending = true;
+        (CHECK)(arg)
+            .then(([done, detail]) => { probe.done = done; probe.detail = detail; },
+                  (error) => { probe.detail = String(error); })
+            .finally(() => { probe.pending = false; });
+    }
+    return false;
+}"""
+
+
+def wait_for_probe(page: Page, check: str, arg: object, timeout: float) -> None:
+    """Wait until the async JS ``check(arg)`` resolves ``[true, ...]`` (see ``_PROBE``).
+
+    Raises
+    ------
+    AssertionError
+        On timeout, with the check's last detail.
+
+    """
+    from playwright.sync_api import Error  # noqa: PLC0415 - only browser tests need it
+
+    key = secrets.token_hex(8)
+    try:
+        page.wait_for_function(
+            _PROBE.replace("CHECK", check), arg=[key, arg], timeout=timeout, polling=100
+        )
+    except Error as error:
+        detail = page.evaluate("(key) => window.__cbProbes?.[key]?.detail", key)
+        msg = f"timed out after {timeout:.0f} ms; last: {detail!r}"
+        raise AssertionError(msg) from error
+
+
+# The repr of an expression in a notebook's own kernel, through the page's connection.
+_KERNEL_ANSWERS = """async ([path, expression, expected]) => {
+    const panel = Array.from(window.jupyterapp.shell.widgets('main'))
+        .find((widget) => widget.context && widget.context.path === path);
+    const session = panel && panel.sessionContext.session;
+    if (!session || !session.kernel) return [false, 'no kernel'];
+    const reply = await session.kernel.requestExecute({
+        code: '', silent: true, store_history: false, user_expressions: {value: expression},
+    }).done;
+    const result = reply.content.user_expressions.value;
+    const value = result.status === 'ok'
+        ? result.data['text/plain'] : `${result.ename}: ${result.evalue}`;
+    return [value === expected, value];
 }"""
 
 
@@ -427,6 +489,16 @@ class LabPage:
             raise AssertionError(msg)
         text: str = result["data"]["text/plain"]
         return text
+
+    def wait_for_kernel(
+        self, notebook: str, expression: str, expected: str, timeout: float = 15_000
+    ) -> None:
+        """Wait until ``repr(expression)`` in the notebook's kernel is ``expected``."""
+        try:
+            wait_for_probe(self.page, _KERNEL_ANSWERS, [notebook, expression, expected], timeout)
+        except AssertionError as error:
+            msg = f"kernel: {expression!r} is not {expected!r}: {error}"
+            raise AssertionError(msg) from None
 
     def screenshot(self, name: str) -> Path:
         # JupyterLab scrolls inside its own panel, which a full-page screenshot misses.

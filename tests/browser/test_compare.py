@@ -7,7 +7,6 @@ the Python widget produced from a store in a temporary folder.
 from __future__ import annotations
 
 import math
-import time
 
 import pytest
 
@@ -301,10 +300,7 @@ def test_in_jupyterlab_a_click_and_a_refresh_reach_the_kernel(lab_page):
     bars = cell.locator("section[data-panel=bars] g.bars_bars_marks path")
     bars.first.wait_for(timeout=30_000)
     bars.nth(1).click()
-    deadline = time.monotonic() + 15
-    while lab_page.kernel_eval(notebook, "len(w.selected_ids)") != "1":
-        assert time.monotonic() < deadline, "the click never reached the kernel"
-        time.sleep(0.1)
+    lab_page.wait_for_kernel(notebook, "len(w.selected_ids)", "1")
     assert lab_page.kernel_eval(notebook, "list(w.selected['run_name'])") == "['beta']"
 
     # Points logged after display show up on Refresh, through the widget's RPC.

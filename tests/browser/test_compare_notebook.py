@@ -4,7 +4,6 @@ table reaches the kernel as a selection, and the comparison charts redraw for it
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,12 @@ ROWS = ".cb-rt-row[data-loaded=true]"
 HISTORY_LINES = "section[data-panel=history] g.role-mark[class*=history_hit_] path"
 
 
-def _wait(predicate, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+# Lines in the chart cell: more than none and fewer than ``before``.
+_FEWER_LINES = """([cell, selector, before]) => {
+    const found = document.querySelectorAll('.jp-Notebook .jp-Cell')[cell]
+        .querySelectorAll(selector).length;
+    return found > 0 && found < before;
+}"""
 
 
 def test_row_click_selects_in_kernel_and_redraws_charts(lab_page):
@@ -40,14 +40,14 @@ def test_row_click_selects_in_kernel_and_redraws_charts(lab_page):
     first = table.locator(ROWS).first
     row_text = first.inner_text()
     first.click()
-    _wait(
-        lambda: lab_page.kernel_eval(NOTEBOOK.name, "len(chart.run_ids)") == "1",
-        "the chart to follow the table's selection",
-    )
+    lab_page.wait_for_kernel(NOTEBOOK.name, "len(chart.run_ids)", "1", timeout=30_000)
     name = lab_page.kernel_eval(NOTEBOOK.name, "table.selected['run_name'].iloc[0]")
     assert name.strip("'") in row_text  # the clicked row is the selected run
     assert lab_page.kernel_eval(NOTEBOOK.name, "chart.run_ids == table.selected_ids") == "True"
-    _wait(lambda: 0 < lines.count() < before, "the history chart to redraw for one run")
+    # The history chart redraws for the one selected run.
+    lab_page.page.wait_for_function(
+        _FEWER_LINES, arg=[CHART_CELL, HISTORY_LINES, before], timeout=30_000
+    )
 
     lab_page.screenshot("jupyterlab_compare_notebook")
     assert lab_page.cell(CHART_CELL).locator(".canvasback-error").count() == 0
