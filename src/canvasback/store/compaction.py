@@ -162,16 +162,36 @@ def _compact_partition(
 
 
 def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -> list[str]:
-    """Move the inputs that cannot be read into the quarantine folder, with a warning."""
-    from canvasback.store.reader import CorruptSegmentWarning, readable  # noqa: PLC0415
+    """Inputs to leave out: corrupt ones are moved aside, unreadable ones left in place.
 
-    bad = [rel for rel in inputs if not readable(fs.local_path(rel))]
-    for rel in bad:
-        moved = fs.move_aside(rel, layout.QUARANTINE_DIR)
+    Only a file proven corrupt is moved; one that cannot be opened now (a permission,
+    an I/O error) stays where it is, live, for a later compaction to merge.
+    """
+    from canvasback.store.reader import (  # noqa: PLC0415  # reader imports DuckDB
+        CORRUPT,
+        SOUND,
+        CorruptSegmentWarning,
+        UnreadableSegmentWarning,
+        inspect_segment,
+    )
+
+    bad: list[str] = []
+    for rel in inputs:
+        verdict, why = inspect_segment(fs.local_path(rel), table)
+        if verdict == SOUND:
+            continue
+        bad.append(rel)
+        if verdict == CORRUPT:
+            moved = fs.move_aside(rel, layout.QUARANTINE_DIR)
+            msg = f"is corrupt ({why}); moved aside to {moved!r}"
+            category: type[UserWarning] = CorruptSegmentWarning
+        else:
+            msg = f"cannot be opened now ({why}); left in place"
+            category = UnreadableSegmentWarning
         warnings.warn(
-            f"canvasback: segment {rel!r} of table {table!r} is unreadable; moved "
-            f"aside to {moved!r} and left out of compaction. Every other row stays readable.",
-            CorruptSegmentWarning,
+            f"canvasback: segment {rel!r} of table {table!r} {msg} and left out of "
+            "compaction. Every other row stays readable.",
+            category,
             stacklevel=4,
         )
     return bad

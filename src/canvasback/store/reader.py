@@ -16,19 +16,26 @@ Views (what ``canvasback.sql`` sees): ``experiments``, ``runs``, ``params``, ``t
 from __future__ import annotations
 
 import logging
+import stat
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, Final
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from canvasback.store import events, layout, wide
 from canvasback.store.segments import Changes, TableIndex
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import duckdb
     import pyarrow as pa
 
     from canvasback.store.fs import LocalFileSystem
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _MATERIALIZED: Final = {
     "experiments": (
@@ -95,15 +102,75 @@ class CorruptSegmentWarning(UserWarning):
     """A segment file could not be read; it was moved aside and the rest stays readable."""
 
 
-def readable(path: str) -> bool:
-    """Whether pyarrow can read every row of a Parquet file."""
-    import pyarrow.parquet as pq  # noqa: PLC0415  # only on the error path
+class UnreadableSegmentWarning(UserWarning):
+    """A segment file could not be opened (permission, I/O error); skipped, retried later."""
+
+
+SOUND: Final = "sound"
+CORRUPT: Final = "corrupt"
+UNREADABLE: Final = "unreadable"
+
+
+def inspect_segment(path: str, table: str) -> tuple[str, str]:
+    """(verdict, reason): whether a segment is sound, proven corrupt, or just unreadable now.
+
+    Only a file whose bytes could all be read is judged: if pyarrow cannot decode them,
+    or they hold another table's columns, the file is corrupt. A file that cannot be
+    opened or read (a permission, an I/O error, a file that is not a regular file) is
+    unreadable: nothing is known about its content, so it must not be moved aside.
+    """
+    import pyarrow as pa  # noqa: PLC0415  # only on the error path
+    import pyarrow.parquet as pq  # noqa: PLC0415
 
     try:
-        pq.ParquetFile(path).read()
-    except Exception:  # noqa: BLE001  # any failure to read means unreadable
-        return False
-    return True
+        file = Path(path)
+        if not stat.S_ISREG(file.stat().st_mode):
+            return UNREADABLE, "not a regular file"
+        data = file.read_bytes()
+    except OSError as exc:
+        return UNREADABLE, f"{type(exc).__name__}: {exc}"
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        parquet.read()
+    except Exception as exc:  # noqa: BLE001  # any failure to decode read bytes is corruption
+        return CORRUPT, f"{type(exc).__name__}: {exc}"
+    mismatch = _schema_mismatch(parquet.schema_arrow, layout.schema(table))
+    if mismatch:
+        return CORRUPT, mismatch
+    return SOUND, ""
+
+
+def _schema_mismatch(found: pa.Schema, expected: pa.Schema) -> str:
+    """Why a file's columns are not the table's ('' if they are); extra columns are fine."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    problems: list[str] = []
+    for want in expected:
+        index = found.get_field_index(want.name)
+        if index < 0:
+            problems.append(f"no column {want.name!r}")
+            continue
+        got = found.field(index).type
+        if got != want.type and not (
+            pa.types.is_string(want.type) and pa.types.is_large_string(got)
+        ):
+            problems.append(f"column {want.name!r} is {got}, not {want.type}")
+    if not problems:
+        return ""
+    return f"not a {', '.join(expected.names)} segment: {'; '.join(problems)}"
+
+
+def readable(path: str, table: str | None = None) -> bool:
+    """Whether a Parquet file can be read in full (and, given a table, has its columns)."""
+    if table is None:
+        import pyarrow.parquet as pq  # noqa: PLC0415  # only on the error path
+
+        try:
+            pq.ParquetFile(path).read()
+        except Exception:  # noqa: BLE001  # any failure to read means unreadable
+            return False
+        return True
+    return inspect_segment(path, table)[0] == SOUND
 
 
 def _sql_list(paths: list[str]) -> str:
@@ -122,6 +189,7 @@ class Catalog:
         self.con.execute("SET TimeZone = 'UTC'")
         self.indexes = {t: TableIndex(fs, t) for t in layout.TABLES}
         self._loaded: dict[str, set[str]] = {t: set() for t in layout.TABLES}
+        self._unreadable: set[str] = set()  # skipped files already warned about
         self.metric_files: dict[str, tuple[str, str]] = {}  # rel -> (min run_id, max run_id)
         for name, columns, _keys in _MATERIALIZED.values():
             self.con.execute(f"CREATE TABLE {name} ({columns})")
@@ -191,7 +259,7 @@ class Catalog:
             self.metric_files.setdefault(rel, ("", "\uffff"))
 
     def _load_checked(self, table: str, rels: list[str]) -> list[str]:
-        """Load files; a file that cannot be read is moved aside with a warning."""
+        """Load files; a corrupt file is moved aside, an unreadable one skipped for now."""
         if not rels:
             return []
         try:
@@ -203,20 +271,44 @@ class Catalog:
                     self._load(table, [rel])
                     good.append(rel)
                 except Exception as exc:
-                    if readable(self.fs.local_path(rel)):
+                    verdict, why = inspect_segment(self.fs.local_path(rel), table)
+                    if verdict == SOUND:
                         raise  # the file is sound: never move good data aside
-                    self._quarantine(table, rel, exc)
+                    if verdict == CORRUPT:
+                        self._quarantine(table, rel, f"{why}; {exc}" if why else str(exc))
+                    else:
+                        self._skip_unreadable(table, rel, why)
             return good
+        self._unreadable.difference_update(rels)
         return rels
 
-    def _quarantine(self, table: str, rel: str, exc: BaseException) -> None:
-        moved = self.fs.move_aside(rel, layout.QUARANTINE_DIR)
-        self.indexes[table].forget(rel)
+    def _skip_unreadable(self, table: str, rel: str, why: str) -> None:
+        # Offered again at the next refresh; warned about once, until it is read.
+        self.indexes[table].forget(rel, retry=True)
+        if rel in self._unreadable:
+            return
+        self._unreadable.add(rel)
         warnings.warn(
-            f"canvasback: segment {rel!r} of table {table!r} is unreadable ({exc}); "
-            f"moved aside to {moved!r}. Every other row stays readable.",
+            f"canvasback: segment {rel!r} of table {table!r} cannot be opened now ({why}); "
+            "it is left in place, skipped, and tried again at the next refresh.",
+            UnreadableSegmentWarning,
+            stacklevel=5,
+        )
+
+    def _quarantine(self, table: str, rel: str, why: str) -> None:
+        try:
+            moved = self.fs.move_aside(rel, layout.QUARANTINE_DIR)
+        except OSError as exc:  # a read-only store: leave it, but never read it again
+            self.indexes[table].forget(rel, ignore=True)
+            where = f"it could not be moved aside ({exc}) and is ignored by this reader"
+        else:
+            self.indexes[table].forget(rel)
+            where = f"moved aside to {moved!r}"
+        warnings.warn(
+            f"canvasback: segment {rel!r} of table {table!r} is corrupt ({why}); "
+            f"{where}. Every other row stays readable.",
             CorruptSegmentWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     def _load(self, table: str, rels: list[str]) -> None:
@@ -324,12 +416,14 @@ class Catalog:
 
     # -- queries ---------------------------------------------------------------------
     def metric_paths_for_run(self, run_id: str) -> list[str]:
-        """Local paths of the metric files that may hold rows of one run."""
-        return [
-            self.fs.local_path(rel)
-            for rel, (lo, hi) in sorted(self.metric_files.items())
-            if lo <= run_id <= hi
-        ]
+        """Local paths of the metric files that may hold rows of one run.
+
+        Compaction deletes the files it replaced only after a grace period of minutes,
+        so a query over these paths made just after this call still finds them.
+        """
+        with self.lock:
+            files = sorted(self.metric_files.items())
+        return [self.fs.local_path(rel) for rel, (lo, hi) in files if lo <= run_id <= hi]
 
     def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query (no refresh) and return an Arrow table."""
@@ -348,7 +442,74 @@ class Catalog:
             return None
         return f"read_parquet({_sql_list(paths)}, {_PARQUET_ARGS})"
 
+    @property
+    def runs_table(self) -> str:
+        """The wide run table (one row per run, one column per key) that searches scan."""
+        return wide.WIDE
+
+    def key_columns(self, prefix: str | None = None) -> list[str]:
+        """Key columns of the wide run table (``metrics.acc``, ...), of one prefix or all."""
+        with self.lock:
+            if prefix is None:
+                return sorted(self.wide.columns)
+            return self.wide.key_columns(prefix)
+
+    def atomically(self, work: Callable[[], T]) -> T:
+        """Run several queries with no refresh in between (row ids stay valid)."""
+        with self.lock:
+            return work()
+
+    def cursor(self) -> Cursor:
+        """A cursor of this catalog: its own temp schema, the catalog's tables and views."""
+        with self.lock:
+            return Cursor(self, self.con.cursor())
+
+    def relation(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
+        """A lazy relation for user SQL, on a cursor of its own.
+
+        The relation is evaluated later, maybe while another thread (a widget, a live
+        view) queries the catalog, so it must not share the catalog's connection.
+        """
+        with self.lock:
+            cursor = self.con.cursor()
+        return cursor.sql(sql, params=params) if params else cursor.sql(sql)
+
     def close(self) -> None:
         """Close the DuckDB connection."""
         with self.lock:
             self.con.close()
+
+
+class Cursor:
+    """A DuckDB cursor on a catalog; every query holds the catalog's lock.
+
+    Temp tables made in a cursor are its own (``canvasback.sql`` never sees them) and
+    go when it is closed: the run table keeps its per-widget tables in one.
+    """
+
+    def __init__(self, catalog: Catalog, con: duckdb.DuckDBPyConnection) -> None:
+        self._catalog = catalog
+        self._con: duckdb.DuckDBPyConnection | None = con
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            msg = "this catalog cursor is closed"
+            raise RuntimeError(msg)
+        return self._con
+
+    def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a query and return an Arrow table."""
+        with self._catalog.lock:
+            return self._open().sql(sql, params=params or None).to_arrow_table()
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query (or a statement) and return Python tuples."""
+        with self._catalog.lock:
+            return self._open().execute(sql, params or []).fetchall()
+
+    def close(self) -> None:
+        """Close the cursor; its temp tables go with it."""
+        if self._con is not None:
+            with self._catalog.lock:
+                self._con.close()
+            self._con = None

@@ -4,23 +4,24 @@ A table's live files are its segments and compacted files, less every input that
 compacted file (with its ``.inputs.json`` sidecar) replaces. Listing is incremental: a
 partition folder whose modification time has not changed since a trusted scan is not
 read again, and only files not seen before are reported as new.
+
+When a folder's mtime may be trusted does not depend on the file system's timestamp
+granularity (one second on some), nor on the reader's clock: a scan that saw mtime M
+is trusted only if, before the scan, some folder of the table already showed an mtime
+later than M. The file system's clock had then passed M, so any later change of the
+folder gives it a different mtime. The newest folder is simply listed again.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from canvasback.store import layout
 
 if TYPE_CHECKING:
     from canvasback.store.fs import LocalFileSystem
-
-# A folder's mtime is only trusted to mean "unchanged" if it was this much older than
-# the scan: coarse file-system clocks can give two changes within one tick one mtime.
-_MTIME_TRUST_NS: Final = 200_000_000
 
 
 @dataclass
@@ -54,38 +55,46 @@ class TableIndex:
         self._sidecars: dict[str, Sidecar] = {}  # compacted file rel path -> sidecar
         self.accepted: dict[str, Sidecar] = {}  # compacted files in force -> sidecar
         self.live: set[str] = set()
+        self.ignored: set[str] = set()  # corrupt files that could not be moved aside
+        self._clock = 0  # latest mtime seen in this table: the file system's clock passed it
         self.stale = False  # a compacted file was forgotten: recompute live on refresh
 
-    def _changed(self, rel: str, mtime_ns: int, now_ns: int) -> bool:
-        old = self._dir_mtimes.get(rel)
-        if old == mtime_ns:
-            return False
-        if now_ns - mtime_ns > _MTIME_TRUST_NS:
+    def _trust(self, rel: str, mtime_ns: int, clock_ns: int) -> None:
+        """After a scan of ``rel``: remember its mtime if no later change can share it."""
+        if mtime_ns < clock_ns:
             self._dir_mtimes[rel] = mtime_ns
         else:
             self._dir_mtimes.pop(rel, None)
-        return True
 
     def refresh(self) -> Changes:
         """List what changed since the last refresh."""
-        now = time.time_ns()
         table_mtime = self.fs.stat_mtime_ns(self.table)
         if table_mtime is None:
             return Changes()
-        if self._changed(self.table, table_mtime, now):
-            partitions = [e.name for e in self.fs.list(self.table) if e.is_dir and "=" in e.name]
+        mtimes = {p: self.fs.stat_mtime_ns(f"{self.table}/{p}") for p in self._present}
+        # A lower bound of the file system's clock, from mtimes seen before any scan below.
+        clock = max([self._clock, table_mtime, *(m for m in mtimes.values() if m is not None)])
+        self._clock = clock
+        if self._dir_mtimes.get(self.table) != table_mtime:
+            listing = self.fs.list_names(self.table)
+            partitions = [name for name, is_dir, _file in listing if is_dir and "=" in name]
+            self._trust(self.table, table_mtime, clock)
             for gone in set(self._present) - set(partitions):
                 self._present.pop(gone)
+                self._dir_mtimes.pop(f"{self.table}/{gone}", None)
             for p in partitions:
-                self._present.setdefault(p, set())
+                if p not in self._present:
+                    self._present[p] = set()
+                    mtimes[p] = self.fs.stat_mtime_ns(f"{self.table}/{p}")
         changes = Changes()
         dirty = False
         for partition in list(self._present):
             rel = f"{self.table}/{partition}"
-            mtime = self.fs.stat_mtime_ns(rel)
-            if mtime is None or not self._changed(rel, mtime, now):
+            mtime = mtimes.get(partition)
+            if mtime is None or self._dir_mtimes.get(rel) == mtime:
                 continue
             dirty |= self._scan_partition(partition, changes)
+            self._trust(rel, mtime, clock)
         if dirty or self.stale:
             self.stale = False
             self._recompute_live(changes)
@@ -94,8 +103,9 @@ class TableIndex:
     def _scan_partition(self, partition: str, changes: Changes) -> bool:
         """Update the files present in one partition; True if any came or went."""
         rel = f"{self.table}/{partition}"
-        names = {e.name for e in self.fs.list(rel) if not e.is_dir}
-        data = {n for n in names if layout.is_data_file(n)}
+        # Regular files only: opening a FIFO or a device named like a segment would block.
+        names = {name for name, _dir, is_file in self.fs.list_names(rel) if is_file}
+        data = {n for n in names if layout.is_data_file(n) and f"{rel}/{n}" not in self.ignored}
         before = set(self._present[partition])
         for name in data - before:
             if name.startswith(layout.COMPACTED_PREFIX):
@@ -136,15 +146,22 @@ class TableIndex:
         changes.gone.extend(sorted(self.live - live))
         self.live = live
 
-    def forget(self, rel: str) -> None:
-        """Drop a file (moved aside as corrupt) from the index.
+    def forget(self, rel: str, *, retry: bool = False, ignore: bool = False) -> None:
+        """Drop a file (moved aside as corrupt, or unreadable for now) from the index.
 
         A forgotten compacted file no longer replaces its inputs: those still on disk
-        become live again at the next refresh, so their rows stay readable.
+        become live again at the next refresh, so their rows stay readable. With
+        ``retry`` the file's folder is listed again at the next refresh, so a file that
+        could not be opened this time is offered again; with ``ignore`` a file still on
+        disk (corrupt, but it could not be moved) is never offered again.
         """
-        partition = rel.split("/")[1]
+        table, partition = rel.split("/")[:2]
         self._present.get(partition, set()).discard(rel.rsplit("/", 1)[-1])
         self.live.discard(rel)
+        if retry:
+            self._dir_mtimes.pop(f"{table}/{partition}", None)
+        if ignore:
+            self.ignored.add(rel)
         if self._sidecars.pop(rel, None) is not None:
             self.stale = True
 
