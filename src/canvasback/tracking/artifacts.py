@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from canvasback.store import layout
 from canvasback.tracking import validation as v
@@ -23,13 +23,40 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from canvasback.store import Store
-    from canvasback.tracking.run import Run
+
+
+class RunIds(Protocol):
+    """What artifacts need of a run: its ids (a run handle has them)."""
+
+    @property
+    def run_id(self) -> str:
+        """The run's id: its artifacts live under ``artifacts/<run_id>/``."""
+
+    @property
+    def experiment_id(self) -> str:
+        """The run's experiment: the partition of its index rows."""
+
 
 # Last index timestamp per (run id, artifact path) in this process, whichever client
 # logged it: a file logged again within the same millisecond still gets a later index
 # row, so the reader (newest timestamp wins) shows the new size, not the old one.
 _LAST_INDEXED_MS: dict[tuple[str, str], int] = {}
 _INDEX_LOCK = threading.Lock()
+
+
+def _artifact_file(artifact_file: object) -> str:
+    """A file name inside a run's artifacts (checked before any work is done)."""
+    if not isinstance(artifact_file, str) or not artifact_file:
+        msg = (
+            f"Invalid artifact file {artifact_file!r}: a file name (a non-empty relative "
+            "path string such as 'config.json') is required"
+        )
+        raise v.InvalidInputError(msg)
+    dest = v.artifact_path(artifact_file, what="artifact file")
+    if not dest:
+        msg = f"Invalid artifact file {artifact_file!r}: a file name is required"
+        raise v.InvalidInputError(msg)
+    return dest
 
 
 class ArtifactStore:
@@ -44,7 +71,7 @@ class ArtifactStore:
         self.store.fs.path(rel)  # refuses anything that resolves outside the store
         return rel
 
-    def _index(self, run: Run, artifact_path: str, size: int) -> None:
+    def _index(self, run: RunIds, artifact_path: str, size: int) -> None:
         key = (run.run_id, artifact_path)
         with _INDEX_LOCK:
             now = max(time.time_ns() // 1_000_000, _LAST_INDEXED_MS.get(key, -1) + 1)
@@ -53,7 +80,7 @@ class ArtifactStore:
         self.store.writer.append("artifacts", run.experiment_id, row)
 
     def log_artifact(
-        self, run: Run, local_path: str | os.PathLike[str], artifact_path: str | None
+        self, run: RunIds, local_path: str | os.PathLike[str], artifact_path: str | None
     ) -> None:
         """Copy one local file into the run's artifacts."""
         source = Path(local_path)
@@ -65,12 +92,12 @@ class ArtifactStore:
             msg = f"Cannot log artifact {str(local_path)!r}: the file is not readable"
             raise PermissionError(msg)
         folder = v.artifact_path(artifact_path)
-        dest = f"{folder}/{source.name}" if folder else source.name
+        dest = v.artifact_path(f"{folder}/{source.name}" if folder else source.name)
         size = self.store.fs.copy_in(source, self._rel(run.run_id, dest))
         self._index(run, dest, size)
 
     def log_artifacts(
-        self, run: Run, local_dir: str | os.PathLike[str], artifact_path: str | None
+        self, run: RunIds, local_dir: str | os.PathLike[str], artifact_path: str | None
     ) -> None:
         """Copy every file below a local folder into the run's artifacts."""
         source = Path(local_dir)
@@ -83,7 +110,7 @@ class ArtifactStore:
             parts = [p for p in (folder, "" if sub == "." else sub) if p]
             self.log_artifact(run, file, "/".join(parts) or None)
 
-    def log_bytes(self, run: Run, data: bytes, artifact_file: str) -> None:
+    def log_bytes(self, run: RunIds, data: bytes, artifact_file: str) -> None:
         """Write bytes as an artifact file."""
         dest = v.artifact_path(artifact_file, what="artifact file")
         if not dest:
@@ -92,8 +119,9 @@ class ArtifactStore:
         self.store.fs.write_bytes(self._rel(run.run_id, dest), data)
         self._index(run, dest, len(data))
 
-    def log_dict(self, run: Run, dictionary: Mapping[str, Any], artifact_file: str) -> None:
+    def log_dict(self, run: RunIds, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml name."""
+        artifact_file = _artifact_file(artifact_file)
         if artifact_file.endswith((".yaml", ".yml")):
             import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  # optional, as in MLflow
 
@@ -102,8 +130,9 @@ class ArtifactStore:
             text = json.dumps(dictionary, indent=2, default=str)
         self.log_bytes(run, text.encode(), artifact_file)
 
-    def log_figure(self, run: Run, figure: Any, artifact_file: str) -> None:  # noqa: ANN401
+    def log_figure(self, run: RunIds, figure: Any, artifact_file: str) -> None:  # noqa: ANN401
         """A matplotlib figure (savefig) or a plotly figure (write_html / write_image)."""
+        artifact_file = _artifact_file(artifact_file)
         suffix = Path(artifact_file).suffix.lstrip(".") or "png"
         buf = io.BytesIO()
         if hasattr(figure, "savefig"):
@@ -120,8 +149,9 @@ class ArtifactStore:
             raise TypeError(msg)
         self.log_bytes(run, buf.getvalue(), artifact_file)
 
-    def log_image(self, run: Run, image: Any, artifact_file: str) -> None:  # noqa: ANN401
+    def log_image(self, run: RunIds, image: Any, artifact_file: str) -> None:  # noqa: ANN401
         """A PIL image, or a numpy array (HxW, HxWx3 or HxWx4; uint8, or floats in [0, 1])."""
+        artifact_file = _artifact_file(artifact_file)
         try:
             from PIL import Image  # noqa: PLC0415  # optional, as in MLflow
         except ImportError as exc:
@@ -139,7 +169,6 @@ class ArtifactStore:
                     raise v.InvalidInputError(msg)
                 array = (array * 255).round().astype(np.uint8)
             channels = array.shape[2] if array.ndim == 3 else 0  # noqa: PLR2004  # HxWxC
-            channels = array.shape[2] if array.ndim == 3 else 0  # noqa: PLR2004  # HxWxC
             if array.ndim not in (2, 3) or channels not in (0, 1, 3, 4):
                 msg = (
                     f"Invalid image shape {array.shape} for {artifact_file!r}: "
@@ -152,8 +181,9 @@ class ArtifactStore:
         image.save(buf, format="JPEG" if fmt == "JPG" else fmt)
         self.log_bytes(run, buf.getvalue(), artifact_file)
 
-    def log_table(self, run: Run, data: Any, artifact_file: str) -> None:  # noqa: ANN401
+    def log_table(self, run: RunIds, data: Any, artifact_file: str) -> None:  # noqa: ANN401
         """A DataFrame or dict of columns as MLflow's JSON table, or Parquet for .parquet."""
+        artifact_file = _artifact_file(artifact_file)
         import pandas as pd  # noqa: PLC0415  # pandas loads when needed
 
         frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)

@@ -5,6 +5,7 @@ The rules are MLflow's, so that code moving between the two behaves the same.
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
 import posixpath
@@ -16,6 +17,7 @@ MAX_PARAM_VALUE_LENGTH: Final = 6000
 MAX_TAG_VALUE_LENGTH: Final = 8000
 MAX_RUN_NAME_LENGTH: Final = 250
 MAX_EXPERIMENT_NAME_LENGTH: Final = 500
+MAX_FILE_NAME_BYTES: Final = 255  # one artifact file or folder name, as file systems allow
 
 RUN_STATUSES: Final = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 TERMINAL_STATUSES: Final = ("FINISHED", "FAILED", "KILLED")
@@ -47,6 +49,7 @@ def validate_key(kind: str, key: object) -> str:
         or not _KEY_RE.fullmatch(key)  # fullmatch: "$" would let a trailing newline in
         or key.startswith("/")
         or posixpath.normpath(key) != key
+        or any(part in (".", "..") for part in key.split("/"))
     ):
         msg = f"Invalid {kind} name {key!r}: {_KEY_RULE}"
         raise InvalidInputError(msg)
@@ -55,17 +58,22 @@ def validate_key(kind: str, key: object) -> str:
 
 def metric_value(key: str, value: object) -> float:
     """A metric value as float; NaN and +-inf are accepted and kept as such."""
+    if type(value) is float or type(value) is int:
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the float range
+            raise _metric_error(key, value, "it is beyond the range of a 64-bit float; ") from None
+    kind = getattr(getattr(value, "dtype", None), "kind", "")
+    if kind in ("m", "M"):  # numpy timedelta64/datetime64 are ints to isinstance, not numbers
+        raise _metric_error(key, value, "durations and dates are not numbers; ")
     try:
-        if isinstance(value, numbers.Real) and not isinstance(value, bool | str):
+        if isinstance(value, numbers.Real | decimal.Decimal) and not isinstance(value, str):
             return float(value)
-        if isinstance(value, bool):
-            return float(value)
-    except OverflowError:  # an int beyond the float range
-        msg = (
-            f"Invalid value {value!r} for metric {key!r}: it is beyond the range of a "
-            "64-bit float; metric values must be real numbers (NaN and +-inf are allowed)"
-        )
-        raise InvalidInputError(msg) from None
+    except OverflowError:
+        raise _metric_error(key, value, "it is beyond the range of a 64-bit float; ") from None
+    except (TypeError, ValueError) as exc:  # a signalling NaN, a number type float() refuses
+        why = f"it does not convert to a float ({exc}); "
+        raise _metric_error(key, value, why) from None
     # numpy scalars and 0-d arrays: accept what converts to a real number losslessly
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "shape", None) in ((), None):
@@ -75,11 +83,16 @@ def metric_value(key: str, value: object) -> float:
             converted = None
         if isinstance(converted, numbers.Real):
             return float(converted)
+    raise _metric_error(key, value, "")
+
+
+def _metric_error(key: str, value: object, why: str) -> InvalidInputError:
     msg = (
-        f"Invalid value {value!r} (type {type(value).__name__}) for metric {key!r}: "
-        "metric values must be real numbers (int or float; NaN and +-inf are allowed)"
+        f"Invalid value {value!r} (type {type(value).__name__}) for metric {key!r}: {why}"
+        "metric values must be real numbers (int, float or Decimal; NaN and +-inf are "
+        "allowed)"
     )
-    raise InvalidInputError(msg)
+    return InvalidInputError(msg)
 
 
 def metric_step(key: str, step: object) -> int:
@@ -131,6 +144,26 @@ def _bounded_text(kind: str, key: str, value: object, limit: int) -> str:
             f"(starting {text[:40]!r}); at most {limit} are allowed"
         )
         raise InvalidInputError(msg)
+    return unicode_text(f"value {text[:40]!r} for {kind} {key!r}", text)
+
+
+def unicode_text(what: str, text: str) -> str:
+    """Refuse text with a lone surrogate: it has no UTF-8 form, so no store can hold it.
+
+    ``what`` names the value in the error, e.g. "value 'x' for param 'p'".
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start : exc.end]
+        msg = (
+            f"Invalid {what}: it holds the lone surrogate {bad!r} at position {exc.start}, "
+            "which is not Unicode text and cannot be stored; text must be valid Unicode "
+            "(encodable as UTF-8)"
+        )
+        raise InvalidInputError(msg) from None
     return text
 
 
@@ -154,7 +187,7 @@ def experiment_name(name: object) -> str:
             f"at most {MAX_EXPERIMENT_NAME_LENGTH} are allowed"
         )
         raise InvalidInputError(msg)
-    return name
+    return unicode_text(f"experiment name {name[:40]!r}", name)
 
 
 def run_name(name: object) -> str:
@@ -166,7 +199,7 @@ def run_name(name: object) -> str:
             f"at most {MAX_RUN_NAME_LENGTH} are allowed"
         )
         raise InvalidInputError(msg)
-    return text
+    return unicode_text(f"run name {text[:40]!r}", text)
 
 
 def artifact_path(path: object, *, what: str = "artifact path") -> str:
@@ -187,6 +220,15 @@ def artifact_path(path: object, *, what: str = "artifact path") -> str:
         msg = (
             f"Invalid {what} {path!r}: it must be a relative path that stays inside the "
             "run's artifact folder (no absolute paths, no '..' leading outside)"
+        )
+        raise InvalidInputError(msg)
+    unicode_text(f"{what} {path!r}", path)
+    too_long = [p for p in norm.split("/") if len(p.encode("utf-8")) > MAX_FILE_NAME_BYTES]
+    if too_long:
+        msg = (
+            f"Invalid {what} {path!r}: the name {too_long[0][:40]!r}... is "
+            f"{len(too_long[0].encode('utf-8'))} bytes long (UTF-8); each file or folder "
+            f"name may be at most {MAX_FILE_NAME_BYTES} bytes"
         )
         raise InvalidInputError(msg)
     return "" if norm == "." else norm
