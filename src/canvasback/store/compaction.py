@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from canvasback.store import layout
+from canvasback.store.integrity import CORRUPT, SOUND, inspect_segment
 from canvasback.store.segments import TableIndex
 
 if TYPE_CHECKING:
@@ -168,11 +169,8 @@ def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -
     an I/O error) stays where it is, live, for a later compaction to merge.
     """
     from canvasback.store.reader import (  # noqa: PLC0415  # reader imports DuckDB
-        CORRUPT,
-        SOUND,
         CorruptSegmentWarning,
         UnreadableSegmentWarning,
-        inspect_segment,
     )
 
     bad: list[str] = []

@@ -21,10 +21,12 @@ import os
 import sys
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 if TYPE_CHECKING:
-    from canvasback.store.writer import Writer
+    from pathlib import Path
+
+    from canvasback.store.fs import LocalFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,24 @@ log = logging.getLogger(__name__)
 # and "an error occurred while doing I/O" (rows lost).
 EXIT_SPILLED: Final = 75
 EXIT_LOST: Final = 74
+
+
+class Writer(Protocol):
+    """What this module needs of ``writer.Writer`` (which imports this module)."""
+
+    fs: LocalFileSystem
+
+    def flush(self) -> int:
+        """Write every buffered row."""
+
+    def close(self) -> None:
+        """Flush and stop."""
+
+    def spill_unwritten(self, exc: BaseException) -> Path | None:
+        """Keep what a failed last flush could not write."""
+
+    def _reset_state(self) -> None: ...
+
 
 WRITERS: weakref.WeakSet[Writer] = weakref.WeakSet()
 _armed_pid: int | None = None

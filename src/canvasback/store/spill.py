@@ -34,7 +34,11 @@ from canvasback.store import layout
 from canvasback.store.fs import LocalFileSystem
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pyarrow as pa
+
+    Converter = Callable[[str, list[tuple[Any, ...]]], pa.Table]
 
 log = logging.getLogger(__name__)
 
@@ -116,10 +120,11 @@ def pending(root: Path) -> bool:
     return any((folder / STORE_FILE).exists() for folder in spill_dirs(root))
 
 
-def replay(fs: LocalFileSystem) -> ReplayReport:
-    """Write every spill file of a store back into it; remove each file once written."""
-    from canvasback.store.writer import rows_to_table  # noqa: PLC0415  # writer imports us
+def replay(fs: LocalFileSystem, rows_to_table: Converter) -> ReplayReport:
+    """Write every spill file of a store back into it; remove each file once written.
 
+    ``rows_to_table`` is the writer's row conversion (passed in: the writer imports this).
+    """
     report = ReplayReport()
     for folder in spill_dirs(fs.root):
         if not (folder / STORE_FILE).exists():
@@ -140,7 +145,7 @@ def _replay_one(
     spill: LocalFileSystem,
     rel: str,
     report: ReplayReport,
-    rows_to_table: Any,  # noqa: ANN401  # writer.rows_to_table, passed to avoid a cycle
+    rows_to_table: Converter,
 ) -> None:
     parts = rel.split("/")
     if parts[0] == REJECTED_DIR and rel.endswith(JSONL_SUFFIX) and len(parts) == 4:  # noqa: PLR2004

@@ -98,6 +98,7 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._retry: list[Segment] = []  # segments the store refused, retried by name
+        self._notices: list[str] = []  # rows set aside, to warn about when a flush ends
         self.last_error: BaseException | None = None
         self.rejected_rows = 0  # rows set aside because Parquet cannot hold a value
         self.spilled_rows = 0  # rows kept in the spill folder after a last flush failed
@@ -215,10 +216,13 @@ class Writer:
                     except Exception as exc:  # noqa: BLE001  # keep the rows, report after
                         failed.append(segment)
                         error = exc
+            notices, self._notices = self._notices, []
             if failed:
                 self._retry = failed
                 self.last_error = error
-                assert error is not None  # noqa: S101  # set together with failed
+            for msg in notices:
+                warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
+            if error is not None:
                 raise error
             return len(batches)
 
@@ -265,7 +269,7 @@ class Writer:
             f"({type(exc).__name__}: {exc}; first row {rows[0]!r}); every other row was "
             f"written. The rows were kept in {where}."
         )
-        warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
+        self._notices.append(msg)  # warned once the flush has written everything else
 
     def spill_unwritten(self, exc: BaseException) -> Path | None:
         """After a last flush failed: keep every unwritten row in the spill folder.
@@ -283,6 +287,9 @@ class Writer:
                 segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
                 if segment is not None:
                     segments.append(segment)
+            notices, self._notices = self._notices, []
+        for notice in notices:
+            warnings.warn(notice, spill.SpilledRowsWarning, stacklevel=2)
         rows = sum(s.data.num_rows for s in segments)
         if not rows:
             return None
@@ -405,7 +412,7 @@ def _split_writable(
 def _replay_spilled(fs: LocalFileSystem) -> None:
     """Write rows an earlier process could not; never fails the writer's creation."""
     try:
-        report = spill.replay(fs)
+        report = spill.replay(fs, rows_to_table)
     except Exception:
         log.exception("canvasback: replaying the spill folder of %s failed", fs)
         return
