@@ -26,19 +26,23 @@ demo: setup
 	$(BIN)/python scripts/seed_demo.py notebooks/canvasback-store
 	$(BIN)/jupyter lab notebooks/demo.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-# The notebooks run under nbval against a temporary store seeded like the demo's.
-test: setup
+# Lint first (it is part of the test command, so CI enforces it); then the JS units;
+# then one pytest run, where the notebooks run under nbval against a temporary store
+# seeded like the demo's.
+test: lint
 	bash scripts/install-chromium.sh
-	npm run typecheck
 	npm test
 	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
 	  CANVASBACK_STORE=$$store/store $(BIN)/python -m pytest tests notebooks --nbval-lax; \
 	  rc=$$?; rm -rf $$store; exit $$rc
 
+# ruff, mypy strict, tsc and the import-linter contracts of pyproject.toml (the layers).
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/mypy
+	npm run typecheck
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python benchmarks/run.py

@@ -12,7 +12,7 @@ import pytest
 import canvasback
 from canvasback import charts
 from canvasback.tracking.entities import Metric
-from canvasback.widgets import _history
+from canvasback.tracking.queries import downsample as _history
 
 T0 = 1_700_000_000_000
 

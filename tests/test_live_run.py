@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canvasback as cb
-from canvasback.tracking import fluent
+from canvasback import _notebook
+from canvasback.tracking.queries.downsample import StreamSketch
 from canvasback.widgets import live_run as lr
 from canvasback.widgets._base import table_from_ipc_bytes
-from canvasback.widgets.live_run import BUCKETS, LiveRun
+from canvasback.widgets.live_run import BUCKETS, LiveRun, live_view_of
 
 
 def latest(live):
@@ -66,7 +67,7 @@ def test_update_pushes_latest_values_and_a_bounded_series(manual):
 
 def test_periodic_update_never_flushes_and_final_update_does(manual, monkeypatch):
     run, live = manual
-    writer = run._client.store.writer
+    writer = run.store.writer
     flushed_here = []
     real_flush = writer.flush
 
@@ -86,7 +87,7 @@ def test_periodic_update_never_flushes_and_final_update_does(manual, monkeypatch
 
 def test_each_update_reads_only_new_files(manual, monkeypatch):
     run, live = manual
-    catalog = run._client.store.catalog
+    catalog = run.store.catalog
     queried: list[list[str]] = []
     real_arrow = catalog.arrow
 
@@ -165,7 +166,7 @@ def test_a_key_logged_at_one_step_is_charted_by_time(manual):
     st.integers(1, 5),
 )
 def test_sketch_is_bounded_and_keeps_extremes(points, chunks):
-    sketch = lr._Sketch()
+    sketch = StreamSketch()
     xs = np.array([p[0] for p in points], dtype=np.int64)
     ys = np.array([p[1] for p in points], dtype=np.float64)
     for part in np.array_split(np.arange(len(points)), chunks):
@@ -254,7 +255,7 @@ def test_start_run_live_true_outside_a_notebook_is_a_clear_error():
         cb.start_run(live=True)
     assert cb.active_run() is None
     run = cb.start_run()  # live unset: no view outside a kernel
-    assert run.live_view is None
+    assert live_view_of(run) is None
     cb.end_run()
 
 
@@ -274,18 +275,18 @@ def test_start_run_in_a_kernel_shows_the_view_and_refreshes_its_output_at_the_en
         shown.append((obj, display_id))
         return _Handle()
 
-    monkeypatch.setattr(fluent, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_notebook, "in_kernel", lambda: True)
     monkeypatch.setattr(IPython.display, "display", display)
     with cb.start_run(run_name="nb") as run:
-        assert isinstance(run.live_view, LiveRun)
-        assert shown == [(run.live_view, True)]
+        assert isinstance(live_view_of(run), LiveRun)
+        assert shown == [(live_view_of(run), True)]
         cb.log_metric("loss", 0.1, step=1)
-    live = run.live_view
+    live = live_view_of(run)
     assert live.join(timeout=10)
     assert live._display.updates == [live]
     assert live.status == "FINISHED"
     with cb.start_run(live=False) as quiet:
-        assert quiet.live_view is None
+        assert live_view_of(quiet) is None
     assert len(shown) == 1
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from canvasback import _notebook
 from canvasback.store.reader import CorruptSegmentWarning
 from canvasback.tracking.client import Client, ExperimentNotFoundError, RunNotFoundError
 from canvasback.tracking.entities import (
@@ -62,8 +63,12 @@ from canvasback.tracking.fluent import (
     sql,
     start_run,
 )
+from canvasback.tracking.hooks import add_run_start_hook
 from canvasback.tracking.run import Run, RunEndedError
 from canvasback.tracking.validation import InvalidInputError
+
+# A run started in a notebook shows its live view: the one place tracking meets widgets.
+add_run_start_hook(_notebook.live_view_hook)
 
 # Widgets load on first use, so that training scripts never import anywidget or need the
 # JavaScript bundles: canvasback.runs(...) imports canvasback.widgets then.
@@ -77,6 +82,11 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
         return getattr(canvasback.widgets, name)
     msg = f"module 'canvasback' has no attribute {name!r}"
     raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    # Completion shows the lazy widget names beside the eagerly imported ones.
+    return sorted({*globals(), *_WIDGETS})
 
 
 try:

@@ -43,6 +43,25 @@ EVENT_EXPERIMENT_LIFECYCLE: Final = "experiment_lifecycle"
 EVENT_EXPERIMENT_TAG: Final = "experiment_tag"
 
 
+# Every attribute of a run, in the order a run table shows them. The one list: the wide
+# run table's columns, the filter grammar's ``attributes.`` names and the run table's
+# attribute columns all come from it.
+RUN_ATTRIBUTES: Final = (
+    "run_name",
+    "status",
+    "start_time",
+    "end_time",
+    "user_id",
+    "experiment_id",
+    "run_id",
+    "parent_run_id",
+    "lifecycle_stage",
+    "artifact_uri",
+)
+TIME_ATTRIBUTES: Final = frozenset({"start_time", "end_time"})
+"""Attributes held as milliseconds since the epoch; every other attribute is a string."""
+
+
 def partition_dir(table: str, experiment_id: str) -> str:
     """Relative folder of one table's partition."""
     return f"{table}/{PARTITION_KEY}={experiment_id}"

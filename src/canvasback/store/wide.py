@@ -19,18 +19,7 @@ if TYPE_CHECKING:
 
 WIDE: Final = "_wide"
 
-ATTRIBUTES: Final = (
-    "run_id",
-    "experiment_id",
-    "run_name",
-    "status",
-    "start_time",
-    "end_time",
-    "lifecycle_stage",
-    "parent_run_id",
-    "user_id",
-    "artifact_uri",
-)
+ATTRIBUTES: Final = layout.RUN_ATTRIBUTES
 
 # Run attributes with their mutable facts resolved last-writer-wins.
 RESOLVED_RUNS: Final = f"""

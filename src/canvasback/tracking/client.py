@@ -6,7 +6,6 @@ import getpass
 import hashlib
 import time
 import uuid
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from canvasback import _config
@@ -20,14 +19,14 @@ from canvasback.tracking.run import Run
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
     import duckdb
     import pandas as pd
 
     from canvasback.store import Store
     from canvasback.store.compaction import CompactionReport
-    from canvasback.tracking.entities import FileInfo, RunData
+    from canvasback.tracking.entities import FileInfo
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -142,7 +141,7 @@ class Client:
     def search_experiments(self, view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
         """All experiments (active ones by default), oldest first."""
         self._ensure_default_experiment()
-        return queries.experiments(self.store.read(), view_type=view_type)
+        return queries.experiments(self.store.read(), view=view_type)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark an experiment deleted."""
@@ -207,7 +206,7 @@ class Client:
             "runs", experiment_id, (run_id, name, start, parent_run_id, self._user, artifact_rel)
         )
         writer.event(experiment_id, run_id, layout.EVENT_STATUS, "", "RUNNING")
-        run = Run(self, info)
+        run = Run(self.store, info)
         if parent_run_id:
             checked_tags.setdefault("mlflow.parentRunId", parent_run_id)
         checked_tags.setdefault("mlflow.runName", name)
@@ -224,7 +223,9 @@ class Client:
         if info is None:
             raise RunNotFoundError(self._no_run(run_id))
         data = queries.run_data(catalog, run_id)
-        return _RunView(self, info, data)
+        live = self._handles.get(info.run_id)
+        ended = info.status != "RUNNING" if live is None else live.ended
+        return Run(self.store, info, data.params, ended=ended, data=data)
 
     def _no_run(self, run_id: str) -> str:
         return f"Run {run_id!r} not found in store {str(self.store.root)!r}"
@@ -239,45 +240,27 @@ class Client:
         if info is None:
             raise RunNotFoundError(self._no_run(run_id))
         params = queries.run_data(catalog, run_id).params
-        run = Run(self, info, params, ended=False)
+        run = Run(self.store, info, params, ended=False)
         self._handles[run_id] = run
         return run
 
     def resume_run(self, run_id: str) -> Run:
         """Set an existing run RUNNING again and return its live handle."""
         run = self.handle(run_id)
-        if run.info.status != "RUNNING":
-            self.store.writer.event(run.experiment_id, run_id, layout.EVENT_STATUS, "", "RUNNING")
-            run._info = replace(run.info, status="RUNNING", end_time=None)  # noqa: SLF001
+        run.resume()
         return run
-
-    def terminate(self, run_id: str, experiment_id: str, status: str, end_time: int) -> None:
-        """Record a run's end (used by ``Run.end``)."""
-        writer = self.store.writer
-        writer.event(experiment_id, run_id, layout.EVENT_STATUS, "", status)
-        writer.event(experiment_id, run_id, layout.EVENT_END_TIME, "", str(end_time))
-        writer.request_flush()
 
     def set_terminated(
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> None:
         """End a run with a status (FINISHED by default)."""
-        run = self.handle(run_id)
-        status = v.run_status(status or "FINISHED")
-        if end_time is not None:
-            self.terminate(run_id, run.experiment_id, status, int(end_time))
-            run._ended = True  # noqa: SLF001
-            run._info = replace(run.info, status=status, end_time=int(end_time))  # noqa: SLF001
-        else:
-            run.end(status)
+        self.handle(run_id).end(v.run_status(status or "FINISHED"), end_time=end_time)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
         """Change a run's status or name."""
         run = self.handle(run_id)
         if status is not None:
-            self.store.writer.event(
-                run.experiment_id, run_id, layout.EVENT_STATUS, "", v.run_status(status)
-            )
+            run.set_status(status)
         if name is not None:
             run.set_tag("mlflow.runName", v.run_name(name))
 
@@ -323,18 +306,7 @@ class Client:
         tags: Iterable[RunTag] = (),
     ) -> None:
         """Log many metrics, params and tags; everything is checked before anything is logged."""
-        run = self.handle(run_id)
-        run._check_open("log batch")  # noqa: SLF001
-        columns = _metric_columns(run_id, metrics, run._metric_keys)  # noqa: SLF001
-        param_dict = {p.key: p.value for p in params}
-        tag_dict = {t.key: t.value for t in tags}
-        for key, tag in tag_dict.items():
-            v.validate_key("tag", key)
-            v.tag_value(key, tag)
-        run.log_params(param_dict)
-        if columns is not None:
-            self.store.writer.extend_columns("metrics", run.experiment_id, columns)
-        run.set_tags(tag_dict)
+        self.handle(run_id).log_batch(metrics, params, tags)
 
     # -- reads -----------------------------------------------------------------------
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -423,12 +395,7 @@ class Client:
 
     def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A DuckDB relation over the store's views (runs, params, metrics, ...)."""
-        catalog = self.store.read()
-        # A cursor of its own: the relation is evaluated later, maybe while another
-        # thread (a widget, a live view) queries the catalog's main connection.
-        with catalog.lock:
-            cursor = catalog.con.cursor()
-        return cursor.sql(query, params=params) if params else cursor.sql(query)
+        return self.store.read().relation(query, params)
 
     def flush(self) -> None:
         """Block until everything logged in this process is on disk."""
@@ -439,51 +406,6 @@ class Client:
     ) -> CompactionReport:
         """Merge small files; with ``purge_deleted``, drop every row of deleted runs."""
         return self.store.compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds)
-
-
-class _RunView(Run):
-    """A run handle read from the store, carrying the data read with it."""
-
-    def __init__(self, client: Client, info: RunInfo, data: RunData) -> None:
-        live = client._handles.get(info.run_id)  # noqa: SLF001
-        ended = info.status != "RUNNING" if live is None else live.ended
-        super().__init__(client, info, data.params, ended=ended)
-        self._data = data
-
-    @property
-    def data(self) -> RunData:
-        """Latest metrics, params and tags, as read with this handle."""
-        return self._data
-
-
-def _metric_columns(
-    run_id: str, metrics: Iterable[Metric], seen: set[str]
-) -> list[Sequence[Any]] | None:
-    """A batch of metrics as checked columns (run_id, key, step, timestamp, value).
-
-    Column-wise, because checking whole columns at C speed (``all(type(x) is float ...)``)
-    is what lets a batch of a million points log in well under a second.
-    """
-    batch = list(metrics)
-    if not batch:
-        return None
-    try:
-        keys, values, timestamps, steps = (list(c) for c in zip(*batch, strict=True))
-    except (TypeError, ValueError):  # not 4-tuples: MLflow-style objects with attributes
-        keys = [m.key for m in batch]
-        values = [m.value for m in batch]
-        timestamps = [m.timestamp for m in batch]
-        steps = [m.step for m in batch]
-    for key in set(keys) - seen:
-        v.validate_key("metric", key)
-    if set(map(type, values)) != {float}:
-        values = [v.metric_value(k, x) for k, x in zip(keys, values, strict=True)]
-    if not v.int64_column(steps):
-        steps = [v.metric_step(k, x) for k, x in zip(keys, steps, strict=True)]
-    if not v.int64_column(timestamps):
-        timestamps = [v.timestamp_ms(k, x) for k, x in zip(keys, timestamps, strict=True)]
-    seen.update(keys)
-    return [[run_id] * len(batch), keys, steps, timestamps, values]
 
 
 def _user_name() -> str:

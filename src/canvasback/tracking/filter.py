@@ -1,4 +1,4 @@
-"""Parse run search filters and compile them to parameterised DuckDB SQL.
+"""Parse run search filters and ``order_by`` clauses into expression trees.
 
 The grammar is MLflow's ``search_runs`` filter language plus ``OR``, parentheses
 and numeric comparison of params::
@@ -8,26 +8,39 @@ and numeric comparison of params::
 ``AND`` binds tighter than ``OR``. Keywords are case-insensitive. Inside a string a
 backslash escapes only the closing quote or another backslash, so Windows paths and
 LIKE patterns keep their backslashes; a doubled quote also stands for the quote.
+Parsing knows nothing of SQL: ``filter_sql.compile_filter`` turns a tree into DuckDB SQL
+with every value a bound parameter.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from canvasback.store import layout
+from canvasback.tracking.filter_lexer import FilterError, Lexer, Token, describe
+
+__all__ = [
+    "ATTRIBUTES",
+    "BoolOp",
+    "Comparison",
+    "Entity",
+    "Expr",
+    "FilterError",
+    "OrderKey",
+    "parse_filter",
+    "parse_order_by",
+]
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 Entity = Literal["metric", "param", "tag", "attribute"]
 
-ATTRIBUTES = ("run_id", "run_name", "status", "start_time", "end_time", "artifact_uri",
-              "user_id", "lifecycle_stage", "experiment_id", "parent_run_id")  # fmt: skip
+ATTRIBUTES = layout.RUN_ATTRIBUTES
 """Attribute names a filter or ``order_by`` may use (besides the aliases)."""
 
-NUMERIC_ATTRIBUTES = frozenset({"start_time", "end_time"})
-"""Attributes held as milliseconds since the epoch; every other attribute is a string."""
+NUMERIC_ATTRIBUTES = layout.TIME_ATTRIBUTES
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 
@@ -47,41 +60,7 @@ _KEYWORDS = frozenset({"AND", "OR", "LIKE", "ILIKE", "IN", "NOT", "IS", "NULL", 
 # from ending in RecursionError instead of FilterError.
 _MAX_DEPTH = 100
 
-_SPACE = re.compile(r"\s+")
-_SPACE_CHAR = re.compile(r"\s")
-_WORD = re.compile(r"[^\W\d]\w*")
-_BARE_KEY = re.compile(r"\w+(?:\.\w+)*")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NUMBER_TAIL = re.compile(r"[\w.]+")
-_OPERATOR = re.compile(r"!=|<>|<=|>=|=|<|>")
-# MLflow's rule for metric, param and tag names; it also keeps keys safe to splice
-# into quoted SQL aliases by whoever implements ``column``.
-_KEY_CHARS = re.compile(r"[/\w.\- :]+")
 _PREFIX_HELP = "use metrics., params., tags. or attributes."
-_QUOTE_HELP = "quote keys with spaces, dashes, slashes or colons in backticks or double quotes"
-
-
-class FilterError(ValueError):
-    """A filter or ``order_by`` clause that does not parse or breaks a typing rule.
-
-    ``reason`` says what is wrong, ``text`` is the whole input, ``position`` the 0-based
-    offset of the offending spot in it, ``what`` is ``"filter"`` or ``"order_by"``. The
-    message repeats the input with a caret under that spot.
-    """
-
-    def __init__(self, reason: str, text: str, position: int, what: str = "filter") -> None:
-        self.reason = reason
-        self.text = text
-        self.position = position
-        self.what = what
-        # Line breaks would push the caret off the column it points at.
-        shown = _SPACE_CHAR.sub(" ", text)
-        super().__init__(
-            f"Invalid {what} at position {position}: {reason}\n  {shown}\n  {' ' * position}^"
-        )
-
-    def __reduce__(self) -> tuple[type[FilterError], tuple[str, str, int, str]]:
-        return (type(self), (self.reason, self.text, self.position, self.what))
 
 
 @dataclass(frozen=True)
@@ -121,128 +100,10 @@ class OrderKey:
     ascending: bool
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # ident, word, string, number, op, "(", ")", ",", end
-    text: str
-    pos: int
-    value: str | float | None = None
-    prefix: str = ""
+class _Parser(Lexer):
+    """Recursive-descent parser over the lexer's token stream."""
 
-
-def _describe(tok: _Token) -> str:
-    return "the end of the input" if tok.kind == "end" else repr(tok.text)
-
-
-class _Parser:
-    """Recursive-descent parser over a lazily lexed token stream.
-
-    Lexing on demand makes errors come out in order of position: a bad prefix at the
-    start is reported before an unterminated string further on.
-    """
-
-    def __init__(self, text: str, what: str) -> None:
-        self.text = text
-        self.what = what
-        self.cursor = 0
-        self.depth = 0
-        self.ahead: _Token | None = None
-
-    def fail(self, reason: str, pos: int) -> NoReturn:
-        raise FilterError(reason, self.text, pos, self.what)
-
-    def peek(self) -> _Token:
-        if self.ahead is None:
-            self.ahead = self.lex()
-        return self.ahead
-
-    def advance(self) -> _Token:
-        tok = self.peek()
-        if tok.kind != "end":
-            self.ahead = None
-        return tok
-
-    def keyword(self) -> str | None:
-        tok = self.peek()
-        return tok.text.upper() if tok.kind == "word" else None
-
-    def lex(self) -> _Token:
-        text, n = self.text, len(self.text)
-        space = _SPACE.match(text, self.cursor)
-        i = space.end() if space else self.cursor
-        if i >= n:
-            self.cursor = n
-            return _Token("end", "", n)
-        ch = text[i]
-        if ch in "(),":
-            tok = _Token(ch, ch, i)
-        elif ch in "'\"":
-            value, end = self.quoted(i, "string")
-            tok = _Token("string", text[i:end], i, value)
-        elif match := _OPERATOR.match(text, i):
-            tok = _Token("op", match.group(), i)
-        elif match := _NUMBER.match(text, i):
-            tok = self.number(match)
-        elif match := _WORD.match(text, i):
-            if match.end() < n and text[match.end()] == ".":
-                tok = self.identifier_token(match)
-            else:
-                tok = _Token("word", match.group(), i)
-        elif ch == "`":
-            self.fail("backticks quote a key after a prefix, as in metrics.`my key`", i)
-        else:
-            self.fail(f"unexpected character {ch!r}", i)
-        self.cursor = tok.pos + len(tok.text)
-        return tok
-
-    def quoted(self, start: int, what: str) -> tuple[str, int]:
-        text, quote = self.text, self.text[start]
-        out: list[str] = []
-        i = start + 1
-        while i < len(text):
-            ch = text[i]
-            nxt = text[i + 1] if i + 1 < len(text) else ""
-            if ch == "\\" and nxt in (quote, "\\"):
-                out.append(nxt)
-                i += 2
-            elif ch == quote and nxt == quote:
-                out.append(quote)
-                i += 2
-            elif ch == quote:
-                return "".join(out), i + 1
-            else:
-                out.append(ch)
-                i += 1
-        msg = f"unterminated {what}: no closing {quote}"
-        raise FilterError(msg, text, start, self.what)
-
-    def number(self, match: re.Match[str]) -> _Token:
-        end = match.end()
-        if end < len(self.text) and (self.text[end].isalnum() or self.text[end] in "_."):
-            tail = _NUMBER_TAIL.match(self.text, end)
-            shown = self.text[match.start() : tail.end() if tail else end]
-            self.fail(f"invalid number {shown!r}", match.start())
-        value = float(match.group())
-        if not math.isfinite(value):
-            self.fail(f"number {match.group()!r} is out of range", match.start())
-        return _Token("number", match.group(), match.start(), value)
-
-    def identifier_token(self, match: re.Match[str]) -> _Token:
-        prefix, text = match.group(), self.text
-        i = match.end() + 1
-        if i < len(text) and text[i] in '`"':
-            key, end = self.quoted(i, "quoted key")
-            if not key:
-                self.fail("empty key", i)
-            if not _KEY_CHARS.fullmatch(key):
-                self.fail(f"key {key!r} may only hold letters, digits and _ - . / : or spaces", i)
-        elif bare := _BARE_KEY.match(text, i):
-            key, end = bare.group(), bare.end()
-        else:
-            self.fail(f"expected a key after {prefix + '.'!r}; {_QUOTE_HELP}", i)
-        return _Token("ident", text[match.start() : end], match.start(), key, prefix)
-
-    def identifier(self) -> tuple[Entity, str, _Token]:
+    def identifier(self) -> tuple[Entity, str, Token]:
         tok = self.advance()
         if tok.kind == "ident":
             entity = _PREFIXES.get(tok.prefix.lower())
@@ -252,7 +113,7 @@ class _Parser:
         elif tok.kind == "word" and tok.text.upper() not in _KEYWORDS:
             entity, key = "attribute", tok.text
         else:
-            found = _describe(tok)
+            found = describe(tok)
             self.fail(
                 f"expected an identifier such as metrics.acc or status, found {found}", tok.pos
             )
@@ -295,13 +156,13 @@ class _Parser:
         if closing.kind == "end":
             self.fail("this '(' is never closed", opening.pos)
         if closing.kind != ")":
-            self.fail(f"expected AND, OR or ')', found {_describe(closing)}", closing.pos)
+            self.fail(f"expected AND, OR or ')', found {describe(closing)}", closing.pos)
         return inner
 
     def comparison(self) -> Comparison:
         entity, key, ident = self.identifier()
         op, op_pos = self.operator(ident)
-        values: list[_Token] = []
+        values: list[Token] = []
         value: str | float | tuple[str | float, ...] | None = None
         if op in ("IN", "NOT IN"):
             values = self.value_list(op)
@@ -310,14 +171,14 @@ class _Parser:
             tok = self.advance()
             if tok.kind not in ("string", "number"):
                 shown = "<>" if self.text.startswith("<>", op_pos) else op
-                found = "" if tok.kind == "end" else f", found {_describe(tok)}"
+                found = "" if tok.kind == "end" else f", found {describe(tok)}"
                 self.fail(f"expected a value after {shown!r}{found}", tok.pos)
             values = [tok]
             value = _literal(tok)
         self.check(entity, key, ident.text, op, op_pos, values)
         return Comparison(entity, key, op, value, ident.pos)
 
-    def operator(self, ident: _Token) -> tuple[str, int]:
+    def operator(self, ident: Token) -> tuple[str, int]:
         tok = self.advance()
         word = tok.text.upper() if tok.kind == "word" else ""
         if tok.kind == "op":
@@ -330,27 +191,27 @@ class _Parser:
                 self.advance()
             wanted, found = ("IN" if word == "NOT" else "NULL"), self.advance()
             if found.text.upper() != wanted or found.kind != "word":
-                msg = f"expected {wanted} after {' '.join(words)}, found {_describe(found)}"
+                msg = f"expected {wanted} after {' '.join(words)}, found {describe(found)}"
                 self.fail(msg, found.pos)
             return " ".join([*words, wanted]), tok.pos
         msg = (
             f"expected an operator after {ident.text!r} (=, !=, <>, <, <=, >, >=, LIKE, ILIKE, "
-            f"IN, NOT IN, IS NULL, IS NOT NULL), found {_describe(tok)}"
+            f"IN, NOT IN, IS NULL, IS NOT NULL), found {describe(tok)}"
         )
         raise FilterError(msg, self.text, tok.pos, self.what)
 
-    def value_list(self, op: str) -> list[_Token]:
+    def value_list(self, op: str) -> list[Token]:
         opening = self.advance()
         if opening.kind != "(":
-            msg = f"{op} needs a parenthesised list, as in ('a', 'b'), found {_describe(opening)}"
+            msg = f"{op} needs a parenthesised list, as in ('a', 'b'), found {describe(opening)}"
             self.fail(msg, opening.pos)
-        items: list[_Token] = []
+        items: list[Token] = []
         while True:
             tok = self.advance()
             if tok.kind == ")" and not items:
                 self.fail(f"empty {op} list; give at least one value", opening.pos)
             if tok.kind not in ("string", "number", "end"):
-                self.fail(f"expected a value in the {op} list, found {_describe(tok)}", tok.pos)
+                self.fail(f"expected a value in the {op} list, found {describe(tok)}", tok.pos)
             items.append(tok)
             sep = self.advance()
             if sep.kind == ")":
@@ -358,10 +219,10 @@ class _Parser:
             if "end" in (tok.kind, sep.kind):
                 self.fail(f"the {op} list opened here is never closed", opening.pos)
             if sep.kind != ",":
-                self.fail(f"expected ',' or ')' in the {op} list, found {_describe(sep)}", sep.pos)
+                self.fail(f"expected ',' or ')' in the {op} list, found {describe(sep)}", sep.pos)
 
     def check(
-        self, entity: Entity, key: str, name: str, operator: str, op_pos: int, values: list[_Token]
+        self, entity: Entity, key: str, name: str, operator: str, op_pos: int, values: list[Token]
     ) -> None:
         """Apply the typing rules: which operators and literal types suit the identifier."""
         numeric = entity == "metric" or (entity == "attribute" and key in NUMERIC_ATTRIBUTES)
@@ -381,7 +242,7 @@ class _Parser:
                 self.fail(f"{name} must be one of {', '.join(RUN_STATUSES)}, got {shown}", tok.pos)
 
 
-def _literal(tok: _Token) -> str | float:
+def _literal(tok: Token) -> str | float:
     return tok.text if tok.value is None else tok.value
 
 
@@ -418,7 +279,7 @@ def parse_filter(text: str | None) -> Expr | None:
     if tok.kind == ")":
         parser.fail("unmatched ')'", tok.pos)
     if tok.kind != "end":
-        parser.fail(f"expected AND or OR, found {_describe(tok)}", tok.pos)
+        parser.fail(f"expected AND or OR, found {describe(tok)}", tok.pos)
     return expr
 
 
@@ -455,6 +316,6 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
             ascending = parser.advance().text.upper() == "ASC"
         tok = parser.peek()
         if tok.kind != "end":
-            parser.fail(f"expected ASC or DESC after the key, found {_describe(tok)}", tok.pos)
+            parser.fail(f"expected ASC or DESC after the key, found {describe(tok)}", tok.pos)
         keys.append(OrderKey(entity, key, ascending))
     return keys

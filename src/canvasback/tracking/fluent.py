@@ -6,13 +6,11 @@ A process has a current store, a current experiment and a stack of active runs. 
 
 from __future__ import annotations
 
-import atexit
-import logging
-import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
 from canvasback import _config
+from canvasback.tracking import hooks, process_exit
 from canvasback.tracking import validation as v
 from canvasback.tracking.client import Client, ExperimentNotFoundError
 
@@ -20,7 +18,6 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Mapping, Sequence
     from pathlib import Path
-    from types import ModuleType, TracebackType
 
     import duckdb
     import pandas as pd
@@ -29,7 +26,6 @@ if TYPE_CHECKING:
     from canvasback.tracking.entities import Experiment
     from canvasback.tracking.run import Run
 
-_log = logging.getLogger(__name__)
 _lock = threading.RLock()
 _client: Client | None = None
 _experiment_id: str | None = None
@@ -119,7 +115,7 @@ def start_run(
     ``live=True`` always (an error outside a notebook).
     """
     global _last  # noqa: PLW0603  # MLflow's last_active_run
-    live_view = _live_view_module(live)  # before the run exists: a refusal leaves no run
+    attach = hooks.prepare_run_start(live)  # before the run exists: a refusal leaves no run
     c = _get_client()
     with _lock:
         if _active and not nested:
@@ -149,57 +145,12 @@ def start_run(
             run = c.create_run(
                 eid, tags=all_tags, run_name=run_name, parent_run_id=parent, params=params
             )
-        run._on_end.append(_forget)  # noqa: SLF001  # the fluent stack follows the handle
+        run.on_end(_forget)  # the fluent stack follows the handle
         _active.append(run)
         _last = run
-    if live_view is not None:
-        _show_live_view(live_view, run, live=live)
+    for attach_to in attach:
+        attach_to(run)
     return run
-
-
-def _show_live_view(live_view: ModuleType, run: Run, *, live: bool | None) -> None:
-    try:
-        live_view.show_live_run(run)
-    except Exception:
-        if live:
-            run.end("FAILED")  # the caller never gets the handle: leave no active run
-            raise
-        # Training goes on without the view; the reason shows in the cell's stderr.
-        _log.warning("canvasback: could not show the live run view", exc_info=True)
-
-
-def _in_kernel() -> bool:
-    """Whether this process is a Jupyter kernel, whose front end can show widgets."""
-    # Only a kernel has imported ipykernel; checking first keeps scripts from importing
-    # IPython just to ask.
-    if "ipykernel" not in sys.modules:
-        return False
-    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
-    shell = get_ipython() if callable(get_ipython) else None
-    return getattr(shell, "kernel", None) is not None
-
-
-def _live_view_module(live: bool | None) -> ModuleType | None:
-    """The live view's module if a run started now should show one, else None."""
-    if live is False:
-        return None
-    if not _in_kernel():
-        if live:
-            msg = (
-                "start_run(live=True) shows the run's live view in a notebook cell, but this "
-                "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
-                "show the view only when running in a notebook."
-            )
-            raise RuntimeError(msg)
-        return None
-    try:
-        from canvasback.widgets import live_run  # noqa: PLC0415  # widgets only in a kernel
-    except (ImportError, FileNotFoundError):  # no widgets extra, or no built bundle
-        if live:
-            raise  # the message names the fix
-        _log.warning("canvasback: the live run view is unavailable", exc_info=True)
-        return None
-    return live_run
 
 
 def _forget(run: Run, _status: str) -> None:
@@ -422,25 +373,9 @@ def compact(*, purge_deleted: bool = False, grace_seconds: float | None = None) 
     return client().compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds)
 
 
-# -- process end -------------------------------------------------------------------------
-_exit_status = "FINISHED"
-_previous_excepthook = sys.excepthook
-
-
-def _excepthook(
-    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
-) -> None:
-    global _exit_status  # noqa: PLW0603  # read once, at exit
-    _exit_status = "KILLED" if issubclass(exc_type, KeyboardInterrupt) else "FAILED"
-    _previous_excepthook(exc_type, exc, tb)
-
-
-def _end_runs_at_exit() -> None:
-    # Registered after the writer's own exit hook, so it runs first and the final
-    # flush carries these end events.
+def _end_active_runs(status: str) -> None:
     while _active:
-        _active[-1].end(_exit_status)
+        _active[-1].end(status)
 
 
-sys.excepthook = _excepthook
-atexit.register(_end_runs_at_exit)
+process_exit.end_runs_at_exit(_end_active_runs)

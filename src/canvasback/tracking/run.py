@@ -1,7 +1,10 @@
 """A run handle: logs params, metrics, tags and artifacts of one run; a context manager.
 
-Logging appends to the store's in-memory buffer and returns: ``log_metric`` costs about
-a microsecond. A handle whose run has ended refuses to log, naming the run.
+A run stands on its store alone: it writes its own rows and events through the store's
+writer, and knows nothing of the client that made it. Logging appends to the writer's
+in-memory buffer and returns: ``log_metric`` costs about a microsecond. A handle whose
+run has ended refuses to log, naming the run. What other layers need of a run (the
+notebook's live view) they get through public hooks such as :meth:`Run.on_end`.
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from canvasback.store import layout
+from canvasback.tracking import queries
 from canvasback.tracking import validation as v
+from canvasback.tracking.artifacts import ArtifactStore
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
-    from canvasback.tracking.client import Client
-    from canvasback.tracking.entities import RunData, RunInfo
+    from canvasback.store import Store
+    from canvasback.tracking.entities import Metric, Param, RunData, RunInfo, RunTag
 
 
 _INT64_MIN, _INT64_MAX = v.INT64_MIN, v.INT64_MAX
@@ -30,29 +35,47 @@ class RunEndedError(RuntimeError):
 
 
 class Run:
-    """A live run of a store. Create one with ``start_run`` or ``Client.create_run``."""
+    """A run of a store. Create one with ``start_run`` or ``Client.create_run``.
+
+    Parameters
+    ----------
+    store
+        The store the run's rows go to.
+    info
+        The run's attributes as known when the handle is made.
+    params
+        Params already logged (write-once checks need them).
+    ended
+        Whether the run has ended: an ended handle refuses to log.
+    data
+        Metrics, params and tags read together with ``info``: :attr:`data` then returns
+        them instead of reading the store again.
+
+    """
 
     def __init__(
         self,
-        client: Client,
+        store: Store,
         info: RunInfo,
         params: Mapping[str, str] | None = None,
         *,
         ended: bool = False,
+        data: RunData | None = None,
     ) -> None:
-        self._client = client
+        self.store = store
         self._info = info
         self.run_id = info.run_id
         self.experiment_id = info.experiment_id
         self._ended = ended
+        self._data = data
         self._params: dict[str, str] = dict(params or {})
         self._metric_keys: set[str] = set()
         self._step = 0
-        self._append = client.store.writer.append_to
+        self._append = store.writer.append_to
         self._metrics_key = ("metrics", info.experiment_id)
-        client.store.writer.start()
+        self._artifacts = ArtifactStore(store)
+        store.writer.start()
         self._on_end: list[Callable[[Run, str], None]] = []
-        self.live_view: Any = None  # set by the notebook live view, if shown
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "running"
@@ -66,15 +89,22 @@ class Run:
 
     @property
     def data(self) -> RunData:
-        """Latest metrics, params and tags, read from the store."""
-        return self._client.get_run(self.run_id).data
+        """Latest metrics, params and tags (as read with this handle, or from the store)."""
+        if self._data is not None:
+            return self._data
+        return queries.run_data(self.store.read(), self.run_id)
 
     @property
     def ended(self) -> bool:
         """Whether the run has ended; an ended handle refuses to log."""
         return self._ended
 
-    def _check_open(self, what: str) -> None:
+    def on_end(self, callback: Callable[[Run, str], None]) -> None:
+        """Call ``callback(run, status)`` when this handle ends the run (at most once)."""
+        self._on_end.append(callback)
+
+    def check_open(self, what: str) -> None:
+        """Refuse, naming the run, when the run has ended."""
         if self._ended:
             msg = (
                 f"Cannot {what}: run {self.run_id} ({self._info.run_name!r}) has ended "
@@ -93,7 +123,7 @@ class Run:
     ) -> None:
         """Log one metric point (step defaults to 0, timestamp to now, as in MLflow)."""
         if self._ended:
-            self._check_open(f"log metric {key!r}")
+            self.check_open(f"log metric {key!r}")
         if key not in self._metric_keys:
             v.validate_key("metric", key)
             self._metric_keys.add(key)
@@ -113,7 +143,7 @@ class Run:
         self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
     ) -> None:
         """Log several metrics at one step. All are checked before any is logged."""
-        self._check_open("log metrics")
+        self.check_open("log metrics")
         keys = ", ".join(map(str, metrics))
         ts = time.time_ns() // 1_000_000 if timestamp is None else v.timestamp_ms(keys, timestamp)
         st = 0 if step is None else v.metric_step(keys, step)
@@ -123,7 +153,7 @@ class Run:
                 v.validate_key("metric", key)
             rows.append((self.run_id, key, st, ts, v.metric_value(key, value)))
         self._metric_keys.update(metrics)
-        self._client.store.writer.extend("metrics", self.experiment_id, rows)
+        self.store.writer.extend("metrics", self.experiment_id, rows)
 
     def log_history(
         self,
@@ -137,7 +167,7 @@ class Run:
         ``timestamps`` to now. The fastest way to log many points (a few million per
         second): the batch is checked and buffered column by column.
         """
-        self._check_open("log history")
+        self.check_open("log history")
         series = {key: _as_list(values) for key, values in metrics.items()}
         n = len(next(iter(series.values()), []))
         for key, values in series.items():
@@ -156,7 +186,7 @@ class Run:
                 raise v.InvalidInputError(msg)
         columns = _checked_columns(self.run_id, series, step_list, time_list, self._metric_keys)
         if columns is not None:
-            self._client.store.writer.extend_columns("metrics", self.experiment_id, columns)
+            self.store.writer.extend_columns("metrics", self.experiment_id, columns)
 
     def log(self, data: Mapping[str, float], step: int | None = None) -> None:
         """Log a dict of metrics at a step; without a step, each call is the next step."""
@@ -173,7 +203,7 @@ class Run:
 
     def log_params(self, params: Mapping[str, object]) -> None:
         """Log several params. All are checked before any is logged."""
-        self._check_open("log params")
+        self.check_open("log params")
         ts = time.time_ns() // 1_000_000
         rows = []
         fresh: dict[str, str] = {}
@@ -192,7 +222,7 @@ class Run:
                 fresh[key] = value
                 rows.append((self.run_id, key, value, ts))
         self._params.update(fresh)
-        self._client.store.writer.extend("params", self.experiment_id, rows)
+        self.store.writer.extend("params", self.experiment_id, rows)
 
     def set_tag(self, key: str, value: object) -> None:
         """Set a tag (tags are mutable; the last write wins)."""
@@ -200,68 +230,101 @@ class Run:
 
     def set_tags(self, tags: Mapping[str, object]) -> None:
         """Set several tags. All are checked before any is set."""
-        self._check_open("set tags")
+        self.check_open("set tags")
         checked = [(v.validate_key("tag", k), v.tag_value(k, val)) for k, val in tags.items()]
-        writer = self._client.store.writer
+        writer = self.store.writer
         for key, value in checked:
             writer.event(self.experiment_id, self.run_id, layout.EVENT_TAG, key, value)
 
     def delete_tag(self, key: str) -> None:
         """Remove a tag."""
-        self._check_open("delete tag")
+        self.check_open("delete tag")
         v.validate_key("tag", key)
-        self._client.store.writer.event(
-            self.experiment_id, self.run_id, layout.EVENT_TAG, key, None
-        )
+        self.store.writer.event(self.experiment_id, self.run_id, layout.EVENT_TAG, key, None)
 
     # -- artifacts -------------------------------------------------------------------
     def log_artifact(
         self, local_path: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
         """Copy a local file into the run's artifacts (under ``artifact_path``)."""
-        self._check_open("log artifact")
-        self._client.artifacts.log_artifact(self, local_path, artifact_path)
+        self.check_open("log artifact")
+        self._artifacts.log_artifact(self, local_path, artifact_path)
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
         """Copy a local folder's files into the run's artifacts."""
-        self._check_open("log artifacts")
-        self._client.artifacts.log_artifacts(self, local_dir, artifact_path)
+        self.check_open("log artifacts")
+        self._artifacts.log_artifacts(self, local_dir, artifact_path)
 
     def log_text(self, text: str, artifact_file: str) -> None:
         """Save text as an artifact file."""
-        self._check_open("log text")
-        self._client.artifacts.log_bytes(self, text.encode(), artifact_file)
+        self.check_open("log text")
+        self._artifacts.log_bytes(self, text.encode(), artifact_file)
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """Save a dict as JSON (or YAML for .yaml/.yml, if PyYAML is installed)."""
-        self._check_open("log dict")
-        self._client.artifacts.log_dict(self, dictionary, artifact_file)
+        self.check_open("log dict")
+        self._artifacts.log_dict(self, dictionary, artifact_file)
 
     def log_figure(self, figure: Any, artifact_file: str) -> None:  # noqa: ANN401  # matplotlib or plotly
         """Save a matplotlib or plotly figure as an artifact."""
-        self._check_open("log figure")
-        self._client.artifacts.log_figure(self, figure, artifact_file)
+        self.check_open("log figure")
+        self._artifacts.log_figure(self, figure, artifact_file)
 
     def log_image(self, image: Any, artifact_file: str) -> None:  # noqa: ANN401  # PIL or array
         """Save a PIL image or a numpy array as an image artifact."""
-        self._check_open("log image")
-        self._client.artifacts.log_image(self, image, artifact_file)
+        self.check_open("log image")
+        self._artifacts.log_image(self, image, artifact_file)
 
     def log_table(self, data: Any, artifact_file: str) -> None:  # noqa: ANN401  # DataFrame or dict
         """Save a DataFrame or a dict of columns as a table artifact (.json or .parquet)."""
-        self._check_open("log table")
-        self._client.artifacts.log_table(self, data, artifact_file)
+        self.check_open("log table")
+        self._artifacts.log_table(self, data, artifact_file)
 
-    # -- end -------------------------------------------------------------------------
-    def end(self, status: str = "FINISHED") -> None:
+    def log_batch(
+        self,
+        metrics: Iterable[Metric] = (),
+        params: Iterable[Param] = (),
+        tags: Iterable[RunTag] = (),
+    ) -> None:
+        """Log many metrics, params and tags; everything is checked before anything is logged."""
+        self.check_open("log batch")
+        columns = _metric_columns(self.run_id, metrics, self._metric_keys)
+        param_dict = {p.key: p.value for p in params}
+        tag_dict = {t.key: t.value for t in tags}
+        for key, tag in tag_dict.items():
+            v.validate_key("tag", key)
+            v.tag_value(key, tag)
+        self.log_params(param_dict)
+        if columns is not None:
+            self.store.writer.extend_columns("metrics", self.experiment_id, columns)
+        self.set_tags(tag_dict)
+
+    # -- status ----------------------------------------------------------------------
+    def _event(self, kind: str, value: str) -> None:
+        self.store.writer.event(self.experiment_id, self.run_id, kind, "", value)
+
+    def set_status(self, status: str) -> None:
+        """Record a status without ending the handle (MlflowClient.update_run)."""
+        self._event(layout.EVENT_STATUS, v.run_status(status))
+
+    def resume(self) -> None:
+        """Make an ended run RUNNING again; this handle may log once more."""
+        if self._info.status != "RUNNING":
+            self._event(layout.EVENT_STATUS, "RUNNING")
+            self._info = replace(self._info, status="RUNNING", end_time=None)
+        self._ended = False
+
+    def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
         """End the run; returns at once (the flush happens in the background)."""
         if self._ended:
             return
         status = v.run_status(status)
-        end_time = time.time_ns() // 1_000_000
-        self._client.terminate(self.run_id, self.experiment_id, status, end_time)
+        end_time = time.time_ns() // 1_000_000 if end_time is None else int(end_time)
+        self._event(layout.EVENT_STATUS, status)
+        self._event(layout.EVENT_END_TIME, str(end_time))
+        self.store.writer.request_flush()
         self._ended = True
         self._info = replace(self._info, status=status, end_time=end_time)
         for callback in list(self._on_end):
@@ -315,3 +378,33 @@ def _checked_columns(
     seen.update(series)
     k = len(series)
     return [[run_id] * len(values), keys, steps * k, timestamps * k, values]
+
+
+def _metric_columns(
+    run_id: str, metrics: Iterable[Metric], seen: set[str]
+) -> list[Sequence[Any]] | None:
+    """A batch of metrics as checked columns (run_id, key, step, timestamp, value).
+
+    Column-wise, because checking whole columns at C speed (``all(type(x) is float ...)``)
+    is what lets a batch of a million points log in well under a second.
+    """
+    batch = list(metrics)
+    if not batch:
+        return None
+    try:
+        keys, values, timestamps, steps = (list(c) for c in zip(*batch, strict=True))
+    except (TypeError, ValueError):  # not 4-tuples: MLflow-style objects with attributes
+        keys = [m.key for m in batch]
+        values = [m.value for m in batch]
+        timestamps = [m.timestamp for m in batch]
+        steps = [m.step for m in batch]
+    for key in set(keys) - seen:
+        v.validate_key("metric", key)
+    if set(map(type, values)) != {float}:
+        values = [v.metric_value(k, x) for k, x in zip(keys, values, strict=True)]
+    if not v.int64_column(steps):
+        steps = [v.metric_step(k, x) for k, x in zip(keys, steps, strict=True)]
+    if not v.int64_column(timestamps):
+        timestamps = [v.timestamp_ms(k, x) for k, x in zip(keys, timestamps, strict=True)]
+    seen.update(keys)
+    return [[run_id] * len(batch), keys, steps, timestamps, values]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from canvasback.widgets._table_data import Column
+    from canvasback.tracking.queries.run_set import Column
 
 MISSING: Final = "—"
 _CELL: Final = "padding:2px 8px;border-bottom:1px solid #e0e0e0;white-space:nowrap;"

@@ -31,10 +31,12 @@ import traitlets
 from canvasback import charts
 from canvasback.charts.panels import PANELS, Panel, Settings, build_panels, params_payload
 from canvasback.charts.runs import varies
+from canvasback.tracking import queries
 from canvasback.tracking.client import Client, RunNotFoundError
-from canvasback.tracking.queries import runs_frame
-from canvasback.widgets import _history, _static
+from canvasback.tracking.queries import downsample as downsampling
+from canvasback.widgets import _static
 from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, bundle, rpc
+from canvasback.widgets._sources import resolve_store, run_ids
 
 if TYPE_CHECKING:
     import os
@@ -72,14 +74,14 @@ class Compare(_static.StaticRepr, BaseWidget):
     """Metric keys charted (histories, bars, parallel coordinates)."""
     params = traitlets.List(traitlets.Unicode(), allow_none=True, default_value=None).tag(sync=True)
     """Params on the parallel coordinates; None: those that differ between runs."""
-    x = traitlets.Enum(_history.X_AXES, default_value="step").tag(sync=True)
+    x = traitlets.Enum(downsampling.X_AXES, default_value="step").tag(sync=True)
     smoothing = traitlets.Float(0.0, min=0.0, max=charts.MAX_SMOOTHING).tag(sync=True)
     log_y = traitlets.Bool(default_value=False).tag(sync=True)
     scatter_param = traitlets.Unicode("").tag(sync=True)
     scatter_metric = traitlets.Unicode("").tag(sync=True)
     diff_only = traitlets.Bool(default_value=True).tag(sync=True)
     """Whether the params table shows only params that differ between runs."""
-    max_points = traitlets.Int(_history.DEFAULT_MAX_POINTS, min=64).tag(sync=True)
+    max_points = traitlets.Int(downsampling.DEFAULT_MAX_POINTS, min=64).tag(sync=True)
     """Upper bound of drawn points per (run, key) history."""
     tab = traitlets.Enum(tuple(PANELS), default_value="history").tag(sync=True)
     selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -104,7 +106,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         store: str | os.PathLike[str] | Client | Store | None = None,
         **kwargs: Any,  # noqa: ANN401 - trait values of any type
     ) -> None:
-        self._store = _resolve_store(store, runs)
+        self._store = resolve_store(store, runs)
         self._quiet_depth = 1  # no observer work until the first full load below
         self._source: Any = None
         self._frame = pd.DataFrame({"run_id": pd.Series(dtype=object)})
@@ -114,7 +116,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         self._x_title = charts.X_TITLES["step"]
         super().__init__(**kwargs)
         if runs is not None:
-            ids = _run_ids(runs)
+            ids = run_ids(runs)
             missing = self._unknown(ids)
             if missing:
                 msg = f"No run with id {', '.join(map(repr, missing))} in {self._store.root}"
@@ -224,10 +226,7 @@ class Compare(_static.StaticRepr, BaseWidget):
     # -- loading -----------------------------------------------------------------------
     def _unknown(self, ids: list[str]) -> list[str]:
         catalog = self._store.read()
-        found = {
-            r[0]
-            for r in catalog.rows("SELECT run_id FROM runs WHERE list_contains(?, run_id)", [ids])
-        }
+        found = queries.existing_run_ids(catalog, ids)
         return [r for r in ids if r not in found]
 
     def _reload(self) -> None:
@@ -235,7 +234,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         catalog = self._store.read()
         missing = set(self._unknown(list(self.run_ids))) if self.run_ids else set()
         ids = [r for r in self.run_ids if r not in missing]
-        self._frame = runs_frame(catalog, self._store.root, ids)
+        self._frame = queries.runs_frame(catalog, self._store.root, ids)
         self._names = charts.run_labels(self._frame) if ids else {}
         columns = [str(c) for c in self._frame.columns]
         metrics = sorted(c.removeprefix("metrics.") for c in columns if c.startswith("metrics."))
@@ -260,11 +259,11 @@ class Compare(_static.StaticRepr, BaseWidget):
     def _fetch_history(self, budget: int = HISTORY_BUDGET) -> pa.Table:
         ids = [str(r) for r in self._frame["run_id"]]
         keys = [k for k in self.metrics if k in set(self.available_metrics)]
-        per_series = _history.points_per_series(
+        per_series = downsampling.points_per_series(
             len(ids) * len(keys), budget=budget, max_points=self.max_points
         )
         catalog = self._store.read()
-        return _history.downsample(catalog, ids, keys, x=self.x, max_points=per_series)
+        return downsampling.downsample(catalog, ids, keys, x=self.x, max_points=per_series)
 
     def _settings(self) -> Settings:
         return Settings(
@@ -322,7 +321,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             return "No runs selected."
         keys = len(self._settings().metrics)
         shown = self._history_table.num_rows
-        stored = _history.raw_point_count(self._history_table) if shown else 0
+        stored = downsampling.raw_point_count(self._history_table) if shown else 0
         text = f"{runs} run{'s' * (runs != 1)} · {keys} metric{'s' * (keys != 1)}"
         if stored:
             text += f" · {stored:,} points"
@@ -382,46 +381,6 @@ def _default_scatter_param(frame: pd.DataFrame, params: list[str]) -> str:
     numeric = [p for p in varying if charts.numeric_values(frame[f"params.{p}"]) is not None]
     ranked = sorted(numeric, key=lambda p: -frame[f"params.{p}"].nunique())
     return next(iter(ranked or varying or params), "")
-
-
-def _run_ids(runs: object) -> list[str]:
-    """Run ids from ids, a DataFrame with ``run_id``, runs, or a table's selection."""
-    if isinstance(runs, str):
-        return [runs]
-    if isinstance(runs, pd.DataFrame):
-        if "run_id" not in runs.columns:
-            msg = "a DataFrame of runs needs a 'run_id' column (as search_runs returns)"
-            raise ValueError(msg)
-        return [str(r) for r in dict.fromkeys(runs["run_id"])]
-    if hasattr(runs, "selected_ids"):
-        return [str(r) for r in runs.selected_ids]
-    if isinstance(runs, pd.Series):
-        return [str(r) for r in dict.fromkeys(runs)]
-    try:
-        items = list(runs)  # type: ignore[call-overload]
-    except TypeError:
-        msg = f"runs must be run ids, a DataFrame or a run table, not {type(runs).__name__}"
-        raise TypeError(msg) from None
-    ids = []
-    for item in items:
-        info = getattr(item, "info", None)
-        ids.append(str(getattr(info, "run_id", None) or getattr(item, "run_id", None) or item))
-    return list(dict.fromkeys(ids))
-
-
-def _resolve_store(store: object, runs: object) -> Store:
-    if store is None:
-        store = getattr(runs, "store", None)  # a run table that exposes its store
-    if store is None:
-        from canvasback.tracking.fluent import client  # noqa: PLC0415 - the current store
-
-        return client().store
-    if isinstance(store, Client):
-        return store.store
-    if hasattr(store, "read") and hasattr(store, "root"):
-        resolved: Store = store  # type: ignore[assignment]
-        return resolved
-    return Client(store).store  # type: ignore[arg-type]
 
 
 def compare(

@@ -8,8 +8,9 @@ import ipywidgets
 
 from canvasback.tracking import queries
 from canvasback.widgets import _static
+from canvasback.widgets._sources import resolve_client
 from canvasback.widgets.compare import Compare
-from canvasback.widgets.run_table import RunTable, _client, runs
+from canvasback.widgets.run_table import RunTable, runs
 
 if TYPE_CHECKING:
     import os
@@ -73,7 +74,7 @@ def dashboard(
         A store folder or a ``Client``; None is the current store.
 
     """
-    client = _client(store)
+    client = resolve_client(store)
     table = runs(experiment, filter=filter, store=client)
     if not table.selected_ids:
         catalog = client.store.read()

@@ -17,30 +17,30 @@ import logging
 import math
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import traitlets
 
+from canvasback.tracking import queries
+from canvasback.tracking.queries.downsample import SKETCH_BUCKETS, StreamSketch
 from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes, bundle
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
-
     from canvasback.store import Store
     from canvasback.tracking.run import Run
 
-__all__ = ["LiveRun", "show_live_run"]
+__all__ = ["LiveRun", "live_view_of", "show_live_run"]
 
 _LOG = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S: Final = 0.5
 MAX_CHARTS: Final = 8
 # Buckets per chart; each keeps its minimum and maximum, so a chart has at most twice
-# as many points, whatever the run's length: a sparkline is ~200 px wide.
-BUCKETS: Final = 64
+# as many points, whatever the run's length.
+BUCKETS: Final = SKETCH_BUCKETS
 # Latest values shipped for keys without a chart (a run may log hundreds of keys).
 MAX_LISTED: Final = 40
 
@@ -51,75 +51,15 @@ _STATUS_COLORS: Final = {
     "KILLED": "#e65100",
 }
 
-_NEW_ROWS: Final = "SELECT key, step, timestamp, value FROM read_parquet(?) WHERE run_id = ?"
-_LATEST: Final = (
-    "SELECT key, step, timestamp, value FROM latest_metrics WHERE run_id = ? ORDER BY key"
-)
-
 LatestRow = tuple[str, int, int, float]
 
+# The view following each run handle: a run carries no widget state of its own.
+_VIEWS: weakref.WeakKeyDictionary[Run, LiveRun] = weakref.WeakKeyDictionary()
 
-class _Sketch:
-    """Min/max per x-bucket; the bucket width doubles so that there are at most BUCKETS.
 
-    Points may come in any order and any number of times: each bucket keeps the point
-    with the smallest and the one with the largest value, so spikes stay visible however
-    far the chart is downsampled.
-    """
-
-    __slots__ = ("buckets", "width")
-
-    def __init__(self) -> None:
-        self.width = 1
-        self.buckets: dict[int, tuple[int, float, int, float]] = {}  # (x@min, min, x@max, max)
-
-    def add(self, xs: NDArray[np.int64], values: NDArray[np.float64]) -> None:
-        finite = np.isfinite(values)  # NaN and inf show as the latest value, not in the line
-        xs, values = xs[finite], values[finite]
-        if xs.size == 0:
-            return
-        lo, hi = int(xs.min()), int(xs.max())
-        if self.buckets:
-            lo = min(lo, min(self.buckets) * self.width)
-            hi = max(hi, max(self.buckets) * self.width)
-        width = self.width
-        while hi // width - lo // width >= BUCKETS:
-            width *= 2
-        if width != self.width:
-            self._regroup(width)
-        index = xs // width
-        order = np.lexsort((values, index))  # by bucket, then by value within a bucket
-        index, xs, values = index[order], xs[order], values[order]
-        starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
-        ends = np.r_[starts[1:], index.size] - 1
-        for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
-            low = (int(xs[first]), float(values[first]))
-            high = (int(xs[last]), float(values[last]))
-            self._merge(int(index[first]), (*low, *high))
-
-    def _regroup(self, width: int) -> None:
-        factor = width // self.width
-        old, self.buckets, self.width = self.buckets, {}, width
-        for index, bucket in old.items():
-            self._merge(index // factor, bucket)
-
-    def _merge(self, index: int, bucket: tuple[int, float, int, float]) -> None:
-        held = self.buckets.get(index)
-        if held is None:
-            self.buckets[index] = bucket
-            return
-        low = bucket[:2] if bucket[1] < held[1] else held[:2]
-        high = bucket[2:] if bucket[3] > held[3] else held[2:]
-        self.buckets[index] = (*low, *high)
-
-    def points(self) -> list[tuple[int, float]]:
-        """The kept points in x order (at most ``2 * BUCKETS``)."""
-        out: list[tuple[int, float]] = []
-        for index in sorted(self.buckets):
-            x_low, low, x_high, high = self.buckets[index]
-            pair = sorted({(x_low, low), (x_high, high)})
-            out.extend(pair)
-        return out
+def live_view_of(run: Run) -> LiveRun | None:
+    """The live view that follows a run handle, if one was made."""
+    return _VIEWS.get(run)
 
 
 class _Series:
@@ -128,8 +68,8 @@ class _Series:
     __slots__ = ("by_step", "by_time", "steps")
 
     def __init__(self) -> None:
-        self.by_step = _Sketch()
-        self.by_time = _Sketch()
+        self.by_step = StreamSketch()
+        self.by_time = StreamSketch()
         self.steps: tuple[int, int] | None = None
 
     def add(self, part: pa.Table) -> None:
@@ -205,7 +145,7 @@ class LiveRun(BaseWidget):
         self.max_charts = max_charts
         self._run = run
         # The handle's own store: the one its rows go to, whatever the fluent default is.
-        self._store: Store = run._client.store  # noqa: SLF001
+        self._store: Store = run.store
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._closed = False
@@ -217,8 +157,8 @@ class LiveRun(BaseWidget):
         self._rows: list[LatestRow] = []  # for the static HTML summary
         self._thread: threading.Thread | None = None
         self._display: Any = None  # IPython DisplayHandle, when start_run showed the view
-        run.live_view = self
-        run._on_end.append(self._on_run_end)  # noqa: SLF001  # the handle's end hook
+        _VIEWS[run] = self
+        run.on_end(self._on_run_end)
         if run.ended:
             self.update(final=True)
         elif start:
@@ -308,25 +248,18 @@ class LiveRun(BaseWidget):
         catalog = self._store.catalog
         catalog.refresh()
         run_id = self._run.run_id
-        with catalog.lock:
-            paths = catalog.metric_paths_for_run(run_id)
-            if not self._seen.issubset(paths):
-                # Compaction replaced files already read; their rows are in a new file.
-                self._seen = set()
-                self._series = {key: _Series() for key in self._slots}
-                self._revision += 1
-            fresh = [path for path in paths if path not in self._seen]
-            rows = None
-            if fresh:
-                if len(self._slots) < self.max_charts:
-                    rows = catalog.arrow(_NEW_ROWS, [fresh, run_id])
-                else:
-                    query = f"{_NEW_ROWS} AND list_contains(?, key)"
-                    rows = catalog.arrow(query, [fresh, run_id, self._slots])
-            latest = [
-                (str(key), int(step), int(ts), float(value))
-                for key, step, ts, value in catalog.rows(_LATEST, [run_id])
-            ]
+        paths = catalog.metric_paths_for_run(run_id)
+        if not self._seen.issubset(paths):
+            # Compaction replaced files already read; their rows are in a new file.
+            self._seen = set()
+            self._series = {key: _Series() for key in self._slots}
+            self._revision += 1
+        fresh = [path for path in paths if path not in self._seen]
+        rows = None
+        if fresh:
+            keys = None if len(self._slots) < self.max_charts else self._slots
+            rows = queries.metric_rows_in_files(catalog, fresh, run_id, keys)
+        latest = queries.latest_metric_rows(catalog, run_id)
         self._seen.update(fresh)
         if rows is not None and rows.num_rows:
             self._fold(rows)

@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 import traitlets
 
-from canvasback.store import Store
-from canvasback.tracking import fluent
-from canvasback.tracking.client import Client, ExperimentNotFoundError
+from canvasback.tracking import queries
 from canvasback.tracking.filter import BoolOp, FilterError, parse_filter
-from canvasback.tracking.queries import runs_frame
-from canvasback.widgets import _table_stats as stats
+from canvasback.tracking.queries import run_stats
+from canvasback.tracking.queries.run_set import Column, RunSet, SortKey, parse_column
 from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, bundle, rpc
-from canvasback.widgets._table_data import Column, RunSet, SortKey, parse_column
+from canvasback.widgets._sources import experiment_ids, resolve_client, run_ids
 from canvasback.widgets._table_html import table_html
 
 if TYPE_CHECKING:
@@ -29,6 +27,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from canvasback.store import Store
+    from canvasback.tracking.client import Client
     from canvasback.tracking.filter import Expr
 
 __all__ = ["RunTable", "runs"]
@@ -84,7 +84,7 @@ class RunTable(BaseWidget):
         store: str | os.PathLike[str] | Client | Store | None = None,
         **kwargs: Any,  # noqa: ANN401 - trait values of any type
     ) -> None:
-        self._runs = RunSet(_client(store).store)
+        self._runs = RunSet(resolve_client(store).store)
         self._ready = False
         self._filter_expr: Expr | None = None
         self._built: tuple[object, ...] | None = None
@@ -110,11 +110,11 @@ class RunTable(BaseWidget):
     def selected(self) -> pd.DataFrame:
         """The selected runs (in table order) with MLflow's ``search_runs`` columns."""
         ids = self._runs.order_of(list(self.selected_ids)) if self.selected_ids else []
-        return runs_frame(self._runs.catalog, self._runs.store.root, ids)
+        return queries.runs_frame(self._runs.catalog, self._runs.store.root, ids)
 
     @selected.setter
     def selected(self, runs: pd.DataFrame | Iterable[str] | str | None) -> None:
-        self.selected_ids = _run_ids(runs)
+        self.selected_ids = run_ids(runs)
 
     def refresh(self) -> None:
         """Reload from the store: runs logged since show up; the selection stays."""
@@ -256,9 +256,9 @@ class RunTable(BaseWidget):
         wanted: list[tuple[Column, str]] = []
         for column in self._visible_columns(request.get("columns")):
             info = self._info(column.name) or {}
-            kind = stats.summary_kind(column, self._column_type(column), info.get("distinct"))
+            kind = run_stats.summary_kind(column, self._column_type(column), info.get("distinct"))
             wanted.append((column, kind))
-        result = stats.summaries(self._runs, wanted)
+        result = run_stats.summaries(self._runs, wanted)
         return {"generation": self.generation, "summaries": result}, []
 
     @rpc("groups")
@@ -268,14 +268,14 @@ class RunTable(BaseWidget):
             msg = f"cannot group by {group_by.name}: choose a param, a tag or an attribute"
             raise ValueError(msg)
         metrics = [c for c in self._visible_columns(request.get("columns")) if c.entity == "metric"]
-        table, count = stats.groups(self._runs, group_by, metrics)
+        table, count = run_stats.groups(self._runs, group_by, metrics)
         reply = {"generation": self.generation, "groups": count, "count": table.num_rows}
         return reply, [arrow_ipc_bytes(table)]
 
     @rpc("detail")
     def _detail(self, request: dict[str, Any]) -> RpcReply:
-        points = min(max(int(request.get("max_points", stats.SPARK_POINTS)), 2), 1000)
-        detail, histories = stats.run_detail(self._runs, str(request["run_id"]), points)
+        points = min(max(int(request.get("max_points", run_stats.SPARK_POINTS)), 2), 1000)
+        detail, histories = run_stats.run_detail(self._runs, str(request["run_id"]), points)
         return detail, [arrow_ipc_bytes(histories)]
 
     @rpc("select")
@@ -300,53 +300,6 @@ class RunTable(BaseWidget):
 
 def _filter_error(exc: FilterError, source: str) -> dict[str, Any]:
     return {"reason": exc.reason, "position": exc.position, "text": exc.text, "source": source}
-
-
-def _run_ids(runs: object) -> list[str]:
-    if runs is None:
-        return []
-    if isinstance(runs, str):
-        return [runs]
-    column = getattr(runs, "columns", None)
-    if column is not None:  # a DataFrame, e.g. from search_runs or table.selected
-        if "run_id" not in column:
-            msg = "a DataFrame of runs needs a run_id column"
-            raise ValueError(msg)
-        runs = runs["run_id"]  # type: ignore[index]
-    return list(dict.fromkeys(str(r) for r in runs))  # type: ignore[attr-defined]
-
-
-def _client(store: str | os.PathLike[str] | Client | Store | None) -> Client:
-    if store is None:
-        return fluent.client()
-    if isinstance(store, Client):
-        return store
-    if isinstance(store, Store):
-        return Client(store.root)
-    return Client(store)
-
-
-def _experiment_ids(client: Client, experiment: object) -> list[str]:
-    """Experiment ids from names, ids or Experiment objects (None: every experiment)."""
-    if experiment is None:
-        return []
-    single = isinstance(experiment, str | int) or hasattr(experiment, "experiment_id")
-    items = [experiment] if single else list(experiment)  # type: ignore[call-overload]
-    known = {r[0] for r in client.store.read().rows("SELECT experiment_id FROM experiments")}
-    out: list[str] = []
-    for item in items:
-        found = getattr(item, "experiment_id", None)
-        if found is None and isinstance(item, int):
-            found = str(item)
-        elif found is None:
-            found = client.experiment_id_for(str(item))
-            if found is None and str(item) in known:
-                found = str(item)
-        if found is None or str(found) not in known:
-            msg = f"No experiment {item!r} (by name or id) in store {str(client.store.root)!r}"
-            raise ExperimentNotFoundError(msg)
-        out.append(str(found))
-    return list(dict.fromkeys(out))
 
 
 def runs(
@@ -375,6 +328,6 @@ def runs(
     >>> table.selected  # the runs clicked in the table, as a DataFrame  # doctest: +SKIP
 
     """
-    client = _client(store)
-    ids = _experiment_ids(client, experiment)
+    client = resolve_client(store)
+    ids = experiment_ids(client, experiment)
     return RunTable(store=client, experiment_ids=ids, filter=filter or "", **traits)

@@ -1,4 +1,11 @@
-"""Metric histories of many runs, downsampled in DuckDB without losing spikes.
+"""The one min/max-preserving downsampler of metric histories: stored and streaming.
+
+Every chart of a history goes through this module: the comparison charts and the run
+table's sparklines through :func:`downsample` (in DuckDB, over the stored files), and
+the live view of a training run through :class:`StreamSketch` (in Python, fed the
+points of each new segment as it appears, so a poll never re-reads the whole run).
+
+Stored histories.
 
 A chart a few hundred pixels wide cannot show 100,000 points per line, and sending them
 would make the widget state megabytes large. So each (run, key) series is cut into
@@ -22,21 +29,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from numpy.typing import NDArray
+
     from canvasback.store.reader import Catalog
 
 __all__ = [
     "DEFAULT_MAX_POINTS",
+    "MIN_POINTS",
     "X_AXES",
+    "StreamSketch",
     "XAxis",
     "downsample",
     "points_per_series",
     "raw_point_count",
+    "run_histories",
 ]
 
 XAxis = Literal["step", "wall_time", "relative_time"]
@@ -45,6 +58,7 @@ X_AXES: Final[tuple[str, ...]] = get_args(XAxis)
 DEFAULT_MAX_POINTS: Final = 1000
 # Four points per bucket; fewer than this many buckets would draw a blocky envelope.
 _MIN_BUCKETS: Final = 16
+MIN_POINTS: Final = 4 * _MIN_BUCKETS
 
 # x per axis. Wall time stays in epoch milliseconds (Vega-Lite reads numbers as such);
 # relative time is seconds since the run's first point among the fetched keys, as
@@ -147,29 +161,28 @@ def downsample(
     if not run_ids or not keys:
         return _SCHEMA.empty_table()
     buckets = max_points // 4
-    with catalog.lock:
-        sources: list[str] = []
-        params: list[object] = []
-        key_list = ", ".join("?" * len(keys))
-        for code, run_id in enumerate(run_ids):
-            source = catalog.history_source(run_id)
-            if source is None:  # no metric file can hold this run
-                continue
-            # The code is a literal int from enumerate(); everything else is bound.
-            sources.append(
-                f"SELECT {code}::INTEGER AS r, list_position(?, key)::INTEGER - 1 AS k, "
-                f"step, timestamp, value FROM {source} "
-                f"WHERE run_id = ? AND key IN ({key_list}) AND isfinite(value)"
-            )
-            params += [keys, run_id, *keys]
-        if not sources:
-            return _SCHEMA.empty_table()
-        points = _X_EXPRESSIONS[x]
-        if x_range is not None:
-            points = f"SELECT * FROM ({points}) WHERE x BETWEEN ? AND ?"
-            params += [float(x_range[0]), float(x_range[1])]
-        sql = _M4.format(sources=" UNION ALL ".join(sources), points=points)
-        raw = catalog.arrow(sql, [*params, max_points, buckets, buckets])
+    sources: list[str] = []
+    params: list[object] = []
+    key_list = ", ".join("?" * len(keys))
+    for code, run_id in enumerate(run_ids):
+        source = catalog.history_source(run_id)
+        if source is None:  # no metric file can hold this run
+            continue
+        # The code is a literal int from enumerate(); everything else is bound.
+        sources.append(
+            f"SELECT {code}::INTEGER AS r, list_position(?, key)::INTEGER - 1 AS k, "
+            f"step, timestamp, value FROM {source} "
+            f"WHERE run_id = ? AND key IN ({key_list}) AND isfinite(value)"
+        )
+        params += [keys, run_id, *keys]
+    if not sources:
+        return _SCHEMA.empty_table()
+    points = _X_EXPRESSIONS[x]
+    if x_range is not None:
+        points = f"SELECT * FROM ({points}) WHERE x BETWEEN ? AND ?"
+        params += [float(x_range[0]), float(x_range[1])]
+    sql = _M4.format(sources=" UNION ALL ".join(sources), points=points)
+    raw = catalog.arrow(sql, [*params, max_points, buckets, buckets])
     return pa.table(
         [
             pa.DictionaryArray.from_arrays(raw["r"].combine_chunks(), pa.array(run_ids)),
@@ -187,3 +200,90 @@ def raw_point_count(table: pa.Table) -> int:
     """How many stored points a downsampled table stands for."""
     total = pc.sum(table["n"]).as_py()
     return int(total or 0)
+
+
+def run_histories(catalog: Catalog, run_id: str, max_points: int = MIN_POINTS) -> pa.Table:
+    """Every metric of one run by step, ``(key, step, value)``, downsampled: sparklines."""
+    keys = [
+        r[0]
+        for r in catalog.rows(
+            "SELECT DISTINCT key FROM latest_metrics WHERE run_id = ? ORDER BY key", [run_id]
+        )
+    ]
+    table = downsample(catalog, [run_id], keys, x="step", max_points=max(max_points, MIN_POINTS))
+    return pa.table(
+        {
+            "key": table.column("key").cast(pa.string()),
+            "step": table.column("x").cast(pa.int64()),
+            "value": table.column("value"),
+        }
+    )
+
+
+# -- streaming -------------------------------------------------------------------------
+SKETCH_BUCKETS: Final = 64
+"""Buckets of a streaming sketch: a sparkline is ~200 px wide."""
+
+
+class StreamSketch:
+    """The same min/max bucketing, fed a series a piece at a time, in bounded memory.
+
+    Each bucket keeps the point with the smallest and the one with the largest value,
+    so spikes stay visible however far the series is downsampled; when the series
+    outgrows ``SKETCH_BUCKETS`` buckets their width doubles. Points may come in any
+    order and any number of times.
+    """
+
+    __slots__ = ("buckets", "width")
+
+    def __init__(self) -> None:
+        self.width = 1
+        self.buckets: dict[int, tuple[int, float, int, float]] = {}  # (x@min, min, x@max, max)
+
+    def add(self, xs: NDArray[np.int64], values: NDArray[np.float64]) -> None:
+        """Fold in points; non-finite values are left out, as :func:`downsample` does."""
+        finite = np.isfinite(values)
+        xs, values = xs[finite], values[finite]
+        if xs.size == 0:
+            return
+        lo, hi = int(xs.min()), int(xs.max())
+        if self.buckets:
+            lo = min(lo, min(self.buckets) * self.width)
+            hi = max(hi, max(self.buckets) * self.width)
+        width = self.width
+        while hi // width - lo // width >= SKETCH_BUCKETS:
+            width *= 2
+        if width != self.width:
+            self._regroup(width)
+        index = xs // width
+        order = np.lexsort((values, index))  # by bucket, then by value within a bucket
+        index, xs, values = index[order], xs[order], values[order]
+        starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+        ends = np.r_[starts[1:], index.size] - 1
+        for first, last in zip(starts.tolist(), ends.tolist(), strict=True):
+            low = (int(xs[first]), float(values[first]))
+            high = (int(xs[last]), float(values[last]))
+            self._merge(int(index[first]), (*low, *high))
+
+    def _regroup(self, width: int) -> None:
+        factor = width // self.width
+        old, self.buckets, self.width = self.buckets, {}, width
+        for index, bucket in old.items():
+            self._merge(index // factor, bucket)
+
+    def _merge(self, index: int, bucket: tuple[int, float, int, float]) -> None:
+        held = self.buckets.get(index)
+        if held is None:
+            self.buckets[index] = bucket
+            return
+        low = bucket[:2] if bucket[1] < held[1] else held[:2]
+        high = bucket[2:] if bucket[3] > held[3] else held[2:]
+        self.buckets[index] = (*low, *high)
+
+    def points(self) -> list[tuple[int, float]]:
+        """The kept points in x order (at most ``2 * SKETCH_BUCKETS``)."""
+        out: list[tuple[int, float]] = []
+        for index in sorted(self.buckets):
+            x_low, low, x_high, high = self.buckets[index]
+            out.extend(sorted({(x_low, low), (x_high, high)}))
+        return out

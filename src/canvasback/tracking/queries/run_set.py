@@ -1,7 +1,7 @@
-"""The run table's queries: one widget's runs, filtered and sorted, cut into pages.
+"""A run table's runs: filtered and sorted in DuckDB, cut into pages.
 
-A table keeps two DuckDB temp tables in its own cursor on the store's catalog (a cursor
-has its own temp schema, so ``canvasback.sql`` never sees them):
+A :class:`RunSet` keeps two DuckDB temp tables in its own cursor on the store's catalog
+(a cursor has its own temp schema, so ``canvasback.sql`` never sees them):
 
 * the *wide* table: one row per run in scope, with an integer ``rid``, every attribute
   and one column per metric, param or tag shown. Joining the catalog's string-keyed
@@ -21,18 +21,18 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from canvasback.store import layout
 from canvasback.tracking.filter import ATTRIBUTES
 from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries import quote_identifier
+from canvasback.tracking.queries.search import quote_identifier
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    import duckdb
     import pyarrow as pa
 
     from canvasback.store import Store
-    from canvasback.store.reader import Catalog
+    from canvasback.store.reader import Catalog, Cursor
     from canvasback.tracking.filter import Entity, Expr
 
 ColumnType = Literal["number", "text", "time", "status"]
@@ -48,15 +48,8 @@ _ATTRIBUTE_TYPES: Final[dict[str, ColumnType]] = {
     "end_time": "time",
     "status": "status",
 }
-TABLE_ATTRIBUTES: Final = (
-    "run_name",
-    "status",
-    "start_time",
-    "end_time",
-    "user_id",
-    "experiment_id",
-    "run_id",
-    "parent_run_id",
+TABLE_ATTRIBUTES: Final = tuple(
+    a for a in layout.RUN_ATTRIBUTES if a not in ("lifecycle_stage", "artifact_uri")
 )
 """Attributes offered as columns: lifecycle_stage is always "active" in the table, and
 artifact_uri is a long path nobody sorts by (both still filter)."""
@@ -154,7 +147,7 @@ class RunSet:
         """Metric, param and tag columns the wide table holds, by name."""
         self.scope: list[str] = []
         self.total = 0
-        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._cursor: Cursor | None = None
 
     # -- plumbing --------------------------------------------------------------------
     @property
@@ -162,20 +155,18 @@ class RunSet:
         """The store's catalog (created on first use, not refreshed)."""
         return self.store.catalog
 
-    def _con(self) -> duckdb.DuckDBPyConnection:
+    def _con(self) -> Cursor:
         if self._cursor is None:
-            self._cursor = self.catalog.con.cursor()
+            self._cursor = self.catalog.cursor()
         return self._cursor
 
     def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query in this table's cursor and return Arrow."""
-        with self.catalog.lock:
-            return self._con().sql(sql, params=params or None).to_arrow_table()
+        return self._con().arrow(sql, params)
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query in this table's cursor and return tuples."""
-        with self.catalog.lock:
-            return self._con().execute(sql, params or []).fetchall()
+        return self._con().rows(sql, params)
 
     def refresh(self) -> None:
         """Load what other processes (and this one) wrote since the last read."""
@@ -184,8 +175,7 @@ class RunSet:
     def close(self) -> None:
         """Close the cursor; its temp tables go with it."""
         if self._cursor is not None:
-            with self.catalog.lock:
-                self._cursor.close()
+            self._cursor.close()
             self._cursor = None
 
     def source(self) -> str:

@@ -1,4 +1,4 @@
-"""Aggregates for the run table, computed in DuckDB over a widget's current runs.
+"""Aggregates over a run set, computed in DuckDB: what a run table's headers show.
 
 Column header summaries (a histogram for numbers, the top values for text), per-group
 statistics for "group by", and one run's detail with downsampled metric histories.
@@ -10,8 +10,9 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.tracking.queries import quote_identifier
-from canvasback.widgets._table_data import ENTITY_TABLES, RUN_NAME_TAG, Column, RunSet
+from canvasback.tracking.queries.downsample import run_histories
+from canvasback.tracking.queries.run_set import ENTITY_TABLES, RUN_NAME_TAG, Column, RunSet
+from canvasback.tracking.queries.search import quote_identifier
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -21,7 +22,7 @@ TOP_VALUES: Final = 5
 # A numeric param with this few values reads better as its values than as a histogram.
 FEW_VALUES: Final = 8
 MAX_GROUPS: Final = 1000
-SPARK_POINTS: Final = 60
+SPARK_POINTS: Final = 128
 
 
 def summary_kind(column: Column, column_type: str, distinct: int | None) -> str:
@@ -197,9 +198,9 @@ def run_detail(
 ) -> tuple[dict[str, Any], pa.Table]:
     """A run's attributes, params, tags, latest metrics and artifacts, and its histories.
 
-    The histories come as ``(key, step, value)``, at most about ``2 * max_points`` points
-    per key: each of ``max_points`` buckets keeps its lowest and highest value, so a
-    spike survives the downsampling.
+    The histories come as ``(key, step, value)``, at most about ``max_points`` points
+    per key, downsampled as the comparison charts are (:func:`downsample`), so a spike
+    survives.
     """
     found = runs.rows(
         "SELECT coalesce(n.value, r.run_name), r.status, r.start_time, r.end_time, "
@@ -225,36 +226,7 @@ def run_detail(
     detail["metrics"] = [{"key": k, "value": json_number(v), "step": s} for k, v, s in rows]
     rows = runs.rows("SELECT path, size FROM artifacts WHERE run_id = ? ORDER BY path", [run_id])
     detail["artifacts"] = [{"path": p, "size": size} for p, size in rows]
-    return detail, _histories(runs, run_id, max_points)
-
-
-def _histories(runs: RunSet, run_id: str, max_points: int) -> pa.Table:
-    with runs.catalog.lock:
-        source = runs.catalog.history_source(run_id)
-    if source is None:
-        return runs.arrow(
-            "SELECT NULL::VARCHAR AS key, NULL::BIGINT AS step, NULL::DOUBLE AS value WHERE false"
-        )
-    return runs.arrow(
-        f"""
-        WITH h AS (
-            SELECT key, step, value,
-                   row_number() OVER (PARTITION BY key ORDER BY step, timestamp) - 1 AS i,
-                   count(*) OVER (PARTITION BY key) AS n
-            FROM {source} WHERE run_id = ?
-        ), b AS (
-            SELECT key, i * ? // n AS bucket,
-                   arg_min(step, value) AS s_lo, min(value) AS v_lo,
-                   arg_max(step, value) AS s_hi, max(value) AS v_hi
-            FROM h GROUP BY key, bucket
-        )
-        SELECT key, step, value FROM (
-            SELECT key, s_lo AS step, v_lo AS value FROM b
-            UNION SELECT key, s_hi, v_hi FROM b
-        ) ORDER BY key, step
-        """,
-        [run_id, max(max_points, 1)],
-    )
+    return detail, run_histories(runs.catalog, run_id, max_points)
 
 
 def json_number(value: float | None) -> float | str | None:

@@ -1,4 +1,4 @@
-"""Read queries of the tracking API: runs, experiments, histories and search.
+"""Run search: a filter, an order and a page, over the catalog's wide run table.
 
 Every value goes into SQL as a bound parameter; identifiers that are built from keys are
 quoted. Column names of the search frame follow MLflow (``metrics.acc``, ``params.lr``).
@@ -6,12 +6,13 @@ quoted. Column names of the search frame follow MLflow (``metrics.acc``, ``param
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store.wide import WIDE
-from canvasback.tracking import filter as flt
-from canvasback.tracking.entities import Experiment, RunData, RunInfo, view_type
+from canvasback.store import layout
+from canvasback.tracking import filter as run_filter
+from canvasback.tracking.entities import view_type
 from canvasback.tracking.filter_sql import compile_filter
+from canvasback.tracking.queries.runs import LIFECYCLE_FILTER
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -21,17 +22,9 @@ if TYPE_CHECKING:
 
     from canvasback.store.reader import Catalog
 
-_RUN_COLUMNS = (
-    "run_id, run_name, experiment_id, status, start_time, end_time, lifecycle_stage, "
-    "artifact_uri, user_id, parent_run_id"
-)
-_LIFECYCLE_FILTER = {
-    "ACTIVE_ONLY": "lifecycle_stage = 'active'",
-    "DELETED_ONLY": "lifecycle_stage = 'deleted'",
-    "ALL": "true",
-}
-_ENTITY_PREFIX = {"metric": "metrics", "param": "params", "tag": "tags"}
-_FRAME_ATTRIBUTES = (
+ENTITY_PREFIX: Final = {"metric": "metrics", "param": "params", "tag": "tags"}
+# MLflow's frame shows these attributes, in this order, before the key columns.
+_FRAME_ATTRIBUTES: Final = (
     "run_id",
     "experiment_id",
     "status",
@@ -41,6 +34,7 @@ _FRAME_ATTRIBUTES = (
     "run_name",
     "lifecycle_stage",
 )
+assert set(_FRAME_ATTRIBUTES) <= set(layout.RUN_ATTRIBUTES)  # noqa: S101  # one list of attributes
 
 
 def quote_identifier(name: str) -> str:
@@ -48,86 +42,11 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def experiments(
-    catalog: Catalog, *, experiment_ids: list[str] | None = None, view_type: object = "ALL"
-) -> list[Experiment]:
-    """Experiments, oldest first, with their tags."""
-    where = [_LIFECYCLE_FILTER[_view(view_type)]]
-    params: list[Any] = []
-    if experiment_ids is not None:
-        where.append("list_contains(?, experiment_id)")
-        params.append(experiment_ids)
-    rows = catalog.rows(
-        "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time "
-        f"FROM experiments WHERE {' AND '.join(where)} "
-        "ORDER BY creation_time, TRY_CAST(experiment_id AS BIGINT)",
-        params,
-    )
-    tags: dict[str, dict[str, str]] = {}
-    for eid, key, value in catalog.rows("SELECT experiment_id, key, value FROM experiment_tags"):
-        tags.setdefault(eid, {})[key] = value
-    return [
-        Experiment(eid, name, loc, stage, created, tags.get(eid, {}))
-        for eid, name, loc, stage, created in rows
-    ]
-
-
-def _view(value: object) -> str:
-    return view_type(value)
-
-
-def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:
-    """A run's attributes, None if the store does not hold it."""
-    rows = catalog.rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [str(run_id)])
-    if not rows:
-        return None
-    (rid, name, eid, status, start, end, stage, uri, user, parent) = rows[0]
-    tag_name = catalog.rows(
-        "SELECT value FROM tags WHERE run_id = ? AND key = 'mlflow.runName'", [rid]
-    )
-    return RunInfo(
-        run_id=rid,
-        run_name=tag_name[0][0] if tag_name else name,
-        experiment_id=eid,
-        status=status or "RUNNING",
-        start_time=start,
-        end_time=end,
-        lifecycle_stage=stage,
-        artifact_uri=str(root / uri),
-        user_id=user,
-        parent_run_id=parent,
-    )
-
-
-def run_data(catalog: Catalog, run_id: str) -> RunData:
-    """A run's latest metrics, params and tags."""
-    metrics = dict(catalog.rows("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id]))
-    params = dict(catalog.rows("SELECT key, value FROM params WHERE run_id = ?", [run_id]))
-    tags = dict(catalog.rows("SELECT key, value FROM tags WHERE run_id = ?", [run_id]))
-    return RunData(metrics=metrics, params=params, tags=tags)
-
-
-def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:
-    """Every point of one metric of one run, ordered by step then timestamp."""
-    with catalog.lock:
-        source = catalog.history_source(run_id)
-        if source is None:
-            return catalog.arrow(
-                "SELECT NULL::BIGINT AS step, NULL::BIGINT AS timestamp, "
-                "NULL::DOUBLE AS value WHERE false"
-            )
-        return catalog.arrow(
-            f"SELECT step, timestamp, value FROM {source} WHERE run_id = ? AND key = ? "
-            "ORDER BY step, timestamp",
-            [run_id, key],
-        )
-
-
 class _Columns:
     """Columns of the wide run table for the (entity, key) pairs a filter or order uses."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.present = catalog.wide.columns
+        self.present = set(catalog.key_columns())
         self.joins: list[str] = []  # the wide table needs none; kept for one query shape
         self.params: list[Any] = []
 
@@ -135,7 +54,7 @@ class _Columns:
         """The value as stored, NaN included (for ordering)."""
         if entity == "attribute":
             return f"b.{key}"
-        name = f"{_ENTITY_PREFIX[entity]}.{key}"
+        name = f"{ENTITY_PREFIX[entity]}.{key}"
         if name not in self.present:  # no run has it: every run is missing it
             return "NULL::DOUBLE" if entity == "metric" else "NULL::VARCHAR"
         return f"b.{quote_identifier(name)}"
@@ -183,10 +102,10 @@ def _search_sql(
         if value is not None and (not isinstance(value, int) or value < 0):
             msg = f"Invalid {name} {value!r}: a non-negative integer is required"
             raise ValueError(msg)
-    expr = flt.parse_filter(filter_string)
-    keys = flt.parse_order_by(order_by)
+    expr = run_filter.parse_filter(filter_string)
+    keys = run_filter.parse_order_by(order_by)
     columns = _Columns(catalog)
-    where = [_LIFECYCLE_FILTER[_view(run_view_type)]]
+    where = [LIFECYCLE_FILTER[view_type(run_view_type)]]
     params: list[Any] = []
     if experiment_ids is not None:
         where.append("list_contains(?, b.experiment_id)")
@@ -208,7 +127,7 @@ def _search_sql(
     page = "LIMIT ? OFFSET ?" if limit is not None else "OFFSET ?"
     params += [*([limit] if limit is not None else []), offset]
     sql = (
-        f"SELECT {select} FROM {WIDE} b WHERE {' AND '.join(where)} "
+        f"SELECT {select} FROM {catalog.runs_table} b WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order)} {page}"
     )
     return sql, params
@@ -237,15 +156,20 @@ def search_runs(
         max_results,
         0,
     )
+
     # Order and page on row ids first, then read whole rows for just that page: the
     # sort then carries one number per run, not every column of the table.
-    with catalog.lock:
+    def page() -> tuple[list[int], pa.Table]:
         rowids = [r[0] for r in catalog.rows(sql, params)]
         table = catalog.arrow(
-            f"SELECT b.rowid AS _row, {_frame_columns(catalog)} FROM {WIDE} b "
+            f"SELECT b.rowid AS _row, {_frame_columns(catalog)} FROM {catalog.runs_table} b "
             "WHERE b.rowid IN (SELECT unnest(?))",
             [rowids],
         )
+        return rowids, table
+
+    # Row ids change when a refresh rebuilds a run's row: both queries see one state.
+    rowids, table = catalog.atomically(page)
     order = pd.Index(table.column("_row").to_numpy()).get_indexer(rowids)
     return _to_frame(table.drop_columns(["_row"]).take(order), root)
 
@@ -255,7 +179,8 @@ def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame
     import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
 
     table = catalog.arrow(
-        f"SELECT {_frame_columns(catalog)} FROM {WIDE} b WHERE run_id IN (SELECT unnest(?))",
+        f"SELECT {_frame_columns(catalog)} FROM {catalog.runs_table} b "
+        "WHERE run_id IN (SELECT unnest(?))",
         [run_ids],
     )
     order = pd.Index(table.column("run_id").to_numpy(zero_copy_only=False)).get_indexer(run_ids)
@@ -265,8 +190,8 @@ def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame
 def _frame_columns(catalog: Catalog) -> str:
     keys = [
         "b." + quote_identifier(name)
-        for prefix in _ENTITY_PREFIX.values()
-        for name in catalog.wide.key_columns(prefix)
+        for prefix in ENTITY_PREFIX.values()
+        for name in catalog.key_columns(prefix)
     ]
     return ", ".join((*(f"b.{a}" for a in _FRAME_ATTRIBUTES), *keys))
 

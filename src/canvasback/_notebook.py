@@ -1,0 +1,67 @@
+"""The notebook side of runs: a run started in a Jupyter kernel shows its live view.
+
+Registered by the package root as a run-start hook, so that ``canvasback.tracking``
+never imports the widgets, and a script (no kernel) never imports IPython or anywidget.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from canvasback.tracking.hooks import RunAttach
+    from canvasback.tracking.run import Run
+
+_log = logging.getLogger(__name__)
+
+
+def in_kernel() -> bool:
+    """Whether this process is a Jupyter kernel, whose front end can show widgets."""
+    # Only a kernel has imported ipykernel; checking first keeps scripts from importing
+    # IPython just to ask.
+    if "ipykernel" not in sys.modules:
+        return False
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def live_view_hook(live: bool | None) -> RunAttach | None:
+    """The run-start hook: how to show a live view of the run about to start, if any.
+
+    ``live=None`` shows one only inside a Jupyter kernel, ``live=False`` never and
+    ``live=True`` always: outside a kernel, or without the widgets, that is an error
+    raised before the run exists.
+    """
+    if live is False:
+        return None
+    if not in_kernel():
+        if live:
+            msg = (
+                "start_run(live=True) shows the run's live view in a notebook cell, but this "
+                "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
+                "show the view only when running in a notebook."
+            )
+            raise RuntimeError(msg)
+        return None
+    try:
+        from canvasback.widgets import live_run  # noqa: PLC0415  # widgets only in a kernel
+    except (ImportError, FileNotFoundError):  # no widgets extra, or no built bundle
+        if live:
+            raise  # the message names the fix
+        _log.warning("canvasback: the live run view is unavailable", exc_info=True)
+        return None
+
+    def attach(run: Run) -> None:
+        try:
+            live_run.show_live_run(run)
+        except Exception:
+            if live:
+                run.end("FAILED")  # the caller never gets the handle: leave no active run
+                raise
+            # Training goes on without the view; the reason shows in the cell's stderr.
+            _log.warning("canvasback: could not show the live run view", exc_info=True)
+
+    return attach

@@ -1,0 +1,124 @@
+"""Reads of single runs and experiments: attributes, data, histories, what exists.
+
+Each function takes a refreshed catalog (``store.read()``); every value is a bound
+parameter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback.store import layout
+from canvasback.tracking.entities import Experiment, RunData, RunInfo, view_type
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pyarrow as pa
+
+    from canvasback.store.reader import Catalog
+
+LIFECYCLE_FILTER: Final = {
+    "ACTIVE_ONLY": "lifecycle_stage = 'active'",
+    "DELETED_ONLY": "lifecycle_stage = 'deleted'",
+    "ALL": "true",
+}
+_RUN_COLUMNS: Final = ", ".join(layout.RUN_ATTRIBUTES)
+_EMPTY_HISTORY: Final = (
+    "SELECT NULL::BIGINT AS step, NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false"
+)
+
+
+def experiments(
+    catalog: Catalog, *, experiment_ids: list[str] | None = None, view: object = "ALL"
+) -> list[Experiment]:
+    """Experiments, oldest first, with their tags."""
+    where = [LIFECYCLE_FILTER[view_type(view)]]
+    params: list[Any] = []
+    if experiment_ids is not None:
+        where.append("list_contains(?, experiment_id)")
+        params.append(experiment_ids)
+    rows = catalog.rows(
+        "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time "
+        f"FROM experiments WHERE {' AND '.join(where)} "
+        "ORDER BY creation_time, TRY_CAST(experiment_id AS BIGINT)",
+        params,
+    )
+    tags: dict[str, dict[str, str]] = {}
+    for eid, key, value in catalog.rows("SELECT experiment_id, key, value FROM experiment_tags"):
+        tags.setdefault(eid, {})[key] = value
+    return [
+        Experiment(eid, name, loc, stage, created, tags.get(eid, {}))
+        for eid, name, loc, stage, created in rows
+    ]
+
+
+def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:
+    """A run's attributes, None if the store does not hold it."""
+    rows = catalog.rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [str(run_id)])
+    if not rows:
+        return None
+    attributes = dict(zip(layout.RUN_ATTRIBUTES, rows[0], strict=True))
+    tag_name = catalog.rows(
+        "SELECT value FROM tags WHERE run_id = ? AND key = 'mlflow.runName'", [attributes["run_id"]]
+    )
+    if tag_name:
+        attributes["run_name"] = tag_name[0][0]
+    attributes["status"] = attributes["status"] or "RUNNING"
+    attributes["artifact_uri"] = str(root / attributes["artifact_uri"])
+    return RunInfo(**attributes)
+
+
+def run_data(catalog: Catalog, run_id: str) -> RunData:
+    """A run's latest metrics, params and tags."""
+    metrics = dict(catalog.rows("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id]))
+    params = dict(catalog.rows("SELECT key, value FROM params WHERE run_id = ?", [run_id]))
+    tags = dict(catalog.rows("SELECT key, value FROM tags WHERE run_id = ?", [run_id]))
+    return RunData(metrics=metrics, params=params, tags=tags)
+
+
+def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:
+    """Every point of one metric of one run, ordered by step then timestamp."""
+    source = catalog.history_source(run_id)
+    if source is None:
+        return catalog.arrow(_EMPTY_HISTORY)
+    return catalog.arrow(
+        f"SELECT step, timestamp, value FROM {source} WHERE run_id = ? AND key = ? "
+        "ORDER BY step, timestamp",
+        [run_id, key],
+    )
+
+
+def existing_run_ids(catalog: Catalog, run_ids: list[str]) -> set[str]:
+    """Which of these run ids the store holds (deleted runs included)."""
+    rows = catalog.rows("SELECT run_id FROM runs WHERE list_contains(?, run_id)", [run_ids])
+    return {r[0] for r in rows}
+
+
+def experiment_ids(catalog: Catalog) -> set[str]:
+    """Ids of every experiment of the store (deleted ones included)."""
+    return {r[0] for r in catalog.rows("SELECT experiment_id FROM experiments")}
+
+
+def metric_rows_in_files(
+    catalog: Catalog, paths: list[str], run_id: str, keys: list[str] | None = None
+) -> pa.Table:
+    """One run's metric points ``(key, step, timestamp, value)`` held in given files.
+
+    The live view reads just the files that appeared since its last look with this.
+    """
+    sql = "SELECT key, step, timestamp, value FROM read_parquet(?) WHERE run_id = ?"
+    params: list[Any] = [paths, run_id]
+    if keys is not None:
+        sql += " AND list_contains(?, key)"
+        params.append(keys)
+    return catalog.arrow(sql, params)
+
+
+def latest_metric_rows(catalog: Catalog, run_id: str) -> list[tuple[str, int, int, float]]:
+    """A run's latest point of every metric ``(key, step, timestamp, value)``, by key."""
+    rows = catalog.rows(
+        "SELECT key, step, timestamp, value FROM latest_metrics WHERE run_id = ? ORDER BY key",
+        [run_id],
+    )
+    return [(str(k), int(s), int(t), float(v)) for k, s, t, v in rows]

@@ -1,0 +1,118 @@
+"""The house's rules, checked: one query layer, the store's connection kept inside, the
+import layers enforced (and proven to catch an upward import), modules kept small."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "src" / "canvasback"
+MAX_MODULE_LINES = 450
+
+_SQL = re.compile(
+    r"\bSELECT\b.*\bFROM\b|\b(INSERT INTO|DELETE FROM|CREATE (OR REPLACE )?(TEMP )?(TABLE|VIEW)"
+    r"|read_parquet|UNION ALL|GROUP BY|ORDER BY)\b",
+    re.DOTALL,
+)
+
+
+def _modules(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.py"))
+
+
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """Every string literal, f-string parts included, but not docstrings."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_the_sql_detector_finds_sql():
+    tree = ast.parse('q = f"SELECT run_id FROM {t} WHERE x = ?"\nlabel = "Select a run"\n')
+    assert [s for _, s in _strings(tree) if _SQL.search(s)] == ["SELECT run_id FROM "]
+
+
+@pytest.mark.parametrize("path", _modules(PACKAGE / "widgets"), ids=lambda p: p.name)
+def test_widgets_hold_no_sql(path):
+    found = [
+        f"{path.name}:{line}: {text[:60]!r}"
+        for line, text in _strings(ast.parse(path.read_text()))
+        if _SQL.search(text)
+    ]
+    assert not found, "SQL belongs in canvasback.tracking.queries:\n" + "\n".join(found)
+
+
+def _outside_store() -> list[Path]:
+    return [p for p in _modules(PACKAGE) if "store" not in p.relative_to(PACKAGE).parts]
+
+
+@pytest.mark.parametrize("path", _outside_store(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_store_touches_the_catalog_connection_and_lock(path):
+    bad = [
+        f"{path.name}:{node.lineno}: .{node.attr}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute)
+        and (
+            node.attr == "con"
+            or (node.attr == "lock" and "catalog" in ast.unparse(node.value).lower())
+        )
+    ]
+    assert not bad, "use the catalog's methods (arrow, rows, cursor, atomically):\n" + "\n".join(
+        bad
+    )
+
+
+@pytest.mark.parametrize("path", _modules(PACKAGE), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_modules_stay_small(path):
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.name} has {lines} lines: split it by concern"
+
+
+def _lint_imports(src: Path) -> subprocess.CompletedProcess[str]:
+    tool = Path(sys.executable).with_name("lint-imports")
+    return subprocess.run(
+        [str(tool), str(ROOT / "pyproject.toml"), "--no-cache"],
+        cwd=src.parent,
+        env={"PYTHONPATH": str(src), "PATH": str(tool.parent)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_the_import_contracts_hold():
+    result = _lint_imports(ROOT / "src")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_upward_import_breaks_the_layers(tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(PACKAGE, src / "canvasback", ignore=shutil.ignore_patterns("static"))
+    layout = src / "canvasback" / "store" / "layout.py"
+    layout.write_text(
+        layout.read_text() + "\n\ndef _upward() -> object:\n"
+        "    from canvasback.widgets import live_run\n\n    return live_run\n"
+    )
+    result = _lint_imports(src)
+    assert result.returncode != 0
+    assert "canvasback.store.layout -> canvasback.widgets.live_run" in result.stdout
