@@ -1,8 +1,11 @@
 """The run store: Parquet segments written by a buffered writer, read through DuckDB.
 
-It knows nothing of runs' semantics, widgets or notebooks; ``canvasback.tracking``
-builds on it. One :class:`Store` exists per store root and process (see
-:func:`open_store`), so every API object in a process shares one writer.
+It holds runs' rows and facts (the layout names their tables and columns) but knows
+nothing of the tracking API above it, nor of widgets or notebooks. One :class:`Store`
+exists per store root and process (see :func:`open_store`): its file system (the seam
+an object-store backend will implement), this process's one writer, its claims, and
+its DuckDB catalog, created on first read. Every read goes through :meth:`Store.read`,
+which flushes this process's rows first, so a process always reads its own writes.
 """
 
 from __future__ import annotations
