@@ -6,6 +6,7 @@
 import type { RenderProps } from "@anywidget/types";
 import { decodeColumns, type ArrowBytes } from "./lib/arrow";
 import { formatNumber } from "./lib/format";
+import { styleElement } from "./lib/styles";
 import css from "./styles/live_run.css";
 
 /** Synced traits of `canvasback.widgets.LiveRun`. */
@@ -144,9 +145,8 @@ function slotsOf(bytes: ArrowBytes | null | undefined): Map<number, Slot> {
 }
 
 function render({ model, el }: RenderProps<LiveRunModel>): () => void {
-  const style = document.createElement("style");
-  style.textContent = css;
-  const root = element("div", "cb-live");
+  const style = styleElement(css);
+  const root = element("div", "canvasback cb-live");
   const head = element("div", "cb-live-head");
   const status = element("span", "cb-live-status");
   status.setAttribute("role", "status");
@@ -176,6 +176,7 @@ function render({ model, el }: RenderProps<LiveRunModel>): () => void {
     const value = String(model.get("status") ?? "");
     status.textContent = value;
     root.dataset["status"] = value;
+    root.dataset["runStatus"] = value;
     name.textContent = String(model.get("run_name") ?? "");
     name.title = `run ${String(model.get("run_id") ?? "")}`;
     tick();

@@ -1,7 +1,7 @@
 // The run table front end: a virtual-scrolling view over the runs Python filters and
 // sorts. Rows arrive a page at a time as Arrow IPC through the typed RPC; small state
 // (filter, sort, columns, selection) lives in synced traits.
-import type { AnyModel, InitializeProps, RenderProps } from "@anywidget/types";
+import type { AnyModel, RenderProps } from "@anywidget/types";
 import { decodeTable, tableRows, type Row } from "./lib/arrow";
 import { RpcClient, type MessageModel } from "./lib/rpc";
 import { h } from "./lib/table_dom";
@@ -14,7 +14,13 @@ import { PageCache, nextSort, visibleRange } from "./lib/table_model";
 import { applyClick, headerCheck } from "./lib/table_selection";
 import { Toolbar } from "./lib/table_toolbar";
 import type { ColumnInfo, RunTableModel, TableRpc } from "./lib/table_types";
-import css from "./styles/run_table.css";
+import { styleElement } from "./lib/styles";
+import rootCss from "./styles/run_table.css";
+import detailCss from "./styles/table_detail.css";
+import groupsCss from "./styles/table_groups.css";
+import headerCss from "./styles/table_header.css";
+import rowsCss from "./styles/table_rows.css";
+import toolbarCss from "./styles/table_toolbar.css";
 
 export type { RunTableModel } from "./lib/table_types";
 
@@ -26,8 +32,6 @@ const MAX_IN_FLIGHT = 3;
 const SELECT_WIDTH = 28;
 const OPEN_WIDTH = 26;
 const SUMMARY_DELAY_MS = 60;
-
-const clients = new WeakMap<object, RpcClient<TableRpc>>();
 
 class RunTableView {
   readonly #model: Model;
@@ -68,8 +72,8 @@ class RunTableView {
     this.#groups = h("div", { class: "cb-rt-groups-host", attrs: { hidden: "" } });
     this.#scroll = h("div", { class: "cb-rt-scroll" }, [this.#grid, this.#groups]);
     this.#detail = new DetailPanel(() => this.#detail.close());
-    this.#root = h("div", { class: "cb-rt" }, [this.#toolbar.el, this.#scroll, this.#detail.el]);
-    const style = h("style", { text: css });
+    this.#root = h("div", { class: "canvasback cb-rt" }, [this.#toolbar.el, this.#scroll, this.#detail.el]);
+    const style = styleElement(rootCss, toolbarCss, headerCss, rowsCss, groupsCss, detailCss);
     el.append(style, this.#root);
 
     this.#listen("change:generation", () => this.#onRowsChanged());
@@ -267,7 +271,7 @@ class RunTableView {
       const el = h("div", { class: classes.join(" "), attrs: { role: "gridcell" } });
       if (cell.title !== undefined) el.title = cell.title;
       if (info.type === "status" && cell.text !== "—") {
-        el.append(h("span", { class: `cb-rt-status ${cell.text.toLowerCase()}`, text: cell.text }));
+        el.append(h("span", { class: "cb-rt-status", text: cell.text, attrs: { "data-run-status": cell.text } }));
       } else {
         el.textContent = cell.text;
       }
@@ -426,24 +430,18 @@ class RunTableView {
   }
 }
 
-function initialize({ model }: InitializeProps<RunTableModel>): () => void {
-  const client = new RpcClient<TableRpc>(model as unknown as MessageModel);
-  clients.set(model, client);
-  return () => {
-    client.dispose();
-    clients.delete(model);
-  };
-}
-
 function render({ model, el }: RenderProps<RunTableModel>): () => void {
-  // Front ends that skip initialize (none known, but cheap to allow) get their own client.
-  const shared = clients.get(model);
-  const client = shared ?? new RpcClient<TableRpc>(model as unknown as MessageModel);
+  // One RPC client per view, as in every canvasback front end. Each view asks for its own
+  // pages, summaries and details, and anywidget hands every render (and initialize) a
+  // different proxy of the model, so a per-model client would have to outlive the views
+  // it serves. Request ids are random per client: a view takes only its own replies from
+  // the messages every view of the model receives, and closing it rejects only its own.
+  const client = new RpcClient<TableRpc>(model as unknown as MessageModel);
   const view = new RunTableView(model, el, client);
   return () => {
     view.dispose();
-    if (shared === undefined) client.dispose();
+    client.dispose();
   };
 }
 
-export default { initialize, render };
+export default { render };

@@ -2,6 +2,7 @@
 // a click on a mark and selection changes go back as traits.
 import type { RenderProps } from "@anywidget/types";
 import { clearError, embedChart, showError, type Chart, type VisualizationSpec } from "./lib/vega";
+import { styleElement } from "./lib/styles";
 import css from "./styles/vega_view.css";
 
 /** Synced traits, declared in Python by the widget classes that use this front end. */
@@ -17,10 +18,9 @@ export interface VegaViewModel {
 }
 
 async function render({ model, el }: RenderProps<VegaViewModel>): Promise<() => void> {
-  const style = document.createElement("style");
-  style.textContent = css;
+  const style = styleElement(css);
   const target = document.createElement("div");
-  target.className = "canvasback-vega-view";
+  target.className = "canvasback canvasback-vega-view";
   el.append(style, target);
 
   let chart: Chart | null = null;

@@ -4,6 +4,11 @@
 // Python answers `{id, kind, reply}` or `{id, kind, error}` with its own buffers. The
 // id pairs the two because replies to concurrent requests may arrive in any order, and
 // because every front end showing the model sees every reply.
+//
+// A client belongs to one view: each widget's render makes its own and disposes it in
+// its cleanup (js/run_table.ts, js/compare.ts). Ids are random per client, so a view
+// takes only its own replies, and closing a view rejects only its own pending requests
+// while the model's other views keep theirs.
 
 /** The part of the anywidget model that the client needs (a test can fake it). */
 export interface MessageModel {

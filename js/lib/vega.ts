@@ -126,13 +126,20 @@ export function debounce(fn: () => void, waitMs: number, maxWaitMs: number): { (
 }
 
 /** Show an error inside the widget's element instead of leaving it blank. */
-export function showError(el: HTMLElement, error: unknown): HTMLElement {
-  clearError(el);
+/** An inline error box for a chart that failed (styled by js/styles/tokens.css). */
+export function errorBox(error: unknown): HTMLElement {
   const box = document.createElement("div");
   box.className = ERROR_CLASS;
   box.setAttribute("role", "alert");
   // textContent, not innerHTML: the message may quote spec or run text.
   box.textContent = `Chart error: ${error instanceof Error ? error.message : String(error)}`;
+  return box;
+}
+
+/** Replaces any error box directly in `el` with one for `error`. */
+export function showError(el: HTMLElement, error: unknown): HTMLElement {
+  clearError(el);
+  const box = errorBox(error);
   el.append(box);
   return box;
 }
