@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -86,7 +87,10 @@ def test_nan_and_infinities_are_accepted(logged):
 
 @pytest.mark.parametrize(
     "key",
-    ["a..b/../c", "bad!key", "", "x" * 300, "/abs", "a/./b", "semi;colon", "tab\tkey", "key\n"],
+    [
+        *("a..b/../c", "bad!key", "", "x" * 300, "/abs", "a/./b", "semi;colon", "tab\tkey"),
+        *("key\n", ".", "..", "../up", "a/.."),
+    ],
 )
 @pytest.mark.parametrize("kind", ["metric", "param", "tag"])
 def test_invalid_key_names(logged, key, kind):
@@ -397,4 +401,75 @@ def test_out_of_range_step_timestamp_and_value(logged, store, run_python, form):
     frame = canvasback.search_runs(filter_string="attributes.run_name = 'out-of-range'")
     assert frame["status"].tolist() == ["FINISHED"]
     assert frame["metrics.fine"].tolist() == [2.0]
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize("where", ["param", "tag", "run name", "experiment name", "artifact"])
+def test_lone_surrogates_are_refused(logged, where):
+    """A lone surrogate has no UTF-8 form: accepted, it would fail every later flush."""
+    bad = "x\ud800y"
+    with canvasback.start_run() as run:
+        act = {
+            "param": lambda: canvasback.log_param("p", bad),
+            "tag": lambda: canvasback.set_tag("t2", bad),
+            "run name": lambda: canvasback.start_run(run_name=bad, nested=True),
+            "experiment name": lambda: canvasback.create_experiment(bad),
+            "artifact": lambda: canvasback.log_text("text", f"{bad}.txt"),
+        }[where]
+        with pytest.raises(InvalidInputError) as err:
+            act()
+        canvasback.log_metric("after", 1.0)
+    message = str(err.value)
+    assert repr(bad) in message or repr(bad + ".txt") in message
+    assert "surrogate" in message
+    assert "UTF-8" in message
+    if where in ("param", "tag"):
+        assert repr("p" if where == "param" else "t2") in message
+    assert canvasback.get_run(run.run_id).data.metrics == {"after": 1.0}
+    assert_still_readable(logged)
+
+
+def test_decimal_metric_values_are_stored_as_floats(logged):
+    with canvasback.start_run() as run:
+        canvasback.log_metric("d", Decimal("0.25"))
+        canvasback.log_metrics({"e": Decimal("-1.5")})
+    assert canvasback.get_run(run.run_id).data.metrics == {"d": 0.25, "e": -1.5}
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize(
+    "value", [np.timedelta64(5, "s"), np.timedelta64(5, "ns"), np.datetime64("2024-01-01")]
+)
+def test_durations_and_dates_are_not_metric_values(logged, value):
+    with canvasback.start_run() as run, pytest.raises(InvalidInputError) as err:
+        canvasback.log_metric("elapsed", value)
+    message = str(err.value)
+    assert "'elapsed'" in message
+    assert repr(value) in message
+    assert "real numbers" in message
+    assert canvasback.get_run(run.run_id).data.metrics == {}
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize("length", [240, 250, 255])
+def test_artifact_names_up_to_the_file_name_limit(logged, length):
+    name = "a" * (length - 4) + ".txt"
+    with canvasback.start_run() as run:
+        canvasback.log_text("hello", name)
+    files = [f.path for f in canvasback.Client().list_artifacts(run.run_id)]
+    assert files == [name]
+    with canvasback.start_run(run_id=run.run_id), pytest.raises(InvalidInputError) as err:
+        canvasback.log_text("hello", "b" * 252 + ".txt")
+    assert "256 bytes" in str(err.value)
+    assert "at most 255" in str(err.value)
+    assert_still_readable(logged)
+
+
+@pytest.mark.parametrize("artifact_file", [None, "", 3])
+def test_log_dict_needs_a_file_name(logged, artifact_file):
+    with canvasback.start_run() as run, pytest.raises(InvalidInputError) as err:
+        canvasback.log_dict({"a": 1}, artifact_file)
+    assert repr(artifact_file) in str(err.value)
+    assert "file name" in str(err.value)
+    assert canvasback.Client().list_artifacts(run.run_id) == []
     assert_still_readable(logged)
