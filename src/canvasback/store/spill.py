@@ -72,13 +72,16 @@ def _store_hash(root: Path) -> str:
 
 def spill_dirs(root: Path) -> list[Path]:
     """Candidate spill folders of a store, in order of preference."""
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
-    uid = os.getuid() if hasattr(os, "getuid") else 0
     name = _store_hash(root)
-    return [
-        Path(cache) / "canvasback" / "spill" / name,
-        Path(tempfile.gettempdir()) / f"canvasback-spill-{uid}" / name,
-    ]
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    folders = [Path(tempfile.gettempdir()) / f"canvasback-spill-{uid}" / name]
+    cache = os.environ.get("XDG_CACHE_HOME")
+    if not cache:
+        try:
+            cache = str(Path("~/.cache").expanduser())
+        except RuntimeError:  # no home folder: the temporary folder only
+            return folders
+    return [Path(cache) / "canvasback" / "spill" / name, *folders]
 
 
 def _open_spill(root: Path) -> LocalFileSystem:
