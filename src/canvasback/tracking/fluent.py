@@ -1,11 +1,13 @@
 """The module-level API (``canvasback.start_run``, ``log_metric``, ...), MLflow's fluent form.
 
-A process has a current store, a current experiment and a stack of active runs. A
-``log_*`` call with no active run starts one, as MLflow's do.
+A process has a current store and a current experiment; each thread has a stack of
+active runs (see ``run_stack.py``). A ``log_*`` call with no active run starts one, as
+MLflow's do.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +15,9 @@ from canvasback import _config
 from canvasback.tracking import hooks, process_exit
 from canvasback.tracking import validation as v
 from canvasback.tracking.client import Client, ExperimentNotFoundError
+from canvasback.tracking.run_stack import RunStacks
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
@@ -29,8 +31,7 @@ if TYPE_CHECKING:
 _lock = threading.RLock()
 _client: Client | None = None
 _experiment_id: str | None = None
-_active: list[Run] = []
-_last: Run | None = None
+_stacks = RunStacks()
 
 
 class ActiveRunError(RuntimeError):
@@ -101,6 +102,7 @@ def start_run(
     experiment_id: str | None = None,
     run_name: str | None = None,
     nested: bool = False,
+    parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
     *,
@@ -113,18 +115,24 @@ def start_run(
     In a notebook the run's live view (status, latest metrics, charts) shows in the cell's
     output. ``live=None`` shows it only inside a Jupyter kernel, ``live=False`` never,
     ``live=True`` always (an error outside a notebook).
+
+    A nested run's parent is the run active in this thread, else the one active in the
+    main thread; ``parent_run_id`` names another (it must exist in the store).
     """
-    global _last  # noqa: PLW0603  # MLflow's last_active_run
     attach = hooks.prepare_run_start(live)  # before the run exists: a refusal leaves no run
     c = _get_client()
+    active = _stacks.current()
     with _lock:
-        if _active and not nested:
+        if active and not nested:
             msg = (
-                f"Run {_active[-1].run_id} is already active. End it with end_run() first, "
+                f"Run {active[-1].run_id} is already active. End it with end_run() first, "
                 "or start a nested run with start_run(nested=True)."
             )
             raise ActiveRunError(msg)
-        parent = _active[-1].run_id if _active else None
+        parent = None if parent_run_id is None else c.get_run(str(parent_run_id)).run_id
+        if parent is None and nested:
+            outer = active or _stacks.main()
+            parent = outer[-1].run_id if outer else None
         if run_id is not None:
             run = c.resume_run(run_id)
             if tags:
@@ -146,40 +154,40 @@ def start_run(
                 eid, tags=all_tags, run_name=run_name, parent_run_id=parent, params=params
             )
         run.on_end(_forget)  # the fluent stack follows the handle
-        _active.append(run)
-        _last = run
+        active.append(run)
+        _stacks.last = run
     for attach_to in attach:
         attach_to(run)
     return run
 
 
 def _forget(run: Run, _status: str) -> None:
-    with _lock:
-        if run in _active:
-            _active.remove(run)
+    _stacks.remove(run)
 
 
 def end_run(status: str = "FINISHED") -> None:
     """End the active run (if any)."""
-    with _lock:
-        run = _active[-1] if _active else None
+    active = _stacks.current()
+    run = active[-1] if active else None
     if run is not None:
         run.end(status)
 
 
 def active_run() -> Run | None:
     """The active run, or None."""
-    return _active[-1] if _active else None
+    active = _stacks.current()
+    return active[-1] if active else None
 
 
 def last_active_run() -> Run | None:
     """The most recently started run of this process, active or ended."""
-    return _last
+    return _stacks.last
 
 
 def _run() -> Run:
-    if _active:
-        return _active[-1]
+    active = _stacks.current()
+    if active:
+        return active[-1]
     return start_run()
 
 
@@ -192,7 +200,11 @@ def log_metric(
     run_id: str | None = None,
 ) -> None:
     """Log a metric point to the active run (or to ``run_id``)."""
-    run = (_active[-1] if _active else _run()) if run_id is None else client().handle(run_id)
+    if run_id is None:
+        active = _stacks.current()
+        run = active[-1] if active else _run()
+    else:
+        run = client().handle(run_id)
     run.log_metric(key, value, step, timestamp)
 
 
@@ -374,8 +386,10 @@ def compact(*, purge_deleted: bool = False, grace_seconds: float | None = None) 
 
 
 def _end_active_runs(status: str) -> None:
-    while _active:
-        _active[-1].end(status)
+    for run in _stacks.active():
+        run.end(status)
 
 
 process_exit.end_runs_at_exit(_end_active_runs)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_stacks.after_fork)
