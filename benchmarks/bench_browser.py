@@ -310,9 +310,9 @@ def smoothing_round_trip(page: Any, widget: Any) -> float:  # noqa: ANN401 - Pla
     page.evaluate(push, [encode(state["panels"]), encode(state["data_history"])])
     layers = 3 if widget.smoothing else 2
     page.wait_for_function(
-        "n => document.querySelectorAll("
-        "'section[data-panel=history] g.mark-line.role-mark').length === n * 10",
-        arg=layers,
+        "([n, runs]) => document.querySelectorAll("
+        "'section[data-panel=history] g.mark-line.role-mark').length === n * runs",
+        arg=[layers, len(widget.run_ids)],
     )
     return (time.perf_counter() - started) * 1000
 
