@@ -21,6 +21,7 @@ from canvasback import (
     RunNotFoundError,
     RunTag,
 )
+from canvasback.store import Store
 
 
 @pytest.fixture
@@ -473,3 +474,38 @@ def test_log_dict_needs_a_file_name(logged, artifact_file):
     assert "file name" in str(err.value)
     assert canvasback.Client().list_artifacts(run.run_id) == []
     assert_still_readable(logged)
+
+
+# ------------------------------------------------------------- a refused call writes nothing
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"params": {"bad'": 2}}, {"tags": {"bad'": "x"}}, {"params": {"ok": "\ud800"}}],
+    ids=["param key", "tag key", "param value"],
+)
+def test_a_refused_start_run_leaves_no_run(store, kwargs):
+    with pytest.raises(canvasback.InvalidInputError):
+        canvasback.start_run(run_name="refused", **kwargs)
+    assert canvasback.active_run() is None
+    canvasback.flush()
+    fresh = Store(store).read()
+    assert fresh.relation("SELECT count(*) FROM runs").fetchall() == [(0,)]
+
+
+@pytest.mark.usefixtures("store")
+def test_a_refused_resume_leaves_the_run_as_it_was():
+    with canvasback.start_run(run_name="done", params={"lr": "0.1"}) as run:
+        pass
+    with pytest.raises(canvasback.InvalidInputError, match="write-once"):
+        canvasback.start_run(run_id=run.run_id, params={"lr": "0.2"})
+    assert canvasback.active_run() is None
+    assert canvasback.get_run(run.run_id).info.status == "FINISHED"
+    assert canvasback.get_run(run.run_id).data.params == {"lr": "0.1"}
+
+
+@pytest.mark.parametrize("start_time", ["abc", 2**64, float("nan")])
+def test_create_run_refuses_a_bad_start_time(store, start_time):
+    client = canvasback.Client(store)
+    with pytest.raises(canvasback.InvalidInputError, match="start_time"):
+        client.create_run(start_time=start_time)
+    client.flush()
+    assert Store(store).read().relation("SELECT count(*) FROM runs").fetchall() == [(0,)]

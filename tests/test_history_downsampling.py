@@ -1,4 +1,4 @@
-"""Min/max-preserving downsampling of metric histories in DuckDB (widgets._history)."""
+"""Min/max-preserving downsampling of metric histories in DuckDB (queries.downsample)."""
 
 from __future__ import annotations
 

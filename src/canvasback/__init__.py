@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from canvasback import _notebook
-from canvasback.store.reader import CorruptSegmentWarning
+from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
 from canvasback.tracking.client import Client, ExperimentNotFoundError, RunNotFoundError
 from canvasback.tracking.entities import (
     Experiment,
@@ -72,7 +72,16 @@ add_run_start_hook(_notebook.live_view_hook)
 
 # Widgets load on first use, so that training scripts never import anywidget or need the
 # JavaScript bundles: canvasback.runs(...) imports canvasback.widgets then.
-_WIDGETS = ("runs", "compare", "dashboard", "RunTable", "Compare", "LiveRun", "Dashboard")
+_WIDGETS = (
+    "runs",
+    "compare",
+    "dashboard",
+    "RunTable",
+    "Compare",
+    "LiveRun",
+    "Dashboard",
+    "ChartView",
+)
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
@@ -105,6 +114,7 @@ __all__ = [
     "InvalidInputError",
     "Metric",
     "Param",
+    "ReadOnlyQueryError",
     "Run",
     "RunData",
     "RunEndedError",

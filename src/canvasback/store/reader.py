@@ -21,6 +21,14 @@ import warnings
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from canvasback.store import events, layout, wide
+from canvasback.store.catalog_tables import (
+    EMPTY_METRICS,
+    LATEST,
+    MATERIALIZED,
+    PARQUET_ARGS,
+    VIEWS,
+    sql_list,
+)
 from canvasback.store.integrity import CORRUPT, SOUND, inspect_segment
 from canvasback.store.segments import Changes, TableIndex
 
@@ -36,65 +44,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_MATERIALIZED: Final = {
-    "experiments": (
-        "_experiments",
-        "experiment_id VARCHAR, name VARCHAR, artifact_location VARCHAR, creation_time BIGINT",
-        ("experiment_id",),
-    ),
-    "runs": (
-        "_runs",
-        (
-            "experiment_id VARCHAR, run_id VARCHAR, run_name VARCHAR, start_time BIGINT, "
-            "parent_run_id VARCHAR, user_id VARCHAR, artifact_uri VARCHAR"
-        ),
-        ("run_id",),
-    ),
-    "params": (
-        "_params",
-        "experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, value VARCHAR, timestamp BIGINT",
-        ("run_id", "key"),
-    ),
-    "artifacts": (
-        "_artifacts",
-        "experiment_id VARCHAR, run_id VARCHAR, path VARCHAR, size BIGINT, timestamp BIGINT",
-        ("run_id", "path", "timestamp"),
-    ),
-}
+_READ_ONLY_STATEMENTS: Final = frozenset({"SELECT", "EXPLAIN"})
 
-_LATEST: Final = "_latest_metrics"
 
-_VIEWS: Final = {
-    "experiments": f"""
-        SELECT e.experiment_id, e.name, e.artifact_location,
-               coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
-        FROM _experiments e
-        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
-             AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
-    """,
-    "runs": f"SELECT {', '.join(wide.ATTRIBUTES)} FROM {wide.WIDE}",
-    "params": "SELECT experiment_id, run_id, key, value FROM _params",
-    "tags": f"""
-        SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
-        WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
-    """,
-    "experiment_tags": f"""
-        SELECT entity_id AS experiment_id, key, value FROM {events.STATE_TABLE}
-        WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
-    """,
-    "latest_metrics": (f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {_LATEST}"),
-    "artifacts": """
-        SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
-        QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
-    """,
-}
-
-_EMPTY_METRICS: Final = (
-    "SELECT NULL::VARCHAR AS experiment_id, NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, "
-    "NULL::BIGINT AS step, NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false"
-)
-
-_PARQUET_ARGS: Final = "hive_partitioning = true, hive_types = {'exp': VARCHAR}"
+class ReadOnlyQueryError(ValueError):
+    """User SQL that would change the catalog (``canvasback.sql`` only answers queries)."""
 
 
 class CorruptSegmentWarning(UserWarning):
@@ -103,10 +57,6 @@ class CorruptSegmentWarning(UserWarning):
 
 class UnreadableSegmentWarning(UserWarning):
     """A segment file could not be opened (permission, I/O error); skipped, retried later."""
-
-
-def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
 class Catalog:
@@ -123,16 +73,16 @@ class Catalog:
         self._loaded: dict[str, set[str]] = {t: set() for t in layout.TABLES}
         self._unreadable: set[str] = set()  # skipped files already warned about
         self.metric_files: dict[str, tuple[str, str]] = {}  # rel -> (min run_id, max run_id)
-        for name, columns, _keys in _MATERIALIZED.values():
+        for name, columns, _keys in MATERIALIZED.values():
             self.con.execute(f"CREATE TABLE {name} ({columns})")
         self.con.execute(events.CREATE_STATE)
         self.con.execute(
-            f"CREATE TABLE {_LATEST} (experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, "
+            f"CREATE TABLE {LATEST} (experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, "
             "step BIGINT, timestamp BIGINT, value DOUBLE)"
         )
         self.wide = wide.WideRuns(self.con)
         self._dirty: set[str] = set()  # runs whose wide rows need rebuilding
-        for view, body in _VIEWS.items():
+        for view, body in VIEWS.items():
             self.con.execute(f"CREATE VIEW {view} AS {body}")
         self._set_metrics_view()
 
@@ -245,12 +195,12 @@ class Catalog:
 
     def _load(self, table: str, rels: list[str]) -> None:
         paths = [self.fs.local_path(r) for r in rels]
-        source = f"read_parquet(?, {_PARQUET_ARGS})"
+        source = f"read_parquet(?, {PARQUET_ARGS})"
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            if table in _MATERIALIZED:
-                name, _cols, keys = _MATERIALIZED[table]
+            if table in MATERIALIZED:
+                name, _cols, keys = MATERIALIZED[table]
                 cols = [f"n.{f.name}" for f in layout.schema(table)]
                 if table != "experiments":  # its rows carry their id; others get it from the path
                     cols.insert(0, "n.exp")
@@ -304,7 +254,7 @@ class Catalog:
             SELECT experiment_id, run_id, key, max(m) AS m FROM (
                 SELECT experiment_id, run_id, key,
                        struct_pack(step := step, ts := timestamp, v := value) AS m
-                FROM {_LATEST} l
+                FROM {LATEST} l
                 WHERE EXISTS (SELECT 1 FROM _new_latest n
                               WHERE n.run_id = l.run_id AND n.key = l.key)
                 UNION ALL SELECT * FROM _new_latest
@@ -312,10 +262,10 @@ class Catalog:
             """
         )
         con.execute(
-            f"DELETE FROM {_LATEST} l USING _merged n WHERE n.run_id = l.run_id AND n.key = l.key"
+            f"DELETE FROM {LATEST} l USING _merged n WHERE n.run_id = l.run_id AND n.key = l.key"
         )
         con.execute(
-            f"INSERT INTO {_LATEST} SELECT experiment_id, run_id, key, m.step, m.ts, m.v "
+            f"INSERT INTO {LATEST} SELECT experiment_id, run_id, key, m.step, m.ts, m.v "
             "FROM _merged"
         )
         self._dirty.update(
@@ -326,10 +276,10 @@ class Catalog:
     def _forget_runs(self, run_ids: list[str]) -> None:
         self.wide.forget(run_ids)
         self._dirty.difference_update(run_ids)
-        for table, (name, _cols, _keys) in _MATERIALIZED.items():
+        for table, (name, _cols, _keys) in MATERIALIZED.items():
             if table != "experiments":
                 self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])
-        self.con.execute(f"DELETE FROM {_LATEST} WHERE list_contains(?, run_id)", [run_ids])
+        self.con.execute(f"DELETE FROM {LATEST} WHERE list_contains(?, run_id)", [run_ids])
         self.con.execute(
             f"DELETE FROM {events.STATE_TABLE} WHERE list_contains(?, entity_id)", [run_ids]
         )
@@ -337,12 +287,12 @@ class Catalog:
     def _set_metrics_view(self) -> None:
         live = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
         if not live:
-            body = _EMPTY_METRICS
+            body = EMPTY_METRICS
         else:
-            paths = _sql_list([self.fs.local_path(r) for r in live])
+            paths = sql_list([self.fs.local_path(r) for r in live])
             body = (
                 "SELECT exp AS experiment_id, run_id, key, step, timestamp, value "
-                f"FROM read_parquet({paths}, {_PARQUET_ARGS})"
+                f"FROM read_parquet({paths}, {PARQUET_ARGS})"
             )
         self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
 
@@ -372,7 +322,7 @@ class Catalog:
         paths = self.metric_paths_for_run(run_id)
         if not paths:
             return None
-        return f"read_parquet({_sql_list(paths)}, {_PARQUET_ARGS})"
+        return f"read_parquet({sql_list(paths)}, {PARQUET_ARGS})"
 
     @property
     def runs_table(self) -> str:
@@ -385,6 +335,11 @@ class Catalog:
             if prefix is None:
                 return sorted(self.wide.columns)
             return self.wide.key_columns(prefix)
+
+    def key_column(self, name: str) -> str | None:
+        """The wide run table's column holding a key (``metrics.acc``); None if no run has it."""
+        with self.lock:
+            return self.wide.physical.get(name)
 
     def atomically(self, work: Callable[[], T]) -> T:
         """Run several queries with no refresh in between (row ids stay valid)."""
@@ -404,6 +359,20 @@ class Catalog:
         """
         with self.lock:
             cursor = self.con.cursor()
+        refused = sorted(
+            {statement.type.name for statement in cursor.extract_statements(sql)}
+            - _READ_ONLY_STATEMENTS
+        )
+        if refused:
+            cursor.close()
+            msg = (
+                f"canvasback.sql() answers queries; {', '.join(refused)} statements are "
+                "refused, so that no query changes what the rest of the API reads. Allowed: "
+                "SELECT (with WITH, FROM-first, DESCRIBE, SUMMARIZE) and EXPLAIN. To save a "
+                "result, call .write_parquet(path) or .write_csv(path) on the relation; to "
+                "change runs, use the tracking API."
+            )
+            raise ReadOnlyQueryError(msg)
         return cursor.sql(sql, params=params) if params else cursor.sql(sql)
 
     def close(self) -> None:

@@ -4,8 +4,10 @@ Joining the long params and metrics tables per query costs a scan of every value
 store (a million params at 100,000 runs); a wide row per run makes a search one scan of
 one table. The catalog keeps it up to date incrementally: after each refresh, only the
 runs whose rows changed are rebuilt, and a key seen for the first time adds a column.
-Columns are named as in ``search_runs``' frame: ``metrics.acc``, ``params.lr``,
-``tags.team``; metric columns keep NaN as stored.
+Each key column stands for a name as in ``search_runs``' frame (``metrics.acc``,
+``params.lr``, ``tags.team``) but is stored under a numbered name (``k0``, ``k1``, ...):
+keys are case-sensitive, DuckDB's column names are not, so ``tags.Owner`` and
+``tags.owner`` must not meet as column names. Metric columns keep NaN as stored.
 """
 
 from __future__ import annotations
@@ -53,11 +55,6 @@ _SOURCES: Final = {
 _FULL_REBUILD: Final = 20_000
 
 
-def quote(name: str) -> str:
-    """A DuckDB quoted identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 class WideRuns:
     """Maintains the wide run table in a catalog's DuckDB connection."""
 
@@ -65,6 +62,7 @@ class WideRuns:
         self.con = con
         con.execute(f"CREATE TABLE {WIDE} AS {RESOLVED_RUNS} WHERE false")
         self.columns: dict[str, str] = {}  # "metrics.acc" -> SQL type
+        self.physical: dict[str, str] = {}  # "metrics.acc" -> its column, "k0", "k1", ...
 
     def key_columns(self, prefix: str) -> list[str]:
         """Column names of one entity ("metrics", "params", "tags"), sorted."""
@@ -84,7 +82,7 @@ class WideRuns:
             if not names:
                 continue
             aggregates = ", ".join(
-                f"any_value(value) FILTER (WHERE key = $k{prefix}{i}) AS {quote(n)}"
+                f"any_value(value) FILTER (WHERE key = $k{prefix}{i}) AS {self.physical[n]}"
                 for i, n in enumerate(names)
             )
             params.update({f"k{prefix}{i}": n.split(".", 1)[1] for i, n in enumerate(names)})
@@ -109,8 +107,10 @@ class WideRuns:
             for (key,) in keys:
                 name = f"{prefix}.{key}"
                 if name not in self.columns:
-                    self.con.execute(f"ALTER TABLE {WIDE} ADD COLUMN {quote(name)} {sql_type}")
+                    column = f"k{len(self.physical)}"
+                    self.con.execute(f"ALTER TABLE {WIDE} ADD COLUMN {column} {sql_type}")
                     self.columns[name] = sql_type
+                    self.physical[name] = column
 
     def forget(self, run_ids: list[str]) -> None:
         """Drop the rows of purged runs."""

@@ -183,11 +183,19 @@ class Client:
         checked_tags = {
             v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()
         }
+        # Everything is checked before anything is written: a call that raises leaves no run.
+        checked_params = {
+            v.validate_key("param", k): v.param_value(k, x) for k, x in (params or {}).items()
+        }
         name = v.run_name(run_name) if run_name else random_run_name()
         if self._user is None:
             self._user = _user_name()
         run_id = uuid.uuid4().hex
-        start = time.time_ns() // 1_000_000 if start_time is None else int(start_time)
+        start = (
+            time.time_ns() // 1_000_000
+            if start_time is None
+            else v.timestamp_ms("start_time", start_time)
+        )
         artifact_rel = f"{layout.ARTIFACTS_DIR}/{run_id}"
         info = RunInfo(
             run_id=run_id,
@@ -211,8 +219,8 @@ class Client:
             checked_tags.setdefault("mlflow.parentRunId", parent_run_id)
         checked_tags.setdefault("mlflow.runName", name)
         run.set_tags(checked_tags)
-        if params:
-            run.log_params(params)
+        if checked_params:
+            run.log_params(checked_params)
         self._handles[run_id] = run
         return run
 

@@ -134,9 +134,13 @@ def start_run(
             outer = active or _stacks.main()
             parent = outer[-1].run_id if outer else None
         if run_id is not None:
-            run = c.resume_run(run_id)
-            if tags:
-                run.set_tags(tags)
+            run = c.handle(run_id)
+            checked_tags = {
+                v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()
+            }
+            run.check_params(params or {})  # a refusal leaves the run as it was
+            run.resume()
+            run.set_tags(checked_tags)
             if params:
                 run.log_params(params)
         else:

@@ -204,8 +204,17 @@ class Run:
     def log_params(self, params: Mapping[str, object]) -> None:
         """Log several params. All are checked before any is logged."""
         self.check_open("log params")
+        fresh = self.check_params(params)
         ts = time.time_ns() // 1_000_000
-        rows = []
+        rows = [(self.run_id, key, value, ts) for key, value in fresh.items()]
+        self._params.update(fresh)
+        self.store.writer.extend("params", self.experiment_id, rows)
+
+    def check_params(self, params: Mapping[str, object]) -> dict[str, str]:
+        """The params not logged yet, as strings; an error if a key or value is refused.
+
+        Params are write-once: the same value again is fine, another value is an error.
+        """
         fresh: dict[str, str] = {}
         for key, raw in params.items():
             v.validate_key("param", key)
@@ -220,9 +229,7 @@ class Run:
                 raise v.InvalidInputError(msg)
             if old is None:
                 fresh[key] = value
-                rows.append((self.run_id, key, value, ts))
-        self._params.update(fresh)
-        self.store.writer.extend("params", self.experiment_id, rows)
+        return fresh
 
     def set_tag(self, key: str, value: object) -> None:
         """Set a tag (tags are mutable; the last write wins)."""

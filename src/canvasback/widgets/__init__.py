@@ -13,6 +13,7 @@ from typing import Any
 
 # Public widget class name -> private module that defines it; list each in __all__ too.
 _LAZY: dict[str, str] = {
+    "ChartView": ".chart_view",
     "Compare": ".compare",
     "Dashboard": ".dashboard",
     "dashboard": ".dashboard",
@@ -23,6 +24,7 @@ _LAZY: dict[str, str] = {
 }
 
 __all__: list[str] = [
+    "ChartView",
     "Compare",
     "Dashboard",
     "LiveRun",

@@ -100,8 +100,9 @@ class _Values:
     search_runs); :meth:`raw` gives the stored value, for sorting.
     """
 
-    def __init__(self, held: dict[str, Column]) -> None:
+    def __init__(self, held: dict[str, Column], physical: dict[str, str]) -> None:
         self.held = held
+        self.physical = physical
         self.joins: list[str] = []
         self.params: list[Any] = []
         self._aliases: dict[tuple[str, str], str] = {}
@@ -116,7 +117,7 @@ class _Values:
             return f"w.{key}"
         for column in self.held.values():
             if (column.entity, column.key) == (entity, key):
-                return f"w.{quote_identifier(column.name)}"
+                return f"w.{self.physical[column.name]}"
         alias = self._aliases.get((entity, key))
         if alias is None:
             alias = self._aliases[(entity, key)] = f"j{len(self._aliases)}"
@@ -145,6 +146,8 @@ class RunSet:
         self.order = f"_canvasback_order_{tag}"
         self.held: dict[str, Column] = {}
         """Metric, param and tag columns the wide table holds, by name."""
+        self.physical: dict[str, str] = {}
+        """The wide table's column of each held name."""
         self.scope: list[str] = []
         self.total = 0
         self._cursor: Cursor | None = None
@@ -187,7 +190,7 @@ class RunSet:
         if column.entity == "attribute":
             return f"w.{column.key}"
         if column.name in self.held:
-            return f"w.{quote_identifier(column.name)}"
+            return f"w.{self.physical[column.name]}"
         return None
 
     # -- the wide table --------------------------------------------------------------
@@ -203,6 +206,8 @@ class RunSet:
         the table's own row order does not matter and is not paid for.
         """
         held = {c.name: c for c in columns if c.entity != "attribute"}
+        # Numbered, not named: keys are case-sensitive, DuckDB's column names are not.
+        physical = {name: f"c{i}" for i, name in enumerate(held)}
         scope, run_scope, scope_params = "true", "true", []
         if experiment_ids:
             scope, scope_params = "list_contains(?, experiment_id)", [experiment_ids]
@@ -219,7 +224,7 @@ class RunSet:
             pivots = []
             for i, column in enumerate(cols):
                 pivots.append(f"any_value(value) FILTER (WHERE key = ?) AS v{i}")
-                selects.append(f"{alias}.v{i} AS {quote_identifier(column.name)}")
+                selects.append(f"{alias}.v{i} AS {physical[column.name]}")
                 params.append(column.key)
             params += [[c.key for c in cols], *scope_params]
             joins.append(
@@ -244,6 +249,7 @@ class RunSet:
             [*scope_params, *params, *scope_params],
         )
         self.held = held
+        self.physical = physical
         self.scope = list(experiment_ids)
 
     # -- the order -------------------------------------------------------------------
@@ -252,7 +258,7 @@ class RunSet:
 
         A filter or sort on a column the wide table lacks joins it here instead.
         """
-        values = _Values(self.held)
+        values = _Values(self.held, self.physical)
         where = ["true"]
         where_params: list[Any] = []
         if expr is not None:

@@ -46,7 +46,7 @@ class _Columns:
     """Columns of the wide run table for the (entity, key) pairs a filter or order uses."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.present = set(catalog.key_columns())
+        self.catalog = catalog
         self.joins: list[str] = []  # the wide table needs none; kept for one query shape
         self.params: list[Any] = []
 
@@ -54,10 +54,10 @@ class _Columns:
         """The value as stored, NaN included (for ordering)."""
         if entity == "attribute":
             return f"b.{key}"
-        name = f"{ENTITY_PREFIX[entity]}.{key}"
-        if name not in self.present:  # no run has it: every run is missing it
+        column = self.catalog.key_column(f"{ENTITY_PREFIX[entity]}.{key}")
+        if column is None:  # no run has it: every run is missing it
             return "NULL::DOUBLE" if entity == "metric" else "NULL::VARCHAR"
-        return f"b.{quote_identifier(name)}"
+        return f"b.{column}"
 
     def __call__(self, entity: str, key: str) -> str:
         col = self.raw(entity, key)
@@ -189,7 +189,7 @@ def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame
 
 def _frame_columns(catalog: Catalog) -> str:
     keys = [
-        "b." + quote_identifier(name)
+        f"b.{catalog.key_column(name)} AS {quote_identifier(name)}"
         for prefix in ENTITY_PREFIX.values()
         for name in catalog.key_columns(prefix)
     ]

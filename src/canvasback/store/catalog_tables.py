@@ -1,0 +1,78 @@
+"""The catalog's DuckDB tables and views: what ``canvasback.sql`` sees, in one place.
+
+Run-level tables are materialised (``_experiments``, ``_runs``, ``_params``,
+``_artifacts``, ``_latest_metrics``, the events' resolved state and the wide run
+table); the views over them are the names users query. Times are milliseconds since
+the epoch.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from canvasback.store import events, layout, wide
+
+MATERIALIZED: Final = {
+    "experiments": (
+        "_experiments",
+        "experiment_id VARCHAR, name VARCHAR, artifact_location VARCHAR, creation_time BIGINT",
+        ("experiment_id",),
+    ),
+    "runs": (
+        "_runs",
+        (
+            "experiment_id VARCHAR, run_id VARCHAR, run_name VARCHAR, start_time BIGINT, "
+            "parent_run_id VARCHAR, user_id VARCHAR, artifact_uri VARCHAR"
+        ),
+        ("run_id",),
+    ),
+    "params": (
+        "_params",
+        "experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, value VARCHAR, timestamp BIGINT",
+        ("run_id", "key"),
+    ),
+    "artifacts": (
+        "_artifacts",
+        "experiment_id VARCHAR, run_id VARCHAR, path VARCHAR, size BIGINT, timestamp BIGINT",
+        ("run_id", "path", "timestamp"),
+    ),
+}
+
+LATEST: Final = "_latest_metrics"
+
+VIEWS: Final = {
+    "experiments": f"""
+        SELECT e.experiment_id, e.name, e.artifact_location,
+               coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
+        FROM _experiments e
+        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
+             AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
+    """,
+    "runs": f"SELECT {', '.join(wide.ATTRIBUTES)} FROM {wide.WIDE}",
+    "params": "SELECT experiment_id, run_id, key, value FROM _params",
+    "tags": f"""
+        SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
+        WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
+    """,
+    "experiment_tags": f"""
+        SELECT entity_id AS experiment_id, key, value FROM {events.STATE_TABLE}
+        WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
+    """,
+    "latest_metrics": (f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {LATEST}"),
+    "artifacts": """
+        SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
+        QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
+    """,
+}
+
+EMPTY_METRICS: Final = (
+    "SELECT NULL::VARCHAR AS experiment_id, NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, "
+    "NULL::BIGINT AS step, NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false"
+)
+
+PARQUET_ARGS: Final = "hive_partitioning = true, hive_types = {'exp': VARCHAR}"
+
+
+def sql_list(paths: list[str]) -> str:
+    """A DuckDB list literal of paths (for a view, where no parameter can be bound)."""
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
