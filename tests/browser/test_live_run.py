@@ -164,6 +164,7 @@ def test_waiting_state_and_cleanup(harness):
 SETUP = """\
 import time
 import canvasback as cb
+from canvasback.widgets.live_run import live_view_of
 cb.set_store("live-store")
 """
 
@@ -219,8 +220,8 @@ def test_live_view_updates_while_the_cell_trains(lab_page):
 
     loss = lab_page.cell(1).locator('.cb-live-card[data-key="loss"]')
     assert loss.locator(".cb-live-value").inner_text() == "0.025"
-    assert lab_page.kernel_eval(notebook, "r.live_view.status") == "'FINISHED'"
-    assert lab_page.kernel_eval(notebook, "r.live_view.polling") == "False"
+    assert lab_page.kernel_eval(notebook, "live_view_of(r).status") == "'FINISHED'"
+    assert lab_page.kernel_eval(notebook, "live_view_of(r).polling") == "False"
     lab_page.screenshot("live_run")
 
     # Saved, the output carries the final state as HTML for readers without a kernel.

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.jupyterlab
 
 SEED = """\
 import canvasback
-client = canvasback.Client(store="store")
+client = canvasback.Client(store="two-views-store")
 for i in range(4):
     run = client.create_run(run_name=f"run-{i}")
     for step in range(5):
@@ -21,7 +21,7 @@ for i in range(4):
     client.set_terminated(run.run_id)
 client.flush()
 """
-SHOW = "table = canvasback.runs(store='store')\ntable"
+SHOW = "table = canvasback.runs(store='two-views-store')\ntable"
 SHOW_AGAIN = "table"
 LOADED = ".cb-rt-row[data-loaded=true]"
 SORT = ".cb-rt-hcell[data-column='metrics.acc'] .cb-rt-sort"
