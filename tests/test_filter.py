@@ -142,7 +142,10 @@ def test_each_operator_on_each_entity(con, text, expected):
 def test_numeric_param_comparison_casts_the_column():
     expr = parse_filter("params.lr > 0.005")
     assert expr == Comparison("param", "lr", ">", 0.005, 0)
-    assert compile_filter(expr, column) == ('TRY_CAST("p_lr" AS DOUBLE) > ?', [0.005])
+    assert compile_filter(expr, column) == (
+        """nullif(TRY_CAST("p_lr" AS DOUBLE), 'NaN'::DOUBLE) > ?""",
+        [0.005],
+    )
 
 
 # -- structure -----------------------------------------------------------------

@@ -15,7 +15,7 @@ from canvasback.tracking import validation as v
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.entities import Experiment, Metric, Param, RunInfo, RunTag
 from canvasback.tracking.names import random_run_name
-from canvasback.tracking.run import Run
+from canvasback.tracking.run import Run, RunEndedError
 
 if TYPE_CHECKING:
     import os
@@ -247,6 +247,12 @@ class Client:
         info = queries.run_info(catalog, run_id, self.store.root)
         if info is None:
             raise RunNotFoundError(self._no_run(run_id))
+        if info.lifecycle_stage == "deleted":
+            msg = (
+                f"Run {run_id!r} was deleted; MLflow's rule: a deleted run takes no more "
+                f"data. Restore it first with restore_run({run_id!r})."
+            )
+            raise RunEndedError(msg)
         params = queries.run_data(catalog, run_id).params
         run = Run(self.store, info, params, ended=False)
         self._handles[run_id] = run
@@ -276,11 +282,17 @@ class Client:
         """Mark a run deleted (hidden from searches; ``compact(purge_deleted=True)`` drops it)."""
         info = self.get_run(run_id).info
         self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "deleted")
+        live = self._handles.get(run_id)
+        if live is not None:
+            live.mark_deleted()
 
     def restore_run(self, run_id: str) -> None:
         """Undo ``delete_run``."""
         info = self.get_run(run_id).info
         self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "active")
+        live = self._handles.get(run_id)
+        if live is not None:
+            live.mark_deleted(deleted=False)
 
     # -- logging by id ---------------------------------------------------------------
     def log_metric(

@@ -44,7 +44,8 @@ def compile_filter(expr: Expr, column: Callable[[Entity, str], str]) -> tuple[st
     -----
     A missing value is NULL, so comparisons with it are NULL and the run does not match.
     A param compared with a number goes through ``TRY_CAST(... AS DOUBLE)``, so a param
-    that does not parse as a number never matches.
+    that does not parse as a number never matches; nor does one that parses as NaN, as
+    NaN metrics match no comparison.
 
     """
     params: list[object] = []
@@ -69,7 +70,9 @@ def _compile(expr: Expr, column: Callable[[Entity, str], str], params: list[obje
         params.extend(expr.value)
         return f"{col} {expr.op} ({', '.join('?' * len(expr.value))})"
     if expr.entity == "param" and isinstance(expr.value, int | float):
-        col = f"TRY_CAST({col} AS DOUBLE)"
+        # A param "nan" compares with nothing, as a NaN metric does (DuckDB would sort
+        # NaN above every number and match it with every > and >=).
+        col = f"nullif(TRY_CAST({col} AS DOUBLE), 'NaN'::DOUBLE)"
     params.append(expr.value)
     return f"{col} {expr.op} ?"
 

@@ -87,6 +87,13 @@ def set_experiment(
     else:
         msg = "set_experiment needs experiment_name or experiment_id"
         raise ValueError(msg)
+    if experiment.lifecycle_stage == "deleted":
+        msg = (
+            f"Cannot set the deleted experiment {experiment.name!r} "
+            f"(id {experiment.experiment_id}) as the active experiment. Restore it with "
+            f"Client().restore_experiment({experiment.experiment_id!r}), or use another name."
+        )
+        raise v.InvalidInputError(msg)
     _experiment_id = experiment.experiment_id
     return experiment
 

@@ -67,6 +67,8 @@ class Run:
         self.run_id = info.run_id
         self.experiment_id = info.experiment_id
         self._ended = ended
+        self._deleted = False
+        self._refuse = ended  # ended or deleted: the one flag the hot path reads
         self._data = data
         self._params: dict[str, str] = dict(params or {})
         self._metric_keys: set[str] = set()
@@ -99,12 +101,23 @@ class Run:
         """Whether the run has ended; an ended handle refuses to log."""
         return self._ended
 
+    def mark_deleted(self, *, deleted: bool = True) -> None:
+        """Refuse (or, after a restore, allow again) logging through this handle."""
+        self._deleted = deleted
+        self._refuse = deleted or self._ended
+
     def on_end(self, callback: Callable[[Run, str], None]) -> None:
         """Call ``callback(run, status)`` when this handle ends the run (at most once)."""
         self._on_end.append(callback)
 
     def check_open(self, what: str) -> None:
-        """Refuse, naming the run, when the run has ended."""
+        """Refuse, naming the run, when the run has ended or was deleted."""
+        if self._deleted:
+            msg = (
+                f"Cannot {what}: run {self.run_id} ({self._info.run_name!r}) was deleted. "
+                f"Restore it first with restore_run({self.run_id!r}), or start a new run."
+            )
+            raise RunEndedError(msg)
         if self._ended:
             msg = (
                 f"Cannot {what}: run {self.run_id} ({self._info.run_name!r}) has ended "
@@ -122,7 +135,7 @@ class Run:
         timestamp: int | None = None,
     ) -> None:
         """Log one metric point (step defaults to 0, timestamp to now, as in MLflow)."""
-        if self._ended:
+        if self._refuse:
             self.check_open(f"log metric {key!r}")
         if key not in self._metric_keys:
             v.validate_key("metric", key)
@@ -168,7 +181,7 @@ class Run:
         second): the batch is checked and buffered column by column.
         """
         self.check_open("log history")
-        series = {key: _as_list(values) for key, values in metrics.items()}
+        series = {key: _as_list(key, values) for key, values in metrics.items()}
         n = len(next(iter(series.values()), []))
         for key, values in series.items():
             if len(values) != n:
@@ -177,9 +190,9 @@ class Run:
                     f"other series have {n}; every series needs one value per step"
                 )
                 raise v.InvalidInputError(msg)
-        step_list = list(range(n)) if steps is None else _as_list(steps)
+        step_list = list(range(n)) if steps is None else _as_list("steps", steps)
         now = time.time_ns() // 1_000_000
-        time_list = [now] * n if timestamps is None else _as_list(timestamps)
+        time_list = [now] * n if timestamps is None else _as_list("timestamps", timestamps)
         for name, column in (("steps", step_list), ("timestamps", time_list)):
             if len(column) != n:
                 msg = f"Invalid {name}: {len(column)} given for {n} values per metric"
@@ -298,8 +311,8 @@ class Run:
         """Log many metrics, params and tags; everything is checked before anything is logged."""
         self.check_open("log batch")
         columns = _metric_columns(self.run_id, metrics, self._metric_keys)
-        param_dict = {p.key: p.value for p in params}
-        tag_dict = {t.key: t.value for t in tags}
+        param_dict = _pairs("param", params)
+        tag_dict = _pairs("tag", tags)
         for key, tag in tag_dict.items():
             v.validate_key("tag", key)
             v.tag_value(key, tag)
@@ -322,6 +335,7 @@ class Run:
             self._event(layout.EVENT_STATUS, "RUNNING")
             self._info = replace(self._info, status="RUNNING", end_time=None)
         self._ended = False
+        self._refuse = self._deleted
 
     def end(self, status: str = "FINISHED", end_time: int | None = None) -> None:
         """End the run; returns at once (the flush happens in the background)."""
@@ -332,7 +346,7 @@ class Run:
         self._event(layout.EVENT_STATUS, status)
         self._event(layout.EVENT_END_TIME, str(end_time))
         self.store.writer.request_flush()
-        self._ended = True
+        self._ended = self._refuse = True
         self._info = replace(self._info, status=status, end_time=end_time)
         for callback in list(self._on_end):
             callback(self, status)
@@ -354,9 +368,17 @@ class Run:
             self.end("FAILED")
 
 
-def _as_list(values: Sequence[Any]) -> list[Any]:
+def _as_list(key: str, values: Sequence[Any]) -> list[Any]:
     tolist = getattr(values, "tolist", None)  # numpy and pyarrow arrays, pandas series
-    return list(tolist()) if callable(tolist) else list(values)
+    if callable(tolist):
+        values = tolist()
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        msg = (
+            f"Invalid history for {key!r}: {values!r} is not a sequence; "
+            "log_history takes a list or array of values per key"
+        )
+        raise v.InvalidInputError(msg)
+    return list(values)
 
 
 def _checked_columns(
@@ -387,6 +409,9 @@ def _checked_columns(
     return [[run_id] * len(values), keys, steps * k, timestamps * k, values]
 
 
+_METRIC_FIELDS = ("key", "value", "timestamp", "step")
+
+
 def _metric_columns(
     run_id: str, metrics: Iterable[Metric], seen: set[str]
 ) -> list[Sequence[Any]] | None:
@@ -401,6 +426,13 @@ def _metric_columns(
     try:
         keys, values, timestamps, steps = (list(c) for c in zip(*batch, strict=True))
     except (TypeError, ValueError):  # not 4-tuples: MLflow-style objects with attributes
+        bad = next((m for m in batch if not all(hasattr(m, a) for a in _METRIC_FIELDS)), None)
+        if bad is not None:
+            msg = (
+                f"Invalid metric {bad!r} in log_batch: give Metric(key, value, timestamp, "
+                "step) objects or (key, value, timestamp, step) tuples"
+            )
+            raise v.InvalidInputError(msg) from None
         keys = [m.key for m in batch]
         values = [m.value for m in batch]
         timestamps = [m.timestamp for m in batch]
@@ -415,3 +447,20 @@ def _metric_columns(
         timestamps = [v.timestamp_ms(k, x) for k, x in zip(keys, timestamps, strict=True)]
     seen.update(keys)
     return [[run_id] * len(batch), keys, steps, timestamps, values]
+
+
+def _pairs(what: str, items: Iterable[Any]) -> dict[str, Any]:
+    """Params or tags of a batch: ``Param``/``RunTag`` objects or ``(key, value)`` pairs."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if hasattr(item, "key") and hasattr(item, "value"):
+            out[item.key] = item.value
+        elif isinstance(item, tuple | list) and len(item) == 2:  # noqa: PLR2004 - a pair
+            out[item[0]] = item[1]
+        else:
+            msg = (
+                f"Invalid {what} {item!r} in log_batch: give {what.title()}(key, value) "
+                "objects or (key, value) pairs"
+            )
+            raise v.InvalidInputError(msg)
+    return out

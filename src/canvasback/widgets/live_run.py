@@ -12,6 +12,7 @@ stops.
 
 from __future__ import annotations
 
+import atexit
 import html
 import logging
 import math
@@ -60,6 +61,17 @@ _VIEWS: weakref.WeakKeyDictionary[Run, LiveRun] = weakref.WeakKeyDictionary()
 def live_view_of(run: Run) -> LiveRun | None:
     """The live view that follows a run handle, if one was made."""
     return _VIEWS.get(run)
+
+
+def _stop_polling_at_exit() -> None:
+    # A polling thread still inside DuckDB while the interpreter tears DuckDB down
+    # aborts the process (SIGABRT): stop and join every one first. Registered after
+    # the run-ending exit hook, so it runs before it (atexit is last in, first out).
+    for view in list(_VIEWS.values()):
+        view.stop()
+
+
+atexit.register(_stop_polling_at_exit)
 
 
 class _Series:
@@ -215,10 +227,17 @@ class LiveRun(BaseWidget):
         """Whether the background thread is still following the run."""
         return self._thread is not None and self._thread.is_alive()
 
-    def close(self) -> None:
-        """Stop following the run and close the widget."""
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop following the run (no final push) and wait for the polling thread."""
         self._closed = True  # nobody is looking any more: no final push
         self._stop.set()
+        if threading.current_thread() is self._thread:
+            return False  # called from the polling thread itself: it ends on its own
+        return self.join(timeout)
+
+    def close(self) -> None:
+        """Stop following the run and close the widget."""
+        self.stop()
         super().close()
 
     # -- reading and pushing -----------------------------------------------------------
