@@ -124,3 +124,41 @@ def test_exit_with_a_live_view_still_polling_is_clean(run_python, tmp_path):
     assert "terminate called" not in result.stderr
     cb.set_store(tmp_path / "s")
     assert cb.search_runs()["status"].tolist() == ["FINISHED"]
+
+
+RESUME_IN_WORKER = """
+import multiprocessing as mp
+import sys
+
+import canvasback as cb
+
+
+def work(run_id):
+    cb.set_store(sys.argv[1])
+    with cb.start_run(run_id=run_id):
+        for step in range(100):
+            cb.log_metric("w", float(step), step=step)
+    return run_id
+
+
+if __name__ == "__main__":
+    cb.set_store(sys.argv[1])
+    with mp.get_context(sys.argv[2]).Pool(2) as pool:  # the pool exists before the run
+        pool.apply(abs, (1,))  # its workers are up
+        run = cb.start_run(run_name="handed-over")
+        assert pool.apply(work, (run.run_id,)) == run.run_id
+    cb.end_run()
+    print(run.run_id)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_run_started_here_is_resumed_by_id_in_a_worker_at_once(run_python, tmp_path, method):
+    result = run_python(RESUME_IN_WORKER, tmp_path / "s", method, timeout=120)
+    assert result.returncode == 0, result.stderr
+    run_id = result.stdout.strip()
+    cb.set_store(tmp_path / "s")
+    history = cb.get_metric_history(run_id, "w")
+    assert history["step"].tolist() == list(range(100))
+    assert cb.get_run(run_id).info.status == "FINISHED"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,7 @@ class Client:
         self._experiment_ids: dict[str, str] = {}
         self._handles: dict[str, Run] = {}
         self._user: str | None = None
+        self._pause = threading.Event()  # never set: waits between looks at the store
 
     def __repr__(self) -> str:
         return f"Client(store={str(self.store.root)!r})"
@@ -222,6 +224,9 @@ class Client:
         if checked_params:
             run.log_params(checked_params)
         self._handles[run_id] = run
+        # Another process may be handed this id at once (a pool worker resuming it): the
+        # background thread writes the run's row now, in the next flush of this writer.
+        writer.request_flush()
         return run
 
     def get_run(self, run_id: str) -> Run:
@@ -244,9 +249,7 @@ class Client:
         if run is not None and not run.ended:
             return run
         catalog = self.store.read()
-        info = queries.run_info(catalog, run_id, self.store.root)
-        if info is None:
-            raise RunNotFoundError(self._no_run(run_id))
+        info = queries.run_info(catalog, run_id, self.store.root) or self._wait_for_run(run_id)
         if info.lifecycle_stage == "deleted":
             msg = (
                 f"Run {run_id!r} was deleted; MLflow's rule: a deleted run takes no more "
@@ -257,6 +260,23 @@ class Client:
         run = Run(self.store, info, params, ended=False)
         self._handles[run_id] = run
         return run
+
+    def _wait_for_run(self, run_id: str) -> RunInfo:
+        """A run another process has just started: its row is on its way to disk.
+
+        ``create_run`` has that process's writer flush the row at once, so it shows up
+        within milliseconds; a run nobody started is refused after a flush interval (by
+        then any writer has flushed what it held).
+        """
+        deadline = time.monotonic() + self.store.writer.flush_interval + 0.25
+        pause = 0.005
+        while time.monotonic() < deadline:
+            self._pause.wait(pause)
+            pause = min(pause * 2, 0.1)
+            info = queries.run_info(self.store.read(), run_id, self.store.root)
+            if info is not None:
+                return info
+        raise RunNotFoundError(self._no_run(run_id))
 
     def resume_run(self, run_id: str) -> Run:
         """Set an existing run RUNNING again and return its live handle."""
