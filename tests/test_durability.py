@@ -23,9 +23,9 @@ import pytest
 
 import canvasback
 from canvasback.store import layout, open_store, spill
+from canvasback.store.arrow_rows import rows_to_table
 from canvasback.store.lifecycle import EXIT_SPILLED
 from canvasback.store.reader import CorruptSegmentWarning
-from canvasback.store.writer import rows_to_table
 
 # A child process prelude: become a user without write access to root-owned files.
 DROP_PRIVILEGES = """

@@ -20,8 +20,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from canvasback.store import layout, spill
+from canvasback.store.arrow_rows import rows_to_table
 from canvasback.store.fs import LocalFileSystem
-from canvasback.store.writer import Writer, rows_to_table
+from canvasback.store.writer import Writer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -12,7 +12,7 @@ from typing import Any
 
 from canvasback import _notebook
 from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
-from canvasback.tracking.client import Client, ExperimentNotFoundError, RunNotFoundError
+from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.tracking.entities import (
     Experiment,
     FileInfo,
@@ -22,6 +22,7 @@ from canvasback.tracking.entities import (
     RunInfo,
     RunTag,
 )
+from canvasback.tracking.experiments import ExperimentNotFoundError
 from canvasback.tracking.filter import FilterError
 from canvasback.tracking.fluent import (
     ActiveRunError,

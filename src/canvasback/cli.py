@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from canvasback._config import resolve_store
 from canvasback.store import spill
+from canvasback.store.arrow_rows import rows_to_table
 from canvasback.store.fs import LocalFileSystem
-from canvasback.store.writer import rows_to_table
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from canvasback.store import events, layout, wide
+from canvasback.store import events, layout, liveness, wide
 
 MATERIALIZED: Final = {
     "experiments": (
@@ -40,30 +40,41 @@ MATERIALIZED: Final = {
 
 LATEST: Final = "_latest_metrics"
 
-VIEWS: Final = {
-    "experiments": f"""
-        SELECT e.experiment_id, e.name, e.artifact_location,
-               coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
-        FROM _experiments e
-        LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
-             AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
-    """,
-    "runs": f"SELECT {', '.join(wide.ATTRIBUTES)} FROM {wide.WIDE}",
-    "params": "SELECT experiment_id, run_id, key, value FROM _params",
-    "tags": f"""
-        SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
-        WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
-    """,
-    "experiment_tags": f"""
-        SELECT entity_id AS experiment_id, key, value FROM {events.STATE_TABLE}
-        WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
-    """,
-    "latest_metrics": (f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {LATEST}"),
-    "artifacts": """
-        SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
-        QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
-    """,
-}
+
+def views() -> dict[str, str]:
+    """The views' SQL; built when a catalog opens, so the stale rule's setting applies."""
+    return {
+        "experiments": f"""
+            SELECT e.experiment_id, e.name, e.artifact_location,
+                   coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
+            FROM _experiments e
+            LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
+                 AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
+        """,
+        "runs": "SELECT "
+        + ", ".join(
+            f"{liveness.status_sql('w')} AS status" if a == "status" else f"w.{a}"
+            for a in wide.ATTRIBUTES
+        )
+        + f" FROM {wide.WIDE} w",
+        "params": "SELECT experiment_id, run_id, key, value FROM _params",
+        "tags": f"""
+            SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
+            WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
+        """,
+        "experiment_tags": f"""
+            SELECT entity_id AS experiment_id, key, value FROM {events.STATE_TABLE}
+            WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
+        """,
+        "latest_metrics": (
+            f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {LATEST}"
+        ),
+        "artifacts": """
+            SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
+            QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
+        """,
+    }
+
 
 EMPTY_METRICS: Final = (
     "SELECT NULL::VARCHAR AS experiment_id, NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, "

@@ -41,6 +41,10 @@ EVENT_TAG: Final = "tag"  # value None deletes the tag
 EVENT_LIFECYCLE: Final = "lifecycle"  # "active" or "deleted"
 EVENT_EXPERIMENT_LIFECYCLE: Final = "experiment_lifecycle"
 EVENT_EXPERIMENT_TAG: Final = "experiment_tag"
+# A writer's sign of life while its process has runs going: entity_id is the writer's
+# id, value its clock in ms. Kept in a partition of its own, not an experiment's.
+EVENT_HEARTBEAT: Final = "heartbeat"
+HEARTBEAT_PARTITION: Final = "_writers"
 
 
 # Every attribute of a run, in the order a run table shows them. The one list: the wide

@@ -26,8 +26,8 @@ from canvasback.store.catalog_tables import (
     LATEST,
     MATERIALIZED,
     PARQUET_ARGS,
-    VIEWS,
     sql_list,
+    views,
 )
 from canvasback.store.integrity import CORRUPT, SOUND, inspect_segment
 from canvasback.store.segments import Changes, TableIndex
@@ -82,7 +82,7 @@ class Catalog:
         )
         self.wide = wide.WideRuns(self.con)
         self._dirty: set[str] = set()  # runs whose wide rows need rebuilding
-        for view, body in VIEWS.items():
+        for view, body in views().items():
             self.con.execute(f"CREATE VIEW {view} AS {body}")
         self._set_metrics_view()
 
@@ -230,6 +230,15 @@ class Catalog:
                     [paths],
                 )
                 self._dirty.update(touched)
+                # A heartbeat's entity is a writer: its running runs' last_seen moved.
+                self._dirty.update(
+                    r[0]
+                    for r in con.execute(
+                        f"SELECT entity_id FROM {events.STATE_TABLE} WHERE kind = ? "
+                        "AND value = 'RUNNING' AND list_contains(?, writer)",
+                        [layout.EVENT_STATUS, touched],
+                    ).fetchall()
+                )
             else:
                 self._load_metrics(source, paths)
             con.execute("COMMIT")

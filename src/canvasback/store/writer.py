@@ -8,8 +8,6 @@ writer ever takes a lock on the store: segment names are unique per writer.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
 import logging
 import secrets
@@ -19,10 +17,17 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout, lifecycle, spill
+from canvasback.store import layout, lifecycle, liveness, spill
+from canvasback.store.arrow_rows import (
+    CONVERSION_ERRORS,
+    gc_paused,
+    rows_to_table,
+    split_writable,
+    warm_up_pyarrow,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Sequence
     from pathlib import Path
 
     import pyarrow as pa
@@ -33,9 +38,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FLUSH_INTERVAL: Final = 1.0
 DEFAULT_MAX_ROWS: Final = 250_000
-
-# A value that has no Parquet form makes the Arrow conversion raise one of these.
-_CONVERSION_ERRORS: Final = (TypeError, ValueError, ArithmeticError, NotImplementedError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class Writer:
         self.fs = fs
         self.flush_interval = flush_interval
         self.max_rows = max_rows
+        self.heartbeat_interval = liveness.heartbeat_interval()
         self._reset_state()
         if spill.pending(self.fs.root):
             _replay_spilled(self.fs)
@@ -97,6 +100,8 @@ class Writer:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._alive = 0  # runs of this process going on: while > 0, heartbeats go out
+        self._last_heartbeat = 0.0
         self._retry: list[Segment] = []  # segments the store refused, retried by name
         self._notices: list[str] = []  # rows set aside, to warn about when a flush ends
         self.last_error: BaseException | None = None
@@ -205,7 +210,7 @@ class Writer:
             batches, self._retry = self._retry, []
             failed: list[Segment] = []
             error: BaseException | None = None
-            with _gc_paused():
+            with gc_paused():
                 for key in {**buffers, **columns}:
                     segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
                     if segment is not None:
@@ -244,9 +249,9 @@ class Writer:
         rel = f"{layout.partition_dir(table, experiment_id)}/{name}"
         try:
             return Segment(rel, rows_to_table(table, rows, columns))
-        except _CONVERSION_ERRORS as exc:
+        except CONVERSION_ERRORS as exc:
             everything = rows + list(zip(*columns, strict=True)) if columns else rows
-            good, bad = _split_writable(table, everything)
+            good, bad = split_writable(table, everything)
             self._set_aside(table, experiment_id, bad, exc)
             return Segment(rel, rows_to_table(table, good)) if good else None
 
@@ -316,6 +321,33 @@ class Writer:
         return folder
 
     # -- background thread ---------------------------------------------------------------
+    def hold_alive(self) -> None:
+        """A run of this process is going on: send heartbeats until it is released."""
+        with self._lock:
+            self._alive += 1
+        self._last_heartbeat = time.monotonic()  # the run's RUNNING event is a sign of life
+
+    def release_alive(self) -> None:
+        """A run held by :meth:`hold_alive` has ended."""
+        with self._lock:
+            self._alive = max(self._alive - 1, 0)
+
+    def _heartbeat_due(self) -> bool:
+        if not self._alive:
+            return False
+        now = time.monotonic()
+        if now - self._last_heartbeat < self.heartbeat_interval:
+            return False
+        self._last_heartbeat = now
+        self.event(
+            layout.HEARTBEAT_PARTITION,
+            self.writer_id,
+            layout.EVENT_HEARTBEAT,
+            "",
+            str(time.time_ns() // 1_000_000),
+        )
+        return True
+
     def start(self) -> None:
         """Start the flusher thread now (it also starts on the first append)."""
         if self._thread is None:
@@ -331,10 +363,11 @@ class Writer:
             self._thread.start()
 
     def _run(self) -> None:
-        _warm_up_pyarrow()
+        warm_up_pyarrow()
         while not self._closed:
-            self._wake.wait(self.flush_interval)
+            self._wake.wait(min(self.flush_interval, self.heartbeat_interval))
             self._wake.clear()
+            self._heartbeat_due()
             if self._pending or self._retry:
                 try:
                     self.flush()
@@ -346,67 +379,6 @@ class Writer:
         self._closed = True
         self._wake.set()
         self.flush()  # also waits for a flush the background thread has begun
-
-
-def rows_to_table(
-    table: str, rows: list[tuple[Any, ...]], columns: Sequence[Sequence[Any]] = ()
-) -> pa.Table:
-    """Column-wise Arrow table of buffered row tuples, sorted for pruning."""
-    import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first flush, not at import
-
-    schema = layout.schema(table)
-    parts: list[Sequence[Sequence[Any]]] = [list(zip(*rows, strict=True))] if rows else []
-    if columns:
-        parts.append(columns)
-    tables = [
-        pa.Table.from_arrays(
-            [pa.array(col, type=field.type) for col, field in zip(part, schema, strict=True)],
-            schema=schema,
-        )
-        for part in parts
-    ]
-    arrow_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-    # Arrow's sort is stable: rows logged in step order stay so within a key.
-    keys = layout.FLUSH_SORT_KEYS.get(table, layout.SORT_KEYS[table])
-    return arrow_table.sort_by([(k, "ascending") for k in keys])
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    # A flush hands Python's collector hundreds of thousands of fresh objects (row
-    # tuples turned into columns); a full collection in the middle of it costs more
-    # than the write. None of them form cycles, so collection waits until it is done.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _warm_up_pyarrow() -> None:
-    # The first Arrow conversion in a process pays for imports and kernel set-up; do it
-    # in the flusher thread, early, rather than inside the first flush a user waits on.
-    import pyarrow.parquet  # noqa: F401, PLC0415
-
-    rows_to_table("metrics", [("", "", 0, 0, 0.0)])
-
-
-def _split_writable(
-    table: str, rows: list[tuple[Any, ...]]
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """(rows Arrow converts, rows it refuses), by bisection: about 2n rows converted."""
-    try:
-        rows_to_table(table, rows)
-    except _CONVERSION_ERRORS:
-        if len(rows) == 1:
-            return [], rows
-        mid = len(rows) // 2
-        good_a, bad_a = _split_writable(table, rows[:mid])
-        good_b, bad_b = _split_writable(table, rows[mid:])
-        return good_a + good_b, bad_a + bad_b
-    return rows, []
 
 
 def _replay_spilled(fs: LocalFileSystem) -> None:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from canvasback import _config
 from canvasback.tracking import hooks, process_exit
 from canvasback.tracking import validation as v
-from canvasback.tracking.client import Client, ExperimentNotFoundError
+from canvasback.tracking.client import Client
+from canvasback.tracking.experiments import ExperimentNotFoundError
 from canvasback.tracking.run_stack import RunStacks
 
 if TYPE_CHECKING:

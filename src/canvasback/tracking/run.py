@@ -17,6 +17,7 @@ from canvasback.store import layout
 from canvasback.tracking import queries
 from canvasback.tracking import validation as v
 from canvasback.tracking.artifacts import ArtifactStore
+from canvasback.tracking.batches import as_list, history_columns, key_values, metric_columns
 
 if TYPE_CHECKING:
     import os
@@ -68,6 +69,7 @@ class Run:
         self.experiment_id = info.experiment_id
         self._ended = ended
         self._deleted = False
+        self._alive = False  # whether this handle keeps its writer's heartbeat going
         self._refuse = ended  # ended or deleted: the one flag the hot path reads
         self._data = data
         self._params: dict[str, str] = dict(params or {})
@@ -181,7 +183,7 @@ class Run:
         second): the batch is checked and buffered column by column.
         """
         self.check_open("log history")
-        series = {key: _as_list(key, values) for key, values in metrics.items()}
+        series = {key: as_list(key, values) for key, values in metrics.items()}
         n = len(next(iter(series.values()), []))
         for key, values in series.items():
             if len(values) != n:
@@ -190,14 +192,14 @@ class Run:
                     f"other series have {n}; every series needs one value per step"
                 )
                 raise v.InvalidInputError(msg)
-        step_list = list(range(n)) if steps is None else _as_list("steps", steps)
+        step_list = list(range(n)) if steps is None else as_list("steps", steps)
         now = time.time_ns() // 1_000_000
-        time_list = [now] * n if timestamps is None else _as_list("timestamps", timestamps)
+        time_list = [now] * n if timestamps is None else as_list("timestamps", timestamps)
         for name, column in (("steps", step_list), ("timestamps", time_list)):
             if len(column) != n:
                 msg = f"Invalid {name}: {len(column)} given for {n} values per metric"
                 raise v.InvalidInputError(msg)
-        columns = _checked_columns(self.run_id, series, step_list, time_list, self._metric_keys)
+        columns = history_columns(self.run_id, series, step_list, time_list, self._metric_keys)
         if columns is not None:
             self.store.writer.extend_columns("metrics", self.experiment_id, columns)
 
@@ -310,9 +312,9 @@ class Run:
     ) -> None:
         """Log many metrics, params and tags; everything is checked before anything is logged."""
         self.check_open("log batch")
-        columns = _metric_columns(self.run_id, metrics, self._metric_keys)
-        param_dict = _pairs("param", params)
-        tag_dict = _pairs("tag", tags)
+        columns = metric_columns(self.run_id, metrics, self._metric_keys)
+        param_dict = key_values("param", params)
+        tag_dict = key_values("tag", tags)
         for key, tag in tag_dict.items():
             v.validate_key("tag", key)
             v.tag_value(key, tag)
@@ -329,11 +331,19 @@ class Run:
         """Record a status without ending the handle (MlflowClient.update_run)."""
         self._event(layout.EVENT_STATUS, v.run_status(status))
 
+    def keep_alive(self) -> None:
+        """Have this store's writer send heartbeats for the run until it ends."""
+        if not self._alive:
+            self._alive = True
+            self.store.writer.hold_alive()
+
     def resume(self) -> None:
-        """Make an ended run RUNNING again; this handle may log once more."""
-        if self._info.status != "RUNNING":
-            self._event(layout.EVENT_STATUS, "RUNNING")
-            self._info = replace(self._info, status="RUNNING", end_time=None)
+        """Make an ended (or stale) run RUNNING again, from this process and writer."""
+        # Always written: the RUNNING event names this writer, whose heartbeats then
+        # keep the run alive (another process may have started it).
+        self._event(layout.EVENT_STATUS, "RUNNING")
+        self._info = replace(self._info, status="RUNNING", end_time=None)
+        self.keep_alive()
         self._ended = False
         self._refuse = self._deleted
 
@@ -347,6 +357,9 @@ class Run:
         self._event(layout.EVENT_END_TIME, str(end_time))
         self.store.writer.request_flush()
         self._ended = self._refuse = True
+        if self._alive:
+            self._alive = False
+            self.store.writer.release_alive()
         self._info = replace(self._info, status=status, end_time=end_time)
         for callback in list(self._on_end):
             callback(self, status)
@@ -366,101 +379,3 @@ class Run:
             self.end("KILLED")
         else:
             self.end("FAILED")
-
-
-def _as_list(key: str, values: Sequence[Any]) -> list[Any]:
-    tolist = getattr(values, "tolist", None)  # numpy and pyarrow arrays, pandas series
-    if callable(tolist):
-        values = tolist()
-    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
-        msg = (
-            f"Invalid history for {key!r}: {values!r} is not a sequence; "
-            "log_history takes a list or array of values per key"
-        )
-        raise v.InvalidInputError(msg)
-    return list(values)
-
-
-def _checked_columns(
-    run_id: str,
-    series: Mapping[str, list[Any]],
-    steps: list[Any],
-    timestamps: list[Any],
-    seen: set[str],
-) -> list[list[Any]] | None:
-    """Metric columns (run_id, key, step, timestamp, value) of whole series, checked."""
-    if not series or not steps:
-        return None
-    for key in set(series) - seen:
-        v.validate_key("metric", key)
-    if not v.int64_column(steps):
-        steps = [v.metric_step(", ".join(series), x) for x in steps]
-    if not v.int64_column(timestamps):
-        timestamps = [v.timestamp_ms(", ".join(series), x) for x in timestamps]
-    keys: list[str] = []
-    values: list[Any] = []
-    for key, column in series.items():
-        if set(map(type, column)) != {float}:
-            column = [v.metric_value(key, x) for x in column]  # noqa: PLW2901
-        keys.extend([key] * len(column))
-        values.extend(column)
-    seen.update(series)
-    k = len(series)
-    return [[run_id] * len(values), keys, steps * k, timestamps * k, values]
-
-
-_METRIC_FIELDS = ("key", "value", "timestamp", "step")
-
-
-def _metric_columns(
-    run_id: str, metrics: Iterable[Metric], seen: set[str]
-) -> list[Sequence[Any]] | None:
-    """A batch of metrics as checked columns (run_id, key, step, timestamp, value).
-
-    Column-wise, because checking whole columns at C speed (``all(type(x) is float ...)``)
-    is what lets a batch of a million points log in well under a second.
-    """
-    batch = list(metrics)
-    if not batch:
-        return None
-    try:
-        keys, values, timestamps, steps = (list(c) for c in zip(*batch, strict=True))
-    except (TypeError, ValueError):  # not 4-tuples: MLflow-style objects with attributes
-        bad = next((m for m in batch if not all(hasattr(m, a) for a in _METRIC_FIELDS)), None)
-        if bad is not None:
-            msg = (
-                f"Invalid metric {bad!r} in log_batch: give Metric(key, value, timestamp, "
-                "step) objects or (key, value, timestamp, step) tuples"
-            )
-            raise v.InvalidInputError(msg) from None
-        keys = [m.key for m in batch]
-        values = [m.value for m in batch]
-        timestamps = [m.timestamp for m in batch]
-        steps = [m.step for m in batch]
-    for key in set(keys) - seen:
-        v.validate_key("metric", key)
-    if set(map(type, values)) != {float}:
-        values = [v.metric_value(k, x) for k, x in zip(keys, values, strict=True)]
-    if not v.int64_column(steps):
-        steps = [v.metric_step(k, x) for k, x in zip(keys, steps, strict=True)]
-    if not v.int64_column(timestamps):
-        timestamps = [v.timestamp_ms(k, x) for k, x in zip(keys, timestamps, strict=True)]
-    seen.update(keys)
-    return [[run_id] * len(batch), keys, steps, timestamps, values]
-
-
-def _pairs(what: str, items: Iterable[Any]) -> dict[str, Any]:
-    """Params or tags of a batch: ``Param``/``RunTag`` objects or ``(key, value)`` pairs."""
-    out: dict[str, Any] = {}
-    for item in items:
-        if hasattr(item, "key") and hasattr(item, "value"):
-            out[item.key] = item.value
-        elif isinstance(item, tuple | list) and len(item) == 2:  # noqa: PLR2004 - a pair
-            out[item[0]] = item[1]
-        else:
-            msg = (
-                f"Invalid {what} {item!r} in log_batch: give {what.title()}(key, value) "
-                "objects or (key, value) pairs"
-            )
-            raise v.InvalidInputError(msg)
-    return out

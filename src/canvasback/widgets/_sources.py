@@ -8,7 +8,8 @@ import pandas as pd
 
 from canvasback.store import Store
 from canvasback.tracking import fluent, queries
-from canvasback.tracking.client import Client, ExperimentNotFoundError
+from canvasback.tracking.client import Client
+from canvasback.tracking.experiments import ExperimentNotFoundError
 
 if TYPE_CHECKING:
     import os

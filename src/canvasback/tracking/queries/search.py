@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout
+from canvasback.store import layout, liveness
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.entities import view_type
 from canvasback.tracking.filter_sql import compile_filter
@@ -53,7 +53,7 @@ class _Columns:
     def raw(self, entity: str, key: str) -> str:
         """The value as stored, NaN included (for ordering)."""
         if entity == "attribute":
-            return f"b.{key}"
+            return liveness.status_sql("b") if key == "status" else f"b.{key}"
         column = self.catalog.key_column(f"{ENTITY_PREFIX[entity]}.{key}")
         if column is None:  # no run has it: every run is missing it
             return "NULL::DOUBLE" if entity == "metric" else "NULL::VARCHAR"
@@ -193,7 +193,11 @@ def _frame_columns(catalog: Catalog) -> str:
         for prefix in ENTITY_PREFIX.values()
         for name in catalog.key_columns(prefix)
     ]
-    return ", ".join((*(f"b.{a}" for a in _FRAME_ATTRIBUTES), *keys))
+    attributes = [
+        f"{liveness.status_sql('b')} AS status" if a == "status" else f"b.{a}"
+        for a in _FRAME_ATTRIBUTES
+    ]
+    return ", ".join((*attributes, *keys))
 
 
 def _to_frame(table: pa.Table, root: Path) -> pd.DataFrame:

@@ -1,0 +1,85 @@
+"""Buffered rows to Arrow tables: the writer's conversion, and what it refuses.
+
+Rows are buffered as Python tuples (the hot path appends one and returns) and turned
+into columns only when a flush writes them, sorted so that a one-run query can skip
+row groups.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback.store import layout
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    import pyarrow as pa
+
+# What Arrow raises for a value its column type cannot hold.
+CONVERSION_ERRORS: Final = (TypeError, ValueError, ArithmeticError, NotImplementedError)
+
+
+def rows_to_table(
+    table: str, rows: list[tuple[Any, ...]], columns: Sequence[Sequence[Any]] = ()
+) -> pa.Table:
+    """Column-wise Arrow table of buffered row tuples, sorted for pruning."""
+    import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first flush, not at import
+
+    schema = layout.schema(table)
+    parts: list[Sequence[Sequence[Any]]] = [list(zip(*rows, strict=True))] if rows else []
+    if columns:
+        parts.append(columns)
+    tables = [
+        pa.Table.from_arrays(
+            [pa.array(col, type=field.type) for col, field in zip(part, schema, strict=True)],
+            schema=schema,
+        )
+        for part in parts
+    ]
+    arrow_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+    # Arrow's sort is stable: rows logged in step order stay so within a key.
+    keys = layout.FLUSH_SORT_KEYS.get(table, layout.SORT_KEYS[table])
+    return arrow_table.sort_by([(k, "ascending") for k in keys])
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's garbage collector off for the duration of a flush."""
+    # A flush hands Python's collector hundreds of thousands of fresh objects (row
+    # tuples turned into columns); a full collection in the middle of it costs more
+    # than the write. None of them form cycles, so collection waits until it is done.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def warm_up_pyarrow() -> None:
+    """Pay for the first Arrow conversion of the process now."""
+    # The first Arrow conversion in a process pays for imports and kernel set-up; do it
+    # in the flusher thread, early, rather than inside the first flush a user waits on.
+    import pyarrow.parquet  # noqa: F401, PLC0415
+
+    rows_to_table("metrics", [("", "", 0, 0, 0.0)])
+
+
+def split_writable(
+    table: str, rows: list[tuple[Any, ...]]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(rows Arrow converts, rows it refuses), by bisection: about 2n rows converted."""
+    try:
+        rows_to_table(table, rows)
+    except CONVERSION_ERRORS:
+        if len(rows) == 1:
+            return [], rows
+        mid = len(rows) // 2
+        good_a, bad_a = split_writable(table, rows[:mid])
+        good_b, bad_b = split_writable(table, rows[mid:])
+        return good_a + good_b, bad_a + bad_b
+    return rows, []

@@ -1,0 +1,89 @@
+"""A run whose process died reads as KILLED; a live but quiet one stays RUNNING."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+import canvasback as cb
+from canvasback.store import Store, liveness
+
+pytestmark = pytest.mark.slow
+
+BEAT = 0.2  # seconds; a run is stale after liveness.STALE_BEATS of them
+
+CHILD = """
+import sys
+import threading
+from pathlib import Path
+
+import canvasback as cb
+
+cb.set_store(sys.argv[1])
+run = cb.start_run(run_name=sys.argv[2])
+cb.log_metric("m", 1.0)
+cb.flush()
+Path(sys.argv[3]).write_text(run.run_id)
+threading.Event().wait()  # alive and quiet until killed
+"""
+
+
+@pytest.fixture
+def fast_beats(monkeypatch):
+    monkeypatch.setenv(liveness.HEARTBEAT_ENV, str(BEAT))
+
+
+def _status(root, run_id):
+    rows = Store(root).read().relation("SELECT status FROM runs WHERE run_id = ?", [run_id])
+    return rows.fetchall()[0][0]
+
+
+def _heartbeats(root):
+    query = "SELECT count(*) FROM read_parquet(?) WHERE kind = 'heartbeat'"
+    files = [str(p) for p in (root / "events").rglob("*.parquet")]
+    return Store(root).read().relation(query, [files]).fetchall()[0][0] if files else 0
+
+
+@pytest.mark.usefixtures("fast_beats")
+def test_a_killed_process_s_run_reads_killed_and_a_quiet_one_running(tmp_path, spawn_python, wait):
+    root = tmp_path / "store"
+    ids = {}
+    children = {}
+    for name in ("quiet", "victim"):
+        id_file = tmp_path / name
+        children[name] = spawn_python(CHILD, root, name, id_file)
+        ids[name] = wait(lambda f=id_file: f.exists() and f.read_text(), what=f"{name} run")
+    os.kill(children["victim"].pid, signal.SIGKILL)
+    children["victim"].wait(timeout=30)
+    wait(lambda: _status(root, ids["victim"]) == "KILLED", timeout=60, what="KILLED")
+    # The quiet one logs nothing, yet its heartbeats keep it RUNNING past the stale limit.
+    beats = _heartbeats(root)
+    wait(lambda: _heartbeats(root) >= beats + 2 * liveness.STALE_BEATS, timeout=60, what="beats")
+    assert _status(root, ids["quiet"]) == "RUNNING"
+    cb.set_store(root)
+    frame = cb.search_runs(filter_string="attributes.status = 'KILLED'")
+    assert frame["run_id"].tolist() == [ids["victim"]]
+    assert cb.get_run(ids["victim"]).info.status == "KILLED"
+    assert cb.search_runs(order_by=["attributes.status"])["status"].tolist() == [
+        "KILLED",
+        "RUNNING",
+    ]
+    children["quiet"].kill()
+    children["quiet"].wait(timeout=30)
+
+
+@pytest.mark.usefixtures("fast_beats")
+def test_a_killed_run_resumed_reads_running_again(tmp_path, spawn_python, wait):
+    root = tmp_path / "store"
+    id_file = tmp_path / "id"
+    child = spawn_python(CHILD, root, "again", id_file)
+    run_id = wait(lambda: id_file.exists() and id_file.read_text(), what="the run")
+    child.kill()
+    child.wait(timeout=30)
+    wait(lambda: _status(root, run_id) == "KILLED", timeout=60, what="KILLED")
+    cb.set_store(root)
+    with cb.start_run(run_id=run_id):
+        assert cb.get_run(run_id).info.status == "RUNNING"
+    assert cb.get_run(run_id).info.status == "FINISHED"
