@@ -65,7 +65,7 @@ from canvasback.tracking.fluent import (
     start_run,
 )
 from canvasback.tracking.hooks import add_run_start_hook
-from canvasback.tracking.run import Run, RunEndedError
+from canvasback.tracking.run import ParamConflictError, Run, RunEndedError
 from canvasback.tracking.validation import InvalidInputError
 
 # A run started in a notebook shows its live view: the one place tracking meets widgets.
@@ -115,6 +115,7 @@ __all__ = [
     "InvalidInputError",
     "Metric",
     "Param",
+    "ParamConflictError",
     "ReadOnlyQueryError",
     "Run",
     "RunData",

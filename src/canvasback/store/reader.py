@@ -205,12 +205,27 @@ class Catalog:
                 if table != "experiments":  # its rows carry their id; others get it from the path
                     cols.insert(0, "n.exp")
                 match = " AND ".join(f"t.{k} = n.{k}" for k in keys)
+                # A param is write-once: when two processes logged one key with different
+                # values, the first by (timestamp, value) wins, in every reader alike.
+                first = " ORDER BY timestamp, value" if table == "params" else ""
+                fresh = (
+                    f"(SELECT * FROM {source} QUALIFY row_number() OVER "
+                    f"(PARTITION BY {', '.join(keys)}{first}) = 1) n"
+                )
+                if table == "params":
+                    con.execute(
+                        f"""
+                        UPDATE {name} t SET value = n.value, timestamp = n.timestamp
+                        FROM {fresh}
+                        WHERE {match} AND (n.timestamp, n.value) < (t.timestamp, t.value)
+                        """,
+                        [paths],
+                    )
                 con.execute(
                     f"""
                     INSERT INTO {name}
                     SELECT {", ".join(cols)}
-                    FROM (SELECT * FROM {source}
-                          QUALIFY row_number() OVER (PARTITION BY {", ".join(keys)}) = 1) n
+                    FROM {fresh}
                     WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {match})
                     """,
                     [paths],

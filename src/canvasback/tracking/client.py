@@ -146,7 +146,7 @@ class Client(ExperimentMethods):
             )
             raise RunEndedError(msg)
         params = queries.run_data(catalog, run_id).params
-        run = Run(self.store, info, params, ended=False)
+        run = Run(self.store, info, params, ended=False, resumed=True)
         self._handles[run_id] = run
         return run
 

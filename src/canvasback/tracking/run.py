@@ -9,6 +9,7 @@ notebook's live view) they get through public hooks such as :meth:`Run.on_end`.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
@@ -35,6 +36,10 @@ class RunEndedError(RuntimeError):
     """Logging through a run handle after its run ended."""
 
 
+class ParamConflictError(v.InvalidInputError):
+    """Another process logged a param of the same run with another value, first."""
+
+
 class Run:
     """A run of a store. Create one with ``start_run`` or ``Client.create_run``.
 
@@ -51,6 +56,9 @@ class Run:
     data
         Metrics, params and tags read together with ``info``: :attr:`data` then returns
         them instead of reading the store again.
+    resumed
+        The run was read from the store, not created by this handle: another process
+        may log to it too, so :meth:`end` checks this handle's params against the store.
 
     """
 
@@ -62,8 +70,14 @@ class Run:
         *,
         ended: bool = False,
         data: RunData | None = None,
+        resumed: bool = False,
     ) -> None:
         self.store = store
+        # A handle on a run another process may also log to: its params are checked
+        # against the store when it ends (write-once across processes).
+        self._resumed = resumed
+        self._logged_params: dict[str, str] = {}
+        self._params_logged_at = 0.0
         self._info = info
         self.run_id = info.run_id
         self.experiment_id = info.experiment_id
@@ -223,6 +237,8 @@ class Run:
         ts = time.time_ns() // 1_000_000
         rows = [(self.run_id, key, value, ts) for key, value in fresh.items()]
         self._params.update(fresh)
+        self._logged_params.update(fresh)
+        self._params_logged_at = time.monotonic()
         self.store.writer.extend("params", self.experiment_id, rows)
 
     def check_params(self, params: Mapping[str, object]) -> dict[str, str]:
@@ -363,6 +379,29 @@ class Run:
         self._info = replace(self._info, status=status, end_time=end_time)
         for callback in list(self._on_end):
             callback(self, status)
+        if self._resumed and self._logged_params:
+            self._check_params_won()
+
+    def _check_params_won(self) -> None:
+        """Params are write-once across processes too: say so if another value won."""
+        # Any other process's writer has flushed what it held one flush interval after
+        # our params were logged: only then does the store show which value came first.
+        settle = self.store.writer.flush_interval + 0.25
+        wait = settle - (time.monotonic() - self._params_logged_at)
+        if wait > 0:
+            threading.Event().wait(wait)
+        stored = queries.run_data(self.store.read(), self.run_id).params
+        lost = {k: val for k, val in self._logged_params.items() if stored.get(k) != val}
+        if lost:
+            detail = "; ".join(
+                f"{k!r}: logged {val!r} here, but {stored.get(k)!r} was logged first"
+                for k, val in lost.items()
+            )
+            msg = (
+                f"Param(s) of run {self.run_id} were logged by another process with other "
+                f"values first, and the first value stays (params are write-once): {detail}"
+            )
+            raise ParamConflictError(msg)
 
     def __enter__(self) -> Self:
         return self
