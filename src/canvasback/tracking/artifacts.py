@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from canvasback.store import layout
-from canvasback.tracking import validation as v
+from canvasback.tracking import validation
 from canvasback.tracking.entities import FileInfo
 
 if TYPE_CHECKING:
@@ -51,11 +51,11 @@ def _artifact_file(artifact_file: object) -> str:
             f"Invalid artifact file {artifact_file!r}: a file name (a non-empty relative "
             "path string such as 'config.json') is required"
         )
-        raise v.InvalidInputError(msg)
-    dest = v.artifact_path(artifact_file, what="artifact file")
+        raise validation.InvalidInputError(msg)
+    dest = validation.artifact_path(artifact_file, what="artifact file")
     if not dest:
         msg = f"Invalid artifact file {artifact_file!r}: a file name is required"
-        raise v.InvalidInputError(msg)
+        raise validation.InvalidInputError(msg)
     return dest
 
 
@@ -91,8 +91,8 @@ class ArtifactStore:
         if not os.access(source, os.R_OK):
             msg = f"Cannot log artifact {str(local_path)!r}: the file is not readable"
             raise PermissionError(msg)
-        folder = v.artifact_path(artifact_path)
-        dest = v.artifact_path(f"{folder}/{source.name}" if folder else source.name)
+        folder = validation.artifact_path(artifact_path)
+        dest = validation.artifact_path(f"{folder}/{source.name}" if folder else source.name)
         size = self.store.fs.copy_in(source, self._rel(run.run_id, dest))
         self._index(run, dest, size)
 
@@ -104,7 +104,7 @@ class ArtifactStore:
         if not source.is_dir():
             msg = f"Cannot log artifacts from {str(local_dir)!r}: it is not a folder"
             raise FileNotFoundError(msg)
-        folder = v.artifact_path(artifact_path)
+        folder = validation.artifact_path(artifact_path)
         for file in sorted(p for p in source.rglob("*") if p.is_file()):
             sub = file.parent.relative_to(source).as_posix()
             parts = [p for p in (folder, "" if sub == "." else sub) if p]
@@ -112,10 +112,10 @@ class ArtifactStore:
 
     def log_bytes(self, run: RunIds, data: bytes, artifact_file: str) -> None:
         """Write bytes as an artifact file."""
-        dest = v.artifact_path(artifact_file, what="artifact file")
+        dest = validation.artifact_path(artifact_file, what="artifact file")
         if not dest:
             msg = f"Invalid artifact file {artifact_file!r}: a file name is required"
-            raise v.InvalidInputError(msg)
+            raise validation.InvalidInputError(msg)
         self.store.fs.write_bytes(self._rel(run.run_id, dest), data)
         self._index(run, dest, len(data))
 
@@ -166,7 +166,7 @@ class ArtifactStore:
                     msg = (
                         f"Invalid image for {artifact_file!r}: float pixel values must be in [0, 1]"
                     )
-                    raise v.InvalidInputError(msg)
+                    raise validation.InvalidInputError(msg)
                 array = (array * 255).round().astype(np.uint8)
             channels = array.shape[2] if array.ndim == 3 else 0  # noqa: PLR2004  # HxWxC
             if array.ndim not in (2, 3) or channels not in (0, 1, 3, 4):
@@ -174,7 +174,7 @@ class ArtifactStore:
                     f"Invalid image shape {array.shape} for {artifact_file!r}: "
                     "HxW, HxWx1, HxWx3 or HxWx4 is required"
                 )
-                raise v.InvalidInputError(msg)
+                raise validation.InvalidInputError(msg)
             image = Image.fromarray(array[:, :, 0] if channels == 1 else array)
         buf = io.BytesIO()
         fmt = (Path(artifact_file).suffix.lstrip(".") or "png").upper()
@@ -199,7 +199,7 @@ class ArtifactStore:
     # -- reading ---------------------------------------------------------------------
     def list(self, run_id: str, path: str | None) -> list[FileInfo]:
         """Entries directly under a path of a run's artifacts, folders first."""
-        folder = v.artifact_path(path)
+        folder = validation.artifact_path(path)
         rel = self._rel(run_id, folder)
         out = [
             FileInfo(
@@ -214,7 +214,7 @@ class ArtifactStore:
 
     def download(self, run_id: str, path: str, dst_path: str | None) -> str:
         """Local path of an artifact; copied below ``dst_path`` if given."""
-        rel = self._rel(run_id, v.artifact_path(path))
+        rel = self._rel(run_id, validation.artifact_path(path))
         source = self.store.fs.path(rel)
         if not source.exists():
             msg = f"Run {run_id!r} has no artifact {path!r}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from canvasback.tracking import validation as v
+from canvasback.tracking import validation
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -27,7 +27,7 @@ def as_list(key: str, values: Sequence[Any]) -> list[Any]:
             f"Invalid history for {key!r}: {values!r} is not a sequence; "
             "log_history takes a list or array of values per key"
         )
-        raise v.InvalidInputError(msg)
+        raise validation.InvalidInputError(msg)
     return list(values)
 
 
@@ -42,16 +42,16 @@ def history_columns(
     if not series or not steps:
         return None
     for key in set(series) - seen:
-        v.validate_key("metric", key)
-    if not v.int64_column(steps):
-        steps = [v.metric_step(", ".join(series), x) for x in steps]
-    if not v.int64_column(timestamps):
-        timestamps = [v.timestamp_ms(", ".join(series), x) for x in timestamps]
+        validation.validate_key("metric", key)
+    if not validation.int64_column(steps):
+        steps = [validation.metric_step(", ".join(series), x) for x in steps]
+    if not validation.int64_column(timestamps):
+        timestamps = [validation.timestamp_ms(", ".join(series), x) for x in timestamps]
     keys: list[str] = []
     values: list[Any] = []
     for key, column in series.items():
         if set(map(type, column)) != {float}:
-            column = [v.metric_value(key, x) for x in column]  # noqa: PLW2901
+            column = [validation.metric_value(key, x) for x in column]  # noqa: PLW2901
         keys.extend([key] * len(column))
         values.extend(column)
     seen.update(series)
@@ -82,19 +82,19 @@ def metric_columns(
                 f"Invalid metric {bad!r} in log_batch: give Metric(key, value, timestamp, "
                 "step) objects or (key, value, timestamp, step) tuples"
             )
-            raise v.InvalidInputError(msg) from None
+            raise validation.InvalidInputError(msg) from None
         keys = [m.key for m in batch]
         values = [m.value for m in batch]
         timestamps = [m.timestamp for m in batch]
         steps = [m.step for m in batch]
     for key in set(keys) - seen:
-        v.validate_key("metric", key)
+        validation.validate_key("metric", key)
     if set(map(type, values)) != {float}:
-        values = [v.metric_value(k, x) for k, x in zip(keys, values, strict=True)]
-    if not v.int64_column(steps):
-        steps = [v.metric_step(k, x) for k, x in zip(keys, steps, strict=True)]
-    if not v.int64_column(timestamps):
-        timestamps = [v.timestamp_ms(k, x) for k, x in zip(keys, timestamps, strict=True)]
+        values = [validation.metric_value(k, x) for k, x in zip(keys, values, strict=True)]
+    if not validation.int64_column(steps):
+        steps = [validation.metric_step(k, x) for k, x in zip(keys, steps, strict=True)]
+    if not validation.int64_column(timestamps):
+        timestamps = [validation.timestamp_ms(k, x) for k, x in zip(keys, timestamps, strict=True)]
     seen.update(keys)
     return [[run_id] * len(batch), keys, steps, timestamps, values]
 
@@ -112,5 +112,5 @@ def key_values(what: str, items: Iterable[Any]) -> dict[str, Any]:
                 f"Invalid {what} {item!r} in log_batch: give {what.title()}(key, value) "
                 "objects or (key, value) pairs"
             )
-            raise v.InvalidInputError(msg)
+            raise validation.InvalidInputError(msg)
     return out

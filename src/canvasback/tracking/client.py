@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from canvasback import _config
 from canvasback.store import layout, open_store
-from canvasback.tracking import queries
-from canvasback.tracking import validation as v
+from canvasback.tracking import queries, validation
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.entities import Metric, Param, RunInfo, RunTag
 from canvasback.tracking.experiments import (
@@ -71,20 +70,22 @@ class Client(ExperimentMethods):
         """Start a new run (status RUNNING) and return its handle."""
         experiment_id = str(experiment_id or self._ensure_default_experiment())
         checked_tags = {
-            v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()
+            validation.validate_key("tag", k): validation.tag_value(k, x)
+            for k, x in (tags or {}).items()
         }
         # Everything is checked before anything is written: a call that raises leaves no run.
         checked_params = {
-            v.validate_key("param", k): v.param_value(k, x) for k, x in (params or {}).items()
+            validation.validate_key("param", k): validation.param_value(k, x)
+            for k, x in (params or {}).items()
         }
-        name = v.run_name(run_name) if run_name else random_run_name()
+        name = validation.run_name(run_name) if run_name else random_run_name()
         if self._user is None:
             self._user = _user_name()
         run_id = uuid.uuid4().hex
         start = (
             time.time_ns() // 1_000_000
             if start_time is None
-            else v.timestamp_ms("start_time", start_time)
+            else validation.timestamp_ms("start_time", start_time)
         )
         artifact_rel = f"{layout.ARTIFACTS_DIR}/{run_id}"
         info = RunInfo(
@@ -177,7 +178,7 @@ class Client(ExperimentMethods):
         self, run_id: str, status: str | None = None, end_time: int | None = None
     ) -> None:
         """End a run with a status (FINISHED by default)."""
-        self.handle(run_id).end(v.run_status(status or "FINISHED"), end_time=end_time)
+        self.handle(run_id).end(validation.run_status(status or "FINISHED"), end_time=end_time)
 
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
         """Change a run's status or name."""
@@ -185,7 +186,7 @@ class Client(ExperimentMethods):
         if status is not None:
             run.set_status(status)
         if name is not None:
-            run.set_tag("mlflow.runName", v.run_name(name))
+            run.set_tag("mlflow.runName", validation.run_name(name))
 
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (hidden from searches; ``compact(purge_deleted=True)`` drops it)."""

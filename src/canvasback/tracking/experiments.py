@@ -11,8 +11,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from canvasback.store import layout
-from canvasback.tracking import queries
-from canvasback.tracking import validation as v
+from canvasback.tracking import queries, validation
 from canvasback.tracking.entities import Experiment
 
 if TYPE_CHECKING:
@@ -60,16 +59,17 @@ class ExperimentMethods:
     ) -> str:
         """Create an experiment; returns its id. The name must be new in this store."""
         del artifact_location  # artifacts always live in the store
-        v.experiment_name(name)
+        validation.experiment_name(name)
         checked_tags = {
-            v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()
+            validation.validate_key("tag", k): validation.tag_value(k, x)
+            for k, x in (tags or {}).items()
         }
         self._ensure_default_experiment()
         number = self.store.claim_next_number("experiment-ids", name.encode())
         experiment_id = str(number)
         if not self.store.claim("experiment-names", self._name_claim(name), experiment_id.encode()):
             msg = f"Experiment {name!r} already exists in store {str(self.store.root)!r}"
-            raise v.InvalidInputError(msg)
+            raise validation.InvalidInputError(msg)
         for key, value in checked_tags.items():
             self._experiment_tag(experiment_id, key, value)
         self._write_experiment(experiment_id, name)
@@ -87,7 +87,7 @@ class ExperimentMethods:
         if claimed is None and create:
             try:
                 return self.create_experiment(name)
-            except v.InvalidInputError:  # another process created it just now
+            except validation.InvalidInputError:  # another process created it just now
                 claimed = self.store.read_claim("experiment-names", self._name_claim(name))
         if claimed is None:
             return None
@@ -134,7 +134,9 @@ class ExperimentMethods:
     def set_experiment_tag(self, experiment_id: str, key: str, value: object) -> None:
         """Set a tag on an experiment."""
         self.get_experiment(experiment_id)
-        self._experiment_tag(experiment_id, v.validate_key("tag", key), v.tag_value(key, value))
+        self._experiment_tag(
+            experiment_id, validation.validate_key("tag", key), validation.tag_value(key, value)
+        )
 
     def _experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         self.store.writer.event(

@@ -12,8 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from canvasback import _config
-from canvasback.tracking import hooks, process_exit
-from canvasback.tracking import validation as v
+from canvasback.tracking import hooks, process_exit, validation
 from canvasback.tracking.client import Client
 from canvasback.tracking.experiments import ExperimentNotFoundError
 from canvasback.tracking.run_stack import RunStacks
@@ -82,7 +81,7 @@ def set_experiment(
     if experiment_id is not None:
         experiment = c.get_experiment(str(experiment_id))
     elif experiment_name is not None:
-        found = c.experiment_id_for(v.experiment_name(experiment_name), create=True)
+        found = c.experiment_id_for(validation.experiment_name(experiment_name), create=True)
         assert found is not None  # noqa: S101  # create=True always yields an id
         experiment = c.get_experiment(found)
     else:
@@ -94,7 +93,7 @@ def set_experiment(
             f"(id {experiment.experiment_id}) as the active experiment. Restore it with "
             f"Client().restore_experiment({experiment.experiment_id!r}), or use another name."
         )
-        raise v.InvalidInputError(msg)
+        raise validation.InvalidInputError(msg)
     _experiment_id = experiment.experiment_id
     return experiment
 
@@ -144,7 +143,8 @@ def start_run(
         if run_id is not None:
             run = c.handle(run_id)
             checked_tags = {
-                v.validate_key("tag", k): v.tag_value(k, x) for k, x in (tags or {}).items()
+                validation.validate_key("tag", k): validation.tag_value(k, x)
+                for k, x in (tags or {}).items()
             }
             run.check_params(params or {})  # a refusal leaves the run as it was
             run.resume()
@@ -153,7 +153,7 @@ def start_run(
                 run.log_params(params)
         else:
             if experiment is not None:
-                eid = c.experiment_id_for(v.experiment_name(experiment), create=True)
+                eid = c.experiment_id_for(validation.experiment_name(experiment), create=True)
             elif experiment_id is not None:
                 eid = str(experiment_id)
                 c.get_experiment(eid)

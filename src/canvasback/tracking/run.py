@@ -15,8 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from canvasback.store import layout
-from canvasback.tracking import queries
-from canvasback.tracking import validation as v
+from canvasback.tracking import queries, validation
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.batches import as_list, history_columns, key_values, metric_columns
 
@@ -29,14 +28,14 @@ if TYPE_CHECKING:
     from canvasback.tracking.entities import Metric, Param, RunData, RunInfo, RunTag
 
 
-_INT64_MIN, _INT64_MAX = v.INT64_MIN, v.INT64_MAX
+_INT64_MIN, _INT64_MAX = validation.INT64_MIN, validation.INT64_MAX
 
 
 class RunEndedError(RuntimeError):
     """Logging through a run handle after its run ended."""
 
 
-class ParamConflictError(v.InvalidInputError):
+class ParamConflictError(validation.InvalidInputError):
     """Another process logged a param of the same run with another value, first."""
 
 
@@ -154,18 +153,18 @@ class Run:
         if self._refuse:
             self.check_open(f"log metric {key!r}")
         if key not in self._metric_keys:
-            v.validate_key("metric", key)
+            validation.validate_key("metric", key)
             self._metric_keys.add(key)
         if type(value) is not float:
-            value = v.metric_value(key, value)
+            value = validation.metric_value(key, value)
         if step is None:
             step = 0
         elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
-            step = v.metric_step(key, step)
+            step = validation.metric_step(key, step)
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
         elif type(timestamp) is not int or not _INT64_MIN <= timestamp <= _INT64_MAX:
-            timestamp = v.timestamp_ms(key, timestamp)
+            timestamp = validation.timestamp_ms(key, timestamp)
         self._append(self._metrics_key, (self.run_id, key, step, timestamp, value))
 
     def log_metrics(
@@ -174,13 +173,17 @@ class Run:
         """Log several metrics at one step. All are checked before any is logged."""
         self.check_open("log metrics")
         keys = ", ".join(map(str, metrics))
-        ts = time.time_ns() // 1_000_000 if timestamp is None else v.timestamp_ms(keys, timestamp)
-        st = 0 if step is None else v.metric_step(keys, step)
+        ts = (
+            time.time_ns() // 1_000_000
+            if timestamp is None
+            else validation.timestamp_ms(keys, timestamp)
+        )
+        st = 0 if step is None else validation.metric_step(keys, step)
         rows = []
         for key, value in metrics.items():
             if key not in self._metric_keys:
-                v.validate_key("metric", key)
-            rows.append((self.run_id, key, st, ts, v.metric_value(key, value)))
+                validation.validate_key("metric", key)
+            rows.append((self.run_id, key, st, ts, validation.metric_value(key, value)))
         self._metric_keys.update(metrics)
         self.store.writer.extend("metrics", self.experiment_id, rows)
 
@@ -205,14 +208,14 @@ class Run:
                     f"Invalid history for metric {key!r}: {len(values)} values where the "
                     f"other series have {n}; every series needs one value per step"
                 )
-                raise v.InvalidInputError(msg)
+                raise validation.InvalidInputError(msg)
         step_list = list(range(n)) if steps is None else as_list("steps", steps)
         now = time.time_ns() // 1_000_000
         time_list = [now] * n if timestamps is None else as_list("timestamps", timestamps)
         for name, column in (("steps", step_list), ("timestamps", time_list)):
             if len(column) != n:
                 msg = f"Invalid {name}: {len(column)} given for {n} values per metric"
-                raise v.InvalidInputError(msg)
+                raise validation.InvalidInputError(msg)
         columns = history_columns(self.run_id, series, step_list, time_list, self._metric_keys)
         if columns is not None:
             self.store.writer.extend_columns("metrics", self.experiment_id, columns)
@@ -221,7 +224,7 @@ class Run:
         """Log a dict of metrics at a step; without a step, each call is the next step."""
         if step is None:
             step = self._step
-        self._step = max(self._step, v.metric_step(", ".join(map(str, data)), step) + 1)
+        self._step = max(self._step, validation.metric_step(", ".join(map(str, data)), step) + 1)
         self.log_metrics(data, step=step)
 
     # -- params and tags -------------------------------------------------------------
@@ -248,8 +251,8 @@ class Run:
         """
         fresh: dict[str, str] = {}
         for key, raw in params.items():
-            v.validate_key("param", key)
-            value = v.param_value(key, raw)
+            validation.validate_key("param", key)
+            value = validation.param_value(key, raw)
             old = self._params.get(key, fresh.get(key))
             if old is not None and old != value:
                 msg = (
@@ -257,7 +260,7 @@ class Run:
                     f"{old!r}; it cannot be changed to {value!r}. Params are write-once: "
                     "log the new value under another key, or start a new run."
                 )
-                raise v.InvalidInputError(msg)
+                raise validation.InvalidInputError(msg)
             if old is None:
                 fresh[key] = value
         return fresh
@@ -269,7 +272,10 @@ class Run:
     def set_tags(self, tags: Mapping[str, object]) -> None:
         """Set several tags. All are checked before any is set."""
         self.check_open("set tags")
-        checked = [(v.validate_key("tag", k), v.tag_value(k, val)) for k, val in tags.items()]
+        checked = [
+            (validation.validate_key("tag", k), validation.tag_value(k, val))
+            for k, val in tags.items()
+        ]
         writer = self.store.writer
         for key, value in checked:
             writer.event(self.experiment_id, self.run_id, layout.EVENT_TAG, key, value)
@@ -277,7 +283,7 @@ class Run:
     def delete_tag(self, key: str) -> None:
         """Remove a tag."""
         self.check_open("delete tag")
-        v.validate_key("tag", key)
+        validation.validate_key("tag", key)
         self.store.writer.event(self.experiment_id, self.run_id, layout.EVENT_TAG, key, None)
 
     # -- artifacts -------------------------------------------------------------------
@@ -332,8 +338,8 @@ class Run:
         param_dict = key_values("param", params)
         tag_dict = key_values("tag", tags)
         for key, tag in tag_dict.items():
-            v.validate_key("tag", key)
-            v.tag_value(key, tag)
+            validation.validate_key("tag", key)
+            validation.tag_value(key, tag)
         self.log_params(param_dict)
         if columns is not None:
             self.store.writer.extend_columns("metrics", self.experiment_id, columns)
@@ -345,7 +351,7 @@ class Run:
 
     def set_status(self, status: str) -> None:
         """Record a status without ending the handle (MlflowClient.update_run)."""
-        self._event(layout.EVENT_STATUS, v.run_status(status))
+        self._event(layout.EVENT_STATUS, validation.run_status(status))
 
     def keep_alive(self) -> None:
         """Have this store's writer send heartbeats for the run until it ends."""
@@ -367,7 +373,7 @@ class Run:
         """End the run; returns at once (the flush happens in the background)."""
         if self._ended:
             return
-        status = v.run_status(status)
+        status = validation.run_status(status)
         end_time = time.time_ns() // 1_000_000 if end_time is None else int(end_time)
         self._event(layout.EVENT_STATUS, status)
         self._event(layout.EVENT_END_TIME, str(end_time))

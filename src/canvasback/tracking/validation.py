@@ -10,7 +10,10 @@ import math
 import numbers
 import posixpath
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 MAX_KEY_LENGTH: Final = 250
 MAX_PARAM_VALUE_LENGTH: Final = 6000
@@ -239,3 +242,13 @@ def int64_column(values: list[object]) -> bool:
     return (
         set(map(type, values)) == {int} and INT64_MIN <= min(values) <= max(values) <= INT64_MAX  # type: ignore[type-var,operator]
     )
+
+
+def checked_tags(tags: Mapping[str, object] | None) -> dict[str, str]:
+    """Tags with their keys and values checked (all before any is kept)."""
+    return {validate_key("tag", k): tag_value(k, x) for k, x in (tags or {}).items()}
+
+
+def checked_params(params: Mapping[str, object] | None) -> dict[str, str]:
+    """Params with their keys and values checked, values as MLflow stores them."""
+    return {validate_key("param", k): param_value(k, x) for k, x in (params or {}).items()}
