@@ -263,7 +263,6 @@ def test_broken_symlink_as_artifact_file(logged, tmp_path):
         ("bogus.key = 'x'", 0),
         ("metrics.acc = 'high'", 14),
         ("metrics.acc > 1 ; drop table runs", 16),
-        ("attributes.status = 'DONE'", 20),
         ("params.lr = '1')", 15),
     ],
 )

@@ -10,9 +10,10 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from canvasback import _notebook
+from canvasback import _notebook, artifacts, entities, exceptions
 from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
 from canvasback.tracking.client import Client, RunNotFoundError
+from canvasback.tracking.client import Client as MlflowClient
 from canvasback.tracking.entities import (
     Experiment,
     FileInfo,
@@ -34,9 +35,11 @@ from canvasback.tracking.fluent import (
     delete_tag,
     end_run,
     flush,
+    get_artifact_uri,
     get_experiment,
     get_experiment_by_name,
     get_metric_history,
+    get_parent_run,
     get_run,
     get_store,
     get_tracking_uri,
@@ -58,9 +61,12 @@ from canvasback.tracking.fluent import (
     search_experiments,
     search_runs,
     set_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
     set_store,
     set_tag,
     set_tags,
+    set_tracking_uri,
     sql,
     start_run,
 )
@@ -114,6 +120,7 @@ __all__ = [
     "FilterError",
     "InvalidInputError",
     "Metric",
+    "MlflowClient",
     "Param",
     "ParamConflictError",
     "ReadOnlyQueryError",
@@ -125,16 +132,21 @@ __all__ = [
     "RunTag",
     "__version__",
     "active_run",
+    "artifacts",
     "client",
     "compact",
     "create_experiment",
     "delete_run",
     "delete_tag",
     "end_run",
+    "entities",
+    "exceptions",
     "flush",
+    "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
     "get_metric_history",
+    "get_parent_run",
     "get_run",
     "get_store",
     "get_tracking_uri",
@@ -156,9 +168,12 @@ __all__ = [
     "search_experiments",
     "search_runs",
     "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
     "set_store",
     "set_tag",
     "set_tags",
+    "set_tracking_uri",
     "sql",
     "start_run",
 ]

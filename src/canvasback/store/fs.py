@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from canvasback.exceptions import MlflowException
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -36,7 +38,7 @@ class Entry:
 NAME_MAX: Final = 255
 
 
-class StorePathError(ValueError):
+class StorePathError(MlflowException, ValueError):
     """A relative path that would leave the store."""
 
 

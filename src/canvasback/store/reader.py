@@ -20,6 +20,7 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
+from canvasback.exceptions import MlflowException
 from canvasback.store import events, layout, wide
 from canvasback.store.catalog_tables import (
     EMPTY_METRICS,
@@ -47,7 +48,7 @@ T = TypeVar("T")
 _READ_ONLY_STATEMENTS: Final = frozenset({"SELECT", "EXPLAIN"})
 
 
-class ReadOnlyQueryError(ValueError):
+class ReadOnlyQueryError(MlflowException, ValueError):
     """User SQL that would change the catalog (``canvasback.sql`` only answers queries)."""
 
 

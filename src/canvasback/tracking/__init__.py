@@ -1,1 +1,12 @@
-"""Runs and experiments: start_run / log_* / end_run, Client, search and its filter grammar."""
+"""The tracking API: runs, experiments and their search, over a store.
+
+``canvasback.tracking.MlflowClient`` is :class:`~canvasback.tracking.client.Client`, under
+the name MLflow code imports it by.
+"""
+
+from __future__ import annotations
+
+from canvasback.tracking.client import Client
+from canvasback.tracking.client import Client as MlflowClient
+
+__all__ = ["Client", "MlflowClient"]

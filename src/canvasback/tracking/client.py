@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
+import os
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canvasback import _config
+from canvasback.exceptions import MlflowException
 from canvasback.store import layout, open_store
 from canvasback.tracking import queries, validation
 from canvasback.tracking.artifacts import ArtifactStore
@@ -20,7 +25,6 @@ from canvasback.tracking.names import random_run_name
 from canvasback.tracking.run import Run, RunEndedError
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Iterable, Mapping
 
     import duckdb
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
     from canvasback.tracking.entities import FileInfo
 
 
-class RunNotFoundError(LookupError):
+class RunNotFoundError(MlflowException, LookupError):
     """A run id that the store does not hold."""
 
 
@@ -110,6 +114,8 @@ class Client(ExperimentMethods):
         if parent_run_id:
             checked_tags.setdefault("mlflow.parentRunId", parent_run_id)
         checked_tags.setdefault("mlflow.runName", name)
+        for key, value in system_tags(self._user).items():
+            checked_tags.setdefault(key, value)
         run.set_tags(checked_tags)
         if checked_params:
             run.log_params(checked_params)
@@ -336,6 +342,22 @@ class Client(ExperimentMethods):
     ) -> CompactionReport:
         """Merge small files; with ``purge_deleted``, drop every row of deleted runs."""
         return self.store.compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds)
+
+
+@functools.cache
+def _source() -> tuple[str, str]:
+    """(``mlflow.source.name``, ``mlflow.source.type``) of this process, found once."""
+    if "ipykernel" in sys.modules:
+        notebook = os.environ.get("JPY_SESSION_NAME", "")  # set by Jupyter Server 2
+        return notebook or "notebook", "NOTEBOOK"
+    main = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c", "-m") else ""
+    return (str(Path(main).absolute()) if main else "<console>"), "LOCAL"
+
+
+def system_tags(user: str) -> dict[str, str]:
+    """The tags MLflow sets on every run: who ran it and from what."""
+    name, kind = _source()
+    return {"mlflow.user": user, "mlflow.source.name": name, "mlflow.source.type": kind}
 
 
 def _user_name() -> str:

@@ -10,6 +10,7 @@ import hashlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from canvasback.exceptions import MlflowException
 from canvasback.store import layout
 from canvasback.tracking import queries, validation
 from canvasback.tracking.entities import Experiment
@@ -23,7 +24,7 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
-class ExperimentNotFoundError(LookupError):
+class ExperimentNotFoundError(MlflowException, LookupError):
     """An experiment id or name that the store does not hold."""
 
 
@@ -101,21 +102,24 @@ class ExperimentMethods:
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """The experiment of that id."""
-        found = queries.experiments(self.store.read(), experiment_ids=[str(experiment_id)])
+        found = queries.experiments(
+            self.store.read(), self.store.root, experiment_ids=[str(experiment_id)]
+        )
         if found:
             return found[0]
         # Another process claimed this id and has not written its row yet: the claim
         # holds the name, which is all an experiment being created has.
         claimed = self.store.read_claim("experiment-ids", str(experiment_id))
         if claimed is not None and self.experiment_id_for(claimed.decode()) == str(experiment_id):
-            return Experiment(str(experiment_id), claimed.decode(), layout.ARTIFACTS_DIR)
+            location = (self.store.root / layout.ARTIFACTS_DIR).as_uri()
+            return Experiment(str(experiment_id), claimed.decode(), location)
         msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
         raise ExperimentNotFoundError(msg)
 
     def search_experiments(self, view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
         """All experiments (active ones by default), oldest first."""
         self._ensure_default_experiment()
-        return queries.experiments(self.store.read(), view=view_type)
+        return queries.experiments(self.store.read(), self.store.root, view=view_type)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark an experiment deleted."""

@@ -42,14 +42,17 @@ ATTRIBUTES = layout.RUN_ATTRIBUTES
 
 NUMERIC_ATTRIBUTES = layout.TIME_ATTRIBUTES
 
-RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 
-_ATTRIBUTE_ALIASES = {"created": "start_time", "Created": "start_time"}
+# MLflow's aliases, as its search grammar takes them.
+_ATTRIBUTE_ALIASES = {
+    **dict.fromkeys(("created", "Created"), "start_time"),
+    **dict.fromkeys(("run name", "Run name", "Run Name"), "run_name"),
+}
 _PREFIXES: dict[str, Entity] = {
     **dict.fromkeys(("metrics", "metric"), "metric"),
-    **dict.fromkeys(("params", "param"), "param"),
+    **dict.fromkeys(("params", "param", "parameters", "parameter"), "param"),
     **dict.fromkeys(("tags", "tag"), "tag"),
-    **dict.fromkeys(("attributes", "attribute", "attr"), "attribute"),
+    **dict.fromkeys(("attributes", "attribute", "attr", "run"), "attribute"),
 }
 _COMPARATORS = ("=", "!=", "<", "<=", ">", ">=")
 NULL_TESTS = ("IS NULL", "IS NOT NULL")
@@ -121,7 +124,7 @@ class _Parser(Lexer):
             return entity, key, tok
         key = _ATTRIBUTE_ALIASES.get(key, key)
         if key not in ATTRIBUTES:
-            allowed = ", ".join((*ATTRIBUTES, "created"))
+            allowed = ", ".join((*ATTRIBUTES, "created", "run name"))
             hint = (
                 f"; logged values need a prefix, as in params.{key}" if tok.kind == "word" else ""
             )
@@ -229,7 +232,6 @@ class _Parser(Lexer):
         allowed = (*(_COMPARATORS if numeric else _STRING_OPS), *NULL_TESTS)
         if operator not in allowed:
             self.fail(f"{name} does not support {operator}; it allows {', '.join(allowed)}", op_pos)
-        status = entity == "attribute" and key == "status" and operator not in ("LIKE", "ILIKE")
         for tok in values:
             shown = f"the {'number' if tok.kind == 'number' else 'string'} {tok.text}"
             if numeric and tok.kind == "string":
@@ -238,8 +240,6 @@ class _Parser(Lexer):
                 self.fail(f"{name} compares only with strings, got {shown}", tok.pos)
             if tok.kind == "number" and operator not in _COMPARATORS:
                 self.fail(f"{operator} on {name} needs strings, got {shown}", tok.pos)
-            if status and tok.value not in RUN_STATUSES:
-                self.fail(f"{name} must be one of {', '.join(RUN_STATUSES)}, got {shown}", tok.pos)
 
 
 def _literal(tok: Token) -> str | float:

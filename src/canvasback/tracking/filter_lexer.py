@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import NoReturn
 
+from canvasback.exceptions import MlflowException
+
 _SPACE = re.compile(r"\s+")
 _SPACE_CHAR = re.compile(r"\s")
 _WORD = re.compile(r"[^\W\d]\w*")
@@ -24,7 +26,7 @@ _KEY_CHARS = re.compile(r"[/\w.\- :]+")
 QUOTE_HELP = "quote keys with spaces, dashes, slashes or colons in backticks or double quotes"
 
 
-class FilterError(ValueError):
+class FilterError(MlflowException, ValueError):
     """A filter or ``order_by`` clause that does not parse or breaks a typing rule.
 
     ``reason`` says what is wrong, ``text`` is the whole input, ``position`` the 0-based

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canvasback import _config
-from canvasback.tracking import hooks, process_exit, validation
+from canvasback.exceptions import MlflowException
+from canvasback.tracking import hooks, process_exit, uris, validation
 from canvasback.tracking.client import Client
-from canvasback.tracking.experiments import ExperimentNotFoundError
 from canvasback.tracking.run_stack import RunStacks
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
-    from pathlib import Path
 
     import duckdb
     import pandas as pd
@@ -34,7 +35,7 @@ _experiment_id: str | None = None
 _stacks = RunStacks()
 
 
-class ActiveRunError(RuntimeError):
+class ActiveRunError(MlflowException, RuntimeError):
     """A run is already active where a new top-level run was asked for."""
 
 
@@ -67,9 +68,46 @@ def get_store() -> Path:
     return _get_client().store.root
 
 
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Use a store, given as a path or a ``file:`` URI (MLflow's name for ``set_store``).
+
+    An ``http:``, ``databricks`` or database URI is refused with an error that says
+    canvasback reads its own store, and how to move runs over from an MLflow server.
+    """
+    set_store(uris.store_path(os.fspath(uri)))
+
+
 def get_tracking_uri() -> str:
-    """The current store as a string (MLflow's name)."""
-    return str(get_store())
+    """The current store as a ``file:`` URI (MLflow's name)."""
+    return uris.file_uri(get_store())
+
+
+def get_artifact_uri(artifact_path: str | None = None) -> str:
+    """The ``file:`` URI of the active run's artifacts (or of a path below them)."""
+    root = Path(_run().info.artifact_uri)
+    path = root / validation.artifact_path(artifact_path) if artifact_path else root
+    return uris.file_uri(path)
+
+
+def get_parent_run(run_id: str) -> Run | None:
+    """The parent of a nested run, or None for a top-level run."""
+    parent = client().get_run(run_id).info.parent_run_id
+    return client().get_run(parent) if parent else None
+
+
+def set_experiment_tag(key: str, value: object) -> None:
+    """Set a tag on the current experiment."""
+    c = client()
+    c.set_experiment_tag(_current_experiment_id(c), key, value)
+
+
+def set_experiment_tags(tags: Mapping[str, object]) -> None:
+    """Set tags on the current experiment (all checked before any is set)."""
+    c = client()
+    experiment_id = _current_experiment_id(c)
+    c.get_experiment(experiment_id)
+    for key, value in validation.checked_tags(tags).items():
+        c.set_experiment_tag(experiment_id, key, value)
 
 
 def set_experiment(
@@ -98,9 +136,22 @@ def set_experiment(
     return experiment
 
 
+# The experiment a process starts in, as MLflow reads it; canvasback's names come first.
+EXPERIMENT_NAME_ENV = ("CANVASBACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
+EXPERIMENT_ID_ENV = ("CANVASBACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
+
+
 def _current_experiment_id(c: Client) -> str:
     if _experiment_id is not None:
         return _experiment_id
+    for name_var in EXPERIMENT_NAME_ENV:
+        name = os.environ.get(name_var)
+        if name:
+            return set_experiment(name).experiment_id
+    for id_var in EXPERIMENT_ID_ENV:
+        experiment_id = os.environ.get(id_var)
+        if experiment_id:
+            return set_experiment(experiment_id=experiment_id).experiment_id
     return c.experiment_id_for("Default") or "0"
 
 
@@ -210,22 +261,41 @@ def log_metric(
     step: int | None = None,
     timestamp: int | None = None,
     run_id: str | None = None,
+    *,
+    synchronous: bool | None = None,
 ) -> None:
-    """Log a metric point to the active run (or to ``run_id``)."""
+    """Log a metric point to the active run (or to ``run_id``).
+
+    Logging is asynchronous: the point is buffered and written within a second.
+    ``synchronous=True`` returns only once it is on disk (as every row logged before it).
+    """
     if run_id is None:
         active = _stacks.current()
         run = active[-1] if active else _run()
     else:
         run = client().handle(run_id)
     run.log_metric(key, value, step, timestamp)
+    if synchronous:  # inline: this is the hot path of every training loop
+        run.store.flush()
 
 
 def log_metrics(
-    metrics: Mapping[str, float], step: int | None = None, run_id: str | None = None
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    run_id: str | None = None,
+    timestamp: int | None = None,
+    *,
+    synchronous: bool | None = None,
 ) -> None:
-    """Log several metrics at one step."""
+    """Log several metrics at one step (``synchronous=True``: on disk when it returns)."""
     run = _run() if run_id is None else client().handle(run_id)
-    run.log_metrics(metrics, step=step)
+    run.log_metrics(metrics, step=step, timestamp=timestamp)
+    _sync(run, synchronous=synchronous)
+
+
+def _sync(run: Run, *, synchronous: bool | None) -> None:
+    if synchronous:
+        run.store.flush()
 
 
 def log_history(
@@ -242,24 +312,35 @@ def log(data: Mapping[str, float], step: int | None = None) -> None:
     _run().log(data, step=step)
 
 
-def log_param(key: str, value: object) -> object:
-    """Log a param of the active run."""
-    return _run().log_param(key, value)
+def log_param(key: str, value: object, *, synchronous: bool | None = None) -> object:
+    """Log a param of the active run (``synchronous=True``: on disk when it returns)."""
+    run = _run()
+    logged = run.log_param(key, value)
+    _sync(run, synchronous=synchronous)
+    return logged
 
 
-def log_params(params: Mapping[str, object]) -> None:
-    """Log params of the active run."""
-    _run().log_params(params)
+def log_params(
+    params: Mapping[str, object], *, synchronous: bool | None = None, run_id: str | None = None
+) -> None:
+    """Log params of the active run (or of ``run_id``)."""
+    run = _run() if run_id is None else client().handle(run_id)
+    run.log_params(params)
+    _sync(run, synchronous=synchronous)
 
 
-def set_tag(key: str, value: object) -> None:
-    """Set a tag of the active run."""
-    _run().set_tag(key, value)
+def set_tag(key: str, value: object, *, synchronous: bool | None = None) -> None:
+    """Set a tag of the active run (``synchronous=True``: on disk when it returns)."""
+    run = _run()
+    run.set_tag(key, value)
+    _sync(run, synchronous=synchronous)
 
 
-def set_tags(tags: Mapping[str, object]) -> None:
+def set_tags(tags: Mapping[str, object], *, synchronous: bool | None = None) -> None:
     """Set tags of the active run."""
-    _run().set_tags(tags)
+    run = _run()
+    run.set_tags(tags)
+    _sync(run, synchronous=synchronous)
 
 
 def delete_tag(key: str) -> None:
@@ -329,13 +410,18 @@ def search_runs(
     ids = [str(e) for e in experiment_ids or []]
     for name in experiment_names or []:
         found = c.experiment_id_for(name)
-        if found is None:
-            msg = f"No experiment named {name!r} in store {str(c.store.root)!r}"
-            raise ExperimentNotFoundError(msg)
+        if found is None:  # as MLflow: said, skipped, and no match is an empty frame
+            warnings.warn(
+                f"No experiment named {name!r} in store {str(c.store.root)!r}; "
+                "search_runs leaves it out",
+                UserWarning,
+                stacklevel=2,
+            )
+            continue
         ids.append(found)
     if search_all_experiments:
         ids = [e.experiment_id for e in c.search_experiments(view_type="ALL")]
-    elif not ids:
+    elif not ids and not experiment_names:
         ids = [_current_experiment_id(c)]
     frame = c.search_runs_frame(
         ids,
@@ -362,9 +448,15 @@ def restore_run(run_id: str) -> None:
     client().restore_run(run_id)
 
 
-def create_experiment(name: str, tags: Mapping[str, Any] | None = None) -> str:
-    """Create an experiment; returns its id."""
-    return client().create_experiment(name, tags=tags)
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+) -> str:
+    """Create an experiment; returns its id (MLflow's signature).
+
+    Artifacts always live in the store (``artifacts/<run_id>/``); an
+    ``artifact_location`` is accepted for compatibility and not used.
+    """
+    return client().create_experiment(name, artifact_location=artifact_location, tags=tags)
 
 
 def get_experiment(experiment_id: str) -> Experiment:

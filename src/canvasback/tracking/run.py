@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
+from canvasback.exceptions import MlflowException
 from canvasback.store import layout
 from canvasback.tracking import queries, validation
 from canvasback.tracking.artifacts import ArtifactStore
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 _INT64_MIN, _INT64_MAX = validation.INT64_MIN, validation.INT64_MAX
 
 
-class RunEndedError(RuntimeError):
+class RunEndedError(MlflowException, RuntimeError):
     """Logging through a run handle after its run ended."""
 
 

@@ -12,6 +12,8 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Final
 
+from canvasback.exceptions import MlflowException
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -37,7 +39,7 @@ _KEY_RULE: Final = (
 )
 
 
-class InvalidInputError(ValueError):
+class InvalidInputError(MlflowException, ValueError):
     """A logged value or name that canvasback does not accept; nothing was written."""
 
 

@@ -30,9 +30,13 @@ _EMPTY_HISTORY: Final = (
 
 
 def experiments(
-    catalog: Catalog, *, experiment_ids: list[str] | None = None, view: object = "ALL"
+    catalog: Catalog,
+    root: Path,
+    *,
+    experiment_ids: list[str] | None = None,
+    view: object = "ALL",
 ) -> list[Experiment]:
-    """Experiments, oldest first, with their tags."""
+    """Experiments, oldest first, with their tags; artifact locations as ``file:`` URIs."""
     where = [LIFECYCLE_FILTER[view_type(view)]]
     params: list[Any] = []
     if experiment_ids is not None:
@@ -48,7 +52,7 @@ def experiments(
     for eid, key, value in catalog.rows("SELECT experiment_id, key, value FROM experiment_tags"):
         tags.setdefault(eid, {})[key] = value
     return [
-        Experiment(eid, name, loc, stage, created, tags.get(eid, {}))
+        Experiment(eid, name, (root / loc).as_uri(), stage, created, tags.get(eid, {}))
         for eid, name, loc, stage, created in rows
     ]
 

@@ -1,0 +1,26 @@
+"""The base of canvasback's errors, under MLflow's name (``mlflow.exceptions``).
+
+Code written against MLflow catches ``MlflowException``; every error canvasback raises
+for bad input, a missing run or experiment, or a refused operation derives from it, as
+well as from the built-in class it has always had (``ValueError``, ``LookupError``, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+INVALID_PARAMETER_VALUE: Final = "INVALID_PARAMETER_VALUE"
+RESOURCE_DOES_NOT_EXIST: Final = "RESOURCE_DOES_NOT_EXIST"
+INVALID_STATE: Final = "INVALID_STATE"
+
+
+class MlflowException(Exception):  # noqa: N818  # MLflow's name, kept for `except` clauses
+    """An error of canvasback; ``message`` and ``error_code`` as in MLflow."""
+
+    error_code: str = INVALID_PARAMETER_VALUE
+
+    def __init__(self, message: object = "", error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = str(message)
+        if error_code is not None:
+            self.error_code = error_code
