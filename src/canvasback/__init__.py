@@ -14,6 +14,20 @@ from canvasback import _notebook, artifacts, entities, exceptions
 from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
 from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.tracking.client import Client as MlflowClient
+from canvasback.tracking.current import (
+    client,
+    create_experiment,
+    get_experiment,
+    get_experiment_by_name,
+    get_store,
+    get_tracking_uri,
+    search_experiments,
+    set_experiment,
+    set_experiment_tag,
+    set_experiment_tags,
+    set_store,
+    set_tracking_uri,
+)
 from canvasback.tracking.entities import (
     Experiment,
     FileInfo,
@@ -28,21 +42,15 @@ from canvasback.tracking.filter import FilterError
 from canvasback.tracking.fluent import (
     ActiveRunError,
     active_run,
-    client,
     compact,
-    create_experiment,
     delete_run,
     delete_tag,
     end_run,
     flush,
     get_artifact_uri,
-    get_experiment,
-    get_experiment_by_name,
     get_metric_history,
     get_parent_run,
     get_run,
-    get_store,
-    get_tracking_uri,
     last_active_run,
     log,
     log_artifact,
@@ -58,15 +66,9 @@ from canvasback.tracking.fluent import (
     log_table,
     log_text,
     restore_run,
-    search_experiments,
     search_runs,
-    set_experiment,
-    set_experiment_tag,
-    set_experiment_tags,
-    set_store,
     set_tag,
     set_tags,
-    set_tracking_uri,
     sql,
     start_run,
 )

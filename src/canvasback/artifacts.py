@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from canvasback.tracking import fluent
+from canvasback.tracking import current
 from canvasback.tracking.uris import parse_runs_uri
 
 if TYPE_CHECKING:
@@ -26,11 +26,11 @@ def download_artifacts(
         if run_id is not None or artifact_path is not None:
             msg = "download_artifacts takes artifact_uri, or run_id with artifact_path, not both"
             raise ValueError(msg)
-        run_id, artifact_path = parse_runs_uri(artifact_uri, fluent.client().store.root)
+        run_id, artifact_path = parse_runs_uri(artifact_uri, current.client().store.root)
     if run_id is None:
         msg = "download_artifacts needs artifact_uri or run_id"
         raise ValueError(msg)
-    return fluent.client().download_artifacts(run_id, artifact_path or "", dst_path)
+    return current.client().download_artifacts(run_id, artifact_path or "", dst_path)
 
 
 def list_artifacts(
@@ -38,8 +38,8 @@ def list_artifacts(
 ) -> list[FileInfo]:
     """Files and folders directly under a path of a run's artifacts."""
     if artifact_uri is not None:
-        run_id, artifact_path = parse_runs_uri(artifact_uri, fluent.client().store.root)
+        run_id, artifact_path = parse_runs_uri(artifact_uri, current.client().store.root)
     if run_id is None:
         msg = "list_artifacts needs artifact_uri or run_id"
         raise ValueError(msg)
-    return fluent.client().list_artifacts(run_id, artifact_path)
+    return current.client().list_artifacts(run_id, artifact_path)

@@ -13,10 +13,9 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from canvasback import _config
 from canvasback.exceptions import MlflowException
-from canvasback.tracking import hooks, process_exit, uris, validation
-from canvasback.tracking.client import Client
+from canvasback.tracking import current, hooks, process_exit, uris, validation
+from canvasback.tracking.current import client
 from canvasback.tracking.run_stack import RunStacks
 
 if TYPE_CHECKING:
@@ -26,60 +25,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from canvasback.store.compaction import CompactionReport
-    from canvasback.tracking.entities import Experiment
     from canvasback.tracking.run import Run
 
 _lock = threading.RLock()
-_client: Client | None = None
-_experiment_id: str | None = None
 _stacks = RunStacks()
 
 
 class ActiveRunError(MlflowException, RuntimeError):
     """A run is already active where a new top-level run was asked for."""
-
-
-def _get_client() -> Client:
-    global _client  # noqa: PLW0603  # the fluent API's one client, replaced by set_store
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = Client()
-    return _client
-
-
-def client() -> Client:
-    """The client of the current store."""
-    return _get_client()
-
-
-def set_store(root: str | os.PathLike[str] | None = None) -> Path:
-    """Use ``root`` as the store of this process (None: ``CANVASBACK_STORE`` or the default)."""
-    global _client, _experiment_id  # noqa: PLW0603  # process-wide choice
-    with _lock:
-        _config.set_default_store(root)
-        _client = None
-        _experiment_id = None
-    return _get_client().store.root
-
-
-def get_store() -> Path:
-    """The folder of the current store."""
-    return _get_client().store.root
-
-
-def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Use a store, given as a path or a ``file:`` URI (MLflow's name for ``set_store``).
-
-    An ``http:``, ``databricks`` or database URI is refused with an error that says
-    canvasback reads its own store, and how to move runs over from an MLflow server.
-    """
-    set_store(uris.store_path(os.fspath(uri)))
-
-
-def get_tracking_uri() -> str:
-    """The current store as a ``file:`` URI (MLflow's name)."""
-    return uris.file_uri(get_store())
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
@@ -93,66 +46,6 @@ def get_parent_run(run_id: str) -> Run | None:
     """The parent of a nested run, or None for a top-level run."""
     parent = client().get_run(run_id).info.parent_run_id
     return client().get_run(parent) if parent else None
-
-
-def set_experiment_tag(key: str, value: object) -> None:
-    """Set a tag on the current experiment."""
-    c = client()
-    c.set_experiment_tag(_current_experiment_id(c), key, value)
-
-
-def set_experiment_tags(tags: Mapping[str, object]) -> None:
-    """Set tags on the current experiment (all checked before any is set)."""
-    c = client()
-    experiment_id = _current_experiment_id(c)
-    c.get_experiment(experiment_id)
-    for key, value in validation.checked_tags(tags).items():
-        c.set_experiment_tag(experiment_id, key, value)
-
-
-def set_experiment(
-    experiment_name: str | None = None, experiment_id: str | None = None
-) -> Experiment:
-    """Make an experiment current, creating it by name if needed."""
-    global _experiment_id  # noqa: PLW0603  # process-wide choice
-    c = _get_client()
-    if experiment_id is not None:
-        experiment = c.get_experiment(str(experiment_id))
-    elif experiment_name is not None:
-        found = c.experiment_id_for(validation.experiment_name(experiment_name), create=True)
-        assert found is not None  # noqa: S101  # create=True always yields an id
-        experiment = c.get_experiment(found)
-    else:
-        msg = "set_experiment needs experiment_name or experiment_id"
-        raise ValueError(msg)
-    if experiment.lifecycle_stage == "deleted":
-        msg = (
-            f"Cannot set the deleted experiment {experiment.name!r} "
-            f"(id {experiment.experiment_id}) as the active experiment. Restore it with "
-            f"Client().restore_experiment({experiment.experiment_id!r}), or use another name."
-        )
-        raise validation.InvalidInputError(msg)
-    _experiment_id = experiment.experiment_id
-    return experiment
-
-
-# The experiment a process starts in, as MLflow reads it; canvasback's names come first.
-EXPERIMENT_NAME_ENV = ("CANVASBACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
-EXPERIMENT_ID_ENV = ("CANVASBACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
-
-
-def _current_experiment_id(c: Client) -> str:
-    if _experiment_id is not None:
-        return _experiment_id
-    for name_var in EXPERIMENT_NAME_ENV:
-        name = os.environ.get(name_var)
-        if name:
-            return set_experiment(name).experiment_id
-    for id_var in EXPERIMENT_ID_ENV:
-        experiment_id = os.environ.get(id_var)
-        if experiment_id:
-            return set_experiment(experiment_id=experiment_id).experiment_id
-    return c.experiment_id_for("Default") or "0"
 
 
 def start_run(
@@ -178,7 +71,7 @@ def start_run(
     main thread; ``parent_run_id`` names another (it must exist in the store).
     """
     attach = hooks.prepare_run_start(live)  # before the run exists: a refusal leaves no run
-    c = _get_client()
+    c = current.client()
     active = _stacks.current()
     with _lock:
         if active and not nested:
@@ -209,7 +102,7 @@ def start_run(
                 eid = str(experiment_id)
                 c.get_experiment(eid)
             else:
-                eid = _current_experiment_id(c)
+                eid = current.current_experiment_id(c)
             all_tags = dict(tags or {})
             if description is not None:
                 all_tags["mlflow.note.content"] = description
@@ -422,7 +315,7 @@ def search_runs(
     if search_all_experiments:
         ids = [e.experiment_id for e in c.search_experiments(view_type="ALL")]
     elif not ids and not experiment_names:
-        ids = [_current_experiment_id(c)]
+        ids = [current.current_experiment_id(c)]
     frame = c.search_runs_frame(
         ids,
         filter_string=filter_string,
@@ -446,32 +339,6 @@ def delete_run(run_id: str) -> None:
 def restore_run(run_id: str) -> None:
     """Undo ``delete_run``."""
     client().restore_run(run_id)
-
-
-def create_experiment(
-    name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
-) -> str:
-    """Create an experiment; returns its id (MLflow's signature).
-
-    Artifacts always live in the store (``artifacts/<run_id>/``); an
-    ``artifact_location`` is accepted for compatibility and not used.
-    """
-    return client().create_experiment(name, artifact_location=artifact_location, tags=tags)
-
-
-def get_experiment(experiment_id: str) -> Experiment:
-    """An experiment by id."""
-    return client().get_experiment(experiment_id)
-
-
-def get_experiment_by_name(name: str) -> Experiment | None:
-    """An experiment by name, or None."""
-    return client().get_experiment_by_name(name)
-
-
-def search_experiments(view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
-    """All experiments of the store."""
-    return client().search_experiments(view_type)
 
 
 def sql(query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:

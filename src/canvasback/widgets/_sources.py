@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from canvasback.store import Store
-from canvasback.tracking import fluent, queries
+from canvasback.tracking import current, queries
 from canvasback.tracking.client import Client
 from canvasback.tracking.experiments import ExperimentNotFoundError
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def resolve_client(store: str | os.PathLike[str] | Client | Store | None) -> Client:
     """A client of a store folder, a Store or a Client; None is the current store."""
     if store is None:
-        return fluent.client()
+        return current.client()
     if isinstance(store, Client):
         return store
     if isinstance(store, Store):

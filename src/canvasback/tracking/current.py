@@ -1,0 +1,155 @@
+"""The process's current store and experiment: what the fluent API logs into.
+
+The store is chosen by ``set_store`` / ``set_tracking_uri`` (else ``CANVASBACK_STORE``,
+else ``./canvasback-store``); the experiment by ``set_experiment``, else by MLflow's
+environment variables, else the ``Default`` experiment.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback import _config
+from canvasback.tracking import uris, validation
+from canvasback.tracking.client import Client
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from canvasback.tracking.entities import Experiment
+
+_lock = threading.RLock()
+_client: Client | None = None
+_experiment_id: str | None = None
+
+# The experiment a process starts in, as MLflow reads it; canvasback's names come first.
+EXPERIMENT_NAME_ENV: Final = ("CANVASBACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
+EXPERIMENT_ID_ENV: Final = ("CANVASBACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
+
+
+def _get_client() -> Client:
+    global _client  # noqa: PLW0603  # the fluent API's one client, replaced by set_store
+    if _client is None:
+        with _lock:
+            if _client is None:
+                _client = Client()
+    return _client
+
+
+def client() -> Client:
+    """The client of the current store."""
+    return _get_client()
+
+
+def set_store(root: str | os.PathLike[str] | None = None) -> Path:
+    """Use ``root`` as the store of this process (None: ``CANVASBACK_STORE`` or the default)."""
+    global _client, _experiment_id  # noqa: PLW0603  # process-wide choice
+    with _lock:
+        _config.set_default_store(root)
+        _client = None
+        _experiment_id = None
+    return _get_client().store.root
+
+
+def get_store() -> Path:
+    """The folder of the current store."""
+    return _get_client().store.root
+
+
+def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
+    """Use a store, given as a path or a ``file:`` URI (MLflow's name for ``set_store``).
+
+    An ``http:``, ``databricks`` or database URI is refused with an error that says
+    canvasback reads its own store, and how to move runs over from an MLflow server.
+    """
+    set_store(uris.store_path(os.fspath(uri)))
+
+
+def get_tracking_uri() -> str:
+    """The current store as a ``file:`` URI (MLflow's name)."""
+    return uris.file_uri(get_store())
+
+
+def set_experiment_tag(key: str, value: object) -> None:
+    """Set a tag on the current experiment."""
+    c = client()
+    c.set_experiment_tag(current_experiment_id(c), key, value)
+
+
+def set_experiment_tags(tags: Mapping[str, object]) -> None:
+    """Set tags on the current experiment (all checked before any is set)."""
+    c = client()
+    experiment_id = current_experiment_id(c)
+    c.get_experiment(experiment_id)
+    for key, value in validation.checked_tags(tags).items():
+        c.set_experiment_tag(experiment_id, key, value)
+
+
+def set_experiment(
+    experiment_name: str | None = None, experiment_id: str | None = None
+) -> Experiment:
+    """Make an experiment current, creating it by name if needed."""
+    global _experiment_id  # noqa: PLW0603  # process-wide choice
+    c = _get_client()
+    if experiment_id is not None:
+        experiment = c.get_experiment(str(experiment_id))
+    elif experiment_name is not None:
+        found = c.experiment_id_for(validation.experiment_name(experiment_name), create=True)
+        assert found is not None  # noqa: S101  # create=True always yields an id
+        experiment = c.get_experiment(found)
+    else:
+        msg = "set_experiment needs experiment_name or experiment_id"
+        raise ValueError(msg)
+    if experiment.lifecycle_stage == "deleted":
+        msg = (
+            f"Cannot set the deleted experiment {experiment.name!r} "
+            f"(id {experiment.experiment_id}) as the active experiment. Restore it with "
+            f"Client().restore_experiment({experiment.experiment_id!r}), or use another name."
+        )
+        raise validation.InvalidInputError(msg)
+    _experiment_id = experiment.experiment_id
+    return experiment
+
+
+def current_experiment_id(c: Client) -> str:
+    """The id of the experiment new runs go to."""
+    if _experiment_id is not None:
+        return _experiment_id
+    for name_var in EXPERIMENT_NAME_ENV:
+        name = os.environ.get(name_var)
+        if name:
+            return set_experiment(name).experiment_id
+    for id_var in EXPERIMENT_ID_ENV:
+        experiment_id = os.environ.get(id_var)
+        if experiment_id:
+            return set_experiment(experiment_id=experiment_id).experiment_id
+    return c.experiment_id_for("Default") or "0"
+
+
+def create_experiment(
+    name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+) -> str:
+    """Create an experiment; returns its id (MLflow's signature).
+
+    Artifacts always live in the store (``artifacts/<run_id>/``); an
+    ``artifact_location`` is accepted for compatibility and not used.
+    """
+    return client().create_experiment(name, artifact_location=artifact_location, tags=tags)
+
+
+def get_experiment(experiment_id: str) -> Experiment:
+    """An experiment by id."""
+    return client().get_experiment(experiment_id)
+
+
+def get_experiment_by_name(name: str) -> Experiment | None:
+    """An experiment by name, or None."""
+    return client().get_experiment_by_name(name)
+
+
+def search_experiments(view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
+    """All experiments of the store."""
+    return client().search_experiments(view_type)
