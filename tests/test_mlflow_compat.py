@@ -162,3 +162,56 @@ def test_the_experiment_comes_from_mlflow_s_environment(run_python, tmp_path, mo
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "from-env"
+
+
+@pytest.mark.usefixtures("store")
+def test_rename_experiment_frees_the_old_name():
+    client = mlflow.MlflowClient()
+    experiment_id = client.create_experiment("before")
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        pass
+    client.rename_experiment(experiment_id, "after")
+    assert client.get_experiment(experiment_id).name == "after"
+    assert mlflow.get_experiment_by_name("after").experiment_id == experiment_id
+    assert mlflow.get_experiment_by_name("before") is None
+    assert mlflow.search_runs(experiment_names=["after"])["run_id"].tolist() == [run.run_id]
+    fresh = Store(client.store.root).read()
+    names = fresh.relation("SELECT name FROM experiments WHERE experiment_id = ?", [experiment_id])
+    assert names.fetchall() == [("after",)]
+    assert client.create_experiment("before") != experiment_id  # the old name is free again
+    with pytest.raises(mlflow.InvalidInputError, match="'after' already exists"):
+        client.rename_experiment(client.create_experiment("third"), "after")
+
+
+@pytest.mark.usefixtures("store")
+def test_log_image_by_key_and_step():
+    np = pytest.importorskip("numpy")
+    with mlflow.start_run() as run:
+        for step in range(3):
+            mlflow.log_image(np.full((4, 4), step / 2), key="samples", step=step)
+        with pytest.raises(mlflow.InvalidInputError, match="not both nor neither"):
+            mlflow.log_image(np.zeros((2, 2)))
+        with pytest.raises(mlflow.InvalidInputError, match="image name"):
+            mlflow.log_image(np.zeros((2, 2)), key="../escape")
+    files = [f.path for f in mlflow.Client().list_artifacts(run.run_id, "images/samples")]
+    assert [p.split("/")[-1][:13] for p in files] == [f"step_{s:08d}" for s in range(3)]
+    assert all(p.endswith(".png") for p in files)
+
+
+@pytest.mark.usefixtures("store")
+def test_load_table_across_runs():
+    mlflow.set_experiment("tables")
+    ids = []
+    for i in range(2):
+        with mlflow.start_run() as run:
+            mlflow.log_table({"x": [i, i + 1], "y": ["a", "b"]}, "eval.json")
+            ids.append(run.run_id)
+    with mlflow.start_run():
+        pass  # a run without the table
+    table = mlflow.load_table("eval.json", extra_columns=["run_id"])
+    assert sorted(table["x"].tolist()) == [0, 1, 1, 2]
+    assert sorted(set(table["run_id"])) == sorted(ids)
+    one = mlflow.load_table("eval.json", run_ids=[ids[0]])
+    assert one["x"].tolist() == [0, 1]
+    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
+        mlflow.load_table("missing.json")

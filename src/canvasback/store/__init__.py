@@ -71,6 +71,11 @@ class Store:
         """Claim a unique name by exclusive create; True if this call got it."""
         return self.fs.create_exclusive(f"{layout.CLAIMS_DIR}/{namespace}/{name}", data)
 
+    def release_claim(self, namespace: str, name: str) -> None:
+        """Give a claimed name up (a renamed experiment's old name), so it can be claimed."""
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.delete(f"{layout.CLAIMS_DIR}/{namespace}/{name}")
+
     def read_claim(self, namespace: str, name: str) -> bytes | None:
         """The content of a claim, None if unclaimed."""
         with contextlib.suppress(FileNotFoundError):

@@ -45,11 +45,13 @@ def views() -> dict[str, str]:
     """The views' SQL; built when a catalog opens, so the stale rule's setting applies."""
     return {
         "experiments": f"""
-            SELECT e.experiment_id, e.name, e.artifact_location,
+            SELECT e.experiment_id, coalesce(n.value, e.name) AS name, e.artifact_location,
                    coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
             FROM _experiments e
             LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
                  AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
+            LEFT JOIN {events.STATE_TABLE} n ON n.entity_id = e.experiment_id
+                 AND n.kind = '{layout.EVENT_EXPERIMENT_NAME}' AND n.key = ''
         """,
         "runs": "SELECT "
         + ", ".join(

@@ -197,6 +197,18 @@ class ArtifactStore:
         self.log_bytes(run, text.encode(), artifact_file)
 
     # -- reading ---------------------------------------------------------------------
+    def load_table(self, run_id: str, artifact_file: str) -> Any:  # noqa: ANN401  # DataFrame
+        """A table artifact as a DataFrame, None if the run has no such file."""
+        import pandas as pd  # noqa: PLC0415  # pandas loads when needed
+
+        path = self.store.fs.path(self._rel(run_id, validation.artifact_path(artifact_file)))
+        if not path.is_file():
+            return None
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        body = json.loads(path.read_text())
+        return pd.DataFrame(body["data"], columns=body["columns"])
+
     def list(self, run_id: str, path: str | None) -> list[FileInfo]:
         """Entries directly under a path of a run's artifacts, folders first."""
         folder = validation.artifact_path(path)

@@ -319,6 +319,12 @@ class Client(ExperimentMethods):
         """Save a dict as a JSON/YAML artifact of a run."""
         self.handle(run_id).log_dict(dictionary, artifact_file)
 
+    def load_table(self, run_id: str, artifact_file: str) -> pd.DataFrame | None:
+        """A table artifact of a run (``log_table``'s JSON or Parquet), None if absent."""
+        self.get_run(run_id)
+        table: pd.DataFrame | None = self.artifacts.load_table(run_id, artifact_file)
+        return table
+
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """Files and folders directly under a path of a run's artifacts."""
         self.get_run(run_id)

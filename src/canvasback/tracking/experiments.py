@@ -135,6 +135,28 @@ class ExperimentMethods:
             experiment_id, experiment_id, layout.EVENT_EXPERIMENT_LIFECYCLE, "", "active"
         )
 
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        """Give an experiment a new name; the old one is free for another experiment."""
+        experiment = self.get_experiment(experiment_id)
+        validation.experiment_name(new_name)
+        claimed = self.store.claim(
+            "experiment-names", self._name_claim(new_name), experiment.experiment_id.encode()
+        )
+        if not claimed:
+            msg = f"Experiment {new_name!r} already exists in store {str(self.store.root)!r}"
+            raise validation.InvalidInputError(msg)
+        self.store.writer.event(
+            experiment.experiment_id,
+            experiment.experiment_id,
+            layout.EVENT_EXPERIMENT_NAME,
+            "",
+            new_name,
+        )
+        self.store.release_claim("experiment-names", self._name_claim(experiment.name))
+        self._experiment_ids.pop(experiment.name, None)
+        self._experiment_ids[new_name] = experiment.experiment_id
+        self.store.flush()  # renames are rare; other processes should see them at once
+
     def set_experiment_tag(self, experiment_id: str, key: str, value: object) -> None:
         """Set a tag on an experiment."""
         self.get_experiment(experiment_id)

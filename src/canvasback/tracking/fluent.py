@@ -266,9 +266,16 @@ def log_figure(figure: Any, artifact_file: str) -> None:  # noqa: ANN401  # matp
     _run().log_figure(figure, artifact_file)
 
 
-def log_image(image: Any, artifact_file: str) -> None:  # noqa: ANN401  # PIL or array
-    """Save an image as an artifact of the active run."""
-    _run().log_image(image, artifact_file)
+def log_image(
+    image: Any,  # noqa: ANN401  # PIL or array
+    artifact_file: str | None = None,
+    *,
+    key: str | None = None,
+    step: int | None = None,
+    timestamp: int | None = None,
+) -> str:
+    """Save an image of the active run, by file name or as ``key`` at ``step``."""
+    return _run().log_image(image, artifact_file, key=key, step=step, timestamp=timestamp)
 
 
 def log_table(data: Any, artifact_file: str) -> None:  # noqa: ANN401  # DataFrame or dict
@@ -277,6 +284,37 @@ def log_table(data: Any, artifact_file: str) -> None:  # noqa: ANN401  # DataFra
 
 
 # -- reading -----------------------------------------------------------------------------
+def load_table(
+    artifact_file: str,
+    run_ids: Sequence[str] | None = None,
+    extra_columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The tables logged with ``log_table`` under one name, across runs, as one frame.
+
+    ``run_ids`` default to every run of the current experiment that logged the file;
+    ``extra_columns`` (such as ``run_id``) add each row's run attribute.
+    """
+    import pandas as pd  # noqa: PLC0415  # pandas loads on first read
+
+    c = client()
+    if run_ids is None:
+        frame = c.search_runs_frame([current.current_experiment_id(c)])
+        run_ids = list(frame["run_id"])
+    parts = []
+    for run_id in run_ids:
+        table = c.load_table(run_id, artifact_file)
+        if table is None:
+            continue
+        for column in extra_columns or ():
+            value = run_id if column == "run_id" else getattr(c.get_run(run_id).info, column)
+            table[column] = value
+        parts.append(table)
+    if not parts:
+        msg = f"No run among {len(run_ids)} has a table artifact {artifact_file!r}"
+        raise FileNotFoundError(msg)
+    return pd.concat(parts, ignore_index=True)
+
+
 def get_run(run_id: str) -> Run:
     """A run with its attributes and latest data."""
     return client().get_run(run_id)

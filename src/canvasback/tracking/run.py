@@ -317,10 +317,33 @@ class Run:
         self.check_open("log figure")
         self._artifacts.log_figure(self, figure, artifact_file)
 
-    def log_image(self, image: Any, artifact_file: str) -> None:  # noqa: ANN401  # PIL or array
-        """Save a PIL image or a numpy array as an image artifact."""
+    def log_image(
+        self,
+        image: Any,  # noqa: ANN401  # PIL or array
+        artifact_file: str | None = None,
+        *,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+    ) -> str:
+        """Save a PIL image or a numpy array as an image artifact; returns its path.
+
+        Either under ``artifact_file``, or, as MLflow's time-stepped images, under a
+        ``key`` at a ``step``: ``images/<key>/step_<step>_<timestamp>.png``.
+        """
         self.check_open("log image")
+        if (artifact_file is None) == (key is None):
+            msg = "log_image takes artifact_file, or key (with step), not both nor neither"
+            raise validation.InvalidInputError(msg)
+        if key is not None:
+            key = validation.validate_key("image", key)
+            step = 0 if step is None else validation.metric_step(key, step)
+            ts = time.time_ns() // 1_000_000 if timestamp is None else timestamp
+            ts = validation.timestamp_ms(key, ts)
+            artifact_file = f"images/{key}/step_{step:08d}_{ts}.png"
+        assert artifact_file is not None  # noqa: S101  # one of the two, checked above
         self._artifacts.log_image(self, image, artifact_file)
+        return artifact_file
 
     def log_table(self, data: Any, artifact_file: str) -> None:  # noqa: ANN401  # DataFrame or dict
         """Save a DataFrame or a dict of columns as a table artifact (.json or .parquet)."""
