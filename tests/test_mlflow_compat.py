@@ -215,3 +215,38 @@ def test_load_table_across_runs():
     assert one["x"].tolist() == [0, 1]
     with pytest.raises(FileNotFoundError, match=r"missing\.json"):
         mlflow.load_table("missing.json")
+
+
+@pytest.mark.usefixtures("store")
+def test_search_experiments_with_mlflow_s_filters_and_order():
+    client = mlflow.MlflowClient()
+    ids = {}
+    for name, team in (("cv-resnet", "vision"), ("cv-vit", "vision"), ("nlp-bert", "text")):
+        ids[name] = client.create_experiment(name, tags={"team": team})
+    client.set_experiment_tag(ids["cv-resnet"], "stage", "prod")  # updated last
+
+    def names(**kwargs):
+        return [e.name for e in mlflow.search_experiments(**kwargs)]
+
+    assert names(filter_string="name LIKE 'cv-%'") == ["cv-resnet", "cv-vit"]
+    assert names(filter_string="tags.team = 'text'") == ["nlp-bert"]
+    assert names(filter_string="attribute.name = 'cv-vit' OR tags.stage = 'prod'") == [
+        "cv-resnet",
+        "cv-vit",
+    ]
+    assert names(filter_string="name != 'Default'", order_by=["name DESC"]) == [
+        "nlp-bert",
+        "cv-vit",
+        "cv-resnet",
+    ]
+    latest = mlflow.search_experiments(order_by=["last_update_time DESC"], max_results=1)
+    assert [e.name for e in latest] == ["cv-resnet"]
+    assert latest[0].last_update_time >= latest[0].creation_time
+    assert names(filter_string="creation_time > 0 and tags.team = 'vision'") == [
+        "cv-resnet",
+        "cv-vit",
+    ]
+    with pytest.raises(mlflow.FilterError, match="not searchable here"):
+        mlflow.search_experiments(filter_string="metrics.acc > 1")
+    with pytest.raises(mlflow.FilterError, match="unknown attribute 'status'"):
+        mlflow.search_experiments(filter_string="status = 'x'")

@@ -46,7 +46,10 @@ def views() -> dict[str, str]:
     return {
         "experiments": f"""
             SELECT e.experiment_id, coalesce(n.value, e.name) AS name, e.artifact_location,
-                   coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time
+                   coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time,
+                   greatest(e.creation_time, (SELECT max(u.timestamp) FROM {events.STATE_TABLE} u
+                                              WHERE u.entity_id = e.experiment_id))
+                       AS last_update_time
             FROM _experiments e
             LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
                  AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''

@@ -150,6 +150,11 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return client().get_experiment_by_name(name)
 
 
-def search_experiments(view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
-    """All experiments of the store."""
-    return client().search_experiments(view_type)
+def search_experiments(
+    view_type: object = "ACTIVE_ONLY",
+    max_results: int | None = None,
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+) -> list[Experiment]:
+    """Experiments of the store that match a filter, in order (MLflow's signature)."""
+    return client().search_experiments(view_type, max_results, filter_string, order_by)

@@ -39,6 +39,7 @@ class Experiment:
     lifecycle_stage: str = "active"
     creation_time: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    last_update_time: int | None = None
 
 
 @dataclass(frozen=True)

@@ -102,8 +102,8 @@ class ExperimentMethods:
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """The experiment of that id."""
-        found = queries.experiments(
-            self.store.read(), self.store.root, experiment_ids=[str(experiment_id)]
+        found = queries.search_experiments(
+            self.store.read(), self.store.root, view="ALL", experiment_ids=[str(experiment_id)]
         )
         if found:
             return found[0]
@@ -116,10 +116,27 @@ class ExperimentMethods:
         msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
         raise ExperimentNotFoundError(msg)
 
-    def search_experiments(self, view_type: object = "ACTIVE_ONLY") -> list[Experiment]:
-        """All experiments (active ones by default), oldest first."""
+    def search_experiments(
+        self,
+        view_type: object = "ACTIVE_ONLY",
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: list[str] | None = None,
+    ) -> list[Experiment]:
+        """Experiments that match a filter (``name LIKE 'cv-%' and tags.team = 'a'``).
+
+        Active ones by default, oldest first unless ``order_by`` says otherwise
+        (``["last_update_time DESC"]``); MLflow's grammar, plus ``OR`` and parentheses.
+        """
         self._ensure_default_experiment()
-        return queries.experiments(self.store.read(), self.store.root, view=view_type)
+        return queries.search_experiments(
+            self.store.read(),
+            self.store.root,
+            view=view_type,
+            filter_string=filter_string,
+            order_by=order_by,
+            max_results=max_results,
+        )
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark an experiment deleted."""

@@ -15,7 +15,7 @@ with every value a bound parameter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from canvasback.store import layout
 from canvasback.tracking.filter_lexer import FilterError, Lexer, Token, describe
@@ -103,8 +103,34 @@ class OrderKey:
     ascending: bool
 
 
+@dataclass(frozen=True)
+class Grammar:
+    """What a filter may name: runs' attributes and entities, or experiments'."""
+
+    attributes: tuple[str, ...]
+    numeric: frozenset[str]
+    aliases: dict[str, str]
+    entities: frozenset[Entity]
+
+
+RUNS: Final = Grammar(
+    ATTRIBUTES, NUMERIC_ATTRIBUTES, _ATTRIBUTE_ALIASES, frozenset(("metric", "param", "tag"))
+)
+EXPERIMENTS: Final = Grammar(
+    ("name", "experiment_id", "lifecycle_stage", "creation_time", "last_update_time"),
+    frozenset(("creation_time", "last_update_time")),
+    {},
+    frozenset(("tag",)),
+)
+"""``search_experiments``' filters: MLflow's experiment attributes and ``tags.``."""
+
+
 class _Parser(Lexer):
     """Recursive-descent parser over the lexer's token stream."""
+
+    def __init__(self, text: str, what: str, grammar: Grammar = RUNS) -> None:
+        super().__init__(text, what)
+        self.grammar = grammar
 
     def identifier(self) -> tuple[Entity, str, Token]:
         tok = self.advance()
@@ -120,11 +146,14 @@ class _Parser(Lexer):
             self.fail(
                 f"expected an identifier such as metrics.acc or status, found {found}", tok.pos
             )
+        grammar = self.grammar
         if entity != "attribute":
+            if entity not in grammar.entities:
+                self.fail(f"{tok.prefix}. keys are not searchable here; use tags.", tok.pos)
             return entity, key, tok
-        key = _ATTRIBUTE_ALIASES.get(key, key)
-        if key not in ATTRIBUTES:
-            allowed = ", ".join((*ATTRIBUTES, "created", "run name"))
+        key = grammar.aliases.get(key, key)
+        if key not in grammar.attributes:
+            allowed = ", ".join((*grammar.attributes, *grammar.aliases))
             hint = (
                 f"; logged values need a prefix, as in params.{key}" if tok.kind == "word" else ""
             )
@@ -228,7 +257,7 @@ class _Parser(Lexer):
         self, entity: Entity, key: str, name: str, operator: str, op_pos: int, values: list[Token]
     ) -> None:
         """Apply the typing rules: which operators and literal types suit the identifier."""
-        numeric = entity == "metric" or (entity == "attribute" and key in NUMERIC_ATTRIBUTES)
+        numeric = entity == "metric" or (entity == "attribute" and key in self.grammar.numeric)
         allowed = (*(_COMPARATORS if numeric else _STRING_OPS), *NULL_TESTS)
         if operator not in allowed:
             self.fail(f"{name} does not support {operator}; it allows {', '.join(allowed)}", op_pos)
@@ -252,7 +281,7 @@ def _combine(op: Literal["AND", "OR"], operands: list[Expr]) -> Expr:
     return flat[0] if len(flat) == 1 else BoolOp(op, flat)
 
 
-def parse_filter(text: str | None) -> Expr | None:
+def parse_filter(text: str | None, grammar: Grammar = RUNS) -> Expr | None:
     """Parse a run search filter.
 
     Parameters
@@ -273,7 +302,7 @@ def parse_filter(text: str | None) -> Expr | None:
     """
     if text is None or not text.strip():
         return None
-    parser = _Parser(text, "filter")
+    parser = _Parser(text, "filter", grammar)
     expr = parser.expression()
     tok = parser.peek()
     if tok.kind == ")":
@@ -283,7 +312,7 @@ def parse_filter(text: str | None) -> Expr | None:
     return expr
 
 
-def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
+def parse_order_by(clauses: Sequence[str] | None, grammar: Grammar = RUNS) -> list[OrderKey]:
     """Parse MLflow ``order_by`` clauses.
 
     Parameters
@@ -309,7 +338,7 @@ def parse_order_by(clauses: Sequence[str] | None) -> list[OrderKey]:
         clauses = [clauses]
     keys: list[OrderKey] = []
     for clause in clauses:
-        parser = _Parser(clause, "order_by")
+        parser = _Parser(clause, "order_by", grammar)
         entity, key, _ = parser.identifier()
         ascending = True
         if parser.keyword() in ("ASC", "DESC"):

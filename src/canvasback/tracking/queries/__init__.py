@@ -5,6 +5,7 @@ Python values and never hold SQL; the catalog's connection and lock stay in the 
 
 - :mod:`.runs`: single runs and experiments, metric histories, what exists;
 - :mod:`.search`: ``search_runs``' filter, order and page over the wide run table;
+- :mod:`.experiment_search`: ``search_experiments``' filter and order;
 - :mod:`.downsample`: the min/max-preserving downsampler of histories (stored and live);
 - :mod:`.run_set`: a run table's runs, filtered, sorted and paged in a cursor of its own;
 - :mod:`.run_stats`: header summaries, groups and run detail over a run set.
@@ -12,10 +13,10 @@ Python values and never hold SQL; the catalog's connection and lock stay in the 
 
 from __future__ import annotations
 
+from canvasback.tracking.queries.experiment_search import search_experiments
 from canvasback.tracking.queries.runs import (
     existing_run_ids,
     experiment_ids,
-    experiments,
     latest_metric_rows,
     metric_history,
     metric_rows_in_files,
@@ -32,7 +33,6 @@ from canvasback.tracking.queries.search import (
 __all__ = [
     "existing_run_ids",
     "experiment_ids",
-    "experiments",
     "latest_metric_rows",
     "metric_history",
     "metric_rows_in_files",
@@ -40,6 +40,7 @@ __all__ = [
     "run_data",
     "run_info",
     "runs_frame",
+    "search_experiments",
     "search_runs",
     "select_runs",
 ]

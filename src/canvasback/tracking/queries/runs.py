@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.store import layout
-from canvasback.tracking.entities import Experiment, RunData, RunInfo, view_type
+from canvasback.tracking.entities import RunData, RunInfo
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,34 +27,6 @@ _RUN_COLUMNS: Final = ", ".join(layout.RUN_ATTRIBUTES)
 _EMPTY_HISTORY: Final = (
     "SELECT NULL::BIGINT AS step, NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false"
 )
-
-
-def experiments(
-    catalog: Catalog,
-    root: Path,
-    *,
-    experiment_ids: list[str] | None = None,
-    view: object = "ALL",
-) -> list[Experiment]:
-    """Experiments, oldest first, with their tags; artifact locations as ``file:`` URIs."""
-    where = [LIFECYCLE_FILTER[view_type(view)]]
-    params: list[Any] = []
-    if experiment_ids is not None:
-        where.append("list_contains(?, experiment_id)")
-        params.append(experiment_ids)
-    rows = catalog.rows(
-        "SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time "
-        f"FROM experiments WHERE {' AND '.join(where)} "
-        "ORDER BY creation_time, TRY_CAST(experiment_id AS BIGINT)",
-        params,
-    )
-    tags: dict[str, dict[str, str]] = {}
-    for eid, key, value in catalog.rows("SELECT experiment_id, key, value FROM experiment_tags"):
-        tags.setdefault(eid, {})[key] = value
-    return [
-        Experiment(eid, name, (root / loc).as_uri(), stage, created, tags.get(eid, {}))
-        for eid, name, loc, stage, created in rows
-    ]
 
 
 def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:

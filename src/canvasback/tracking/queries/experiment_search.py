@@ -1,0 +1,88 @@
+"""Experiment search: MLflow's ``search_experiments`` filter and order over the views.
+
+The grammar is the run filter's (``OR`` and parentheses included) with experiments'
+attributes (``name``, ``creation_time``, ``last_update_time``, ...) and ``tags.``; every
+value is a bound parameter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from canvasback.tracking import filter as run_filter
+from canvasback.tracking.entities import Experiment, view_type
+from canvasback.tracking.filter_sql import compile_filter
+from canvasback.tracking.queries.runs import LIFECYCLE_FILTER
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from canvasback.store.reader import Catalog
+
+
+class _ExperimentColumns:
+    """SQL values of experiment attributes (alias ``x``) and tags (joined as needed)."""
+
+    def __init__(self) -> None:
+        self.joins: list[str] = []
+        self.params: list[Any] = []
+        self._aliases: dict[str, str] = {}
+
+    def __call__(self, entity: str, key: str) -> str:
+        if entity == "attribute":
+            return f"x.{key}"
+        alias = self._aliases.get(key)
+        if alias is None:
+            alias = self._aliases[key] = f"t{len(self._aliases)}"
+            self.joins.append(
+                f"LEFT JOIN (SELECT experiment_id, value FROM experiment_tags WHERE key = ?) "
+                f"{alias} ON {alias}.experiment_id = x.experiment_id"
+            )
+            self.params.append(key)
+        return f"{alias}.value"
+
+
+def search_experiments(
+    catalog: Catalog,
+    root: Path,
+    *,
+    view: object = "ACTIVE_ONLY",
+    filter_string: str | None = None,
+    order_by: list[str] | None = None,
+    max_results: int | None = None,
+    experiment_ids: list[str] | None = None,
+) -> list[Experiment]:
+    """Experiments that match, in the requested order (oldest first by default)."""
+    if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
+        msg = f"Invalid max_results {max_results!r}: a non-negative integer is required"
+        raise ValueError(msg)
+    expr = run_filter.parse_filter(filter_string, run_filter.EXPERIMENTS)
+    keys = run_filter.parse_order_by(order_by, run_filter.EXPERIMENTS)
+    columns = _ExperimentColumns()
+    where = [LIFECYCLE_FILTER[view_type(view)]]
+    params: list[Any] = []
+    if experiment_ids is not None:
+        where.append("list_contains(?, x.experiment_id)")
+        params.append(experiment_ids)
+    if expr is not None:
+        sql, filter_params = compile_filter(expr, columns)
+        where.append(f"({sql})")
+        params.extend(filter_params)
+    order = [
+        f"{columns(k.entity, k.key)} {'ASC' if k.ascending else 'DESC'} NULLS LAST" for k in keys
+    ]
+    order += ["x.creation_time", "TRY_CAST(x.experiment_id AS BIGINT)"]
+    limit = "" if max_results is None else f" LIMIT {int(max_results):d}"
+    rows = catalog.rows(
+        "SELECT x.experiment_id, x.name, x.artifact_location, x.lifecycle_stage, "
+        f"x.creation_time, x.last_update_time FROM experiments x {' '.join(columns.joins)} "
+        f"WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}{limit}",
+        [*columns.params, *params],
+    )
+    tags: dict[str, dict[str, str]] = {}
+    for eid, key, value in catalog.rows("SELECT experiment_id, key, value FROM experiment_tags"):
+        tags.setdefault(eid, {})[key] = value
+    return [
+        Experiment(eid, name, (root / loc).as_uri(), stage, created, tags.get(eid, {}), updated)
+        for eid, name, loc, stage, created, updated in rows
+    ]
