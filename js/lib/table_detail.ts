@@ -78,12 +78,17 @@ export function renderDetail(
       artifacts.append(h("tr", {}, [h("th", { class: "cb-rt-path", text: path, title: path }), h("td", { class: "num", text: formatBytes(size) })]));
     }
   }
+  const inputs = (detail.datasets ?? []).map(({ name, digest, context, source }) => ({
+    key: context ? `${name} (${context})` : name,
+    value: source ? `${digest} · ${source}` : digest,
+  }));
   return [
     section("Overview", -1, keyValues(overview, "")),
     section("Metrics", detail.metrics.length, metrics),
     section("Params", detail.params.length, keyValues(detail.params, "No params logged")),
     section("Tags", detail.tags.length, keyValues(detail.tags, "No tags")),
     section("Artifacts", detail.artifacts.length, artifacts),
+    section("Datasets", inputs.length, keyValues(inputs, "No datasets logged")),
   ];
 }
 

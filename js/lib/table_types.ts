@@ -91,6 +91,8 @@ export interface RunDetail {
   /** Latest values; NaN and infinities arrive as their names. */
   metrics: { key: string; value: number | string | null; step: number }[];
   artifacts: { path: string; size: number | null }[];
+  /** Datasets the run logged with log_input (absent from older replies). */
+  datasets?: { name: string; digest: string; context: string; source: string }[];
 }
 
 /** Requests the front end makes and what Python answers (plus Arrow buffers). */

@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from canvasback import _notebook, artifacts, entities, exceptions
+from canvasback import _notebook, artifacts, data, entities, exceptions
 from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
 from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.tracking.client import Client as MlflowClient
@@ -60,6 +60,7 @@ from canvasback.tracking.fluent import (
     log_figure,
     log_history,
     log_image,
+    log_input,
     log_metric,
     log_metrics,
     log_param,
@@ -74,8 +75,9 @@ from canvasback.tracking.fluent import (
     start_run,
 )
 from canvasback.tracking.hooks import add_run_start_hook
-from canvasback.tracking.run import ParamConflictError, Run, RunEndedError
+from canvasback.tracking.run import Run, RunEndedError
 from canvasback.tracking.validation import InvalidInputError
+from canvasback.tracking.write_once import ParamConflictError
 
 # A run started in a notebook shows its live view: the one place tracking meets widgets.
 add_run_start_hook(_notebook.live_view_hook)
@@ -139,6 +141,7 @@ __all__ = [
     "client",
     "compact",
     "create_experiment",
+    "data",
     "delete_run",
     "delete_tag",
     "end_run",
@@ -162,6 +165,7 @@ __all__ = [
     "log_figure",
     "log_history",
     "log_image",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

@@ -234,3 +234,47 @@ def test_live_view_updates_while_the_cell_trains(lab_page):
     assert "0.025" in summary
     assert "application/vnd.jupyter.widget-view+json" in output["data"]
     assert lab_page.offline.blocked == []
+
+
+THREADS = """\
+import threading
+
+def work(i):
+    with cb.start_run(run_name=f"w{i}", nested=True, live=False):
+        for step in range(20):
+            cb.log_metric("i", float(i), step=step)
+            time.sleep(0.01)
+
+with cb.start_run(run_name="parent") as p:
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in workers:
+        t.start()
+    for step in range(20):
+        cb.log_metric("p", float(step), step=step)
+        time.sleep(0.05)
+    for t in workers:
+        t.join()
+"""
+
+CHILDREN = (
+    "sorted((r['tags.mlflow.runName'], r['tags.mlflow.parentRunId'] == p.run_id,"
+    " cb.get_metric_history(r['run_id'], 'i')['value'].unique().tolist())"
+    " for _, r in cb.search_runs(filter_string=\"run_name LIKE 'w%'\").iterrows())"
+)
+
+
+@pytest.mark.jupyterlab
+def test_live_view_of_a_run_while_threads_log_into_their_own(lab_page):
+    notebook = lab_page.make_notebook("live_threads.ipynb", [SETUP, THREADS])
+    lab_page.open(notebook)
+    lab_page.run_all()
+    view = lab_page.cell(1).locator(".cb-live")
+    view.and_(lab_page.page.locator('[data-status="FINISHED"]')).wait_for(timeout=30_000)
+    assert view.count() == 1
+    cards = view.locator(".cb-live-card")
+    assert [cards.nth(i).get_attribute("data-key") for i in range(cards.count())] == ["p"]
+    assert cards.first.get_attribute("data-step") == "19"
+    assert lab_page.kernel_eval(notebook, CHILDREN) == (
+        "[('w0', True, [0.0]), ('w1', True, [1.0])]"
+    )
+    lab_page.screenshot("live_run_threads")

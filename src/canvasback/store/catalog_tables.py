@@ -31,6 +31,15 @@ MATERIALIZED: Final = {
         "experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, value VARCHAR, timestamp BIGINT",
         ("run_id", "key"),
     ),
+    "inputs": (
+        "_inputs",
+        (
+            "experiment_id VARCHAR, run_id VARCHAR, name VARCHAR, digest VARCHAR, "
+            "context VARCHAR, source_type VARCHAR, source VARCHAR, schema VARCHAR, "
+            "profile VARCHAR, timestamp BIGINT"
+        ),
+        ("run_id", "name", "digest", "context"),
+    ),
     "artifacts": (
         "_artifacts",
         "experiment_id VARCHAR, run_id VARCHAR, path VARCHAR, size BIGINT, timestamp BIGINT",
@@ -74,6 +83,10 @@ def views() -> dict[str, str]:
         "latest_metrics": (
             f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {LATEST}"
         ),
+        "datasets": """
+            SELECT experiment_id, run_id, name, digest, context, source_type, source,
+                   schema, profile, timestamp FROM _inputs
+        """,
         "artifacts": """
             SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
             QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1

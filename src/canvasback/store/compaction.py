@@ -40,6 +40,7 @@ _RUN_COLUMN: Final = {
     "metrics": "run_id",
     "events": "entity_id",
     "artifacts": "run_id",
+    "inputs": "run_id",
 }
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     import pyarrow as pa
 
-TABLES: Final = ("experiments", "runs", "params", "metrics", "events", "artifacts")
+TABLES: Final = ("experiments", "runs", "params", "metrics", "events", "artifacts", "inputs")
 
 SEGMENT_PREFIX: Final = "seg-"
 COMPACTED_PREFIX: Final = "cmp-"
@@ -136,6 +136,18 @@ def schema(table: str) -> pa.Schema:
             ("size", int64),
             ("timestamp", int64),
         ],
+        # Datasets a run used (log_input): schema and profile are JSON text.
+        "inputs": [
+            ("run_id", string),
+            ("name", string),
+            ("digest", string),
+            ("context", string),
+            ("source_type", string),
+            ("source", string),
+            ("schema", string),
+            ("profile", string),
+            ("timestamp", int64),
+        ],
     }
     return pa.schema(fields[table])
 
@@ -148,6 +160,7 @@ SORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "metrics": ("run_id", "key", "step", "timestamp"),
     "events": ("entity_id", "kind", "key", "timestamp"),
     "artifacts": ("run_id", "path"),
+    "inputs": ("run_id", "name", "digest"),
 }
 
 # A flush sorts by fewer keys: Arrow's sort is stable and rows arrive in step order.

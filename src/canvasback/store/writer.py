@@ -207,6 +207,9 @@ class Writer:
                 buffers, self._buffers = self._buffers, {}
                 columns, self._columns = self._columns, {}
                 self._pending = 0
+                # This flush does what a pending request_flush asked for; a request made
+                # after the buffers were taken sets the event again.
+                self._wake.clear()
             batches, self._retry = self._retry, []
             failed: list[Segment] = []
             error: BaseException | None = None
@@ -377,8 +380,8 @@ class Writer:
     def close(self) -> None:
         """Flush and stop the background thread."""
         self._closed = True
-        self._wake.set()
         self.flush()  # also waits for a flush the background thread has begun
+        self._wake.set()  # after the flush, which clears it: the thread sees it is closed
 
 
 def _replay_spilled(fs: LocalFileSystem) -> None:

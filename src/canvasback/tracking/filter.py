@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 from canvasback.store import layout
+from canvasback.tracking.datasets import DATASET_KEYS
 from canvasback.tracking.filter_lexer import FilterError, Lexer, Token, describe
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-Entity = Literal["metric", "param", "tag", "attribute"]
+Entity = Literal["metric", "param", "tag", "attribute", "dataset"]
 
 ATTRIBUTES = layout.RUN_ATTRIBUTES
 """Attribute names a filter or ``order_by`` may use (besides the aliases)."""
@@ -53,6 +54,7 @@ _PREFIXES: dict[str, Entity] = {
     **dict.fromkeys(("params", "param", "parameters", "parameter"), "param"),
     **dict.fromkeys(("tags", "tag"), "tag"),
     **dict.fromkeys(("attributes", "attribute", "attr", "run"), "attribute"),
+    **dict.fromkeys(("datasets", "dataset"), "dataset"),
 }
 _COMPARATORS = ("=", "!=", "<", "<=", ">", ">=")
 NULL_TESTS = ("IS NULL", "IS NOT NULL")
@@ -114,7 +116,10 @@ class Grammar:
 
 
 RUNS: Final = Grammar(
-    ATTRIBUTES, NUMERIC_ATTRIBUTES, _ATTRIBUTE_ALIASES, frozenset(("metric", "param", "tag"))
+    ATTRIBUTES,
+    NUMERIC_ATTRIBUTES,
+    _ATTRIBUTE_ALIASES,
+    frozenset(("metric", "param", "tag", "dataset")),
 )
 EXPERIMENTS: Final = Grammar(
     ("name", "experiment_id", "lifecycle_stage", "creation_time", "last_update_time"),
@@ -150,6 +155,9 @@ class _Parser(Lexer):
         if entity != "attribute":
             if entity not in grammar.entities:
                 self.fail(f"{tok.prefix}. keys are not searchable here; use tags.", tok.pos)
+            if entity == "dataset" and key not in DATASET_KEYS:
+                allowed = ", ".join(DATASET_KEYS)
+                self.fail(f"unknown dataset key {key!r}; datasets have {allowed}", tok.pos)
             return entity, key, tok
         key = grammar.aliases.get(key, key)
         if key not in grammar.attributes:
@@ -339,7 +347,9 @@ def parse_order_by(clauses: Sequence[str] | None, grammar: Grammar = RUNS) -> li
     keys: list[OrderKey] = []
     for clause in clauses:
         parser = _Parser(clause, "order_by", grammar)
-        entity, key, _ = parser.identifier()
+        entity, key, tok = parser.identifier()
+        if entity == "dataset":
+            parser.fail("datasets. keys filter runs but cannot order them", tok.pos)
         ascending = True
         if parser.keyword() in ("ASC", "DESC"):
             ascending = parser.advance().text.upper() == "ASC"

@@ -63,6 +63,8 @@ def _compile(expr: Expr, column: Callable[[Entity, str], str], params: list[obje
     if expr.op not in OPERATORS:
         msg = f"unknown comparison operator {expr.op!r}"
         raise ValueError(msg)
+    if expr.entity == "dataset":
+        return _compile_dataset(expr, column, params)
     col = column(expr.entity, expr.key)
     if expr.op in NULL_TESTS:
         return f"{col} {expr.op}"
@@ -75,6 +77,20 @@ def _compile(expr: Expr, column: Callable[[Entity, str], str], params: list[obje
         col = f"nullif(TRY_CAST({col} AS DOUBLE), 'NaN'::DOUBLE)"
     params.append(expr.value)
     return f"{col} {expr.op} ?"
+
+
+def _compile_dataset(
+    expr: Comparison, column: Callable[[Entity, str], str], params: list[object]
+) -> str:
+    """A run matches when any dataset it logged matches (``datasets`` view, alias ``d``)."""
+    run_id = column("attribute", "run_id")
+    test = f"d.{expr.key} {expr.op}"  # the key is one of name, digest, context (parsed)
+    if expr.op not in NULL_TESTS:
+        values = expr.value if isinstance(expr.value, tuple) else (expr.value,)
+        params.extend(values)
+        marks = ", ".join("?" * len(values))
+        test += f" ({marks})" if isinstance(expr.value, tuple) else " ?"
+    return f"EXISTS (SELECT 1 FROM datasets d WHERE d.run_id = {run_id} AND {test})"
 
 
 def referenced(expr: Expr | None) -> list[tuple[Entity, str]]:

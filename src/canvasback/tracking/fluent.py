@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from canvasback.store.compaction import CompactionReport
+    from canvasback.tracking.datasets import Dataset
     from canvasback.tracking.run import Run
 
 _lock = threading.RLock()
@@ -281,6 +282,13 @@ def log_image(
 def log_table(data: Any, artifact_file: str) -> None:  # noqa: ANN401  # DataFrame or dict
     """Save a table as an artifact of the active run."""
     _run().log_table(data, artifact_file)
+
+
+def log_input(
+    dataset: Dataset, context: str | None = None, tags: Mapping[str, Any] | None = None
+) -> None:
+    """Record that the active run used a dataset (``canvasback.data.from_pandas``, ...)."""
+    _run().log_input(dataset, context=context, tags=tags)
 
 
 # -- reading -----------------------------------------------------------------------------

@@ -9,16 +9,16 @@ notebook's live view) they get through public hooks such as :meth:`Run.on_end`.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout
-from canvasback.tracking import queries, validation
+from canvasback.tracking import queries, validation, write_once
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.batches import as_list, history_columns, key_values, metric_columns
+from canvasback.tracking.datasets import Dataset, input_row
 
 if TYPE_CHECKING:
     import os
@@ -34,10 +34,6 @@ _INT64_MIN, _INT64_MAX = validation.INT64_MIN, validation.INT64_MAX
 
 class RunEndedError(MlflowException, RuntimeError):
     """Logging through a run handle after its run ended."""
-
-
-class ParamConflictError(validation.InvalidInputError):
-    """Another process logged a param of the same run with another value, first."""
 
 
 class Run:
@@ -350,6 +346,22 @@ class Run:
         self.check_open("log table")
         self._artifacts.log_table(self, data, artifact_file)
 
+    def log_input(
+        self, dataset: Dataset, context: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record that the run used a dataset (MLflow's ``log_input``), in a context."""
+        self.check_open("log input")
+        if not isinstance(dataset, Dataset):
+            msg = (
+                f"log_input needs a dataset from canvasback.data.from_pandas or from_numpy, "
+                f"not {type(dataset).__name__}"
+            )
+            raise validation.InvalidInputError(msg)
+        row = input_row(self.run_id, dataset, validation.tag_value("context", context or ""))
+        self.store.writer.append("inputs", self.experiment_id, row)
+        if tags:
+            self.set_tags({f"dataset.{dataset.name}.{k}": val for k, val in tags.items()})
+
     def log_batch(
         self,
         metrics: Iterable[Metric] = (),
@@ -410,28 +422,9 @@ class Run:
         for callback in list(self._on_end):
             callback(self, status)
         if self._resumed and self._logged_params:
-            self._check_params_won()
-
-    def _check_params_won(self) -> None:
-        """Params are write-once across processes too: say so if another value won."""
-        # Any other process's writer has flushed what it held one flush interval after
-        # our params were logged: only then does the store show which value came first.
-        settle = self.store.writer.flush_interval + 0.25
-        wait = settle - (time.monotonic() - self._params_logged_at)
-        if wait > 0:
-            threading.Event().wait(wait)
-        stored = queries.run_data(self.store.read(), self.run_id).params
-        lost = {k: val for k, val in self._logged_params.items() if stored.get(k) != val}
-        if lost:
-            detail = "; ".join(
-                f"{k!r}: logged {val!r} here, but {stored.get(k)!r} was logged first"
-                for k, val in lost.items()
+            write_once.check_params_won(
+                self.store, self.run_id, self._logged_params, self._params_logged_at
             )
-            msg = (
-                f"Param(s) of run {self.run_id} were logged by another process with other "
-                f"values first, and the first value stays (params are write-once): {detail}"
-            )
-            raise ParamConflictError(msg)
 
     def __enter__(self) -> Self:
         return self

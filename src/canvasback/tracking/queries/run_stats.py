@@ -226,6 +226,14 @@ def run_detail(
     detail["metrics"] = [{"key": k, "value": json_number(v), "step": s} for k, v, s in rows]
     rows = runs.rows("SELECT path, size FROM artifacts WHERE run_id = ? ORDER BY path", [run_id])
     detail["artifacts"] = [{"path": p, "size": size} for p, size in rows]
+    rows = runs.rows(
+        "SELECT name, digest, context, source, profile FROM datasets WHERE run_id = ? "
+        "ORDER BY name, context",
+        [run_id],
+    )
+    detail["datasets"] = [
+        {"name": n, "digest": d, "context": c, "source": s, "profile": p} for n, d, c, s, p in rows
+    ]
     return detail, run_histories(runs.catalog, run_id, max_points)
 
 
