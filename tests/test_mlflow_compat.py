@@ -250,3 +250,42 @@ def test_search_experiments_with_mlflow_s_filters_and_order():
         mlflow.search_experiments(filter_string="metrics.acc > 1")
     with pytest.raises(mlflow.FilterError, match="unknown attribute 'status'"):
         mlflow.search_experiments(filter_string="status = 'x'")
+
+
+def test_the_experiment_id_comes_from_mlflow_s_environment(run_python, tmp_path, monkeypatch):
+    root = tmp_path / "store"
+    mlflow.set_store(root)
+    experiment_id = mlflow.create_experiment("by-id")
+    mlflow.flush()
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_ID", experiment_id)
+    result = run_python(
+        """
+        import sys
+        import canvasback as mlflow
+        mlflow.set_tracking_uri(sys.argv[1])
+        with mlflow.start_run() as run:
+            pass
+        print(run.info.experiment_id)
+        """,
+        root,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == experiment_id
+
+
+@pytest.mark.usefixtures("store")
+def test_download_artifacts_by_run_id_and_path(tmp_path):
+    with mlflow.start_run() as run:
+        mlflow.log_text("one", "out/a.txt")
+        mlflow.log_text("two", "out/b.txt")
+    local = mlflow.artifacts.download_artifacts(
+        run_id=run.run_id, artifact_path="out", dst_path=str(tmp_path / "dst")
+    )
+    assert sorted(p.name for p in (tmp_path / "dst").rglob("*.txt")) == ["a.txt", "b.txt"]
+    assert local.startswith(str(tmp_path / "dst"))
+    uri = mlflow.get_run(run.run_id).info.artifact_uri + "/out/a.txt"
+    assert open(mlflow.artifacts.download_artifacts(uri)).read() == "one"  # noqa: PTH123, SIM115
+    listed = mlflow.artifacts.list_artifacts(f"runs:/{run.run_id}/out")
+    assert [f.path for f in listed] == ["out/a.txt", "out/b.txt"]
+    with pytest.raises(ValueError, match="not both"):
+        mlflow.artifacts.download_artifacts(f"runs:/{run.run_id}/out", run_id=run.run_id)
