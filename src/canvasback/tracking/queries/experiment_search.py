@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from canvasback.tracking import filter as run_filter
-from canvasback.tracking.entities import Experiment, view_type
-from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries.runs import LIFECYCLE_FILTER
+from canvasback.tracking.entities import Experiment
+from canvasback.tracking.queries.search import check_page_size, filtered_where
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,21 +52,11 @@ def search_experiments(
     experiment_ids: list[str] | None = None,
 ) -> list[Experiment]:
     """Experiments that match, in the requested order (oldest first by default)."""
-    if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
-        msg = f"Invalid max_results {max_results!r}: a non-negative integer is required"
-        raise ValueError(msg)
+    check_page_size("max_results", max_results)
     expr = run_filter.parse_filter(filter_string, run_filter.EXPERIMENTS)
     keys = run_filter.parse_order_by(order_by, run_filter.EXPERIMENTS)
     columns = _ExperimentColumns()
-    where = [LIFECYCLE_FILTER[view_type(view)]]
-    params: list[Any] = []
-    if experiment_ids is not None:
-        where.append("list_contains(?, x.experiment_id)")
-        params.append(experiment_ids)
-    if expr is not None:
-        sql, filter_params = compile_filter(expr, columns)
-        where.append(f"({sql})")
-        params.extend(filter_params)
+    where, params = filtered_where(view, "x", experiment_ids, expr, columns)
     order = [
         f"{columns(k.entity, k.key)} {'ASC' if k.ascending else 'DESC'} NULLS LAST" for k in keys
     ]

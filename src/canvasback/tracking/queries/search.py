@@ -15,6 +15,7 @@ from canvasback.tracking.filter_sql import compile_filter
 from canvasback.tracking.queries.runs import LIFECYCLE_FILTER
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     import pandas as pd
@@ -66,6 +67,37 @@ class _Columns:
         return col
 
 
+def check_page_size(name: str, value: object) -> None:
+    """Refuse a ``max_results`` or ``offset`` that is not a non-negative integer."""
+    if value is not None and (not isinstance(value, int) or value < 0):
+        msg = f"Invalid {name} {value!r}: a non-negative integer is required"
+        raise ValueError(msg)
+
+
+def filtered_where(
+    view: object,
+    alias: str,
+    experiment_ids: list[str] | None,
+    expr: run_filter.Expr | None,
+    columns: Callable[[run_filter.Entity, str], str],
+) -> tuple[list[str], list[Any]]:
+    """WHERE terms and their parameters: lifecycle view, experiments, a parsed filter.
+
+    Runs and experiments are filtered alike; ``alias`` is the table whose
+    ``experiment_id`` is scoped, ``columns`` maps the filter's keys.
+    """
+    where = [LIFECYCLE_FILTER[view_type(view)]]
+    params: list[Any] = []
+    if experiment_ids is not None:
+        where.append(f"list_contains(?, {alias}.experiment_id)")
+        params.append(experiment_ids)
+    if expr is not None:
+        sql, filter_params = compile_filter(expr, columns)
+        where.append(f"({sql})")
+        params.extend(filter_params)
+    return where, params
+
+
 def select_runs(
     catalog: Catalog,
     *,
@@ -98,22 +130,12 @@ def _search_sql(
     offset: int,
 ) -> tuple[str, list[Any]]:
     """One query over the wide run table: filter, order, page."""
-    for name, value in (("max_results", limit), ("offset", offset)):
-        if value is not None and (not isinstance(value, int) or value < 0):
-            msg = f"Invalid {name} {value!r}: a non-negative integer is required"
-            raise ValueError(msg)
+    check_page_size("max_results", limit)
+    check_page_size("offset", offset)
     expr = run_filter.parse_filter(filter_string)
     keys = run_filter.parse_order_by(order_by)
     columns = _Columns(catalog)
-    where = [LIFECYCLE_FILTER[view_type(run_view_type)]]
-    params: list[Any] = []
-    if experiment_ids is not None:
-        where.append("list_contains(?, b.experiment_id)")
-        params.append(experiment_ids)
-    if expr is not None:
-        sql, filter_params = compile_filter(expr, columns)
-        where.append(f"({sql})")
-        params.extend(filter_params)
+    where, params = filtered_where(run_view_type, "b", experiment_ids, expr, columns)
     order: list[str] = []
     for k in keys:
         col = columns(k.entity, k.key) if k.entity == "attribute" else columns.raw(k.entity, k.key)
