@@ -110,7 +110,8 @@ def test_files_are_immutable_parquet_segments(store):
         meta = pq.ParquetFile(store / rel).metadata
         assert meta.row_group(0).column(0).compression == "ZSTD"
     tables = {SEGMENT.match(r)["table"] for r in files}
-    assert tables == set(layout.TABLES) - {"inputs"}  # fill() logs no dataset
+    # fill() logs no dataset and registers no model
+    assert tables == set(layout.TABLES) - {"inputs"} - layout.REGISTRY_TABLES
     # no temp files are left behind
     assert not list(store.rglob(".*.tmp"))
 

@@ -11,11 +11,21 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from canvasback import _notebook, artifacts, data, entities, exceptions
-from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
-from canvasback.tracking.client import Client, RunNotFoundError
-from canvasback.tracking.client import Client as MlflowClient
-from canvasback.tracking.current import (
+from canvasback.registry import (
+    AliasMove,
+    Client,
+    ModelVersion,
+    RegisteredModel,
+    RegistryNotFoundError,
     client,
+    register_model,
+    search_model_versions,
+    search_registered_models,
+)
+from canvasback.registry import Client as MlflowClient
+from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
+from canvasback.tracking.client import RunNotFoundError
+from canvasback.tracking.current import (
     create_experiment,
     get_experiment,
     get_experiment_by_name,
@@ -117,6 +127,7 @@ except PackageNotFoundError:  # running from a source tree without an install
 
 __all__ = [
     "ActiveRunError",
+    "AliasMove",
     "Client",
     "CorruptSegmentWarning",
     "Experiment",
@@ -126,10 +137,13 @@ __all__ = [
     "InvalidInputError",
     "Metric",
     "MlflowClient",
+    "ModelVersion",
     "Param",
     "ParamConflictError",
     "ReadOnlyQueryError",
     "Run",
+    "RegisteredModel",
+    "RegistryNotFoundError",
     "RunData",
     "RunEndedError",
     "RunInfo",
@@ -172,8 +186,11 @@ __all__ = [
     "log_params",
     "log_table",
     "log_text",
+    "register_model",
     "restore_run",
     "search_experiments",
+    "search_model_versions",
+    "search_registered_models",
     "search_runs",
     "set_experiment",
     "set_experiment_tag",

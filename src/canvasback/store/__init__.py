@@ -110,9 +110,13 @@ class Store:
         purge: list[str] = []
         if purge_deleted:
             catalog = self.read()
+            # A registered model version keeps its source run's files.
             purge = [
                 r[0]
-                for r in catalog.rows("SELECT run_id FROM runs WHERE lifecycle_stage = 'deleted'")
+                for r in catalog.rows(
+                    "SELECT run_id FROM runs WHERE lifecycle_stage = 'deleted' AND run_id NOT IN "
+                    "(SELECT run_id FROM model_versions WHERE run_id IS NOT NULL)"
+                )
             ]
         self.flush()
         grace = compaction.DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds

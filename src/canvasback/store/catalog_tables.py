@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from canvasback.store import events, layout, liveness, wide
+from canvasback.store import events, layout, liveness, registry_tables, wide
 
 MATERIALIZED: Final = {
     "experiments": (
@@ -45,6 +45,7 @@ MATERIALIZED: Final = {
         "experiment_id VARCHAR, run_id VARCHAR, path VARCHAR, size BIGINT, timestamp BIGINT",
         ("run_id", "path", "timestamp"),
     ),
+    **registry_tables.MATERIALIZED,
 }
 
 LATEST: Final = "_latest_metrics"
@@ -91,6 +92,7 @@ def views() -> dict[str, str]:
             SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
             QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
         """,
+        **registry_tables.VIEWS,
     }
 
 

@@ -21,7 +21,21 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     import pyarrow as pa
 
-TABLES: Final = ("experiments", "runs", "params", "metrics", "events", "artifacts", "inputs")
+TABLES: Final = (
+    "experiments",
+    "runs",
+    "params",
+    "metrics",
+    "events",
+    "artifacts",
+    "inputs",
+    "registered_models",
+    "model_versions",
+    "model_aliases",
+)
+# The registry's tables (and its events) live in a partition of their own.
+REGISTRY_TABLES: Final = frozenset({"registered_models", "model_versions", "model_aliases"})
+REGISTRY_PARTITION: Final = "_registry"
 
 SEGMENT_PREFIX: Final = "seg-"
 COMPACTED_PREFIX: Final = "cmp-"
@@ -45,6 +59,15 @@ EVENT_EXPERIMENT_NAME: Final = "experiment_name"  # a rename; the row keeps the 
 # A writer's sign of life while its process has runs going: entity_id is the writer's
 # id, value its clock in ms. Kept in a partition of its own, not an experiment's.
 EVENT_HEARTBEAT: Final = "heartbeat"
+# Registry facts: entity_id is a registered model's id, or "<model id>/<version>".
+EVENT_MODEL_NAME: Final = "model_name"  # a rename; the row keeps the first name
+EVENT_MODEL_DESCRIPTION: Final = "model_description"
+EVENT_MODEL_TAG: Final = "model_tag"
+EVENT_MODEL_LIFECYCLE: Final = "model_lifecycle"  # "deleted"
+EVENT_VERSION_DESCRIPTION: Final = "version_description"
+EVENT_VERSION_TAG: Final = "version_tag"
+EVENT_VERSION_STAGE: Final = "version_stage"
+EVENT_VERSION_LIFECYCLE: Final = "version_lifecycle"  # "deleted"
 HEARTBEAT_PARTITION: Final = "_writers"
 
 
@@ -148,6 +171,33 @@ def schema(table: str) -> pa.Schema:
             ("profile", string),
             ("timestamp", int64),
         ],
+        # A registered model as created; renames, descriptions, tags are events.
+        "registered_models": [
+            ("model_id", string),
+            ("name", string),
+            ("creation_time", int64),
+            ("user_id", string),
+        ],
+        "model_versions": [
+            ("model_id", string),
+            ("version", int64),
+            ("source", string),
+            ("run_id", string),
+            ("creation_time", int64),
+            ("user_id", string),
+        ],
+        # Every alias move, kept: the current alias is the latest row by (timestamp,
+        # writer, seq); version None removes it.
+        "model_aliases": [
+            ("model_id", string),
+            ("alias", string),
+            ("version", int64),
+            ("timestamp", int64),
+            ("user_id", string),
+            ("host", string),
+            ("writer", string),
+            ("seq", int64),
+        ],
     }
     return pa.schema(fields[table])
 
@@ -161,6 +211,9 @@ SORT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "events": ("entity_id", "kind", "key", "timestamp"),
     "artifacts": ("run_id", "path"),
     "inputs": ("run_id", "name", "digest"),
+    "registered_models": ("model_id",),
+    "model_versions": ("model_id", "version"),
+    "model_aliases": ("model_id", "alias", "timestamp", "writer", "seq"),
 }
 
 # A flush sorts by fewer keys: Arrow's sort is stable and rows arrive in step order.

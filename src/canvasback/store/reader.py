@@ -302,7 +302,7 @@ class Catalog:
         self.wide.forget(run_ids)
         self._dirty.difference_update(run_ids)
         for table, (name, _cols, _keys) in MATERIALIZED.items():
-            if table != "experiments":
+            if table != "experiments" and table not in layout.REGISTRY_TABLES:
                 self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])
         self.con.execute(f"DELETE FROM {LATEST} WHERE list_contains(?, run_id)", [run_ids])
         self.con.execute(

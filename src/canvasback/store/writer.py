@@ -181,6 +181,10 @@ class Writer:
         )
         self.append("events", experiment_id, row)
 
+    def stamp(self) -> tuple[int, str, int]:
+        """(timestamp ms, writer, seq) for a row of a table resolved like the events."""
+        return time.time_ns() // 1_000_000, self.writer_id, next(self._event_seq)
+
     @property
     def pending(self) -> int:
         """Rows buffered and not yet written (including segments waiting for a retry)."""

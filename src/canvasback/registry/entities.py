@@ -1,0 +1,67 @@
+"""Records of the model registry, with MLflow's names and fields.
+
+A version number is a string in MLflow's entities (``"3"``); canvasback keeps that, and
+every method that takes a version also takes an int.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST, MlflowException
+
+STAGES = ("None", "Staging", "Production", "Archived")
+"""MLflow's model version stages, kept for compatibility (aliases are the modern way)."""
+
+
+class RegistryNotFoundError(MlflowException, LookupError):
+    """A registered model, version or alias that the registry does not hold."""
+
+    error_code = RESOURCE_DOES_NOT_EXIST
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One version of a registered model: a model folder (``source``) given a number."""
+
+    name: str
+    version: str
+    creation_timestamp: int
+    last_updated_timestamp: int | None = None
+    description: str | None = None
+    user_id: str | None = None
+    current_stage: str = "None"
+    source: str | None = None
+    run_id: str | None = None
+    status: str = "READY"
+    status_message: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    run_link: str | None = None
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A named model with numbered versions, aliases and tags."""
+
+    name: str
+    creation_timestamp: int
+    last_updated_timestamp: int | None = None
+    description: str | None = None
+    latest_versions: list[ModelVersion] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Alias -> version (as a string), as MLflow's ``RegisteredModel.aliases``."""
+
+
+@dataclass(frozen=True)
+class AliasMove:
+    """One move of an alias: from which version to which (None: set first / removed)."""
+
+    name: str
+    alias: str
+    from_version: str | None
+    to_version: str | None
+    timestamp: int
+    user_id: str
+    host: str
