@@ -106,7 +106,34 @@ _WIDGETS = (
 )
 
 
+# MLflow's module paths for models (mlflow.sklearn, mlflow.pyfunc, mlflow.models) load on
+# first use too: scikit-learn and skops are imported only by a script that logs a model.
+_MODEL_MODULES = ("sklearn", "pyfunc", "models")
+
+
+def log_model(model: Any, name: str = "model", **kwargs: Any) -> Any:  # noqa: ANN401
+    """Log a model into the active run: a scikit-learn estimator, or a custom model."""
+    if type(model).__module__.split(".")[0] == "sklearn":
+        from canvasback import sklearn  # noqa: PLC0415  # lazy by design
+
+        return sklearn.log_model(model, name=name, **kwargs)
+    from canvasback import pyfunc  # noqa: PLC0415
+
+    return pyfunc.log_model(name=name, python_model=model, **kwargs)
+
+
+def load_model(model_uri: str, **kwargs: Any) -> Any:  # noqa: ANN401  # a PyFuncModel
+    """Load any model URI (``models:/Name@champion``, ``runs:/...``) for ``predict``."""
+    from canvasback.models import loading  # noqa: PLC0415  # lazy by design
+
+    return loading.load_model(model_uri, **kwargs)
+
+
 def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
+    if name in _MODEL_MODULES:
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module(f"canvasback.{name}")
     if name in _WIDGETS:
         import canvasback.widgets  # noqa: PLC0415  # lazy by design
 
@@ -117,7 +144,7 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
 
 def __dir__() -> list[str]:
     # Completion shows the lazy widget names beside the eagerly imported ones.
-    return sorted({*globals(), *_WIDGETS})
+    return sorted({*globals(), *_WIDGETS, *_MODEL_MODULES})
 
 
 try:
@@ -171,6 +198,7 @@ __all__ = [
     "get_store",
     "get_tracking_uri",
     "last_active_run",
+    "load_model",
     "load_table",
     "log",
     "log_artifact",
@@ -182,6 +210,7 @@ __all__ = [
     "log_input",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_table",

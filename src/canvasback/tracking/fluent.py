@@ -11,7 +11,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
 from canvasback.tracking import current, hooks, process_exit, uris, validation
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from canvasback.store.compaction import CompactionReport
+    from canvasback.tracking.client import Client
     from canvasback.tracking.datasets import Dataset
     from canvasback.tracking.run import Run
 
@@ -61,6 +62,7 @@ def start_run(
     experiment: str | None = None,
     params: Mapping[str, Any] | None = None,
     live: bool | None = None,
+    capture: object = None,
 ) -> Run:
     """Start (or resume, with ``run_id``) a run and make it active; a context manager.
 
@@ -70,10 +72,24 @@ def start_run(
 
     A nested run's parent is the run active in this thread, else the one active in the
     main thread; ``parent_run_id`` names another (it must exist in the store).
+
+    With no ``run_id`` and no active run, a run id in ``CANVASBACK_RUN_ID`` (or MLflow's
+    ``MLFLOW_RUN_ID``) is resumed once, as MLflow does: a notebook or script launched
+    by ``canvasback.run_notebook`` / ``run_project`` logs into the run made for it.
+
+    ``capture`` says what a new run records to be reproducible (code version,
+    environment; see ``canvasback.projects.capture``): None follows the
+    ``CANVASBACK_CAPTURE`` setting, False records nothing, True everything, or a list
+    of parts such as ``["git", "environment"]``.
     """
-    attach = hooks.prepare_run_start(live)  # before the run exists: a refusal leaves no run
-    c = current.client()
     active = _stacks.current()
+    launched = _env_run_id() if run_id is None and not active else None
+    # A launched run (run_notebook, run_project) has nobody watching its cells: no live view.
+    attach = hooks.prepare_run_start(False if launched and live is None else live)
+    run_id = run_id or launched
+    if run_id is None:  # before the run exists: a refusal leaves no run
+        attach = [*hooks.prepare_run_create(capture), *attach]
+    c = current.client()
     with _lock:
         if active and not nested:
             msg = (
@@ -97,13 +113,7 @@ def start_run(
             if params:
                 run.log_params(params)
         else:
-            if experiment is not None:
-                eid = c.experiment_id_for(validation.experiment_name(experiment), create=True)
-            elif experiment_id is not None:
-                eid = str(experiment_id)
-                c.get_experiment(eid)
-            else:
-                eid = current.current_experiment_id(c)
+            eid = _experiment_for(c, experiment, experiment_id)
             all_tags = dict(tags or {})
             if description is not None:
                 all_tags["mlflow.note.content"] = description
@@ -116,6 +126,31 @@ def start_run(
     for attach_to in attach:
         attach_to(run)
     return run
+
+
+def _experiment_for(c: Client, experiment: str | None, experiment_id: str | None) -> str:
+    """A new run's experiment: by name (made if new), by id (it must exist), or current."""
+    if experiment is not None:
+        found = c.experiment_id_for(validation.experiment_name(experiment), create=True)
+        assert found is not None  # noqa: S101  # create=True always yields an id
+        return found
+    if experiment_id is not None:
+        c.get_experiment(str(experiment_id))
+        return str(experiment_id)
+    return current.current_experiment_id(c)
+
+
+# The run a launcher made for this process (MLflow's MLFLOW_RUN_ID), canvasback's first.
+RUN_ID_ENV: Final = ("CANVASBACK_RUN_ID", "MLFLOW_RUN_ID")
+
+
+def _env_run_id() -> str | None:
+    """The launcher's run id, taken once: later runs of the process are new runs."""
+    found = None
+    for name in RUN_ID_ENV:
+        value = os.environ.pop(name, None)
+        found = found or value or None
+    return found
 
 
 def _forget(run: Run, _status: str) -> None:

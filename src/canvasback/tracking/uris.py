@@ -29,16 +29,25 @@ def parse_runs_uri(uri: str, store_root: Path) -> tuple[str, str]:
     raise InvalidInputError(msg)
 
 
+STORE_SCHEME = "canvasback"
+
 # MLflow reads these bare words as hosted tracking servers, not as folder names.
 _SERVER_WORDS = frozenset({"databricks", "databricks-uc", "uc"})
 
 
 def store_path(uri: str) -> Path:
-    """The local path of a store URI: a path, or a ``file:`` URI; others are refused."""
+    """The local path of a store URI: a path, a ``file:`` or a ``canvasback:`` URI.
+
+    ``canvasback:///path`` is the URI a launched run's process gets as
+    ``MLFLOW_TRACKING_URI``: a scheme of its own, so that MLflow itself refuses it
+    rather than writing its own files into the store (until a plugin maps it).
+    """
     parsed = urlparse(uri)
-    local = parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and uri[1:2] == ":")
+    local = parsed.scheme in ("", "file", STORE_SCHEME) or (
+        len(parsed.scheme) == 1 and uri[1:2] == ":"
+    )
     if local and uri not in _SERVER_WORDS:
-        path = unquote(parsed.path) if parsed.scheme == "file" else uri
+        path = unquote(parsed.path) if parsed.scheme in ("file", STORE_SCHEME) else uri
         return Path(path).expanduser().absolute()
     msg = (
         f"Tracking URI {uri!r} is not a local store. canvasback reads and writes its own "
@@ -48,6 +57,11 @@ def store_path(uri: str) -> Path:
         "here with log_batch."
     )
     raise InvalidInputError(msg)
+
+
+def store_uri(path: Path) -> str:
+    """A ``canvasback:`` URI of a store folder (what launched processes are given)."""
+    return STORE_SCHEME + path.absolute().as_uri().removeprefix("file")
 
 
 def file_uri(path: Path) -> str:

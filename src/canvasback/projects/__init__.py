@@ -1,0 +1,49 @@
+"""Projects: every run reproducible; notebooks and project folders run as tracked runs.
+
+* :mod:`capture`: what each new run records of its code and environment.
+* :func:`run_notebook`: a parameterised notebook executed in a fresh kernel as a run.
+* :func:`run_project`: an entry point of a ``canvasback.toml`` or MLflow ``MLproject``.
+* :func:`sweep`: one run per point of a grid, on a process pool or any Executor.
+* :func:`reproduce`: run a launched run again and say what differs.
+
+Importing this package loads no notebook machinery (nbclient, nbformat, tqdm, YAML):
+each loads when a function that needs it is called.
+"""
+
+from __future__ import annotations
+
+from canvasback.projects.capture import (
+    CaptureWarning,
+    Source,
+    capture_hook,
+    capture_run,
+    set_capture,
+)
+from canvasback.projects.notebooks import NotebookRunError, NotebookRunWarning, run_notebook
+from canvasback.projects.params import ParamError
+from canvasback.projects.project_file import ProjectError, load_project
+from canvasback.projects.reproduction import Comparison, diff_runs, reproduce
+from canvasback.projects.runner import ProjectRunError, ProjectRunWarning, run_project
+from canvasback.projects.sweeps import SweepResult, sweep
+
+__all__ = [
+    "CaptureWarning",
+    "Comparison",
+    "NotebookRunError",
+    "NotebookRunWarning",
+    "ParamError",
+    "ProjectError",
+    "ProjectRunError",
+    "ProjectRunWarning",
+    "Source",
+    "SweepResult",
+    "capture_hook",
+    "capture_run",
+    "diff_runs",
+    "load_project",
+    "reproduce",
+    "run_notebook",
+    "run_project",
+    "set_capture",
+    "sweep",
+]
