@@ -46,6 +46,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_saved_size.py
 
 clean:
 	rm -rf $(VENV) node_modules src/canvasback/static build dist

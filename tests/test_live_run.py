@@ -263,31 +263,40 @@ class _Handle:
     def __init__(self):
         self.updates = []
 
-    def update(self, obj):
-        self.updates.append(obj)
+    def update(self, obj, **kwargs):
+        self.updates.append((obj, kwargs))
 
 
 @pytest.mark.usefixtures("store")
 def test_start_run_in_a_kernel_shows_the_view_and_refreshes_its_output_at_the_end(monkeypatch):
     shown = []
 
-    def display(obj, display_id=None):
-        shown.append((obj, display_id))
+    def display(obj, display_id=None, **kwargs):
+        shown.append((obj, display_id, kwargs))
         return _Handle()
 
     monkeypatch.setattr(_notebook, "in_kernel", lambda: True)
     monkeypatch.setattr(IPython.display, "display", display)
     with cb.start_run(run_name="nb") as run:
-        assert isinstance(live_view_of(run), LiveRun)
-        assert shown == [(live_view_of(run), True)]
+        live = live_view_of(run)
+        assert isinstance(live, LiveRun)
+        # Two outputs: the static summary (updated at the end), then the widget view.
+        (summary, summary_id, _), (view, view_id, _) = shown
+        assert summary_id is True
+        assert f'data-cb-static="{live._static_key}"' in summary["text/html"]
+        assert "RUNNING" in summary["text/html"]
+        assert view_id is None
+        assert view["application/vnd.jupyter.widget-view+json"]["model_id"] == live.model_id
         cb.log_metric("loss", 0.1, step=1)
-    live = live_view_of(run)
     assert live.join(timeout=10)
-    assert live._display.updates == [live]
+    ((final, how),) = live._display.updates
+    assert how == {"raw": True}
+    assert "FINISHED" in final["text/html"]
+    assert "loss" in final["text/html"]
     assert live.status == "FINISHED"
     with cb.start_run(live=False) as quiet:
         assert live_view_of(quiet) is None
-    assert len(shown) == 1
+    assert len(shown) == 2
 
 
 def test_import_and_logging_in_a_script_load_no_widget_code(run_python, tmp_path):

@@ -119,7 +119,7 @@ def test_bad_request_parameters_are_an_error_reply(probe):
 def test_unknown_kind_is_an_error_reply_naming_the_known_ones(probe):
     from_front_end(probe, {"id": "abc-5", "kind": "nope"})
     ((content, _),) = probe.sent
-    assert content["error"] == "unknown request kind 'nope' (known: fail, rows)"
+    assert content["error"] == "unknown request kind 'nope' (known: fail, ping, rows, runtime)"
 
 
 def test_messages_that_are_not_requests_get_no_reply(probe):
@@ -160,8 +160,9 @@ def test_handlers_are_inherited_and_duplicates_refused():
         def _extra(self, _request):
             return {}, []
 
-    assert set(Child._rpc_handlers) == {"rows", "fail", "extra"}
-    assert set(ChartProbe._rpc_handlers) == {"rows", "fail"}
+    # ping and runtime: every widget's, for the loader (js/loader.ts).
+    assert set(Child._rpc_handlers) == {"rows", "fail", "extra", "ping", "runtime"}
+    assert set(ChartProbe._rpc_handlers) == {"rows", "fail", "ping", "runtime"}
 
     with pytest.raises(TypeError, match="handle 'twice'"):
 

@@ -228,11 +228,18 @@ def test_live_view_updates_while_the_cell_trains(lab_page):
     # The command's promise settles once the contents API has written the file.
     lab_page.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
     outputs = json.loads((lab_page.lab.root / notebook).read_text())["cells"][1]["outputs"]
-    (output,) = outputs  # the display was updated in place, not appended to
-    summary = "".join(output["data"]["text/html"])
+    # Two outputs: the summary (updated in place, not appended to), then the view.
+    static, view_output = outputs
+    summary = "".join(static["data"]["text/html"])
     assert "FINISHED" in summary
     assert "0.025" in summary
-    assert "application/vnd.jupyter.widget-view+json" in output["data"]
+    assert "application/vnd.jupyter.widget-view+json" in view_output["data"]
+    # While the view runs, the static summary above it is hidden.
+    summary_box = lab_page.cell(1).locator(
+        ".jp-OutputArea-child", has=lab_page.page.locator(".canvasback-live-run-static")
+    )
+    assert summary_box.count() == 1
+    assert not summary_box.is_visible()
     assert lab_page.offline.blocked == []
 
 

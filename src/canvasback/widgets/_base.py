@@ -9,11 +9,12 @@ or with ``{"id", "kind", "error"}``: a failing request must not take the widget 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import pyarrow as pa
+import traitlets
 
 try:
     import anywidget
@@ -23,6 +24,11 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised without the e
         "Install them with: pip install 'canvasback[widgets]'"
     )
     raise ImportError(_msg, name=exc.name) from exc
+
+import ipywidgets
+
+from canvasback.widgets._paths import STATIC, bundle
+from canvasback.widgets._runtime import Runtime, loader_source, runtime
 
 __all__ = [
     "STATIC",
@@ -35,8 +41,6 @@ __all__ = [
     "table_from_ipc_bytes",
 ]
 
-STATIC = Path(__file__).parents[1] / "static"
-
 _LOG = logging.getLogger(__name__)
 
 # Marks a method as the handler of one request kind; read back in __init_subclass__.
@@ -48,26 +52,6 @@ _FOREIGN_KIND_PREFIX = "anywidget-"
 Buffers = Sequence[bytes | bytearray | memoryview]
 RpcReply = tuple[dict[str, Any], Buffers]
 _Handler = TypeVar("_Handler", bound=Callable[..., RpcReply])
-
-
-def bundle(name: str) -> Path:
-    """Path of the built front end ``static/<name>.js``, for a widget's ``_esm``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the bundle has not been built, naming the commands that build it.
-
-    """
-    path = STATIC / f"{name}.js"
-    if not path.is_file():
-        msg = (
-            f"The widget bundle {path} is missing. canvasback's JavaScript is built "
-            "from js/ with Node.js: run `npm ci && npm run build` in the repository "
-            "root (then reinstall if canvasback is not an editable install)."
-        )
-        raise FileNotFoundError(msg)
-    return path
 
 
 def rpc(kind: str) -> Callable[[_Handler], _Handler]:
@@ -89,14 +73,32 @@ def rpc(kind: str) -> Callable[[_Handler], _Handler]:
 class BaseWidget(anywidget.AnyWidget):
     """Base of canvasback's widgets.
 
-    Subclasses set ``_esm = bundle("<entry>")``, declare synced traits, and mark request
-    handlers with :func:`rpc`. Unknown constructor keywords are an error rather than
-    silently ignored, since a misspelt trait would otherwise just not take effect.
+    Subclasses set ``_esm = bundle("<entry>")`` (the code in each widget's state) or
+    ``_shared_bundle = "<entry>"`` (the code once per kernel, in a shared
+    :class:`~canvasback.widgets._runtime.Runtime`; ``_esm`` is then the loader), declare
+    synced traits, and mark request handlers with :func:`rpc`. Unknown constructor
+    keywords are an error rather than silently ignored, since a misspelt trait would
+    otherwise just not take effect.
     """
 
-    _rpc_handlers: ClassVar[dict[str, str]] = {}
+    # Kind -> method; every subclass inherits these two and adds its own @rpc methods.
+    _rpc_handlers: ClassVar[dict[str, str]] = {"ping": "_ping", "runtime": "_runtime_request"}
+    _shared_bundle: ClassVar[str | None] = None
+
+    _runtime = traitlets.Instance(Runtime, allow_none=True, default_value=None).tag(
+        sync=True, **ipywidgets.widget_serialization
+    )
+    _runtime_digest = traitlets.Unicode("").tag(sync=True)
+    # Marks this widget's saved static output, which its live view hides (saved_view.ts).
+    _static_key = traitlets.Unicode("").tag(sync=True)
+
+    @traitlets.default("_static_key")
+    def _new_static_key(self) -> str:
+        return secrets.token_hex(8)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:  # noqa: ANN401 - passed through to anywidget
+        if cls.__dict__.get("_shared_bundle") is not None and "_esm" not in cls.__dict__:
+            cls._esm = loader_source()
         super().__init_subclass__(**kwargs)
         handlers = dict(cls._rpc_handlers)
         own: dict[str, str] = {}
@@ -121,6 +123,11 @@ class BaseWidget(anywidget.AnyWidget):
                 f"it accepts: {', '.join(sorted(accepted))}"
             )
             raise TypeError(msg)
+        shared = self._shared_bundle
+        if shared is not None:
+            # Before the comm opens, so the first state already names the runtime.
+            code = runtime(shared)
+            kwargs = {**kwargs, "_runtime": code, "_runtime_digest": code.digest}
         super().__init__(**kwargs)
         self.on_msg(self._on_custom_message)
 
@@ -134,6 +141,20 @@ class BaseWidget(anywidget.AnyWidget):
         comm = getattr(self, "comm", None)
         model_id = getattr(comm, "comm_id", None)
         return f"<{type(self).__name__} model_id={model_id!r}>"
+
+    @rpc("ping")
+    def _ping(self, _request: Mapping[str, Any]) -> RpcReply:
+        # A live view asks once: an answer means a kernel is behind it (saved_view.ts).
+        return {}, []
+
+    @rpc("runtime")
+    def _runtime_request(self, _request: Mapping[str, Any]) -> RpcReply:
+        # For front ends that cannot resolve the ``_runtime`` reference themselves.
+        shared = self._runtime
+        if shared is None:
+            msg = f"{type(self).__name__} has no shared runtime"
+            raise ValueError(msg)
+        return {"digest": shared.digest}, [shared.code]
 
     def _on_custom_message(self, _widget: object, content: object, _buffers: object) -> None:
         if not isinstance(content, Mapping):

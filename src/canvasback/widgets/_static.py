@@ -39,8 +39,10 @@ __all__ = [
     "chart_section",
     "html_table",
     "inline_datasets",
+    "minify_svg",
     "render_png",
     "render_svg",
+    "saved_output",
     "static_format",
     "static_html",
     "table_section",
@@ -114,6 +116,38 @@ def inline_datasets(
     return out
 
 
+# What vl-convert writes for screen readers and Vega's scene graph, which a static image
+# needs neither of (the chart's title and axes stay as text); about half of its bytes.
+_SVG_NOISE = re.compile(
+    r'\s(?:aria-[a-z]+|role|class|pointer-events)="[^"]*"|\sopacity="1"(?=[\s/>])'
+)
+_SVG_EMPTY = re.compile(r'<path d="M0,0h0v0h0Z"\s*/>')
+_SVG_GEOMETRY = re.compile(r'\s(d|transform|points)="([^"]*)"')
+_DECIMALS = re.compile(r"(\d+\.\d)\d+")
+_FONT = re.compile(r'\sfont-family="([^"]*)"')
+
+
+def _round_geometry(match: re.Match[str]) -> str:
+    rounded = _DECIMALS.sub(r"\1", match.group(2))
+    return f' {match.group(1)}="{rounded}"'
+
+
+def minify_svg(svg: str) -> str:
+    """The same picture in fewer bytes: no accessibility tree, coordinates to 0.1 px.
+
+    The font family every text shares moves to the root ``<svg>`` (it is inherited).
+    """
+    svg = _SVG_NOISE.sub("", svg)
+    svg = _SVG_EMPTY.sub("", svg)
+    svg = _SVG_GEOMETRY.sub(_round_geometry, svg)
+    fonts = _FONT.findall(svg)
+    if fonts:
+        common = max(set(fonts), key=fonts.count)
+        svg = svg.replace(f' font-family="{common}"', "")
+        svg = svg.replace("<svg ", f'<svg font-family="{common}" ', 1)
+    return svg
+
+
 def _scoped_ids(svg: str) -> str:
     prefix = f"cb{next(_counter)}-"
     return _ID_REF.sub(lambda m: f"{m.group(1)}{prefix}{m.group(2)}", svg)
@@ -124,7 +158,7 @@ def render_svg(spec: Mapping[str, Any], datasets: Mapping[str, Any] | None = Non
     import vl_convert  # noqa: PLC0415 - starts a JavaScript engine; only when rendering
 
     svg: str = vl_convert.vegalite_to_svg(inline_datasets(spec, datasets or {}))
-    return _scoped_ids(svg)
+    return _scoped_ids(minify_svg(svg))
 
 
 def render_png(
@@ -228,27 +262,72 @@ def static_html(title: str, sections: Iterable[Section | None], *, note: str | N
     return "".join(parts)
 
 
-class StaticRepr:
-    """Mix into a widget class (before the widget base) to add a static ``text/html``.
+# In Jupyter's output area, the output after a static copy is its widget view: hidden
+# while it is not running ("Error displaying widget: model not found" in a notebook
+# reopened without its kernel), shown once its front end marks it live (saved_view.ts).
+_SAVED_CSS: Final = (
+    ".jp-OutputArea-child:has(>.jp-OutputArea-output [data-cb-static])"
+    "+.jp-OutputArea-child:not(:has(.cb-view-live)){display:none}"
+)
 
-    Subclasses implement :meth:`_static_html`. The live widget stays the preferred view
-    wherever a widget manager runs; other renderers fall back to the HTML.
+
+def saved_output(keys: Sequence[str], body: str) -> str:
+    """The static output of a widget: ``body`` marked with the keys of its live views."""
+    marks = html.escape(" ".join(keys))
+    return (
+        f'<div class="canvasback-saved" data-cb-static="{marks}">'
+        f"<style>{_SAVED_CSS}</style>{body}</div>"
+    )
+
+
+class StaticRepr:
+    """Mix into a widget class (before the widget base) to add a static view.
+
+    Subclasses implement :meth:`_static_html`. Displayed in a notebook, the widget makes
+    two outputs: the static HTML, then the widget view. A renderer that cannot run the
+    widget (nbconvert's HTML, which prefers the widget view whenever the widget state is
+    saved; a notebook reopened without its kernel; a code host) shows the first; where
+    the view runs, it hides the static copy. ``_repr_mimebundle_`` (one output) carries
+    both as well, for front ends that ask for a single bundle.
     """
 
     def _static_html(self) -> str | None:
         """The static view as HTML, or None for none."""
         raise NotImplementedError
 
+    def _static_keys(self) -> list[str]:
+        """The keys of the live views that replace this static view."""
+        return [str(getattr(self, "_static_key", ""))]
+
+    def _safe_static_html(self) -> str | None:
+        if static_format() == "off":
+            return None
+        try:
+            return self._static_html()
+        except Exception:  # noqa: BLE001 - the live widget must display regardless
+            _LOG.warning("canvasback: no static view for %s", type(self).__name__, exc_info=True)
+            return None
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display  # noqa: PLC0415 - only inside IPython
+
+        result = super()._repr_mimebundle_()  # type: ignore[misc]
+        if result is None:
+            return
+        data, metadata = result if isinstance(result, tuple) else (result, {})
+        static = self._safe_static_html()
+        if static:
+            display({"text/html": saved_output(self._static_keys(), static)}, raw=True)  # type: ignore[no-untyped-call]
+            # The static output says it all where the view cannot run; no repr below it.
+            data = {**data, "text/plain": ""}
+        display(data, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # noqa: ANN401 - (data, metadata) or None
         result = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
         if result is None or static_format() == "off":
             return result
         data, metadata = result if isinstance(result, tuple) else (result, {})
-        try:
-            static = self._static_html()
-        except Exception:  # noqa: BLE001 - the live widget must display regardless
-            _LOG.warning("canvasback: no static view for %s", type(self).__name__, exc_info=True)
-            static = None
+        static = self._safe_static_html()
         if static:
-            data = {**data, "text/html": static}
+            data = {**data, "text/html": saved_output(self._static_keys(), static)}
         return data, metadata

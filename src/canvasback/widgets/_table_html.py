@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from canvasback.tracking.queries.run_set import Column
 
 MISSING: Final = "—"
-_CELL: Final = "padding:2px 8px;border-bottom:1px solid #e0e0e0;white-space:nowrap;"
-_NUMBER: Final = "text-align:right;font-variant-numeric:tabular-nums;"
+# Presentation attributes rather than a style per cell: a saved notebook keeps every
+# byte of the first rows, and renderers that strip <style> keep these.
+_ROW: Final = ' style="border-bottom:1px solid #e0e0e0"'
 
 
 def _special(value: float | None) -> str | None:
@@ -81,18 +82,14 @@ def table_html(
     filter_text: str = "",
 ) -> str:
     """An HTML table of ``table``'s rows (the first rows of the run table)."""
-    head = "".join(
-        f'<th style="{_CELL}text-align:left;font-weight:600">{html.escape(c.name)}</th>'
-        for c in columns
-    )
+    head = "".join(f"<th nowrap align=left>{html.escape(c.name)}</th>" for c in columns)
     body: list[str] = []
     for row in table.to_pylist():
         cells = []
         for column in columns:
             text, numeric = _cell(row.get(column.name), types.get(column.name, "text"))
-            style = _CELL + (_NUMBER if numeric else "")
-            cells.append(f'<td style="{style}">{text}</td>')
-        body.append(f"<tr>{''.join(cells)}</tr>")
+            cells.append(f"<td nowrap{' align=right' if numeric else ''}>{text}</td>")
+        body.append(f"<tr{_ROW}>{''.join(cells)}</tr>")
     shown = table.num_rows
     caption = f"{total:,} run{'s' if total != 1 else ''}"
     if shown < total:
@@ -102,8 +99,8 @@ def table_html(
     return (
         '<div class="canvasback-run-table-static" style="max-height:480px;overflow:auto;'
         'font:12px system-ui,-apple-system,Segoe UI,Roboto,sans-serif">'
-        '<table style="border-collapse:collapse">'
+        '<table cellpadding=3 style="border-collapse:collapse;font-variant-numeric:tabular-nums">'
         f'<caption style="text-align:left;padding:4px 0;color:#555">{html.escape(caption)}'
         "</caption>"
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        f"<thead><tr{_ROW}>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )

@@ -21,7 +21,7 @@ import pyarrow as pa
 import traitlets
 
 from canvasback.widgets import _static
-from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes, bundle, table_from_ipc_bytes
+from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes, table_from_ipc_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,7 +76,7 @@ class ChartView(_static.StaticRepr, BaseWidget):
 
     """
 
-    _esm = bundle("vega_view")
+    _shared_bundle = "vega_view"
     spec = traitlets.Dict().tag(sync=True, echo_update=False)
     datasets = traitlets.Dict(value_trait=traitlets.Bytes()).tag(sync=True, echo_update=False)
     clicked = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)

@@ -12,10 +12,11 @@ follows the table's selection.
 
 Why Vega-Lite compiles in the browser: ``static/compare.js`` bundles vega, vega-lite
 and vega-embed (about 0.9 MB, 0.31 MB gzipped); a vega-only bundle with specs compiled
-by vl-convert in Python would be 0.54 MB (0.19 MB gzipped). A Compare with all five
-panels over 10 runs stays near 1.5 MB of widget state with the larger bundle, under
-the 2 MB budget, and the Python side then needs no JavaScript engine on each control
-change (vl-convert takes about a second to start), only for the static view.
+by vl-convert in Python would be 0.54 MB. The bundle is saved once per notebook,
+gzipped, in the shared runtime (``_runtime.py``), so five comparisons and five tables
+save at about 1.6 MB with widget state (``benchmarks/bench_saved_size.py``), and the
+Python side needs no JavaScript engine on each control change (vl-convert takes about
+a second to start), only for the static view.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from canvasback.tracking import queries
 from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.tracking.queries import downsample as downsampling
 from canvasback.widgets import _static
-from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, bundle, rpc
+from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, rpc
 from canvasback.widgets._sources import resolve_store, run_ids
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ _LOG = logging.getLogger(__name__)
 HISTORY_BUDGET: Final = 24_000
 # A static image needs far fewer points than an interactive chart one can zoom into;
 # fewer points also make the SVG smaller and quicker to render when the widget displays.
-STATIC_HISTORY_BUDGET: Final = 6_000
+STATIC_HISTORY_BUDGET: Final = 2_000
 DEFAULT_KEYS: Final = 4
 DATASETS: Final = ("history", "parallel", "scatter", "finals")
 _CHART_PANELS: Final = ("history", "parallel", "scatter", "bars")
@@ -66,7 +67,7 @@ def _data_trait() -> traitlets.Bytes:
 class Compare(_static.StaticRepr, BaseWidget):
     """Charts and a params table comparing runs; see :func:`compare`."""
 
-    _esm = bundle("compare")
+    _shared_bundle = "compare"
 
     run_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """The runs compared, in legend order."""
@@ -367,12 +368,31 @@ def _panel_datasets(name: str) -> tuple[str, ...]:
 
 
 def _arrow_bytes(frame: pd.DataFrame) -> bytes:
-    """A chart's rows as Arrow IPC; repeated labels go as dictionaries (smaller, faster)."""
+    """A chart's rows as compact Arrow IPC, since saved widget state keeps every byte.
+
+    Repeated labels go as dictionaries; history values as float32 (seven digits, more
+    than a chart or its tooltip shows) and integral x (steps) as int32; a column that
+    is all null (``smoothed`` without smoothing) is left out. About 10 bytes a point.
+    """
     frame = frame.reset_index(drop=True)
     for column in ("run", "key", "kind", "axis"):
         if column in frame.columns:
             frame[column] = frame[column].astype("category")
+    if {"x", "value"} <= set(frame.columns):
+        frame = frame.drop(columns=[c for c in frame.columns if frame[c].isna().all()])
+        for column in ("value", "smoothed"):
+            if column in frame.columns:
+                frame[column] = frame[column].astype("float32")
+        x = frame["x"]
+        integral = pd.api.types.is_integer_dtype(x) or (
+            pd.api.types.is_float_dtype(x) and x.notna().all() and bool((x % 1 == 0).all())
+        )
+        if integral and (x.empty or x.abs().max() < _INT32_LIMIT):
+            frame["x"] = x.astype("int32")
     return arrow_ipc_bytes(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+_INT32_LIMIT: Final = 2**31
 
 
 def _default_scatter_param(frame: pd.DataFrame, params: list[str]) -> str:

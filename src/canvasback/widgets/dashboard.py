@@ -46,6 +46,10 @@ class Dashboard(_static.StaticRepr, ipywidgets.VBox):  # type: ignore[misc]
         """Reload the table (and so the charts) from the store."""
         self.table.refresh()
 
+    def _static_keys(self) -> list[str]:
+        # Either live view (the table's or the charts') stands for the whole dashboard.
+        return [self.table._static_key, self.compare._static_key]  # noqa: SLF001  # same package
+
     def _static_html(self) -> str | None:
         parts = [self.table.to_html()]
         chart_html = self.compare._static_html()  # noqa: SLF001  # same package

@@ -27,7 +27,8 @@ import traitlets
 
 from canvasback.tracking import queries
 from canvasback.tracking.queries.downsample import SKETCH_BUCKETS, StreamSketch
-from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes, bundle
+from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes
+from canvasback.widgets._static import saved_output
 
 if TYPE_CHECKING:
     from canvasback.store import Store
@@ -124,7 +125,7 @@ class LiveRun(BaseWidget):
 
     """
 
-    _esm = bundle("live_run")
+    _shared_bundle = "live_run"
 
     run_name = traitlets.Unicode("").tag(sync=True)
     run_id = traitlets.Unicode("").tag(sync=True)
@@ -206,8 +207,8 @@ class LiveRun(BaseWidget):
         try:
             self.update(final=True)
             if self._display is not None:
-                # Refreshes the output's text/html too, so a saved notebook shows the end.
-                self._display.update(self)
+                # The static output shows the end, in a saved notebook too.
+                self._display.update(self._saved_output(), raw=True)
         except Exception:  # noqa: BLE001 - the run has ended either way; say why the view did not
             _LOG.warning(
                 "canvasback: final live view update of run %s failed",
@@ -354,6 +355,9 @@ class LiveRun(BaseWidget):
         data, metadata = bundle if bundle is not None else ({}, {})
         return {**data, "text/html": self.summary_html()}, metadata
 
+    def _saved_output(self) -> dict[str, str]:
+        return {"text/html": saved_output([self._static_key], self.summary_html())}
+
     def summary_html(self) -> str:
         """The view's current state as self-contained HTML (a notebook saved without a kernel)."""
         end = self.end_time if self.end_time is not None else time.time_ns() // 1_000_000
@@ -417,5 +421,10 @@ def show_live_run(run: Run) -> LiveRun:
     from IPython.display import display  # noqa: PLC0415 - only inside a kernel
 
     view = LiveRun(run)
-    view._display = display(view, display_id=True)  # type: ignore[no-untyped-call]  # noqa: SLF001
+    # Two outputs, as every canvasback widget shows (widgets/_static.py): the summary,
+    # which stays readable without a kernel, then the view, which hides it while it runs.
+    handle = display(view._saved_output(), raw=True, display_id=True)  # type: ignore[no-untyped-call]  # noqa: SLF001
+    data, metadata = super(LiveRun, view)._repr_mimebundle_() or ({}, {})
+    display({**data, "text/plain": ""}, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
+    view._display = handle  # noqa: SLF001
     return view

@@ -17,7 +17,8 @@ from canvasback.tracking import queries
 from canvasback.tracking.filter import BoolOp, FilterError, parse_filter
 from canvasback.tracking.queries import run_stats
 from canvasback.tracking.queries.run_set import Column, RunSet, SortKey, parse_column
-from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, bundle, rpc
+from canvasback.widgets import _static
+from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, rpc
 from canvasback.widgets._sources import experiment_ids, resolve_client, run_ids
 from canvasback.widgets._table_html import table_html
 
@@ -43,7 +44,7 @@ STATIC_ROWS: Final = 50
 _QUERY_TRAITS: Final = ("experiment_ids", "filter", "summary_filters", "sort")
 
 
-class RunTable(BaseWidget):
+class RunTable(_static.StaticRepr, BaseWidget):
     """The runs of a store as an interactive table (use :func:`runs` to make one).
 
     Sort by any column (click a header), filter with the ``search_runs`` grammar, choose
@@ -52,7 +53,7 @@ class RunTable(BaseWidget):
     way round.
     """
 
-    _esm = bundle("run_table")
+    _shared_bundle = "run_table"
 
     experiment_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Experiments shown; empty means every experiment of the store."""
@@ -130,17 +131,9 @@ class RunTable(BaseWidget):
         types = {c.name: self._column_type(c) for c in columns}
         return table_html(table, columns, types, total=self.total, filter_text=self.filter)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # noqa: ANN401 - anywidget's shape
-        bundle_ = super()._repr_mimebundle_(**kwargs)
-        if bundle_ is None:
-            return None
-        data, metadata = bundle_
+    def _static_html(self) -> str | None:
         # A saved notebook opened without a kernel (or on GitHub) still shows the runs.
-        try:
-            data = {**data, "text/html": self.to_html()}
-        except Exception:  # noqa: BLE001 - a static copy must never stop the widget showing
-            _LOG.debug("canvasback: no static HTML for the run table", exc_info=True)
-        return data, metadata
+        return self.to_html()
 
     def close(self) -> None:
         """Close the widget and release its DuckDB cursor."""
