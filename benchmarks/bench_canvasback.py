@@ -28,6 +28,9 @@ W5_FETCHES = 5
 # Off by default in canvasback (the page cache is the "on disk" of the main rows);
 # the -fsync rows repeat W1-W3 with it on, the closest match to sqlite's commits.
 FSYNC_ENV = "CANVASBACK_FSYNC"
+# Every new run records its code and environment by default; the W rows measure the
+# store without it, and W3-capture the same runs with it.
+CAPTURE_ENV = "CANVASBACK_CAPTURE"
 
 EMPTY_RUN = """
 import json, sys, time
@@ -258,6 +261,39 @@ def fsync_rows(rec: c.Recorder) -> None:
     os.environ.pop(FSYNC_ENV)
 
 
+def w3_capture(rec: c.Recorder) -> None:
+    """W3 with capture on: git state, environment, packages and script copy per run."""
+    n, chunk = rec.sizes["w3_runs"], rec.sizes["w3_chunk"]
+    os.environ[CAPTURE_ENV] = "all"
+    cb.set_experiment("w3-capture")
+    samples = []
+    for lo in range(0, n, chunk):
+        with rec.timed() as sample:
+            make_runs(lo, lo + chunk)
+            cb.flush()
+        samples.append(sample)
+    os.environ[CAPTURE_ENV] = "none"
+    rec.add(
+        "W3-capture",
+        f"runs/s ({n:,} runs in chunks of {chunk}) incl. flush, capture on",
+        "runs/s",
+        samples,
+        chunk,
+        value=c.per_second(chunk),
+        better="higher",
+        note="each run also writes environment/requirements.txt and source/<script> "
+        "(and source/diff.patch when the checkout is dirty)",
+    )
+
+
+def variant_rows(rec: c.Recorder) -> None:
+    """W1-W3 again with fsync on, and W3 with capture on."""
+    if any(rec.wants(w) for w in ("W1", "W2", "W3")):
+        fsync_rows(rec)
+    if rec.wants("W3"):
+        w3_capture(rec)
+
+
 def per_call_rows(rec: c.Recorder) -> None:
     if rec.wants("W1"):
         w1(rec, "W1")
@@ -281,8 +317,11 @@ def workloads(rec: c.Recorder, store: Path) -> None:
         if not rec.wants("W4"):
             compact(rec, "w5")
         w5(rec, "W5-compacted", w2_run)
-    if any(rec.wants(w) for w in ("W1", "W2", "W3")):
-        fsync_rows(rec)
+    variant_rows(rec)
+    if rec.wants("M"):
+        from models_canvasback import models_rows  # noqa: PLC0415  # scikit-learn loads here
+
+        models_rows(rec)
     if rec.wants("W6"):
         c.cold_start(
             rec,
@@ -306,6 +345,7 @@ def main() -> None:
         version = "src"  # imported from the working tree, not installed
     rec = c.Recorder("canvasback", version, quick=args.quick, only=only)
     os.environ.pop(FSYNC_ENV, None)
+    os.environ[CAPTURE_ENV] = "none"
 
     store = c.fresh_dir("canvasback")
     os.chdir(store)  # same as the MLflow side: nothing depends on the repo's cwd

@@ -303,6 +303,10 @@ def main() -> None:
         w4(rec, db_path)
     if rec.wants("W5"):
         w5(rec, client, w2_run)
+    if rec.wants("M"):
+        from models_mlflow import models_rows  # noqa: PLC0415  # scikit-learn loads here
+
+        models_rows(rec)
     if rec.wants("W6"):
         c.cold_start(
             rec,

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 # Workload sizes from WORKLOAD.md; --quick divides them so a smoke run takes seconds.
 FULL = {"w1_calls": 20_000, "w2_points": 200_000, "w3_runs": 1_000, "w3_chunk": 200}
 QUICK = {"w1_calls": 2_000, "w2_points": 20_000, "w3_runs": 200, "w3_chunk": 40}
+
+# The model rows: M4 searches one model of 100 versions among 1,000 (and 10,000).
+MODEL_VERSIONS_PER_MODEL = 100
+M4_FILTER = "name = 'bulk-7'"
 BATCH = 1_000  # MLflow's MAX_METRICS_PER_BATCH; both systems get the same chunking
 W4_FILTER = "metrics.acc > 0.5 and params.lr = '0.01'"
 W4_ORDER = ["metrics.acc DESC"]

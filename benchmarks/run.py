@@ -44,6 +44,11 @@ PEER_REQUIREMENTS = (
     "alembic==1.20.1",
     "pandas==3.1.1",
     "numpy==2.4.6",
+    # the model rows (M1-M4) and the model interop tests: MLflow's sklearn flavor
+    "scikit-learn==1.9.1",
+    "scipy==1.17.1",
+    "skops==0.16.0",
+    "cloudpickle==3.1.3",
 )
 
 
@@ -76,6 +81,7 @@ SPECS = (
     Spec("W1-fsync", f"W1 with {FSYNC}, µs per call", "<= 2", "W1"),
     Spec("W2-fsync", f"W2 with {FSYNC}, points/s", ">= 1,000,000", "W2"),
     Spec("W3-fsync", f"W3 with {FSYNC}, runs/s", ">= 300", "W3"),
+    Spec("W3-capture", "W3 with capture on (code, environment), runs/s", ">= 300", "W3"),
     Spec("W4-1k", "W4 search ms, 1k runs", "<= 10"),
     Spec("W4-1k-compacted", "W4 search ms, 1k runs, after compact()", "<= 10", "W4-1k"),
     Spec("W4-10k", "W4 search ms, 10k runs", "<= 15"),
@@ -84,6 +90,11 @@ SPECS = (
     Spec("W4-100k-compacted", "W4 search ms, 100k runs, after compact()", "<= 40", "W4-100k"),
     Spec("W5", "W5 history of 100k points, ms", "<= 30"),
     Spec("W5-compacted", "W5 history, ms, after compact()", "<= 30", "W5"),
+    Spec("M1", "M1 log_model of a small scikit-learn model, ms", "<= 50"),
+    Spec("M2", "M2 register_model, ms", "<= 10"),
+    Spec("M3", "M3 load_model by alias, ms", "<= 50"),
+    Spec("M4-1k", "M4 search_model_versions, 1k versions, ms", "<= 20"),
+    Spec("M4-10k", "M4 search_model_versions, 10k versions, ms", "<= 20", "M4-1k"),
     Spec("W6-python", "W6 `python -c pass`, s"),
     Spec("W6-import", "W6 `python -c 'import <lib>'`, s", "<= 0.3"),
     Spec("W6-empty-run", "W6 empty run in a new process, existing store, ms"),

@@ -21,6 +21,8 @@ from canvasback.models import PickleLoadWarning, SignatureMismatchError, Untrust
 from canvasback.registry import RegistryNotFoundError
 from canvasback.registry.sources import ModelNotFoundError
 
+pytestmark = pytest.mark.usefixtures("store")
+
 
 @pytest.fixture(scope="module")
 def iris():
@@ -34,11 +36,11 @@ class Doubler(canvasback.pyfunc.PythonModel):
     def load_context(self, context):
         self.offset = float(open(context.artifacts["offset"]).read())  # noqa: PTH123, SIM115
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input, params=None):  # noqa: ARG002  # MLflow's signature
         return model_input.iloc[:, 0].to_numpy() * 2 + self.offset
 
 
-def test_sklearn_round_trips_through_every_uri(store, iris):
+def test_sklearn_round_trips_through_every_uri(iris):
     x, _, model = iris
     with cb.start_run(live=False) as run:
         info = canvasback.sklearn.log_model(model, name="model", input_example=x[:5])
@@ -60,7 +62,7 @@ def test_sklearn_round_trips_through_every_uri(store, iris):
     np.testing.assert_allclose(estimator.predict_proba(x), model.predict_proba(x))
 
 
-def test_the_folder_is_mlflows_format(store, iris):
+def test_the_folder_is_mlflows_format(iris):
     x, _, model = iris
     with cb.start_run(live=False):
         info = canvasback.sklearn.log_model(model, name="model", input_example=x[:3])
@@ -77,7 +79,8 @@ def test_the_folder_is_mlflows_format(store, iris):
     mlmodel = yaml.safe_load((folder / "MLmodel").read_text())
     assert mlmodel["flavors"]["sklearn"]["serialization_format"] == "skops"
     assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.sklearn"
-    assert mlmodel["model_id"] == info.model_id and mlmodel["run_id"] == info.run_id
+    assert mlmodel["model_id"] == info.model_id
+    assert mlmodel["run_id"] == info.run_id
     inputs = json.loads(mlmodel["signature"]["inputs"])
     assert [c["name"] for c in inputs] == list(x.columns)
     assert {c["type"] for c in inputs} == {"double"}
@@ -88,15 +91,15 @@ def test_the_folder_is_mlflows_format(store, iris):
     assert example["dataframe_split"]["columns"] == list(x.columns)
 
 
-def test_log_model_can_register_in_the_same_call(store, iris):
-    x, _, model = iris
+def test_log_model_can_register_in_the_same_call(iris):
+    _, _, model = iris
     with cb.start_run(live=False):
         info = cb.log_model(model, "model", registered_model_name="iris")
     assert info.registered_model_version == 1
     assert cb.client().get_model_version("iris", 1).run_id == info.run_id
 
 
-def test_pickle_formats_load_only_when_trusted(store, iris):
+def test_pickle_formats_load_only_when_trusted(iris):
     x, _, model = iris
     with cb.start_run(live=False):
         info = canvasback.sklearn.log_model(model, name="m", serialization_format="cloudpickle")
@@ -107,7 +110,7 @@ def test_pickle_formats_load_only_when_trusted(store, iris):
     assert (loaded.predict(x) == model.predict(x)).all()
 
 
-def test_skops_refuses_types_it_does_not_know_unless_named(store, iris, tmp_path):
+def test_skops_refuses_types_it_does_not_know_unless_named(iris, tmp_path):
     x, y, _ = iris
     forest = RandomForestClassifier(n_estimators=3, random_state=0).fit(x, y)
     with cb.start_run(live=False):  # scikit-learn's own types (trees) are trusted
@@ -132,7 +135,7 @@ class Constant(BaseEstimator):
         return np.full(len(data), 7)
 
 
-def test_a_custom_pyfunc_model_round_trips_with_trust(store, tmp_path):
+def test_a_custom_pyfunc_model_round_trips_with_trust(tmp_path):
     offset = tmp_path / "offset.txt"
     offset.write_text("0.5")
     frame = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]})
@@ -151,12 +154,14 @@ def test_a_custom_pyfunc_model_round_trips_with_trust(store, tmp_path):
     assert isinstance(loaded.unwrap_python_model(), Doubler)
 
 
-def test_predict_checks_the_signature(store, iris):
+def test_predict_checks_the_signature(iris):
     x, _, model = iris
     with cb.start_run(live=False):
         info = canvasback.sklearn.log_model(model, name="model", input_example=x[:5])
     loaded = cb.load_model(info.model_uri)
-    with pytest.raises(SignatureMismatchError, match=r"missing column\(s\) \['petal width \(cm\)'\]"):
+    with pytest.raises(
+        SignatureMismatchError, match=r"missing column\(s\) \['petal width \(cm\)'\]"
+    ):
         loaded.predict(x.drop(columns=["petal width (cm)"]))
     bad = x.assign(**{"sepal length (cm)": "long"})
     with pytest.raises(SignatureMismatchError, match=r"column 'sepal length \(cm\)'.*string"):
@@ -166,7 +171,7 @@ def test_predict_checks_the_signature(store, iris):
     assert (loaded.predict(x.to_numpy()) == model.predict(x)).all()  # columns by position
 
 
-def test_tensor_signatures_from_numpy(store, iris):
+def test_tensor_signatures_from_numpy(iris):
     x, y, _ = iris
     model = LogisticRegression(max_iter=500).fit(x.to_numpy(), y)
     with cb.start_run(live=False):
@@ -180,7 +185,7 @@ def test_tensor_signatures_from_numpy(store, iris):
     assert len(loaded.predict(x.to_numpy())) == len(x)
 
 
-def test_unknown_uris_name_what_exists(store, iris):
+def test_unknown_uris_name_what_exists(iris):
     _, _, model = iris
     with cb.start_run(live=False) as run:
         canvasback.sklearn.log_model(model, name="model", registered_model_name="iris")
@@ -194,6 +199,7 @@ def test_unknown_uris_name_what_exists(store, iris):
         cb.load_model(f"runs:/{run.info.run_id}/weights")
     with pytest.raises(ModelNotFoundError, match="No logged model 'm-0123'"):
         cb.load_model("models:/m-0123")
-    with cb.start_run(live=False), pytest.raises(cb.InvalidInputError, match="already has"):
+    with cb.start_run(live=False):
         canvasback.sklearn.log_model(model, name="model")
-        canvasback.sklearn.log_model(model, name="model")
+        with pytest.raises(cb.InvalidInputError, match="already has"):
+            canvasback.sklearn.log_model(model, name="model")

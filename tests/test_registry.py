@@ -132,7 +132,8 @@ def test_tags_descriptions_and_search(client):
     assert [(v.name, v.version) for v in found] == [("churn", "1"), ("fraud", "1"), ("churn", "2")]
     first = cb.search_model_versions(max_results=2)
     second = cb.search_model_versions(max_results=2, page_token=first.token)
-    assert len(first) == 2 and len(second) == 1 and second.token is None
+    assert (len(first), len(second)) == (2, 1)
+    assert second.token is None
     with pytest.raises(FilterError, match="unknown attribute 'metric'"):
         cb.search_model_versions("metric > 1")
     tags = cb.sql("SELECT name, version, key FROM model_version_tags").fetchall()
@@ -146,7 +147,9 @@ def test_rename_and_delete_follow_mlflow(client):
     renamed = client.rename_registered_model("churn", "churn-v2")
     assert renamed.aliases == {"champion": "1"}
     assert client.get_model_version("churn-v2", 1).name == "churn-v2"
-    with pytest.raises(RegistryNotFoundError, match=r"No registered model named 'churn'.*'churn-v2'"):
+    with pytest.raises(
+        RegistryNotFoundError, match=r"No registered model named 'churn'.*'churn-v2'"
+    ):
         client.get_registered_model("churn")
     cb.register_model(uri, "churn")  # the old name is free: a new model
     with pytest.raises(RegistryConflictError, match="already exists"):

@@ -79,7 +79,9 @@ class Model:
     @classmethod
     def load(cls, folder: Path) -> Model:
         """Read ``folder/MLmodel`` (written by canvasback or by MLflow)."""
-        data = yaml.safe_load((folder / MLMODEL).read_text()) or {}
+        # libyaml's loader when present: a pure-Python parse costs milliseconds.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        data = yaml.load((folder / MLMODEL).read_text(), Loader=loader) or {}  # noqa: S506
         signature = data.pop("signature", None)
         known = {
             "flavors",

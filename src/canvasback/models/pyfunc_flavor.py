@@ -53,16 +53,27 @@ class PythonModel:
         raise NotImplementedError
 
 
+class _TypeHintsStandIn:
+    """Holds the state of MLflow's cached type hints, which canvasback does not use."""
+
+
 class _MlflowNamesUnpickler(pickle.Unpickler):
-    # A model MLflow saved subclasses mlflow's PythonModel; without MLflow installed,
-    # canvasback's class (the same interface) stands in for it.
+    # A model MLflow saved subclasses mlflow's PythonModel (and caches its type hints);
+    # without MLflow installed, canvasback's classes of the same interface stand in.
+    _STAND_INS: Final = {
+        ("mlflow.pyfunc.model", "PythonModel"): PythonModel,
+        ("mlflow.pyfunc.model", "PythonModelContext"): PythonModelContext,
+        ("mlflow.models.signature", "_TypeHints"): _TypeHintsStandIn,
+    }
+
     def find_class(self, module: str, name: str) -> Any:  # noqa: ANN401
-        if module.startswith("mlflow.pyfunc") and name in ("PythonModel", "PythonModelContext"):
-            try:
-                return super().find_class(module, name)
-            except ImportError:
-                return {"PythonModel": PythonModel, "PythonModelContext": PythonModelContext}[name]
-        return super().find_class(module, name)
+        try:
+            return super().find_class(module, name)
+        except ImportError:
+            stand_in = self._STAND_INS.get((module, name))
+            if stand_in is None:
+                raise
+            return stand_in
 
 
 class PyFuncModel:

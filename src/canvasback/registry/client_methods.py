@@ -401,10 +401,12 @@ class RegistryMethods:
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at."""
         model_id = self._model_id(name)
-        current = rq.aliases_of(self.store.read(), [model_id]).get(model_id, {})
-        if alias not in current:
+        catalog = self.store.read()
+        row = rq.version_by_alias(catalog, model_id, alias)
+        if row is None:
+            current = rq.aliases_of(catalog, [model_id]).get(model_id, {})
             raise RegistryNotFoundError(_no_alias(name, alias, current))
-        return self.get_model_version(name, current[alias])
+        return self._versions(catalog, [row])[0]
 
     def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of a model's aliases (or of one), oldest first: when, from, to, who."""

@@ -73,10 +73,16 @@ def _tags(kind: str) -> str:
 
 VIEWS: Final = {
     "_registry_facts": _FACTS,
-    "registered_models": """
+    "_live_models": """
         SELECT m.model_id, coalesce(f.new_name, m.name) AS name, f.description,
-               m.creation_time,
-               greatest(m.creation_time, f.updated,
+               m.creation_time, m.user_id, f.updated
+        FROM _registered_models m
+        LEFT JOIN _registry_facts f ON f.entity_id = m.model_id
+        WHERE f.deleted IS NOT TRUE
+    """,
+    "registered_models": """
+        SELECT m.model_id, m.name, m.description, m.creation_time,
+               greatest(m.creation_time, m.updated,
                         (SELECT max(greatest(v.creation_time, vf.updated))
                          FROM _model_versions v
                          LEFT JOIN _registry_facts vf
@@ -85,9 +91,7 @@ VIEWS: Final = {
                         (SELECT max(a.timestamp) FROM _model_aliases a
                          WHERE a.model_id = m.model_id)) AS last_updated_time,
                m.user_id
-        FROM _registered_models m
-        LEFT JOIN _registry_facts f ON f.entity_id = m.model_id
-        WHERE f.deleted IS NOT TRUE
+        FROM _live_models m
     """,
     "model_versions": """
         SELECT m.name, v.version, v.model_id, v.creation_time,
@@ -95,7 +99,7 @@ VIEWS: Final = {
                f.description, v.user_id, coalesce(f.stage, 'None') AS current_stage,
                v.source, v.run_id, 'READY' AS status
         FROM _model_versions v
-        JOIN registered_models m ON m.model_id = v.model_id
+        JOIN _live_models m ON m.model_id = v.model_id
         LEFT JOIN _registry_facts f ON f.entity_id = v.model_id || '/' || v.version
         WHERE f.deleted IS NOT TRUE
     """,
@@ -109,13 +113,13 @@ VIEWS: Final = {
                lag(a.version) OVER w AS from_version, a.version AS to_version,
                a.timestamp, a.user_id, a.host, a.model_id
         FROM _model_aliases a
-        JOIN registered_models m ON m.model_id = a.model_id
+        JOIN _live_models m ON m.model_id = a.model_id
         WINDOW w AS (PARTITION BY a.model_id, a.alias ORDER BY a.timestamp, a.writer, a.seq)
     """,
     "registered_model_tags": f"""
         SELECT m.name, t.key, t.value, m.model_id
         FROM ({_tags(layout.EVENT_MODEL_TAG)}) t
-        JOIN registered_models m ON m.model_id = t.entity_id
+        JOIN _live_models m ON m.model_id = t.entity_id
     """,
     "model_version_tags": f"""
         SELECT v.name, v.version, t.key, t.value, v.model_id

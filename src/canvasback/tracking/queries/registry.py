@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 
+_LATEST_ALIASES: Final = """
+    SELECT * FROM _model_aliases WHERE list_contains(?, model_id)
+    QUALIFY row_number() OVER (
+        PARTITION BY model_id, alias ORDER BY timestamp DESC, writer DESC, seq DESC) = 1
+"""
+
 _MODEL_COLUMNS: Final = {
     "name": "m.name",
     "description": "m.description",
@@ -201,13 +207,27 @@ def version_tags(catalog: Catalog, model_ids: list[str]) -> dict[tuple[str, int]
 def aliases_of(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, int]]:
     """Current aliases of models: model id -> {alias: version}."""
     out: dict[str, dict[str, int]] = {}
+    # The models' alias rows first, then the latest of each: the window sees only those.
     for model_id, alias, version in catalog.rows(
-        "SELECT model_id, alias, version FROM aliases WHERE list_contains(?, model_id) "
-        "ORDER BY alias",
+        f"SELECT a.model_id, a.alias, a.version FROM ({_LATEST_ALIASES}) a "
+        "WHERE a.version IS NOT NULL AND EXISTS (SELECT 1 FROM model_versions v "
+        "WHERE v.model_id = a.model_id AND v.version = a.version) ORDER BY a.alias",
         [model_ids],
     ):
         out.setdefault(model_id, {})[alias] = version
     return out
+
+
+def version_by_alias(catalog: Catalog, model_id: str, alias: str) -> Row | None:
+    """The live version an alias of a model points at, None if it points nowhere."""
+    rows = _rows(
+        catalog,
+        "SELECT v.* FROM (SELECT version FROM _model_aliases WHERE model_id = ? AND alias = ? "
+        "ORDER BY timestamp DESC, writer DESC, seq DESC LIMIT 1) a "
+        "JOIN model_versions v ON v.model_id = ? AND v.version = a.version",
+        [model_id, alias, model_id],
+    )
+    return rows[0] if rows else None
 
 
 def alias_history(catalog: Catalog, model_id: str, alias: str | None = None) -> list[Row]:

@@ -1,0 +1,73 @@
+"""The model rows (M1-M4) on canvasback: log, register, load by alias, search versions."""
+
+from __future__ import annotations
+
+import time
+
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+import canvasback as cb
+import canvasback.sklearn
+import common as c
+
+REPEATS = 20
+
+
+def _model() -> tuple[LogisticRegression, object]:
+    x, y = load_iris(return_X_y=True, as_frame=True)
+    return LogisticRegression(max_iter=500).fit(x, y), x
+
+
+def _bulk(client: cb.MlflowClient, source: str, run_id: str, start: int, stop: int) -> float:
+    t0 = time.perf_counter()
+    for model in range(start, stop):
+        for _ in range(c.MODEL_VERSIONS_PER_MODEL):
+            client.create_model_version(f"bulk-{model}", source, run_id=run_id)
+    return time.perf_counter() - t0
+
+
+def models_rows(rec: c.Recorder) -> None:
+    model, x = _model()
+    client = cb.MlflowClient()
+    with cb.start_run(run_name="models", live=False) as run:
+        canvasback.sklearn.log_model(model, name="warm-up", input_example=x[:5])
+        samples = []
+        for i in range(REPEATS):
+            with rec.timed() as sample:
+                info = canvasback.sklearn.log_model(model, name=f"m{i}", input_example=x[:5])
+            samples.append(sample)
+    rec.add("M1", "log_model of a small scikit-learn model", "ms", samples, 1, value=c.millis)
+    cb.register_model(info.model_uri, "iris")
+    samples = []
+    for _ in range(REPEATS):
+        with rec.timed() as sample:
+            version = cb.register_model(info.model_uri, "iris")
+        samples.append(sample)
+    rec.add("M2", "register_model", "ms", samples, 1, value=c.millis)
+    client.set_registered_model_alias("iris", "champion", version.version)
+    cb.load_model("models:/iris@champion")  # warm: the first load imports skops
+    samples = []
+    for _ in range(REPEATS):
+        with rec.timed() as sample:
+            loaded = cb.load_model("models:/iris@champion")
+        samples.append(sample)
+    check = "ok" if (loaded.predict(x) == model.predict(x)).all() else "predictions differ"
+    rec.add(
+        "M3", "load_model('models:/iris@champion')", "ms", samples, 1, value=c.millis, check=check
+    )
+    built = 0
+    for total in (1_000, 10_000):
+        models = total // c.MODEL_VERSIONS_PER_MODEL
+        elapsed = _bulk(client, info.model_uri, run.info.run_id, built, models)
+        rec.note(f"M4-{total // 1000}k: {total - built * 100:,} versions made in {elapsed:.1f} s")
+        built = models
+        found = client.search_model_versions(c.M4_FILTER)
+        samples = []
+        for _ in range(5):
+            with rec.timed() as sample:
+                found = client.search_model_versions(c.M4_FILTER)
+            samples.append(sample)
+        ok = "ok" if len(found) == c.MODEL_VERSIONS_PER_MODEL else f"{len(found)} versions"
+        label = f"search_model_versions over {total:,} versions"
+        rec.add(f"M4-{total // 1000}k", label, "ms", samples, 1, value=c.millis, check=ok)
