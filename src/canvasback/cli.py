@@ -5,8 +5,9 @@ of a project folder (``canvasback.toml`` or MLflow's ``MLproject``), as a tracke
 exit status 0 when the run FINISHED, 1 when it failed, 2 when it could not start.
 
 ``canvasback recover [STORE]`` writes the rows an earlier process could not write to a
-store (kept in a spill folder, see ``canvasback.store.spill``) into it, and says what
-is still kept and where. Exit status 0 when nothing is left, 1 otherwise.
+store (kept in a spill folder, see ``canvasback.store.spill``) into it, and the model
+versions whose number was claimed by a process killed before it wrote them; it says
+what is still kept and where. Exit status 0 when nothing is left, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import sys
 from typing import TYPE_CHECKING
 
 from canvasback._config import resolve_store
-from canvasback.store import spill
+from canvasback.registry import repair
+from canvasback.store import open_store, spill
 from canvasback.store.arrow_rows import rows_to_table
 from canvasback.store.fs import LocalFileSystem
 
@@ -33,6 +35,9 @@ def recover(store: str | None) -> int:
         f"canvasback recover: wrote {report.written_rows} row(s) in "
         f"{report.written_files} file(s) to {root}\n"
     )
+    versions = repair.recover_versions(open_store(root))
+    if versions:
+        out.write(f"canvasback recover: wrote {versions} model version(s) left unwritten\n")
     for path, rows in sorted(report.remaining.items()):
         out.write(f"  still kept: {rows} row(s) in {path}\n")
     for error in report.errors:

@@ -229,7 +229,11 @@ class RegistryMethods:
         checked_tags = dict(_tag(k, v) for k, v in (tags or {}).items())
         model_id = self._ensure_model(name)
         now = time.time_ns() // 1_000_000
-        claim = json.dumps({"source": source, "run_id": run_id, "time": now}).encode()
+        # The claim holds the whole version: a crash before its row is written loses
+        # nothing (registry/repair.py writes the row from it).
+        claim = json.dumps(
+            {"source": source, "run_id": run_id, "time": now, "user": _user()}
+        ).encode()
         version = self.store.claim_next_number(f"{VERSION_CLAIMS}/{model_id}", claim)
         row = (model_id, version, source, run_id, now, _user())
         self.store.writer.append("model_versions", _PARTITION, row)

@@ -240,6 +240,12 @@ def alias_history(catalog: Catalog, model_id: str, alias: str | None = None) -> 
     )
 
 
+def version_numbers_written(catalog: Catalog, model_id: str) -> set[int]:
+    """Every version number of a model that has a row, deleted ones included."""
+    rows = catalog.rows("SELECT version FROM _model_versions WHERE model_id = ?", [model_id])
+    return {r[0] for r in rows}
+
+
 def versions_in_stage(catalog: Catalog, model_id: str, stage: str) -> list[int]:
     """Numbers of a model's live versions in a stage."""
     return [
