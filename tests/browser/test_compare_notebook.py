@@ -36,6 +36,12 @@ def test_row_click_selects_in_kernel_and_redraws_charts(lab_page):
     lines.first.wait_for(timeout=30_000)
     assert lab_page.kernel_eval(NOTEBOOK.name, "len(table.selected_ids)") == "3"
     before = lines.count()
+    # Each widget's static copy (saved for readers without a kernel) gives way to its
+    # running view: the table's, the charts' and the dashboard's.
+    statics = lab_page.page.locator(".jp-Notebook .jp-OutputArea-child:has([data-cb-static])")
+    assert statics.count() == 3
+    for i in range(3):
+        statics.nth(i).wait_for(state="hidden", timeout=10_000)
 
     first = table.locator(ROWS).first
     row_text = first.inner_text()

@@ -1,0 +1,204 @@
+"""A saved notebook shows its tables and charts wherever no widget can run, offline.
+
+``notebooks/compare.ipynb`` (a run table, a comparison, a dashboard) is executed once by
+nbclient, as ``jupyter nbconvert --to notebook --execute`` does, which saves the widget
+state; a copy has that state removed. Both are then shown in Chromium the ways a reader
+meets them: exported by ``jupyter nbconvert --to html`` (whose page prefers the widget
+view whenever the state is saved, and fetches its widget manager from a CDN that is
+blocked here), as a code host renders them (``text/html`` and images only, no script or
+style), and reopened in JupyterLab in a kernel that holds none of the widgets.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "compare.ipynb"
+STATE = "application/vnd.jupyter.widget-state+json"
+VIEW = "application/vnd.jupyter.widget-view+json"
+RUNS = 8  # the sweep compare.ipynb logs
+WIDGET_CELLS = 3  # the table, the comparison, the dashboard
+
+# Every static view of the page, as a reader sees it: visible tables with their rows,
+# visible charts with drawn marks, and no widget error text.
+_SEEN = """() => {
+    const visible = (node) => {
+        const box = node.getBoundingClientRect();
+        const style = getComputedStyle(node);
+        return box.width > 0 && box.height > 0 && style.visibility !== 'hidden'
+            && node.checkVisibility();
+    };
+    const tables = [...document.querySelectorAll('.canvasback-run-table-static table')]
+        .filter(visible).map((t) => t.querySelectorAll('tbody tr').length);
+    const charts = [...document.querySelectorAll('.canvasback-static svg')].filter(visible)
+        .map((svg) => [...svg.querySelectorAll('path, line, circle, rect')]
+            .filter((m) => m.getBoundingClientRect().width + m.getBoundingClientRect().height > 0)
+            .length);
+    const text = document.body.innerText;
+    const errors = ['Error displaying widget', 'Loading widget', 'Compare model_id',
+        'RunTable model_id'].filter((t) => text.includes(t));
+    return {tables, charts, errors};
+}"""
+
+
+def assert_static_views(page: Page) -> dict[str, Any]:
+    seen: dict[str, Any] = page.evaluate(_SEEN)
+    # The table's cell and the dashboard's: every run a row.
+    assert seen["tables"] == [RUNS, RUNS], seen
+    # Four charts of the comparison and four of the dashboard, each with marks drawn.
+    assert len(seen["charts"]) == 8, seen
+    assert min(seen["charts"]) > 5, seen
+    assert seen["errors"] == [], seen
+    return seen
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """compare.ipynb executed with widget state saved, and a copy without that state."""
+    import nbclient  # noqa: PLC0415 - only these tests need it
+    import nbformat  # noqa: PLC0415
+
+    base = tmp_path_factory.mktemp("saved")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    store = base / "store"
+    # The notebook logs its sweep into the current store: a fresh one of its own.
+    nb.cells.insert(
+        0, nbformat.v4.new_code_cell(f"import os\nos.environ['CANVASBACK_STORE'] = {str(store)!r}")
+    )
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3").execute(cwd=str(base))
+    with_state = base / "with_state.ipynb"
+    nbformat.write(nb, with_state)
+    without = json.loads(with_state.read_text())
+    without["metadata"].pop("widgets")
+    without_state = base / "without_state.ipynb"
+    without_state.write_text(json.dumps(without, indent=1))
+    return {"with_state": with_state, "without_state": without_state}
+
+
+def _widget_outputs(path: Path) -> list[list[dict[str, Any]]]:
+    cells = json.loads(path.read_text())["cells"]
+    return [
+        cell["outputs"]
+        for cell in cells
+        if any(VIEW in output.get("data", {}) for output in cell.get("outputs", []))
+    ]
+
+
+def test_each_widget_saves_a_static_output_then_its_view(saved):
+    outputs = _widget_outputs(saved["with_state"])
+    assert len(outputs) == WIDGET_CELLS
+    state = json.loads(saved["with_state"].read_text())["metadata"]["widgets"][STATE]["state"]
+    for static, view in outputs:
+        html = "".join(static["data"]["text/html"])
+        (key,) = re.findall(r'data-cb-static="([0-9a-f ]+)"', html)[:1]
+        model = state[view["data"][VIEW]["model_id"]]["state"]
+        # The view's key marks its static copy (a dashboard's: its table's and charts').
+        assert model.get("_static_key", "") in key.split() or model["_model_name"] == "VBoxModel"
+        assert "".join(view["data"]["text/plain"]) == ""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["with_state", "without_state"])
+def test_nbconvert_html_shows_the_static_views_offline(saved, which, offline_page, tmp_path):
+    html = tmp_path / f"{which}.html"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nbconvert",
+            "--to",
+            "html",
+            str(saved[which]),
+            "--output-dir",
+            str(tmp_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    assert html.is_file()
+    if which == "with_state":
+        # The case that used to show nothing: nbconvert picks the widget view.
+        assert 'type="application/vnd.jupyter.widget-view+json"' in html.read_text()
+    page = offline_page.page
+    page.goto(html.as_uri())
+    page.wait_for_load_state("load")
+    assert_static_views(page)
+    offline_page.screenshot(f"nbconvert_{which}", full_page=True)
+    # What was blocked is nbconvert's own page (require.js, MathJax, and with widget
+    # state its widget manager), never something a canvasback output asked for.
+    own = ("cdnjs.cloudflare.com/ajax/libs/", "unpkg.com/@jupyter-widgets/html-manager")
+    assert all(any(part in url for part in own) for url in offline_page.blocked), (
+        offline_page.blocked
+    )
+    manager = [url for url in offline_page.blocked if "html-manager" in url]
+    assert bool(manager) == (which == "with_state")
+
+
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+
+
+def code_host_page(path: Path) -> str:
+    """The notebook as a code host shows it: text/html or an image per output, no script."""
+    parts = []
+    for cell in json.loads(path.read_text())["cells"]:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/html" in data:
+                parts.append(_SCRIPT_OR_STYLE.sub("", "".join(data["text/html"])))
+            elif "image/png" in data:
+                parts.append(f'<img src="data:image/png;base64,{data["image/png"]}">')
+            elif "text/plain" in data:
+                parts.append(f"<pre>{''.join(data['text/plain'])}</pre>")
+    return f"<!doctype html><html><body>{'<hr>'.join(parts)}</body></html>"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("which", ["with_state", "without_state"])
+def test_a_code_host_shows_the_static_views(saved, which, offline_page, tmp_path):
+    page_file = tmp_path / "host.html"
+    page_file.write_text(code_host_page(saved[which]))
+    offline_page.page.goto(page_file.as_uri())
+    assert_static_views(offline_page.page)
+    assert offline_page.blocked == []
+
+
+# Every static view is shown, and the widget view saved after each (the next output)
+# is hidden or empty: no "model not found", no view waiting for a kernel that never comes.
+_SETTLED = """() => {
+    const boxes = [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-child')];
+    const statics = boxes.filter((b) => b.querySelector('[data-cb-static]'));
+    const views = statics.map((b) => b.nextElementSibling);
+    return statics.length === 3 && statics.every((b) => b.checkVisibility())
+        && views.every((v) => v && !(v.checkVisibility() && v.innerText.trim() !== ''));
+}"""
+
+
+@pytest.mark.jupyterlab
+@pytest.mark.parametrize("which", ["with_state", "without_state"])
+def test_jupyterlab_without_the_widgets_kernel_shows_the_static_views(saved, which, lab_page):
+    import nbformat  # noqa: PLC0415
+    from nbformat.sign import NotebookNotary  # noqa: PLC0415
+
+    name = f"reopened_{which}.ipynb"
+    nb = nbformat.read(saved[which], as_version=4)
+    # Trusted, as a notebook its user saved is: JupyterLab sanitizes an untrusted one's
+    # HTML down to text and tables (no SVG, no style) and never runs its widgets.
+    NotebookNotary(data_dir=str(lab_page.lab.runtime_dir.parent / "data")).sign(nb)
+    nbformat.write(nb, lab_page.lab.root / name)
+    lab_page.open(name)  # a new kernel: none of the saved widgets live in it
+    lab_page.page.locator(".jp-Notebook .canvasback-static svg").first.wait_for(timeout=30_000)
+    # A view restored from saved state waits a few seconds for a kernel, then steps aside.
+    lab_page.page.wait_for_function(_SETTLED, timeout=20_000, polling=200)
+    assert_static_views(lab_page.page)
+    lab_page.screenshot(f"jupyterlab_reopened_{which}")
+    assert lab_page.offline.blocked == []
