@@ -7,6 +7,8 @@ loads neither pandas, DuckDB, pyarrow nor any widget code: each loads on first u
 
 from __future__ import annotations
 
+import sys
+import types
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -103,7 +105,24 @@ _WIDGETS = (
     "LiveRun",
     "Dashboard",
     "ChartView",
+    "RegistryPanel",
 )
+
+
+class _RegistryModule(types.ModuleType):
+    """``canvasback.registry`` is the registry package, and called, its panel.
+
+    ``canvasback.registry("digits")`` opens the registry panel (as ``runs`` and
+    ``compare`` open theirs) while ``canvasback.registry.Client`` stays the package's.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the panel's arguments
+        import canvasback.widgets  # noqa: PLC0415  # lazy by design
+
+        return canvasback.widgets.load("registry")(*args, **kwargs)
+
+
+sys.modules["canvasback.registry"].__class__ = _RegistryModule
 
 
 # MLflow's module paths for models (mlflow.sklearn, mlflow.pyfunc, mlflow.models) load on
@@ -137,7 +156,7 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
     if name in _WIDGETS:
         import canvasback.widgets  # noqa: PLC0415  # lazy by design
 
-        return getattr(canvasback.widgets, name)
+        return canvasback.widgets.load(name)
     msg = f"module 'canvasback' has no attribute {name!r}"
     raise AttributeError(msg)
 

@@ -19,6 +19,8 @@ _LAZY: dict[str, str] = {
     "dashboard": ".dashboard",
     "compare": ".compare",
     "LiveRun": ".live_run",
+    "RegistryPanel": ".registry",
+    "registry": ".registry",
     "RunTable": ".run_table",
     "runs": ".run_table",
 }
@@ -28,19 +30,30 @@ __all__: list[str] = [
     "Compare",
     "Dashboard",
     "LiveRun",
+    "RegistryPanel",
     "RunTable",
     "compare",
     "dashboard",
+    "registry",
     "runs",
 ]
 
 
-def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module attribute can be any widget class
+def load(name: str) -> Any:  # noqa: ANN401 - a widget class or function
+    """The widget class or function ``name``, importing its module on first use.
+
+    A widget function shares its module's name (``compare``, ``registry``), and importing
+    a module binds that name here to the module: so callers ask this, not the attribute.
+    """
     module_name = _LAZY.get(name)
     if module_name is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
-    value = getattr(importlib.import_module(module_name, __name__), name)
+    return getattr(importlib.import_module(module_name, __name__), name)
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - a module attribute can be any widget class
+    value = load(name)
     globals()[name] = value
     return value
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.store import events, layout, liveness
+from canvasback.store.registry_tables import MATERIALIZED
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries.search import check_page_size
+from canvasback.tracking.queries.search import check_page_size, quote_identifier
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+
+    import pyarrow as pa
 
     from canvasback.store.reader import Catalog
 
@@ -25,6 +29,9 @@ _LATEST_ALIASES: Final = """
     QUALIFY row_number() OVER (
         PARTITION BY model_id, alias ORDER BY timestamp DESC, writer DESC, seq DESC) = 1
 """
+
+# The registry's own tables (not views): rows there are only ever added.
+_MATERIALIZED: Final = {view: table for view, (table, _columns, _keys) in MATERIALIZED.items()}
 
 _MODEL_COLUMNS: Final = {
     "name": "m.name",
@@ -265,3 +272,124 @@ def versions_of_run(catalog: Catalog, run_ids: list[str]) -> list[Row]:
         "SELECT * FROM model_versions WHERE list_contains(?, run_id) ORDER BY name, version",
         [run_ids],
     )
+
+
+# -- the registry panel's reads ------------------------------------------------------
+def registry_signature(catalog: Catalog) -> tuple[int, ...]:
+    """A value that changes whenever any registry fact does (counts and sums: cheap).
+
+    Models, versions and alias moves are rows that are only ever added; every other fact
+    (description, stage, tag, name, deletion) replaces an event of the registry's
+    partition with a newer one, which changes the sum of their timestamps.
+    """
+    row = catalog.rows(
+        f"SELECT (SELECT count(*) FROM {_MATERIALIZED['registered_models']}), "
+        f"(SELECT count(*) FROM {_MATERIALIZED['model_versions']}), "
+        f"(SELECT count(*) FROM {_MATERIALIZED['model_aliases']}), "
+        f"(SELECT count(*) FROM {events.STATE_TABLE} WHERE experiment_id = ?), "
+        f"(SELECT coalesce(sum(timestamp), 0)::BIGINT FROM {events.STATE_TABLE} "
+        "WHERE experiment_id = ?)",
+        [layout.REGISTRY_PARTITION, layout.REGISTRY_PARTITION],
+    )[0]
+    return tuple(int(v) for v in row)
+
+
+def model_summaries(catalog: Catalog) -> list[Row]:
+    """Every registered model with its number of versions, newest version and stages."""
+    return _rows(
+        catalog,
+        "SELECT * FROM (SELECT m.model_id, m.name, m.description, m.creation_time, "
+        "m.last_updated_time, m.user_id, count(v.version) AS version_count, "
+        "max(v.version) AS latest_version, "
+        "coalesce(list(DISTINCT v.current_stage ORDER BY v.current_stage) "
+        "FILTER (v.current_stage <> 'None'), []) AS stages "
+        "FROM registered_models m LEFT JOIN model_versions v ON v.model_id = m.model_id "
+        "GROUP BY ALL) ORDER BY lower(name), name",
+        [],
+    )
+
+
+def source_run_keys(catalog: Catalog, model_id: str) -> tuple[list[str], list[str]]:
+    """Metric and param keys of a model's source runs, most widely logged first.
+
+    Params whose value differs between the versions come before those that do not:
+    they are what tells one version from another.
+    """
+    runs = "SELECT run_id FROM model_versions WHERE model_id = ? AND run_id IS NOT NULL"
+    metrics = catalog.rows(
+        f"SELECT key FROM latest_metrics WHERE run_id IN ({runs}) "
+        "GROUP BY key ORDER BY count(DISTINCT run_id) DESC, key",
+        [model_id],
+    )
+    params = catalog.rows(
+        f"SELECT key FROM params WHERE run_id IN ({runs}) "
+        "GROUP BY key ORDER BY count(DISTINCT value) > 1 DESC, count(DISTINCT run_id) DESC, key",
+        [model_id],
+    )
+    return [r[0] for r in metrics], [r[0] for r in params]
+
+
+def version_page(
+    catalog: Catalog,
+    model_id: str,
+    metric_keys: Sequence[str],
+    param_keys: Sequence[str],
+    offset: int = 0,
+    limit: int = 50,
+) -> pa.Table:
+    """A page of a model's versions, newest first, with their aliases, tags and source run.
+
+    The run columns are its name, status and experiment, then ``metrics.<key>`` (the
+    latest value) and ``params.<key>`` for each key asked for (null where the run lacks
+    it, or the version has no run).
+    """
+    check_page_size("limit", limit)
+    keys = []
+    for prefix, wanted in (("metrics", metric_keys), ("params", param_keys)):
+        for key in wanted:
+            name = f"{prefix}.{key}"
+            physical = catalog.key_column(name)
+            source = "NULL" if physical is None else f"r.{physical}"
+            keys.append(f"{source} AS {quote_identifier(name)}")
+    key_sql = "".join(f", {k}" for k in keys)
+    return catalog.arrow(
+        "SELECT v.version, v.current_stage, v.description, v.creation_time, "
+        "v.last_updated_time, v.user_id, v.source, v.run_id, "
+        "coalesce((SELECT list(a.alias ORDER BY a.alias) FROM aliases a "
+        "WHERE a.model_id = v.model_id AND a.version = v.version), []) AS aliases, "
+        "coalesce((SELECT list({'key': t.key, 'value': t.value} ORDER BY t.key) "
+        "FROM model_version_tags t WHERE t.model_id = v.model_id AND t.version = v.version), "
+        "[]) AS tags, "
+        f"r.run_name, {liveness.status_sql('r')} AS run_status, r.experiment_id, "
+        f"r.lifecycle_stage AS run_lifecycle{key_sql} "
+        f"FROM model_versions v LEFT JOIN {catalog.runs_table} r ON r.run_id = v.run_id "
+        f"WHERE v.model_id = ? ORDER BY v.version DESC LIMIT {int(limit):d} OFFSET {int(offset):d}",
+        [model_id],
+    )
+
+
+def version_count(catalog: Catalog, model_id: str) -> int:
+    """How many live versions a model has."""
+    return int(
+        catalog.rows("SELECT count(*) FROM model_versions WHERE model_id = ?", [model_id])[0][0]
+    )
+
+
+def model_folders(catalog: Catalog, run_ids: Sequence[str]) -> list[Row]:
+    """The runs asked for (in that order) with their names and logged model folders.
+
+    A model folder is an artifact folder that holds an ``MLmodel`` file; ``models`` is
+    their paths, sorted (``""`` for a model logged at the run's artifact root).
+    """
+    rows = _rows(
+        catalog,
+        f"SELECT r.run_id, r.run_name, {liveness.status_sql('r')} AS status, "
+        "coalesce((SELECT list(DISTINCT CASE WHEN a.path = 'MLmodel' THEN '' "
+        "ELSE a.path[:-length('/MLmodel') - 1] END ORDER BY 1) "
+        "FROM artifacts a WHERE a.run_id = r.run_id "
+        "AND (a.path = 'MLmodel' OR a.path LIKE '%/MLmodel')), []) AS models "
+        f"FROM {catalog.runs_table} r WHERE list_contains(?, r.run_id)",
+        [list(run_ids)],
+    )
+    order = {run_id: i for i, run_id in enumerate(run_ids)}
+    return sorted(rows, key=lambda r: order[r["run_id"]])

@@ -1,0 +1,210 @@
+// The registry panel: registered models, the versions of the one shown (with their
+// source run's key metrics and params), aliases as chips, stages, tags, descriptions,
+// and the alias history as a timeline.
+//
+// Python pushes the whole state in traits (see widgets/registry.py), so every view of the
+// widget draws the same thing; actions (move or remove an alias, change a stage, edit a
+// description or a tag, register the runs of a linked table) are requests that Python
+// runs through the registry's API, and a failed one comes back as `error`, shown here.
+// Each view also polls Python, which answers from a cheap signature of the registry, so
+// changes made elsewhere (plain Python, another process) show up within `poll_ms`.
+import type { RenderProps } from "@anywidget/types";
+import { RpcClient } from "./lib/rpc";
+import type { PanelContext } from "./lib/registry_context";
+import { columnChooser, historySection, modelHeader, modelList, pager, registerForm, selectionBar } from "./lib/registry_parts";
+import { decodeVersions, type RegistryModel, type RegistryRpc } from "./lib/registry_types";
+import { versionsTable } from "./lib/registry_versions";
+import { styleElement } from "./lib/styles";
+import { h } from "./lib/table_dom";
+import css from "./styles/registry.css";
+
+export type { RegistryModel } from "./lib/registry_types";
+
+// A poll waits this long for a kernel busy with a long cell before it is dropped.
+const POLL_TIMEOUT_MS = 120_000;
+const REDRAW_ON = [
+  "model",
+  "models",
+  "versions",
+  "version_total",
+  "page",
+  "page_size",
+  "metric_keys",
+  "param_keys",
+  "available_metrics",
+  "available_params",
+  "history",
+  "selected_versions",
+  "selected_ids",
+  "table_runs",
+  "linked",
+  "error",
+  "notice",
+  "revision",
+];
+
+async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<() => void> {
+  const root = h("div", { class: "canvasback cb-registry" });
+  host.append(styleElement(css), root);
+  // One RPC client per view (see js/run_table.ts): each view takes only its own replies.
+  const client = new RpcClient<RegistryRpc>(model);
+  let disposed = false;
+  let archive = false;
+  let localError: string | null = null;
+  let dismissed: string | null = null;
+  let scheduled = false;
+
+  const ctx: PanelContext = {
+    model,
+    edit: { target: null, draft: "" },
+    busy: false,
+    act: async (kind, params) => {
+      ctx.busy = true;
+      localError = null;
+      dismissed = null;
+      schedule();
+      try {
+        await client.request(kind, params);
+        return true;
+      } catch (error) {
+        localError = error instanceof Error ? error.message : String(error);
+        return false;
+      } finally {
+        ctx.busy = false;
+        schedule();
+      }
+    },
+    save: (key, value) => {
+      model.set(key, value);
+      model.save_changes();
+    },
+    redraw: () => schedule(),
+  };
+
+  const toggle = (key: string, add: boolean): void => {
+    const current = model.get("selected_versions") ?? [];
+    const next = add ? [...current.filter((k) => k !== key), key] : current.filter((k) => k !== key);
+    ctx.save("selected_versions", next);
+    schedule();
+  };
+
+  function errorBox(): HTMLElement | null {
+    const message = model.get("error")?.message ?? localError;
+    if (!message || message === dismissed) return null;
+    const box = h("div", { class: "canvasback-error cb-reg-error", attrs: { role: "alert" } }, [h("span", { text: message })]);
+    const close = h("button", { class: "cb-reg-button cb-reg-dismiss", text: "×", title: "Dismiss", attrs: { type: "button" } });
+    close.addEventListener("click", () => {
+      dismissed = message;
+      schedule();
+    });
+    box.append(close);
+    return box;
+  }
+
+  function toolbar(): HTMLElement {
+    const refresh = h("button", { class: "cb-reg-button cb-reg-refresh", text: "↻", title: "Read the registry again", attrs: { type: "button", "aria-label": "Refresh" } });
+    refresh.addEventListener("click", () => {
+      refresh.disabled = true;
+      client
+        .request("refresh", {})
+        .catch((error: unknown) => {
+          localError = error instanceof Error ? error.message : String(error);
+        })
+        .finally(() => schedule());
+    });
+    const box = h("input", { attrs: { type: "checkbox" } });
+    box.checked = archive;
+    box.addEventListener("change", () => {
+      archive = box.checked;
+    });
+    const archiveLabel = h("label", { class: "cb-reg-check-label", title: "When a version moves to Staging or Production, move the versions already there to Archived" }, [
+      box,
+      document.createTextNode("Archive others on promote"),
+    ]);
+    const notice = model.get("notice") ?? "";
+    return h("div", { class: "cb-reg-toolbar" }, [
+      h("span", { class: "cb-reg-heading", text: "Model registry" }),
+      h("span", { class: `cb-reg-notice${ctx.busy ? " busy" : ""}`, text: ctx.busy ? "Working…" : notice, attrs: { "aria-live": "polite" } }),
+      archiveLabel,
+      refresh,
+    ]);
+  }
+
+  function draw(): void {
+    const models = model.get("models") ?? [];
+    const shown = model.get("model") ?? "";
+    const current = models.find((m) => m.name === shown);
+    const main = h("div", { class: "cb-reg-main" });
+    const layout = h("div", { class: "cb-reg-layout" }, [modelList(ctx, models, shown), main]);
+    root.replaceChildren(...[toolbar(), errorBox(), layout].filter((n): n is HTMLElement => n !== null));
+    root.dataset.revision = String(model.get("revision") ?? 0);
+    root.dataset.model = shown;
+    if (current === undefined) {
+      main.append(h("p", { class: "cb-reg-muted", text: "Register a model (register_model, log_model(registered_model_name=...), or from a run table here) and it shows up." }));
+      main.append(registerForm(ctx, models, shown));
+      return;
+    }
+    main.append(modelHeader(ctx, current));
+    const rows = decodeVersions(model.get("versions"));
+    const available = new Set(model.get("available_metrics") ?? []);
+    const availableParams = new Set(model.get("available_params") ?? []);
+    const metrics = (model.get("metric_keys") ?? []).filter((k) => available.has(k));
+    const params = (model.get("param_keys") ?? []).filter((k) => availableParams.has(k));
+    const bar = h("div", { class: "cb-reg-versions-bar" }, [h("h4", { text: "Versions" }), columnChooser(ctx)]);
+    const page = pager(ctx);
+    if (page) bar.append(page);
+    main.append(bar);
+    const selection = selectionBar(ctx);
+    if (selection) main.append(selection);
+    const scroller = h("div", { class: "cb-reg-scroll" }, [versionsTable(ctx, shown, rows, { metrics, params, archive: () => archive, onToggle: toggle })]);
+    main.append(scroller);
+    main.append(historySection(ctx, (main.clientWidth || 680) - 8));
+    main.append(registerForm(ctx, models, shown));
+  }
+
+  function schedule(): void {
+    if (scheduled || disposed) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      if (!disposed) draw();
+    });
+  }
+
+  // Ask Python, now and then, whether the registry changed; one poll in flight at most,
+  // so a busy kernel gets no pile of them.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const poll = async (): Promise<void> => {
+    timer = undefined;
+    if (disposed) return;
+    const every = model.get("poll_ms") ?? 0;
+    if (every <= 0) return;
+    if (root.isConnected && document.visibilityState !== "hidden") {
+      try {
+        await client.request("poll", {}, { timeoutMs: POLL_TIMEOUT_MS });
+      } catch {
+        // A closed widget or a kernel gone: the next poll tries again, or cleanup ends it.
+      }
+    }
+    if (!disposed) timer = setTimeout(() => void poll(), every);
+  };
+  const onPollMs = (): void => {
+    if (timer === undefined) void poll();
+  };
+
+  for (const trait of REDRAW_ON) model.on(`change:${trait}`, schedule);
+  model.on("change:poll_ms", onPollMs);
+  draw();
+  timer = setTimeout(() => void poll(), model.get("poll_ms") ?? 0);
+
+  return () => {
+    disposed = true;
+    if (timer !== undefined) clearTimeout(timer);
+    client.dispose();
+    for (const trait of REDRAW_ON) model.off(`change:${trait}`, schedule);
+    model.off("change:poll_ms", onPollMs);
+    root.remove();
+  };
+}
+
+export default { render };

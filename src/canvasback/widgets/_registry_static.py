@@ -1,0 +1,118 @@
+"""The registry panel's static view: its models, versions and alias history as tables.
+
+A saved notebook opened without a kernel shows what the panel showed: every text (model
+names, descriptions, tags, run names) goes through :func:`_static.html_table`, which
+escapes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+from canvasback.widgets import _static
+from canvasback.widgets._base import table_from_ipc_bytes
+
+
+class Shown(Protocol):
+    """What the panel shows (its traits), as far as the static view needs it."""
+
+    model: str
+    models: list[dict[str, Any]]
+    versions: bytes
+    version_total: int
+    metric_keys: list[str]
+    param_keys: list[str]
+    available_metrics: list[str]
+    available_params: list[str]
+    history: list[dict[str, Any]]
+
+
+def when(ms: object) -> str | None:
+    """Milliseconds since the epoch as ``YYYY-MM-DD HH:MM`` UTC."""
+    if not isinstance(ms, int):
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _number(value: object) -> object:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return value
+
+
+def _aliases(aliases: dict[str, str]) -> str:
+    return ", ".join(f"@{a} → v{v}" for a, v in sorted(aliases.items()))
+
+
+def _tags(tags: Any) -> str:  # noqa: ANN401 - a dict or Arrow's list of key/value structs
+    pairs = tags.items() if isinstance(tags, dict) else ((t["key"], t["value"]) for t in tags)
+    return ", ".join(f"{k}={v}" for k, v in pairs)
+
+
+def _models(panel: Shown) -> _static.Section:
+    rows = [
+        [
+            m["name"],
+            m["version_count"],
+            _aliases(m["aliases"]),
+            ", ".join(m["stages"]),
+            _tags(m["tags"]),
+            m["description"],
+            when(m["last_updated_time"]),
+        ]
+        for m in panel.models
+    ]
+    header = ["model", "versions", "aliases", "stages", "tags", "description", "updated"]
+    return _static.table_section("Registered models", header, rows)
+
+
+def _versions(panel: Shown) -> _static.Section | None:
+    if not panel.versions:
+        return None
+    rows = table_from_ipc_bytes(panel.versions).to_pylist()
+    metrics = [f"metrics.{k}" for k in panel.metric_keys if k in panel.available_metrics]
+    params = [f"params.{k}" for k in panel.param_keys if k in panel.available_params]
+    header = ["version", "stage", "aliases", "run", *metrics, *params, "tags", "description"]
+    body = [
+        [
+            f"v{r['version']}",
+            r["current_stage"],
+            ", ".join(f"@{a}" for a in r["aliases"]),
+            r["run_name"] or r["run_id"] or r["source"],
+            *(_number(r.get(c)) for c in (*metrics, *params)),
+            _tags(r["tags"]),
+            r["description"],
+            when(r["creation_time"]),
+        ]
+        for r in rows
+    ]
+    header.append("created")
+    shown = f"{len(rows)} of {panel.version_total}" if panel.version_total > len(rows) else ""
+    note = f"Newest first; {shown} shown." if shown else None
+    return _static.table_section(f"Versions of {panel.model}", header, body, note=note)
+
+
+def _history(panel: Shown) -> _static.Section | None:
+    if not panel.history:
+        return None
+    rows = [
+        [
+            when(h["timestamp"]),
+            f"@{h['alias']}",
+            "—" if h["from_version"] is None else f"v{h['from_version']}",
+            "removed" if h["to_version"] is None else f"v{h['to_version']}",
+            h["user_id"],
+        ]
+        for h in reversed(panel.history)
+    ]
+    header = ["when (UTC)", "alias", "from", "to", "by"]
+    return _static.table_section("Alias history", header, rows, note="Newest first.")
+
+
+def panel_html(panel: Shown) -> str:
+    """The static HTML of a registry panel."""
+    count = len(panel.models)
+    note = f"{count} registered model{'s' * (count != 1)}" if count else "No registered models yet."
+    sections = [_models(panel), _versions(panel), _history(panel)] if count else []
+    return _static.static_html("Model registry", sections, note=note)

@@ -1,0 +1,443 @@
+"""``RegistryPanel``: the model registry in the notebook (use :func:`registry` to make one).
+
+The models, the versions of the one shown (with their source run's key metrics and
+params, a page at a time), aliases, stages, tags, descriptions and the alias history.
+The registry is small next to the runs, so it is pushed: JSON traits for the models and
+the history, Arrow bytes for the page of versions, and every view of the widget shows
+what Python last set.
+
+Actions (move or remove an alias, change a stage, edit a description or a tag, register
+the runs selected in a run table) arrive as requests and call the registry's Python API,
+the very calls a user makes; a failed one sets :attr:`RegistryPanel.error` and changes
+nothing. Every panel of the same store in the kernel then reloads, and each view polls
+Python for a cheap signature of the registry (:func:`registry_signature`), so a change
+made by plain Python or by another process shows up within the poll interval.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import weakref
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+import traitlets
+
+from canvasback.registry import names
+from canvasback.registry.client import Client as RegistryClient
+from canvasback.registry.entities import STAGES
+from canvasback.tracking.queries import registry as rq
+from canvasback.widgets import _registry_static, _static
+from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, rpc
+from canvasback.widgets._sources import resolve_client, run_ids
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Callable, Mapping
+
+    from canvasback.registry.entities import ModelVersion
+    from canvasback.store import Store
+    from canvasback.tracking.client import Client
+
+__all__ = ["RegistryPanel", "registry"]
+
+_LOG = logging.getLogger(__name__)
+
+DEFAULT_KEYS: Final = 4
+MAX_PAGE: Final = 200
+MAX_TABLE_RUNS: Final = 50
+"""Runs of a linked table listed for registering; a larger selection is refused."""
+POLL_MS: Final = 2000
+# Versions selected before a panel drives a linked run table (and so its charts): one
+# selected version is a target of actions, two or more are a comparison.
+COMPARE_FROM: Final = 2
+_MOVE_FIELDS: Final = ("alias", "from_version", "to_version", "timestamp", "user_id", "host")
+_RELOAD_TRAITS: Final = ("model", "page", "page_size", "metric_keys", "param_keys")
+
+_panels: weakref.WeakSet[RegistryPanel] = weakref.WeakSet()
+
+
+def _version_key(name: str, version: object) -> str:
+    return f"{name}/{version}"
+
+
+class RegistryPanel(_static.StaticRepr, BaseWidget):
+    """Registered models, their versions, aliases, stages and history; see :func:`registry`."""
+
+    _shared_bundle: ClassVar[str | None] = "registry"
+
+    model = traitlets.Unicode("").tag(sync=True)
+    """The registered model shown (empty: the first one)."""
+    models = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Every registered model: name, description, version counts, stages, aliases, tags."""
+    versions = traitlets.Bytes(b"").tag(sync=True, echo_update=False)
+    """Arrow IPC of the page of versions shown (see ``queries.registry.version_page``)."""
+    version_total = traitlets.Int(0).tag(sync=True)
+    page = traitlets.Int(0, min=0).tag(sync=True)
+    page_size = traitlets.Int(25, min=1, max=MAX_PAGE).tag(sync=True)
+    metric_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Metrics of the source runs shown as columns (by default the most logged few)."""
+    param_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    available_metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    available_params = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    history = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The shown model's alias moves, oldest first: alias, from, to, time, user, host."""
+    selected_versions = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """Selected versions as ``"<model>/<version>"`` (names cannot hold '/')."""
+    selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    """The source runs of the selected versions: what ``compare(panel)`` follows."""
+    table_runs = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The linked run table's selected runs, with their model folders, to register."""
+    linked = traitlets.Bool(default_value=False).tag(sync=True)
+    stages = traitlets.List(traitlets.Unicode(), default_value=list(STAGES)).tag(sync=True)
+    error = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    """The last failed action: ``{"action", "message"}``; None after a success."""
+    notice = traitlets.Unicode("").tag(sync=True)
+    """What the last action did, in words."""
+    revision = traitlets.Int(0).tag(sync=True)
+    """Bumped at every reload."""
+    poll_ms = traitlets.Int(POLL_MS, min=0).tag(sync=True)
+    """How often each view asks whether the registry changed; 0 turns polling off."""
+
+    def __init__(
+        self,
+        *,
+        store: str | os.PathLike[str] | Client | Store | None = None,
+        table: object = None,
+        **kwargs: Any,  # noqa: ANN401 - trait values of any type
+    ) -> None:
+        if table is not None and store is None:
+            store = getattr(table, "store", None)
+        root = resolve_client(store).store.root
+        self._client = RegistryClient(root)
+        self._signature: tuple[int, ...] | None = None
+        self._ready = False
+        self._table: Any = None
+        super().__init__(**kwargs)
+        if self.model:
+            self._client.get_registered_model(names.model_name(self.model))  # names what exists
+        self.reload()
+        self._ready = True
+        if table is not None:
+            self.link_table(table)
+        _panels.add(self)
+
+    @classmethod
+    def _accepted_kwargs(cls) -> set[str]:
+        return {*super()._accepted_kwargs(), "store", "table"}
+
+    # -- Python API ------------------------------------------------------------------
+    @property
+    def store(self) -> Store:
+        """The store whose registry the panel shows."""
+        return self._client.store
+
+    @property
+    def client(self) -> RegistryClient:
+        """The client the panel's actions go through (MlflowClient's registry methods)."""
+        return self._client
+
+    @property
+    def selected(self) -> list[ModelVersion]:
+        """The selected versions, as ``get_model_version`` returns them."""
+        out = []
+        for key in self.selected_versions:
+            name, _, version = key.rpartition("/")
+            with contextlib.suppress(Exception):  # deleted since it was selected
+                out.append(self._client.get_model_version(name, version))
+        return out
+
+    def link_table(self, table: object) -> None:
+        """Register from ``table``'s selection, and drive it when versions are compared."""
+        self.unlink_table()
+        if not hasattr(table, "observe") or not hasattr(table, "selected_ids"):
+            msg = f"table must be a run table (with selected_ids), not {type(table).__name__}"
+            raise TypeError(msg)
+        self._table = table
+        table.observe(self._on_table_selection, names=["selected_ids"])
+        self.linked = True
+        self._load_table_runs()
+
+    def unlink_table(self) -> None:
+        """Stop following a linked run table."""
+        table, self._table = self._table, None
+        if table is not None:
+            with contextlib.suppress(Exception):  # the table may be closed already
+                table.unobserve(self._on_table_selection, names=["selected_ids"])
+        self.linked = False
+        self.table_runs = []
+
+    def refresh(self) -> None:
+        """Read the registry again (other processes' changes show up)."""
+        self.reload()
+
+    def reload(self) -> None:
+        """Load the models, the shown model's versions and its alias history."""
+        catalog = self.store.read()
+        signature = rq.registry_signature(catalog)
+        summaries = rq.model_summaries(catalog)
+        ids = [m["model_id"] for m in summaries]
+        aliases = rq.aliases_of(catalog, ids)
+        tags = rq.model_tags(catalog, ids)
+        models = [
+            {
+                **{k: v for k, v in m.items() if k != "model_id"},
+                "aliases": {a: str(v) for a, v in aliases.get(m["model_id"], {}).items()},
+                "tags": tags.get(m["model_id"], {}),
+            }
+            for m in summaries
+        ]
+        by_name = {m["name"]: m["model_id"] for m in summaries}
+        shown = self.model if self.model in by_name else (summaries[0]["name"] if summaries else "")
+        live = {_version_key(r["name"], r["version"]) for r in rq.versions_of(catalog, ids)}
+        # Observers stay quiet meanwhile: this is the one reload, not one per trait.
+        self._ready, ready = False, self._ready
+        try:
+            with self.hold_sync():
+                self.models = models
+                self.model = shown
+                self._load_versions(catalog, by_name.get(shown))
+                self.selected_versions = [k for k in self.selected_versions if k in live]
+                self.selected_ids = self._runs_of(self.selected_versions)
+                self.revision += 1
+        finally:
+            self._ready = ready
+        self._signature = signature
+
+    def _load_versions(self, catalog: Any, model_id: str | None) -> None:  # noqa: ANN401 - Catalog
+        if model_id is None:
+            self.versions, self.version_total, self.history = b"", 0, []
+            self.available_metrics, self.available_params = [], []
+            return
+        metrics, params = rq.source_run_keys(catalog, model_id)
+        self.available_metrics, self.available_params = metrics, params
+        if not self.metric_keys or not set(self.metric_keys) & set(metrics):
+            self.metric_keys = metrics[:DEFAULT_KEYS]
+        if not self.param_keys or not set(self.param_keys) & set(params):
+            self.param_keys = params[:DEFAULT_KEYS]
+        total = rq.version_count(catalog, model_id)
+        last_page = max((total - 1) // self.page_size, 0)
+        self.page = min(self.page, last_page)
+        table = rq.version_page(
+            catalog,
+            model_id,
+            [k for k in self.metric_keys if k in metrics],
+            [k for k in self.param_keys if k in params],
+            offset=self.page * self.page_size,
+            limit=self.page_size,
+        )
+        self.versions = arrow_ipc_bytes(table)
+        self.version_total = total
+        self.history = [
+            {k: r[k] for k in _MOVE_FIELDS} for r in rq.alias_history(catalog, model_id)
+        ]
+
+    def _runs_of(self, keys: list[str]) -> list[str]:
+        out: list[str] = []
+        for key in keys:
+            name, _, version = key.rpartition("/")
+            with contextlib.suppress(Exception):  # a version deleted meanwhile has no run
+                run_id = self._client.get_model_version(name, version).run_id
+                if run_id and run_id not in out:
+                    out.append(run_id)
+        return out
+
+    def close(self) -> None:
+        """Stop following a run table, then close the widget."""
+        self.unlink_table()
+        _panels.discard(self)
+        super().close()
+
+    # -- observers -------------------------------------------------------------------
+    @traitlets.observe(*_RELOAD_TRAITS)
+    def _on_view_change(self, change: Mapping[str, Any]) -> None:
+        if not self._ready:
+            return
+        if change["name"] == "model":
+            self.page = 0
+        self.reload()
+
+    @traitlets.observe("selected_versions")
+    def _on_selection(self, change: Mapping[str, Any]) -> None:
+        if not self._ready:
+            return
+        self.selected_ids = self._runs_of(list(change["new"]))
+        table = self._table
+        if table is not None and len(change["new"]) >= COMPARE_FROM and self.selected_ids:
+            table.selected_ids = list(self.selected_ids)
+
+    def _on_table_selection(self, _change: object) -> None:
+        self._load_table_runs()
+
+    def _load_table_runs(self) -> None:
+        table = self._table
+        ids = run_ids(table)[:MAX_TABLE_RUNS] if table is not None else []
+        self.table_runs = rq.model_folders(self.store.read(), ids) if ids else []
+
+    # -- actions ---------------------------------------------------------------------
+    def _act(self, action: str, work: Callable[[], str]) -> RpcReply:
+        """Run one action through the registry API; on success, every panel reloads."""
+        try:
+            notice = work()
+        except Exception as exc:
+            self.set_trait("error", {"action": action, "message": f"{type(exc).__name__}: {exc}"})
+            raise
+        with self.hold_sync():
+            self.set_trait("error", None)
+            self.notice = notice
+        for panel in list(_panels):
+            if panel.store.root == self.store.root:
+                panel._reload_if_changed(force=panel is self)  # noqa: SLF001 - same class
+        return {"notice": notice, "revision": self.revision}, []
+
+    def _reload_if_changed(self, *, force: bool = False) -> bool:
+        if self.comm is None and not force:
+            return False  # closed
+        signature = rq.registry_signature(self.store.read())
+        if force or signature != self._signature:
+            self.reload()
+            return True
+        return False
+
+    @rpc("set_alias")
+    def _set_alias(self, request: dict[str, Any]) -> RpcReply:
+        name, alias, version = str(request["model"]), request["alias"], request["version"]
+
+        def work() -> str:
+            checked = names.alias_name(alias)
+            number = names.version_number(version)
+            before = self._client.get_registered_model(name).aliases.get(checked)
+            self._client.set_registered_model_alias(name, checked, number)
+            moved = f" (from version {before})" if before and before != str(number) else ""
+            return f"@{checked} now points at {name} version {number}{moved}"
+
+        return self._act("set_alias", work)
+
+    @rpc("delete_alias")
+    def _delete_alias(self, request: dict[str, Any]) -> RpcReply:
+        name, alias = str(request["model"]), str(request["alias"])
+
+        def work() -> str:
+            self._client.delete_registered_model_alias(name, alias)
+            return f"@{alias} removed from {name}"
+
+        return self._act("delete_alias", work)
+
+    @rpc("set_stage")
+    def _set_stage(self, request: dict[str, Any]) -> RpcReply:
+        name, version, stage = str(request["model"]), request["version"], request["stage"]
+        archive = bool(request.get("archive_existing", False))
+
+        def work() -> str:
+            moved = self._client.transition_model_version_stage(
+                name, version, str(stage), archive_existing_versions=archive
+            )
+            others = f"; other {moved.current_stage} versions archived" if archive else ""
+            return f"{name} version {moved.version} is now in {moved.current_stage}{others}"
+
+        return self._act("set_stage", work)
+
+    @rpc("set_description")
+    def _set_description(self, request: dict[str, Any]) -> RpcReply:
+        name, version = str(request["model"]), request.get("version")
+        text = request.get("description")
+        if text is not None and not isinstance(text, str):
+            msg = f"Invalid description {text!r}: a string (or null to clear it) is required"
+            raise TypeError(msg)
+
+        def work() -> str:
+            if version is None:
+                self._client.update_registered_model(name, text or None)
+                return f"Description of {name} saved"
+            self._client.update_model_version(name, version, text or None)
+            return f"Description of {name} version {version} saved"
+
+        return self._act("set_description", work)
+
+    @rpc("set_tag")
+    def _set_tag(self, request: dict[str, Any]) -> RpcReply:
+        name, version = str(request["model"]), request.get("version")
+        key, value = request["key"], request.get("value")
+
+        def work() -> str:
+            if value is None:
+                if version is None:
+                    self._client.delete_registered_model_tag(name, key)
+                else:
+                    self._client.delete_model_version_tag(name, version, key)
+                return f"Tag {key!r} removed"
+            if version is None:
+                self._client.set_registered_model_tag(name, key, value)
+            else:
+                self._client.set_model_version_tag(name, version, key, value)
+            return f"Tag {key!r} set"
+
+        return self._act("set_tag", work)
+
+    @rpc("register")
+    def _register(self, request: dict[str, Any]) -> RpcReply:
+        name = request.get("name")
+        wanted = request.get("runs") or []
+
+        def work() -> str:
+            checked = names.model_name(name)
+            if not isinstance(wanted, list) or not wanted:
+                msg = "Nothing to register: select runs that logged a model in the run table"
+                raise ValueError(msg)
+            # Every model is found before the first version is written: all or nothing.
+            uris = []
+            for item in wanted:
+                run_id, path = str(item["run_id"]), str(item.get("path") or "")
+                uri = f"runs:/{run_id}/{path}" if path else f"runs:/{run_id}"
+                self._client.locate_model(uri)
+                uris.append(uri)
+            made = [self._client.register_model(uri, checked).version for uri in uris]
+            self.model = checked
+            shown = ", ".join(made)
+            return f"Registered {len(made)} version{'s' * (len(made) != 1)} of {checked}: {shown}"
+
+        return self._act("register", work)
+
+    @rpc("refresh")
+    def _refresh_request(self, _request: dict[str, Any]) -> RpcReply:
+        self.reload()
+        return {"revision": self.revision}, []
+
+    @rpc("poll")
+    def _poll(self, _request: dict[str, Any]) -> RpcReply:
+        changed = self._reload_if_changed()
+        return {"changed": changed, "revision": self.revision}, []
+
+    # -- static view -----------------------------------------------------------------
+    def _static_html(self) -> str | None:
+        return _registry_static.panel_html(self)
+
+
+def registry(
+    name: str | None = None,
+    *,
+    table: object = None,
+    store: str | os.PathLike[str] | Client | Store | None = None,
+    **traits: Any,  # noqa: ANN401 - further trait values (metric_keys, page_size, ...)
+) -> RegistryPanel:
+    """The model registry as a panel: models, versions, aliases, stages and history.
+
+    Parameters
+    ----------
+    name
+        The registered model to open; None opens the first one.
+    table
+        A run table: its selected runs can be registered from the panel, and selecting
+        two or more versions selects their source runs in it.
+    store
+        A store folder or a ``Client``; None is the table's store, else the current one.
+    **traits
+        Initial ``metric_keys``, ``param_keys``, ``page_size`` or ``poll_ms``.
+
+    Examples
+    --------
+    >>> panel = canvasback.registry("digits")  # doctest: +SKIP
+    >>> canvasback.compare(panel)  # the selected versions' source runs  # doctest: +SKIP
+
+    """
+    return RegistryPanel(store=store, table=table, model=name or "", **traits)

@@ -1,0 +1,343 @@
+"""The registry panel without a browser: a real store, requests sent as the front end does.
+
+Each action goes through the panel's message handler (``handle_request``, which the
+comm handler calls) and must reach the store through the registry's API; a refused one
+must leave the store as it was and say why in the panel.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import canvasback
+from canvasback.registry.entities import RegistryNotFoundError
+from canvasback.tracking.queries import registry as rq
+from canvasback.widgets._base import table_from_ipc_bytes
+from canvasback.widgets.registry import RegistryPanel
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def logged_run(client, name, lr, acc, *, model=True):
+    run = client.create_run("0", run_name=name)
+    run.log_param("lr", lr)
+    run.log_param("depth", 3)
+    run.log_metric("acc", acc)
+    run.log_metric("loss", 1 - acc)
+    if model:
+        client.log_text(run.run_id, "flavors: {}\n", "model/MLmodel")
+    client.set_terminated(run.run_id)
+    return run.run_id
+
+
+@pytest.fixture
+def client(store):
+    return canvasback.Client(store=store)
+
+
+@pytest.fixture
+def runs(client):
+    ids = [
+        logged_run(client, f"lr={lr}", lr, 0.8 + 0.04 * i)
+        for i, lr in enumerate((0.1, 0.01, 0.001))
+    ]
+    for run_id in ids:
+        client.register_model(f"runs:/{run_id}/model", "digits")
+    client.set_registered_model_alias("digits", "champion", 1)
+    client.set_registered_model_alias("digits", "champion", 2)
+    client.register_model(f"runs:/{ids[0]}/model", "other")
+    client.flush()
+    return ids
+
+
+@pytest.fixture
+def panels():
+    made = []
+
+    def make(*args, **kwargs):
+        panel = canvasback.registry(*args, **kwargs)
+        made.append(panel)
+        return panel
+
+    yield make
+    for panel in made:
+        panel.close()
+
+
+def versions(panel):
+    return table_from_ipc_bytes(panel.versions).to_pylist()
+
+
+def ok(panel, kind, **request):
+    reply, _buffers = panel.handle_request(kind, request)
+    assert "error" not in reply, reply
+    return reply["reply"]
+
+
+def refused(panel, kind, **request):
+    reply, _buffers = panel.handle_request(kind, request)
+    assert "error" in reply, reply
+    return reply["error"]
+
+
+# -- reads ------------------------------------------------------------------------------
+def test_panel_shows_models_versions_and_their_runs(runs, panels):
+    panel = panels("digits")
+    assert [m["name"] for m in panel.models] == ["digits", "other"]
+    digits = panel.models[0]
+    assert digits["version_count"] == 3
+    assert digits["aliases"] == {"champion": "2"}
+    rows = versions(panel)
+    assert [r["version"] for r in rows] == [3, 2, 1]  # newest first
+    assert rows[1]["aliases"] == ["champion"]
+    assert rows[2]["run_id"] == runs[0]
+    assert rows[2]["run_name"] == "lr=0.1"
+    assert rows[2]["metrics.acc"] == pytest.approx(0.8)
+    assert rows[2]["params.lr"] == "0.1"
+    # Params that differ between versions come first among the default columns.
+    assert panel.metric_keys == ["acc", "loss"]
+    assert panel.param_keys == ["lr", "depth"]
+    moves = [(h["alias"], h["from_version"], h["to_version"]) for h in panel.history]
+    assert moves == [("champion", None, 1), ("champion", 1, 2)]
+
+
+@pytest.mark.usefixtures("runs")
+def test_no_name_opens_the_first_model_and_an_unknown_one_is_refused(panels):
+    assert panels().model == "digits"
+    with pytest.raises(RegistryNotFoundError, match="'digits', 'other'"):
+        canvasback.registry("nope")
+
+
+def test_an_empty_registry_is_a_panel_too(store, panels):  # noqa: ARG001 - an empty store
+    panel = panels()
+    assert panel.models == []
+    assert panel.versions == b""
+    assert "No registered models yet." in panel._static_html()
+
+
+def test_a_page_of_versions_at_a_time(client, panels):
+    run_id = logged_run(client, "one", 0.1, 0.9)
+    for _ in range(5):
+        client.register_model(f"runs:/{run_id}/model", "many")
+    panel = panels("many", page_size=2)
+    assert panel.version_total == 5
+    assert [r["version"] for r in versions(panel)] == [5, 4]
+    panel.page = 2  # as the pager does
+    assert [r["version"] for r in versions(panel)] == [1]
+    panel.page = 9  # past the end: the last page
+    assert panel.page == 2
+
+
+@pytest.mark.usefixtures("runs")
+def test_choosing_columns_and_models(panels):
+    panel = panels("digits")
+    panel.metric_keys = ["loss"]
+    assert [k for k in versions(panel)[0] if k.startswith("metrics.")] == ["metrics.loss"]
+    panel.model = "other"
+    assert [r["version"] for r in versions(panel)] == [1]
+    assert panel.history == []
+
+
+# -- actions ----------------------------------------------------------------------------
+@pytest.mark.usefixtures("runs")
+def test_move_and_remove_an_alias(client, panels):
+    panel = panels("digits")
+    reply = ok(panel, "set_alias", model="digits", alias="champion", version="3")
+    assert reply["notice"] == "@champion now points at digits version 3 (from version 2)"
+    assert client.get_model_version_by_alias("digits", "champion").version == "3"
+    assert versions(panel)[0]["aliases"] == ["champion"]
+    assert panel.history[-1]["from_version"] == 2
+    assert panel.history[-1]["to_version"] == 3
+    ok(panel, "delete_alias", model="digits", alias="champion")
+    assert "champion" not in client.get_registered_model("digits").aliases
+    assert panel.models[0]["aliases"] == {}
+    assert panel.history[-1]["to_version"] is None
+
+
+@pytest.mark.usefixtures("runs")
+def test_change_a_stage_archiving_the_others(client, panels):
+    panel = panels("digits")
+    ok(panel, "set_stage", model="digits", version="1", stage="production", archive_existing=False)
+    assert client.get_model_version("digits", 1).current_stage == "Production"
+    reply = ok(
+        panel, "set_stage", model="digits", version="2", stage="Production", archive_existing=True
+    )
+    assert "archived" in reply["notice"]
+    stages = {r["version"]: r["current_stage"] for r in versions(panel)}
+    assert stages == {3: "None", 2: "Production", 1: "Archived"}
+    assert panel.models[0]["stages"] == ["Archived", "Production"]
+
+
+@pytest.mark.usefixtures("runs")
+def test_edit_descriptions_and_tags(client, panels):
+    panel = panels("digits")
+    ok(panel, "set_description", model="digits", version=None, description=f"Digits {XSS}")
+    ok(panel, "set_description", model="digits", version="2", description="retrained")
+    assert client.get_registered_model("digits").description == f"Digits {XSS}"
+    assert client.get_model_version("digits", 2).description == "retrained"
+    assert panel.models[0]["description"] == f"Digits {XSS}"
+    ok(panel, "set_description", model="digits", version="2", description="")
+    assert client.get_model_version("digits", 2).description is None
+    ok(panel, "set_tag", model="digits", version="1", key="validated", value="yes")
+    ok(panel, "set_tag", model="digits", version=None, key="team", value="vision")
+    assert client.get_model_version("digits", 1).tags == {"validated": "yes"}
+    assert panel.models[0]["tags"] == {"team": "vision"}
+    assert versions(panel)[2]["tags"] == [{"key": "validated", "value": "yes"}]
+    ok(panel, "set_tag", model="digits", version="1", key="validated", value=None)
+    assert client.get_model_version("digits", 1).tags == {}
+
+
+def test_register_the_runs_selected_in_a_table(client, runs, panels):
+    extra = logged_run(client, "new", 0.5, 0.99)
+    table = canvasback.runs()
+    panel = panels("digits", table=table)
+    assert panel.linked
+    assert panel.table_runs == []
+    table.selected_ids = [extra, runs[0]]  # a click in the table
+    assert [r["run_id"] for r in panel.table_runs] == [extra, runs[0]]
+    assert panel.table_runs[0]["models"] == ["model"]
+    reply = ok(
+        panel,
+        "register",
+        name="digits",
+        runs=[{"run_id": extra, "path": "model"}, {"run_id": runs[0], "path": "model"}],
+    )
+    assert reply["notice"] == "Registered 2 versions of digits: 4, 5"
+    assert client.get_model_version("digits", 4).run_id == extra
+    assert panel.version_total == 5
+    table.close()
+
+
+def test_a_refused_action_changes_nothing_and_says_why(client, runs, panels):
+    panel = panels("digits")
+    catalog = client.store.read()
+    before = rq.registry_signature(catalog)
+    message = refused(panel, "set_alias", model="digits", alias="latest", version="1")
+    assert "Invalid alias 'latest'" in message
+    assert panel.error == {"action": "set_alias", "message": message}
+    refused(panel, "set_alias", model="digits", alias="champion", version="9")
+    assert "has no version 9; its versions are 1, 2, 3" in panel.error["message"]
+    refused(panel, "set_stage", model="digits", version="1", stage="Prod", archive_existing=False)
+    assert "the stages are None, Staging, Production, Archived" in panel.error["message"]
+    refused(panel, "delete_alias", model="digits", alias="ghost")
+    # Registering: one run without a model refuses them all, before any is written.
+    bare = logged_run(client, "no-model", 0.2, 0.5, model=False)
+    refused(
+        panel,
+        "register",
+        name="digits",
+        runs=[{"run_id": runs[2], "path": "model"}, {"run_id": bare, "path": "model"}],
+    )
+    assert "has no model at 'model'" in panel.error["message"]
+    refused(panel, "register", name="a/b", runs=[{"run_id": runs[0], "path": "model"}])
+    assert "names cannot contain '/'" in panel.error["message"]
+    refused(panel, "register", name="digits", runs=[])
+    refused(panel, "set_description", model="digits", version=None, description=5)
+    assert rq.registry_signature(client.store.read()) == before
+    assert client.get_registered_model("digits").aliases == {"champion": "2"}
+    # The next action that works clears the error.
+    ok(panel, "set_alias", model="digits", alias="challenger", version="3")
+    assert panel.error is None
+
+
+# -- every open panel refreshes ---------------------------------------------------------
+@pytest.mark.usefixtures("runs")
+def test_an_action_in_one_panel_refreshes_the_others_at_once(client, panels):
+    one, two = panels("digits"), panels("digits")
+    revision = two.revision
+    ok(one, "set_alias", model="digits", alias="champion", version="3")
+    assert two.revision > revision
+    assert two.models[0]["aliases"] == {"champion": "3"}
+    assert versions(two)[0]["aliases"] == ["champion"]
+    # A panel of another store is left alone.
+    elsewhere = panels(store=client.store.root.parent / "other-store")
+    revision = elsewhere.revision
+    ok(one, "set_alias", model="digits", alias="champion", version="1")
+    assert elsewhere.revision == revision
+
+
+def test_a_change_from_plain_python_shows_at_the_next_poll(client, runs, panels):
+    panel = panels("digits")
+    assert ok(panel, "poll")["changed"] is False
+    client.set_registered_model_alias("digits", "champion", 3)
+    assert ok(panel, "poll")["changed"] is True
+    assert panel.models[0]["aliases"] == {"champion": "3"}
+    assert ok(panel, "poll")["changed"] is False
+    # Each kind of write changes the signature that the poll compares.
+    catalog = client.store.read()
+    seen = {rq.registry_signature(catalog)}
+    for write in (
+        lambda: client.update_model_version("digits", 1, "x"),
+        lambda: client.update_model_version("digits", 1, "y"),
+        lambda: client.transition_model_version_stage("digits", 1, "Staging"),
+        lambda: client.set_model_version_tag("digits", 1, "k", "v"),
+        lambda: client.register_model(f"runs:/{runs[0]}/model", "digits"),
+        lambda: client.create_registered_model("third"),
+        lambda: client.delete_model_version("digits", 4),
+    ):
+        write()
+        signature = rq.registry_signature(client.store.read())
+        assert signature not in seen
+        seen.add(signature)
+
+
+@pytest.mark.usefixtures("runs")
+def test_a_closed_panel_is_not_refreshed(panels):
+    one, two = panels("digits"), panels("digits")
+    two.close()
+    revision = two.revision
+    ok(one, "set_alias", model="digits", alias="champion", version="3")
+    assert two.revision == revision
+
+
+# -- selection --------------------------------------------------------------------------
+def test_selected_versions_give_their_runs_to_compare_and_a_linked_table(runs, panels):
+    table = canvasback.runs()
+    panel = panels("digits", table=table)
+    chart = canvasback.compare(panel)
+    panel.selected_versions = ["digits/1"]
+    assert panel.selected_ids == [runs[0]]
+    assert table.selected_ids == []  # one version is a target, not a comparison
+    panel.selected_versions = ["digits/1", "digits/3"]
+    assert panel.selected_ids == [runs[0], runs[2]]
+    assert table.selected_ids == [runs[0], runs[2]]
+    assert chart.run_ids == [runs[0], runs[2]]
+    assert [v.version for v in panel.selected] == ["1", "3"]
+    # A selected version that is deleted drops out of the selection.
+    panel.client.delete_model_version("digits", 3)
+    panel.refresh()
+    assert panel.selected_versions == ["digits/1"]
+    chart.close()
+    table.close()
+
+
+# -- static view and entry points -------------------------------------------------------
+@pytest.mark.usefixtures("runs")
+def test_static_view_escapes_every_text(client, panels):
+    client.update_registered_model("digits", XSS)
+    client.set_model_version_tag("digits", 2, "note", XSS)
+    panel = panels("digits")
+    data, _meta = panel._repr_mimebundle_()
+    html = data["text/html"]
+    assert "Registered models" in html
+    assert "Versions of digits" in html
+    assert "Alias history" in html
+    assert "@champion → v2" in html
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+@pytest.mark.usefixtures("runs")
+def test_entry_points(panels):
+    assert isinstance(panels("digits"), RegistryPanel)  # panels() calls canvasback.registry
+    assert canvasback.registry.Client is canvasback.Client  # still the registry package
+    assert canvasback.RegistryPanel is RegistryPanel
+    # A module named like its widget function (widgets/registry.py) does not shadow it.
+    importlib.import_module("canvasback.widgets.registry")
+
+    assert panels("digits").model == "digits"
+    assert callable(canvasback.compare)
+    with pytest.raises(TypeError, match="unexpected keyword argument"):
+        canvasback.registry("digits", colour="red")
