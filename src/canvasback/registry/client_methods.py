@@ -12,18 +12,16 @@ is on disk when the call returns, so every process's next read sees it.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import hashlib
 import json
-import socket
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
 from canvasback.registry import names
+from canvasback.registry.aliases import AliasMethods, user_name
 from canvasback.registry.entities import (
-    AliasMove,
     ModelVersion,
     RegisteredModel,
     RegistryNotFoundError,
@@ -61,18 +59,11 @@ def _name_claim(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def _tag(key: object, value: object) -> tuple[str, str]:
     return validation.validate_key("tag", key), validation.tag_value(str(key), value)
 
 
-class RegistryMethods:
+class RegistryMethods(AliasMethods):
     """The registry half of :class:`canvasback.registry.client.Client`."""
 
     store: Store
@@ -105,7 +96,7 @@ class RegistryMethods:
         if not self.store.claim(NAME_CLAIMS, _name_claim(checked), model_id.encode()):
             msg = f"Registered model {checked!r} already exists in store {str(self.store.root)!r}"
             raise RegistryConflictError(msg)
-        row = (model_id, checked, time.time_ns() // 1_000_000, _user())
+        row = (model_id, checked, time.time_ns() // 1_000_000, user_name())
         self.store.writer.append("registered_models", _PARTITION, row)
         for key, value in checked_tags.items():
             self._event(model_id, layout.EVENT_MODEL_TAG, key, value)
@@ -232,10 +223,10 @@ class RegistryMethods:
         # The claim holds the whole version: a crash before its row is written loses
         # nothing (registry/repair.py writes the row from it).
         claim = json.dumps(
-            {"source": source, "run_id": run_id, "time": now, "user": _user()}
+            {"source": source, "run_id": run_id, "time": now, "user": user_name()}
         ).encode()
         version = self.store.claim_next_number(f"{VERSION_CLAIMS}/{model_id}", claim)
-        row = (model_id, version, source, run_id, now, _user())
+        row = (model_id, version, source, run_id, now, user_name())
         self.store.writer.append("model_versions", _PARTITION, row)
         entity = f"{model_id}/{version}"
         for key, value in checked_tags.items():
@@ -379,59 +370,6 @@ class RegistryMethods:
     def get_model_version_download_uri(self, name: str, version: object) -> str:
         """The source of a version (where its model folder is)."""
         return str(self._version_row(name, version)["source"])
-
-    # -- aliases ---------------------------------------------------------------------
-    def _alias_row(self, model_id: str, alias: str, version: int | None) -> None:
-        timestamp, writer, seq = self.store.writer.stamp()
-        row = (model_id, alias, version, timestamp, _user(), socket.gethostname(), writer, seq)
-        self.store.writer.append("model_aliases", _PARTITION, row)
-
-    def set_registered_model_alias(self, name: str, alias: str, version: object) -> None:
-        """Point an alias at a version (moving it from the version it pointed at)."""
-        checked = names.alias_name(alias)
-        row = self._version_row(name, version)
-        self._alias_row(row["model_id"], checked, row["version"])
-        self.store.flush()
-
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove an alias."""
-        model_id = self._model_id(name)
-        current = rq.aliases_of(self.store.read(), [model_id]).get(model_id, {})
-        if alias not in current:
-            raise RegistryNotFoundError(_no_alias(name, alias, current))
-        self._alias_row(model_id, alias, None)
-        self.store.flush()
-
-    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version an alias points at."""
-        model_id = self._model_id(name)
-        catalog = self.store.read()
-        row = rq.version_by_alias(catalog, model_id, alias)
-        if row is None:
-            current = rq.aliases_of(catalog, [model_id]).get(model_id, {})
-            raise RegistryNotFoundError(_no_alias(name, alias, current))
-        return self._versions(catalog, [row])[0]
-
-    def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
-        """Every move of a model's aliases (or of one), oldest first: when, from, to, who."""
-        model_id = self._model_id(name)
-        return [
-            AliasMove(
-                name=r["name"],
-                alias=r["alias"],
-                from_version=None if r["from_version"] is None else str(r["from_version"]),
-                to_version=None if r["to_version"] is None else str(r["to_version"]),
-                timestamp=r["timestamp"],
-                user_id=r["user_id"],
-                host=r["host"],
-            )
-            for r in rq.alias_history(self.store.read(), model_id, alias)
-        ]
-
-
-def _no_alias(name: str, alias: str, current: Mapping[str, int]) -> str:
-    shown = ", ".join(f"@{a} -> {v}" for a, v in sorted(current.items())) or "none"
-    return f"Registered model {name!r} has no alias {alias!r}; its aliases are {shown}"
 
 
 def _offset(page_token: str | None) -> int:
