@@ -341,3 +341,36 @@ def test_entry_points(panels):
     assert callable(canvasback.compare)
     with pytest.raises(TypeError, match="unexpected keyword argument"):
         canvasback.registry("digits", colour="red")
+
+
+# -- in the dashboard -------------------------------------------------------------------
+def test_dashboard_links_table_registry_and_charts(client, runs):
+    extra = logged_run(client, "fresh", 0.2, 0.97)
+    dash = canvasback.dashboard(model="digits")
+    try:
+        assert dash.children == (dash.table, dash.registry, dash.compare)
+        assert dash.registry.linked
+        # Two versions selected in the registry: their runs in the table and the charts.
+        dash.registry.selected_versions = ["digits/1", "digits/2"]
+        assert sorted(dash.table.selected_ids) == sorted(runs[:2])
+        assert sorted(dash.compare.run_ids) == sorted(runs[:2])
+        # Runs selected in the table can be registered from the panel.
+        dash.table.selected_ids = [extra]
+        assert [r["run_id"] for r in dash.registry.table_runs] == [extra]
+        ok(dash.registry, "register", name="digits", runs=[{"run_id": extra, "path": "model"}])
+        assert client.get_model_version("digits", 4).run_id == extra
+        html = dash._repr_mimebundle_()[0]["text/html"]
+        assert "Versions of digits" in html
+        assert dash.registry._static_key in html
+    finally:
+        for widget in (dash.registry, dash.compare, dash.table):
+            widget.close()
+
+
+@pytest.mark.usefixtures("runs")
+def test_dashboard_without_the_registry():
+    dash = canvasback.dashboard(registry=False)
+    assert dash.registry is None
+    assert dash.children == (dash.table, dash.compare)
+    dash.compare.close()
+    dash.table.close()

@@ -1,4 +1,4 @@
-"""``dashboard()``: a run table and a comparison linked by the table's selection."""
+"""``dashboard()``: a run table, a comparison and the registry, linked by selection."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from canvasback.tracking import queries
 from canvasback.widgets import _static
 from canvasback.widgets._sources import resolve_client
 from canvasback.widgets.compare import Compare
+from canvasback.widgets.registry import RegistryPanel
 from canvasback.widgets.run_table import RunTable, runs
 
 if TYPE_CHECKING:
@@ -23,16 +24,22 @@ INITIAL_SELECTION = 5
 
 
 class Dashboard(_static.StaticRepr, ipywidgets.VBox):  # type: ignore[misc]
-    """A :class:`RunTable` above a :class:`Compare` that charts the table's selection.
+    """A :class:`RunTable`, a :class:`RegistryPanel` and a :class:`Compare`, linked.
 
     Selecting rows in the table (click, shift-click, ctrl-click) redraws the charts;
-    ``dashboard.selected`` is the selection as a DataFrame.
+    ``dashboard.selected`` is the selection as a DataFrame. The registry panel registers
+    the runs selected in the table, and selecting two or more versions there selects
+    their source runs in the table, and so charts them.
     """
 
-    def __init__(self, table: RunTable, compare: Compare) -> None:
-        super().__init__(children=[table, compare])
+    def __init__(
+        self, table: RunTable, compare: Compare, registry: RegistryPanel | None = None
+    ) -> None:
+        children = [table] if registry is None else [table, registry]
+        super().__init__(children=[*children, compare])
         self.table = table
         self.compare = compare
+        self.registry = registry
 
     def __repr__(self) -> str:
         return f"<Dashboard of {self.table.total} runs, {len(self.compare.run_ids)} compared>"
@@ -43,15 +50,22 @@ class Dashboard(_static.StaticRepr, ipywidgets.VBox):  # type: ignore[misc]
         return self.table.selected
 
     def refresh(self) -> None:
-        """Reload the table (and so the charts) from the store."""
+        """Reload the table (and so the charts) and the registry from the store."""
         self.table.refresh()
+        if self.registry is not None:
+            self.registry.refresh()
 
     def _static_keys(self) -> list[str]:
         # Either live view (the table's or the charts') stands for the whole dashboard.
-        return [self.table._static_key, self.compare._static_key]  # noqa: SLF001  # same package
+        keys = [self.table._static_key, self.compare._static_key]  # noqa: SLF001  # same package
+        if self.registry is not None:
+            keys.append(self.registry._static_key)  # noqa: SLF001
+        return keys
 
     def _static_html(self) -> str | None:
         parts = [self.table.to_html()]
+        if self.registry is not None:
+            parts.append(self.registry._static_html())  # noqa: SLF001  # same package
         chart_html = self.compare._static_html()  # noqa: SLF001  # same package
         if chart_html:
             parts.append(chart_html)
@@ -63,8 +77,11 @@ def dashboard(
     filter: str | None = None,  # noqa: A002  # search_runs' word for it
     metrics: list[str] | None = None,
     store: str | os.PathLike[str] | Client | Store | None = None,
+    *,
+    model: str | None = None,
+    registry: bool = True,
 ) -> Dashboard:
-    """A run table and comparison charts of an experiment, linked by selection.
+    """A run table, comparison charts and the model registry, linked by selection.
 
     Parameters
     ----------
@@ -76,6 +93,10 @@ def dashboard(
         Metric keys to chart; by default the first few the runs logged.
     store
         A store folder or a ``Client``; None is the current store.
+    model
+        The registered model the registry panel opens (by default the first).
+    registry
+        Whether to show the registry panel.
 
     """
     client = resolve_client(store)
@@ -89,4 +110,5 @@ def dashboard(
             limit=INITIAL_SELECTION,
         )
     compare = Compare(table, store=client, **({"metrics": metrics} if metrics else {}))
-    return Dashboard(table, compare)
+    panel = RegistryPanel(store=client, table=table, model=model or "") if registry else None
+    return Dashboard(table, compare, panel)
