@@ -64,8 +64,9 @@ class Dashboard(_static.StaticRepr, ipywidgets.VBox):  # type: ignore[misc]
 
     def _static_html(self) -> str | None:
         parts = [self.table.to_html()]
-        if self.registry is not None:
-            parts.append(self.registry._static_html())  # noqa: SLF001  # same package
+        registry_html = None if self.registry is None else self.registry._static_html()  # noqa: SLF001
+        if registry_html:
+            parts.append(registry_html)
         chart_html = self.compare._static_html()  # noqa: SLF001  # same package
         if chart_html:
             parts.append(chart_html)
