@@ -36,6 +36,16 @@ def _close(root: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _capture_off_by_default(monkeypatch):
+    """Runs record their code and environment only in the tests of that capture.
+
+    Elsewhere the tags and artifacts a test counts are the ones it logged itself;
+    ``tests/test_projects_*.py`` switch capture back on (as it is by default).
+    """
+    monkeypatch.setenv("CANVASBACK_CAPTURE", "none")
+
+
+@pytest.fixture(autouse=True)
 def _reset_fluent_state():
     """No test leaves an active run behind for the next one."""
     yield

@@ -18,6 +18,12 @@ import canvasback as cb
 from canvasback.projects import capture, environment, git
 
 
+@pytest.fixture(autouse=True)
+def _capture_on(monkeypatch):
+    """Capture as it is by default (the suite's conftest switches it off elsewhere)."""
+    monkeypatch.delenv("CANVASBACK_CAPTURE", raising=False)
+
+
 def _git(repo: Path, *args: str) -> str:
     out = subprocess.run(
         ["git", "-C", str(repo), *args],  # noqa: S607  # git from PATH, as a user runs it

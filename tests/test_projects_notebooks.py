@@ -29,6 +29,12 @@ print("trained", label)
 """
 
 
+@pytest.fixture(autouse=True)
+def _capture_on(monkeypatch):
+    """Capture as it is by default (the suite's conftest switches it off elsewhere)."""
+    monkeypatch.delenv("CANVASBACK_CAPTURE", raising=False)
+
+
 def write_notebook(path: Path, *cells: str, parameters: str | None = PARAMS) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {

@@ -39,6 +39,24 @@ function metricValue(value: number | string | null): string {
   return formatNumber(value);
 }
 
+// What a run recorded of its code and environment (canvasback.projects.capture) gets
+// sections of its own; the prefix is left out of the shown key (the title keeps it).
+const SOURCE_PREFIX = "canvasback.source.";
+const ENV_PREFIX = "canvasback.env.";
+
+/** Tags split into the run's source (code version), environment and the rest. */
+export function groupTags(tags: readonly KeyValue[]): { source: KeyValue[]; environment: KeyValue[]; other: KeyValue[] } {
+  const source: KeyValue[] = [];
+  const environment: KeyValue[] = [];
+  const other: KeyValue[] = [];
+  for (const tag of tags) {
+    if (tag.key.startsWith(SOURCE_PREFIX)) source.push({ key: tag.key.slice(SOURCE_PREFIX.length), value: tag.value });
+    else if (tag.key.startsWith(ENV_PREFIX)) environment.push({ key: tag.key.slice(ENV_PREFIX.length), value: tag.value });
+    else other.push(tag);
+  }
+  return { source, environment, other };
+}
+
 /** The panel's content for `detail`; `histories` come from the reply's Arrow buffer. */
 export function renderDetail(
   detail: RunDetail,
@@ -82,11 +100,17 @@ export function renderDetail(
     key: context ? `${name} (${context})` : name,
     value: source ? `${digest} · ${source}` : digest,
   }));
+  const tags = groupTags(detail.tags);
+  const provenance = [
+    ...(tags.source.length > 0 ? [section("Source", tags.source.length, keyValues(tags.source, ""))] : []),
+    ...(tags.environment.length > 0 ? [section("Environment", tags.environment.length, keyValues(tags.environment, ""))] : []),
+  ];
   return [
     section("Overview", -1, keyValues(overview, "")),
     section("Metrics", detail.metrics.length, metrics),
     section("Params", detail.params.length, keyValues(detail.params, "No params logged")),
-    section("Tags", detail.tags.length, keyValues(detail.tags, "No tags")),
+    ...provenance,
+    section("Tags", tags.other.length, keyValues(tags.other, "No tags")),
     section("Artifacts", detail.artifacts.length, artifacts),
     section("Datasets", inputs.length, keyValues(inputs, "No datasets logged")),
   ];

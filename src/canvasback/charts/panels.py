@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.charts._common import palette
 from canvasback.charts.history import history_chart
-from canvasback.charts.params import differing, params_table
+from canvasback.charts.params import differing, params_table, with_provenance
 from canvasback.charts.runs import (
     final_bars,
     final_values,
@@ -191,7 +191,7 @@ def params_payload(runs: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
     Each row says whether its values differ across runs, so the front end can hide the
     others without asking Python again.
     """
-    table = params_table(runs, names)
+    table = with_provenance(params_table(runs, names), runs, names)
     differ = set(differing(table))
     ids = [str(r) for r in runs["run_id"]]
     colours = palette(len(ids))

@@ -1,0 +1,37 @@
+"""The comparison's diff-only params table shows what differs in code and environment."""
+
+from __future__ import annotations
+
+import pytest
+
+import canvasback as cb
+from canvasback import charts
+from canvasback.charts.panels import params_payload
+from canvasback.tracking import queries
+
+
+@pytest.mark.usefixtures("store")
+def test_code_and_environment_differences_show_beside_the_params():
+    ids = []
+    for commit, python in (("abc123", "3.11.7"), ("def456", "3.11.7")):
+        with cb.start_run(capture=False) as run:
+            cb.log_params({"lr": "0.1", "depth": str(len(ids) + 2)})
+            cb.set_tags(
+                {
+                    "canvasback.source.git.commit": commit,
+                    "canvasback.env.python": python,
+                    "team": "same",
+                }
+            )
+        ids.append(run.run_id)
+    cb.flush()
+    runs = queries.runs_frame(cb.client().store.read(), cb.get_store(), ids)
+    table = charts.params_diff(runs, {ids[0]: "a", ids[1]: "b"})
+    assert list(table.index) == ["depth", "code · git.commit"]
+    assert table.loc["code · git.commit"].tolist() == ["abc123", "def456"]
+    full = charts.params_diff(runs, diff_only=False)
+    assert "env · python" in full.index
+    assert "team" not in full.index  # other tags are not provenance
+    payload = params_payload(runs, {ids[0]: "a", ids[1]: "b"})
+    rows = {row["key"]: row["differs"] for row in payload["rows"]}
+    assert rows == {"depth": True, "lr": False, "code · git.commit": True, "env · python": False}

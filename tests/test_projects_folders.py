@@ -1,0 +1,255 @@
+"""run_project: an MLflow MLproject folder with two entry points, a canvasback.toml folder,
+the command line; and the bad inputs, each refused before anything runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import canvasback as cb
+from canvasback.projects import ParamError, ProjectError, load_project
+
+MLPROJECT = """\
+name: regression
+python_env: python_env.yaml
+entry_points:
+  main:
+    parameters:
+      alpha: {type: float, default: 0.5}
+      epochs: {type: float, default: 3}
+    command: "python train.py --alpha {alpha} --epochs {epochs}"
+  validate:
+    parameters:
+      data_file: path
+      label: {type: string, default: "v1"}
+    command: "python validate.py {data_file} {label}"
+"""
+TRAIN = """\
+import argparse
+import os
+import canvasback as mlflow
+
+# Read first: the fluent API takes the run id out of the environment once it resumes it.
+seen = {"run_id": os.environ["MLFLOW_RUN_ID"], "uri": os.environ["MLFLOW_TRACKING_URI"]}
+ap = argparse.ArgumentParser()
+ap.add_argument("--alpha", type=float)
+ap.add_argument("--epochs", type=float)
+ap.add_argument("--note", default="")
+args = ap.parse_args()
+if args.alpha < 0:
+    raise SystemExit("alpha must not be negative")
+for step in range(int(args.epochs)):
+    mlflow.log_metric("loss", args.alpha / (step + 1), step=step)
+mlflow.log_param("note", args.note)
+mlflow.set_tag("seen.run_id", seen["run_id"])
+mlflow.set_tag("seen.tracking_uri", seen["uri"])
+print("trained with", args.alpha)
+"""
+VALIDATE = """\
+import sys
+import canvasback as mlflow
+
+rows = open(sys.argv[1]).read().splitlines()
+mlflow.log_metric("rows", len(rows))
+mlflow.set_tag("label", sys.argv[2])
+"""
+
+
+@pytest.fixture(autouse=True)
+def _capture_on(monkeypatch):
+    """Capture as it is by default (the suite's conftest switches it off elsewhere)."""
+    monkeypatch.delenv("CANVASBACK_CAPTURE", raising=False)
+
+
+@pytest.fixture
+def mlproject(tmp_path):
+    root = tmp_path / "regression"
+    root.mkdir()
+    (root / "MLproject").write_text(MLPROJECT)
+    (root / "train.py").write_text(TRAIN)
+    (root / "validate.py").write_text(VALIDATE)
+    (root / "data.csv").write_text("a\nb\nc\n")
+    return root
+
+
+def _runs() -> int:
+    return len(cb.search_runs(search_all_experiments=True))
+
+
+def test_the_main_entry_point_runs_its_command_in_the_same_run(store, mlproject):
+    run = cb.run_project(mlproject, params={"alpha": "0.2", "note": "hi"}, experiment="mlp")
+    assert run.info.status == "FINISHED"
+    # Declared params with their defaults, and the extra one MLflow passes as --note.
+    assert run.data.params == {"alpha": "0.2", "epochs": "3.0", "note": "hi"}
+    assert cb.get_metric_history(run.run_id, "loss")["value"].tolist() == [0.2, 0.1, 0.2 / 3]
+    tags = run.data.tags
+    assert tags["seen.run_id"] == run.run_id
+    assert tags["seen.tracking_uri"] == "canvasback://" + str(store)
+    assert tags["mlflow.project.entryPoint"] == "main"
+    assert tags["mlflow.source.type"] == "PROJECT"
+    assert tags["canvasback.project.command"] == (
+        "python train.py --alpha 0.2 --epochs 3.0 --note hi"
+    )
+    assert tags["canvasback.project.exit_code"] == "0"
+    output = Path(cb.client().download_artifacts(run.run_id, "project/output.log")).read_text()
+    assert "trained with 0.2" in output
+    assert len(cb.search_runs(experiment_names=["mlp"])) == 1
+
+
+@pytest.mark.usefixtures("store")
+def test_a_second_entry_point_with_a_path_parameter(mlproject, monkeypatch):
+    monkeypatch.chdir(mlproject)  # a relative path is read from where run_project is called
+    run = cb.run_project(mlproject, "validate", {"data_file": "data.csv"})
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["rows"] == 3.0
+    assert run.data.tags["label"] == "v1"
+    assert run.data.params["data_file"] == str(mlproject / "data.csv")
+
+
+@pytest.mark.usefixtures("store")
+def test_a_failing_command_fails_its_run_with_the_exit_status(mlproject):
+    with pytest.warns(cb.projects.ProjectRunWarning, match="exited with status 1"):
+        run = cb.run_project(mlproject, params={"alpha": -1})
+    assert run.info.status == "FAILED"
+    assert run.data.tags["canvasback.project.exit_code"] == "1"
+    assert "alpha must not be negative" in run.data.tags["canvasback.project.error"]
+
+
+@pytest.mark.usefixtures("store")
+def test_a_canvasback_toml_names_scripts_and_commands_with_typed_params(tmp_path):
+    root = tmp_path / "tomlproj"
+    root.mkdir()
+    (root / "canvasback.toml").write_text(
+        textwrap.dedent(
+            """\
+            [project]
+            name = "toml demo"
+
+            [entry_points.fit]
+            script = "fit.py"
+            parameters = { depth = 3, rate = { type = "float", default = 0.1 } }
+
+            [entry_points.shout]
+            command = "python -c 'import canvasback as cb; cb.log_metric(\\"n\\", {n})'"
+            parameters = { n = { type = "int" } }
+            """
+        )
+    )
+    (root / "fit.py").write_text(
+        "import sys, canvasback as cb\ncb.set_tag('argv', ' '.join(sys.argv[1:]))\n"
+    )
+    project = load_project(root)
+    assert project.name == "toml demo"
+    assert sorted(project.entry_points) == ["fit", "shout"]
+    fit = cb.run_project(root, "fit", {"depth": "5"})
+    assert fit.info.status == "FINISHED"
+    assert fit.data.params == {"depth": "5", "rate": "0.1"}
+    assert fit.data.tags["argv"] == "--depth 5 --rate 0.1"
+    shout = cb.run_project(root, "shout", {"n": 7})
+    assert shout.data.metrics == {"n": 7.0}
+    with pytest.raises(ParamError, match=r"No value given for parameter\(s\) n"):
+        cb.run_project(root, "shout")
+    with pytest.raises(ParamError, match=r"Unknown parameter 'extra'.*declares are depth, rate"):
+        cb.run_project(root, "fit", {"extra": 1})
+
+
+def test_the_command_line_runs_an_entry_point(store, mlproject):
+    env = {**os.environ, "CANVASBACK_STORE": str(store)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "canvasback.cli",
+            "run",
+            str(mlproject),
+            "-e",
+            "main",
+            "-P",
+            "alpha=0.3",
+            "-P",
+            "epochs=2",
+            "--experiment",
+            "cli",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "trained with 0.3" in result.stdout  # the command's output, as it comes
+    run_id = re.search(r"run ([0-9a-f]{32})", result.stdout).group(1)
+    run = cb.get_run(run_id)
+    assert run.data.params["alpha"] == "0.3"
+    assert cb.get_experiment(run.info.experiment_id).name == "cli"
+    failed = subprocess.run(
+        [sys.executable, "-m", "canvasback.cli", "run", str(mlproject), "-P", "alpha=-2"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=120,
+    )
+    assert failed.returncode == 1
+    assert "alpha must not be negative" in failed.stderr
+
+
+# -- bad input: each refused before anything runs ------------------------------------------
+@pytest.mark.usefixtures("store")
+def test_a_param_of_the_wrong_type_for_an_mlproject_parameter_is_refused(mlproject):
+    with pytest.raises(ParamError, match=r"Invalid value 'high' for parameter 'alpha'.*type float"):
+        cb.run_project(mlproject, params={"alpha": "high"})
+    assert _runs() == 0
+
+
+@pytest.mark.usefixtures("store")
+def test_a_path_parameter_that_does_not_exist_is_refused(mlproject):
+    with pytest.raises(ParamError, match=r"'data_file'.*no such file or folder"):
+        cb.run_project(mlproject, "validate", {"data_file": str(mlproject / "nope.csv")})
+    assert _runs() == 0
+
+
+@pytest.mark.usefixtures("store")
+def test_a_non_existent_entry_point_is_refused_naming_those_that_exist(mlproject):
+    with pytest.raises(
+        ProjectError, match=r"No entry point 'deploy'.*entry points are main, validate"
+    ):
+        cb.run_project(mlproject, "deploy")
+    assert _runs() == 0
+
+
+@pytest.mark.usefixtures("store")
+def test_a_missing_project_folder_is_refused(tmp_path):
+    with pytest.raises(ProjectError, match="no such file or folder"):
+        cb.run_project(tmp_path / "nowhere")
+    assert _runs() == 0
+
+
+def test_the_command_line_names_a_missing_entry_point(store, mlproject):
+    result = subprocess.run(
+        [sys.executable, "-m", "canvasback.cli", "run", str(mlproject), "-e", "deploy"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CANVASBACK_STORE": str(store)},
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "No entry point 'deploy'" in result.stderr
+    assert _runs() == 0
+
+
+@pytest.mark.usefixtures("store")
+def test_a_python_file_of_the_folder_is_an_entry_point_as_in_mlflow(mlproject):
+    with pytest.warns(cb.projects.ProjectRunWarning):
+        run = cb.run_project(mlproject, "validate.py", {"x": 1})
+    # validate.py reads sys.argv[1] as a file: "--x" is no file, so the run fails.
+    assert run.info.status == "FAILED"
+    assert run.data.tags["canvasback.project.command"] == "python validate.py --x 1"
