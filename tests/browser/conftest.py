@@ -215,6 +215,7 @@ class Lab:
     root: Path
     runtime_dir: Path
     log: Path
+    app: str = "lab"  # or "notebook": Jupyter Notebook 7, whose pages differ
 
     def api(self, path: str) -> Any:
         request = urllib.request.Request(  # noqa: S310 - a loopback URL we built
@@ -224,6 +225,8 @@ class Lab:
             return json.loads(response.read())
 
     def notebook_url(self, name: str) -> str:
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         # ?reset drops any saved workspace layout; the token logs the browser in.
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
@@ -238,6 +241,7 @@ def _configure_lab(base: Path) -> dict[str, Path]:
         "c.LabApp.extension_manager = 'readonly'\n"
         # Lets tests wait for "kernel idle" through window.jupyterapp.
         "c.LabApp.expose_app_in_browser = True\n"
+        "c.JupyterNotebookApp.expose_app_in_browser = True\n"
     )
     _write_json(
         dirs["config"] / "labconfig" / "page_config.json",
@@ -263,7 +267,19 @@ def _configure_lab(base: Path) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def jupyterlab(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Lab]:
     """A JupyterLab server on 127.0.0.1 with a random token and isolated config dirs."""
-    base = tmp_path_factory.mktemp("jupyterlab")
+    yield from _jupyter_server(tmp_path_factory, browser, "lab")
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[Lab]:
+    """A Jupyter Notebook 7 server, configured as the JupyterLab one is."""
+    yield from _jupyter_server(tmp_path_factory, browser, "notebook")
+
+
+def _jupyter_server(
+    tmp_path_factory: pytest.TempPathFactory, browser: Browser, app: str
+) -> Iterator[Lab]:
+    base = tmp_path_factory.mktemp("jupyterlab" if app == "lab" else "notebook7")
     root = base / "notebooks"
     root.mkdir()
     dirs = _configure_lab(base)
@@ -284,7 +300,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> It
     cmd = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        "jupyterlab" if app == "lab" else "notebook",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -299,7 +315,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> It
         proc = subprocess.Popen(
             cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    lab = Lab(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log_path)
+    lab = Lab(f"http://127.0.0.1:{port}", token, root, dirs["runtime"], log_path, app)
     try:
         _wait_until_up(lab, proc, browser)
         yield lab
@@ -312,7 +328,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> It
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log_path, SCREENSHOTS.parent / "jupyterlab.log")
+        shutil.copy(log_path, SCREENSHOTS.parent / f"{base.name}.log")
 
 
 # The server answers on its port: any HTTP response will do (no-cors, so it stays opaque).
@@ -512,3 +528,9 @@ class LabPage:
 @pytest.fixture
 def lab_page(jupyterlab: Lab, offline_page: OfflinePage) -> LabPage:
     return LabPage(jupyterlab, offline_page)
+
+
+@pytest.fixture
+def notebook7_page(notebook7: Lab, offline_page: OfflinePage) -> LabPage:
+    """A page of the Notebook 7 server; the same driver, since its notebook view is Lab's."""
+    return LabPage(notebook7, offline_page)
