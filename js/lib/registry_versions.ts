@@ -108,7 +108,6 @@ export function versionsTable(ctx: PanelContext, model: string, rows: readonly V
     const param = i >= 5 + options.metrics.length && i < 5 + options.metrics.length + options.params.length;
     if (metric) th.classList.add("num");
     if (metric || param) th.title = metric ? `metrics.${label} of the source run (latest value)` : `params.${label} of the source run`;
-    if (param) th.classList.add("param");
     head.append(th);
   });
   table.append(h("thead", {}, [head]));
