@@ -198,6 +198,8 @@ def test_register_the_runs_selected_in_a_table(client, runs, panels):
     table.selected_ids = [extra, runs[0]]  # a click in the table
     assert [r["run_id"] for r in panel.table_runs] == [extra, runs[0]]
     assert panel.table_runs[0]["models"] == ["model"]
+    assert panel.table_runs[0]["registered"] == []
+    assert panel.table_runs[1]["registered"] == ["digits v1", "other v1"]
     reply = ok(
         panel,
         "register",

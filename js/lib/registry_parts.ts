@@ -158,6 +158,9 @@ export function registerForm(ctx: PanelContext, models: readonly ModelSummary[],
       h("span", { class: "cb-reg-status-dot" }),
       h("span", { class: "cb-reg-run-name", text: run.run_name ?? run.run_id, title: run.run_id }),
     ]);
+    if (run.registered.length > 0) {
+      item.append(h("span", { class: "cb-reg-muted cb-reg-registered", text: ` already ${run.registered.join(", ")}` }));
+    }
     if (run.models.length === 0) {
       item.append(h("span", { class: "cb-reg-muted", text: " no logged model" }));
       choices.push({ run_id: run.run_id, select: null });

@@ -33,6 +33,8 @@ export interface TableRun {
   status: string | null;
   /** Artifact folders of the run that hold an MLmodel file ("" is the root). */
   models: string[];
+  /** Versions already registered from it, e.g. "digits v2". */
+  registered: string[];
 }
 
 export interface ActionError {

@@ -189,7 +189,9 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         ]
         by_name = {m["name"]: m["model_id"] for m in summaries}
         shown = self.model if self.model in by_name else (summaries[0]["name"] if summaries else "")
-        live = {_version_key(r["name"], r["version"]) for r in rq.versions_of(catalog, ids)}
+        live: set[str] = set()
+        if self.selected_versions:  # which selected versions are still there
+            live = {_version_key(r["name"], r["version"]) for r in rq.versions_of(catalog, ids)}
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
         self._ready, ready = False, self._ready
         try:
@@ -272,7 +274,19 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     def _load_table_runs(self) -> None:
         table = self._table
         ids = run_ids(table)[:MAX_TABLE_RUNS] if table is not None else []
-        self.table_runs = rq.model_folders(self.store.read(), ids) if ids else []
+        if not ids:
+            self.table_runs = []
+            return
+        catalog = self.store.read()
+        registered: dict[str, list[str]] = {}
+        for version in rq.versions_of_run(catalog, ids):
+            registered.setdefault(version["run_id"], []).append(
+                f"{version['name']} v{version['version']}"
+            )
+        self.table_runs = [
+            {**row, "registered": registered.get(row["run_id"], [])}
+            for row in rq.model_folders(catalog, ids)
+        ]
 
     # -- actions ---------------------------------------------------------------------
     def _act(self, action: str, work: Callable[[], str]) -> RpcReply:
