@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 
@@ -91,7 +92,13 @@ def test_datasets_decode(runs, widgets):
     assert {r["key"] for r in history} == {"loss", "acc"}
     assert len(history) == 1_200  # under max_points: every point
     assert 50.0 in {r["value"] for r in history}
-    assert set(history[0]) == {"run", "key", "x", "value", "smoothed"}
+    # No smoothing: the all-null smoothed column stays home (saved state keeps every byte).
+    assert set(history[0]) == {"run", "key", "x", "value"}
+    schema = table_from_ipc_bytes(w.data_history).schema
+    assert str(schema.field("value").type) == "float"  # float32, 7 digits
+    assert str(schema.field("x").type) == "int32"  # steps
+    w.smoothing = 0.6
+    assert "smoothed" in rows(w.data_history)[0]
     finals = rows(w.data_finals)
     assert {(r["run_id"], r["key"]) for r in finals} == {
         (r, k) for r in runs for k in ("acc", "loss")
@@ -295,4 +302,6 @@ def test_state_size_stays_under_two_megabytes(store, widgets):  # noqa: ARG001
     assert json_size + buffer_size < 2_000_000, (json_size, buffer_size)
     # The bundle ships once per kernel, in the shared runtime; the widget has the loader.
     assert len(w.get_state()["_esm"]) == (STATIC / "loader.js").stat().st_size
-    assert len(w._runtime.code) == (STATIC / "compare.js").stat().st_size
+    code = gzip.decompress(w._runtime.code)
+    assert code == (STATIC / "compare.js").read_bytes()
+    assert len(w._runtime.code) < len(code) / 2  # saved gzipped

@@ -3,6 +3,7 @@
 // spec trait stays small and data can change without re-sending the spec.
 import embed, { type Result, type VisualizationSpec } from "vega-embed";
 import { decodeRows, safeNumber, type ArrowBytes, type Row } from "./arrow";
+import { themeColours, themeConfig, withTheme } from "./theme";
 
 export type { VisualizationSpec } from "vega-embed";
 
@@ -160,7 +161,9 @@ export async function embedChart(
 ): Promise<Chart> {
   // A copy, because vega-embed and vega mutate the spec and data they are given, and the
   // spec here is usually the model's own trait value.
-  const copy = structuredClone(spec) as VisualizationSpec & { datasets?: Record<string, unknown> };
+  let copy = structuredClone(spec) as VisualizationSpec & { datasets?: Record<string, unknown>; config?: Record<string, unknown> };
+  const colours = themeColours(target);
+  if (colours !== null) copy = withTheme(copy, themeConfig(colours));
   const inline: Record<string, unknown> = { ...(copy.datasets ?? {}) };
   for (const [name, input] of Object.entries(datasets)) inline[name] = toRows(input);
   if (Object.keys(inline).length > 0) copy.datasets = inline;

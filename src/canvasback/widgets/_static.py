@@ -54,17 +54,21 @@ ENV_VAR: Final = "CANVASBACK_STATIC"
 Format = Literal["svg", "png", "off"]
 _FORMATS: Final = ("svg", "png", "off")
 
+# JupyterLab's theme variables first, so a saved view stays readable in a dark theme;
+# the charts (drawn for a light page) sit on a light card of their own.
 _CSS: Final = """
 .canvasback-static{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;
-color:#222;max-width:100%;overflow-x:auto}
+color:var(--jp-ui-font-color1,#222);max-width:100%;overflow-x:auto}
 .canvasback-static h3{font-size:13px;font-weight:600;margin:14px 0 6px}
-.canvasback-static .cb-note{font-size:11px;color:#666;margin:2px 0 8px}
-.canvasback-static svg,.canvasback-static img{max-width:100%;height:auto;display:block}
+.canvasback-static .cb-note{font-size:11px;color:var(--jp-ui-font-color2,#666);margin:2px 0 8px}
+.canvasback-static svg,.canvasback-static img{max-width:100%;height:auto;display:block;
+background:#fff;border-radius:4px;padding:4px}
 .canvasback-static table{border-collapse:collapse;font-size:12px;margin:4px 0}
-.canvasback-static th,.canvasback-static td{border-bottom:1px solid #e6e6e6;padding:3px 10px;
-text-align:left;white-space:nowrap}
-.canvasback-static th{font-weight:600;background:#fafafa}
+.canvasback-static th,.canvasback-static td{border-bottom:1px solid var(--jp-border-color2,#e6e6e6);
+padding:3px 10px;text-align:left;white-space:nowrap}
+.canvasback-static th{font-weight:600;background:var(--jp-layout-color2,#fafafa)}
 """
+
 
 # SVG ids (clip paths, gradients) are document-wide: two charts on one page must not share.
 _ID_REF = re.compile(r'(\bid="|url\(#|href="#)([^")]+)')

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 MISSING: Final = "—"
 # Presentation attributes rather than a style per cell: a saved notebook keeps every
 # byte of the first rows, and renderers that strip <style> keep these.
-_ROW: Final = ' style="border-bottom:1px solid #e0e0e0"'
+_ROW: Final = ' style="border-bottom:1px solid var(--jp-border-color2,#e0e0e0)"'
 
 
 def _special(value: float | None) -> str | None:
@@ -100,7 +100,8 @@ def table_html(
         '<div class="canvasback-run-table-static" style="max-height:480px;overflow:auto;'
         'font:12px system-ui,-apple-system,Segoe UI,Roboto,sans-serif">'
         '<table cellpadding=3 style="border-collapse:collapse;font-variant-numeric:tabular-nums">'
-        f'<caption style="text-align:left;padding:4px 0;color:#555">{html.escape(caption)}'
+        f'<caption style="text-align:left;padding:4px 0;color:var(--jp-ui-font-color2,#555)">'
+        f"{html.escape(caption)}"
         "</caption>"
         f"<thead><tr{_ROW}>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
