@@ -58,6 +58,7 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     model,
     edit: { target: null, draft: "" },
     busy: false,
+    modelFilter: "",
     act: async (kind, params) => {
       ctx.busy = true;
       localError = null;

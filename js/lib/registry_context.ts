@@ -16,6 +16,8 @@ export interface PanelContext {
   model: Model;
   edit: EditState;
   busy: boolean;
+  /** Text the model list is narrowed to (this view's own). */
+  modelFilter: string;
   /** Runs an action in Python; resolves true on success (errors show in the panel). */
   act<K extends ActionKind>(kind: K, params: RegistryRpc[K]["request"]): Promise<boolean>;
   save<K extends keyof RegistryModel>(key: K, value: RegistryModel[K]): void;

@@ -7,6 +7,8 @@ import { describeMove, timeline, versionColour } from "./registry_timeline";
 import type { ModelSummary } from "./registry_types";
 import { h } from "./table_dom";
 
+const MODEL_FILTER_FROM = 8;
+
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
@@ -18,6 +20,21 @@ export function modelList(ctx: PanelContext, models: readonly ModelSummary[], sh
     list.append(h("p", { class: "cb-reg-muted", text: "No registered models yet." }));
     return list;
   }
+  // Many models: a box that narrows the list by name (the shown one always stays).
+  if (models.length > MODEL_FILTER_FROM) {
+    const search = h("input", { class: "cb-reg-input cb-reg-model-filter", attrs: { type: "search", placeholder: "Filter models", "aria-label": "Filter models" } });
+    search.value = ctx.modelFilter;
+    search.addEventListener("input", () => {
+      ctx.modelFilter = search.value;
+      const needle = search.value.trim().toLowerCase();
+      for (const node of list.querySelectorAll<HTMLElement>(".cb-reg-model")) {
+        const name = node.dataset.model ?? "";
+        node.hidden = needle !== "" && name !== shown && !name.toLowerCase().includes(needle);
+      }
+    });
+    list.append(search);
+  }
+  const needle = ctx.modelFilter.trim().toLowerCase();
   for (const m of models) {
     const item = h("button", { class: "cb-reg-model", attrs: { type: "button", "data-model": m.name, "aria-pressed": String(m.name === shown) } });
     item.append(h("span", { class: "cb-reg-model-name", text: m.name }));
@@ -31,6 +48,7 @@ export function modelList(ctx: PanelContext, models: readonly ModelSummary[], sh
     }
     for (const stage of m.stages) chips.append(h("span", { class: "cb-reg-stage", text: stage, attrs: { "data-stage": stage } }));
     if (chips.childElementCount > 0) item.append(chips);
+    item.hidden = needle !== "" && m.name !== shown && !m.name.toLowerCase().includes(needle);
     item.addEventListener("click", () => {
       if (m.name !== ctx.model.get("model")) {
         closeEditor(ctx);

@@ -307,3 +307,20 @@ def test_a_change_from_plain_python_shows_up_by_polling(bridge_for, registry_sto
     client.set_registered_model_alias("digits", "champion", 2)  # not through the panel
     page.locator(ROW.format(2)).locator(".cb-reg-alias[data-alias='champion']").wait_for()
     assert "poll" in bridge.kinds()
+
+
+def test_many_models_can_be_narrowed_by_name(bridge_for, registry_store):
+    client = registry_store["client"]
+    for i in range(8):
+        client.create_registered_model(f"churn-{i}" if i % 2 else f"fraud-{i}")
+    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    page = bridge.mount()
+    visible = ".cb-reg-model:not([hidden])"
+    page.locator(".cb-reg-model-filter").fill("CHURN")
+    page.wait_for_function(f"() => document.querySelectorAll('{visible}').length === 5")
+    names = page.locator(visible).evaluate_all("(nodes) => nodes.map((n) => n.dataset.model)")
+    assert names == ["churn-1", "churn-3", "churn-5", "churn-7", "digits"]  # the shown stays
+    page.locator(".cb-reg-model[data-model='churn-3']").click()
+    page.locator(".cb-reg-model-title", has_text="churn-3").wait_for()
+    assert bridge.widget.model == "churn-3"
+    assert "No registered models" not in page.locator(".cb-registry").inner_text()

@@ -57,8 +57,9 @@ _RELOAD_TRAITS: Final = ("model", "page", "page_size", "metric_keys", "param_key
 _panels: weakref.WeakSet[RegistryPanel] = weakref.WeakSet()
 
 
-def _version_key(name: str, version: object) -> str:
-    return f"{name}/{version}"
+def _runs_of(keys: list[str], runs: Mapping[str, str | None]) -> list[str]:
+    """The source runs of the versions ``keys``, in order, each once."""
+    return list(dict.fromkeys(r for k in keys if (r := runs.get(k))))
 
 
 class RegistryPanel(_static.StaticRepr, BaseWidget):
@@ -189,9 +190,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         ]
         by_name = {m["name"]: m["model_id"] for m in summaries}
         shown = self.model if self.model in by_name else (summaries[0]["name"] if summaries else "")
-        live: set[str] = set()
-        if self.selected_versions:  # which selected versions are still there
-            live = {_version_key(r["name"], r["version"]) for r in rq.versions_of(catalog, ids)}
+        live = rq.versions_by_key(catalog, list(self.selected_versions))
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
         self._ready, ready = False, self._ready
         try:
@@ -200,7 +199,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
                 self.model = shown
                 self._load_versions(catalog, by_name.get(shown))
                 self.selected_versions = [k for k in self.selected_versions if k in live]
-                self.selected_ids = self._runs_of(self.selected_versions)
+                self.selected_ids = _runs_of(self.selected_versions, live)
                 self.revision += 1
         finally:
             self._ready = ready
@@ -234,16 +233,6 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             {k: r[k] for k in _MOVE_FIELDS} for r in rq.alias_history(catalog, model_id)
         ]
 
-    def _runs_of(self, keys: list[str]) -> list[str]:
-        out: list[str] = []
-        for key in keys:
-            name, _, version = key.rpartition("/")
-            with contextlib.suppress(Exception):  # a version deleted meanwhile has no run
-                run_id = self._client.get_model_version(name, version).run_id
-                if run_id and run_id not in out:
-                    out.append(run_id)
-        return out
-
     def close(self) -> None:
         """Stop following a run table, then close the widget."""
         self.unlink_table()
@@ -263,7 +252,8 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     def _on_selection(self, change: Mapping[str, Any]) -> None:
         if not self._ready:
             return
-        self.selected_ids = self._runs_of(list(change["new"]))
+        keys = list(change["new"])
+        self.selected_ids = _runs_of(keys, rq.versions_by_key(self.store.read(), keys))
         table = self._table
         if table is not None and len(change["new"]) >= COMPARE_FROM and self.selected_ids:
             table.selected_ids = list(self.selected_ids)

@@ -393,3 +393,15 @@ def model_folders(catalog: Catalog, run_ids: Sequence[str]) -> list[Row]:
     )
     order = {run_id: i for i, run_id in enumerate(run_ids)}
     return sorted(rows, key=lambda r: order[r["run_id"]])
+
+
+def versions_by_key(catalog: Catalog, keys: Sequence[str]) -> dict[str, str | None]:
+    """Live versions named ``"<model>/<version>"``: key -> the source run id (or None)."""
+    if not keys:
+        return {}
+    rows = catalog.rows(
+        "SELECT name || '/' || version AS key, run_id FROM model_versions "
+        "WHERE list_contains(?, name || '/' || version)",
+        [list(keys)],
+    )
+    return {str(key): run_id for key, run_id in rows}
