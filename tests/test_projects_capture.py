@@ -214,9 +214,12 @@ def test_git_state_is_cached_until_the_repository_changes(repo):
     (repo / "other.py").write_text("x = 1\n")
     _git(repo, "add", "other.py")
     _git(repo, "commit", "-q", "-m", "second")
-    after = git.git_info(repo)
+    head = _git(repo, "rev-parse", "HEAD")
+    deadline = time.monotonic() + git.RECHECK_SECONDS + 5
+    while (after := git.git_info(repo)) is not None and after.commit != head:
+        assert time.monotonic() < deadline, "the new commit never showed"
     assert after is not None
-    assert after.commit == _git(repo, "rev-parse", "HEAD") != first.commit
+    assert after.commit == head != first.commit
 
 
 def test_an_edit_shows_as_dirty_within_the_recheck_interval(repo):
@@ -242,11 +245,12 @@ def test_outside_a_repository_there_are_no_git_tags(tmp_path):
 def test_capture_costs_well_under_a_few_milliseconds_per_run():
     with cb.start_run():  # the first run computes what the process keeps
         pass
-    timings = {}
-    for parts in (False, True):
-        started = time.perf_counter()
-        for _ in range(30):
+    # The fastest of many runs each way: what capture costs, not what other load costs.
+    best = {False: float("inf"), True: float("inf")}
+    for _ in range(30):
+        for parts in (False, True):
+            started = time.perf_counter()
             with cb.start_run(capture=parts):
                 pass
-        timings[parts] = (time.perf_counter() - started) / 30
-    assert timings[True] - timings[False] < 0.005
+            best[parts] = min(best[parts], time.perf_counter() - started)
+    assert best[True] - best[False] < 0.003

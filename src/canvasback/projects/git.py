@@ -1,11 +1,12 @@
 """The git state of the code a run comes from: commit, branch, remote, dirty, diff.
 
 Asked of every new run, so it must cost microseconds, not the ~10 ms that a handful of
-``git`` processes take: the answer is kept per repository root and process, and asked
-of git again only when the repository's HEAD, ref or index files change, or when the
-last look at the working tree is older than :data:`RECHECK_SECONDS` (an edited file
-changes no file under ``.git``, so the dirty state and diff are re-checked at most that
-often). git itself is the command-line tool: no library, no repository parsing here.
+``git`` processes take: the answer is kept per repository root and process for
+:data:`RECHECK_SECONDS`. After that the working tree is looked at again (``git status``,
+and the diff when dirty), and the commit, branch and remote too if the repository's
+HEAD, ref or index files changed. So a commit, a checkout or an edit shows in the runs
+started a second later at most. git itself is the command-line tool: no library, no
+repository parsing here.
 """
 
 from __future__ import annotations
@@ -101,15 +102,11 @@ def git_info(path: str | os.PathLike[str]) -> GitInfo | None:
     if root is None or shutil.which("git") is None:
         return None
     now = time.monotonic()
-    fingerprint = _fingerprint(root)
     with _lock:
         entry = _cache.get(root)
-        if (
-            entry is not None
-            and entry.fingerprint == fingerprint
-            and now - entry.checked < RECHECK_SECONDS
-        ):
+        if entry is not None and now - entry.checked < RECHECK_SECONDS:
             return entry.info
+    fingerprint = _fingerprint(root)
     info = _ask_git(root, entry.info if entry and entry.fingerprint == fingerprint else None)
     with _lock:
         _cache[root] = _Entry(fingerprint, now, info)
