@@ -2,13 +2,16 @@
 // sorts. Rows arrive a page at a time as Arrow IPC through the typed RPC; small state
 // (filter, sort, columns, selection) lives in synced traits.
 import type { AnyModel, RenderProps } from "@anywidget/types";
-import { decodeTable, tableRows, type Row } from "./lib/arrow";
+import { decodeTable, tableRows } from "./lib/arrow";
 import { RpcClient, type MessageModel } from "./lib/rpc";
 import { h } from "./lib/table_dom";
 import { DetailPanel, SPARK_POINTS, historiesByKey, renderDetail } from "./lib/table_detail";
 import { rangeFilter, valueFilter, withFilter, withoutFilter } from "./lib/table_filters";
-import { columnWidth, describeColumn, formatCell } from "./lib/table_format";
-import { decodeGroups, renderGroups } from "./lib/table_groups";
+import { attachColumnTools, moveColumn } from "./lib/table_columns";
+import { columnWidth, describeColumn } from "./lib/table_format";
+import { copyText, keyAction, scrollToShow } from "./lib/table_keys";
+import { makeRow } from "./lib/table_rows";
+import { loadGroups } from "./lib/table_groups";
 import { TableHeader } from "./lib/table_header";
 import { PageCache, nextSort, visibleRange } from "./lib/table_model";
 import { applyClick, headerCheck } from "./lib/table_selection";
@@ -49,6 +52,7 @@ class RunTableView {
   #rows = new Map<number, HTMLElement>();
   #selected = new Set<string>();
   #anchor: number | null = null;
+  #cursor: number | null = null;
   #inFlight = 0;
   #frame = 0;
   #summaryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -84,13 +88,16 @@ class RunTableView {
     this.#listen("change:selected_ids", () => this.#onSelection());
     this.#listen("change:filter", () => this.#toolbar.setFilter(model.get("filter")));
     this.#listen("change:error", () => this.#toolbar.setError(model.get("error")));
-    this.#listen("change:summary_filters", () => this.#onSummaryFilters());
+    this.#listen("change:summary_filters", () => this.#toolbar.setSummaryFilters(model.get("summary_filters")));
     this.#listen("change:group_by", () => this.#onGroupBy());
     this.#listen("change:height", () => this.#applyHeight());
+    this.#listen("change:column_widths", () => this.#layout());
 
-    const onScroll = (): void => this.#schedule();
-    this.#scroll.addEventListener("scroll", onScroll, { passive: true });
+    this.#scroll.addEventListener("scroll", () => this.#schedule(), { passive: true });
     this.#body.addEventListener("click", (event) => this.#onBodyClick(event));
+    this.#scroll.tabIndex = 0;
+    this.#scroll.dataset["lmSuppressShortcuts"] = "true"; // JupyterLab leaves its keys to us
+    this.#scroll.addEventListener("keydown", (event) => this.#onKey(event));
     this.#body.addEventListener("dblclick", (event) => this.#onBodyDoubleClick(event));
     const onDocument = (event: Event): void => {
       this.#toolbar.closePopups(event);
@@ -132,10 +139,9 @@ class RunTableView {
   #layout(): void {
     const available = this.#model.get("available_columns");
     this.#infos = this.#model.get("columns").map((name) => describeColumn(name, available));
-    const widths = this.#infos.map(columnWidth);
-    const template = [SELECT_WIDTH, OPEN_WIDTH, ...widths].map((w) => `${w}px`).join(" ");
-    this.#grid.style.setProperty("--cb-cols", template);
-    this.#grid.style.width = `${SELECT_WIDTH + OPEN_WIDTH + widths.reduce((a, b) => a + b, 0)}px`;
+    const resized = this.#model.get("column_widths") ?? {};
+    const widths = this.#infos.map((info) => resized[info.name] ?? columnWidth(info));
+    this.#applyWidths(widths);
     this.#root.style.setProperty("--cb-first-left", `${SELECT_WIDTH + OPEN_WIDTH}px`);
     this.#header = new TableHeader(this.#infos, widths, {
       onSort: (column, additive) => this.#save("sort", nextSort(this.#model.get("sort"), column, additive)),
@@ -147,6 +153,15 @@ class RunTableView {
       onValue: (column, value) => this.#save("summary_filters", withFilter(this.#model.get("summary_filters"), valueFilter(column, value))),
     });
     this.#header.setSort(this.#model.get("sort"));
+    const names = this.#infos.map((info) => info.name);
+    attachColumnTools(this.#header.el, new Map(names.map((name, i) => [name, widths[i] ?? 0])), {
+      onResize: (column, width, done) => {
+        widths[names.indexOf(column)] = width;
+        this.#applyWidths(widths);
+        if (done) this.#save("column_widths", { ...(this.#model.get("column_widths") ?? {}), [column]: width });
+      },
+      onMove: (from, to) => this.#save("columns", moveColumn(this.#model.get("columns"), from, to)),
+    });
     this.#grid.replaceChildren(this.#header.el, this.#body);
     this.#toolbar.setColumns(available, this.#model.get("columns"), this.#model.get("group_by"));
     // Pages hold the columns they were asked for: new columns need new pages.
@@ -159,12 +174,55 @@ class RunTableView {
     if (this.#model.get("group_by")) void this.#fetchGroups();
   }
 
+  #applyWidths(widths: number[]): void {
+    const template = [SELECT_WIDTH, OPEN_WIDTH, ...widths].map((w) => `${w}px`).join(" ");
+    this.#grid.style.setProperty("--cb-cols", template);
+    this.#grid.style.width = `${SELECT_WIDTH + OPEN_WIDTH + widths.reduce((a, b) => a + b, 0)}px`;
+  }
+
+  // -- keyboard ----------------------------------------------------------------------
+  #onKey(event: KeyboardEvent): void {
+    if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
+    const pageRows = Math.floor(this.#scroll.clientHeight / ROW_HEIGHT) - 2;
+    const action = keyAction(event, this.#cursor, this.#model.get("total"), pageRows);
+    if (action.kind === "none") return;
+    event.preventDefault();
+    event.stopPropagation(); // the notebook's own shortcuts (Space, Enter, C) stay out
+    const runId = this.#cursor === null ? undefined : this.#cache.row(this.#cursor)?.["run_id"];
+    if (action.kind === "move") this.#setCursor(action.index);
+    else if (action.kind === "toggle" && runId !== undefined) {
+      const ids = this.#model.get("selected_ids");
+      const id = String(runId);
+      this.#anchor = this.#cursor;
+      this.#save("selected_ids", ids.includes(id) ? ids.filter((i) => i !== id) : [...ids, id]);
+    } else if (action.kind === "open" && runId !== undefined) {
+      const row = this.#rows.get(this.#cursor ?? -1);
+      if (row !== undefined) void this.#openDetail(String(runId), row);
+    } else if (action.kind === "copy") void this.#copy();
+  }
+
+  #setCursor(index: number): void {
+    this.#cursor = index;
+    const { scrollTop, clientHeight } = this.#scroll;
+    this.#scroll.scrollTop = scrollToShow(index, ROW_HEIGHT, this.#body.offsetTop, this.#header?.el.offsetHeight ?? 0, scrollTop, clientHeight);
+    for (const [i, row] of this.#rows) row.classList.toggle("cursor", i === index);
+    this.#schedule();
+  }
+
+  async #copy(): Promise<void> {
+    if (this.#model.get("selected_ids").length === 0) return;
+    const { reply } = await this.#rpc.request("copy", { columns: this.#model.get("columns") });
+    const copied = await copyText(reply.text);
+    this.#root.dataset["copied"] = copied ? String(reply.count) : "failed";
+  }
+
   // -- rows --------------------------------------------------------------------------
   #onRowsChanged(): void {
     const generation = this.#model.get("generation");
     if (generation !== this.#cache.generation) {
       this.#cache.reset(generation);
       this.#anchor = null;
+      this.#cursor = null;
       this.#fetchSummaries();
       if (this.#model.get("group_by")) void this.#fetchGroups();
     }
@@ -205,7 +263,9 @@ class RunTableView {
       const data = this.#cache.row(index);
       const existing = this.#rows.get(index);
       if (existing !== undefined && (existing.dataset["loaded"] === "true" || data === undefined)) continue;
-      const row = this.#makeRow(index, data);
+      const runId = data === undefined ? "" : String(data["run_id"]);
+      const row = makeRow(index, data, this.#infos, this.#selected.has(runId), ROW_HEIGHT);
+      row.classList.toggle("cursor", index === this.#cursor);
       if (existing !== undefined) existing.replaceWith(row);
       else this.#body.append(row);
       this.#rows.set(index, row);
@@ -240,46 +300,6 @@ class RunTableView {
     }
   }
 
-  #makeRow(index: number, data: Row | undefined): HTMLElement {
-    const row = h("div", { class: "cb-rt-row", attrs: { role: "row", "data-index": String(index) } });
-    row.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
-    if (index % 2 === 1) row.classList.add("odd");
-    if (data === undefined) {
-      row.classList.add("loading");
-      row.append(h("div", { class: "cb-rt-cell cb-rt-fixed cb-rt-sel" }), h("div", { class: "cb-rt-cell cb-rt-fixed cb-rt-open" }));
-      this.#infos.forEach((_info, i) => row.append(h("div", { class: `cb-rt-cell${i === 0 ? " cb-rt-first" : ""}` }, [h("span", { class: "cb-rt-skeleton" })])));
-      return row;
-    }
-    const runId = String(data["run_id"]);
-    row.dataset["runId"] = runId;
-    row.dataset["loaded"] = "true";
-    const selected = this.#selected.has(runId);
-    row.classList.toggle("selected", selected);
-    row.setAttribute("aria-selected", String(selected));
-    const check = h("input", { class: "cb-rt-check", attrs: { type: "checkbox", "aria-label": "Select run", tabindex: "-1" } });
-    check.checked = selected;
-    row.append(
-      h("div", { class: "cb-rt-cell cb-rt-fixed cb-rt-sel" }, [check]),
-      h("div", { class: "cb-rt-cell cb-rt-fixed cb-rt-open" }, [h("button", { class: "cb-rt-open-button", text: "▸", title: "Show run details", attrs: { "aria-label": "Show run details", tabindex: "-1" } })]),
-    );
-    this.#infos.forEach((info, i) => {
-      const cell = formatCell(data[info.name], info);
-      const classes = ["cb-rt-cell"];
-      if (cell.numeric) classes.push("num");
-      if (i === 0) classes.push("cb-rt-first");
-      if (info.name === "run_name") classes.push("cb-rt-name");
-      const el = h("div", { class: classes.join(" "), attrs: { role: "gridcell" } });
-      if (cell.title !== undefined) el.title = cell.title;
-      if (info.type === "status" && cell.text !== "—") {
-        el.append(h("span", { class: "cb-rt-status", text: cell.text, attrs: { "data-run-status": cell.text } }));
-      } else {
-        el.textContent = cell.text;
-      }
-      row.append(el);
-    });
-    return row;
-  }
-
   // -- selection ---------------------------------------------------------------------
   #onSelection(): void {
     const ids = this.#model.get("selected_ids");
@@ -309,6 +329,8 @@ class RunTableView {
     if (row === null) return;
     const runId = row.dataset["runId"] ?? "";
     const target = event.target as Element;
+    this.#setCursor(Number(row.dataset["index"]));
+    this.#scroll.focus({ preventScroll: true });
     if (target.closest(".cb-rt-open-button") !== null) {
       void this.#openDetail(runId, row);
       return;
@@ -363,10 +385,6 @@ class RunTableView {
     }, SUMMARY_DELAY_MS);
   }
 
-  #onSummaryFilters(): void {
-    this.#toolbar.setSummaryFilters(this.#model.get("summary_filters"));
-  }
-
   #onGroupBy(): void {
     const grouped = this.#model.get("group_by") !== "";
     this.#grid.toggleAttribute("hidden", grouped);
@@ -379,22 +397,10 @@ class RunTableView {
 
   async #fetchGroups(): Promise<void> {
     const groupBy = this.#model.get("group_by");
-    const columns = this.#model.get("columns");
-    const metrics = columns.filter((c) => c.startsWith("metrics."));
-    this.#groups.replaceChildren(h("div", { class: "cb-rt-summary-empty", text: "Grouping…" }));
-    try {
-      const { reply, buffers } = await this.#rpc.request("groups", { group_by: groupBy, columns });
-      if (groupBy !== this.#model.get("group_by")) return;
-      const rows = decodeGroups(buffers[0], metrics);
-      this.#groups.replaceChildren(
-        renderGroups(groupBy, rows, metrics, reply.groups, (value) => {
-          this.#save("summary_filters", withFilter(this.#model.get("summary_filters"), valueFilter(groupBy, value)));
-          this.#save("group_by", "");
-        }),
-      );
-    } catch (error) {
-      this.#groups.replaceChildren(h("div", { class: "canvasback-error", text: String(error), attrs: { role: "alert" } }));
-    }
+    await loadGroups(this.#rpc, this.#groups, groupBy, this.#model.get("columns"), () => groupBy === this.#model.get("group_by"), (value) => {
+      this.#save("summary_filters", withFilter(this.#model.get("summary_filters"), valueFilter(groupBy, value)));
+      this.#save("group_by", "");
+    });
   }
 
   async #openDetail(runId: string, row: HTMLElement): Promise<void> {
@@ -431,11 +437,8 @@ class RunTableView {
 }
 
 function render({ model, el }: RenderProps<RunTableModel>): () => void {
-  // One RPC client per view, as in every canvasback front end. Each view asks for its own
-  // pages, summaries and details, and anywidget hands every render (and initialize) a
-  // different proxy of the model, so a per-model client would have to outlive the views
-  // it serves. Request ids are random per client: a view takes only its own replies from
-  // the messages every view of the model receives, and closing it rejects only its own.
+  // One RPC client per view (each asks for its own pages; anywidget hands every render
+  // its own proxy of the model); random ids, so a view takes only its own replies.
   const client = new RpcClient<TableRpc>(model as unknown as MessageModel);
   const view = new RunTableView(model, el, client);
   return () => {

@@ -4,6 +4,8 @@ import { decodeTable, tableRows, type ArrowBytes } from "./arrow";
 import { formatNumber } from "./format";
 import { h } from "./table_dom";
 import { columnLabel } from "./table_format";
+import type { RpcClient } from "./rpc";
+import type { TableRpc } from "./table_types";
 
 export interface GroupRow {
   group: string | null;
@@ -73,4 +75,24 @@ export function renderGroups(
     h("div", { class: "cb-rt-groups-note", text: note }),
     h("table", { class: "cb-rt-group-table" }, [h("thead", {}, [head]), body]),
   ]);
+}
+
+/** Asks Python for the groups and shows them in `host` (or why they failed). */
+export async function loadGroups(
+  rpc: RpcClient<TableRpc>,
+  host: HTMLElement,
+  groupBy: string,
+  columns: string[],
+  current: () => boolean,
+  onPick: (value: string | null) => void,
+): Promise<void> {
+  const metrics = columns.filter((c) => c.startsWith("metrics."));
+  host.replaceChildren(h("div", { class: "cb-rt-summary-empty", text: "Grouping…" }));
+  try {
+    const { reply, buffers } = await rpc.request("groups", { group_by: groupBy, columns });
+    if (!current()) return;
+    host.replaceChildren(renderGroups(groupBy, decodeGroups(buffers[0], metrics), metrics, reply.groups, onPick));
+  } catch (error) {
+    host.replaceChildren(h("div", { class: "canvasback-error", text: String(error), attrs: { role: "alert" } }));
+  }
 }

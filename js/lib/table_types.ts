@@ -49,6 +49,8 @@ export interface RunTableModel {
   error: FilterErrorInfo | null;
   generation: number;
   height: number;
+  /** Column name -> width in px, for columns resized in the header. */
+  column_widths: Record<string, number>;
 }
 
 export interface HistogramSummary {
@@ -115,4 +117,6 @@ export interface TableRpc {
     reply: { count: number };
   };
   refresh: { request: Record<string, never>; reply: { total: number; generation: number } };
+  /** The selected rows the table shows, as tab-separated text with a header line. */
+  copy: { request: { columns: string[] }; reply: { text: string; count: number } };
 }

@@ -39,6 +39,7 @@ SYNCED = (
     "error",
     "generation",
     "height",
+    "column_widths",
 )
 
 # Installed before the harness's own script: wraps the stand-in model as it is created,

@@ -409,6 +409,13 @@ def test_in_jupyterlab_clicks_reach_the_kernel(lab_page):
     assert lab_page.kernel_eval(notebook, "list(table.selected['tags.mlflow.runName'])") == (
         "['run-1']"
     )
+    # The keys are the table's, not JupyterLab's command-mode shortcuts.
+    lab_page.page.keyboard.press("ArrowDown")
+    lab_page.page.keyboard.press("Space")
+    lab_page.wait_for_kernel(notebook, "len(table.selected_ids)", "2")
+    lab_page.page.keyboard.press("Enter")
+    lab_page.cell(1).locator(".cb-rt-detail").get_by_text("run-2").first.wait_for()
+    assert lab_page.page.locator(".jp-Notebook .jp-mod-editMode").count() == 0
     assert lab_page.cell(1).locator("img").count() == 0
     # Header summaries come from the kernel too.
     lab_page.cell(1).locator(".cb-rt-top-value", has_text="adam").wait_for()

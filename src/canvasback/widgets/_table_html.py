@@ -73,6 +73,27 @@ def _cell(value: Any, column_type: str) -> tuple[str, bool]:  # noqa: ANN401 - a
     return html.escape(str(value)), column_type == "number"
 
 
+def _tsv_cell(value: Any, column_type: str) -> str:  # noqa: ANN401 - any Arrow scalar
+    if value is None:
+        return ""
+    if column_type == "time":
+        return format_time(int(value))
+    if isinstance(value, float):
+        return repr(value)  # every digit: a spreadsheet gets the value, not the display
+    # Tabs and line breaks would split a cell; they become spaces.
+    return " ".join(str(value).split()) if isinstance(value, str) else str(value)
+
+
+def tsv(table: pa.Table, names: list[str], types: dict[str, str]) -> str:
+    """Rows as tab-separated text with a header line, as spreadsheets paste it."""
+    lines = ["\t".join(" ".join(name.split()) for name in names)]
+    lines += [
+        "\t".join(_tsv_cell(row.get(name), types.get(name, "text")) for name in names)
+        for row in table.to_pylist()
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def table_html(
     table: pa.Table,
     columns: list[Column],

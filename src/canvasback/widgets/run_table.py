@@ -20,7 +20,7 @@ from canvasback.tracking.queries.run_set import Column, RunSet, SortKey, parse_c
 from canvasback.widgets import _static
 from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, rpc
 from canvasback.widgets._sources import experiment_ids, resolve_client, run_ids
-from canvasback.widgets._table_html import table_html
+from canvasback.widgets._table_html import table_html, tsv
 
 if TYPE_CHECKING:
     import os
@@ -78,6 +78,8 @@ class RunTable(_static.StaticRepr, BaseWidget):
     """Bumped whenever the rows change, so the front end drops the pages it holds."""
     height = traitlets.Int(440).tag(sync=True)
     """Largest height of the scrolling rows in pixels (fewer rows take less)."""
+    column_widths = traitlets.Dict(value_trait=traitlets.Int()).tag(sync=True)
+    """Column name -> width in pixels, for the columns resized in the header."""
 
     def __init__(
         self,
@@ -284,6 +286,15 @@ class RunTable(_static.StaticRepr, BaseWidget):
             ids = [*self.selected_ids, *(i for i in ids if i not in seen)]
         self.selected_ids = ids
         return {"count": len(ids)}, []
+
+    @rpc("copy")
+    def _copy(self, request: dict[str, Any]) -> RpcReply:
+        # The selected rows the table shows, with its visible columns, for a spreadsheet.
+        columns = self._visible_columns(request.get("columns"))
+        table = self._runs.rows_of(list(self.selected_ids), columns)
+        types = {c.name: self._column_type(c) for c in columns}
+        text = tsv(table, [c.name for c in columns], types)
+        return {"text": text, "count": table.num_rows}, []
 
     @rpc("refresh")
     def _refresh(self, _request: dict[str, Any]) -> RpcReply:

@@ -326,6 +326,19 @@ class RunSet:
             [start, start + max(limit, 0)],
         )
 
+    def rows_of(self, run_ids: list[str], columns: Iterable[Column]) -> pa.Table:
+        """The rows of ``run_ids`` the table shows, in table order, with :meth:`page`'s columns."""
+        selects = ["w.run_id"]
+        for column in columns:
+            value = self.value(column)
+            if value is not None and column.name != "run_id":
+                selects.append(f"{value} AS {quote_identifier(column.name)}")
+        fields = ", ".join(selects)
+        return self.arrow(
+            f"SELECT {fields} FROM {self.source()} WHERE list_contains(?, w.run_id) ORDER BY s.pos",
+            [run_ids],
+        )
+
     # -- what columns exist ----------------------------------------------------------
     def available(self, experiment_ids: list[str]) -> list[dict[str, Any]]:
         """Every column the runs of these experiments (all if empty) could show.
