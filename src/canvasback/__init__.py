@@ -39,6 +39,7 @@ from canvasback.tracking.current import (
     set_experiment_tags,
     set_store,
     set_tracking_uri,
+    use_client_class,
 )
 from canvasback.tracking.entities import (
     Experiment,
@@ -93,6 +94,8 @@ from canvasback.tracking.write_once import ParamConflictError
 
 # A run started in a notebook shows its live view: the one place tracking meets widgets.
 add_run_start_hook(_notebook.live_view_hook)
+# The fluent API's client has the registry's methods too (canvasback.client()).
+use_client_class(Client)
 
 # Widgets load on first use, so that training scripts never import anywidget or need the
 # JavaScript bundles: canvasback.runs(...) imports canvasback.widgets then.

@@ -7,7 +7,6 @@ The tracking half lives in :mod:`canvasback.tracking.client`, the registry half 
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from canvasback.registry import names, sources
@@ -76,11 +75,9 @@ class Client(TrackingClient, RegistryMethods):
         return self.get_model_version(name, version)
 
 
-@functools.cache
-def _client_for(root: str) -> Client:
-    return Client(root)
-
-
 def client() -> Client:
-    """The client of the current store, with the registry's methods."""
-    return _client_for(str(current.get_store()))
+    """The client of the current store (the fluent API's), with the registry's methods."""
+    current.use_client_class(Client)  # the package root has done so; a no-op then
+    found = current.client()
+    assert isinstance(found, Client)  # noqa: S101  # use_client_class guarantees it
+    return found

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 _lock = threading.RLock()
 _client: Client | None = None
+# The class of the fluent API's client: the package root sets the one with the registry's
+# methods, so that canvasback.client() and the fluent runs share one client.
+_client_class: type[Client] = Client
 _experiment_id: str | None = None
 
 # The experiment a process starts in, as MLflow reads it; canvasback's names come first.
@@ -35,13 +38,22 @@ def _get_client() -> Client:
     if _client is None:
         with _lock:
             if _client is None:
-                _client = Client()
+                _client = _client_class()
     return _client
 
 
 def client() -> Client:
     """The client of the current store."""
     return _get_client()
+
+
+def use_client_class(cls: type[Client]) -> None:
+    """Make the fluent API's clients of ``cls`` (a subclass adding methods)."""
+    global _client_class, _client  # noqa: PLW0603  # process-wide choice
+    with _lock:
+        _client_class = cls
+        if _client is not None and not isinstance(_client, cls):
+            _client = None
 
 
 def set_store(root: str | os.PathLike[str] | None = None) -> Path:
