@@ -125,6 +125,8 @@ def make_registry(root: Path) -> dict[str, Any]:
     client.set_registered_model_alias("digits", "champion", 1)
     client.update_registered_model("digits", f"Digits classifier {XSS}")
     client.set_model_version_tag("digits", 1, "note", XSS)
+    client.register_model(f"runs:/{ids[0]}/model", XSS)  # a model name with markup
+    client.set_registered_model_alias(XSS, "champion", 1)
     client.flush()
     return {"client": client, "runs": ids}
 
@@ -155,7 +157,8 @@ def test_panel_shows_models_versions_aliases_and_history(bridge_for, registry_st
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.locator(ROW.format(2)).wait_for()
-    assert page.locator(".cb-reg-model").all_inner_texts()[0].startswith("digits")
+    names = page.locator(".cb-reg-model-name").all_inner_texts()
+    assert names == [XSS, "digits"]
     # Newest first, each with its source run and its metric and param.
     versions = page.locator(".cb-reg-version")
     assert [versions.nth(i).get_attribute("data-version") for i in range(2)] == ["2", "1"]

@@ -46,7 +46,9 @@ _LOG = logging.getLogger(__name__)
 DEFAULT_KEYS: Final = 4
 MAX_PAGE: Final = 200
 MAX_TABLE_RUNS: Final = 50
-"""Runs of a linked table listed for registering; a larger selection is refused."""
+"""Runs of a linked table's selection listed for registering (the first ones)."""
+MAX_HISTORY: Final = 1000
+"""Alias moves sent to the front end (the newest); ``client.get_alias_history`` has all."""
 POLL_MS: Final = 2000
 # Versions selected before a panel drives a linked run table (and so its charts): one
 # selected version is a target of actions, two or more are a comparison.
@@ -230,7 +232,8 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         self.versions = arrow_ipc_bytes(table)
         self.version_total = total
         self.history = [
-            {k: r[k] for k in _MOVE_FIELDS} for r in rq.alias_history(catalog, model_id)
+            {k: r[k] for k in _MOVE_FIELDS}
+            for r in rq.alias_history(catalog, model_id)[-MAX_HISTORY:]
         ]
 
     def close(self) -> None:
