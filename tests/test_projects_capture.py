@@ -6,6 +6,7 @@ processes so that the run's source is a real script file.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -92,6 +93,8 @@ def test_a_script_run_records_commit_branch_remote_environment_and_packages(repo
     libs = {k.removeprefix("canvasback.env.lib."): v for k, v in tags.items() if ".lib." in k}
     assert libs["pandas"] == environment.installed_versions()["pandas"]
     assert "torch" not in libs
+    digest = hashlib.sha256((repo / "train.py").read_bytes()).hexdigest()
+    assert tags["canvasback.source.digest"] == f"sha256:{digest}"
     files = {f.path for f in cb.client().list_artifacts(run_id, "source")}
     assert files == {"source/train.py"}
     script = Path(cb.client().download_artifacts(run_id, "source/train.py")).read_text()

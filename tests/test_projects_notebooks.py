@@ -139,6 +139,8 @@ def test_reproduce_runs_again_with_the_same_params_and_reports_what_differs(trai
     assert again.data.tags["canvasback.reproduces"] == first.run_id
     assert again.info.experiment_id == first.info.experiment_id
     assert comparison.section("params") == []
+    code = {d.key for d in comparison.section("code")}
+    assert code == {"canvasback.source.digest"}  # the notebook was edited in between
     metrics = {d.key: (d.original, d.reproduced) for d in comparison.section("metrics")}
     assert metrics == {"loss": (repr(0.2 / 2), repr(0.2 / 3))}
     assert comparison.section("environment") == []  # same interpreter and packages

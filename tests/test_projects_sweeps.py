@@ -119,4 +119,8 @@ def test_every_point_is_checked_before_any_runs(project):
         cb.sweep(project, points=[])
     with pytest.raises(ParamError, match="mode"):
         cb.sweep(project, grid={"lr": [0.1]}, mode="best")
+    with pytest.raises(ParamError, match="max_workers 0"):
+        cb.sweep(project, grid={"lr": [0.1]}, max_workers=0)
+    with pytest.raises(ParamError, match="Invalid executor"):
+        cb.sweep(project, grid={"lr": [0.1]}, executor="dask")
     assert len(cb.search_runs(search_all_experiments=True)) == 0

@@ -11,7 +11,8 @@ The package root registers :func:`capture_hook` as a run-create hook, so each ru
     ``source/diff.patch`` (at most ``CANVASBACK_CAPTURE_DIFF_LIMIT`` bytes, 512 KiB by
     default; ``canvasback.source.git.diff_truncated`` says when it was cut).
 ``source``
-    ``canvasback.source.{kind,path,command}`` and MLflow's ``mlflow.source.{name,type}``;
+    ``canvasback.source.{kind,path,command,digest}`` (the file's sha256) and MLflow's
+    ``mlflow.source.{name,type}``;
     a copy of the script (``source/<script>``) at the start, or of the notebook
     (``source/<notebook>.ipynb``) when the run ends.
 ``environment``
@@ -31,6 +32,7 @@ process is computed once, so a run pays a few hundred microseconds for all of it
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shlex
 import sys
@@ -63,6 +65,7 @@ _OFF: Final = frozenset({"0", "none", "false", "off", "no"})
 _override: frozenset[str] | None = None
 _lock = threading.Lock()
 _copies: dict[tuple[str, int, int], bytes] = {}
+_digests: dict[tuple[str, int, int], str] = {}
 
 
 class CaptureWarning(UserWarning):
@@ -192,6 +195,9 @@ def _capture(
         artifacts.log_bytes(run, environment.requirements_text(), PACKAGES_ARTIFACT)
         tags[ENV_PREFIX + "packages"] = PACKAGES_ARTIFACT
     if "source" in parts and source.path and source.kind in ("script", "notebook"):
+        digest = _digest(Path(source.path))
+        if digest is not None:
+            tags[SOURCE_PREFIX + "digest"] = digest
         _copy_source(run, artifacts, source, tags)
     run.set_tags({key: value[:MAX_TAG_VALUE_LENGTH] for key, value in tags.items()})
 
@@ -247,6 +253,25 @@ def _copy_source(run: Run, artifacts: ArtifactStore, source: Source, tags: dict[
     if path.is_file():
         run.on_end(copy_at_end)
         tags[SOURCE_PREFIX + "copy"] = name
+
+
+def _digest(path: Path) -> str | None:
+    """``sha256:<hex>`` of a script or notebook as saved: its version without git."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _lock:
+        found = _digests.get(key)
+    if found is None and stat.st_size <= SOURCE_COPY_LIMIT:
+        try:
+            found = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return None
+        with _lock:
+            _digests[key] = found
+    return found
 
 
 def _read_once(path: Path) -> bytes | None:

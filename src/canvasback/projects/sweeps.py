@@ -202,6 +202,15 @@ def sweep(
     if mode not in MODES:
         msg = f"Invalid mode {mode!r}: allowed are 'min' and 'max'"
         raise ParamError(msg)
+    if max_workers is not None and (type(max_workers) is not int or max_workers < 1):
+        msg = f"Invalid max_workers {max_workers!r}: a whole number of at least 1"
+        raise ParamError(msg)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        msg = (
+            f"Invalid executor {executor!r}: a concurrent.futures.Executor (with submit), "
+            "such as a dask.distributed Client's get_executor()"
+        )
+        raise ParamError(msg)
     chosen = expand(grid, points)
     for point in chosen:  # every point is checked before the first one runs
         runner.check_target(target, entry_point, {**(params or {}), **point})
