@@ -253,3 +253,52 @@ def test_a_python_file_of_the_folder_is_an_entry_point_as_in_mlflow(mlproject):
     # validate.py reads sys.argv[1] as a file: "--x" is no file, so the run fails.
     assert run.info.status == "FAILED"
     assert run.data.tags["canvasback.project.command"] == "python validate.py --x 1"
+
+
+@pytest.mark.usefixtures("store")
+def test_a_notebook_entry_point_with_typed_params(tmp_path):
+    import nbformat  # noqa: PLC0415
+
+    root = tmp_path / "nbproj"
+    root.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    cell = nbformat.v4.new_code_cell("rate = 0.5\nname = 'x'")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        cell,
+        nbformat.v4.new_code_cell("import canvasback as cb\ncb.log_metric('r', rate)"),
+    ]
+    nbformat.write(nb, root / "fit.ipynb")
+    (root / "canvasback.toml").write_text(
+        '[entry_points.main]\nnotebook = "fit.ipynb"\n'
+        'parameters = { rate = { type = "float", default = 0.25 } }\n'
+    )
+    run = cb.run_project(root, params={"name": "y"})
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"r": 0.25}  # the project's default, typed as a float
+    assert run.data.params == {"rate": "0.25", "name": "y"}
+    assert run.data.tags["canvasback.project.entry_point"] == "main"
+    with pytest.raises(ParamError, match=r"Invalid value 'fast' for parameter 'rate'"):
+        cb.run_project(root, params={"rate": "fast"})
+    with pytest.raises(ParamError, match="Unknown parameter 'depth'"):
+        cb.run_project(root, params={"depth": 3})  # neither the project nor the notebook
+
+
+@pytest.mark.usefixtures("store")
+def test_reproduce_a_project_run(mlproject):
+    first = cb.run_project(mlproject, params={"alpha": 0.4, "note": "again"})
+    comparison = cb.reproduce(first.run_id)
+    again = cb.get_run(comparison.reproduced_run_id)
+    assert (
+        again.data.tags["canvasback.project.command"]
+        == (first.data.tags["canvasback.project.command"])
+    )
+    assert again.data.params == first.data.params
+    assert comparison.section("metrics") == []  # the same command, the same losses
+    assert comparison.section("params") == []
+    assert comparison.same, repr(comparison)
