@@ -39,6 +39,7 @@ class Context implements CompareContext {
   index: RunIndex;
   disposed = false;
   onSelected: () => void = () => undefined;
+  zoom: (range: [number, number] | null) => void = () => undefined;
 
   constructor(readonly model: Model) {
     this.index = runIndex(model.get("run_info") ?? []);
@@ -66,6 +67,11 @@ async function render({ model, el: host }: RenderProps<CompareModel>): Promise<(
   // per client, so each view takes only its own replies and closing it cancels only its
   // own requests.
   const client = new RpcClient<CompareRpc>(model);
+  ctx.zoom = (range) => {
+    void client
+      .request("zoom", { x_min: range?.[0] ?? null, x_max: range?.[1] ?? null })
+      .catch((error: unknown) => console.warn("canvasback: zoom failed", error));
+  };
   const tabs = new Tabs(ctx);
   ctx.onSelected = () => void tabs.applyFocus();
 

@@ -195,7 +195,8 @@ def test_x_axis(runs, widgets):
 
 def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     w = widgets(runs)
-    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 2
+    # The line, the hover rule and the click target; smoothing adds the smoothed line.
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 3
     parallel_before = w.data_parallel
     w.set_state({"smoothing": 0.8})
     history = rows(w.data_history)
@@ -203,7 +204,7 @@ def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     assert all(s is not None for s in smoothed)  # every point is its own bucket here
     assert smoothed[0] == pytest.approx(1.0)
     assert smoothed[-1] > math.exp(-199 / 60)  # an EMA lags behind a falling curve
-    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 3
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 4
     assert w.data_parallel is parallel_before  # other panels untouched
     with pytest.raises(traitlets.TraitError):
         w.smoothing = 1.5
@@ -305,3 +306,51 @@ def test_state_size_stays_under_two_megabytes(store, widgets):  # noqa: ARG001
     code = gzip.decompress(w._runtime.code)
     assert code == (STATIC / "compare.js").read_bytes()
     assert len(w._runtime.code) < len(code) / 2  # saved gzipped
+
+
+# --------------------------------------------------------------------------- zoom, hover
+def test_zoom_fetches_the_range_at_full_resolution(store, widgets):  # noqa: ARG001
+    run_id = make_run("long", {"lr": 0.1}, steps=5_000, keys=("loss",))
+    w = Compare([run_id], max_points=256)
+    whole = rows(w.data_history)
+    assert len(whole) <= 256  # downsampled: one bucket per ~80 steps
+    reply, _ = w.handle_request("zoom", {"kind": "zoom", "x_min": 1000, "x_max": 1100})
+    assert reply["reply"]["x_range"] == [1000.0, 1100.0]
+    zoomed = rows(w.data_history)
+    assert [r["x"] for r in zoomed] == list(range(1000, 1101))  # every step in the range
+    domain = w.panels["history"]["spec"]["concat"][0]["layer"][0]
+    assert domain["encoding"]["x"]["scale"]["domain"] == [1000.0, 1100.0]
+    # Reset: the whole history again; a bad range is refused before anything changes.
+    error, _ = w.handle_request("zoom", {"kind": "zoom", "x_min": 5, "x_max": 5})
+    assert "x_min < x_max" in error["error"]
+    w.handle_request("zoom", {"kind": "zoom", "x_min": None, "x_max": None})
+    assert w.x_range is None
+    assert rows(w.data_history) == whole
+    # Another x axis drops the range.
+    w.x_range = [10.0, 20.0]
+    w.x = "wall_time"
+    assert w.x_range is None
+
+
+def test_relative_time_zoom_keeps_the_unit_of_the_whole_history(store, widgets):  # noqa: ARG001
+    run_id = make_run("slow", {"lr": 0.1}, steps=600, keys=("loss",))  # 600 s: minutes
+    w = widgets([run_id], x="relative_time")
+    assert w.history()["x"].max() == pytest.approx(599 / 60)
+    w.x_range = [1.0, 2.0]  # minutes
+    zoomed = w.history()
+    assert zoomed["x"].min() == pytest.approx(1.0)
+    assert zoomed["x"].max() == pytest.approx(2.0)
+    assert len(zoomed) == 61  # seconds 60..120, every one
+
+
+def test_history_hover_lists_every_run_at_the_nearest_step(runs, widgets):
+    w = widgets(runs)
+    spec = w.panels["history"]["spec"]
+    assert {p["name"] for p in spec["params"]} >= {"history_hover", "history_zoom"}
+    hover = [
+        layer for layer in spec["concat"][0]["layer"] if layer.get("name") == "history_hover_0"
+    ]
+    (rule,) = hover
+    assert rule["transform"][0]["pivot"] == "run"
+    titles = [t["title"] for t in rule["encoding"]["tooltip"]]
+    assert titles[1:] == ["baseline", "small-lr", XSS]

@@ -7,6 +7,8 @@ import { focusLabels, sameIds, selectedRuns } from "./compare_selection";
 import { datasetBytes, el, type CompareContext, type PanelPayload } from "./compare_types";
 import { embedChart, selectionNames, type Chart, type SelectionState, type VisualizationSpec } from "./vega";
 
+const ZOOM = "history_zoom";
+
 /** Draws `payload`'s chart in `view`: new rows in place, or a new embed for a new spec. */
 export async function syncChart(ctx: CompareContext, view: PanelView, payload: PanelPayload & { spec: object }): Promise<void> {
   view.setNote(payload.message);
@@ -36,6 +38,19 @@ export async function syncChart(ctx: CompareContext, view: PanelView, payload: P
     view.chart = chart;
     view.drawn = wanted;
     listenToLegend(ctx, chart, payload.spec);
+    if (selectionNames(payload.spec).includes(ZOOM)) {
+      // The range is asked for once the drag ends, not on every pixel of it.
+      target.addEventListener("pointerup", () => {
+        let range: [number, number] | null = null;
+        try {
+          range = zoomRange(chart.result.view.signal(ZOOM));
+        } catch {
+          range = null;
+        }
+        if (range) ctx.zoom(range);
+      });
+      if (ctx.model.get("x_range")) chart.result.view.addEventListener("dblclick", () => ctx.zoom(null));
+    }
     view.body.replaceChildren(target);
     await focusChart(ctx, chart);
     view.section.dataset["state"] = "rendered";
@@ -58,7 +73,21 @@ async function updateRows(view: PanelView, chart: Chart, wanted: Map<string, Dat
   }
 }
 
+/** The x range a `history_zoom` interval holds, if it is one worth fetching. */
+export function zoomRange(value: unknown): [number, number] | null {
+  const x = (value as { x?: unknown } | null)?.x;
+  if (!Array.isArray(x) || x.length !== 2) return null;
+  const [a, b] = x.map((v) => (v instanceof Date ? v.getTime() : Number(v)));
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || a === b) return null;
+  return a < b ? [a, b] : [b, a];
+}
+
 function onSelection(ctx: CompareContext, view: PanelView, param: string, state: SelectionState): void {
+  if (param === ZOOM) {
+    // A drag across a panel zooms, once it ends: Python fetches that range anew (the
+    // chart's points are downsampled over the whole history). Double-click: all again.
+    return; // read from the chart when the drag ends (see syncChart)
+  }
   let rows: Row[] = [];
   if (param.endsWith("_brush")) {
     const payload = ctx.model.get("panels")?.[view.name];

@@ -24,6 +24,8 @@ export interface CompareModel {
   scatter_metric: string;
   diff_only: boolean;
   max_points: number;
+  /** The zoomed x range of the histories, or null for all of it. */
+  x_range: [number, number] | null;
   tab: string;
   selected_ids: string[];
   available_metrics: string[];
@@ -42,6 +44,8 @@ export type Model = AnyModel<CompareModel>;
 /** Request kinds the Python widget answers. */
 export interface CompareRpc {
   refresh: { request: Record<string, never>; reply: { runs: number; status: string } };
+  /** Re-fetch the histories within [x_min, x_max] at full resolution (nulls: all). */
+  zoom: { request: { x_min: number | null; x_max: number | null }; reply: { x_range: [number, number] | null; points: number } };
 }
 
 export const DATA_TRAITS = {
@@ -74,6 +78,8 @@ export interface CompareContext {
   save<K extends keyof CompareModel>(key: K, value: CompareModel[K]): void;
   /** Selects runs (synced to Python) and highlights them in every chart. */
   setSelected(ids: string[]): void;
+  /** Asks Python for the histories of an x range (null: the whole history again). */
+  zoom(range: [number, number] | null): void;
 }
 
 export function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, text?: string): HTMLElementTagNameMap[K] {

@@ -12,6 +12,7 @@ import pytest
 
 import canvasback
 from canvasback.tracking.entities import Metric
+from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets.compare import compare
 
 pytestmark = pytest.mark.browser
@@ -312,3 +313,71 @@ def test_in_jupyterlab_a_click_and_a_refresh_reach_the_kernel(lab_page):
     lab_page.screenshot("jupyterlab_compare")
     assert cell.locator(".canvasback-error").count() == 0
     assert lab_page.offline.blocked == []
+
+
+def panel_box(page):
+    """The first history panel's plot area (its click-target line spans it)."""
+    return page.locator(HIT_LINES).first.bounding_box()
+
+
+def test_hover_lists_every_runs_value_at_that_step(mounted):
+    page, _ = mounted
+    box = panel_box(page)
+    page.mouse.move(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.5)
+    page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.5, steps=3)
+    tooltip = page.locator("#vg-tooltip-element.visible")
+    tooltip.wait_for(timeout=5_000)
+    text = tooltip.inner_text()
+    for name in ("step", "baseline", "wide", "sgd-momentum", XSS):
+        assert name in text, text
+    # The rule marks the step under the pointer.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll(
+            "section[data-panel=history] g[class*=history_hover_] path, "
+            + "section[data-panel=history] g[class*=history_hover_] line")]
+            .some((m) => {
+                const opacity = m.getAttribute('stroke-opacity') ?? m.getAttribute('opacity');
+                return Number(opacity ?? 0) > 0;
+            })"""
+    )
+
+
+def test_a_drag_across_a_history_zooms_through_python(mounted, harness):
+    page, widget = mounted
+    box = panel_box(page)
+    y = box["y"] + box["height"] * 0.5
+    page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.45, y, steps=5)
+    page.mouse.move(box["x"] + box["width"] * 0.6, y, steps=5)
+    page.mouse.up()
+    page.wait_for_function("() => model.sent.some((m) => m.content.kind === 'zoom')")
+    (request,) = [
+        m["content"] for m in page.evaluate("model.sent") if m["content"]["kind"] == "zoom"
+    ]
+    assert 0 < request["x_min"] < request["x_max"] < 300
+    assert harness.saved() == [] or all("selected_ids" not in s for s in harness.saved())
+    # Python answers with the range at full resolution; the chart shows just that range.
+    reply, _ = widget.handle_request("zoom", request)
+    assert reply["reply"]["x_range"] == [request["x_min"], request["x_max"]]
+    steps = {r["x"] for r in table_from_ipc_bytes(widget.data_history).to_pylist()}
+    assert steps == set(range(math.ceil(request["x_min"]), math.floor(request["x_max"]) + 1))
+    harness.update("x_range", widget.x_range)
+    harness.update("data_history", widget.data_history)
+    harness.update("panels", widget.panels)
+    page.wait_for_selector("section[data-panel=history][data-state=rendered]")
+    labels = page.evaluate(
+        """() => [...document.querySelectorAll('section[data-panel=history] g.role-axis')]
+            .filter((axis) => (axis.getAttribute('aria-label') ?? '').startsWith('X-axis'))
+            .flatMap((axis) => [...axis.querySelectorAll('.role-axis-label text')])
+            .map((t) => Number(t.textContent.replace(/,/g, '')))"""
+    )
+    assert labels
+    assert all(request["x_min"] - 1e-9 <= v <= request["x_max"] + 1e-9 for v in labels), labels
+    # A double click goes back to the whole history.
+    box = panel_box(page)
+    page.mouse.dblclick(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.wait_for_function(
+        "() => model.sent.some((m) => m.content.kind === 'zoom' && m.content.x_min === null)"
+    )
+    assert harness.offline.errors == []

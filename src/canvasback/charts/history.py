@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
 __all__ = [
+    "HISTORY_HOVER",
     "HISTORY_PICK",
+    "HISTORY_ZOOM",
     "X_TITLES",
     "ema",
     "history_chart",
@@ -32,6 +34,10 @@ __all__ = [
 ]
 
 HISTORY_PICK: Final = "history_pick"
+# Pointer over a panel: the step nearest it, whose every run's value the tooltip lists.
+HISTORY_HOVER: Final = "history_hover"
+# A drag across a panel: the x range to zoom into (the widget fetches it anew).
+HISTORY_ZOOM: Final = "history_zoom"
 
 X_TITLES: Final = {"step": "step", "wall_time": "wall time", "relative_time": "relative time"}
 
@@ -128,6 +134,7 @@ def history_chart(
     name: str = "history",
     inline: bool = False,
     interactive: bool = True,
+    x_range: tuple[float, float] | None = None,
 ) -> alt.ConcatChart:
     """Metric histories overlaid per run, one panel per metric key.
 
@@ -138,6 +145,9 @@ def history_chart(
     The rows are the named dataset ``name``; ``inline=True`` embeds them too.
     Clicking a line or a legend entry selects its run (parameter ``history_pick``);
     ``interactive=False`` leaves out what only a live chart needs (for static images).
+    Interactive charts also show, on hover, every run's value at the nearest x, and
+    report a drag across a panel as the interval parameter ``history_zoom``;
+    ``x_range`` fixes the x axis to a zoomed range.
     """
     if x not in X_TITLES:
         msg = f"x must be one of {', '.join(X_TITLES)}, not {x!r}"
@@ -148,7 +158,10 @@ def history_chart(
     panels = list(keys) if keys is not None else list(dict.fromkeys(history["key"]))
     columns, width, height = _panel_layout(len(panels))
     x_type: Literal["temporal", "quantitative"] = "temporal" if x == "wall_time" else "quantitative"
-    x_enc = alt.X("x", type=x_type, title=x_title or X_TITLES[x], axis=alt.Axis(tickCount=6))
+    x_scale = alt.Scale(domain=list(x_range)) if x_range is not None else alt.Undefined
+    x_enc = alt.X(
+        "x", type=x_type, title=x_title or X_TITLES[x], axis=alt.Axis(tickCount=6), scale=x_scale
+    )
     y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False, nice=True)
     # A panel's title sits above everything the panel draws: flush end labels and
     # clipped lines keep that the plot's top edge, so the titles of a row stay in line.
@@ -185,6 +198,8 @@ def history_chart(
             )
             layers.append(smooth)
         if interactive:
+            # Below the click targets, so that a line stays clickable over its rules.
+            layers.append(_hover_rule(i, labels, x_enc, x_title or X_TITLES[x]))
             # An invisible, wide copy of the line on top makes a 2 px line easy to click.
             hit = (
                 base.mark_line(strokeWidth=10, opacity=0, interpolate="linear", clip=True)
@@ -207,8 +222,45 @@ def history_chart(
     if interactive:
         # One selection over every panel's click target, declared once at the top.
         views = [f"history_hit_{i}" for i in range(len(panels))]
-        chart.params = [*chart.params, pick_over(HISTORY_PICK, views, legend=True)]
+        hover = alt.TopLevelSelectionParameter(
+            name=HISTORY_HOVER,
+            select=alt.PointSelectionConfig(
+                type="point", fields=["x"], on="pointermove", nearest=True, clear="pointerout"
+            ),
+            views=[f"history_hover_{i}" for i in range(len(panels))],
+        )
+        zoom = alt.TopLevelSelectionParameter(
+            name=HISTORY_ZOOM,
+            select=alt.IntervalSelectionConfig(type="interval", encodings=["x"]),
+            views=views,
+        )
+        chart.params = [*chart.params, pick_over(HISTORY_PICK, views, legend=True), hover, zoom]
     return finish(chart, {name: history}, inline=inline)  # type: ignore[no-any-return]
+
+
+def _field(label: str) -> str:
+    # Vega-Lite reads dots and brackets in a field name as a path: escape them.
+    return "".join(f"\\{c}" if c in ".[]\\" else c for c in label)
+
+
+def _hover_rule(index: int, labels: Sequence[str], x_enc: alt.X, x_title: str) -> alt.Chart:
+    """A rule at the x nearest the pointer whose tooltip lists each run's value there."""
+    tooltip = [alt.Tooltip("x:Q", title=x_title, format="~g")]
+    tooltip += [alt.Tooltip(f"{_field(label)}:Q", title=label, format=".4~g") for label in labels]
+    rule: alt.Chart = (
+        alt.Chart()
+        .transform_pivot("run", value="value", groupby=["x"])
+        .mark_rule(color="#888", strokeWidth=1)
+        .encode(
+            x=x_enc,
+            opacity=alt.condition(
+                alt.param(HISTORY_HOVER, empty=False), alt.value(0.7), alt.value(0)
+            ),
+            tooltip=tooltip,
+        )
+        .properties(name=f"history_hover_{index}")
+    )
+    return rule
 
 
 def history_frame(

@@ -49,6 +49,8 @@ class Settings:
     scatter_param: str = ""
     scatter_metric: str = ""
     params: Sequence[str] | None = None
+    x_range: tuple[float, float] | None = None
+    """The zoomed x range of the histories, in the chart's x units; None for all."""
 
 
 @dataclass
@@ -91,6 +93,7 @@ def _history_panel(
         smoothing=s.smoothing,
         log_y=s.log_y,
         interactive=interactive,
+        x_range=s.x_range,
     )
     panel.spec = chart.to_dict()
     panel.data = {"history": history[_HISTORY_COLUMNS]}

@@ -30,13 +30,19 @@ import pyarrow as pa
 import traitlets
 
 from canvasback import charts
-from canvasback.charts.panels import PANELS, Panel, Settings, build_panels, params_payload
-from canvasback.charts.runs import varies
+from canvasback.charts.panels import PANELS, Settings, build_panels, params_payload
 from canvasback.tracking import queries
 from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.tracking.queries import downsample as downsampling
 from canvasback.widgets import _static
-from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, rpc
+from canvasback.widgets._base import BaseWidget, RpcReply, rpc
+from canvasback.widgets._compare_parts import (
+    arrow_bytes,
+    chart_history,
+    default_scatter_param,
+    panel_datasets,
+    static_panel,
+)
 from canvasback.widgets._sources import resolve_store, run_ids
 
 if TYPE_CHECKING:
@@ -84,6 +90,12 @@ class Compare(_static.StaticRepr, BaseWidget):
     """Whether the params table shows only params that differ between runs."""
     max_points = traitlets.Int(downsampling.DEFAULT_MAX_POINTS, min=64).tag(sync=True)
     """Upper bound of drawn points per (run, key) history."""
+    x_range = traitlets.List(traitlets.Float(), allow_none=True, default_value=None).tag(sync=True)
+    """``[lo, hi]`` of the history x axis (in its units) to zoom into; None for all of it.
+
+    A zoomed range is fetched anew from the store, downsampled within the range only, so
+    detail that the whole history's buckets merged shows again.
+    """
     tab = traitlets.Enum(tuple(PANELS), default_value="history").tag(sync=True)
     selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Runs clicked or brushed in a chart (or set here to highlight them)."""
@@ -115,6 +127,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         self._history_table = pa.table({})
         self._history = pd.DataFrame()
         self._x_title = charts.X_TITLES["step"]
+        self._x_divisor = 1.0
         super().__init__(**kwargs)
         if runs is not None:
             ids = run_ids(runs)
@@ -166,6 +179,19 @@ class Compare(_static.StaticRepr, BaseWidget):
         self._reload()
         return {"runs": len(self.run_ids), "status": self.status}, []
 
+    @rpc("zoom")
+    def _zoom_request(self, request: Mapping[str, Any]) -> RpcReply:
+        lo, hi = request.get("x_min"), request.get("x_max")
+        if lo is None or hi is None:
+            self.set_trait("x_range", None)
+        else:
+            lo, hi = sorted((float(lo), float(hi)))
+            if not hi > lo:
+                msg = f"zoom needs x_min < x_max, not {lo!r} and {hi!r}"
+                raise ValueError(msg)
+            self.x_range = [lo, hi]
+        return {"x_range": self.x_range, "points": self._history_table.num_rows}, []
+
     # -- following a run table ---------------------------------------------------------
     def _follow(self, runs: object) -> None:
         if isinstance(runs, str | list | tuple | pd.DataFrame) or not hasattr(runs, "observe"):
@@ -192,10 +218,13 @@ class Compare(_static.StaticRepr, BaseWidget):
         if not self._quiet_depth:
             self._reload()
 
-    @traitlets.observe("metrics", "x", "max_points")
+    @traitlets.observe("metrics", "x", "max_points", "x_range")
     def _on_fetch(self, change: Mapping[str, Any]) -> None:
         if self._quiet_depth:
             return
+        if change["name"] == "x" and self.x_range is not None:
+            with self._quiet():
+                self.set_trait("x_range", None)  # a range of another axis means nothing here
         panels = _CHART_PANELS if change["name"] == "metrics" else ("history",)
         self._update(panels, fetch=True)
 
@@ -251,7 +280,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             if not self.metrics or not set(self.metrics) & set(metrics):
                 self.metrics = metrics[:DEFAULT_KEYS]
             if self.scatter_param not in params:
-                self.scatter_param = _default_scatter_param(self._frame, params)
+                self.scatter_param = default_scatter_param(self._frame, params)
             if self.scatter_metric not in metrics:
                 self.scatter_metric = next((m for m in self.metrics if m in metrics), "")
             self.selected_ids = [r for r in self.selected_ids if r in set(ids)]
@@ -264,7 +293,16 @@ class Compare(_static.StaticRepr, BaseWidget):
             len(ids) * len(keys), budget=budget, max_points=self.max_points
         )
         catalog = self._store.read()
-        return downsampling.downsample(catalog, ids, keys, x=self.x, max_points=per_series)
+        return downsampling.downsample(
+            catalog, ids, keys, x=self.x, max_points=per_series, x_range=self._stored_range()
+        )
+
+    def _stored_range(self) -> tuple[float, float] | None:
+        """The zoomed range in the store's x units (relative time is charted in s/min/h/d)."""
+        if self.x_range is None:
+            return None
+        scale = self._x_divisor if self.x == "relative_time" else 1.0
+        return (self.x_range[0] * scale, self.x_range[1] * scale)
 
     def _settings(self) -> Settings:
         return Settings(
@@ -276,6 +314,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             scatter_param=self.scatter_param,
             scatter_metric=self.scatter_metric,
             params=self.params,
+            x_range=(self.x_range[0], self.x_range[1]) if self.x_range is not None else None,
         )
 
     def _update(self, names: Iterable[str], *, fetch: bool = False, smooth: bool = False) -> None:
@@ -283,8 +322,13 @@ class Compare(_static.StaticRepr, BaseWidget):
         if fetch and "history" in names:
             self._history_table = self._fetch_history()
         if (fetch or smooth) and "history" in names:
-            self._history, self._x_title = charts.history_frame(
-                self._history_table, self._names, x=self.x, smoothing=self.smoothing
+            self._history, self._x_title, self._x_divisor = chart_history(
+                self._history_table,
+                self._names,
+                x=self.x,
+                smoothing=self.smoothing,
+                zoomed=self.x_range is not None,
+                divisor=self._x_divisor,
             )
         chart_names = [n for n in names if n in _CHART_PANELS]
         built = build_panels(
@@ -297,9 +341,9 @@ class Compare(_static.StaticRepr, BaseWidget):
             if name == "history" and not (fetch or smooth) and self.data_history:
                 continue  # a spec-only change (log scale): the rows are unchanged
             for dataset, frame in panel.data.items():
-                data[dataset] = _arrow_bytes(frame)
+                data[dataset] = arrow_bytes(frame)
             if panel.spec is None:
-                data.update(dict.fromkeys(_panel_datasets(name), b""))
+                data.update(dict.fromkeys(panel_datasets(name), b""))
         if "params" in names:
             panels["params"] = self._params_panel()
         with self._quiet():
@@ -343,7 +387,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             self._frame, self._names, history, self._settings(), interactive=False
         )
         sections: list[_static.Section | None] = [
-            _static_panel(panel, fmt) for panel in panels.values()
+            static_panel(panel, fmt) for panel in panels.values()
         ]
         if not self._frame.empty:
             table = charts.params_diff(self._frame, self._names, diff_only=self.diff_only)
@@ -355,52 +399,6 @@ class Compare(_static.StaticRepr, BaseWidget):
                 ]
                 sections.append(_static.table_section(title, ["param", *table.columns], rows))
         return _static.static_html("Run comparison", sections, note=self.status)
-
-
-def _static_panel(panel: Panel, fmt: _static.Format) -> _static.Section | None:
-    if panel.spec is None:
-        return _static.Section(panel.title, "", note=panel.message)
-    return _static.chart_section(panel.title, panel.spec, panel.data, fmt=fmt, note=panel.message)
-
-
-def _panel_datasets(name: str) -> tuple[str, ...]:
-    return {"history": ("history",), "bars": ("finals",)}.get(name, (name,))
-
-
-def _arrow_bytes(frame: pd.DataFrame) -> bytes:
-    """A chart's rows as compact Arrow IPC, since saved widget state keeps every byte.
-
-    Repeated labels go as dictionaries; history values as float32 (seven digits, more
-    than a chart or its tooltip shows) and integral x (steps) as int32; a column that
-    is all null (``smoothed`` without smoothing) is left out. About 10 bytes a point.
-    """
-    frame = frame.reset_index(drop=True)
-    for column in ("run", "key", "kind", "axis"):
-        if column in frame.columns:
-            frame[column] = frame[column].astype("category")
-    if {"x", "value"} <= set(frame.columns):
-        frame = frame.drop(columns=[c for c in frame.columns if frame[c].isna().all()])
-        for column in ("value", "smoothed"):
-            if column in frame.columns:
-                frame[column] = frame[column].astype("float32")
-        x = frame["x"]
-        integral = pd.api.types.is_integer_dtype(x) or (
-            pd.api.types.is_float_dtype(x) and x.notna().all() and bool((x % 1 == 0).all())
-        )
-        if integral and (x.empty or x.abs().max() < _INT32_LIMIT):
-            frame["x"] = x.astype("int32")
-    return arrow_ipc_bytes(pa.Table.from_pandas(frame, preserve_index=False))
-
-
-_INT32_LIMIT: Final = 2**31
-
-
-def _default_scatter_param(frame: pd.DataFrame, params: list[str]) -> str:
-    """The numeric param with the most distinct values: the likeliest thing swept."""
-    varying = [p for p in params if varies(frame[f"params.{p}"])]
-    numeric = [p for p in varying if charts.numeric_values(frame[f"params.{p}"]) is not None]
-    ranked = sorted(numeric, key=lambda p: -frame[f"params.{p}"].nunique())
-    return next(iter(ranked or varying or params), "")
 
 
 def compare(
