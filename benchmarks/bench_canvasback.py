@@ -265,6 +265,8 @@ def w3_capture(rec: c.Recorder) -> None:
     """W3 with capture on: git state, environment, packages and script copy per run."""
     n, chunk = rec.sizes["w3_runs"], rec.sizes["w3_chunk"]
     os.environ[CAPTURE_ENV] = "all"
+    # A store of its own, opened without fsync (the -fsync rows' store keeps it on).
+    cb.set_store(c.fresh_dir("canvasback-capture"))
     cb.set_experiment("w3-capture")
     samples = []
     for lo in range(0, n, chunk):
@@ -281,8 +283,8 @@ def w3_capture(rec: c.Recorder) -> None:
         chunk,
         value=c.per_second(chunk),
         better="higher",
-        note="each run also writes environment/requirements.txt and source/<script> "
-        "(and source/diff.patch when the checkout is dirty)",
+        note="separate fresh store; each run also writes environment/requirements.txt and "
+        "source/<script> (and source/diff.patch when the checkout is dirty)",
     )
 
 
