@@ -35,3 +35,17 @@ def test_code_and_environment_differences_show_beside_the_params():
     payload = params_payload(runs, {ids[0]: "a", ids[1]: "b"})
     rows = {row["key"]: row["differs"] for row in payload["rows"]}
     assert rows == {"depth": True, "lr": False, "code · git.commit": True, "env · python": False}
+
+
+def test_summaries_escape_text_from_runs():
+    from canvasback.projects.reproduction import Comparison, Difference  # noqa: PLC0415
+    from canvasback.projects.sweeps import PointResult, SweepResult  # noqa: PLC0415
+
+    evil = "<img src=x onerror=alert(1)>"
+    comparison = Comparison("a", "b", [Difference("params", evil, evil, None)])
+    html = comparison._repr_html_()
+    assert evil not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    result = SweepResult("p", [PointResult(0, {"x": evil}, "r", "FAILED", error=evil)])
+    assert evil not in result._repr_html_()
+    assert "0 finished, 1 failed" in result._repr_html_()

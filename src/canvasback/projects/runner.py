@@ -2,7 +2,8 @@
 
 A notebook entry point runs as ``run_notebook`` does. A command runs as MLflow's local
 backend runs one: its parameters formatted into the command (shell-quoted), parameters
-it does not name appended as ``--key value``, through ``bash -c`` with the project
+it does not declare appended as ``--key value`` (in a ``canvasback.toml``, so are the
+declared ones its command does not name), through ``bash -c`` with the project
 folder as working directory, in the current environment (``python`` is this
 interpreter), told its run's id, experiment and store (see :mod:`launch`). Exit status
 0 ends the run FINISHED, anything else FAILED; the output is kept as the artifact
