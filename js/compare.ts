@@ -57,6 +57,19 @@ class Context implements CompareContext {
   }
 }
 
+/** Hands `bytes` to the browser as a download named `filename`. */
+function download(bytes: Uint8Array, mime: string, filename: string): void {
+  const url = URL.createObjectURL(new Blob([bytes.slice()], { type: mime }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.style.display = "none";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 async function render({ model, el: host }: RenderProps<CompareModel>): Promise<() => void> {
   const ctx = new Context(model);
   const root = el("div", "canvasback cb-compare");
@@ -86,6 +99,16 @@ async function render({ model, el: host }: RenderProps<CompareModel>): Promise<(
       sendSmoothing();
     },
     onLogY: (value) => ctx.save("log_y", value),
+    onExport: (format) => {
+      const panel = model.get("tab") === "params" ? "history" : model.get("tab");
+      client
+        .request("export", { format, panel })
+        .then(({ reply, buffers }) => {
+          const data = buffers[0];
+          if (data) download(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), reply.mime, reply.filename);
+        })
+        .catch((error: unknown) => console.warn("canvasback: export failed", error));
+    },
     onRefresh: () => {
       toolbar.setBusy(true);
       client

@@ -18,6 +18,8 @@ export interface ToolbarCallbacks {
   onSmoothing(value: number): void;
   onLogY(value: boolean): void;
   onRefresh(): void;
+  /** Save the shown chart as `format` (png, svg or html). */
+  onExport(format: string): void;
 }
 
 export interface Toolbar {
@@ -99,11 +101,25 @@ export function createToolbar(initial: ToolbarState, callbacks: ToolbarCallbacks
   refresh.title = "Read the store again: points and runs logged since show up";
   refresh.addEventListener("click", () => callbacks.onRefresh());
 
+  // "Save as": the shown chart, rendered by Python (vl-convert), downloaded here.
+  const save = el("select", "cb-export");
+  save.title = "Save the chart shown as PNG, SVG or a self-contained HTML page";
+  for (const [value, label] of [["", "Save as…"], ["png", "PNG"], ["svg", "SVG"], ["html", "HTML"]] as const) {
+    const option = el("option", undefined, label);
+    option.value = value;
+    save.append(option);
+  }
+  save.addEventListener("change", () => {
+    const format = save.value;
+    save.value = "";
+    if (format) callbacks.onExport(format);
+  });
+
   const status = el("span", "cb-status");
   status.setAttribute("aria-live", "polite");
 
   const controls = el("div", "cb-controls");
-  controls.append(field("x axis", xSelect), field("Smoothing", smoothing), field("Log scale", logY), refresh, status);
+  controls.append(field("x axis", xSelect), field("Smoothing", smoothing), field("Log scale", logY), refresh, save, status);
   element.append(metricsBox, controls);
 
   let state = initial;

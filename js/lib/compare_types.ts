@@ -44,6 +44,8 @@ export type Model = AnyModel<CompareModel>;
 /** Request kinds the Python widget answers. */
 export interface CompareRpc {
   refresh: { request: Record<string, never>; reply: { runs: number; status: string } };
+  /** The chart of `panel` as `format`, rendered by Python, as one buffer. */
+  export: { request: { format: string; panel: string }; reply: { mime: string; filename: string; bytes: number } };
   /** Re-fetch the histories within [x_min, x_max] at full resolution (nulls: all). */
   zoom: { request: { x_min: number | null; x_max: number | null }; reply: { x_range: [number, number] | null; points: number } };
 }

@@ -6,6 +6,7 @@ the Python widget produced from a store in a temporary folder.
 
 from __future__ import annotations
 
+import base64
 import math
 
 import pytest
@@ -381,3 +382,39 @@ def test_a_drag_across_a_history_zooms_through_python(mounted, harness):
         "() => model.sent.some((m) => m.content.kind === 'zoom' && m.content.x_min === null)"
     )
     assert harness.offline.errors == []
+
+
+def test_the_save_menu_downloads_the_shown_chart(mounted, harness, tmp_path):
+    page, widget = mounted
+    page.select_option("select.cb-export", "svg")
+    page.wait_for_function("() => model.sent.some((m) => m.content.kind === 'export')")
+    (request,) = [
+        m["content"] for m in page.evaluate("model.sent") if m["content"]["kind"] == "export"
+    ]
+    assert (request["format"], request["panel"]) == ("svg", "history")
+    assert page.input_value("select.cb-export") == ""  # ready for the next one
+    # Python renders the chart; the page turns the reply into a download.
+    reply, (data,) = widget.handle_request("export", request)
+    with page.expect_download() as info:
+        page.evaluate(
+            "([id, reply, b64]) => model.receive({id, kind: 'export', reply}, [{__bytes__: b64}])",
+            [request["id"], reply["reply"], base64.b64encode(data).decode()],
+        )
+    download = info.value
+    assert download.suggested_filename == "canvasback-history.svg"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert saved.read_bytes() == data
+    assert harness.offline.errors == []
+
+
+def test_a_saved_html_page_draws_the_chart_offline(runs, offline_page, tmp_path):
+    widget = compare(runs)
+    page_file = widget.save(tmp_path / "chart.html")
+    widget.close()
+    offline_page.page.goto(page_file.as_uri())
+    marks = offline_page.page.locator("svg g.mark-line path")
+    marks.first.wait_for(timeout=15_000)
+    assert marks.count() >= 4  # a line per run, at least
+    assert offline_page.blocked == []
+    assert offline_page.errors == []

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from canvasback import charts
+from canvasback.charts.panels import PANELS, params_payload
 from canvasback.charts.runs import varies
+from canvasback.tracking.queries import downsample as downsampling
 from canvasback.widgets import _static
 from canvasback.widgets._base import arrow_ipc_bytes
 
@@ -19,9 +21,12 @@ if TYPE_CHECKING:
 __all__ = [
     "arrow_bytes",
     "chart_history",
+    "chart_of",
     "default_scatter_param",
     "panel_datasets",
+    "params_panel",
     "static_panel",
+    "status_text",
 ]
 
 
@@ -72,6 +77,30 @@ def default_scatter_param(frame: pd.DataFrame, params: list[str]) -> str:
     return next(iter(ranked or varying or params), "")
 
 
+def chart_of(
+    panels: dict[str, Any], datasets: dict[str, bytes], name: str
+) -> tuple[dict[str, Any], dict[str, pa.Table], str]:
+    """A panel's spec, its rows and its title, for export.
+
+    Raises
+    ------
+    ValueError
+        If the panel is not one of the charts there are, naming those.
+
+    """
+    from canvasback.widgets._base import table_from_ipc_bytes  # noqa: PLC0415
+
+    charted = [n for n, payload in panels.items() if "spec" in payload]
+    payload = panels.get(name, {})
+    if "spec" not in payload:
+        msg = f"no chart {name!r} to save: the charts drawn now are {', '.join(charted) or 'none'}"
+        raise ValueError(msg)
+    rows = {
+        d: table_from_ipc_bytes(datasets[d]) for d in payload.get("datasets", []) if datasets.get(d)
+    }
+    return payload["spec"], rows, str(payload.get("title", name))
+
+
 def _top(table: pa.Table) -> float:
     value = pc.max(table.column("x")).as_py() if table.num_rows else None
     return float(value) if value is not None else 0.0
@@ -99,3 +128,28 @@ def chart_history(
         frame["x"] = frame["x"] * own / divisor
         title = f"relative time ({_UNITS.get(divisor, 's')})"
     return frame, title, divisor
+
+
+def params_panel(frame: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
+    """The params tab's payload: the table, or why there is none."""
+    if frame.empty:
+        return {"title": PANELS["params"], "message": "No runs to compare."}
+    payload = params_payload(frame, names)
+    if not payload["rows"]:
+        return {"title": PANELS["params"], "message": "These runs have logged no params."}
+    return {"title": PANELS["params"], "table": payload}
+
+
+def status_text(frame: pd.DataFrame, keys: int, history: pa.Table) -> str:
+    """``3 runs · 2 metrics · 1,200 points, drawn as 600``."""
+    runs = len(frame)
+    if not runs:
+        return "No runs selected."
+    shown = history.num_rows
+    stored = downsampling.raw_point_count(history) if shown else 0
+    text = f"{runs} run{'s' * (runs != 1)} · {keys} metric{'s' * (keys != 1)}"
+    if stored:
+        text += f" · {stored:,} points"
+        if stored > shown:
+            text += f", drawn as {shown:,}"
+    return text

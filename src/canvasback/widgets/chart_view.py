@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 import pyarrow as pa
 import traitlets
 
-from canvasback.widgets import _static
+from canvasback.widgets import _export, _static
 from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes, table_from_ipc_bytes
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Sequence
+    from pathlib import Path
 
 __all__ = ["ChartView"]
 
@@ -97,6 +99,15 @@ class ChartView(_static.StaticRepr, BaseWidget):
         with self.hold_sync():
             self.datasets = {name: arrow_ipc_bytes(table) for name, table in tables.items()}
             self.spec = spec
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        format: str | None = None,  # noqa: A002 - the word vl-convert and Altair use
+    ) -> Path:
+        """Write the chart as PNG, SVG or offline HTML (``format`` or the file's suffix)."""
+        rows = {name: table_from_ipc_bytes(data) for name, data in self.datasets.items()}
+        return _export.save_chart(path, self.spec, rows, fmt=format, title=chart_title(self.spec))
 
     def _static_html(self) -> str | None:
         rows = {name: table_from_ipc_bytes(data) for name, data in self.datasets.items()}

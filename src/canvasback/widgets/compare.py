@@ -30,24 +30,28 @@ import pyarrow as pa
 import traitlets
 
 from canvasback import charts
-from canvasback.charts.panels import PANELS, Settings, build_panels, params_payload
+from canvasback.charts.panels import PANELS, Settings, build_panels
 from canvasback.tracking import queries
 from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.tracking.queries import downsample as downsampling
-from canvasback.widgets import _static
+from canvasback.widgets import _export, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
 from canvasback.widgets._compare_parts import (
     arrow_bytes,
     chart_history,
+    chart_of,
     default_scatter_param,
     panel_datasets,
+    params_panel,
     static_panel,
+    status_text,
 )
 from canvasback.widgets._sources import resolve_store, run_ids
 
 if TYPE_CHECKING:
     import os
     from collections.abc import Iterable, Iterator, Mapping
+    from pathlib import Path
 
     from canvasback.store import Store
 
@@ -55,11 +59,9 @@ __all__ = ["Compare", "compare"]
 
 _LOG = logging.getLogger(__name__)
 
-# Total history rows across all series: ~30 bytes each keeps the widget state well under
-# 2 MB with the bundle, and is about what an SVG chart redraws without stutter.
+# Total history rows across all series (~10 bytes each in the state; about what an SVG
+# chart redraws without stutter). A static image needs far fewer points (a smaller SVG).
 HISTORY_BUDGET: Final = 24_000
-# A static image needs far fewer points than an interactive chart one can zoom into;
-# fewer points also make the SVG smaller and quicker to render when the widget displays.
 STATIC_HISTORY_BUDGET: Final = 2_000
 DEFAULT_KEYS: Final = 4
 DATASETS: Final = ("history", "parallel", "scatter", "finals")
@@ -165,6 +167,25 @@ class Compare(_static.StaticRepr, BaseWidget):
         """Re-read the store: points and runs logged since show up."""
         self._reload()
 
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        panel: str | None = None,
+        format: str | None = None,  # noqa: A002 - the word vl-convert and Altair use
+    ) -> Path:
+        """Write a chart, the shown tab's or ``panel``'s, as PNG, SVG or offline HTML.
+
+        The format is ``format`` or the file's suffix (``.png``, ``.svg``, ``.html``).
+        """
+        fmt = _export.format_of(path, format)
+        spec, rows, title = self._chart_of(panel)
+        return _export.save_chart(path, spec, rows, fmt=fmt, title=title)
+
+    def _chart_of(self, panel: str | None) -> tuple[dict[str, Any], dict[str, pa.Table], str]:
+        name = panel or (self.tab if self.tab in _CHART_PANELS else "history")
+        datasets = {d: getattr(self, f"data_{d}") for d in DATASETS}
+        return chart_of(dict(self.panels), datasets, name)
+
     def close(self) -> None:
         """Stop following a run table, then close the widget."""
         source, self._source = self._source, None
@@ -178,6 +199,15 @@ class Compare(_static.StaticRepr, BaseWidget):
     def _refresh_request(self, _request: Mapping[str, Any]) -> RpcReply:
         self._reload()
         return {"runs": len(self.run_ids), "status": self.status}, []
+
+    @rpc("export")
+    def _export_request(self, request: Mapping[str, Any]) -> RpcReply:
+        # The Save button: the bytes go back to the browser, which downloads them.
+        fmt = _export.format_of("chart", str(request.get("format") or ""))
+        spec, rows, title = self._chart_of(request.get("panel"))
+        data = _export.chart_bytes(spec, rows, fmt, title=title)
+        name = f"canvasback-{request.get('panel') or self.tab}.{fmt}"
+        return {"mime": _export.MIME[fmt], "filename": name, "bytes": len(data)}, [data]
 
     @rpc("zoom")
     def _zoom_request(self, request: Mapping[str, Any]) -> RpcReply:
@@ -345,34 +375,14 @@ class Compare(_static.StaticRepr, BaseWidget):
             if panel.spec is None:
                 data.update(dict.fromkeys(panel_datasets(name), b""))
         if "params" in names:
-            panels["params"] = self._params_panel()
+            panels["params"] = params_panel(self._frame, self._names)
         with self._quiet():
             for dataset, payload in data.items():
                 setattr(self, f"data_{dataset}", payload)
             self.panels = {name: panels[name] for name in PANELS if name in panels}
-            self.status = self._status()
-
-    def _params_panel(self) -> dict[str, Any]:
-        if self._frame.empty:
-            return {"title": PANELS["params"], "message": "No runs to compare."}
-        payload = params_payload(self._frame, self._names)
-        if not payload["rows"]:
-            return {"title": PANELS["params"], "message": "These runs have logged no params."}
-        return {"title": PANELS["params"], "table": payload}
-
-    def _status(self) -> str:
-        runs = len(self._frame)
-        if not runs:
-            return "No runs selected."
-        keys = len(self._settings().metrics)
-        shown = self._history_table.num_rows
-        stored = downsampling.raw_point_count(self._history_table) if shown else 0
-        text = f"{runs} run{'s' * (runs != 1)} · {keys} metric{'s' * (keys != 1)}"
-        if stored:
-            text += f" · {stored:,} points"
-            if stored > shown:
-                text += f", drawn as {shown:,}"
-        return text
+            self.status = status_text(
+                self._frame, len(self._settings().metrics), self._history_table
+            )
 
     # -- static view -------------------------------------------------------------------
     def _static_html(self) -> str | None:
