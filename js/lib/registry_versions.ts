@@ -19,7 +19,7 @@ function cellValue(value: unknown): string {
 function aliasChip(ctx: PanelContext, model: string, alias: string, version: number): HTMLElement {
   const chip = h("span", {
     class: "cb-reg-alias",
-    title: `@${alias} → version ${version}; drag onto another version to move it`,
+    title: `models:/${model}@${alias} → version ${version}; drag onto another version to move it`,
     attrs: { draggable: "true", "data-alias": alias },
   });
   chip.style.setProperty("--cb-reg-version", versionColour(version));
@@ -155,7 +155,7 @@ export function versionsTable(ctx: PanelContext, model: string, rows: readonly V
 
     const cells: (HTMLElement | string)[] = [
       h("td", { class: "cb-reg-check" }, [box]),
-      h("td", { class: "cb-reg-vnum" }, [h("span", { class: "cb-reg-vbadge", text: `v${row.version}` })]),
+      h("td", { class: "cb-reg-vnum" }, [h("span", { class: "cb-reg-vbadge", text: `v${row.version}`, title: `models:/${model}/${row.version}` })]),
       h("td", {}, [stageSelect(ctx, model, row, options.archive)]),
       aliases,
       h("td", {}, [runCell(row)]),
