@@ -154,8 +154,14 @@ function render({ model, el }: RenderProps<LiveRunModel>): () => void {
   const meta = element("span", "cb-live-meta");
   const step = element("span", "cb-live-step");
   const elapsed = element("span", "cb-live-elapsed");
+  // Shown instead of the cards once the run has ended: the view collapses to one line.
+  const summary = element("span", "cb-live-summary");
   meta.append(step, elapsed);
-  head.append(status, name, meta);
+  head.append(status, name, summary, meta);
+  head.title = "Click to show or hide the charts";
+  head.addEventListener("click", () => {
+    root.dataset["collapsed"] = root.dataset["collapsed"] === "true" ? "false" : "true";
+  });
   const grid = element("div", "cb-live-grid");
   const more = element("div", "cb-live-more");
   const empty = element("div", "cb-live-empty", "waiting for metrics…");
@@ -181,6 +187,8 @@ function render({ model, el }: RenderProps<LiveRunModel>): () => void {
     name.title = `run ${String(model.get("run_id") ?? "")}`;
     tick();
     const running = value === "RUNNING";
+    // An ended run's view collapses to its head line (a click opens it again).
+    if (!running && value !== "" && root.dataset["collapsed"] === undefined) root.dataset["collapsed"] = "true";
     if (running && timer === undefined) {
       timer = setInterval(tick, TICK_MS);
     } else if (!running && timer !== undefined) {
@@ -243,6 +251,8 @@ function render({ model, el }: RenderProps<LiveRunModel>): () => void {
     more.hidden = chips.length === 0;
     empty.hidden = keys.length > 0;
     step.textContent = maxStep === null ? "" : `step ${formatNumber(maxStep)}`;
+    const first = keys.length > 0 ? `${String(keys[0])} ${formatNumber(values[0] as number)}` : "";
+    summary.textContent = keys.length > 1 ? `${first} · +${keys.length - 1}` : first;
     root.dataset["step"] = maxStep === null ? "" : String(maxStep);
   };
 

@@ -285,7 +285,7 @@ def test_start_run_in_a_kernel_shows_the_view_and_refreshes_its_output_at_the_en
         assert summary_id is True
         assert f'data-cb-static="{live._static_key}"' in summary["text/html"]
         assert "RUNNING" in summary["text/html"]
-        assert view_id is None
+        assert view_id is True  # a second run of the cell turns it into the cell's view
         assert view["application/vnd.jupyter.widget-view+json"]["model_id"] == live.model_id
         cb.log_metric("loss", 0.1, step=1)
     assert live.join(timeout=10)
@@ -315,3 +315,46 @@ def test_import_and_logging_in_a_script_load_no_widget_code(run_python, tmp_path
         tmp_path / "store",
     )
     assert "LOADED []" in result.stdout
+
+
+@pytest.mark.usefixtures("store")
+def test_a_sweep_in_one_cell_shows_one_view_with_a_row_per_run(monkeypatch):
+    from canvasback.widgets import live_cell  # noqa: PLC0415
+
+    shown = []
+    handles = []
+
+    def display(obj, **_kwargs):
+        shown.append(obj)
+        handles.append(_Handle())
+        return handles[-1]
+
+    monkeypatch.setattr(_notebook, "in_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", display)
+    monkeypatch.setattr(live_cell, "_cell_key", lambda: "cell-7")
+    for rate in (0.1, 0.01, 0.001):
+        with cb.start_run(run_name=f"lr={rate}", params={"lr": rate}) as run:
+            for step in range(5):
+                cb.log_metric("loss", rate / (step + 1), step=step)
+        assert live_view_of(run).join(timeout=10)
+    # Two outputs only, made by the first run: the summary and the view.
+    assert len(shown) == 2
+    summary, view = handles
+    # The second run turned the view into the cell's: one LiveCell, a row per run.
+    ((bundle, how),) = view.updates
+    assert how["raw"] is True
+    cell = live_cell._cells["cell-7"].cell
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == cell.model_id
+    assert [row["run_name"] for row in cell.rows] == ["lr=0.1", "lr=0.01", "lr=0.001"]
+    assert [row["status"] for row in cell.rows] == ["FINISHED"] * 3
+    assert [row["value"] for row in cell.rows] == pytest.approx([0.1 / 5, 0.01 / 5, 0.001 / 5])
+    assert all(row["key"] == "loss" and len(row["xs"]) == 5 for row in cell.rows)
+    # The saved summary follows the cell: its last update lists every run.
+    final, _ = summary.updates[-1]
+    assert all(f"lr={rate}" in final["text/html"] for rate in (0.1, 0.01, 0.001))
+    assert f'data-cb-static="{cell._static_key}"' in final["text/html"]
+    # A new cell starts over with a view of its own.
+    monkeypatch.setattr(live_cell, "_cell_key", lambda: "cell-8")
+    with cb.start_run(run_name="alone"):
+        pass
+    assert len(shown) == 4

@@ -47,7 +47,7 @@ def live_view_hook(live: bool | None) -> RunAttach | None:
             raise RuntimeError(msg)
         return None
     try:
-        from canvasback.widgets import live_run  # noqa: PLC0415  # widgets only in a kernel
+        from canvasback.widgets import live_cell  # noqa: PLC0415  # widgets only in a kernel
     except (ImportError, FileNotFoundError):  # no widgets extra, or no built bundle
         if live:
             raise  # the message names the fix
@@ -56,7 +56,7 @@ def live_view_hook(live: bool | None) -> RunAttach | None:
 
     def attach(run: Run) -> None:
         try:
-            live_run.show_live_run(run)
+            live_cell.show_run(run)
         except Exception:
             if live:
                 run.end("FAILED")  # the caller never gets the handle: leave no active run

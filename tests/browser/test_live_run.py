@@ -7,6 +7,7 @@ the Arrow layout Python pushes is the one the front end reads.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -285,3 +286,51 @@ def test_live_view_of_a_run_while_threads_log_into_their_own(lab_page):
         "[('w0', True, [0.0]), ('w1', True, [1.0])]"
     )
     lab_page.screenshot("live_run_threads")
+
+
+SWEEP = """\
+for lr in (0.3, 0.1, 0.03):
+    with cb.start_run(run_name=f"lr={lr}", params={"lr": lr}):
+        for i in range(8):
+            cb.log_metric("loss", lr / (i + 1), step=i)
+            time.sleep(0.05)
+"""
+
+
+@pytest.mark.jupyterlab
+def test_a_sweep_in_one_cell_is_one_view_with_a_row_per_run(lab_page):
+    notebook = lab_page.make_notebook("live_sweep.ipynb", [SETUP, SWEEP, TRAIN])
+    lab_page.open(notebook)
+    lab_page.run_all()
+    sweep = lab_page.cell(1)
+    rows = sweep.locator(".cb-live-cell .cb-live-row")
+    lab_page.page.wait_for_function(
+        """() => {
+            const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+            const rows = [...cell.querySelectorAll('.cb-live-cell .cb-live-row')];
+            return rows.length === 3 && rows.every((r) => r.dataset.status === 'FINISHED');
+        }""",
+        timeout=30_000,
+    )
+    assert [rows.nth(i).locator(".cb-live-name").inner_text() for i in range(3)] == [
+        "lr=0.3",
+        "lr=0.1",
+        "lr=0.03",
+    ]
+    for i in range(3):
+        assert int(rows.nth(i).locator(".cb-live-line").get_attribute("data-points")) == 8
+    # One view for the cell: no run card of its own beside it.
+    assert sweep.locator(".cb-live:not(.cb-live-cell)").count() == 0
+    assert sweep.locator(".cb-live-cell").count() == 1
+    # A single run's view collapses to one line once it ends, and opens on a click.
+    single = lab_page.cell(2).locator(".cb-live")
+    single.and_(lab_page.page.locator('[data-status="FINISHED"]')).wait_for(timeout=30_000)
+    assert single.get_attribute("data-collapsed") == "true"
+    assert not single.locator(".cb-live-grid").is_visible()
+    assert re.fullmatch(
+        r"(loss|accuracy) [\d.]+ · \+1", single.locator(".cb-live-summary").inner_text()
+    )
+    single.locator(".cb-live-head").click()
+    assert single.locator(".cb-live-grid").is_visible()
+    lab_page.screenshot("live_sweep")
+    assert lab_page.offline.blocked == []

@@ -156,6 +156,12 @@ class BaseWidget(anywidget.AnyWidget):
             raise ValueError(msg)
         return {"digest": shared.digest}, [shared.code]
 
+    def view_bundle(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget view's MIME bundle alone, for an output of its own (no static copy)."""
+        result = anywidget.AnyWidget._repr_mimebundle_(self)
+        data, metadata = result if result is not None else ({}, {})
+        return {**data, "text/plain": ""}, dict(metadata)
+
     def _on_custom_message(self, _widget: object, content: object, _buffers: object) -> None:
         if not isinstance(content, Mapping):
             return

@@ -342,6 +342,10 @@ class LiveRun(BaseWidget):
             self.status = status
             self.end_time = end_time
 
+    def latest_rows(self) -> list[LatestRow]:
+        """``(key, step, timestamp, value)`` of the keys shown, charted keys first."""
+        return list(self._rows)
+
     def chart_points(self, key: str) -> list[tuple[int, float]]:
         """The downsampled points drawn for ``key`` (empty if it has no chart)."""
         series = self._series.get(key)
@@ -370,7 +374,7 @@ class LiveRun(BaseWidget):
         )
         cells = []
         for key, step, _ts, value in self._rows:
-            line = _svg_line(self.chart_points(key))
+            line = svg_line(self.chart_points(key))
             cells.append(
                 f'<tr><td style="padding:1px 8px 1px 0">{html.escape(key)}</td>'
                 f'<td style="padding:1px 8px;text-align:right;font-variant-numeric:tabular-nums">'
@@ -399,7 +403,7 @@ def _clock(ms: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _svg_line(points: list[tuple[int, float]], width: int = 80, height: int = 18) -> str:
+def svg_line(points: list[tuple[int, float]], width: int = 80, height: int = 18) -> str:
     if len(points) < 2:  # noqa: PLR2004 - a line needs two points
         return ""
     xs = [p[0] for p in points]
@@ -424,7 +428,7 @@ def show_live_run(run: Run) -> LiveRun:
     # Two outputs, as every canvasback widget shows (widgets/_static.py): the summary,
     # which stays readable without a kernel, then the view, which hides it while it runs.
     handle = display(view._saved_output(), raw=True, display_id=True)  # type: ignore[no-untyped-call]  # noqa: SLF001
-    data, metadata = super(LiveRun, view)._repr_mimebundle_() or ({}, {})
-    display({**data, "text/plain": ""}, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
+    data, metadata = view.view_bundle()
+    display(data, metadata=metadata, raw=True)  # type: ignore[no-untyped-call]
     view._display = handle  # noqa: SLF001
     return view

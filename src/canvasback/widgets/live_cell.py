@@ -1,0 +1,171 @@
+"""LiveCell: the runs one notebook cell started, as rows of one live view (a sweep).
+
+The first run a cell starts shows its :class:`~canvasback.widgets.live_run.LiveRun`. A
+second run in the same cell turns that output into a LiveCell: one row per run (status,
+name, elapsed time, the latest value of its first metric and a sparkline), so a sweep of
+twenty runs is one view rather than twenty. Each run keeps a LiveRun that follows it
+(polling the store as it always does) but is not displayed; the cell view reads their
+state whenever it changes.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+import traitlets
+
+from canvasback.widgets._base import BaseWidget
+from canvasback.widgets._static import saved_output
+from canvasback.widgets.live_run import LiveRun, svg_line
+
+if TYPE_CHECKING:
+    from canvasback.tracking.run import Run
+
+__all__ = ["LiveCell", "show_run"]
+
+_LOG = logging.getLogger(__name__)
+
+SPARK_POINTS: Final = 48
+_ENDED: Final = ("FINISHED", "FAILED", "KILLED")
+
+
+class LiveCell(BaseWidget):
+    """One live view of several runs, a row each; ``show_run`` makes one per cell."""
+
+    _shared_bundle = "live_cell"
+
+    rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """Per run: ``run_id``, ``run_name``, ``status``, times, ``key``/``value``/``step``
+    of its first metric, and sparkline points ``xs``/``ys``."""
+
+    def __init__(self, views: list[LiveRun] | None = None) -> None:
+        super().__init__()
+        self._views: list[LiveRun] = []
+        self._lock = threading.Lock()
+        self._static: Any = None  # the display handle of the saved static output
+        for view in views or []:
+            self.add(view)
+
+    @property
+    def views(self) -> list[LiveRun]:
+        """The runs' own views, in the order the runs started."""
+        return list(self._views)
+
+    def add(self, view: LiveRun) -> None:
+        """Show ``view``'s run as the next row."""
+        with self._lock:
+            self._views.append(view)
+        view.observe(self._on_view, names=["latest", "series", "status", "end_time"])
+        self._push()
+
+    def _on_view(self, change: dict[str, Any]) -> None:
+        self._push()
+        if change["name"] == "status" and change["new"] in _ENDED and self._static is not None:
+            try:
+                self._static.update(self._saved_output(), raw=True)
+            except Exception:  # noqa: BLE001 - the view goes on without its static copy
+                _LOG.debug("canvasback: could not update the cell's summary", exc_info=True)
+
+    def _push(self) -> None:
+        with self._lock:
+            views = list(self._views)
+        self.rows = [_row(view) for view in views]
+
+    def _saved_output(self) -> dict[str, str]:
+        return {"text/html": saved_output([self._static_key], self.summary_html())}
+
+    def summary_html(self) -> str:
+        """The runs as a self-contained HTML table (a notebook saved without a kernel)."""
+        cells = []
+        for row in self.rows:
+            points = list(zip(row["xs"], row["ys"], strict=True))
+            value = "—" if row["value"] is None else f"{row['value']:.4g}"
+            cells.append(
+                f'<tr><td style="padding:1px 8px 1px 0;font-weight:600">'
+                f"{html.escape(row['status'])}</td>"
+                f'<td style="padding:1px 8px">{html.escape(row["run_name"])}</td>'
+                f'<td style="padding:1px 8px">{html.escape(row["key"])} {html.escape(value)}</td>'
+                f"<td>{svg_line(points)}</td></tr>"
+            )
+        return (
+            '<div class="canvasback-live-cell-static" style="font:13px system-ui,sans-serif;'
+            'border:1px solid #e0e0e0;border-radius:6px;padding:6px 10px;display:inline-block">'
+            f'<table style="border-collapse:collapse">{"".join(cells)}</table></div>'
+        )
+
+
+def _row(view: LiveRun) -> dict[str, Any]:
+    first = view.latest_rows()[:1]
+    key, step, value = (first[0][0], first[0][1], first[0][3]) if first else ("", None, None)
+    points = view.chart_points(key) if key else []
+    if len(points) > SPARK_POINTS:
+        stride = len(points) / SPARK_POINTS
+        points = [points[int(i * stride)] for i in range(SPARK_POINTS)] + [points[-1]]
+    return {
+        "run_id": view.run_id,
+        "run_name": view.run_name,
+        "status": view.status,
+        "start_time": view.start_time,
+        "end_time": view.end_time,
+        "key": key,
+        "step": step,
+        "value": value if value is None or math.isfinite(value) else None,  # JSON-safe
+        "xs": [float(x) for x, _ in points],
+        "ys": [float(y) for _, y in points],
+    }
+
+
+class _CellEntry:
+    __slots__ = ("cell", "static", "view", "widget")
+
+    def __init__(self, view: LiveRun, static: Any, widget: Any) -> None:  # noqa: ANN401 - IPython handles
+        self.view = view
+        self.static = static
+        self.widget = widget
+        self.cell: LiveCell | None = None
+
+
+_cells: dict[object, _CellEntry] = {}
+
+
+def _cell_key() -> object:
+    from IPython import get_ipython  # noqa: PLC0415 - only inside a kernel
+
+    shell = get_ipython()
+    return (id(shell), getattr(shell, "execution_count", None))
+
+
+def show_run(run: Run) -> LiveRun:
+    """Show ``run`` live in the current cell: its own view, or a row of the cell's view.
+
+    ``start_run`` calls this in a notebook.
+    """
+    from IPython.display import display  # noqa: PLC0415 - only inside a kernel
+
+    key = _cell_key()
+    entry = _cells.get(key)
+    if entry is None:
+        _cells.clear()  # a new cell: earlier cells' views are done with
+        view = LiveRun(run)
+        static = display(view._saved_output(), raw=True, display_id=True)  # type: ignore[no-untyped-call]  # noqa: SLF001
+        data, metadata = view.view_bundle()
+        widget = display(data, metadata=metadata, raw=True, display_id=True)  # type: ignore[no-untyped-call]
+        view._display = static  # noqa: SLF001
+        _cells[key] = _CellEntry(view, static, widget)
+        return view
+    view = LiveRun(run)
+    if entry.cell is None:
+        # The second run of the cell: its first run's output becomes the cell's view.
+        first = entry.view
+        first._display = None  # noqa: SLF001  # the cell's summary stands for it now
+        entry.cell = LiveCell([first])
+        entry.cell._static = entry.static  # noqa: SLF001
+        data, metadata = entry.cell.view_bundle()
+        entry.widget.update(data, metadata=metadata, raw=True)
+    entry.cell.add(view)
+    entry.static.update(entry.cell._saved_output(), raw=True)  # noqa: SLF001
+    return view
