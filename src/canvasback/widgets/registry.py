@@ -27,8 +27,9 @@ from canvasback.registry import names
 from canvasback.registry.client import Client as RegistryClient
 from canvasback.registry.entities import STAGES
 from canvasback.tracking.queries import registry as rq
+from canvasback.widgets import _registry_state as state
 from canvasback.widgets import _registry_static, _static
-from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, rpc
+from canvasback.widgets._base import BaseWidget, RpcReply, rpc
 from canvasback.widgets._sources import resolve_client, run_ids
 
 if TYPE_CHECKING:
@@ -43,25 +44,16 @@ __all__ = ["RegistryPanel", "registry"]
 
 _LOG = logging.getLogger(__name__)
 
-DEFAULT_KEYS: Final = 4
 MAX_PAGE: Final = 200
 MAX_TABLE_RUNS: Final = 50
 """Runs of a linked table's selection listed for registering (the first ones)."""
-MAX_HISTORY: Final = 1000
-"""Alias moves sent to the front end (the newest); ``client.get_alias_history`` has all."""
 POLL_MS: Final = 2000
 # Versions selected before a panel drives a linked run table (and so its charts): one
 # selected version is a target of actions, two or more are a comparison.
 COMPARE_FROM: Final = 2
-_MOVE_FIELDS: Final = ("alias", "from_version", "to_version", "timestamp", "user_id", "host")
 _RELOAD_TRAITS: Final = ("model", "page", "page_size", "metric_keys", "param_keys")
 
 _panels: weakref.WeakSet[RegistryPanel] = weakref.WeakSet()
-
-
-def _runs_of(keys: list[str], runs: Mapping[str, str | None]) -> list[str]:
-    """The source runs of the versions ``keys``, in order, each once."""
-    return list(dict.fromkeys(r for k in keys if (r := runs.get(k))))
 
 
 class RegistryPanel(_static.StaticRepr, BaseWidget):
@@ -178,20 +170,16 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         """Load the models, the shown model's versions and its alias history."""
         catalog = self.store.read()
         signature = rq.registry_signature(catalog)
-        summaries = rq.model_summaries(catalog)
-        ids = [m["model_id"] for m in summaries]
-        aliases = rq.aliases_of(catalog, ids)
-        tags = rq.model_tags(catalog, ids)
-        models = [
-            {
-                **{k: v for k, v in m.items() if k != "model_id"},
-                "aliases": {a: str(v) for a, v in aliases.get(m["model_id"], {}).items()},
-                "tags": tags.get(m["model_id"], {}),
-            }
-            for m in summaries
-        ]
-        by_name = {m["name"]: m["model_id"] for m in summaries}
-        shown = self.model if self.model in by_name else (summaries[0]["name"] if summaries else "")
+        models, by_name = state.models(catalog)
+        shown = self.model if self.model in by_name else next(iter(by_name), "")
+        shown_versions = state.versions(
+            catalog,
+            by_name.get(shown),
+            page=self.page,
+            page_size=self.page_size,
+            metric_keys=self.metric_keys,
+            param_keys=self.param_keys,
+        )
         live = rq.versions_by_key(catalog, list(self.selected_versions))
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
         self._ready, ready = False, self._ready
@@ -199,42 +187,14 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             with self.hold_sync():
                 self.models = models
                 self.model = shown
-                self._load_versions(catalog, by_name.get(shown))
+                for name, value in shown_versions.items():
+                    setattr(self, name, value)
                 self.selected_versions = [k for k in self.selected_versions if k in live]
-                self.selected_ids = _runs_of(self.selected_versions, live)
+                self.selected_ids = state.runs_of(self.selected_versions, live)
                 self.revision += 1
         finally:
             self._ready = ready
         self._signature = signature
-
-    def _load_versions(self, catalog: Any, model_id: str | None) -> None:  # noqa: ANN401 - Catalog
-        if model_id is None:
-            self.versions, self.version_total, self.history = b"", 0, []
-            self.available_metrics, self.available_params = [], []
-            return
-        metrics, params = rq.source_run_keys(catalog, model_id)
-        self.available_metrics, self.available_params = metrics, params
-        if not self.metric_keys or not set(self.metric_keys) & set(metrics):
-            self.metric_keys = metrics[:DEFAULT_KEYS]
-        if not self.param_keys or not set(self.param_keys) & set(params):
-            self.param_keys = params[:DEFAULT_KEYS]
-        total = rq.version_count(catalog, model_id)
-        last_page = max((total - 1) // self.page_size, 0)
-        self.page = min(self.page, last_page)
-        table = rq.version_page(
-            catalog,
-            model_id,
-            [k for k in self.metric_keys if k in metrics],
-            [k for k in self.param_keys if k in params],
-            offset=self.page * self.page_size,
-            limit=self.page_size,
-        )
-        self.versions = arrow_ipc_bytes(table)
-        self.version_total = total
-        self.history = [
-            {k: r[k] for k in _MOVE_FIELDS}
-            for r in rq.alias_history(catalog, model_id)[-MAX_HISTORY:]
-        ]
 
     def close(self) -> None:
         """Stop following a run table, then close the widget."""
@@ -256,7 +216,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         if not self._ready:
             return
         keys = list(change["new"])
-        self.selected_ids = _runs_of(keys, rq.versions_by_key(self.store.read(), keys))
+        self.selected_ids = state.runs_of(keys, rq.versions_by_key(self.store.read(), keys))
         table = self._table
         if table is not None and len(change["new"]) >= COMPARE_FROM and self.selected_ids:
             table.selected_ids = list(self.selected_ids)
@@ -267,19 +227,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     def _load_table_runs(self) -> None:
         table = self._table
         ids = run_ids(table)[:MAX_TABLE_RUNS] if table is not None else []
-        if not ids:
-            self.table_runs = []
-            return
-        catalog = self.store.read()
-        registered: dict[str, list[str]] = {}
-        for version in rq.versions_of_run(catalog, ids):
-            registered.setdefault(version["run_id"], []).append(
-                f"{version['name']} v{version['version']}"
-            )
-        self.table_runs = [
-            {**row, "registered": registered.get(row["run_id"], [])}
-            for row in rq.model_folders(catalog, ids)
-        ]
+        self.table_runs = state.table_runs(self.store.read(), ids) if ids else []
 
     # -- actions ---------------------------------------------------------------------
     def _act(self, action: str, work: Callable[[], str]) -> RpcReply:

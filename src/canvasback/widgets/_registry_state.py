@@ -1,0 +1,106 @@
+"""What the registry panel shows, read from the catalog as trait values.
+
+Pure reads through :mod:`canvasback.tracking.queries.registry`: the panel decides when
+to read and sets the traits; this module decides what they hold.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from canvasback.tracking.queries import registry as rq
+from canvasback.widgets._base import arrow_ipc_bytes
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from canvasback.store.reader import Catalog
+
+DEFAULT_KEYS: Final = 4
+"""Metric and param columns shown when none are chosen (the most logged first)."""
+MAX_HISTORY: Final = 1000
+"""Alias moves sent to the front end (the newest); ``client.get_alias_history`` has all."""
+_MOVE_FIELDS: Final = ("alias", "from_version", "to_version", "timestamp", "user_id", "host")
+
+
+def models(catalog: Catalog) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every model (name, description, counts, stages, aliases, tags) and name -> id."""
+    summaries = rq.model_summaries(catalog)
+    ids = [m["model_id"] for m in summaries]
+    aliases = rq.aliases_of(catalog, ids)
+    tags = rq.model_tags(catalog, ids)
+    shown = [
+        {
+            **{k: v for k, v in m.items() if k != "model_id"},
+            "aliases": {a: str(v) for a, v in aliases.get(m["model_id"], {}).items()},
+            "tags": tags.get(m["model_id"], {}),
+        }
+        for m in summaries
+    ]
+    return shown, {m["name"]: m["model_id"] for m in summaries}
+
+
+def versions(
+    catalog: Catalog,
+    model_id: str | None,
+    *,
+    page: int,
+    page_size: int,
+    metric_keys: Sequence[str],
+    param_keys: Sequence[str],
+) -> dict[str, Any]:
+    """The traits of one model's page of versions, its columns and its alias history."""
+    if model_id is None:
+        return {
+            "versions": b"",
+            "version_total": 0,
+            "history": [],
+            "available_metrics": [],
+            "available_params": [],
+        }
+    metrics, params = rq.source_run_keys(catalog, model_id)
+    if not metric_keys or not set(metric_keys) & set(metrics):
+        metric_keys = metrics[:DEFAULT_KEYS]
+    if not param_keys or not set(param_keys) & set(params):
+        param_keys = params[:DEFAULT_KEYS]
+    total = rq.version_count(catalog, model_id)
+    page = min(page, max((total - 1) // page_size, 0))
+    table = rq.version_page(
+        catalog,
+        model_id,
+        [k for k in metric_keys if k in metrics],
+        [k for k in param_keys if k in params],
+        offset=page * page_size,
+        limit=page_size,
+    )
+    history = rq.alias_history(catalog, model_id)[-MAX_HISTORY:]
+    return {
+        "available_metrics": metrics,
+        "available_params": params,
+        "metric_keys": list(metric_keys),
+        "param_keys": list(param_keys),
+        "page": page,
+        "versions": arrow_ipc_bytes(table),
+        "version_total": total,
+        "history": [{k: r[k] for k in _MOVE_FIELDS} for r in history],
+    }
+
+
+def table_runs(catalog: Catalog, run_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Runs to register: name, status, model folders, and versions made from them."""
+    if not run_ids:
+        return []
+    registered: dict[str, list[str]] = {}
+    for version in rq.versions_of_run(catalog, list(run_ids)):
+        registered.setdefault(version["run_id"], []).append(
+            f"{version['name']} v{version['version']}"
+        )
+    return [
+        {**row, "registered": registered.get(row["run_id"], [])}
+        for row in rq.model_folders(catalog, run_ids)
+    ]
+
+
+def runs_of(keys: Sequence[str], runs: Mapping[str, str | None]) -> list[str]:
+    """The source runs of the versions ``keys``, in order, each once."""
+    return list(dict.fromkeys(r for k in keys if (r := runs.get(k))))
