@@ -302,3 +302,25 @@ def test_reproduce_a_project_run(mlproject):
     assert comparison.section("metrics") == []  # the same command, the same losses
     assert comparison.section("params") == []
     assert comparison.same, repr(comparison)
+
+
+@pytest.mark.usefixtures("store")
+def test_mlflows_projects_run_runs_the_entry_point_locally(mlproject):
+    import canvasback as mlflow  # noqa: PLC0415  # as code written for MLflow imports it
+
+    submitted = mlflow.projects.run(
+        str(mlproject), "main", parameters={"alpha": 0.3}, experiment_name="mlflow-style"
+    )
+    assert submitted.wait() is True
+    assert submitted.get_status() == "FINISHED"
+    run = mlflow.get_run(submitted.run_id)
+    assert run.data.params["alpha"] == "0.3"
+    assert cb.get_experiment(run.info.experiment_id).name == "mlflow-style"
+    with pytest.raises(cb.exceptions.ExecutionException, match=r"Run \(ID '[0-9a-f]{32}'\) failed"):
+        mlflow.projects.run(str(mlproject), parameters={"alpha": -1})
+    with pytest.raises(cb.InvalidInputError, match="env_manager 'conda'"):
+        mlflow.projects.run(str(mlproject), env_manager="conda")
+    with pytest.raises(cb.InvalidInputError, match=r"uri 'https://github\.com/x/y'"):
+        mlflow.projects.run("https://github.com/x/y")
+    # One run that finished, one that failed; the refusals ran nothing.
+    assert len(cb.search_runs(search_all_experiments=True)) == 2

@@ -13,6 +13,16 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from canvasback import _notebook, artifacts, data, entities, exceptions
+from canvasback.projects import (
+    capture_hook,
+    diff_runs,
+    reproduce,
+    run,
+    run_notebook,
+    run_project,
+    set_capture,
+    sweep,
+)
 from canvasback.registry import (
     AliasMove,
     Client,
@@ -87,7 +97,7 @@ from canvasback.tracking.fluent import (
     sql,
     start_run,
 )
-from canvasback.tracking.hooks import add_run_start_hook
+from canvasback.tracking.hooks import add_run_create_hook, add_run_start_hook
 from canvasback.tracking.run import Run, RunEndedError
 from canvasback.tracking.validation import InvalidInputError
 from canvasback.tracking.write_once import ParamConflictError
@@ -96,6 +106,8 @@ from canvasback.tracking.write_once import ParamConflictError
 add_run_start_hook(_notebook.live_view_hook)
 # The fluent API's client has the registry's methods too (canvasback.client()).
 use_client_class(Client)
+# Every new run records its code version and environment (canvasback.projects.capture).
+add_run_create_hook(capture_hook)
 
 # Widgets load on first use, so that training scripts never import anywidget or need the
 # JavaScript bundles: canvasback.runs(...) imports canvasback.widgets then.
@@ -207,6 +219,7 @@ __all__ = [
     "data",
     "delete_run",
     "delete_tag",
+    "diff_runs",
     "end_run",
     "entities",
     "exceptions",
@@ -238,11 +251,16 @@ __all__ = [
     "log_table",
     "log_text",
     "register_model",
+    "reproduce",
     "restore_run",
+    "run",
+    "run_notebook",
+    "run_project",
     "search_experiments",
     "search_model_versions",
     "search_registered_models",
     "search_runs",
+    "set_capture",
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",
@@ -252,4 +270,5 @@ __all__ = [
     "set_tracking_uri",
     "sql",
     "start_run",
+    "sweep",
 ]

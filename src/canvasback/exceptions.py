@@ -24,3 +24,9 @@ class MlflowException(Exception):  # noqa: N818  # MLflow's name, kept for `exce
         self.message = str(message)
         if error_code is not None:
             self.error_code = error_code
+
+
+class ExecutionException(MlflowException, RuntimeError):  # noqa: N818  # MLflow's name
+    """A project or notebook run that failed (MLflow's ``mlflow.exceptions`` name)."""
+
+    error_code: str = INVALID_STATE

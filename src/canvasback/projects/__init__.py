@@ -5,6 +5,7 @@
 * :func:`run_project`: an entry point of a ``canvasback.toml`` or MLflow ``MLproject``.
 * :func:`sweep`: one run per point of a grid, on a process pool or any Executor.
 * :func:`reproduce`: run a launched run again and say what differs.
+* :func:`run`: MLflow's ``mlflow.projects.run`` (local, synchronous), for MLflow code.
 
 Importing this package loads no notebook machinery (nbclient, nbformat, tqdm, YAML):
 each loads when a function that needs it is called.
@@ -19,6 +20,7 @@ from canvasback.projects.capture import (
     capture_run,
     set_capture,
 )
+from canvasback.projects.mlflow_run import SubmittedRun, run
 from canvasback.projects.notebooks import NotebookRunError, NotebookRunWarning, run_notebook
 from canvasback.projects.params import ParamError
 from canvasback.projects.project_file import ProjectError, load_project
@@ -36,12 +38,14 @@ __all__ = [
     "ProjectRunError",
     "ProjectRunWarning",
     "Source",
+    "SubmittedRun",
     "SweepResult",
     "capture_hook",
     "capture_run",
     "diff_runs",
     "load_project",
     "reproduce",
+    "run",
     "run_notebook",
     "run_project",
     "set_capture",

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.exceptions import ExecutionException
 from canvasback.projects import capture, launch
 from canvasback.projects.params import ParamError, ParamSpec, param_text, resolve, type_of_default
 
@@ -319,7 +320,7 @@ def _as_written(nb: nbformat.NotebookNode, failure: CellFailure) -> CellFailure:
     return failure
 
 
-class NotebookRunError(RuntimeError):
+class NotebookRunError(ExecutionException):
     """A notebook run with ``raise_on_error=True`` failed; ``run`` and ``failure`` say how."""
 
     def __init__(self, message: str, run: Run, failure: CellFailure) -> None:

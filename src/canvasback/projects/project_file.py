@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from canvasback.exceptions import MlflowException
 from canvasback.projects.params import ParamError, ParamSpec, type_of_default
 
 PROJECT_FILE: Final = "canvasback.toml"
 MLPROJECT_FILE: Final = "MLproject"
 
 
-class ProjectError(ValueError):
+class ProjectError(MlflowException, ValueError):
     """A project folder, file or entry point that cannot be run as asked."""
 
 

@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from canvasback.exceptions import ExecutionException
 from canvasback.projects import capture, launch, notebooks
 from canvasback.projects.params import ParamSpec, param_text, resolve
 from canvasback.projects.project_file import EntryPoint, Project, ProjectError, load_project
@@ -42,7 +43,7 @@ class ProjectRunWarning(UserWarning):
     """A project's command failed; its run is FAILED with the exit status and output."""
 
 
-class ProjectRunError(RuntimeError):
+class ProjectRunError(ExecutionException):
     """A project run with ``raise_on_error=True`` failed; ``run`` is the FAILED run."""
 
     def __init__(self, message: str, run: Run) -> None:
