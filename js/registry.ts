@@ -31,6 +31,8 @@ const REDRAW_ON = [
   "page_size",
   "metric_keys",
   "param_keys",
+  "version_filter",
+  "filter_error",
   "available_metrics",
   "available_params",
   "history",
@@ -80,6 +82,33 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
       model.save_changes();
     },
     redraw: () => schedule(),
+  };
+
+  // The versions filter lives across redraws, so typing in it is never interrupted.
+  const filterInput = h("input", {
+    class: "cb-reg-input cb-reg-version-filter",
+    title: "A search_model_versions filter: tags.validated = 'yes', version_number > 3, run_id = '...'",
+    attrs: { type: "search", placeholder: "Filter versions: tags.validated = 'yes'", "aria-label": "Filter versions" },
+  });
+  filterInput.value = model.get("version_filter") ?? "";
+  let filterTimer: ReturnType<typeof setTimeout> | undefined;
+  const applyFilter = (): void => {
+    if (filterTimer !== undefined) clearTimeout(filterTimer);
+    filterTimer = undefined;
+    if (filterInput.value !== (model.get("version_filter") ?? "")) {
+      ctx.save("version_filter", filterInput.value); // Python starts the list afresh
+    }
+  };
+  filterInput.addEventListener("input", () => {
+    if (filterTimer !== undefined) clearTimeout(filterTimer);
+    filterTimer = setTimeout(applyFilter, 500);
+  });
+  filterInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") applyFilter();
+  });
+  const onFilter = (): void => {
+    const value = model.get("version_filter") ?? "";
+    if (document.activeElement !== filterInput && filterInput.value !== value) filterInput.value = value;
   };
 
   const toggle = (key: string, add: boolean): void => {
@@ -132,6 +161,16 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
   }
 
   function draw(): void {
+    const focused = document.activeElement === filterInput;
+    const [start, end] = [filterInput.selectionStart, filterInput.selectionEnd];
+    drawAll();
+    if (focused && filterInput.isConnected) {
+      filterInput.focus();
+      filterInput.setSelectionRange(start, end);
+    }
+  }
+
+  function drawAll(): void {
     const models = model.get("models") ?? [];
     const shown = model.get("model") ?? "";
     const current = models.find((m) => m.name === shown);
@@ -151,10 +190,15 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     const availableParams = new Set(model.get("available_params") ?? []);
     const metrics = (model.get("metric_keys") ?? []).filter((k) => available.has(k));
     const params = (model.get("param_keys") ?? []).filter((k) => availableParams.has(k));
-    const bar = h("div", { class: "cb-reg-versions-bar" }, [h("h4", { text: "Versions" }), columnChooser(ctx)]);
+    const bar = h("div", { class: "cb-reg-versions-bar" }, [h("h4", { text: "Versions" }), filterInput, columnChooser(ctx)]);
     const page = pager(ctx);
     if (page) bar.append(page);
     main.append(bar);
+    const filterError = model.get("filter_error") ?? "";
+    if (filterError) main.append(h("div", { class: "canvasback-error cb-reg-filter-error", text: filterError }));
+    if (rows.length === 0 && (model.get("version_filter") ?? "").trim()) {
+      main.append(h("p", { class: "cb-reg-muted", text: "No version of this model matches the filter." }));
+    }
     const selection = selectionBar(ctx);
     if (selection) main.append(selection);
     const scroller = h("div", { class: "cb-reg-scroll" }, [versionsTable(ctx, shown, rows, { metrics, params, archive: () => archive, onToggle: toggle })]);
@@ -195,6 +239,7 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
 
   for (const trait of REDRAW_ON) model.on(`change:${trait}`, schedule);
   model.on("change:poll_ms", onPollMs);
+  model.on("change:version_filter", onFilter);
   draw();
   timer = setTimeout(() => void poll(), model.get("poll_ms") ?? 0);
 
@@ -204,6 +249,8 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     client.dispose();
     for (const trait of REDRAW_ON) model.off(`change:${trait}`, schedule);
     model.off("change:poll_ms", onPollMs);
+    model.off("change:version_filter", onFilter);
+    if (filterTimer !== undefined) clearTimeout(filterTimer);
     root.remove();
   };
 }

@@ -376,3 +376,23 @@ def test_dashboard_without_the_registry():
     assert dash.children == (dash.table, dash.compare)
     dash.compare.close()
     dash.table.close()
+
+
+def test_filter_the_versions_with_the_search_grammar(client, runs, panels):
+    client.set_model_version_tag("digits", 2, "validated", "yes")
+    panel = panels("digits", page_size=1)
+    panel.page = 2
+    panel.version_filter = "tags.validated = 'yes' OR version_number = 1"
+    assert panel.page == 0  # a new list starts at its first page
+    assert panel.version_total == 2
+    assert [r["version"] for r in versions(panel)] == [2]
+    assert panel.filter_error == ""
+    panel.version_filter = f"run_id = '{runs[2]}'"
+    assert [r["version"] for r in versions(panel)] == [3]
+    # A filter that does not parse shows every version and says why.
+    panel.version_filter = "tags.validated = "
+    assert panel.version_total == 3
+    assert "Invalid filter" in panel.filter_error
+    panel.version_filter = "tags.validated = 'no'"
+    assert panel.version_total == 0
+    assert versions(panel) == []

@@ -50,6 +50,8 @@ export interface RegistryModel {
   version_total: number;
   page: number;
   page_size: number;
+  version_filter: string;
+  filter_error: string;
   metric_keys: string[];
   param_keys: string[];
   available_metrics: string[];

@@ -327,3 +327,19 @@ def test_many_models_can_be_narrowed_by_name(bridge_for, registry_store):
     page.locator(".cb-reg-model-title", has_text="churn-3").wait_for()
     assert bridge.widget.model == "churn-3"
     assert "No registered models" not in page.locator(".cb-registry").inner_text()
+
+
+def test_versions_filter_by_the_search_grammar(bridge_for, registry_store):
+    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    page = bridge.mount()
+    box = page.locator(".cb-reg-version-filter")
+    box.fill("tags.note != ''")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('.cb-reg-version').length === 1")
+    assert page.locator(".cb-reg-version").get_attribute("data-version") == "1"
+    assert bridge.widget.version_filter == "tags.note != ''"
+    box.fill("tags.note = ")
+    box.press("Enter")
+    page.locator(".cb-reg-filter-error", has_text="Invalid filter").wait_for()
+    assert page.locator(".cb-reg-version").count() == 2  # every version, and why not filtered
+    assert box.input_value() == "tags.note = "  # the text stays to be fixed

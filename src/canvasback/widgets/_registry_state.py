@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.tracking.filter import FilterError
 from canvasback.tracking.queries import registry as rq
 from canvasback.widgets._base import arrow_ipc_bytes
 
@@ -48,8 +49,13 @@ def versions(
     page_size: int,
     metric_keys: Sequence[str],
     param_keys: Sequence[str],
+    version_filter: str = "",
 ) -> dict[str, Any]:
-    """The traits of one model's page of versions, its columns and its alias history."""
+    """The traits of one model's page of versions, its columns and its alias history.
+
+    ``version_filter`` is a ``search_model_versions`` filter (``tags.validated = 'yes'``);
+    one that does not parse leaves every version shown and says why in ``filter_error``.
+    """
     if model_id is None:
         return {
             "versions": b"",
@@ -57,13 +63,22 @@ def versions(
             "history": [],
             "available_metrics": [],
             "available_params": [],
+            "filter_error": "",
         }
+    only, filter_error = None, ""
+    if version_filter.strip():
+        try:
+            found = rq.search_model_versions(catalog, version_filter)
+        except (FilterError, ValueError) as exc:
+            filter_error = str(exc)
+        else:
+            only = [int(r["version"]) for r in found if r["model_id"] == model_id]
     metrics, params = rq.source_run_keys(catalog, model_id)
     if not metric_keys or not set(metric_keys) & set(metrics):
         metric_keys = metrics[:DEFAULT_KEYS]
     if not param_keys or not set(param_keys) & set(params):
         param_keys = params[:DEFAULT_KEYS]
-    total = rq.version_count(catalog, model_id)
+    total = rq.version_count(catalog, model_id, only)
     page = min(page, max((total - 1) // page_size, 0))
     table = rq.version_page(
         catalog,
@@ -72,6 +87,7 @@ def versions(
         [k for k in param_keys if k in params],
         offset=page * page_size,
         limit=page_size,
+        only=only,
     )
     history = rq.alias_history(catalog, model_id)[-MAX_HISTORY:]
     return {
@@ -83,6 +99,7 @@ def versions(
         "versions": arrow_ipc_bytes(table),
         "version_total": total,
         "history": [{k: r[k] for k in _MOVE_FIELDS} for r in history],
+        "filter_error": filter_error,
     }
 
 

@@ -51,7 +51,14 @@ POLL_MS: Final = 2000
 # Versions selected before a panel drives a linked run table (and so its charts): one
 # selected version is a target of actions, two or more are a comparison.
 COMPARE_FROM: Final = 2
-_RELOAD_TRAITS: Final = ("model", "page", "page_size", "metric_keys", "param_keys")
+_RELOAD_TRAITS: Final = (
+    "model",
+    "page",
+    "page_size",
+    "metric_keys",
+    "param_keys",
+    "version_filter",
+)
 
 _panels: weakref.WeakSet[RegistryPanel] = weakref.WeakSet()
 
@@ -73,6 +80,10 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     metric_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Metrics of the source runs shown as columns (by default the most logged few)."""
     param_keys = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    version_filter = traitlets.Unicode("").tag(sync=True)
+    """A ``search_model_versions`` filter of the versions shown: ``tags.validated = 'yes'``."""
+    filter_error = traitlets.Unicode("").tag(sync=True)
+    """Why ``version_filter`` was not applied (every version is shown then)."""
     available_metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
     available_params = traitlets.List(traitlets.Unicode()).tag(sync=True)
     history = traitlets.List(traitlets.Dict()).tag(sync=True)
@@ -179,6 +190,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             page_size=self.page_size,
             metric_keys=self.metric_keys,
             param_keys=self.param_keys,
+            version_filter=self.version_filter,
         )
         live = rq.versions_by_key(catalog, list(self.selected_versions))
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
@@ -207,8 +219,12 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     def _on_view_change(self, change: Mapping[str, Any]) -> None:
         if not self._ready:
             return
-        if change["name"] == "model":
-            self.page = 0
+        if change["name"] in ("model", "version_filter"):  # a new list: from its start
+            self._ready = False
+            try:
+                self.page = 0
+            finally:
+                self._ready = True
         self.reload()
 
     @traitlets.observe("selected_versions")

@@ -336,12 +336,13 @@ def version_page(
     param_keys: Sequence[str],
     offset: int = 0,
     limit: int = 50,
+    only: Sequence[int] | None = None,
 ) -> pa.Table:
     """A page of a model's versions, newest first, with their aliases, tags and source run.
 
     The run columns are its name, status and experiment, then ``metrics.<key>`` (the
     latest value) and ``params.<key>`` for each key asked for (null where the run lacks
-    it, or the version has no run).
+    it, or the version has no run). ``only`` keeps just those version numbers.
     """
     check_page_size("limit", limit)
     keys = []
@@ -363,15 +364,24 @@ def version_page(
         f"r.run_name, {liveness.status_sql('r')} AS run_status, r.experiment_id, "
         f"r.lifecycle_stage AS run_lifecycle{key_sql} "
         f"FROM model_versions v LEFT JOIN {catalog.runs_table} r ON r.run_id = v.run_id "
-        f"WHERE v.model_id = ? ORDER BY v.version DESC LIMIT {int(limit):d} OFFSET {int(offset):d}",
-        [model_id],
+        "WHERE v.model_id = ? AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], v.version)) "
+        f"ORDER BY v.version DESC LIMIT {int(limit):d} OFFSET {int(offset):d}",
+        [model_id, _numbers(only), _numbers(only)],
     )
 
 
-def version_count(catalog: Catalog, model_id: str) -> int:
-    """How many live versions a model has."""
+def _numbers(only: Sequence[int] | None) -> list[int] | None:
+    return None if only is None else [int(n) for n in only]
+
+
+def version_count(catalog: Catalog, model_id: str, only: Sequence[int] | None = None) -> int:
+    """How many live versions a model has (of ``only``, if given)."""
     return int(
-        catalog.rows("SELECT count(*) FROM model_versions WHERE model_id = ?", [model_id])[0][0]
+        catalog.rows(
+            "SELECT count(*) FROM model_versions WHERE model_id = ? "
+            "AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], version))",
+            [model_id, _numbers(only), _numbers(only)],
+        )[0][0]
     )
 
 
