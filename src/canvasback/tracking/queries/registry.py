@@ -296,17 +296,26 @@ def registry_signature(catalog: Catalog) -> tuple[int, ...]:
 
 def model_summaries(catalog: Catalog) -> list[Row]:
     """Every registered model with its number of versions, newest version and stages."""
-    return _rows(
+    # Two scans joined here: one query joining the two views evaluates the models' view
+    # twice (the versions' view joins it too), about three times slower.
+    counts = {
+        model_id: (count, latest, stages)
+        for model_id, count, latest, stages in catalog.rows(
+            "SELECT model_id, count(*), max(version), "
+            "coalesce(list(DISTINCT current_stage ORDER BY current_stage) "
+            "FILTER (current_stage <> 'None'), []) FROM model_versions GROUP BY model_id"
+        )
+    }
+    models = _rows(
         catalog,
-        "SELECT * FROM (SELECT m.model_id, m.name, m.description, m.creation_time, "
-        "m.last_updated_time, m.user_id, count(v.version) AS version_count, "
-        "max(v.version) AS latest_version, "
-        "coalesce(list(DISTINCT v.current_stage ORDER BY v.current_stage) "
-        "FILTER (v.current_stage <> 'None'), []) AS stages "
-        "FROM registered_models m LEFT JOIN model_versions v ON v.model_id = m.model_id "
-        "GROUP BY ALL) ORDER BY lower(name), name",
+        "SELECT model_id, name, description, creation_time, last_updated_time, user_id "
+        "FROM registered_models ORDER BY lower(name), name",
         [],
     )
+    for model in models:
+        count, latest, stages = counts.get(model["model_id"], (0, None, []))
+        model.update(version_count=count, latest_version=latest, stages=list(stages))
+    return models
 
 
 def source_run_keys(catalog: Catalog, model_id: str) -> tuple[list[str], list[str]]:
@@ -353,20 +362,24 @@ def version_page(
             source = "NULL" if physical is None else f"r.{physical}"
             keys.append(f"{source} AS {quote_identifier(name)}")
     key_sql = "".join(f", {k}" for k in keys)
+    # Each view narrowed to the model first, then joined: half the time of a subquery
+    # per row over the alias and tag views.
     return catalog.arrow(
+        "WITH v AS (SELECT * FROM model_versions WHERE model_id = ? "
+        "AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], version))), "
+        "a AS (SELECT version, list(alias ORDER BY alias) AS aliases FROM aliases "
+        "WHERE model_id = ? GROUP BY version), "
+        "t AS (SELECT version, list({'key': key, 'value': value} ORDER BY key) AS tags "
+        "FROM model_version_tags WHERE model_id = ? GROUP BY version) "
         "SELECT v.version, v.current_stage, v.description, v.creation_time, "
         "v.last_updated_time, v.user_id, v.source, v.run_id, "
-        "coalesce((SELECT list(a.alias ORDER BY a.alias) FROM aliases a "
-        "WHERE a.model_id = v.model_id AND a.version = v.version), []) AS aliases, "
-        "coalesce((SELECT list({'key': t.key, 'value': t.value} ORDER BY t.key) "
-        "FROM model_version_tags t WHERE t.model_id = v.model_id AND t.version = v.version), "
-        "[]) AS tags, "
+        "coalesce(a.aliases, []) AS aliases, coalesce(t.tags, []) AS tags, "
         f"r.run_name, {liveness.status_sql('r')} AS run_status, r.experiment_id, "
         f"r.lifecycle_stage AS run_lifecycle{key_sql} "
-        f"FROM model_versions v LEFT JOIN {catalog.runs_table} r ON r.run_id = v.run_id "
-        "WHERE v.model_id = ? AND (?::BIGINT[] IS NULL OR list_contains(?::BIGINT[], v.version)) "
+        "FROM v LEFT JOIN a ON a.version = v.version LEFT JOIN t ON t.version = v.version "
+        f"LEFT JOIN {catalog.runs_table} r ON r.run_id = v.run_id "
         f"ORDER BY v.version DESC LIMIT {int(limit):d} OFFSET {int(offset):d}",
-        [model_id, _numbers(only), _numbers(only)],
+        [model_id, _numbers(only), _numbers(only), model_id, model_id],
     )
 
 
