@@ -240,7 +240,7 @@ def sweep(
             store=str(c.store.root),
             experiment=c.get_experiment(experiment_id).name,
             parent_run_id=parent.run_id,
-            run_name=f"{name} #{i}: {_point_text(point)}"[:250],
+            run_name=f"{name} #{i} · {_point_text(point)}"[:250],
             capture_parts=tuple(sorted(parts)),
             metric=metric,
             timeout=timeout,
