@@ -49,3 +49,24 @@ def test_summaries_escape_text_from_runs():
     result = SweepResult("p", [PointResult(0, {"x": evil}, "r", "FAILED", error=evil)])
     assert evil not in result._repr_html_()
     assert "0 finished, 1 failed" in result._repr_html_()
+
+
+def test_projects_is_wired_into_the_package_and_its_layer():
+    import tomllib  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from canvasback.projects import capture  # noqa: PLC0415
+    from canvasback.tracking import hooks  # noqa: PLC0415
+
+    assert capture.capture_hook in hooks._create_hooks  # the package root registers it
+    for name in ("run_notebook", "run_project", "sweep", "reproduce", "set_capture", "run"):
+        assert name in cb.__all__
+    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    (layers,) = [
+        c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"
+    ]
+    assert layers.index("canvasback.widgets") + 1 == layers.index("canvasback.projects")
+    extras = config["project"]["optional-dependencies"]
+    assert "canvasback[projects]" in extras["test"]
+    assert any(dep.startswith("distributed") for dep in extras["test"])
+    assert any(dep.startswith("nbclient") for dep in extras["projects"])
