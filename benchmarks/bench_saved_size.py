@@ -163,25 +163,27 @@ def vega_only_bundle() -> int | None:
 
 
 def svg_sizes(store: Path) -> tuple[int, int]:
-    """vl-convert's SVG of one comparison's charts, as it comes and minified."""
+    """vl-convert's SVG of one comparison's static charts, as it comes and minified."""
     import vl_convert  # noqa: PLC0415
 
     import canvasback as cb  # noqa: PLC0415
+    from canvasback import charts  # noqa: PLC0415
+    from canvasback.charts.panels import Settings, build_panels  # noqa: PLC0415
     from canvasback.widgets import _static  # noqa: PLC0415
-    from canvasback.widgets._base import table_from_ipc_bytes  # noqa: PLC0415
 
     cb.set_store(store)
     ids = list(cb.search_runs(experiment_names=["sweep"]).run_id)[:PER_COMPARE]
     chart = cb.compare(ids, metrics=["loss", "acc"])
+    frame = chart.runs
+    settings = Settings(metrics=["loss", "acc"], scatter_param="lr", scatter_metric="loss")
+    panels = build_panels(
+        frame, charts.run_labels(frame), chart.history(), settings, interactive=False
+    )
     raw = minified = 0
-    for panel in chart.panels.values():
-        if "spec" not in panel:
+    for panel in panels.values():
+        if panel.spec is None:
             continue
-        rows = {
-            name: table_from_ipc_bytes(getattr(chart, f"data_{name}"))
-            for name in panel.get("datasets", [])
-        }
-        svg = vl_convert.vegalite_to_svg(_static.inline_datasets(panel["spec"], rows))
+        svg = vl_convert.vegalite_to_svg(_static.inline_datasets(panel.spec, panel.data))
         raw += len(svg)
         minified += len(_static.minify_svg(svg))
     chart.close()
