@@ -14,7 +14,7 @@ Why Vega-Lite compiles in the browser: ``static/compare.js`` bundles vega, vega-
 and vega-embed (about 0.9 MB, 0.31 MB gzipped); a vega-only bundle with specs compiled
 by vl-convert in Python would be 0.54 MB. The bundle is saved once per notebook,
 gzipped, in the shared runtime (``_runtime.py``), so five comparisons and five tables
-save at about 1.6 MB with widget state (``benchmarks/bench_saved_size.py``), and the
+save at about 1.7 MB with widget state (``benchmarks/bench_saved_size.py``), and the
 Python side needs no JavaScript engine on each control change (vl-convert takes about
 a second to start), only for the static view.
 """
