@@ -354,3 +354,31 @@ def test_history_hover_lists_every_run_at_the_nearest_step(runs, widgets):
     assert rule["transform"][0]["pivot"] == "run"
     titles = [t["title"] for t in rule["encoding"]["tooltip"]]
     assert titles[1:] == ["baseline", "small-lr", XSS]
+
+
+@pytest.mark.usefixtures("store")
+def test_run_names_with_colons_dots_and_brackets_draw():
+    names = ["lr:0.1", "net.v2 [b]"]
+    ids = []
+    for i, name in enumerate(names):
+        with canvasback.start_run(run_name=name, live=False) as run:
+            for step in range(5):
+                canvasback.log_metric("loss", 1 / (step + 1 + i), step=step)
+        ids.append(run.info.run_id)
+    widget = canvasback.compare(ids)
+    history = widget.panels["history"]
+    assert "message" not in history
+    titles = [t.get("title") for t in _tooltips(history["spec"])]
+    assert set(names) <= set(titles)  # each run's value at the hovered step, by its name
+
+
+def _tooltips(node):
+    if isinstance(node, dict):
+        tip = node.get("tooltip")
+        if isinstance(tip, list):
+            yield from (t for t in tip if isinstance(t, dict))
+        for value in node.values():
+            yield from _tooltips(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _tooltips(value)

@@ -246,7 +246,11 @@ def _field(label: str) -> str:
 def _hover_rule(index: int, labels: Sequence[str], x_enc: alt.X, x_title: str) -> alt.Chart:
     """A rule at the x nearest the pointer whose tooltip lists each run's value there."""
     tooltip = [alt.Tooltip("x:Q", title=x_title, format="~g")]
-    tooltip += [alt.Tooltip(f"{_field(label)}:Q", title=label, format=".4~g") for label in labels]
+    # field= with a type: a shorthand string would read a colon in a run name as a type.
+    tooltip += [
+        alt.Tooltip(field=_field(label), type="quantitative", title=label, format=".4~g")
+        for label in labels
+    ]
     rule: alt.Chart = (
         alt.Chart()
         .transform_pivot("run", value="value", groupby=["x"])
