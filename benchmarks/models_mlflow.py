@@ -55,6 +55,7 @@ def models_rows(rec: c.Recorder) -> None:
     )
     t0 = time.perf_counter()
     for m in range(1_000 // c.MODEL_VERSIONS_PER_MODEL):
+        client.create_registered_model(f"bulk-{m}")  # MLflow's client needs it first
         for _ in range(c.MODEL_VERSIONS_PER_MODEL):
             client.create_model_version(f"bulk-{m}", info.model_uri, run_id=run.info.run_id)
     rec.note(f"M4-1k: 1,000 versions made in {time.perf_counter() - t0:.1f} s; 10k skipped")

@@ -95,6 +95,7 @@ SPECS = (
     Spec("M3", "M3 load_model by alias, ms", "<= 50"),
     Spec("M4-1k", "M4 search_model_versions, 1k versions, ms", "<= 20"),
     Spec("M4-10k", "M4 search_model_versions, 10k versions, ms", "<= 20", "M4-1k"),
+    Spec("M4-10k-compacted", "M4 at 10k versions, after compact(), ms", "<= 20", "M4-1k"),
     Spec("W6-python", "W6 `python -c pass`, s"),
     Spec("W6-import", "W6 `python -c 'import <lib>'`, s", "<= 0.3"),
     Spec("W6-empty-run", "W6 empty run in a new process, existing store, ms"),

@@ -103,10 +103,19 @@ class TableIndex:
     def _scan_partition(self, partition: str, changes: Changes) -> bool:
         """Update the files present in one partition; True if any came or went."""
         rel = f"{self.table}/{partition}"
-        # Regular files only: opening a FIFO or a device named like a segment would block.
-        names = {name for name, _dir, is_file in self.fs.list_names(rel) if is_file}
-        data = {n for n in names if layout.is_data_file(n) and f"{rel}/{n}" not in self.ignored}
         before = set(self._present[partition])
+        # Names only (a folder of many segments is listed at C speed); each name not seen
+        # before is checked once. Regular files only: opening a FIFO or a device named
+        # like a segment would block.
+        names = set(self.fs.names(rel))
+        fresh = {
+            n
+            for n in names - before
+            if layout.is_data_file(n)
+            and f"{rel}/{n}" not in self.ignored
+            and self.fs.is_regular_file(f"{rel}/{n}")
+        }
+        data = (names & before) | fresh
         for name in data - before:
             if name.startswith(layout.COMPACTED_PREFIX):
                 sidecar = self._read_sidecar(f"{rel}/{name}")

@@ -202,12 +202,16 @@ def model_tags(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, st
 def version_tags(catalog: Catalog, model_ids: list[str]) -> dict[tuple[str, int], dict[str, str]]:
     """Tags of the versions of models: (model id, version) -> {key: value}."""
     out: dict[tuple[str, int], dict[str, str]] = {}
-    for model_id, version, key, value in catalog.rows(
-        "SELECT model_id, version, key, value FROM model_version_tags "
-        "WHERE list_contains(?, model_id) ORDER BY key",
-        [model_ids],
+    # Straight from the resolved events (a version's entity is "<model id>/<version>"):
+    # the caller keeps the live versions' tags; the views would resolve every version.
+    for entity, key, value in catalog.rows(
+        f"SELECT entity_id, key, value FROM {events.STATE_TABLE} "
+        "WHERE experiment_id = ? AND kind = ? AND value IS NOT NULL "
+        "AND list_contains(?, split_part(entity_id, '/', 1)) ORDER BY key",
+        [layout.REGISTRY_PARTITION, layout.EVENT_VERSION_TAG, model_ids],
     ):
-        out.setdefault((model_id, version), {})[key] = value
+        model_id, _, version = entity.partition("/")
+        out.setdefault((model_id, int(version)), {})[key] = value
     return out
 
 
@@ -217,9 +221,11 @@ def aliases_of(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, in
     # The models' alias rows first, then the latest of each: the window sees only those.
     for model_id, alias, version in catalog.rows(
         f"SELECT a.model_id, a.alias, a.version FROM ({_LATEST_ALIASES}) a "
-        "WHERE a.version IS NOT NULL AND EXISTS (SELECT 1 FROM model_versions v "
-        "WHERE v.model_id = a.model_id AND v.version = a.version) ORDER BY a.alias",
-        [model_ids],
+        "WHERE a.version IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        f"{events.STATE_TABLE} d WHERE d.experiment_id = ? AND d.kind = ? "
+        "AND d.entity_id = a.model_id || '/' || a.version AND d.value = 'deleted') "
+        "ORDER BY a.alias",
+        [model_ids, layout.REGISTRY_PARTITION, layout.EVENT_VERSION_LIFECYCLE],
     ):
         out.setdefault(model_id, {})[alias] = version
     return out
