@@ -9,17 +9,16 @@ one needs ``trusted=True``.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canvasback.models import pyfunc_flavor
 from canvasback.models.loading import load_model
 from canvasback.models.logging import log_model as _log
+from canvasback.models.logging import save_to_new_folder
 from canvasback.models.pyfunc_flavor import PyFuncModel, PythonModel, PythonModelContext
-from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Mapping
 
     from canvasback.models.mlmodel import Model, ModelInfo
@@ -46,23 +45,19 @@ def save_model(
     metadata: dict[str, Any] | None = None,
 ) -> Model:
     """Save a custom model in MLflow's format into a new folder ``path``."""
-    folder = Path(path)
-    if folder.exists() and any(folder.iterdir()):
-        msg = f"Cannot save a model into {os.fspath(path)!r}: the folder exists and is not empty"
-        raise InvalidInputError(msg)
-    folder.mkdir(parents=True, exist_ok=True)
-    model = pyfunc_flavor.save(
-        python_model,
-        folder,
-        artifacts=artifacts,
-        signature=signature,
-        input_example=input_example,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        metadata=metadata,
+    return save_to_new_folder(
+        path,
+        lambda folder: pyfunc_flavor.save(
+            python_model,
+            folder,
+            artifacts=artifacts,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            metadata=metadata,
+        ),
     )
-    model.save(folder)
-    return model
 
 
 def log_model(

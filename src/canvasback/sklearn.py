@@ -8,16 +8,16 @@ passes ``trusted=True``.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.models import sklearn_flavor
 from canvasback.models.loading import load_sklearn
 from canvasback.models.logging import log_model as _log
-from canvasback.tracking.validation import InvalidInputError
+from canvasback.models.logging import save_to_new_folder
 
 if TYPE_CHECKING:
+    import os
+
     from canvasback.models.mlmodel import Model, ModelInfo
     from canvasback.models.signature import ModelSignature
 
@@ -42,25 +42,21 @@ def save_model(
     pyfunc_predict_fn: str = "predict",
 ) -> Model:
     """Save a scikit-learn model in MLflow's format into a new folder ``path``."""
-    folder = Path(path)
-    if folder.exists() and any(folder.iterdir()):
-        msg = f"Cannot save a model into {os.fspath(path)!r}: the folder exists and is not empty"
-        raise InvalidInputError(msg)
-    folder.mkdir(parents=True, exist_ok=True)
-    model = sklearn_flavor.save(
-        sk_model,
-        folder,
-        serialization_format=serialization_format,
-        signature=signature,
-        input_example=input_example,
-        pip_requirements=pip_requirements,
-        extra_pip_requirements=extra_pip_requirements,
-        metadata=metadata,
-        skops_trusted_types=skops_trusted_types,
-        pyfunc_predict_fn=pyfunc_predict_fn,
+    return save_to_new_folder(
+        path,
+        lambda folder: sklearn_flavor.save(
+            sk_model,
+            folder,
+            serialization_format=serialization_format,
+            signature=signature,
+            input_example=input_example,
+            pip_requirements=pip_requirements,
+            extra_pip_requirements=extra_pip_requirements,
+            metadata=metadata,
+            skops_trusted_types=skops_trusted_types,
+            pyfunc_predict_fn=pyfunc_predict_fn,
+        ),
     )
-    model.save(folder)
-    return model
 
 
 def log_model(

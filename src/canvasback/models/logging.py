@@ -7,6 +7,7 @@ load or register it by that URI. ``registered_model_name`` registers it in the s
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,18 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from canvasback.models.mlmodel import Model
+
+
+def save_to_new_folder(path: str | os.PathLike[str], save: Callable[[Path], Model]) -> Model:
+    """Save a model with ``save(folder)`` into ``path``, which must be new or empty."""
+    folder = Path(path)
+    if folder.exists() and any(folder.iterdir()):
+        msg = f"Cannot save a model into {os.fspath(path)!r}: the folder exists and is not empty"
+        raise validation.InvalidInputError(msg)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = save(folder)
+    model.save(folder)
+    return model
 
 
 def log_model(
