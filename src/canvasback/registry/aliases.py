@@ -7,13 +7,13 @@ order are its history, which MLflow does not keep.
 
 from __future__ import annotations
 
-import getpass
 import socket
 from typing import TYPE_CHECKING, Final
 
 from canvasback.registry import names
 from canvasback.registry.entities import AliasMove, ModelVersion, RegistryNotFoundError
 from canvasback.store import layout
+from canvasback.tracking.client import user_name
 from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
@@ -23,14 +23,6 @@ if TYPE_CHECKING:
     from canvasback.store.reader import Catalog
 
 _PARTITION: Final = layout.REGISTRY_PARTITION
-
-
-def user_name() -> str:
-    """Who is making a registry change."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 class AliasMethods:

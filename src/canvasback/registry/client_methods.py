@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
 from canvasback.registry import names
-from canvasback.registry.aliases import AliasMethods, user_name
+from canvasback.registry.aliases import AliasMethods
 from canvasback.registry.entities import (
     ModelVersion,
     RegisteredModel,
@@ -28,6 +28,7 @@ from canvasback.registry.entities import (
 )
 from canvasback.store import layout
 from canvasback.tracking import validation
+from canvasback.tracking.client import user_name
 from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
@@ -219,14 +220,12 @@ class RegistryMethods(AliasMethods):
             raise validation.InvalidInputError(msg)
         checked_tags = dict(_tag(k, v) for k, v in (tags or {}).items())
         model_id = self._ensure_model(name)
-        now = time.time_ns() // 1_000_000
+        now, user = time.time_ns() // 1_000_000, user_name()
         # The claim holds the whole version: a crash before its row is written loses
         # nothing (registry/repair.py writes the row from it).
-        claim = json.dumps(
-            {"source": source, "run_id": run_id, "time": now, "user": user_name()}
-        ).encode()
+        claim = json.dumps({"source": source, "run_id": run_id, "time": now, "user": user}).encode()
         version = self.store.claim_next_number(f"{VERSION_CLAIMS}/{model_id}", claim)
-        row = (model_id, version, source, run_id, now, user_name())
+        row = (model_id, version, source, run_id, now, user)
         self.store.writer.append("model_versions", _PARTITION, row)
         entity = f"{model_id}/{version}"
         for key, value in checked_tags.items():

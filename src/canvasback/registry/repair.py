@@ -12,13 +12,13 @@ import json
 import time
 from typing import TYPE_CHECKING, Final
 
+from canvasback.registry.client_methods import VERSION_CLAIMS
 from canvasback.store import layout
 from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from canvasback.store import Store
 
-VERSION_CLAIMS: Final = "model-versions"
 GRACE_SECONDS: Final = 60.0
 
 

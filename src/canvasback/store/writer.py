@@ -170,16 +170,7 @@ class Writer:
         self, experiment_id: str, entity_id: str, kind: str, key: str, value: str | None
     ) -> None:
         """Buffer a mutable-fact event, ordered by (timestamp, writer, seq)."""
-        row = (
-            entity_id,
-            kind,
-            key,
-            value,
-            time.time_ns() // 1_000_000,
-            self.writer_id,
-            next(self._event_seq),
-        )
-        self.append("events", experiment_id, row)
+        self.append("events", experiment_id, (entity_id, kind, key, value, *self.stamp()))
 
     def stamp(self) -> tuple[int, str, int]:
         """(timestamp ms, writer, seq) for a row of a table resolved like the events."""

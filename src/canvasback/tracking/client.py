@@ -84,7 +84,7 @@ class Client(ExperimentMethods):
         }
         name = validation.run_name(run_name) if run_name else random_run_name()
         if self._user is None:
-            self._user = _user_name()
+            self._user = user_name()
         run_id = uuid.uuid4().hex
         start = (
             time.time_ns() // 1_000_000
@@ -366,7 +366,9 @@ def system_tags(user: str) -> dict[str, str]:
     return {"mlflow.user": user, "mlflow.source.name": name, "mlflow.source.type": kind}
 
 
-def _user_name() -> str:
+@functools.cache
+def user_name() -> str:
+    """Who runs this process (MLflow's ``mlflow.user``); found once."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -7,38 +7,17 @@ value is a bound parameter.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.entities import Experiment
 from canvasback.tracking.queries.search import check_page_size, filtered_where
+from canvasback.tracking.queries.tag_columns import TaggedColumns
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from canvasback.store.reader import Catalog
-
-
-class _ExperimentColumns:
-    """SQL values of experiment attributes (alias ``x``) and tags (joined as needed)."""
-
-    def __init__(self) -> None:
-        self.joins: list[str] = []
-        self.params: list[Any] = []
-        self._aliases: dict[str, str] = {}
-
-    def __call__(self, entity: str, key: str) -> str:
-        if entity == "attribute":
-            return f"x.{key}"
-        alias = self._aliases.get(key)
-        if alias is None:
-            alias = self._aliases[key] = f"t{len(self._aliases)}"
-            self.joins.append(
-                f"LEFT JOIN (SELECT experiment_id, value FROM experiment_tags WHERE key = ?) "
-                f"{alias} ON {alias}.experiment_id = x.experiment_id"
-            )
-            self.params.append(key)
-        return f"{alias}.value"
 
 
 def search_experiments(
@@ -55,7 +34,11 @@ def search_experiments(
     check_page_size("max_results", max_results)
     expr = run_filter.parse_filter(filter_string, run_filter.EXPERIMENTS)
     keys = run_filter.parse_order_by(order_by, run_filter.EXPERIMENTS)
-    columns = _ExperimentColumns()
+    columns = TaggedColumns(
+        {a: f"x.{a}" for a in run_filter.EXPERIMENTS.attributes},
+        "experiment_tags",
+        "{t}.experiment_id = x.experiment_id",
+    )
     where, params = filtered_where(view, "x", experiment_ids, expr, columns)
     order = [
         f"{columns(k.entity, k.key)} {'ASC' if k.ascending else 'DESC'} NULLS LAST" for k in keys

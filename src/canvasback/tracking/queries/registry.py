@@ -14,6 +14,7 @@ from canvasback.store.registry_tables import MATERIALIZED
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.filter_sql import compile_filter
 from canvasback.tracking.queries.search import check_page_size, quote_identifier
+from canvasback.tracking.queries.tag_columns import TaggedColumns
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -52,35 +53,11 @@ _VERSION_COLUMNS: Final = {
 }
 
 
-class _Columns:
-    """SQL of a registry filter's keys: view columns, and tags joined as needed."""
-
-    def __init__(self, attributes: dict[str, str], tags: str, on: str) -> None:
-        self.attributes = attributes
-        self.tags, self.on = tags, on
-        self.joins: list[str] = []
-        self.params: list[Any] = []
-        self._aliases: dict[str, str] = {}
-
-    def __call__(self, entity: str, key: str) -> str:
-        if entity == "attribute":
-            return self.attributes[key]
-        alias = self._aliases.get(key)
-        if alias is None:
-            alias = self._aliases[key] = f"t{len(self._aliases)}"
-            self.joins.append(
-                f"LEFT JOIN (SELECT * FROM {self.tags} WHERE key = ?) {alias} "
-                f"ON {self.on.format(t=alias)}"
-            )
-            self.params.append(key)
-        return f"{alias}.value"
-
-
 def _search(
     catalog: Catalog,
     select: str,
     grammar: run_filter.Grammar,
-    columns: _Columns,
+    columns: TaggedColumns,
     filter_string: str | None,
     order_by: Sequence[str] | None,
     default_order: list[str],
@@ -117,7 +94,7 @@ def search_registered_models(
     offset: int = 0,
 ) -> list[Row]:
     """Registered models that match (by name unless ``order_by`` says otherwise)."""
-    columns = _Columns(_MODEL_COLUMNS, "registered_model_tags", "{t}.model_id = m.model_id")
+    columns = TaggedColumns(_MODEL_COLUMNS, "registered_model_tags", "{t}.model_id = m.model_id")
     return _search(
         catalog,
         "SELECT m.* FROM registered_models m",
@@ -139,7 +116,7 @@ def search_model_versions(
     offset: int = 0,
 ) -> list[Row]:
     """Model versions that match (newest version of each model first, by default)."""
-    columns = _Columns(
+    columns = TaggedColumns(
         _VERSION_COLUMNS,
         "model_version_tags",
         "{t}.model_id = v.model_id AND {t}.version = v.version",
