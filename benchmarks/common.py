@@ -23,7 +23,9 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -310,6 +312,15 @@ class Recorder:
         t0 = time.perf_counter()
         yield sample
         sample.seconds = time.perf_counter() - t0
+
+    def repeat(self, work: Callable[[int], T], times: int) -> tuple[list[Sample], T]:
+        """Time ``work(i)`` for i in range(times), each in ``timed``; the last result too."""
+        samples: list[Sample] = []
+        for i in range(times):
+            with self.timed() as sample:
+                result = work(i)
+            samples.append(sample)
+        return samples, result
 
     def add(
         self,

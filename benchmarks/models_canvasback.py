@@ -32,26 +32,17 @@ def models_rows(rec: c.Recorder) -> None:
     client = cb.MlflowClient()
     with cb.start_run(run_name="models", live=False) as run:
         canvasback.sklearn.log_model(model, name="warm-up", input_example=x[:5])
-        samples = []
-        for i in range(REPEATS):
-            with rec.timed() as sample:
-                info = canvasback.sklearn.log_model(model, name=f"m{i}", input_example=x[:5])
-            samples.append(sample)
+        samples, info = rec.repeat(
+            lambda i: canvasback.sklearn.log_model(model, name=f"m{i}", input_example=x[:5]),
+            REPEATS,
+        )
     rec.add("M1", "log_model of a small scikit-learn model", "ms", samples, 1, value=c.millis)
     cb.register_model(info.model_uri, "iris")
-    samples = []
-    for _ in range(REPEATS):
-        with rec.timed() as sample:
-            version = cb.register_model(info.model_uri, "iris")
-        samples.append(sample)
+    samples, version = rec.repeat(lambda _: cb.register_model(info.model_uri, "iris"), REPEATS)
     rec.add("M2", "register_model", "ms", samples, 1, value=c.millis)
     client.set_registered_model_alias("iris", "champion", version.version)
     cb.load_model("models:/iris@champion")  # warm: the first load imports skops
-    samples = []
-    for _ in range(REPEATS):
-        with rec.timed() as sample:
-            loaded = cb.load_model("models:/iris@champion")
-        samples.append(sample)
+    samples, loaded = rec.repeat(lambda _: cb.load_model("models:/iris@champion"), REPEATS)
     check = "ok" if (loaded.predict(x) == model.predict(x)).all() else "predictions differ"
     rec.add(
         "M3", "load_model('models:/iris@champion')", "ms", samples, 1, value=c.millis, check=check
@@ -70,11 +61,7 @@ def models_rows(rec: c.Recorder) -> None:
 
 
 def _search(rec: c.Recorder, client: cb.MlflowClient, row_id: str, label: str) -> None:
-    found = client.search_model_versions(c.M4_FILTER)
-    samples = []
-    for _ in range(5):
-        with rec.timed() as sample:
-            found = client.search_model_versions(c.M4_FILTER)
-        samples.append(sample)
+    client.search_model_versions(c.M4_FILTER)  # warm
+    samples, found = rec.repeat(lambda _: client.search_model_versions(c.M4_FILTER), 5)
     ok = "ok" if len(found) == c.MODEL_VERSIONS_PER_MODEL else f"{len(found)} versions"
     rec.add(row_id, label, "ms", samples, 1, value=c.millis, check=ok)

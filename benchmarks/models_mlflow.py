@@ -29,26 +29,21 @@ def models_rows(rec: c.Recorder) -> None:
     mlflow.set_experiment("models")
     with mlflow.start_run() as run:
         mlflow.sklearn.log_model(model, name="warm-up", input_example=x[:5])
-        samples = []
-        for i in range(REPEATS):
-            with rec.timed() as sample:
-                info = mlflow.sklearn.log_model(model, name=f"m{i}", input_example=x[:5])
-            samples.append(sample)
+        samples, info = rec.repeat(
+            lambda i: mlflow.sklearn.log_model(model, name=f"m{i}", input_example=x[:5]),
+            REPEATS,
+        )
     rec.add("M1", "log_model of a small scikit-learn model", "ms", samples, 1, value=c.millis)
     mlflow.register_model(info.model_uri, "iris")
-    samples = []
-    for _ in range(REPEATS * 2):
-        with rec.timed() as sample:
-            version = mlflow.register_model(info.model_uri, "iris")
-        samples.append(sample)
+    samples, version = rec.repeat(
+        lambda _: mlflow.register_model(info.model_uri, "iris"), REPEATS * 2
+    )
     rec.add("M2", "register_model", "ms", samples, 1, value=c.millis)
     client.set_registered_model_alias("iris", "champion", version.version)
     mlflow.pyfunc.load_model("models:/iris@champion")
-    samples = []
-    for _ in range(REPEATS * 2):
-        with rec.timed() as sample:
-            loaded = mlflow.pyfunc.load_model("models:/iris@champion")
-        samples.append(sample)
+    samples, loaded = rec.repeat(
+        lambda _: mlflow.pyfunc.load_model("models:/iris@champion"), REPEATS * 2
+    )
     check = "ok" if (loaded.predict(x) == model.predict(x)).all() else "predictions differ"
     rec.add(
         "M3", "load_model('models:/iris@champion')", "ms", samples, 1, value=c.millis, check=check
@@ -59,12 +54,8 @@ def models_rows(rec: c.Recorder) -> None:
         for _ in range(c.MODEL_VERSIONS_PER_MODEL):
             client.create_model_version(f"bulk-{m}", info.model_uri, run_id=run.info.run_id)
     rec.note(f"M4-1k: 1,000 versions made in {time.perf_counter() - t0:.1f} s; 10k skipped")
-    found = client.search_model_versions(c.M4_FILTER)
-    samples = []
-    for _ in range(5):
-        with rec.timed() as sample:
-            found = client.search_model_versions(c.M4_FILTER)
-        samples.append(sample)
+    client.search_model_versions(c.M4_FILTER)  # warm
+    samples, found = rec.repeat(lambda _: client.search_model_versions(c.M4_FILTER), 5)
     ok = "ok" if len(found) == c.MODEL_VERSIONS_PER_MODEL else f"{len(found)} versions"
     rec.add(
         "M4-1k",
