@@ -174,12 +174,16 @@ def test_a_code_host_shows_the_static_views(saved, which, offline_page, tmp_path
 
 # Every static view is shown, and the widget view saved after each (the next output)
 # is hidden or empty: no "model not found", no view waiting for a kernel that never comes.
-_SETTLED = """() => {
+# With saved state each view first renders and hides its static copy, then steps aside
+# (an inline display:none on its box): until then the statics showing is only the moment
+# before the views restored, so the wait must see them step aside.
+_SETTLED = """(stepped) => {
     const boxes = [...document.querySelectorAll('.jp-Notebook .jp-OutputArea-child')];
     const statics = boxes.filter((b) => b.querySelector('[data-cb-static]'));
     const views = statics.map((b) => b.nextElementSibling);
     return statics.length === 3 && statics.every((b) => b.checkVisibility())
-        && views.every((v) => v && !(v.checkVisibility() && v.innerText.trim() !== ''));
+        && views.every((v) => v && !(v.checkVisibility() && v.innerText.trim() !== ''))
+        && (!stepped || views.every((v) => v.style.display === 'none'));
 }"""
 
 
@@ -198,7 +202,9 @@ def test_jupyterlab_without_the_widgets_kernel_shows_the_static_views(saved, whi
     lab_page.open(name)  # a new kernel: none of the saved widgets live in it
     lab_page.page.locator(".jp-Notebook .canvasback-static svg").first.wait_for(timeout=30_000)
     # A view restored from saved state waits a few seconds for a kernel, then steps aside.
-    lab_page.page.wait_for_function(_SETTLED, timeout=20_000, polling=200)
+    lab_page.page.wait_for_function(
+        _SETTLED, arg=which == "with_state", timeout=20_000, polling=200
+    )
     assert_static_views(lab_page.page)
     lab_page.screenshot(f"jupyterlab_reopened_{which}")
     assert lab_page.offline.blocked == []
