@@ -46,6 +46,18 @@ def _capture_off_by_default(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def jupyter_data_dir(monkeypatch, tmp_path_factory):
+    """A Jupyter data directory of the test's own, so nothing is written to the home's.
+
+    ``run_notebook`` signs the notebooks it executes with the notary kept there. Not
+    created: as on a machine where Jupyter never ran, the first signature creates it.
+    """
+    path = tmp_path_factory.mktemp("jupyter") / "data"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
 def _reset_fluent_state():
     """No test leaves an active run behind for the next one."""
     yield

@@ -6,17 +6,23 @@ and the bad-input tests run none at all (that is their point: refused before any
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import pytest
+from nbformat.sign import NotebookNotary
 
 import canvasback as cb
 from canvasback.projects import ParamError, notebooks
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PARAMS = "lr = 0.1\nepochs = 2\nlabel = 'base'\nlayers = [8, 4]\nscale = 2 * 0.5\n"
 BODY = """
@@ -49,6 +55,28 @@ def write_notebook(path: Path, *cells: str, parameters: str | None = PARAMS) -> 
     nb.cells.extend(nbformat.v4.new_code_cell(source) for source in cells)
     nbformat.write(nb, path)
     return path
+
+
+@contextlib.contextmanager
+def notary_of(data_dir: Path) -> Iterator[NotebookNotary]:
+    """The notebook notary of a Jupyter data directory, as `jupyter trust` opens it."""
+    notary = NotebookNotary(data_dir=str(data_dir))
+    try:
+        yield notary
+    finally:
+        notary.store.close()
+
+
+def trusted(path: Path, data_dir: Path) -> bool:
+    """Whether the notary of ``data_dir`` trusts the notebook, as JupyterLab checks it."""
+    if not (data_dir / "nbsignatures.db").is_file():
+        return False  # nothing was ever signed there
+    with notary_of(data_dir) as notary:
+        return bool(notary.check_signature(nbformat.read(path, as_version=4)))
+
+
+def executed_notebook(run: cb.Run, name: str) -> Path:
+    return Path(cb.client().download_artifacts(run.run_id, f"notebook/{name}"))
 
 
 @pytest.fixture
@@ -98,7 +126,7 @@ def test_a_notebook_runs_as_one_run_with_its_params_and_its_own_logging(train):
 
 
 @pytest.mark.usefixtures("store")
-def test_a_failing_cell_fails_the_run_with_the_cell_and_traceback(tmp_path):
+def test_a_failing_cell_fails_the_run_with_the_cell_and_traceback(tmp_path, jupyter_data_dir):
     path = write_notebook(
         tmp_path / "broken.ipynb",
         "import canvasback as mlflow\nmlflow.log_metric('before', 1.0)",
@@ -118,10 +146,86 @@ def test_a_failing_cell_fails_the_run_with_the_cell_and_traceback(tmp_path):
     assert "notebook/broken.ipynb" in {
         f.path for f in cb.client().list_artifacts(run.run_id, "notebook")
     }
+    # Its outputs, the traceback included, all came from this run: it is signed.
+    assert trusted(executed_notebook(run, "broken.ipynb"), jupyter_data_dir)
     with pytest.raises(notebooks.NotebookRunError, match="cell 2") as caught:
         cb.run_notebook(path, {"lr": 1.0}, raise_on_error=True)
     assert caught.value.run.info.status == "FAILED"
     assert caught.value.failure.cell_index == 2
+
+
+CHART = """
+from canvasback import ChartView
+rows = [{"step": step, "loss": 1 / (step + 1)} for step in range(20)]
+ChartView({
+    "data": {"values": rows},
+    "mark": "line",
+    "encoding": {
+        "x": {"field": "step", "type": "quantitative"},
+        "y": {"field": "loss", "type": "quantitative"},
+    },
+})
+"""
+
+
+@pytest.mark.usefixtures("store")
+def test_the_executed_notebook_is_signed_so_jupyterlab_shows_its_charts(tmp_path, jupyter_data_dir):
+    path = write_notebook(tmp_path / "chart.ipynb", CHART, parameters=None)
+    assert not jupyter_data_dir.exists()
+    run = cb.run_notebook(path)
+    assert run.info.status == "FINISHED"
+    executed = executed_notebook(run, "chart.ipynb")
+    outputs = nbformat.read(executed, as_version=4).cells[0].outputs
+    # The chart's static copy is SVG, which JupyterLab strips from an untrusted notebook.
+    assert "<svg" in "".join(outputs[0]["data"]["text/html"])
+    assert "application/vnd.jupyter.widget-view+json" in outputs[1]["data"]
+    # Signed in the user's notary (the Jupyter data directory), as `jupyter trust` does.
+    assert (jupyter_data_dir / "nbsignatures.db").is_file()
+    assert trusted(executed, jupyter_data_dir)
+    # Only what it executed: the notebook as written stays as it was, unsigned.
+    assert not trusted(path, jupyter_data_dir)
+    # Another user's notary (one that has signed notebooks of its own) does not trust it,
+    # nor does this one an edited copy.
+    other = tmp_path / "another-user"
+    other.mkdir()
+    with notary_of(other) as notary:
+        notary.sign(nbformat.read(path, as_version=4))
+    assert not trusted(executed, other)
+    edited = nbformat.read(executed, as_version=4)
+    edited.cells[0].outputs[0]["data"]["text/html"] += "<script>alert(1)</script>"
+    nbformat.write(edited, tmp_path / "edited.ipynb")
+    assert not trusted(tmp_path / "edited.ipynb", jupyter_data_dir)
+
+
+@pytest.mark.usefixtures("store")
+def test_signing_is_switched_off_by_its_environment_variable(
+    tmp_path, jupyter_data_dir, monkeypatch
+):
+    monkeypatch.setenv(notebooks.SIGN_ENV, "off")
+    path = write_notebook(tmp_path / "plain.ipynb", "print('ran')", parameters=None)
+    run = cb.run_notebook(path)
+    assert run.info.status == "FINISHED"
+    assert not trusted(executed_notebook(run, "plain.ipynb"), jupyter_data_dir)
+
+
+@pytest.mark.usefixtures("store")
+def test_outputs_the_run_did_not_make_are_never_signed(tmp_path, jupyter_data_dir):
+    # Saved with an output (a script, say from a downloaded notebook) in a cell that
+    # never runs, below the one that fails: the notebook keeps it, and stays untrusted.
+    path = write_notebook(
+        tmp_path / "stale.ipynb", "raise ValueError('stop')", "print('after')", parameters=None
+    )
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("display_data", {"text/html": "<script>alert(1)</script>"})
+    ]
+    nbformat.write(nb, path)
+    with pytest.warns(notebooks.NotebookRunWarning, match="ValueError: stop"):
+        run = cb.run_notebook(path)
+    executed = executed_notebook(run, "stale.ipynb")
+    kept = nbformat.read(executed, as_version=4).cells[1].outputs
+    assert kept[0]["data"]["text/html"] == "<script>alert(1)</script>"
+    assert not trusted(executed, jupyter_data_dir)
 
 
 @pytest.mark.usefixtures("store")

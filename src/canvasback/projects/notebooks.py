@@ -6,6 +6,12 @@ parameters with their defaults; the values given are written into a new cell, ta
 kernel (nbclient), told its run's id and store through the environment, so whatever it
 logs itself goes into the same run. Every check (the notebook exists, each parameter is
 declared, each value reads as its default's type) happens before anything runs.
+
+The executed notebook is signed with the user's notebook notary, as ``jupyter trust``
+does, so that JupyterLab opens it trusted, with its charts (it sanitizes an untrusted
+notebook's HTML down to text and tables). Only outputs this run produced are vouched
+for: a notebook is signed when every code cell with outputs ran in its kernel.
+``CANVASBACK_SIGN_NOTEBOOKS=0`` (or ``off``, ``false``, ``no``) leaves it unsigned.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import ast
 import copy
 import dataclasses
 import json
+import logging
 import math
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -33,10 +41,14 @@ if TYPE_CHECKING:
     from canvasback.tracking.client import Client
     from canvasback.tracking.run import Run
 
+_LOG = logging.getLogger(__name__)
+
 PARAMETERS_TAG: Final = "parameters"
 INJECTED_TAG: Final = "injected-parameters"
 EXECUTED_ARTIFACT: Final = "notebook"
 ERROR_ARTIFACT: Final = "notebook/error.txt"
+SIGN_ENV: Final = "CANVASBACK_SIGN_NOTEBOOKS"
+_OFF: Final = frozenset({"0", "false", "no", "off"})
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # Run in the kernel after the last cell: what it logged is on disk before it is shut down.
 _FLUSH_CELL: Final = (
@@ -62,6 +74,24 @@ class CellFailure:
     def summary(self) -> str:
         """One line: the cell and the exception."""
         return f"cell {self.cell_index}: {self.ename}: {self.evalue}"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A notebook as its kernel left it, the failure that stopped it, the cells it ran."""
+
+    notebook: nbformat.NotebookNode
+    failure: CellFailure | None
+    ran: frozenset[int]
+    """Indices of the code cells the kernel executed (not those nbclient skips)."""
+
+    def outputs_are_its_own(self) -> bool:
+        """Whether every output came from this execution (none kept from the file)."""
+        return all(
+            index in self.ran
+            for index, cell in enumerate(self.notebook.cells)
+            if cell.cell_type == "code" and cell.get("outputs")
+        )
 
 
 @dataclass(frozen=True)
@@ -237,7 +267,9 @@ def run_notebook(
     notebook logs itself. A failing cell makes the run FAILED, with the cell's index
     and error in the tags ``canvasback.notebook.failed_cell`` / ``.error`` and its
     traceback in ``notebook/error.txt``; a :class:`NotebookRunWarning` says so (with
-    ``raise_on_error=True``, a :class:`NotebookRunError` is raised instead).
+    ``raise_on_error=True``, a :class:`NotebookRunError` is raised instead). The executed
+    notebook is signed with the user's notebook notary (see the module's docstring), so
+    that JupyterLab opens it trusted; ``CANVASBACK_SIGN_NOTEBOOKS=0`` leaves it unsigned.
     """
     from canvasback.tracking import current  # noqa: PLC0415  # fluent state, read at call time
     from canvasback.tracking.client import Client  # noqa: PLC0415
@@ -280,15 +312,21 @@ def finish_notebook_run(
     env = launch.run_environment(run, {"JPY_SESSION_NAME": str(notebook)})
     failure: CellFailure | None = None
     status = "FINISHED"
+    signable = False
     try:
-        executed, failure = execute(nb, notebook.parent, env, kernel_name, timeout)
+        execution = execute(nb, notebook.parent, env, kernel_name, timeout)
+        executed, failure = execution.notebook, execution.failure
+        signable = execution.outputs_are_its_own()
     except KeyboardInterrupt:
         run.end("KILLED")
         raise
     except Exception as exc:  # noqa: BLE001  # a kernel that died or never started: the run says why
         executed = nb
         failure = CellFailure(-1, type(exc).__name__, str(exc), str(exc))
-    run.log_text(_nbformat().writes(executed), f"{EXECUTED_ARTIFACT}/{notebook.name}")
+    text = _nbformat().writes(executed)
+    if signable and signing_on():
+        sign_notebook(text)
+    run.log_text(text, f"{EXECUTED_ARTIFACT}/{notebook.name}")
     if failure is not None:
         status = "FAILED"
         failure = _as_written(nb, failure)
@@ -308,6 +346,36 @@ def finish_notebook_run(
             raise NotebookRunError(message, ended, failure)
         warnings.warn(message, NotebookRunWarning, stacklevel=3)
     return ended
+
+
+def signing_on() -> bool:
+    """Whether executed notebooks are signed: unless ``CANVASBACK_SIGN_NOTEBOOKS`` is off."""
+    return os.environ.get(SIGN_ENV, "").strip().lower() not in _OFF
+
+
+def sign_notebook(text: str) -> bool:
+    """Trust the notebook ``text`` in this user's Jupyter, as ``jupyter trust`` does.
+
+    The signature goes into the notary's database in the Jupyter data directory
+    (``jupyter --data-dir``, or ``JUPYTER_DATA_DIR``), not into the notebook; JupyterLab
+    checks it there when it opens a notebook with this content. False, and a logged
+    warning, when it cannot be stored (the run goes on regardless).
+    """
+    from jupyter_core.paths import jupyter_data_dir  # noqa: PLC0415
+    from nbformat.sign import NotebookNotary  # noqa: PLC0415
+
+    try:
+        data_dir = Path(jupyter_data_dir())
+        data_dir.mkdir(parents=True, exist_ok=True)  # a machine where Jupyter never ran
+        notary = NotebookNotary(data_dir=str(data_dir))  # type: ignore[no-untyped-call]
+        try:
+            notary.sign(_nbformat().reads(text, as_version=4))  # type: ignore[no-untyped-call]
+        finally:
+            notary.store.close()
+    except Exception:  # noqa: BLE001  # an unwritable data directory must not fail the run
+        _LOG.warning("canvasback: could not sign the executed notebook", exc_info=True)
+        return False
+    return True
 
 
 def _as_written(nb: nbformat.NotebookNode, failure: CellFailure) -> CellFailure:
@@ -335,18 +403,25 @@ def execute(
     env: dict[str, str],
     kernel_name: str | None,
     timeout: float | None,
-) -> tuple[nbformat.NotebookNode, CellFailure | None]:
-    """Run every cell in a new kernel; the executed notebook and the failure, if any."""
+) -> Execution:
+    """Run every cell in a new kernel: the executed notebook, any failure, the cells run."""
     from nbclient import NotebookClient  # noqa: PLC0415
     from nbclient.util import run_sync  # noqa: PLC0415
+
+    ran: set[int] = set()
+
+    def executing(*, cell_index: int, **_: object) -> None:  # called just before a cell runs
+        ran.add(cell_index)
 
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name=kernel_name or "",
         resources={"metadata": {"path": str(cwd)}},
+        on_cell_execute=executing,
     )
-    return run_sync(_execute)(client, env)
+    executed, failure = run_sync(_execute)(client, env)
+    return Execution(executed, failure, frozenset(ran))
 
 
 async def _execute(client: Any, env: dict[str, str]) -> tuple[Any, CellFailure | None]:  # noqa: ANN401

@@ -268,7 +268,8 @@ def static_html(title: str, sections: Iterable[Section | None], *, note: str | N
 
 # In Jupyter's output area, the output after a static copy is its widget view: hidden
 # while it is not running ("Error displaying widget: model not found" in a notebook
-# reopened without its kernel), shown once its front end marks it live (saved_view.ts).
+# reopened in a new kernel; "Loading widget..." for good with no kernel, since JupyterLab
+# makes a widget manager per kernel), shown once its front end marks it live (saved_view.ts).
 _SAVED_CSS: Final = (
     ".jp-OutputArea-child:has(>.jp-OutputArea-output [data-cb-static])"
     "+.jp-OutputArea-child:not(:has(.cb-view-live)){display:none}"
