@@ -35,7 +35,9 @@ from canvasback.registry import (
     search_registered_models,
 )
 from canvasback.registry import Client as MlflowClient
-from canvasback.store.reader import CorruptSegmentWarning, ReadOnlyQueryError
+from canvasback.store.cursors import ReadOnlyQueryError
+from canvasback.store.reader import CorruptSegmentWarning
+from canvasback.store.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.current import (
     create_experiment,
@@ -191,6 +193,7 @@ __all__ = [
     "AliasMove",
     "Client",
     "CorruptSegmentWarning",
+    "CorruptSnapshotWarning",
     "Experiment",
     "ExperimentNotFoundError",
     "FileInfo",

@@ -101,8 +101,13 @@ class Store:
         min_files: int = 2,
         grace_seconds: float | None = None,
         purge_deleted: bool = False,
+        snapshot: bool = True,
     ) -> CompactionReport:
-        """Merge small segment files; optionally drop every row of deleted runs."""
+        """Merge small segment files, then write a snapshot of the resolved state.
+
+        ``purge_deleted`` drops every row of deleted runs; ``snapshot=False`` skips the
+        snapshot (readers then resolve the compacted files themselves).
+        """
         import duckdb  # noqa: PLC0415  # lazy duckdb
 
         from canvasback.store import compaction  # noqa: PLC0415  # maintenance only
@@ -134,6 +139,12 @@ class Store:
             con.close()
         for run_id in report.purged_runs:
             self.fs.delete_tree(f"{layout.ARTIFACTS_DIR}/{run_id}")
+        if snapshot:
+            from canvasback.store import snapshots  # noqa: PLC0415  # maintenance only
+
+            # The compacted files' rows, resolved once here, so no reader resolves them.
+            report.snapshot = self.read().write_snapshot(self.writer.writer_id)
+            report.deleted_snapshots = snapshots.prune(self.fs, grace)
         return report
 
 

@@ -71,10 +71,10 @@ def views() -> dict[str, str]:
             f"{liveness.status_sql('w')} AS status" if a == "status" else f"w.{a}"
             for a in wide.ATTRIBUTES
         )
-        + f" FROM {wide.WIDE} w",
-        "params": "SELECT experiment_id, run_id, key, value FROM _params",
+        + " FROM _wide_v w",
+        "params": "SELECT experiment_id, run_id, key, value FROM _params_v",
         "tags": f"""
-            SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}
+            SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}_v
             WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
         """,
         "experiment_tags": f"""
@@ -82,14 +82,14 @@ def views() -> dict[str, str]:
             WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
         """,
         "latest_metrics": (
-            f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {LATEST}"
+            f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {LATEST}_v"
         ),
         "datasets": """
             SELECT experiment_id, run_id, name, digest, context, source_type, source,
-                   schema, profile, timestamp FROM _inputs
+                   schema, profile, timestamp FROM _inputs_v
         """,
         "artifacts": """
-            SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts
+            SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts_v
             QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
         """,
         **registry_tables.VIEWS,

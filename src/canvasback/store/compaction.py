@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from canvasback.store import layout
-from canvasback.store.integrity import CORRUPT, SOUND, inspect_segment
+from canvasback.store.integrity import (
+    CORRUPT,
+    SOUND,
+    CorruptSegmentWarning,
+    UnreadableSegmentWarning,
+    inspect_segment,
+)
 from canvasback.store.segments import TableIndex
 
 if TYPE_CHECKING:
@@ -54,6 +60,8 @@ class CompactionReport:
     deleted_files: int = 0
     purged_runs: list[str] = field(default_factory=list)
     skipped_partitions: list[str] = field(default_factory=list)  # leased by another process
+    snapshot: str | None = None  # the snapshot written after compacting
+    deleted_snapshots: list[str] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -169,11 +177,6 @@ def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -
     Only a file proven corrupt is moved; one that cannot be opened now (a permission,
     an I/O error) stays where it is, live, for a later compaction to merge.
     """
-    from canvasback.store.reader import (  # noqa: PLC0415  # reader imports DuckDB
-        CorruptSegmentWarning,
-        UnreadableSegmentWarning,
-    )
-
     bad: list[str] = []
     for rel in inputs:
         verdict, why = inspect_segment(fs.local_path(rel), table)

@@ -82,3 +82,11 @@ def readable(path: str, table: str | None = None) -> bool:
             return False
         return True
     return inspect_segment(path, table)[0] == SOUND
+
+
+class CorruptSegmentWarning(UserWarning):
+    """A segment file could not be read; it was moved aside and the rest stays readable."""
+
+
+class UnreadableSegmentWarning(UserWarning):
+    """A segment file could not be opened (permission, I/O error); skipped, retried later."""

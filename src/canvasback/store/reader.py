@@ -1,13 +1,14 @@
-"""The DuckDB side of the store: an in-memory catalog over the live segment files.
+"""The DuckDB side of the store: a catalog over a snapshot and the newer segment files.
 
-Run-level tables (experiments, runs, params, resolved events, artifacts and the latest
-value of every metric) are small next to metric histories, so the catalog keeps them
-as in-memory DuckDB tables, loaded incrementally from new segments and deduplicated on
-their natural keys: a row read twice (from a segment and from the compacted file that
-replaced it) is kept once. On top of them, a wide table of one row per run (see
-``wide.py``) is rebuilt for just the runs a refresh touched; searches read it. Metric
+Run-level state (experiments, runs, params, resolved events, artifacts, the latest
+value of every metric, and a wide table of one row per run that searches read) starts
+from the newest snapshot (``snapshots.py``), read where it lies, and the catalog merges
+the segments the snapshot does not hold into in-memory DuckDB tables (``merge.py``),
+incrementally: each refresh loads only new files, and rebuilds the wide rows of just
+the runs it touched (``wide.py``). Views join the two (``overlay.py``). Metric
 histories stay in Parquet, read through an explicit file list. Every public read
-refreshes first, so other processes' writes show up.
+refreshes first, so other processes' writes show up; a newer snapshot is moved onto,
+and the first reader of a long tail writes the next one.
 
 Views (what ``canvasback.sql`` sees): ``experiments``, ``runs``, ``params``, ``tags``,
 ``metrics``, ``latest_metrics``, ``artifacts``. Times are milliseconds since the epoch.
@@ -16,12 +17,12 @@ Views (what ``canvasback.sql`` sees): ``experiments``, ``runs``, ``params``, ``t
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from canvasback.exceptions import MlflowException
-from canvasback.store import events, layout, wide
+from canvasback.store import events, layout, merge, snapshots, wide
 from canvasback.store.catalog_tables import (
     EMPTY_METRICS,
     LATEST,
@@ -30,7 +31,15 @@ from canvasback.store.catalog_tables import (
     sql_list,
     views,
 )
-from canvasback.store.integrity import CORRUPT, SOUND, inspect_segment
+from canvasback.store.cursors import Cursor, checked_relation
+from canvasback.store.integrity import (
+    CORRUPT,
+    SOUND,
+    CorruptSegmentWarning,
+    UnreadableSegmentWarning,
+    inspect_segment,
+)
+from canvasback.store.overlay import WIDE_VIEW, Overlay, snapshot_sources
 from canvasback.store.segments import Changes, TableIndex
 
 if TYPE_CHECKING:
@@ -45,52 +54,69 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_READ_ONLY_STATEMENTS: Final = frozenset({"SELECT", "EXPLAIN"})
+__all__ = ["Catalog", "CorruptSegmentWarning", "UnreadableSegmentWarning"]
 
-
-class ReadOnlyQueryError(MlflowException, ValueError):
-    """User SQL that would change the catalog (``canvasback.sql`` only answers queries)."""
-
-
-class CorruptSegmentWarning(UserWarning):
-    """A segment file could not be read; it was moved aside and the rest stays readable."""
-
-
-class UnreadableSegmentWarning(UserWarning):
-    """A segment file could not be opened (permission, I/O error); skipped, retried later."""
+_PICKED: Final = "_wide_picked"
 
 
 class Catalog:
     """In-memory DuckDB over a store's live files; refreshed before every read."""
 
-    def __init__(self, fs: LocalFileSystem) -> None:
+    def __init__(self, fs: LocalFileSystem, *, use_snapshots: bool | None = None) -> None:
         import duckdb  # noqa: PLC0415  # DuckDB loads on first read, not at import
 
         self.fs = fs
         self.lock = threading.RLock()
         self.con = duckdb.connect(config={"python_enable_replacements": False})
         self.con.execute("SET TimeZone = 'UTC'")
-        self.indexes = {t: TableIndex(fs, t) for t in layout.TABLES}
-        self._loaded: dict[str, set[str]] = {t: set() for t in layout.TABLES}
+        self.con.execute("SET parquet_metadata_cache = true")  # snapshot files never change
+        if use_snapshots is None:
+            use_snapshots = snapshots.enabled()
+        self.use_snapshots = use_snapshots
+        self._snapshots_mtime: int | None = None
+        self.overlay = Overlay(fs, self.con, None)
+        self._setup(snapshots.newest(fs) if use_snapshots else None)
+
+    def _setup(self, base: snapshots.Snapshot | None) -> None:
+        """Start from a snapshot (or from nothing): every table empty, then its rows."""
+        self.indexes = {t: TableIndex(self.fs, t) for t in layout.TABLES}
+        covered = base.covered if base is not None else {}
+        self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in layout.TABLES}
         self._unreadable: set[str] = set()  # skipped files already warned about
         self.metric_files: dict[str, tuple[str, str]] = {}  # rel -> (min run_id, max run_id)
+        self.tail_files = 0  # files loaded on top of the snapshot
+        self.first_refresh = True
         for name, columns, _keys in MATERIALIZED.values():
-            self.con.execute(f"CREATE TABLE {name} ({columns})")
-        self.con.execute(events.CREATE_STATE)
+            self.con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
         self.con.execute(
-            f"CREATE TABLE {LATEST} (experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, "
-            "step BIGINT, timestamp BIGINT, value DOUBLE)"
+            events.CREATE_STATE.replace("CREATE TABLE IF NOT EXISTS", "CREATE OR REPLACE TABLE")
         )
-        self.wide = wide.WideRuns(self.con)
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {LATEST} (experiment_id VARCHAR, run_id VARCHAR, "
+            "key VARCHAR, step BIGINT, timestamp BIGINT, value DOUBLE)"
+        )
+        overlay = Overlay(self.fs, self.con, base)
+        self.overlay.move_cursors(overlay)
+        self.overlay = overlay
+        overlay.load_whole()
+        self.wide = wide.WideRuns(self.con, base.wide_columns if base is not None else ())
+        overlay.create_views()
+        self.wide.added = False
         self._dirty: set[str] = set()  # runs whose wide rows need rebuilding
         for view, body in views().items():
-            self.con.execute(f"CREATE VIEW {view} AS {body}")
+            self.con.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
         self._set_metrics_view()
+
+    @property
+    def snapshot(self) -> str | None:
+        """The name of the snapshot this catalog stands on, if any."""
+        return self.overlay.base.name if self.overlay.base is not None else None
 
     # -- refresh ---------------------------------------------------------------------
     def refresh(self) -> None:
         """Load every file that appeared since the last refresh."""
         with self.lock:
+            self._follow_snapshots()
             for table in layout.TABLES:
                 index = self.indexes[table]
                 changes = index.refresh()
@@ -101,12 +127,65 @@ class Catalog:
             if self._dirty:
                 self.wide.update(self._dirty)
                 self._dirty = set()
+            if self.wide.added:
+                self.overlay.create_wide_view()
+                self.wide.added = False
+            first, self.first_refresh = self.first_refresh, False
+            if first and self.use_snapshots and self.tail_files >= snapshots.after_files():
+                self._snapshot_for_the_next_reader()
+
+    def _follow_snapshots(self) -> None:
+        """Move onto a newer snapshot when one appears (the old one is deleted later)."""
+        if not self.use_snapshots:
+            return
+        mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
+        if mtime is None or mtime == self._snapshots_mtime:
+            return
+        self._snapshots_mtime = mtime
+        newer = snapshots.newest(self.fs, after=self.snapshot or "")
+        if newer is not None:
+            self._setup(newer)
+
+    def _snapshot_for_the_next_reader(self) -> None:
+        # This reader paid for a long tail; the next one starts from what it resolved.
+        from canvasback.store.compaction import lease  # noqa: PLC0415  # maintenance only
+
+        with lease(self.fs, "snapshot") as held:
+            if held:
+                try:
+                    self.write_snapshot(f"r{os.getpid()}")
+                except OSError as exc:  # a read-only store, a full disk: reading goes on
+                    log.warning("canvasback: no snapshot written (%s)", exc)
+
+    def write_snapshot(self, writer_id: str) -> str:
+        """Write the state this catalog holds as a snapshot; returns its name."""
+        with self.lock:
+            name = snapshots.write(
+                self.fs,
+                self.con,
+                writer_id=writer_id,
+                covered={t: set(rels) for t, rels in self._loaded.items()},
+                wide_columns=self.wide.described(),
+                sources=snapshot_sources(),
+            )
+            self._setup_after_writing(name)
+            return name
+
+    def _setup_after_writing(self, name: str) -> None:
+        # Stand on what was just written: the same rows, with nothing in memory.
+        written = snapshots.newest(self.fs, after=self.snapshot or "")
+        if written is not None and written.name == name:
+            self._setup(written)
+            self._snapshots_mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
+            self.refresh()
 
     def _apply(self, table: str, changes: Changes) -> None:
         loaded = self._loaded[table]
         to_load: list[str] = []
         purged: set[str] = set()
         for rel in changes.new:
+            if rel in loaded:
+                continue  # a snapshot holds its rows
             sidecar = changes.sidecars.get(rel)
             if sidecar is not None:
                 purged.update(sidecar.purged_run_ids)
@@ -121,8 +200,8 @@ class Catalog:
             self._forget_runs(sorted(purged))
         for rel in self._load_checked(table, to_load):
             loaded.add(rel)
+            self.tail_files += self.overlay.base is not None
         if table == "metrics":
-            self._record_ranges([r for r in loaded if r not in self.metric_files])
             self._set_metrics_view()
 
     def _record_ranges(self, rels: list[str]) -> None:
@@ -196,109 +275,17 @@ class Catalog:
 
     def _load(self, table: str, rels: list[str]) -> None:
         paths = [self.fs.local_path(r) for r in rels]
-        source = f"read_parquet(?, {PARQUET_ARGS})"
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            if table in MATERIALIZED:
-                name, _cols, keys = MATERIALIZED[table]
-                cols = [f"n.{f.name}" for f in layout.schema(table)]
-                if table != "experiments":  # its rows carry their id; others get it from the path
-                    cols.insert(0, "n.exp")
-                match = " AND ".join(f"t.{k} = n.{k}" for k in keys)
-                # A param is write-once: when two processes logged one key with different
-                # values, the first by (timestamp, value) wins, in every reader alike.
-                first = " ORDER BY timestamp, value" if table == "params" else ""
-                fresh = (
-                    f"(SELECT * FROM {source} QUALIFY row_number() OVER "
-                    f"(PARTITION BY {', '.join(keys)}{first}) = 1) n"
-                )
-                if table == "params":
-                    con.execute(
-                        f"""
-                        UPDATE {name} t SET value = n.value, timestamp = n.timestamp
-                        FROM {fresh}
-                        WHERE {match} AND (n.timestamp, n.value) < (t.timestamp, t.value)
-                        """,
-                        [paths],
-                    )
-                con.execute(
-                    f"""
-                    INSERT INTO {name}
-                    SELECT {", ".join(cols)}
-                    FROM {fresh}
-                    WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {match})
-                    """,
-                    [paths],
-                )
-                if table in ("runs", "params"):
-                    self._dirty.update(
-                        r[0]
-                        for r in con.execute(
-                            f"SELECT DISTINCT run_id FROM {source}", [paths]
-                        ).fetchall()
-                    )
-            elif table == "events":
-                touched = events.merge_events(
-                    con,
-                    f"SELECT exp AS experiment_id, entity_id, kind, key, value, timestamp, "
-                    f"writer, seq FROM {source}",
-                    [paths],
-                )
-                self._dirty.update(touched)
-                # A heartbeat's entity is a writer: its running runs' last_seen moved.
-                self._dirty.update(
-                    r[0]
-                    for r in con.execute(
-                        f"SELECT entity_id FROM {events.STATE_TABLE} WHERE kind = ? "
-                        "AND value = 'RUNNING' AND list_contains(?, writer)",
-                        [layout.EVENT_STATUS, touched],
-                    ).fetchall()
-                )
-            else:
-                self._load_metrics(source, paths)
+            self._dirty.update(merge.merge_files(con, self.overlay, table, paths))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
 
-    def _load_metrics(self, source: str, paths: list[str]) -> None:
-        con = self.con
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _new_latest AS
-            SELECT exp AS experiment_id, run_id, key,
-                   max(struct_pack(step := step, ts := timestamp, v := value)) AS m
-            FROM {source} GROUP BY ALL
-            """,
-            [paths],
-        )
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _merged AS
-            SELECT experiment_id, run_id, key, max(m) AS m FROM (
-                SELECT experiment_id, run_id, key,
-                       struct_pack(step := step, ts := timestamp, v := value) AS m
-                FROM {LATEST} l
-                WHERE EXISTS (SELECT 1 FROM _new_latest n
-                              WHERE n.run_id = l.run_id AND n.key = l.key)
-                UNION ALL SELECT * FROM _new_latest
-            ) GROUP BY ALL
-            """
-        )
-        con.execute(
-            f"DELETE FROM {LATEST} l USING _merged n WHERE n.run_id = l.run_id AND n.key = l.key"
-        )
-        con.execute(
-            f"INSERT INTO {LATEST} SELECT experiment_id, run_id, key, m.step, m.ts, m.v "
-            "FROM _merged"
-        )
-        self._dirty.update(
-            r[0] for r in con.execute("SELECT DISTINCT run_id FROM _merged").fetchall()
-        )
-        con.execute("DROP TABLE _new_latest; DROP TABLE _merged")
-
     def _forget_runs(self, run_ids: list[str]) -> None:
+        self.overlay.hide(run_ids)
         self.wide.forget(run_ids)
         self._dirty.difference_update(run_ids)
         for table, (name, _cols, _keys) in MATERIALIZED.items():
@@ -329,6 +316,13 @@ class Catalog:
         so a query over these paths made just after this call still finds them.
         """
         with self.lock:
+            self._record_ranges(
+                [
+                    r
+                    for r in self.indexes["metrics"].live & self._loaded["metrics"]
+                    if r not in self.metric_files
+                ]
+            )
             files = sorted(self.metric_files.items())
         return [self.fs.local_path(rel) for rel, (lo, hi) in files if lo <= run_id <= hi]
 
@@ -352,7 +346,47 @@ class Catalog:
     @property
     def runs_table(self) -> str:
         """The wide run table (one row per run, one column per key) that searches scan."""
-        return wide.WIDE
+        return WIDE_VIEW
+
+    def position_of(self, alias: str) -> str:
+        """SQL of a wide row's position in the snapshot's file (NULL for rows in memory)."""
+        if self.overlay.base is None:
+            return "NULL::BIGINT"
+        return f"{alias}.{snapshots.POSITION}"
+
+    def wide_rows(self, select: str, picks: list[tuple[str, int | None]]) -> pa.Table:
+        """``select`` over the wide rows (alias ``b``) of runs found with their positions.
+
+        Positions (from :meth:`position_of`) take the snapshot's rows straight from its
+        memory-mapped file; a scan would convert every row of it to find a hundred.
+        """
+        in_memory = [run_id for run_id, position in picks if position is None]
+        with self.lock:
+            if self.overlay.base is None:
+                return self.arrow(
+                    f"SELECT {select} FROM {wide.WIDE} b WHERE b.run_id IN (SELECT unnest(?))",
+                    [in_memory],
+                )
+            picked = self.overlay.pick([p for _, p in picks if p is not None])
+            self.con.register(_PICKED, picked)
+            try:
+                return self.arrow(
+                    f"SELECT {select} FROM (SELECT * FROM {_PICKED} UNION ALL BY NAME "
+                    f"SELECT * FROM {wide.WIDE} WHERE run_id IN (SELECT unnest(?))) b",
+                    [in_memory],
+                )
+            finally:
+                self.con.unregister(_PICKED)
+
+    def runs_by_id(self, select: str, run_ids: list[str]) -> pa.Table:
+        """``select`` over the wide rows (alias ``b``) of these runs, in no given order."""
+        with self.lock:
+            picks = self.rows(
+                f"SELECT run_id, {self.position_of('b')} FROM {WIDE_VIEW} b "
+                "WHERE b.run_id IN (SELECT unnest(?))",
+                [run_ids],
+            )
+            return self.wide_rows(select, picks)
 
     def key_columns(self, prefix: str | None = None) -> list[str]:
         """Key columns of the wide run table (``metrics.acc``, ...), of one prefix or all."""
@@ -374,7 +408,9 @@ class Catalog:
     def cursor(self) -> Cursor:
         """A cursor of this catalog: its own temp schema, the catalog's tables and views."""
         with self.lock:
-            return Cursor(self, self.con.cursor())
+            cursor = self.con.cursor()
+            self.overlay.attach(cursor)
+            return Cursor(self.lock, cursor)
 
     def relation(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A lazy relation for user SQL, on a cursor of its own.
@@ -384,58 +420,10 @@ class Catalog:
         """
         with self.lock:
             cursor = self.con.cursor()
-        refused = sorted(
-            {statement.type.name for statement in cursor.extract_statements(sql)}
-            - _READ_ONLY_STATEMENTS
-        )
-        if refused:
-            cursor.close()
-            msg = (
-                f"canvasback.sql() answers queries; {', '.join(refused)} statements are "
-                "refused, so that no query changes what the rest of the API reads. Allowed: "
-                "SELECT (with WITH, FROM-first, DESCRIBE, SUMMARIZE) and EXPLAIN. To save a "
-                "result, call .write_parquet(path) or .write_csv(path) on the relation; to "
-                "change runs, use the tracking API."
-            )
-            raise ReadOnlyQueryError(msg)
-        return cursor.sql(sql, params=params) if params else cursor.sql(sql)
+            self.overlay.attach(cursor)
+        return checked_relation(cursor, sql, params)
 
     def close(self) -> None:
         """Close the DuckDB connection."""
         with self.lock:
             self.con.close()
-
-
-class Cursor:
-    """A DuckDB cursor on a catalog; every query holds the catalog's lock.
-
-    Temp tables made in a cursor are its own (``canvasback.sql`` never sees them) and
-    go when it is closed: the run table keeps its per-widget tables in one.
-    """
-
-    def __init__(self, catalog: Catalog, con: duckdb.DuckDBPyConnection) -> None:
-        self._catalog = catalog
-        self._con: duckdb.DuckDBPyConnection | None = con
-
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            msg = "this catalog cursor is closed"
-            raise RuntimeError(msg)
-        return self._con
-
-    def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
-        """Run a query and return an Arrow table."""
-        with self._catalog.lock:
-            return self._open().sql(sql, params=params or None).to_arrow_table()
-
-    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run a query (or a statement) and return Python tuples."""
-        with self._catalog.lock:
-            return self._open().execute(sql, params or []).fetchall()
-
-    def close(self) -> None:
-        """Close the cursor; its temp tables go with it."""
-        if self._con is not None:
-            with self._catalog.lock:
-                self._con.close()
-            self._con = None

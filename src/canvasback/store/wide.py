@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Final
 from canvasback.store import events, layout
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import duckdb
 
 WIDE: Final = "_wide"
@@ -63,11 +65,27 @@ _FULL_REBUILD: Final = 20_000
 class WideRuns:
     """Maintains the wide run table in a catalog's DuckDB connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, columns: Sequence[tuple[str, str, str]] = ()
+    ) -> None:
+        """``columns``: (key name, physical column, SQL type) a snapshot's rows already use."""
         self.con = con
-        con.execute(f"CREATE TABLE {WIDE} AS {RESOLVED_RUNS} WHERE false")
+        con.execute(f"CREATE OR REPLACE TABLE {WIDE} AS {RESOLVED_RUNS} WHERE false")
         self.columns: dict[str, str] = {}  # "metrics.acc" -> SQL type
         self.physical: dict[str, str] = {}  # "metrics.acc" -> its column, "k0", "k1", ...
+        for name, column, sql_type in columns:
+            self._add(name, column, sql_type)
+        self.added = False  # a column came since the last look: views over it are stale
+
+    def described(self) -> list[tuple[str, str, str]]:
+        """Every key column as (key name, physical column, SQL type), for a snapshot."""
+        return [(n, self.physical[n], t) for n, t in self.columns.items()]
+
+    def _add(self, name: str, column: str, sql_type: str) -> None:
+        self.con.execute(f"ALTER TABLE {WIDE} ADD COLUMN {column} {sql_type}")
+        self.columns[name] = sql_type
+        self.physical[name] = column
+        self.added = True
 
     def key_columns(self, prefix: str) -> list[str]:
         """Column names of one entity ("metrics", "params", "tags"), sorted."""
@@ -112,10 +130,7 @@ class WideRuns:
             for (key,) in keys:
                 name = f"{prefix}.{key}"
                 if name not in self.columns:
-                    column = f"k{len(self.physical)}"
-                    self.con.execute(f"ALTER TABLE {WIDE} ADD COLUMN {column} {sql_type}")
-                    self.columns[name] = sql_type
-                    self.physical[name] = column
+                    self._add(name, f"k{len(self.physical)}", sql_type)
 
     def forget(self, run_ids: list[str]) -> None:
         """Drop the rows of purged runs."""

@@ -344,10 +344,16 @@ class Client(ExperimentMethods):
         self.store.flush()
 
     def compact(
-        self, *, purge_deleted: bool = False, grace_seconds: float | None = None
+        self,
+        *,
+        purge_deleted: bool = False,
+        grace_seconds: float | None = None,
+        snapshot: bool = True,
     ) -> CompactionReport:
-        """Merge small files; with ``purge_deleted``, drop every row of deleted runs."""
-        return self.store.compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds)
+        """Merge small files and snapshot the resolved state (see :meth:`Store.compact`)."""
+        return self.store.compact(
+            purge_deleted=purge_deleted, grace_seconds=grace_seconds, snapshot=snapshot
+        )
 
 
 @functools.cache

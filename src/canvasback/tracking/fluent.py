@@ -432,9 +432,12 @@ def flush() -> None:
     client().flush()
 
 
-def compact(*, purge_deleted: bool = False, grace_seconds: float | None = None) -> CompactionReport:
-    """Merge the store's small files (and, with ``purge_deleted``, drop deleted runs)."""
-    return client().compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds)
+def compact(
+    *, purge_deleted: bool = False, grace_seconds: float | None = None, snapshot: bool = True
+) -> CompactionReport:
+    """Merge small files (``purge_deleted``: drop deleted runs), then snapshot the state."""
+    c = client()
+    return c.compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds, snapshot=snapshot)
 
 
 def _end_active_runs(status: str) -> None:

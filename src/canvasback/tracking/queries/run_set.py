@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from canvasback.store import layout
+from canvasback.store import layout, liveness
 from canvasback.tracking.filter import ATTRIBUTES
 from canvasback.tracking.filter_sql import compile_filter
 from canvasback.tracking.queries.search import quote_identifier
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from canvasback.store import Store
-    from canvasback.store.reader import Catalog, Cursor
+    from canvasback.store.cursors import Cursor
+    from canvasback.store.reader import Catalog
     from canvasback.tracking.filter import Entity, Expr
 
 ColumnType = Literal["number", "text", "time", "status"]
@@ -203,50 +204,39 @@ class RunSet:
 
         ``rid`` numbers the runs newest first (then by id): the default order, and the
         tie-breaker of every sort, as in MLflow. Rows are joined on ``rid`` by hash, so
-        the table's own row order does not matter and is not paid for.
+        the table's own row order does not matter and is not paid for. The values come
+        from the catalog's wide run table (one column per key): one scan, no pivot.
         """
+        catalog = self.catalog
         held = {c.name: c for c in columns if c.entity != "attribute"}
         # Numbered, not named: keys are case-sensitive, DuckDB's column names are not.
         physical = {name: f"c{i}" for i, name in enumerate(held)}
-        scope, run_scope, scope_params = "true", "true", []
+        scope, params = "true", []
         if experiment_ids:
-            scope, scope_params = "list_contains(?, experiment_id)", [experiment_ids]
-            run_scope = "list_contains(?, b.experiment_id)"
-        selects: list[str] = []
-        joins: list[str] = []
-        params: list[Any] = []
-        by_entity: dict[str, list[Column]] = {}
-        for column in held.values():
-            by_entity.setdefault(column.entity, []).append(column)
-        # One grouped scan per long table pivots every key the table shows.
-        for index, (entity, cols) in enumerate(sorted(by_entity.items())):
-            alias = f"e{index}"
-            pivots = []
-            for i, column in enumerate(cols):
-                pivots.append(f"any_value(value) FILTER (WHERE key = ?) AS v{i}")
-                selects.append(f"{alias}.v{i} AS {physical[column.name]}")
-                params.append(column.key)
-            params += [[c.key for c in cols], *scope_params]
-            joins.append(
-                f"LEFT JOIN (SELECT run_id, {', '.join(pivots)} FROM {ENTITY_TABLES[entity]} "
-                f"WHERE list_contains(?, key) AND {scope} GROUP BY run_id) {alias} "
-                f"ON {alias}.run_id = b.run_id"
-            )
-        attributes = [f"b.{a}" for a in ATTRIBUTES if a != "run_name"]
+            scope, params = "list_contains(?, b.experiment_id)", [experiment_ids]
+        selects = []
+        for name, column in held.items():
+            stored = catalog.key_column(name)
+            missing = "NULL::DOUBLE" if column.entity == "metric" else "NULL::VARCHAR"
+            selects.append(f"{f'b.{stored}' if stored else missing} AS {physical[name]}")
+        run_name = catalog.key_column(f"tags.{RUN_NAME_TAG}")
+        named = f"coalesce(b.{run_name}, b.run_name)" if run_name else "b.run_name"
+        attributes = [
+            f"{liveness.status_sql('b')} AS status" if a == "status" else f"b.{a}"
+            for a in ATTRIBUTES
+            if a != "run_name"
+        ]
         self.rows(
             f"""
             CREATE OR REPLACE TEMP TABLE {self.wide} AS
             SELECT (row_number() OVER (ORDER BY b.start_time DESC NULLS LAST, b.run_id) - 1)
                        ::INTEGER AS rid,
-                   coalesce(n.value, b.run_name) AS run_name, {", ".join(attributes)}
+                   {named} AS run_name, {", ".join(attributes)}
                    {"".join(", " + s for s in selects)}
-            FROM runs b
-            LEFT JOIN (SELECT run_id, value FROM tags WHERE key = '{RUN_NAME_TAG}' AND {scope})
-                 n ON n.run_id = b.run_id
-            {" ".join(joins)}
-            WHERE b.lifecycle_stage = 'active' AND {run_scope}
+            FROM {catalog.runs_table} b
+            WHERE b.lifecycle_stage = 'active' AND {scope}
             """,
-            [*scope_params, *params, *scope_params],
+            params,
         )
         self.held = held
         self.physical = physical
@@ -346,23 +336,37 @@ class RunSet:
         Each is ``{"name", "entity", "type", "distinct"}``; a param is ``number`` when
         every logged value parses as one, so the front end aligns it as a number.
         """
-        scope, params = "list_contains(?, experiment_id)", [experiment_ids] * 3
-        if not experiment_ids:
-            scope, params = "true", []
-        rows = self.rows(
-            f"""
-            SELECT 'metric' AS entity, key, true AS numeric, NULL::BIGINT AS distinct_values
-            FROM latest_metrics WHERE {scope} GROUP BY key
-            UNION ALL
-            SELECT 'param', key, bool_and(TRY_CAST(value AS DOUBLE) IS NOT NULL),
-                   count(DISTINCT value)
-            FROM params WHERE {scope} GROUP BY key
-            UNION ALL
-            SELECT 'tag', key, false, count(DISTINCT value) FROM tags WHERE {scope} GROUP BY key
-            ORDER BY entity, key
-            """,
-            params,
+        # One scan of the catalog's wide run table (a column per key) summarises them all.
+        catalog = self.catalog
+        scope, params = "true", []
+        if experiment_ids:
+            scope, params = "list_contains(?, b.experiment_id)", [experiment_ids]
+        names = catalog.key_columns()
+        aggregates = []
+        for name in names:
+            value = f"b.{catalog.key_column(name)}"
+            if name.startswith("metrics."):
+                aggregates += [f"count({value})", "true", "NULL::BIGINT"]
+                continue
+            numeric = "false"
+            if name.startswith("params."):
+                numeric = (
+                    f"bool_and(TRY_CAST({value} AS DOUBLE) IS NOT NULL) "
+                    f"FILTER (WHERE {value} IS NOT NULL)"
+                )
+            aggregates += [f"count({value})", numeric, f"count(DISTINCT {value})"]
+        found = (
+            self.rows(
+                f"SELECT {', '.join(aggregates)} FROM {catalog.runs_table} b WHERE {scope}", params
+            )[0]
+            if names
+            else ()
         )
+        rows = [
+            (PREFIXES[name.split(".", 1)[0]], name.split(".", 1)[1], *found[3 * i + 1 : 3 * i + 3])
+            for i, name in enumerate(names)
+            if found[3 * i]
+        ]
         prefix = {entity: name for name, entity in PREFIXES.items()}
         out: list[dict[str, Any]] = [
             {"name": key, "entity": "attribute", "type": attribute_type(key), "distinct": None}

@@ -166,11 +166,9 @@ def search_runs(
     order_by: list[str] | None,
 ) -> pd.DataFrame:
     """Runs that match, as a DataFrame with MLflow's columns, in the requested order."""
-    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
-
     sql, params = _search_sql(
         catalog,
-        "b.rowid",
+        f"b.run_id, {catalog.position_of('b')}",
         experiment_ids,
         filter_string,
         run_view_type,
@@ -179,34 +177,29 @@ def search_runs(
         0,
     )
 
-    # Order and page on row ids first, then read whole rows for just that page: the
-    # sort then carries one number per run, not every column of the table.
-    def page() -> tuple[list[int], pa.Table]:
-        rowids = [r[0] for r in catalog.rows(sql, params)]
-        table = catalog.arrow(
-            f"SELECT b.rowid AS _row, {_frame_columns(catalog)} FROM {catalog.runs_table} b "
-            "WHERE b.rowid IN (SELECT unnest(?))",
-            [rowids],
-        )
-        return rowids, table
+    # Order and page on run ids first, then read whole rows for just that page: the
+    # sort then carries one id per run, not every column of the table.
+    def page() -> tuple[list[str], pa.Table]:
+        picks = catalog.rows(sql, params)
+        return [r[0] for r in picks], catalog.wide_rows(_frame_columns(catalog), picks)
 
-    # Row ids change when a refresh rebuilds a run's row: both queries see one state.
-    rowids, table = catalog.atomically(page)
-    order = pd.Index(table.column("_row").to_numpy()).get_indexer(rowids)
-    return _to_frame(table.drop_columns(["_row"]).take(order), root)
+    # Both queries see one state: no refresh comes between them.
+    run_ids, table = catalog.atomically(page)
+    return _to_frame(_in_order(table, run_ids), root)
+
+
+def _in_order(table: pa.Table, run_ids: list[str]) -> pa.Table:
+    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
+
+    found = table.column("run_id").to_numpy(zero_copy_only=False)
+    order = pd.Index(found).get_indexer(run_ids)
+    return table.take(order[order >= 0])
 
 
 def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
     """Runs (in the given order) with one column per metric, param and tag key they have."""
-    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
-
-    table = catalog.arrow(
-        f"SELECT {_frame_columns(catalog)} FROM {catalog.runs_table} b "
-        "WHERE run_id IN (SELECT unnest(?))",
-        [run_ids],
-    )
-    order = pd.Index(table.column("run_id").to_numpy(zero_copy_only=False)).get_indexer(run_ids)
-    return _to_frame(table.take(order[order >= 0]), root)
+    table = catalog.runs_by_id(_frame_columns(catalog), run_ids)
+    return _to_frame(_in_order(table, run_ids), root)
 
 
 def _frame_columns(catalog: Catalog) -> str:

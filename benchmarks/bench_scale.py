@@ -1,0 +1,200 @@
+# Copyright (c) 2026 canvasback contributors. Licensed under the BSD-3-Clause license.
+"""W7: opening a big store. The first search of a new process, at 100,000 and 1,000,000 runs.
+
+Usage::
+
+    python benchmarks/bench_scale.py [--sizes 100000,1000000] [--repeats 3]
+
+Per size: a store of W3 runs (made by ``scale_store.build``, checked against the API on
+a sample first), compacted, which writes a snapshot. Then, each in a new process (a
+child of this interpreter, run one at a time):
+
+* W7-first: the first ``search_runs`` (W4's filter, order and top 100) of the process,
+  store opening included, and its peak memory (``ru_maxrss``);
+* W7-warm: the next five searches of that process;
+* W7-tail: the first search again, with 1,000 more runs made through the API on top of
+  the snapshot and not compacted.
+
+Each figure is printed beside the same measurement without the snapshot
+(``CANVASBACK_SNAPSHOTS=0``: every table resolved from the compacted segments, as
+before snapshots existed), and checked against the generator. Results go to
+``benchmarks/results/scale-<timestamp>.json`` and ``results/scale-latest.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import canvasback as cb
+import common as c
+import scale_store
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+TAIL_RUNS = 1_000
+WARM_QUERIES = 5
+
+CHILD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+import canvasback as cb
+cb.set_store(sys.argv[1])
+def search():
+    return cb.search_runs(experiment_names=[sys.argv[2]], filter_string=sys.argv[3],
+                          order_by=[sys.argv[4]], max_results=100)
+t1 = time.perf_counter()
+frame = search()
+t2 = time.perf_counter()
+warm = []
+for _ in range(int(sys.argv[5])):
+    s = time.perf_counter()
+    search()
+    warm.append(time.perf_counter() - s)
+print(json.dumps({
+    "import_s": t1 - t0, "first_s": t2 - t1, "warm_s": warm,
+    "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "seeds": [str(s) for s in frame["params.seed"]],
+    "accs": [float(a) for a in frame["metrics.acc"]],
+}))
+"""
+
+# (label, environment): with the snapshot, and the store resolved without it.
+MODES = (("snapshot", {}), ("no snapshot", {"CANVASBACK_SNAPSHOTS": "0"}))
+
+
+def child(root: Path, n_runs: int, env: dict[str, str], warm: int) -> dict[str, Any]:
+    args = [sys.executable, "-c", CHILD, str(root), scale_store.EXPERIMENT, c.W4_FILTER]
+    args += [c.W4_ORDER[0], str(warm)]
+    done = subprocess.run(
+        args, env={**os.environ, **env}, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        msg = f"the search child failed: {done.stderr[-2000:]}"
+        raise RuntimeError(msg)
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["check"] = c.check_w4(out.pop("seeds"), out.pop("accs"), n_runs)
+    return out
+
+
+def measure(root: Path, n_runs: int, repeats: int, *, warm: int) -> dict[str, list[dict[str, Any]]]:
+    return {label: [child(root, n_runs, env, warm) for _ in range(repeats)] for label, env in MODES}
+
+
+def _median_ms(samples: list[float]) -> tuple[float, float, float]:
+    ms = [s * 1000 for s in samples]
+    return statistics.median(ms), min(ms), max(ms)
+
+
+def rows_for(size: int, tag: str, got: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Table rows of one measurement: first search, (warm), peak memory; both modes."""
+    out: list[dict[str, Any]] = []
+    figures = [("first", "first search of a new process", "ms")]
+    if tag == "":
+        figures += [("warm", "warm search", "ms"), ("rss", "peak memory of that process", "MB")]
+    for key, label, unit in figures:
+        cells: dict[str, tuple[float, float, float]] = {}
+        for mode, runs in got.items():
+            if key == "first":
+                cells[mode] = _median_ms([r["first_s"] for r in runs])
+            elif key == "warm":
+                cells[mode] = _median_ms([s for r in runs for s in r["warm_s"]])
+            else:
+                values = [r["maxrss_mb"] for r in runs]
+                cells[mode] = (statistics.median(values), min(values), max(values))
+        checks = sorted({r["check"] for runs in got.values() for r in runs})
+        out.append(
+            {
+                "id": f"W7-{key}-{_size(size)}{tag}",
+                "label": f"{label}, {size:,} runs{' + 1,000 uncompacted' if tag else ''} ({unit})",
+                "cells": cells,
+                "check": "ok" if checks == ["ok"] else "; ".join(checks),
+            }
+        )
+    return out
+
+
+def _size(n: int) -> str:
+    return f"{n // 1_000_000}M" if n % 1_000_000 == 0 else f"{n // 1000}k"
+
+
+def bench_size(size: int, repeats: int, info: dict[str, Any]) -> list[dict[str, Any]]:
+    root = c.fresh_dir(f"canvasback-w7-{_size(size)}")
+    t0 = time.perf_counter()
+    scale_store.build(root, size)
+    info[f"build_{size}_s"] = time.perf_counter() - t0
+    cb.set_store(root)
+    t0 = time.perf_counter()
+    report = cb.compact(grace_seconds=0)
+    info[f"compact_{size}_s"] = time.perf_counter() - t0
+    info[f"compact_{size}_report"] = repr(report)
+    print(
+        f"W7 {size:,} runs: built {info[f'build_{size}_s']:.1f} s, compacted and "
+        f"snapshotted {info[f'compact_{size}_s']:.1f} s",
+        flush=True,
+    )
+    rows = rows_for(size, "", measure(root, size, repeats, warm=WARM_QUERIES))
+    cb.set_store(root)
+    cb.set_experiment(scale_store.EXPERIMENT)
+    os.environ["CANVASBACK_CAPTURE"] = "none"
+    for i in range(size, size + TAIL_RUNS):
+        with cb.start_run(run_name=c.run_name(i)):
+            cb.log_params(c.run_params(i))
+            cb.log_metrics(c.run_metrics(i))
+            cb.set_tags(c.run_tags(i))
+    cb.flush()
+    rows += rows_for(size, "-tail", measure(root, size + TAIL_RUNS, repeats, warm=0))
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
+    lines = [
+        "| row | what | with snapshot | without (full resolve) | ratio | check |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        with_, without = row["cells"]["snapshot"], row["cells"]["no snapshot"]
+        ratio = without[0] / with_[0] if with_[0] else float("nan")
+        lines.append(
+            f"| {row['id']} | {row['label']} | {c.fmt(with_[0])} ({c.fmt(with_[1])}-"
+            f"{c.fmt(with_[2])}) | {c.fmt(without[0])} ({c.fmt(without[1])}-{c.fmt(without[2])}) "
+            f"| {ratio:.1f}x | {row['check']} |"
+        )
+    return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    info: dict[str, Any] = {"host": c.host_info()}
+    notes: list[str] = []
+    sample = scale_store.check_same_as_api()
+    notes.append(f"bulk-made runs against the API's on a 200-run sample: {sample}")
+    print(f"W7 bulk path against the API: {sample}", flush=True)
+    rows: list[dict[str, Any]] = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        rows += bench_size(size, args.repeats, info)
+    notes.append(
+        "each figure: median (min-max) of new processes run one at a time; the first "
+        "search includes opening the store; runs made by benchmarks/scale_store.py"
+    )
+    table = markdown(rows, notes)
+    print(table)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"scale-{stamp}.json").write_text(json.dumps({"rows": rows, "info": info}, indent=1))
+    (RESULTS / "scale-latest.md").write_text(table)
+
+
+if __name__ == "__main__":
+    main()

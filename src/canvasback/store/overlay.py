@@ -1,0 +1,201 @@
+"""A snapshot under the catalog's in-memory tables: each run-level table is a union view.
+
+The catalog resolves segments into in-memory tables (``_runs``, ``_params``, ``_state``,
+``_latest_metrics``, the wide ``_wide``...). With a snapshot (``snapshots.py``) those
+tables hold only the tail: runs that the snapshot does not hold, and runs it holds that
+the tail touched. Such a run is *shadowed*: before any of its new rows is merged, its
+rows are copied from the snapshot into memory (:meth:`Overlay.hydrate`), so every merge
+rule (first param wins, last event wins, the latest metric by step) runs on the whole
+run exactly as without a snapshot, and the snapshot's rows of that run are hidden.
+
+Each view ``<table>_v`` is then the snapshot's rows of the runs not shadowed, plus the
+in-memory rows. Non-run facts (experiments, writers' heartbeats, the registry) are few:
+they are read into memory whole when a snapshot is opened.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import itertools
+import weakref
+from typing import TYPE_CHECKING, Final
+
+from canvasback.store import events, snapshots, wide
+from canvasback.store.catalog_tables import sql_list
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.snapshots import Snapshot
+
+SHADOW: Final = "_shadow"
+WIDE_BASE: Final = "_wide_base"
+WIDE_VIEW: Final = "_wide_v"
+
+
+def view_of(table: str) -> str:
+    """The union view of a run-level table (``_params`` -> ``_params_v``)."""
+    return f"{table}_v"
+
+
+class Overlay:
+    """The snapshot a catalog stands on (or none) and the views over it and memory."""
+
+    def __init__(
+        self, fs: LocalFileSystem, con: duckdb.DuckDBPyConnection, base: Snapshot | None
+    ) -> None:
+        self.fs = fs
+        self.con = con
+        self.base = base
+        self.wide_base: pa.Table | None = None
+        self._batches: list[pa.RecordBatch] | None = None
+        self._starts: list[int] = []
+        # Cursors see the memory-mapped wide table only once it is registered in them.
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        con.execute(f"CREATE OR REPLACE TABLE {SHADOW} (id VARCHAR)")
+        if base is not None:
+            self.wide_base = snapshots.open_wide(fs, base)
+            con.register(WIDE_BASE, self.wide_base)
+
+    # -- files -----------------------------------------------------------------------
+    def _source(self, stem: str) -> str:
+        if self.base is None:
+            msg = "no snapshot under this catalog"
+            raise RuntimeError(msg)
+        return f"read_parquet({sql_list([self.fs.local_path(self.base.rel(stem))])})"
+
+    def load_whole(self) -> None:
+        """Read the snapshot's small tables, and its non-run facts, into memory."""
+        if self.base is None:
+            return
+        for table, stem in snapshots.WHOLE.items():
+            self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {self._source(stem)}")
+        self.con.execute(
+            f"INSERT INTO _state BY NAME SELECT * FROM {self._source(snapshots.STATE_OTHER)}"
+        )
+
+    # -- views -----------------------------------------------------------------------
+    def create_views(self) -> None:
+        """(Re)create every union view; the wide one follows the wide table's columns."""
+        for table, (stem, column) in snapshots.SPLIT.items():
+            body = f"SELECT * FROM {table}"
+            if self.base is not None:
+                body = (
+                    f"SELECT * FROM {self._source(stem)} WHERE {column} NOT IN "
+                    f"(SELECT id FROM {SHADOW}) UNION ALL BY NAME {body}"
+                )
+            self.con.execute(f"CREATE OR REPLACE VIEW {view_of(table)} AS {body}")
+        self.create_wide_view()
+
+    def create_wide_view(self) -> None:
+        """(Re)create the wide view: after a key's column is added to the table in memory."""
+        body = f"SELECT * FROM {wide.WIDE}"
+        if self.base is not None:
+            body = (
+                f"SELECT * FROM {WIDE_BASE} WHERE run_id NOT IN (SELECT id FROM {SHADOW}) "
+                f"UNION ALL BY NAME {body}"
+            )
+        self.con.execute(f"CREATE OR REPLACE VIEW {WIDE_VIEW} AS {body}")
+
+    def attach(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """Let a cursor of the catalog's connection read the views."""
+        if self.wide_base is not None:
+            cursor.register(WIDE_BASE, self.wide_base)
+        self._cursors.add(cursor)
+
+    def move_cursors(self, other: Overlay) -> None:
+        """Hand the cursors to the overlay that replaces this one (a newer snapshot)."""
+        for cursor in list(self._cursors):
+            with contextlib.suppress(Exception):  # a cursor closed meanwhile
+                other.attach(cursor)
+
+    def pick(self, positions: list[int]) -> pa.Table:
+        """Rows of the snapshot's wide table at these positions, in that order."""
+        import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot
+
+        if self.wide_base is None:
+            msg = "no snapshot under this catalog"
+            raise RuntimeError(msg)
+        # Row by row from the record batches: Arrow's take on a chunked table would
+        # first join the chunks, copying every column of the file.
+        if self._batches is None:
+            self._batches = self.wide_base.to_batches()
+            self._starts = list(
+                itertools.accumulate((b.num_rows for b in self._batches), initial=0)
+            )
+        by_batch: dict[int, list[int]] = {}
+        for position in positions:
+            i = bisect.bisect_right(self._starts, position) - 1
+            by_batch.setdefault(i, []).append(position - self._starts[i])
+        parts = [self._batches[i].take(pa.array(rows)) for i, rows in by_batch.items()]
+        return pa.Table.from_batches(parts, self.wide_base.schema)
+
+    # -- shadowing -------------------------------------------------------------------
+    def hydrate(self, ids: list[str]) -> list[str]:
+        """Copy the snapshot's rows of these runs (or entities) into memory.
+
+        Returns the ids shadowed by this call (those not shadowed before).
+        """
+        if self.base is None or not ids:
+            return []
+        con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _hydrate AS SELECT DISTINCT id "
+            f"FROM (SELECT unnest(?) AS id) WHERE id NOT IN (SELECT id FROM {SHADOW})",
+            [ids],
+        )
+        fresh = [r[0] for r in con.execute("SELECT id FROM _hydrate").fetchall()]
+        if fresh:
+            con.execute(f"INSERT INTO {SHADOW} SELECT id FROM _hydrate")
+            for table, (stem, column) in snapshots.SPLIT.items():
+                con.execute(
+                    f"INSERT INTO {table} BY NAME SELECT * FROM {self._source(stem)} "
+                    f"WHERE {column} IN (SELECT id FROM _hydrate)"
+                )
+        con.execute("DROP TABLE _hydrate")
+        return fresh
+
+    def running_of_writers(self, writers: list[str]) -> list[str]:
+        """Runs the snapshot holds as RUNNING by these writers (a heartbeat moves them)."""
+        if self.base is None or not writers:
+            return []
+        rows = self.con.execute(
+            f"SELECT entity_id FROM {self._source('state_runs')} WHERE kind = 'status' "
+            "AND value = 'RUNNING' AND list_contains(?, writer)",
+            [writers],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def hide(self, run_ids: list[str]) -> None:
+        """Hide the snapshot's rows of runs purged from the store."""
+        if self.base is None or not run_ids:
+            return
+        self.con.execute(
+            f"INSERT INTO {SHADOW} SELECT DISTINCT id FROM (SELECT unnest(?) AS id) "
+            f"WHERE id NOT IN (SELECT id FROM {SHADOW})",
+            [run_ids],
+        )
+
+
+def snapshot_sources() -> dict[str, str]:
+    """What a snapshot's files hold: file stem -> the SELECT over the catalog's state."""
+    kinds = sql_list(list(snapshots.RUN_EVENT_KINDS))
+    sources = {
+        stem: f"SELECT * FROM {view_of(table)} ORDER BY {column}"
+        for table, (stem, column) in snapshots.SPLIT.items()
+        if table != events.STATE_TABLE
+    }
+    sources["state_runs"] = (
+        f"SELECT * FROM {view_of(events.STATE_TABLE)} WHERE list_contains({kinds}, kind) "
+        "ORDER BY entity_id, kind, key"
+    )
+    sources[snapshots.STATE_OTHER] = (
+        f"SELECT * FROM {events.STATE_TABLE} WHERE NOT list_contains({kinds}, kind)"
+    )
+    for table, stem in snapshots.WHOLE.items():
+        sources[stem] = f"SELECT * FROM {table}"
+    sources["wide"] = f"SELECT * FROM {WIDE_VIEW} ORDER BY run_id"
+    return sources

@@ -1,0 +1,300 @@
+"""Snapshots: a new reader starts from the resolved state on disk, plus the newer tail.
+
+Every answer must be the one a reader gets by resolving every segment itself
+(``CANVASBACK_SNAPSHOTS=0``), whatever happened since the snapshot: new runs, tags and
+params on runs the snapshot holds, deletions, purges, heartbeats, another snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import warnings
+
+import pytest
+
+import canvasback
+from canvasback.store import Store, layout, snapshots
+from canvasback.store.reader import Catalog
+from canvasback.store.snapshots import CorruptSnapshotWarning
+from canvasback.tracking.queries import search
+
+VIEWS = {
+    "experiments": "SELECT experiment_id, name, lifecycle_stage FROM experiments",
+    "runs": "SELECT * FROM runs",
+    "params": "SELECT run_id, key, value FROM params",
+    "tags": "SELECT run_id, key, value FROM tags",
+    "metrics": "SELECT run_id, key, step, timestamp, value FROM metrics",
+    "latest_metrics": "SELECT run_id, key, step, timestamp, value FROM latest_metrics",
+    "artifacts": "SELECT run_id, path, size FROM artifacts",
+    "datasets": "SELECT run_id, name, digest, context FROM datasets",
+    "experiment_tags": "SELECT * FROM experiment_tags",
+    "registered_models": "SELECT name, description FROM registered_models",
+    "model_versions": "SELECT name, version, run_id, current_stage FROM model_versions",
+    "aliases": "SELECT name, alias, version FROM aliases",
+}
+
+
+def state(catalog: Catalog) -> dict[str, list[tuple]]:
+    """What every view shows, sorted."""
+    return {
+        name: sorted(catalog.rows(sql), key=lambda r: tuple(map(str, r)))
+        for name, sql in VIEWS.items()
+    }
+
+
+def read(root, *, use_snapshots: bool = True) -> Catalog:
+    """A new reader of ``root``, sharing nothing with this process's catalog."""
+    catalog = Catalog(Store(root).fs, use_snapshots=use_snapshots)
+    catalog.refresh()
+    return catalog
+
+
+def assert_same_as_full_resolve(root) -> Catalog:
+    with_snapshot, without = read(root), read(root, use_snapshots=False)
+    assert state(with_snapshot) == state(without)
+    return with_snapshot
+
+
+def log_runs(n: int, experiment: str = "snap", start: int = 0) -> list[str]:
+    canvasback.set_experiment(experiment)
+    ids = []
+    for i in range(start, start + n):
+        with canvasback.start_run(run_name=f"r{i}", params={"i": i, "lr": 0.1 * i}) as run:
+            for step in range(3):
+                canvasback.log_metric("loss", 1.0 / (i + step + 1), step=step)
+            canvasback.set_tag("team", f"t{i % 2}")
+        ids.append(run.run_id)
+    canvasback.flush()
+    return ids
+
+
+def test_a_new_reader_starts_from_the_snapshot_compaction_wrote(store):
+    ids = log_runs(5)
+    with canvasback.start_run(run_id=ids[0]):
+        canvasback.log_text("flavors: {}\n", "model/MLmodel")  # all the registry needs
+    version = canvasback.register_model(f"runs:/{ids[0]}/model", "m")
+    canvasback.MlflowClient(store).set_registered_model_alias("m", "champion", version.version)
+    canvasback.set_experiment_tag("owner", "ana")
+    report = canvasback.compact(grace_seconds=0)
+    assert report.snapshot is not None
+    assert (store / snapshots.SNAPSHOTS_DIR / f"{report.snapshot}.json").exists()
+    catalog = assert_same_as_full_resolve(store)
+    assert catalog.snapshot == report.snapshot
+    assert catalog.tail_files == 0  # nothing newer than the snapshot to read
+    assert len(state(catalog)["runs"]) == 5
+
+
+def test_the_tail_on_top_of_a_snapshot_gives_the_same_answers(store, run_python):
+    old = log_runs(4)
+    canvasback.compact(grace_seconds=0)
+    # Another process changes runs the snapshot holds and adds new ones.
+    run_python(
+        """
+        import sys
+        import canvasback as cb
+
+        cb.set_store(sys.argv[1])
+        cb.set_experiment("snap")
+        old = sys.argv[2].split(",")
+        client = cb.MlflowClient()
+        client.set_tag(old[0], "team", "moved")
+        client.delete_tag(old[1], "team")
+        client.log_metric(old[2], "loss", 0.0001, step=10)
+        client.log_param(old[2], "extra", "yes")
+        client.delete_run(old[3])
+        with cb.start_run(run_name="new"):
+            cb.log_params({"i": 99})
+            cb.log_metric("brand_new_key", 1.5)
+        cb.flush()
+        """,
+        store,
+        ",".join(old),
+    )
+    catalog = assert_same_as_full_resolve(store)
+    assert catalog.snapshot is not None
+    assert catalog.tail_files > 0
+    runs = {r[0]: r for r in catalog.rows("SELECT run_id, lifecycle_stage FROM runs")}
+    assert runs[old[3]][1] == "deleted"
+    found = canvasback.search_runs(filter_string="tags.team = 'moved'")
+    assert list(found["run_id"]) == [old[0]]
+    frame = canvasback.search_runs(order_by=["metrics.loss ASC"], max_results=1)
+    assert frame["run_id"].iloc[0] == old[2]
+    assert frame["params.extra"].iloc[0] == "yes"
+
+
+def test_search_order_and_pages_match_the_full_resolve(store):
+    log_runs(12)
+    canvasback.compact(grace_seconds=0)
+    log_runs(5, start=12)  # in memory, interleaved in every order with the snapshot's
+    queries = [
+        {"order_by": ["metrics.loss DESC"], "max_results": 7, "filter_string": None},
+        {"order_by": ["params.lr ASC"], "max_results": 100, "filter_string": "params.i > 3"},
+        {
+            "order_by": ["tags.team DESC", "attributes.run_name ASC"],
+            "max_results": 100,
+            "filter_string": "metrics.loss < 0.3",
+        },
+    ]
+    experiment = canvasback.get_experiment_by_name("snap").experiment_id
+    answers = []
+    for use in (True, False):
+        catalog = read(store, use_snapshots=use)
+        assert (catalog.snapshot is not None) is use
+        frames = [
+            search.search_runs(
+                catalog, store, experiment_ids=[experiment], run_view_type="ALL", **q
+            )
+            for q in queries
+        ]
+        answers.append([f.drop(columns=["artifact_uri"]).to_dict("list") for f in frames])
+    assert answers[0] == answers[1]
+    assert [len(a["run_id"]) for a in answers[0]] == [7, 13, 16]  # loss of run i is 1 / (i + 3)
+
+
+def test_a_reader_moves_onto_a_newer_snapshot_and_old_ones_are_pruned(store):
+    log_runs(3)
+    first = canvasback.compact(grace_seconds=0).snapshot
+    catalog = read(store)
+    assert catalog.snapshot == first
+    log_runs(2, start=3)
+    second = canvasback.compact(grace_seconds=0).snapshot
+    third_report = (log_runs(1, start=5), canvasback.compact(grace_seconds=0))[1]
+    catalog.refresh()
+    assert catalog.snapshot == third_report.snapshot
+    assert state(catalog) == state(read(store, use_snapshots=False))
+    assert first in third_report.deleted_snapshots  # past the newest two
+    assert snapshots.manifest_names(Store(store).fs) == [third_report.snapshot, second]
+    assert not (store / snapshots.SNAPSHOTS_DIR / first).exists()
+
+
+def test_a_corrupt_snapshot_falls_back_with_a_warning(store):
+    log_runs(3)
+    older = canvasback.compact(grace_seconds=0).snapshot
+    log_runs(2, start=3)
+    newer = canvasback.compact(grace_seconds=0).snapshot
+    expected = state(read(store, use_snapshots=False))
+    wide = store / snapshots.SNAPSHOTS_DIR / str(newer) / snapshots.WIDE_FILE
+    wide.write_bytes(wide.read_bytes()[: wide.stat().st_size // 2])
+    with pytest.warns(CorruptSnapshotWarning, match=str(newer)):
+        catalog = read(store)
+    assert catalog.snapshot == older  # the older one, and the newer tail on top
+    assert state(catalog) == expected
+    # Both damaged: the segments themselves.
+    params = store / snapshots.SNAPSHOTS_DIR / str(older) / "params.parquet"
+    params.write_bytes(b"not parquet")
+    with pytest.warns(CorruptSnapshotWarning):
+        catalog = read(store)
+    assert catalog.snapshot is None
+    assert state(catalog) == expected
+
+
+def test_a_manifest_that_lies_is_refused(store):
+    log_runs(2)
+    name = canvasback.compact(grace_seconds=0).snapshot
+    expected = state(read(store, use_snapshots=False))
+    manifest = store / snapshots.SNAPSHOTS_DIR / f"{name}.json"
+    raw = json.loads(manifest.read_text())
+    raw["files"]["runs.parquet"]["rows"] += 1
+    manifest.write_text(json.dumps(raw))
+    with pytest.warns(CorruptSnapshotWarning, match="rows"):
+        catalog = read(store)
+    assert catalog.snapshot is None
+    assert state(catalog) == expected
+
+
+@pytest.mark.parametrize("kill_at", range(1, 15))
+def test_a_snapshot_writer_killed_at_any_point_leaves_the_store_exact(store, run_python, kill_at):
+    log_runs(3)
+    canvasback.compact(grace_seconds=0, snapshot=False)
+    expected = state(read(store, use_snapshots=False))
+    # The child dies (SIGKILL, no clean-up) at its kill_at-th file operation.
+    done = run_python(
+        """
+        import os, signal, sys
+        from pathlib import Path
+        from canvasback.store import Store, layout, snapshots
+
+        left = int(sys.argv[2])
+        real_replace = Path.replace
+        def replace(self, target):
+            global left
+            left -= 1
+            if left == 0:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real_replace(self, target)
+        Path.replace = replace
+        store = Store(sys.argv[1])
+        store.read().write_snapshot("victim")
+        print("finished")
+        """,
+        store,
+        kill_at,
+        check=False,
+    )
+    killed = done.returncode == -signal.SIGKILL
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorruptSnapshotWarning)  # unfinished is not corrupt
+        catalog = read(store)
+    assert (catalog.snapshot is not None) == (not killed)
+    assert state(catalog) == expected
+    if killed:  # what it left is cleaned up once it is old enough
+        folder = store / snapshots.SNAPSHOTS_DIR
+        leftovers = [p for p in folder.rglob("*") if "victim" in str(p)]
+        assert leftovers
+        old_ns = int(10 * snapshots.UNFINISHED_SECONDS * 1e9)
+        for path in leftovers:
+            stat = path.stat()
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns - old_ns))
+        snapshots.prune(Store(store).fs, grace_seconds=0)
+        assert not [p for p in folder.iterdir() if "victim" in p.name]
+
+
+def test_the_first_reader_of_a_long_tail_writes_the_next_snapshot(store, monkeypatch):
+    log_runs(2)
+    first = canvasback.compact(grace_seconds=0).snapshot
+    for i in range(4):  # every run flushes: a few files per run and table
+        log_runs(1, start=10 + i)
+    monkeypatch.setenv("CANVASBACK_SNAPSHOT_AFTER_FILES", "5")
+    catalog = read(store)
+    assert catalog.snapshot not in (None, first)
+    assert catalog.tail_files == 0
+    assert state(catalog) == state(read(store, use_snapshots=False))
+    monkeypatch.setenv("CANVASBACK_SNAPSHOT_AFTER_FILES", "100000")
+
+
+def test_purged_runs_leave_the_snapshot_too(store):
+    ids = log_runs(3)
+    canvasback.compact(grace_seconds=0)
+    canvasback.delete_run(ids[0])
+    canvasback.flush()
+    report = canvasback.compact(grace_seconds=0, purge_deleted=True)
+    assert report.purged_runs == [ids[0]]
+    catalog = assert_same_as_full_resolve(store)
+    assert ids[0] not in {r[0] for r in catalog.rows("SELECT run_id FROM runs")}
+
+
+def test_a_heartbeat_after_the_snapshot_moves_a_running_run(store):
+    canvasback.set_experiment("live")
+    run = canvasback.start_run(run_name="long")
+    canvasback.flush()
+    canvasback.compact(grace_seconds=0)
+    writer = canvasback.client().store.writer
+    before = read(store)
+    seen = before.rows(f"SELECT last_seen FROM {before.runs_table}")
+    # The sign of life a writer sends while its run goes on, a second later.
+    writer.event(
+        layout.HEARTBEAT_PARTITION,
+        writer.writer_id,
+        layout.EVENT_HEARTBEAT,
+        "",
+        str(seen[0][0] + 1000),
+    )
+    writer.flush()
+    catalog = assert_same_as_full_resolve(store)
+    assert catalog.rows(f"SELECT last_seen FROM {catalog.runs_table}") == [(seen[0][0] + 1000,)]
+    canvasback.end_run()
+    canvasback.flush()
+    catalog = assert_same_as_full_resolve(store)
+    assert catalog.rows("SELECT run_id, status FROM runs") == [(run.info.run_id, "FINISHED")]
