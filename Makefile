@@ -28,12 +28,14 @@ demo: setup
 
 # Lint first (it is part of the test command, so CI enforces it); then the JS units;
 # then one pytest run, where the notebooks run under nbval against a temporary store
-# seeded like the demo's.
+# seeded like the demo's (and a temporary Jupyter data folder: the notebooks that
+# canvasback runs are signed there, not in the user's own).
 test: lint
 	bash scripts/install-chromium.sh
 	npm test
 	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
-	  CANVASBACK_STORE=$$store/store $(BIN)/python -m pytest tests notebooks --nbval-lax; \
+	  CANVASBACK_STORE=$$store/store JUPYTER_DATA_DIR=$$store/jupyter \
+	  $(BIN)/python -m pytest tests notebooks --nbval-lax; \
 	  rc=$$?; rm -rf $$store; exit $$rc
 
 # ruff, mypy strict, tsc and the import-linter contracts of pyproject.toml (the layers).
@@ -46,6 +48,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_saved_size.py
 
 clean:

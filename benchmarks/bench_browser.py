@@ -289,6 +289,27 @@ def measure_run_table(runs: int, repeat: int) -> dict[str, Any]:
     return {"write_seconds": round(write_s, 1), "handler_ms": handler_ms, "samples": samples}
 
 
+def first_paint_of_store(root: Path) -> dict[str, float]:
+    """W7: ``runs()`` over an existing store in this new process, then its first paint.
+
+    The process has imported nothing of the store yet, as a new kernel has not: opening
+    the store (its snapshot and tail) is inside ``construct_ms``.
+    """
+    bridge_module = table_bridge()
+    with harness_browser() as (url, browser, blocked):
+        widget, construct_ms = timed_ms(lambda: canvasback.runs(store=root))
+        page = offline_page(url, browser, blocked)
+        bridge_module.Bridge(_PageHolder(page), widget)
+        page.goto(f"{url}/harness.html")
+        page.wait_for_selector("body[data-ready=true]", state="attached")
+        page.evaluate("() => import('/static/run_table.js')")
+        state = {name: getattr(widget, name) for name in bridge_module.SYNCED}
+        paint_ms = page.evaluate(TABLE_FIRST_PAINT, [state])
+        page.context.close()
+        widget.close()
+    return {"construct_ms": construct_ms, "paint_ms": paint_ms, "total_ms": construct_ms + paint_ms}
+
+
 def table_bridge() -> Any:  # noqa: ANN401 - a module loaded by path
     """``tests/browser/table_bridge.py``: the comm the browser tests use, without a kernel."""
     path = HARNESS / "table_bridge.py"
@@ -323,7 +344,11 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--table-runs", type=int, default=100_000, help="0 skips the table")
+    parser.add_argument("--first-paint-store", type=Path, help="W7: one run table, as JSON")
     args = parser.parse_args()
+    if args.first_paint_store is not None:
+        print(json.dumps(first_paint_of_store(args.first_paint_store)))
+        return
 
     with tempfile.TemporaryDirectory(prefix="canvasback-bench-browser-") as folder:
         canvasback.set_store(Path(folder) / "store")

@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 SHADOW: Final = "_shadow"
 WIDE_BASE: Final = "_wide_base"
 WIDE_VIEW: Final = "_wide_v"
+# Up to this many runs the snapshot's wide rows are copied into DuckDB when it is opened
+# (tens of milliseconds, tens of MB): a search then scans a DuckDB table, not Arrow.
+# Past it they stay memory-mapped, so a reader's memory does not grow with the store.
+WIDE_IN_MEMORY_ROWS: Final = 250_000
 
 
 def view_of(table: str) -> str:
@@ -52,13 +56,21 @@ class Overlay:
         self.base = base
         self.wide_base: pa.Table | None = None
         self._batches: list[pa.RecordBatch] | None = None
+        self._shadowed: set[str] = set()  # as the shadow table holds them
         self._starts: list[int] = []
         # Cursors see the memory-mapped wide table only once it is registered in them.
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         con.execute(f"CREATE OR REPLACE TABLE {SHADOW} (id VARCHAR)")
+        self.in_memory = False  # the snapshot's wide rows copied into DuckDB
         if base is not None:
             self.wide_base = snapshots.open_wide(fs, base)
-            con.register(WIDE_BASE, self.wide_base)
+            self.in_memory = self.wide_base.num_rows <= WIDE_IN_MEMORY_ROWS
+            if self.in_memory:
+                con.register("_wide_mapped", self.wide_base)
+                con.execute(f"CREATE OR REPLACE TABLE {WIDE_BASE} AS SELECT * FROM _wide_mapped")
+                con.unregister("_wide_mapped")
+            else:
+                con.register(WIDE_BASE, self.wide_base)
 
     # -- files -----------------------------------------------------------------------
     def _source(self, stem: str) -> str:
@@ -84,8 +96,8 @@ class Overlay:
             body = f"SELECT * FROM {table}"
             if self.base is not None:
                 body = (
-                    f"SELECT * FROM {self._source(stem)} WHERE {column} NOT IN "
-                    f"(SELECT id FROM {SHADOW}) UNION ALL BY NAME {body}"
+                    f"SELECT * FROM {self._source(stem)}{self._unshadowed(column)} "
+                    f"UNION ALL BY NAME {body}"
                 )
             self.con.execute(f"CREATE OR REPLACE VIEW {view_of(table)} AS {body}")
         self.create_wide_view()
@@ -94,15 +106,16 @@ class Overlay:
         """(Re)create the wide view: after a key's column is added to the table in memory."""
         body = f"SELECT * FROM {wide.WIDE}"
         if self.base is not None:
-            body = (
-                f"SELECT * FROM {WIDE_BASE} WHERE run_id NOT IN (SELECT id FROM {SHADOW}) "
-                f"UNION ALL BY NAME {body}"
-            )
+            body = f"SELECT * FROM {WIDE_BASE}{self._unshadowed('run_id')} UNION ALL BY NAME {body}"
         self.con.execute(f"CREATE OR REPLACE VIEW {WIDE_VIEW} AS {body}")
+
+    def _unshadowed(self, column: str) -> str:
+        # No anti-join while nothing is shadowed: the usual tail holds only new runs.
+        return f" WHERE {column} NOT IN (SELECT id FROM {SHADOW})" if self._shadowed else ""
 
     def attach(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Let a cursor of the catalog's connection read the views."""
-        if self.wide_base is not None:
+        if self.wide_base is not None and not self.in_memory:
             cursor.register(WIDE_BASE, self.wide_base)
         self._cursors.add(cursor)
 
@@ -139,24 +152,45 @@ class Overlay:
 
         Returns the ids shadowed by this call (those not shadowed before).
         """
-        if self.base is None or not ids:
+        fresh = self._held([i for i in set(ids) if i not in self._shadowed])
+        if not fresh:
             return []
         con = self.con
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _hydrate AS SELECT DISTINCT id "
-            f"FROM (SELECT unnest(?) AS id) WHERE id NOT IN (SELECT id FROM {SHADOW})",
-            [ids],
-        )
-        fresh = [r[0] for r in con.execute("SELECT id FROM _hydrate").fetchall()]
-        if fresh:
-            con.execute(f"INSERT INTO {SHADOW} SELECT id FROM _hydrate")
-            for table, (stem, column) in snapshots.SPLIT.items():
-                con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT * FROM {self._source(stem)} "
-                    f"WHERE {column} IN (SELECT id FROM _hydrate)"
-                )
+        con.execute("CREATE OR REPLACE TEMP TABLE _hydrate AS SELECT unnest(?) AS id", [fresh])
+        for table, (stem, column) in snapshots.SPLIT.items():
+            con.execute(
+                f"INSERT INTO {table} BY NAME SELECT * FROM {self._source(stem)} "
+                f"WHERE {column} IN (SELECT id FROM _hydrate)"
+            )
         con.execute("DROP TABLE _hydrate")
+        self._shadow(fresh)
         return fresh
+
+    def _held(self, ids: list[str]) -> list[str]:
+        """Those of ``ids`` that are runs the snapshot holds (its wide table has them all)."""
+        import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        if self.wide_base is None or not ids:
+            return []
+        column = self.wide_base.column("run_id")
+        found = pc.filter(column, pc.is_in(column, value_set=pa.array(ids, pa.string())))
+        return [str(v) for v in found.to_pylist()]
+
+    def _shadow(self, ids: list[str]) -> None:
+        first = not self._shadowed
+        self.con.execute(f"INSERT INTO {SHADOW} SELECT unnest(?)", [ids])
+        self._shadowed.update(ids)
+        if first:
+            self.create_views()
+
+    def resync(self) -> None:
+        """After a rolled-back merge: what is shadowed is what the table says."""
+        rows = self.con.execute(f"SELECT id FROM {SHADOW}").fetchall() if self.base else []
+        was = bool(self._shadowed)
+        self._shadowed = {r[0] for r in rows}
+        if was != bool(self._shadowed):
+            self.create_views()
 
     def running_of_writers(self, writers: list[str]) -> list[str]:
         """Runs the snapshot holds as RUNNING by these writers (a heartbeat moves them)."""
@@ -171,13 +205,9 @@ class Overlay:
 
     def hide(self, run_ids: list[str]) -> None:
         """Hide the snapshot's rows of runs purged from the store."""
-        if self.base is None or not run_ids:
-            return
-        self.con.execute(
-            f"INSERT INTO {SHADOW} SELECT DISTINCT id FROM (SELECT unnest(?) AS id) "
-            f"WHERE id NOT IN (SELECT id FROM {SHADOW})",
-            [run_ids],
-        )
+        fresh = self._held([i for i in set(run_ids) if i not in self._shadowed])
+        if fresh:
+            self._shadow(fresh)
 
 
 def snapshot_sources() -> dict[str, str]:

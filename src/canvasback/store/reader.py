@@ -282,6 +282,7 @@ class Catalog:
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
+            self.overlay.resync()
             raise
 
     def _forget_runs(self, run_ids: list[str]) -> None:
@@ -350,7 +351,7 @@ class Catalog:
 
     def position_of(self, alias: str) -> str:
         """SQL of a wide row's position in the snapshot's file (NULL for rows in memory)."""
-        if self.overlay.base is None:
+        if self.overlay.base is None or self.overlay.in_memory:
             return "NULL::BIGINT"
         return f"{alias}.{snapshots.POSITION}"
 
@@ -362,9 +363,9 @@ class Catalog:
         """
         in_memory = [run_id for run_id, position in picks if position is None]
         with self.lock:
-            if self.overlay.base is None:
+            if self.overlay.base is None or self.overlay.in_memory:
                 return self.arrow(
-                    f"SELECT {select} FROM {wide.WIDE} b WHERE b.run_id IN (SELECT unnest(?))",
+                    f"SELECT {select} FROM {WIDE_VIEW} b WHERE b.run_id IN (SELECT unnest(?))",
                     [in_memory],
                 )
             picked = self.overlay.pick([p for _, p in picks if p is not None])
