@@ -20,10 +20,9 @@ from hypothesis import strategies as st
 from tests.conftest import child_env
 
 import canvasback
-from canvasback.store import Store, overlay
+from canvasback.store import Store
 from canvasback.store.reader import Catalog
 
-IN_MEMORY_ROWS = overlay.WIDE_IN_MEMORY_ROWS
 WORKER = textwrap.dedent(
     """
     import json, sys
@@ -246,10 +245,8 @@ def read_fresh(root: Any, *, use_snapshots: bool) -> dict[str, dict[str, Any]]:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=st.lists(STEP, min_size=4, max_size=14), mapped=st.booleans())
-def test_every_reader_agrees_with_the_model(tmp_path_factory, steps, mapped):
-    # Snapshot wide rows memory-mapped (as in big stores) or copied into DuckDB.
-    overlay.WIDE_IN_MEMORY_ROWS = 0 if mapped else IN_MEMORY_ROWS
+@given(steps=st.lists(STEP, min_size=4, max_size=14))
+def test_every_reader_agrees_with_the_model(tmp_path_factory, steps):
     root = tmp_path_factory.mktemp("model") / "store"
     procs = Processes(root)
     runs: dict[str, ModelRun] = {}
@@ -264,6 +261,5 @@ def test_every_reader_agrees_with_the_model(tmp_path_factory, steps, mapped):
             long_lived.refresh()
             assert observed(long_lived) == want
     finally:
-        overlay.WIDE_IN_MEMORY_ROWS = IN_MEMORY_ROWS
         procs.close()
         long_lived.close()

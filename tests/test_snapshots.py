@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 import canvasback
-from canvasback.store import Store, layout, overlay, snapshots
+from canvasback.store import Store, layout, snapshots
 from canvasback.store.reader import Catalog
 from canvasback.store.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.queries import search
@@ -34,15 +34,6 @@ VIEWS = {
     "model_versions": "SELECT name, version, run_id, current_stage FROM model_versions",
     "aliases": "SELECT name, alias, version FROM aliases",
 }
-
-
-@pytest.fixture(params=["copied", "mapped"])
-def wide_mode(request, monkeypatch):
-    """Both ways a reader holds the snapshot's wide rows: copied into DuckDB (small
-    stores) or memory-mapped and picked by position (big ones)."""
-    if request.param == "mapped":
-        monkeypatch.setattr(overlay, "WIDE_IN_MEMORY_ROWS", 0)
-    return request.param
 
 
 def state(catalog: Catalog) -> dict[str, list[tuple]]:
@@ -79,7 +70,6 @@ def log_runs(n: int, experiment: str = "snap", start: int = 0) -> list[str]:
     return ids
 
 
-@pytest.mark.usefixtures("wide_mode")
 def test_a_new_reader_starts_from_the_snapshot_compaction_wrote(store):
     ids = log_runs(5)
     with canvasback.start_run(run_id=ids[0]):
@@ -96,7 +86,6 @@ def test_a_new_reader_starts_from_the_snapshot_compaction_wrote(store):
     assert len(state(catalog)["runs"]) == 5
 
 
-@pytest.mark.usefixtures("wide_mode")
 def test_the_tail_on_top_of_a_snapshot_gives_the_same_answers(store, run_python):
     old = log_runs(4)
     canvasback.compact(grace_seconds=0)
@@ -135,7 +124,6 @@ def test_the_tail_on_top_of_a_snapshot_gives_the_same_answers(store, run_python)
     assert frame["params.extra"].iloc[0] == "yes"
 
 
-@pytest.mark.usefixtures("wide_mode")
 def test_search_order_and_pages_match_the_full_resolve(store):
     log_runs(12)
     canvasback.compact(grace_seconds=0)
@@ -165,7 +153,6 @@ def test_search_order_and_pages_match_the_full_resolve(store):
     assert [len(a["run_id"]) for a in answers[0]] == [7, 13, 16]  # loss of run i is 1 / (i + 3)
 
 
-@pytest.mark.usefixtures("wide_mode")
 def test_a_reader_moves_onto_a_newer_snapshot_and_old_ones_are_pruned(store):
     log_runs(3)
     first = canvasback.compact(grace_seconds=0).snapshot
@@ -277,7 +264,6 @@ def test_the_first_reader_of_a_long_tail_writes_the_next_snapshot(store, monkeyp
     monkeypatch.setenv("CANVASBACK_SNAPSHOT_AFTER_FILES", "100000")
 
 
-@pytest.mark.usefixtures("wide_mode")
 def test_purged_runs_leave_the_snapshot_too(store):
     ids = log_runs(3)
     canvasback.compact(grace_seconds=0)
@@ -289,7 +275,6 @@ def test_purged_runs_leave_the_snapshot_too(store):
     assert ids[0] not in {r[0] for r in catalog.rows("SELECT run_id FROM runs")}
 
 
-@pytest.mark.usefixtures("wide_mode")
 def test_a_heartbeat_after_the_snapshot_moves_a_running_run(store):
     canvasback.set_experiment("live")
     run = canvasback.start_run(run_name="long")

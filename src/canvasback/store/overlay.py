@@ -34,10 +34,6 @@ if TYPE_CHECKING:
 SHADOW: Final = "_shadow"
 WIDE_BASE: Final = "_wide_base"
 WIDE_VIEW: Final = "_wide_v"
-# Up to this many runs the snapshot's wide rows are copied into DuckDB when it is opened
-# (tens of milliseconds, tens of MB): a search then scans a DuckDB table, not Arrow.
-# Past it they stay memory-mapped, so a reader's memory does not grow with the store.
-WIDE_IN_MEMORY_ROWS: Final = 250_000
 
 
 def view_of(table: str) -> str:
@@ -57,20 +53,14 @@ class Overlay:
         self.wide_base: pa.Table | None = None
         self._batches: list[pa.RecordBatch] | None = None
         self._shadowed: set[str] = set()  # as the shadow table holds them
+        self._tail = False  # the wide table in memory has had rows: the view unions it
         self._starts: list[int] = []
         # Cursors see the memory-mapped wide table only once it is registered in them.
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         con.execute(f"CREATE OR REPLACE TABLE {SHADOW} (id VARCHAR)")
-        self.in_memory = False  # the snapshot's wide rows copied into DuckDB
         if base is not None:
             self.wide_base = snapshots.open_wide(fs, base)
-            self.in_memory = self.wide_base.num_rows <= WIDE_IN_MEMORY_ROWS
-            if self.in_memory:
-                con.register("_wide_mapped", self.wide_base)
-                con.execute(f"CREATE OR REPLACE TABLE {WIDE_BASE} AS SELECT * FROM _wide_mapped")
-                con.unregister("_wide_mapped")
-            else:
-                con.register(WIDE_BASE, self.wide_base)
+            con.register(WIDE_BASE, self.wide_base)
 
     # -- files -----------------------------------------------------------------------
     def _source(self, stem: str) -> str:
@@ -102,12 +92,23 @@ class Overlay:
             self.con.execute(f"CREATE OR REPLACE VIEW {view_of(table)} AS {body}")
         self.create_wide_view()
 
-    def create_wide_view(self) -> None:
-        """(Re)create the wide view: after a key's column is added to the table in memory."""
+    def create_wide_view(self, *, tail: bool = False) -> None:
+        """(Re)create the wide view, when a key's column or the first row in memory comes.
+
+        Until the wide table in memory has a row (``tail``), a search scans the snapshot's.
+        """
+        self._tail = self._tail or tail
         body = f"SELECT * FROM {wide.WIDE}"
         if self.base is not None:
-            body = f"SELECT * FROM {WIDE_BASE}{self._unshadowed('run_id')} UNION ALL BY NAME {body}"
+            body = f"SELECT * FROM {WIDE_BASE}{self._unshadowed('run_id')}"
+            if self._tail:
+                body += f" UNION ALL BY NAME SELECT * FROM {wide.WIDE}"
         self.con.execute(f"CREATE OR REPLACE VIEW {WIDE_VIEW} AS {body}")
+
+    def follow_tail(self) -> None:
+        """After the wide table in memory changed: the view unions it once it has rows."""
+        if self.base is not None and not self._tail:
+            self.create_wide_view(tail=True)
 
     def _unshadowed(self, column: str) -> str:
         # No anti-join while nothing is shadowed: the usual tail holds only new runs.
@@ -115,7 +116,7 @@ class Overlay:
 
     def attach(self, cursor: duckdb.DuckDBPyConnection) -> None:
         """Let a cursor of the catalog's connection read the views."""
-        if self.wide_base is not None and not self.in_memory:
+        if self.wide_base is not None:
             cursor.register(WIDE_BASE, self.wide_base)
         self._cursors.add(cursor)
 

@@ -127,6 +127,7 @@ class Catalog:
             if self._dirty:
                 self.wide.update(self._dirty)
                 self._dirty = set()
+                self.overlay.follow_tail()
             if self.wide.added:
                 self.overlay.create_wide_view()
                 self.wide.added = False
@@ -351,7 +352,7 @@ class Catalog:
 
     def position_of(self, alias: str) -> str:
         """SQL of a wide row's position in the snapshot's file (NULL for rows in memory)."""
-        if self.overlay.base is None or self.overlay.in_memory:
+        if self.overlay.base is None:
             return "NULL::BIGINT"
         return f"{alias}.{snapshots.POSITION}"
 
@@ -363,14 +364,16 @@ class Catalog:
         """
         in_memory = [run_id for run_id, position in picks if position is None]
         with self.lock:
-            if self.overlay.base is None or self.overlay.in_memory:
+            if self.overlay.base is None:
                 return self.arrow(
-                    f"SELECT {select} FROM {WIDE_VIEW} b WHERE b.run_id IN (SELECT unnest(?))",
+                    f"SELECT {select} FROM {wide.WIDE} b WHERE b.run_id IN (SELECT unnest(?))",
                     [in_memory],
                 )
             picked = self.overlay.pick([p for _, p in picks if p is not None])
             self.con.register(_PICKED, picked)
             try:
+                if not in_memory:
+                    return self.arrow(f"SELECT {select} FROM {_PICKED} b")
                 return self.arrow(
                     f"SELECT {select} FROM (SELECT * FROM {_PICKED} UNION ALL BY NAME "
                     f"SELECT * FROM {wide.WIDE} WHERE run_id IN (SELECT unnest(?))) b",
