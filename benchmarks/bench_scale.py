@@ -76,31 +76,33 @@ print(json.dumps({
 MODES = (("snapshot", {}), ("no snapshot", {"CANVASBACK_SNAPSHOTS": "0"}))
 
 
-def child(root: Path, n_runs: int, env: dict[str, str], warm: int) -> dict[str, Any]:
-    args = [sys.executable, "-c", CHILD, str(root), scale_store.EXPERIMENT, c.W4_FILTER]
-    args += [c.W4_ORDER[0], str(warm)]
+def _json_child(what: str, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a child of this interpreter; its last line of output is a JSON object."""
     done = subprocess.run(
-        args, env={**os.environ, **env}, capture_output=True, text=True, check=False
+        [sys.executable, *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
-        msg = f"the search child failed: {done.stderr[-2000:]}"
+        msg = f"the {what} child failed: {done.stderr[-2000:]}"
         raise RuntimeError(msg)
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
+
+
+def child(root: Path, n_runs: int, env: dict[str, str], warm: int) -> dict[str, Any]:
+    args = ["-c", CHILD, str(root), scale_store.EXPERIMENT, c.W4_FILTER, c.W4_ORDER[0], str(warm)]
+    out = _json_child("search", args, env)
     out["check"] = c.check_w4(out.pop("seeds"), out.pop("accs"), n_runs)
     return out
 
 
-def first_paint(root: Path, env: dict[str, str]) -> dict[str, float]:
+def first_paint(root: Path, env: dict[str, str]) -> dict[str, Any]:
     """``runs()`` and its first paint in headless Chromium, in a new process."""
-    args = [sys.executable, str(HERE / "bench_browser.py"), "--first-paint-store", str(root)]
-    done = subprocess.run(
-        args, env={**os.environ, **env}, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        msg = f"the first-paint child failed: {done.stderr[-2000:]}"
-        raise RuntimeError(msg)
-    out: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return out
+    args = [str(HERE / "bench_browser.py"), "--first-paint-store", str(root)]
+    return _json_child("first-paint", args, env)
 
 
 def paint_row(size: int, root: Path, repeats: int) -> dict[str, Any]:

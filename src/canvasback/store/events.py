@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 STATE_TABLE: Final = "_state"
 
 CREATE_STATE: Final = f"""
-CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+CREATE OR REPLACE TABLE {STATE_TABLE} (
     experiment_id VARCHAR, entity_id VARCHAR, kind VARCHAR, key VARCHAR, value VARCHAR,
     timestamp BIGINT, writer VARCHAR, seq BIGINT
 )

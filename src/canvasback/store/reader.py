@@ -88,9 +88,7 @@ class Catalog:
         self.first_refresh = True
         for name, columns, _keys in MATERIALIZED.values():
             self.con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
-        self.con.execute(
-            events.CREATE_STATE.replace("CREATE TABLE IF NOT EXISTS", "CREATE OR REPLACE TABLE")
-        )
+        self.con.execute(events.CREATE_STATE)
         self.con.execute(
             f"CREATE OR REPLACE TABLE {LATEST} (experiment_id VARCHAR, run_id VARCHAR, "
             "key VARCHAR, step BIGINT, timestamp BIGINT, value DOUBLE)"
@@ -101,7 +99,6 @@ class Catalog:
         overlay.load_whole()
         self.wide = wide.WideRuns(self.con, base.wide_columns if base is not None else ())
         overlay.create_views()
-        self.wide.added = False
         self._dirty: set[str] = set()  # runs whose wide rows need rebuilding
         for view, body in views().items():
             self.con.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
