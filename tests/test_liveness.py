@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -70,8 +71,35 @@ def test_a_killed_process_s_run_reads_killed_and_a_quiet_one_running(tmp_path, s
         "KILLED",
         "RUNNING",
     ]
+    # A page read straight from a snapshot's file, with no query, follows the rule too.
+    cb.compact(grace_seconds=0)
+    reader = cb.Client(root)
+    assert reader.store.read().overlay.base is not None
+    killed = reader.search_runs_frame(
+        frame["experiment_id"].tolist(), filter_string="attributes.run_name = 'victim'"
+    )
+    assert killed["status"].tolist() == ["KILLED"]
     children["quiet"].kill()
     children["quiet"].wait(timeout=30)
+
+
+def test_the_stale_rule_reads_the_same_in_sql_and_in_arrow():
+    import duckdb
+    import pyarrow as pa
+
+    now = int(time.time() * 1000)
+    stale = now - liveness.stale_after_ms() - 60_000
+    table = pa.table(
+        {
+            "status": ["RUNNING", "RUNNING", "RUNNING", "FINISHED", "FAILED", None],
+            "last_seen": [now, stale, None, stale, now, stale],
+        }
+    )
+    arrow = liveness.status_arrow(table.column("status"), table.column("last_seen"))
+    con = duckdb.connect()
+    con.register("b", table)
+    sql = [r[0] for r in con.execute(f"SELECT {liveness.status_sql('b')} FROM b").fetchall()]
+    assert arrow.to_pylist() == sql == ["RUNNING", "KILLED", "RUNNING", "FINISHED", "FAILED", None]
 
 
 @pytest.mark.usefixtures("fast_beats")

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { columnLabel, columnWidth, countLabel, describeColumn, formatBytes, formatCell } from "./table_format";
 import type { ColumnInfo } from "./table_types";
 
-const metric: ColumnInfo = { name: "metrics.acc", entity: "metric", type: "number", distinct: null };
-const numericParam: ColumnInfo = { name: "params.lr", entity: "param", type: "number", distinct: 5 };
-const tag: ColumnInfo = { name: "tags.team", entity: "tag", type: "text", distinct: 4 };
-const created: ColumnInfo = { name: "start_time", entity: "attribute", type: "time", distinct: null };
+const metric: ColumnInfo = { name: "metrics.acc", entity: "metric", type: "number" };
+const numericParam: ColumnInfo = { name: "params.lr", entity: "param", type: "number" };
+const tag: ColumnInfo = { name: "tags.team", entity: "tag", type: "text" };
+const created: ColumnInfo = { name: "start_time", entity: "attribute", type: "time" };
 
 describe("formatCell", () => {
   it("formats metrics as numbers, right-aligned", () => {

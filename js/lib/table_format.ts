@@ -34,7 +34,7 @@ export function describeColumn(name: string, available: readonly ColumnInfo[]): 
         : name === "status"
           ? "status"
           : "text";
-  return { name, entity, type, distinct: null };
+  return { name, entity, type };
 }
 
 /** Header text: the key of a metric, param or tag; a word for an attribute. */

@@ -9,8 +9,6 @@ export interface ColumnInfo {
   name: string;
   entity: ColumnEntity;
   type: ColumnType;
-  /** Distinct values of a param or tag; null for metrics and attributes. */
-  distinct: number | null;
 }
 
 export interface SortSpec {

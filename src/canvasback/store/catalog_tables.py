@@ -104,6 +104,11 @@ EMPTY_METRICS: Final = (
 PARQUET_ARGS: Final = "hive_partitioning = true, hive_types = {'exp': VARCHAR}"
 
 
+def quote_identifier(name: str) -> str:
+    """A DuckDB quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def sql_list(paths: list[str]) -> str:
     """A DuckDB list literal of paths (for a view, where no parameter can be bound)."""
     return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"

@@ -21,7 +21,7 @@ import itertools
 import weakref
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import events, snapshots, wide
+from canvasback.store import events, liveness, snapshots, wide
 from canvasback.store.catalog_tables import sql_list
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 SHADOW: Final = "_shadow"
 WIDE_BASE: Final = "_wide_base"
 WIDE_VIEW: Final = "_wide_v"
+# Positions into the snapshot's wide rows stay valid while the epoch stays the same.
+_EPOCHS = itertools.count()
 
 
 def view_of(table: str) -> str:
@@ -55,6 +57,8 @@ class Overlay:
         self._shadowed: set[str] = set()  # as the shadow table holds them
         self._tail = False  # the wide table in memory has had rows: the view unions it
         self._starts: list[int] = []
+        self.epoch = next(_EPOCHS)
+        """Changes when a snapshot row stops being the run's row (shadowed or hidden)."""
         # Cursors see the memory-mapped wide table only once it is registered in them.
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         con.execute(f"CREATE OR REPLACE TABLE {SHADOW} (id VARCHAR)")
@@ -147,6 +151,19 @@ class Overlay:
         parts = [self._batches[i].take(pa.array(rows)) for i, rows in by_batch.items()]
         return pa.Table.from_batches(parts, self.wide_base.schema)
 
+    def page(self, fields: list[tuple[str, str]], positions: list[int]) -> pa.Table:
+        """:meth:`pick` of columns ``(wide column, name)``, renamed; status as it reads."""
+        import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot
+
+        picked = self.pick(positions)
+        columns = []
+        for column, _ in fields:
+            values = picked.column(column)
+            if column == "status":
+                values = liveness.status_arrow(values, picked.column("last_seen"))
+            columns.append(values)
+        return pa.table(columns, names=[name for _, name in fields])
+
     # -- shadowing -------------------------------------------------------------------
     def hydrate(self, ids: list[str]) -> list[str]:
         """Copy the snapshot's rows of these runs (or entities) into memory.
@@ -182,6 +199,7 @@ class Overlay:
         first = not self._shadowed
         self.con.execute(f"INSERT INTO {SHADOW} SELECT unnest(?)", [ids])
         self._shadowed.update(ids)
+        self.epoch = next(_EPOCHS)
         if first:
             self.create_views()
 
@@ -190,6 +208,7 @@ class Overlay:
         rows = self.con.execute(f"SELECT id FROM {SHADOW}").fetchall() if self.base else []
         was = bool(self._shadowed)
         self._shadowed = {r[0] for r in rows}
+        self.epoch = next(_EPOCHS)
         if was != bool(self._shadowed):
             self.create_views()
 

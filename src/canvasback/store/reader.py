@@ -22,12 +22,13 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from canvasback.store import events, layout, merge, snapshots, wide
+from canvasback.store import events, layout, liveness, merge, snapshots, wide
 from canvasback.store.catalog_tables import (
     EMPTY_METRICS,
     LATEST,
     MATERIALIZED,
     PARQUET_ARGS,
+    quote_identifier,
     sql_list,
     views,
 )
@@ -353,14 +354,25 @@ class Catalog:
             return "NULL::BIGINT"
         return f"{alias}.{snapshots.POSITION}"
 
-    def wide_rows(self, select: str, picks: list[tuple[str, int | None]]) -> pa.Table:
+    @property
+    def wide_epoch(self) -> int:
+        """Positions from :meth:`position_of` hold while this stays the same."""
+        return self.overlay.epoch
+
+    def wide_rows(
+        self, select: str, picks: list[tuple[str, int | None]], epoch: int | None = None
+    ) -> pa.Table:
         """``select`` over the wide rows (alias ``b``) of runs found with their positions.
 
         Positions (from :meth:`position_of`) take the snapshot's rows straight from its
         memory-mapped file; a scan would convert every row of it to find a hundred.
+        Positions found under another :attr:`wide_epoch` than ``epoch`` are not used:
+        the runs are found by id.
         """
         in_memory = [run_id for run_id, position in picks if position is None]
         with self.lock:
+            if epoch is not None and epoch != self.overlay.epoch:
+                return self.runs_by_id(select, [run_id for run_id, _ in picks])
             if self.overlay.base is None:
                 return self.arrow(
                     f"SELECT {select} FROM {wide.WIDE} b WHERE b.run_id IN (SELECT unnest(?))",
@@ -378,6 +390,30 @@ class Catalog:
                 )
             finally:
                 self.con.unregister(_PICKED)
+
+    def wide_page(
+        self, fields: list[tuple[str, str]], picks: list[tuple[str, int | None]]
+    ) -> pa.Table:
+        """Columns ``(wide column, name)`` of runs found with their positions, in order.
+
+        The status column reads as the stale rule says. A page wholly in the snapshot
+        is taken from its file without a query.
+        """
+        with self.lock:
+            if self.overlay.base is not None and all(p is not None for _, p in picks):
+                return self.overlay.page(fields, [p for _, p in picks if p is not None])
+            select = ", ".join(
+                f"{liveness.status_sql('b') if column == 'status' else f'b.{column}'} "
+                f"AS {quote_identifier(name)}"
+                for column, name in fields
+            )
+            table = self.wide_rows(f"b.run_id AS _id, {select}", picks)
+        import pyarrow as pa  # noqa: PLC0415  # loaded with the query's result
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        wanted = pa.array([run_id for run_id, _ in picks], pa.string())
+        order = pc.index_in(wanted, value_set=table.column("_id"))
+        return table.take(order.drop_null()).drop_columns(["_id"])
 
     def runs_by_id(self, select: str, run_ids: list[str]) -> pa.Table:
         """``select`` over the wide rows (alias ``b``) of these runs, in no given order."""

@@ -66,7 +66,7 @@ class RunTable(_static.StaticRepr, BaseWidget):
     columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Visible columns: ``metrics.<key>``, ``params.<key>``, ``tags.<key>``, attributes."""
     available_columns = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """Every column the store offers: ``{"name", "entity", "type", "distinct"}``."""
+    """Every column the store offers: ``{"name", "entity", "type"}``."""
     group_by = traitlets.Unicode("").tag(sync=True)
     """A param, tag or attribute column to group by; empty for the flat table."""
     selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -152,17 +152,9 @@ class RunTable(_static.StaticRepr, BaseWidget):
             self._load()
         self._rebuild()
 
-    @traitlets.observe("columns")
-    def _on_columns_change(self, _change: dict[str, Any]) -> None:
-        # Hiding a column changes nothing here; showing one the wide table lacks loads it.
-        if self._ready and self._runs.lacks(self._visible_columns()):
-            self._load()
-            self._rebuild()
-
     def _load(self) -> None:
-        """(Re)build the wide table: held and visible columns of the runs in scope."""
-        wanted = {**self._runs.held, **{c.name: c for c in self._visible_columns()}}
-        self._runs.load(list(self.experiment_ids), wanted.values())
+        """Take the scope for the next rebuild (every run's columns are read in place)."""
+        self._runs.load(list(self.experiment_ids))
         self._loads += 1
 
     def _rebuild(self) -> None:
@@ -250,8 +242,7 @@ class RunTable(_static.StaticRepr, BaseWidget):
     def _summaries(self, request: dict[str, Any]) -> RpcReply:
         wanted: list[tuple[Column, str]] = []
         for column in self._visible_columns(request.get("columns")):
-            info = self._info(column.name) or {}
-            kind = run_stats.summary_kind(column, self._column_type(column), info.get("distinct"))
+            kind = run_stats.summary_kind(column, self._column_type(column))
             wanted.append((column, kind))
         result = run_stats.summaries(self._runs, wanted)
         return {"generation": self.generation, "summaries": result}, []

@@ -24,7 +24,6 @@ from canvasback.tracking.queries.runs import (
     run_info,
 )
 from canvasback.tracking.queries.search import (
-    quote_identifier,
     runs_frame,
     search_runs,
     select_runs,
@@ -36,7 +35,6 @@ __all__ = [
     "latest_metric_rows",
     "metric_history",
     "metric_rows_in_files",
-    "quote_identifier",
     "run_data",
     "run_info",
     "runs_frame",

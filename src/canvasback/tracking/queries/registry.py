@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.store import events, layout, liveness
+from canvasback.store.catalog_tables import quote_identifier
 from canvasback.store.registry_tables import MATERIALIZED
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries.search import check_page_size, quote_identifier
+from canvasback.tracking.queries.search import check_page_size
 from canvasback.tracking.queries.tag_columns import TaggedColumns
 
 if TYPE_CHECKING:

@@ -1,16 +1,14 @@
 """A run table's runs: filtered and sorted in DuckDB, cut into pages.
 
-A :class:`RunSet` keeps two DuckDB temp tables in its own cursor on the store's catalog
-(a cursor has its own temp schema, so ``canvasback.sql`` never sees them):
+The values come from the catalog's wide run table (one row per run, one column per key),
+read where it lies: the snapshot's memory-mapped rows and the tail in memory. A
+:class:`RunSet` keeps one DuckDB temp table in its own cursor on the store's catalog (a
+cursor has its own temp schema, so ``canvasback.sql`` never sees it): the *order*
+``(pos, run_id, src)`` of the runs that pass the filter, rebuilt when the filter or sort
+changes. ``src`` is the run's position in the snapshot's file, so a page at any offset
+is a range of ``pos`` whose rows are taken straight from the mapped file; no run's
+columns are copied.
 
-* the *wide* table: one row per run in scope, with an integer ``rid``, every attribute
-  and one column per metric, param or tag shown. Joining the catalog's string-keyed
-  long tables is what costs time at 100,000 runs, so it happens here, once per column
-  set, scope or refresh;
-* the *order* table ``(rid, pos)``: the runs that pass the filter, in sort order,
-  rebuilt when the filter or sort changes, from the wide table's columns.
-
-A page at any offset is then a range scan on ``pos`` joined on the integer ``rid``.
 Every value goes into SQL as a bound parameter; the only identifiers built from user
 text are quoted column names.
 """
@@ -22,9 +20,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from canvasback.store import layout, liveness
+from canvasback.store.catalog_tables import quote_identifier
 from canvasback.tracking.filter import ATTRIBUTES
 from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries.search import quote_identifier
+from canvasback.tracking.queries.search import ENTITY_PREFIX
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -39,11 +38,6 @@ if TYPE_CHECKING:
 ColumnType = Literal["number", "text", "time", "status"]
 
 PREFIXES: Final[dict[str, Entity]] = {"metrics": "metric", "params": "param", "tags": "tag"}
-ENTITY_TABLES: Final[dict[str, str]] = {
-    "metric": "latest_metrics",
-    "param": "params",
-    "tag": "tags",
-}
 _ATTRIBUTE_TYPES: Final[dict[str, ColumnType]] = {
     "start_time": "time",
     "end_time": "time",
@@ -95,43 +89,38 @@ class SortKey:
 
 
 class _Values:
-    """Maps (entity, key) to a SQL value on wide-table alias ``w``, joining what it lacks.
+    """Maps (entity, key) to a SQL value on the catalog's wide run table (alias ``w``).
 
     As a filter's column function it hides NaN metrics (NaN compares with nothing, as in
     search_runs); :meth:`raw` gives the stored value, for sorting.
     """
 
-    def __init__(self, held: dict[str, Column], physical: dict[str, str]) -> None:
-        self.held = held
-        self.physical = physical
-        self.joins: list[str] = []
-        self.params: list[Any] = []
-        self._aliases: dict[tuple[str, str], str] = {}
+    def __init__(self, catalog: Catalog, alias: str = "w") -> None:
+        self.catalog = catalog
+        self.alias = alias
 
     def __call__(self, entity: Entity, key: str) -> str:
         value = self.raw(entity, key)
         return f"nullif({value}, 'NaN'::DOUBLE)" if entity == "metric" else value
 
     def raw(self, entity: Entity, key: str) -> str:
-        """The value as stored, NaN included."""
+        """The value as stored, NaN included; attributes as the table shows them."""
+        w = self.alias
         if entity == "attribute":
-            return f"w.{key}"
-        for column in self.held.values():
-            if (column.entity, column.key) == (entity, key):
-                return f"w.{self.physical[column.name]}"
-        alias = self._aliases.get((entity, key))
-        if alias is None:
-            alias = self._aliases[(entity, key)] = f"j{len(self._aliases)}"
-            self.joins.append(
-                f"LEFT JOIN (SELECT run_id, value FROM {ENTITY_TABLES[entity]} WHERE key = ?) "
-                f"{alias} ON {alias}.run_id = w.run_id"
-            )
-            self.params.append(key)
-        return f"{alias}.value"
+            if key == "status":
+                return liveness.status_sql(w)
+            if key == "run_name":
+                run_name = self.catalog.key_column(f"tags.{RUN_NAME_TAG}")
+                return f"coalesce({w}.{run_name}, {w}.run_name)" if run_name else f"{w}.run_name"
+            return f"{w}.{key}"
+        stored = self.catalog.key_column(f"{ENTITY_PREFIX[entity]}.{key}")
+        if stored is None:  # no run has it: every run is missing it
+            return "NULL::DOUBLE" if entity == "metric" else "NULL::VARCHAR"
+        return f"{w}.{stored}"
 
 
 class RunSet:
-    """A widget's runs: the wide table, the current order, and the queries over them.
+    """A widget's runs: the scope, the current order, and the queries over them.
 
     Parameters
     ----------
@@ -142,15 +131,11 @@ class RunSet:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        tag = secrets.token_hex(6)
-        self.wide = f"_canvasback_runs_{tag}"
-        self.order = f"_canvasback_order_{tag}"
-        self.held: dict[str, Column] = {}
-        """Metric, param and tag columns the wide table holds, by name."""
-        self.physical: dict[str, str] = {}
-        """The wide table's column of each held name."""
+        self.order = f"_canvasback_order_{secrets.token_hex(6)}"
         self.scope: list[str] = []
         self.total = 0
+        self._where: tuple[str, list[Any]] = ("false", [])
+        self._epoch: int | None = None
         self._cursor: Cursor | None = None
 
     # -- plumbing --------------------------------------------------------------------
@@ -177,84 +162,47 @@ class RunSet:
         self.store.read()
 
     def close(self) -> None:
-        """Close the cursor; its temp tables go with it."""
+        """Close the cursor; its temp table goes with it."""
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
 
-    def source(self) -> str:
-        """FROM clause of the ordered runs: alias ``s`` (rid, pos) joined to ``w`` (wide)."""
-        return f"{self.order} s JOIN {self.wide} w ON w.rid = s.rid"
+    def source(self) -> tuple[str, list[Any]]:
+        """FROM clause of the runs that pass the filter (alias ``w``), and its parameters.
 
-    def value(self, column: Column) -> str | None:
-        """SQL value of a column on alias ``w``; None if the wide table lacks it."""
-        if column.entity == "attribute":
-            return f"w.{column.key}"
-        if column.name in self.held:
-            return f"w.{self.physical[column.name]}"
-        return None
-
-    # -- the wide table --------------------------------------------------------------
-    def lacks(self, columns: Iterable[Column]) -> bool:
-        """Whether a metric, param or tag column is missing from the wide table."""
-        return any(c.entity != "attribute" and c.name not in self.held for c in columns)
-
-    def load(self, experiment_ids: list[str], columns: Iterable[Column]) -> None:
-        """Build the wide table of the active runs of these experiments (all if empty).
-
-        ``rid`` numbers the runs newest first (then by id): the default order, and the
-        tie-breaker of every sort, as in MLflow. Rows are joined on ``rid`` by hash, so
-        the table's own row order does not matter and is not paid for. The values come
-        from the catalog's wide run table (one column per key): one scan, no pivot.
+        A filtered scan of the wide run table: aggregating over it costs a tenth of
+        joining the order's million ids back to their rows.
         """
-        catalog = self.catalog
-        held = {c.name: c for c in columns if c.entity != "attribute"}
-        # Numbered, not named: keys are case-sensitive, DuckDB's column names are not.
-        physical = {name: f"c{i}" for i, name in enumerate(held)}
-        scope, params = "true", []
-        if experiment_ids:
-            scope, params = "list_contains(?, b.experiment_id)", [experiment_ids]
-        selects = []
-        for name, column in held.items():
-            stored = catalog.key_column(name)
-            missing = "NULL::DOUBLE" if column.entity == "metric" else "NULL::VARCHAR"
-            selects.append(f"{f'b.{stored}' if stored else missing} AS {physical[name]}")
-        run_name = catalog.key_column(f"tags.{RUN_NAME_TAG}")
-        named = f"coalesce(b.{run_name}, b.run_name)" if run_name else "b.run_name"
-        attributes = [
-            f"{liveness.status_sql('b')} AS status" if a == "status" else f"b.{a}"
-            for a in ATTRIBUTES
-            if a != "run_name"
-        ]
-        self.rows(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {self.wide} AS
-            SELECT (row_number() OVER (ORDER BY b.start_time DESC NULLS LAST, b.run_id) - 1)
-                       ::INTEGER AS rid,
-                   {named} AS run_name, {", ".join(attributes)}
-                   {"".join(", " + s for s in selects)}
-            FROM {catalog.runs_table} b
-            WHERE b.lifecycle_stage = 'active' AND {scope}
-            """,
-            params,
-        )
-        self.held = held
-        self.physical = physical
+        where, params = self._where
+        return f"{self.catalog.runs_table} w WHERE {where}", list(params)
+
+    def value(self, column: Column) -> str:
+        """SQL value of a column on alias ``w`` (NULL where no run has the key)."""
+        values = _Values(self.catalog)
+        return values.raw(column.entity, column.key)
+
+    # -- scope and order -------------------------------------------------------------
+    def load(self, experiment_ids: list[str]) -> None:
+        """Show the active runs of these experiments (all if empty) from the next rebuild."""
         self.scope = list(experiment_ids)
 
-    # -- the order -------------------------------------------------------------------
     def rebuild(self, expr: Expr | None, sort: list[SortKey]) -> int:
-        """Filter and sort the wide table's runs into the order table; returns the count.
+        """Filter and sort the runs in scope into the order table; returns the count.
 
-        A filter or sort on a column the wide table lacks joins it here instead.
+        Runs without a value sort last; ties go to the newest run, then by id, as in
+        MLflow.
         """
-        values = _Values(self.held, self.physical)
-        where = ["true"]
-        where_params: list[Any] = []
+        catalog = self.catalog
+        values = _Values(catalog)
+        where: list[str] = ["w.lifecycle_stage = 'active'"]
+        params: list[Any] = []
+        if self.scope:
+            where.append("list_contains(?, w.experiment_id)")
+            params.append(self.scope)
         if expr is not None:
-            sql, params = compile_filter(expr, values)
-            where = [f"({sql})"]
-            where_params = params
+            sql, filter_params = compile_filter(expr, values)
+            where.append(f"({sql})")
+            params.extend(filter_params)
         order: list[str] = []
         for key in sort:
             value = values.raw(key.column.entity, key.column.key)
@@ -264,26 +212,34 @@ class RunSet:
             elif key.column.entity == "metric":  # NaN after every number either way, as MLflow
                 order.append(f"isnan({value}) NULLS LAST")
             order.append(f"{value} {direction} NULLS LAST")
-        order.append("w.rid")
-        # Stored in pos order, so that a page's range on pos reads one stretch of rows.
-        self.rows(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {self.order} AS
-            SELECT w.rid, (row_number() OVER (ORDER BY {", ".join(order)}) - 1)::INTEGER AS pos
-            FROM {self.wide} w {" ".join(values.joins)}
-            WHERE {" AND ".join(where)}
-            ORDER BY pos
-            """,
-            [*values.params, *where_params],
-        )
-        self.total = int(self.rows(f"SELECT count(*) FROM {self.order}")[0][0])
+        order += ["w.start_time DESC NULLS LAST", "w.run_id"]
+        condition = " AND ".join(where)
+
+        def build() -> int:
+            # Stored in pos order, so that a page's range on pos reads one stretch of rows.
+            self.rows(
+                f"""
+                CREATE OR REPLACE TEMP TABLE {self.order} AS
+                SELECT (row_number() OVER (ORDER BY {", ".join(order)}) - 1)::INTEGER AS pos,
+                       w.run_id, {catalog.position_of("w")} AS src
+                FROM {catalog.runs_table} w WHERE {condition}
+                ORDER BY pos
+                """,
+                params,
+            )
+            # The positions hold for the catalog's state they were read in.
+            self._epoch = catalog.wide_epoch
+            return int(self.rows(f"SELECT count(*) FROM {self.order}")[0][0])
+
+        self.total = catalog.atomically(build)
+        self._where = (condition, params)
         return self.total
 
     def ids(self, start: int = 0, stop: int | None = None) -> list[str]:
         """Run ids at positions ``start`` (inclusive) to ``stop`` (exclusive), in order."""
         stop = self.total if stop is None else stop
         rows = self.rows(
-            f"SELECT w.run_id FROM {self.source()} WHERE s.pos >= ? AND s.pos < ? ORDER BY s.pos",
+            f"SELECT run_id FROM {self.order} WHERE pos >= ? AND pos < ? ORDER BY pos",
             [max(start, 0), max(stop, 0)],
         )
         return [r[0] for r in rows]
@@ -291,7 +247,7 @@ class RunSet:
     def order_of(self, run_ids: list[str]) -> list[str]:
         """``run_ids`` in table order; those filtered out follow, in the given order."""
         rows = self.rows(
-            f"SELECT w.run_id FROM {self.source()} WHERE list_contains(?, w.run_id) ORDER BY s.pos",
+            f"SELECT run_id FROM {self.order} WHERE list_contains(?, run_id) ORDER BY pos",
             [run_ids],
         )
         shown = [r[0] for r in rows]
@@ -299,42 +255,43 @@ class RunSet:
         return shown + [r for r in run_ids if r not in seen]
 
     def page(self, offset: int, limit: int, columns: Iterable[Column]) -> pa.Table:
-        """Rows ``offset``..``offset + limit``: ``run_id`` and each column the table holds."""
-        selects = ["w.run_id"]
-        for column in columns:
-            value = self.value(column)
-            if value is not None and column.name != "run_id":
-                selects.append(f"{value} AS {quote_identifier(column.name)}")
+        """Rows ``offset``..``offset + limit``: ``run_id`` and each of ``columns``."""
         start = max(offset, 0)
-        return self.arrow(
-            f"""
-            SELECT {", ".join(selects)}
-            FROM (SELECT rid, pos FROM {self.order} WHERE pos >= ? AND pos < ?) s
-            JOIN {self.wide} w ON w.rid = s.rid
-            ORDER BY s.pos
-            """,
+        picks = self.rows(
+            f"SELECT run_id, src FROM {self.order} WHERE pos >= ? AND pos < ? ORDER BY pos",
             [start, start + max(limit, 0)],
         )
+        return self._rows(picks, columns)
 
     def rows_of(self, run_ids: list[str], columns: Iterable[Column]) -> pa.Table:
         """The rows of ``run_ids`` the table shows, in table order, with :meth:`page`'s columns."""
-        selects = ["w.run_id"]
-        for column in columns:
-            value = self.value(column)
-            if value is not None and column.name != "run_id":
-                selects.append(f"{value} AS {quote_identifier(column.name)}")
-        fields = ", ".join(selects)
-        return self.arrow(
-            f"SELECT {fields} FROM {self.source()} WHERE list_contains(?, w.run_id) ORDER BY s.pos",
+        picks = self.rows(
+            f"SELECT run_id, src FROM {self.order} WHERE list_contains(?, run_id) ORDER BY pos",
             [run_ids],
         )
+        return self._rows(picks, columns)
+
+    def _rows(self, picks: list[tuple[Any, ...]], columns: Iterable[Column]) -> pa.Table:
+        import pandas as pd  # noqa: PLC0415  # loaded with the widgets
+
+        values = _Values(self.catalog, "b")  # the catalog's wide rows go by b
+        selects = ["b.run_id"]
+        for column in columns:
+            if column.name != "run_id":
+                value = values.raw(column.entity, column.key)
+                selects.append(f"{value} AS {quote_identifier(column.name)}")
+        picked = [(str(r[0]), None if r[1] is None else int(r[1])) for r in picks]
+        table = self.catalog.wide_rows(", ".join(selects), picked, self._epoch)
+        found = table.column("run_id").to_numpy(zero_copy_only=False)
+        order = pd.Index(found).get_indexer([r[0] for r in picks])
+        return table.take(order[order >= 0])
 
     # -- what columns exist ----------------------------------------------------------
     def available(self, experiment_ids: list[str]) -> list[dict[str, Any]]:
         """Every column the runs of these experiments (all if empty) could show.
 
-        Each is ``{"name", "entity", "type", "distinct"}``; a param is ``number`` when
-        every logged value parses as one, so the front end aligns it as a number.
+        Each is ``{"name", "entity", "type"}``; a param is ``number`` when every logged
+        value parses as one, so the front end aligns it as a number.
         """
         # One scan of the catalog's wide run table (a column per key) summarises them all.
         catalog = self.catalog
@@ -345,16 +302,13 @@ class RunSet:
         aggregates = []
         for name in names:
             value = f"b.{catalog.key_column(name)}"
-            if name.startswith("metrics."):
-                aggregates += [f"count({value})", "true", "NULL::BIGINT"]
-                continue
             numeric = "false"
-            if name.startswith("params."):
-                numeric = (
-                    f"bool_and(TRY_CAST({value} AS DOUBLE) IS NOT NULL) "
-                    f"FILTER (WHERE {value} IS NOT NULL)"
-                )
-            aggregates += [f"count({value})", numeric, f"count(DISTINCT {value})"]
+            if name.startswith("metrics."):
+                numeric = "true"
+            elif name.startswith("params."):
+                # Counting the values that parse reads each value once, as bool_and would.
+                numeric = f"count(TRY_CAST({value} AS DOUBLE)) = count({value})"
+            aggregates += [f"count({value})", numeric]
         found = (
             self.rows(
                 f"SELECT {', '.join(aggregates)} FROM {catalog.runs_table} b WHERE {scope}", params
@@ -362,23 +316,17 @@ class RunSet:
             if names
             else ()
         )
-        rows = [
-            (PREFIXES[name.split(".", 1)[0]], name.split(".", 1)[1], *found[3 * i + 1 : 3 * i + 3])
-            for i, name in enumerate(names)
-            if found[3 * i]
-        ]
-        prefix = {entity: name for name, entity in PREFIXES.items()}
         out: list[dict[str, Any]] = [
-            {"name": key, "entity": "attribute", "type": attribute_type(key), "distinct": None}
+            {"name": key, "entity": "attribute", "type": attribute_type(key)}
             for key in TABLE_ATTRIBUTES
         ]
         out += [
             {
-                "name": f"{prefix[entity]}.{key}",
-                "entity": entity,
-                "type": "number" if numeric else "text",
-                "distinct": distinct,
+                "name": name,
+                "entity": PREFIXES[name.split(".", 1)[0]],
+                "type": "number" if found[2 * i + 1] else "text",
             }
-            for entity, key, numeric, distinct in rows
+            for i, name in enumerate(names)
+            if found[2 * i]
         ]
         return out

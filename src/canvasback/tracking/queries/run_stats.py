@@ -10,9 +10,9 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.store.catalog_tables import quote_identifier
 from canvasback.tracking.queries.downsample import run_histories
-from canvasback.tracking.queries.run_set import ENTITY_TABLES, RUN_NAME_TAG, Column, RunSet
-from canvasback.tracking.queries.search import quote_identifier
+from canvasback.tracking.queries.run_set import RUN_NAME_TAG, Column, RunSet
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -25,13 +25,15 @@ MAX_GROUPS: Final = 1000
 SPARK_POINTS: Final = 128
 
 
-def summary_kind(column: Column, column_type: str, distinct: int | None) -> str:
-    """``histogram``, ``top`` or ``none`` (a run id or name has nothing to summarise)."""
+def summary_kind(column: Column, column_type: str) -> str:
+    """``histogram``, ``top`` or ``none`` (a run id or name has nothing to summarise).
+
+    A numeric param with few values is shown by its values instead: :func:`summaries`
+    counts them.
+    """
     if column.entity == "attribute" and column.key in ("run_id", "run_name"):
         return "none"
     if column_type in ("number", "time"):
-        if column.entity == "param" and distinct is not None and distinct <= FEW_VALUES:
-            return "top"
         return "histogram"
     return "top"
 
@@ -68,32 +70,42 @@ def nice_edges(lo: float, hi: float, bins: int = HISTOGRAM_BINS) -> list[float]:
 def summaries(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, dict[str, Any]]:
     """Summaries of ``(column, kind)`` pairs over the current runs, keyed by column name.
 
-    Only columns the wide table holds are summarised (the visible ones); each pass reads
-    the ordered runs once for all columns of a kind.
+    Each pass reads the filtered runs once for all columns of a kind. A numeric param
+    with at most :data:`FEW_VALUES` distinct values gets its top values, not a histogram.
     """
-    held = [(c, kind, runs.value(c)) for c, kind in columns]
-    numeric = [(c, v) for c, kind, v in held if kind == "histogram" and v is not None]
-    text = [(c, v) for c, kind, v in held if kind == "top" and v is not None]
     out: dict[str, dict[str, Any]] = {c.name: {"kind": "none"} for c, _ in columns}
+    numeric = [(c, runs.value(c)) for c, kind in columns if kind == "histogram"]
+    text = [(c, runs.value(c)) for c, kind in columns if kind == "top"]
     if numeric:
-        out.update(_histograms(runs, numeric))
+        histograms, few = _histograms(runs, numeric)
+        out.update(histograms)
+        text += few
     if text:
         out.update(_top_values(runs, text))
     return out
 
 
-def _histograms(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, dict[str, Any]]:
+def _histograms(
+    runs: RunSet, columns: list[tuple[Column, str]]
+) -> tuple[dict[str, dict[str, Any]], list[tuple[Column, str]]]:
+    """Histograms of numeric columns, and the params among them with few values."""
+    source, source_params = runs.source()
     values = ", ".join(f"TRY_CAST({v} AS DOUBLE) AS x{i}" for i, (_, v) in enumerate(columns))
     aggregates = ", ".join(
         f"min(x{i}) FILTER (WHERE isfinite(x{i})), max(x{i}) FILTER (WHERE isfinite(x{i})), "
-        f"count(*) FILTER (WHERE x{i} IS NULL OR NOT isfinite(x{i}))"
-        for i in range(len(columns))
+        f"count(*) FILTER (WHERE x{i} IS NULL OR NOT isfinite(x{i})), "
+        + (f"count(DISTINCT x{i})" if column.entity == "param" else "NULL")
+        for i, (column, _) in enumerate(columns)
     )
-    stats = runs.rows(f"SELECT {aggregates} FROM (SELECT {values} FROM {runs.source()})")[0]
+    stats = runs.rows(f"SELECT {aggregates} FROM (SELECT {values} FROM {source})", source_params)
     out: dict[str, dict[str, Any]] = {}
     edges: dict[str, list[float]] = {}
-    for i, (column, _) in enumerate(columns):
-        lo, hi, missing = stats[3 * i : 3 * i + 3]
+    few: list[tuple[Column, str]] = []
+    for i, (column, value) in enumerate(columns):
+        lo, hi, missing, distinct = stats[0][4 * i : 4 * i + 4]
+        if distinct is not None and distinct <= FEW_VALUES:
+            few.append((column, value))
+            continue
         entry: dict[str, Any] = {"kind": "histogram", "edges": [], "counts": [], "missing": missing}
         if lo is not None:
             edges[f"x{i}"] = nice_edges(float(lo), float(hi))
@@ -101,13 +113,13 @@ def _histograms(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, di
             entry["counts"] = [0] * (len(edges[f"x{i}"]) - 1)
         out[column.name] = entry
     if not edges:
-        return out
+        return out, few
     # A value's bin is the last edge at or below it: the very comparison the brushed
     # filter clause makes, so a bar's count is what brushing it selects. Division finds
     # the bin up to rounding; comparing with the neighbouring edges makes it exact.
     rows = runs.rows(
         f"""
-        WITH v AS (SELECT {values} FROM {runs.source()}),
+        WITH v AS (SELECT {values} FROM {source}),
         u AS (SELECT * FROM v UNPIVOT (x FOR c IN ({", ".join(edges)}))),
         e AS (SELECT unnest(?::VARCHAR[]) AS c, unnest(?::DOUBLE[][]) AS edges,
                      unnest(?::DOUBLE[]) AS step),
@@ -119,20 +131,26 @@ def _histograms(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, di
                count(*)
         FROM g GROUP BY ALL
         """,
-        [list(edges), list(edges.values()), [e[1] - e[0] for e in edges.values()]],
+        [
+            *source_params,
+            list(edges),
+            list(edges.values()),
+            [e[1] - e[0] for e in edges.values()],
+        ],
     )
     for c, bin_index, count in rows:
         counts = out[columns[int(c[1:])][0].name]["counts"]
         counts[min(max(bin_index, 0), len(counts) - 1)] += count  # edges cover every value
-    return out
+    return out, few
 
 
 def _top_values(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, dict[str, Any]]:
+    source, source_params = runs.source()
     values = ", ".join(f"CAST({v} AS VARCHAR) AS x{i}" for i, (_, v) in enumerate(columns))
     names = ", ".join(f"x{i}" for i in range(len(columns)))
     rows = runs.rows(
         f"""
-        WITH v AS (SELECT {values} FROM {runs.source()}),
+        WITH v AS (SELECT {values} FROM {source}),
         u AS (SELECT * FROM v UNPIVOT INCLUDE NULLS (x FOR c IN ({names}))),
         g AS (SELECT c, x, count(*) AS n FROM u GROUP BY c, x)
         SELECT c, x, n, count(*) OVER w AS distinct_values, sum(n) OVER w AS total
@@ -140,7 +158,7 @@ def _top_values(runs: RunSet, columns: list[tuple[Column, str]]) -> dict[str, di
         QUALIFY row_number() OVER (PARTITION BY c ORDER BY n DESC, x NULLS LAST) <= ?
         ORDER BY c, n DESC, x NULLS LAST
         """,
-        [TOP_VALUES],
+        [*source_params, TOP_VALUES],
     )
     out: dict[str, dict[str, Any]] = {
         column.name: {"kind": "top", "values": [], "distinct": 0, "total": 0}
@@ -160,23 +178,13 @@ def groups(
 
     Returns the table (largest groups first, at most ``limit``) and the number of groups.
     Metric fields are named ``<column>:min``, ``<column>:mean`` and ``<column>:max``,
-    over the runs with a number (NaN skipped); a metric the wide table lacks is left out.
+    over the runs with a number (NaN skipped); a metric no run has gives nulls.
     """
-    params: list[Any] = []
-    join = ""
+    source, params = runs.source()
     value = runs.value(group_by)
-    if value is None:
-        join = (
-            f"LEFT JOIN (SELECT run_id, value FROM {ENTITY_TABLES[group_by.entity]} "
-            "WHERE key = ?) g ON g.run_id = w.run_id"
-        )
-        params.append(group_by.key)
-        value = "g.value"
     selects = [f'CAST({value} AS VARCHAR) AS "group"', "count(*) AS runs"]
     for column in metrics:
         metric = runs.value(column)
-        if metric is None:
-            continue
         for stat, fn in (("min", "min"), ("mean", "avg"), ("max", "max")):
             # A diverged run (NaN) must not turn its whole group's statistics into NaN.
             value_ = f"nullif({metric}, 'NaN'::DOUBLE)"
@@ -184,7 +192,7 @@ def groups(
     table = runs.arrow(
         f"""
         SELECT {", ".join(selects)}, count(*) OVER () AS groups
-        FROM {runs.source()} {join}
+        FROM {source}
         GROUP BY 1 ORDER BY runs DESC, 1 NULLS LAST LIMIT ?
         """,
         [*params, limit],

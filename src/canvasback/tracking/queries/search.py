@@ -38,11 +38,6 @@ _FRAME_ATTRIBUTES: Final = (
 assert set(_FRAME_ATTRIBUTES) <= set(layout.RUN_ATTRIBUTES)  # noqa: S101  # one list of attributes
 
 
-def quote_identifier(name: str) -> str:
-    """A DuckDB quoted identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 class _Columns:
     """Columns of the wide run table for the (entity, key) pairs a filter or order uses."""
 
@@ -179,40 +174,39 @@ def search_runs(
 
     # Order and page on run ids first, then read whole rows for just that page: the
     # sort then carries one id per run, not every column of the table.
-    def page() -> tuple[list[str], pa.Table]:
+    def page() -> pa.Table:
         picks = catalog.rows(sql, params)
-        return [r[0] for r in picks], catalog.wide_rows(_frame_columns(catalog), picks)
+        return catalog.wide_page(_frame_fields(catalog), picks)
 
     # Both queries see one state: no refresh comes between them.
-    run_ids, table = catalog.atomically(page)
-    return _to_frame(_in_order(table, run_ids), root)
-
-
-def _in_order(table: pa.Table, run_ids: list[str]) -> pa.Table:
-    import pandas as pd  # noqa: PLC0415  # pandas loads on first search, not at import
-
-    found = table.column("run_id").to_numpy(zero_copy_only=False)
-    order = pd.Index(found).get_indexer(run_ids)
-    return table.take(order[order >= 0])
+    return _to_frame(catalog.atomically(page), root)
 
 
 def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
     """Runs (in the given order) with one column per metric, param and tag key they have."""
-    table = catalog.runs_by_id(_frame_columns(catalog), run_ids)
-    return _to_frame(_in_order(table, run_ids), root)
+
+    def page() -> pa.Table:
+        picks = catalog.rows(
+            f"SELECT run_id, {catalog.position_of('b')} FROM {catalog.runs_table} b "
+            "WHERE b.run_id IN (SELECT unnest(?))",
+            [run_ids],
+        )
+        found = dict(picks)
+        wanted = [(run_id, found[run_id]) for run_id in run_ids if run_id in found]
+        return catalog.wide_page(_frame_fields(catalog), wanted)
+
+    return _to_frame(catalog.atomically(page), root)
 
 
-def _frame_columns(catalog: Catalog) -> str:
+def _frame_fields(catalog: Catalog) -> list[tuple[str, str]]:
+    """The frame's columns: (column of the wide run table, name in the frame)."""
     keys = [
-        f"b.{catalog.key_column(name)} AS {quote_identifier(name)}"
+        (column, name)
         for prefix in ENTITY_PREFIX.values()
         for name in catalog.key_columns(prefix)
+        if (column := catalog.key_column(name)) is not None
     ]
-    attributes = [
-        f"{liveness.status_sql('b')} AS status" if a == "status" else f"b.{a}"
-        for a in _FRAME_ATTRIBUTES
-    ]
-    return ", ".join((*attributes, *keys))
+    return [*((a, a) for a in _FRAME_ATTRIBUTES), *keys]
 
 
 def _to_frame(table: pa.Table, root: Path) -> pd.DataFrame:
