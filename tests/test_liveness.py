@@ -6,6 +6,8 @@ import os
 import signal
 import time
 
+import duckdb
+import pyarrow as pa
 import pytest
 
 import canvasback as cb
@@ -84,9 +86,6 @@ def test_a_killed_process_s_run_reads_killed_and_a_quiet_one_running(tmp_path, s
 
 
 def test_the_stale_rule_reads_the_same_in_sql_and_in_arrow():
-    import duckdb
-    import pyarrow as pa
-
     now = int(time.time() * 1000)
     stale = now - liveness.stale_after_ms() - 60_000
     table = pa.table(

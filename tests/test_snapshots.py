@@ -12,6 +12,7 @@ import os
 import signal
 import warnings
 
+import pyarrow as pa
 import pytest
 
 import canvasback
@@ -148,9 +149,32 @@ def test_search_order_and_pages_match_the_full_resolve(store):
             )
             for q in queries
         ]
-        answers.append([f.drop(columns=["artifact_uri"]).to_dict("list") for f in frames])
+        # The first page is wholly in the snapshot: taken from its file, with no query.
+        answers.append(
+            [(f.dtypes.to_dict(), f.drop(columns=["artifact_uri"]).to_dict("list")) for f in frames]
+        )
     assert answers[0] == answers[1]
-    assert [len(a["run_id"]) for a in answers[0]] == [7, 13, 16]  # loss of run i is 1 / (i + 3)
+    # loss of run i is 1 / (i + 3)
+    assert [len(values["run_id"]) for _, values in answers[0]] == [7, 13, 16]
+
+
+def test_the_snapshot_keeps_few_valued_text_as_dictionaries_and_reads_it_as_text(store):
+    log_runs(12)
+    canvasback.compact(grace_seconds=0)
+    catalog = read(store)
+    base = catalog.overlay.wide_base
+    team = catalog.key_column("tags.team")
+    assert pa.types.is_dictionary(base.schema.field(team).type)  # two values in twelve runs
+    assert pa.types.is_dictionary(base.schema.field("status").type)
+    assert not pa.types.is_dictionary(base.schema.field("run_id").type)  # all distinct
+    client = canvasback.Client(store)  # a new reader, standing on the snapshot
+    assert client.store.read().snapshot is not None
+    experiment = [canvasback.get_experiment_by_name("snap").experiment_id]
+    frame = client.search_runs_frame(experiment, order_by=["params.i ASC"], max_results=3)
+    assert frame["tags.team"].tolist() == ["t0", "t1", "t0"]
+    assert frame["status"].dtype == frame["run_id"].dtype  # text, not categories
+    hits = client.search_runs_frame(experiment, "tags.team LIKE 't1%' and params.i != '3'")
+    assert sorted(hits["params.i"].astype(int)) == [1, 5, 7, 9, 11]
 
 
 def test_a_reader_moves_onto_a_newer_snapshot_and_old_ones_are_pruned(store):

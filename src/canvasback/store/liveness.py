@@ -45,7 +45,7 @@ def status_arrow(status: pa.ChunkedArray, last_seen: pa.ChunkedArray) -> pa.Chun
 
     cutoff = int(time.time() * 1000) - stale_after_ms()
     stale = pc.and_(pc.equal(status, "RUNNING"), pc.less(last_seen, cutoff))
-    return pc.if_else(pc.fill_null(stale, False), pa.scalar(STALE_STATUS), status)
+    return pc.if_else(pc.fill_null(stale, fill_value=False), pa.scalar(STALE_STATUS), status)
 
 
 def status_sql(alias: str) -> str:

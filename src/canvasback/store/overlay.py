@@ -159,6 +159,8 @@ class Overlay:
         columns = []
         for column, _ in fields:
             values = picked.column(column)
+            if pa.types.is_dictionary(values.type):  # as the file keeps few-valued text
+                values = values.cast(values.type.value_type)
             if column == "status":
                 values = liveness.status_arrow(values, picked.column("last_seen"))
             columns.append(values)
