@@ -125,7 +125,8 @@ def test_the_tail_on_top_of_a_snapshot_gives_the_same_answers(store, run_python)
     assert frame["params.extra"].iloc[0] == "yes"
 
 
-def test_search_order_and_pages_match_the_full_resolve(store):
+def test_search_order_and_pages_match_the_full_resolve(store, monkeypatch):
+    monkeypatch.setattr(snapshots, "WIDE_BATCH_ROWS", 4)  # a page's rows span batches
     log_runs(12)
     canvasback.compact(grace_seconds=0)
     log_runs(5, start=12)  # in memory, interleaved in every order with the snapshot's

@@ -144,12 +144,18 @@ class Overlay:
             self._starts = list(
                 itertools.accumulate((b.num_rows for b in self._batches), initial=0)
             )
-        by_batch: dict[int, list[int]] = {}
-        for position in positions:
+        by_batch: dict[int, list[tuple[int, int]]] = {}  # batch -> (place, row in batch)
+        for place, position in enumerate(positions):
             i = bisect.bisect_right(self._starts, position) - 1
-            by_batch.setdefault(i, []).append(position - self._starts[i])
-        parts = [self._batches[i].take(pa.array(rows)) for i, rows in by_batch.items()]
-        return pa.Table.from_batches(parts, self.wide_base.schema)
+            by_batch.setdefault(i, []).append((place, position - self._starts[i]))
+        parts, places = [], []
+        for i, rows in by_batch.items():
+            parts.append(self._batches[i].take(pa.array([row for _, row in rows])))
+            places += [place for place, _ in rows]
+        picked = pa.Table.from_batches(parts, self.wide_base.schema)
+        # Taken batch by batch; put back in the order asked for.
+        back = sorted(range(len(places)), key=places.__getitem__)
+        return picked.take(pa.array(back, pa.int64()))
 
     def page(self, fields: list[tuple[str, str]], positions: list[int]) -> pa.Table:
         """:meth:`pick` of columns ``(wide column, name)``, renamed; status as it reads."""

@@ -43,6 +43,8 @@ FORMAT_VERSION: Final = 1
 WIDE_FILE: Final = "wide.arrow"
 # The wide file's row numbers, as a column: a search picks its page's rows by position.
 POSITION: Final = "_pos"
+WIDE_BATCH_ROWS = 1 << 16
+"""Rows per record batch of the wide file: a page's pick touches only its rows' batches."""
 # Older snapshots are kept this long after a newer one appears: a reader moves to the
 # newest at its next refresh, and one still reading the old one has this long to finish.
 KEEP: Final = 2
@@ -228,7 +230,7 @@ def write(
             target = folder / WIDE_FILE
             tmp = folder / f".{WIDE_FILE}.tmp"
             with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, table.schema) as out:
-                out.write_table(table, max_chunksize=1 << 16)
+                out.write_table(table, max_chunksize=WIDE_BATCH_ROWS)
             tmp.replace(target)
             files[WIDE_FILE] = {"rows": table.num_rows, "bytes": target.stat().st_size}
             del table
