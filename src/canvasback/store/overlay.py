@@ -22,7 +22,7 @@ import weakref
 from typing import TYPE_CHECKING, Final
 
 from canvasback.store import events, liveness, snapshots, wide
-from canvasback.store.catalog_tables import sql_list
+from canvasback.store.catalog_tables import quote_identifier, sql_list
 
 if TYPE_CHECKING:
     import duckdb
@@ -157,13 +157,24 @@ class Overlay:
         back = sorted(range(len(places)), key=places.__getitem__)
         return picked.take(pa.array(back, pa.int64()))
 
-    def page(self, fields: list[tuple[str, str]], positions: list[int]) -> pa.Table:
-        """:meth:`pick` of columns ``(wide column, name)``, renamed; status as it reads."""
+    def page(
+        self,
+        fields: list[tuple[str, str]],
+        positions: list[int],
+        types: dict[str, pa.DataType],
+    ) -> pa.Table:
+        """:meth:`pick` of columns ``(wide column, name)``, renamed; status as it reads.
+
+        A key column newer than the snapshot is null here, of its type in ``types``.
+        """
         import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot
 
         picked = self.pick(positions)
         columns = []
         for column, _ in fields:
+            if column not in picked.column_names:
+                columns.append(pa.chunked_array([pa.nulls(picked.num_rows, types[column])]))
+                continue
             values = picked.column(column)
             if pa.types.is_dictionary(values.type):  # as the file keeps few-valued text
                 values = values.cast(values.type.value_type)
@@ -171,6 +182,39 @@ class Overlay:
                 values = liveness.status_arrow(values, picked.column("last_seen"))
             columns.append(values)
         return pa.table(columns, names=[name for _, name in fields])
+
+    def rows_of(
+        self,
+        fields: list[tuple[str, str]],
+        picks: list[tuple[str, int | None]],
+        types: dict[str, pa.DataType],
+    ) -> pa.Table:
+        """Columns ``(wide column, name)`` of runs, in the order of ``picks``.
+
+        A run with a position (in the snapshot's file) is taken from the file, with no
+        query; only those in memory (position None) are selected in DuckDB.
+        """
+        import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot or the query
+        import pyarrow.compute as pc  # noqa: PLC0415
+
+        fields = [("run_id", "_id"), *fields]
+        positions = [p for _, p in picks if p is not None]
+        in_memory = [run_id for run_id, p in picks if p is None]
+        parts = [self.page(fields, positions, types)] if positions else []
+        if in_memory or not parts:
+            select = ", ".join(
+                f"{liveness.status_sql('b') if column == 'status' else f'b.{column}'} "
+                f"AS {quote_identifier(name)}"
+                for column, name in fields
+            )
+            sql = f"SELECT {select} FROM {wide.WIDE} b WHERE b.run_id IN (SELECT unnest(?))"
+            found = self.con.sql(sql, params=[in_memory]).to_arrow_table()
+            parts.append(found.cast(parts[0].schema) if parts else found)
+        table = pa.concat_tables(parts)
+        if in_memory:  # the query's rows come in no given order
+            wanted = pa.array([run_id for run_id, _ in picks], pa.string())
+            table = table.take(pc.index_in(wanted, value_set=table.column("_id")).drop_null())
+        return table.drop_columns(["_id"])
 
     # -- shadowing -------------------------------------------------------------------
     def hydrate(self, ids: list[str]) -> list[str]:

@@ -20,15 +20,14 @@ import logging
 import os
 import threading
 import warnings
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from canvasback.store import events, layout, liveness, merge, snapshots, wide
+from canvasback.store import events, layout, merge, snapshots, wide
 from canvasback.store.catalog_tables import (
     EMPTY_METRICS,
     LATEST,
     MATERIALIZED,
     PARQUET_ARGS,
-    quote_identifier,
     sql_list,
     views,
 )
@@ -57,8 +56,6 @@ T = TypeVar("T")
 
 __all__ = ["Catalog", "CorruptSegmentWarning", "UnreadableSegmentWarning"]
 
-_PICKED: Final = "_wide_picked"
-
 
 class Catalog:
     """In-memory DuckDB over a store's live files; refreshed before every read."""
@@ -74,6 +71,7 @@ class Catalog:
         if use_snapshots is None:
             use_snapshots = snapshots.enabled()
         self.use_snapshots = use_snapshots
+        self._snapshot_refused = False
         self._snapshots_mtime: int | None = None
         self.overlay = Overlay(fs, self.con, None)
         self._setup(snapshots.newest(fs) if use_snapshots else None)
@@ -122,6 +120,7 @@ class Catalog:
                     self._apply(table, changes)
                     # A corrupt compacted file was moved aside: load its inputs now.
                     changes = index.refresh() if index.stale else Changes()
+            grew = bool(self._dirty)
             if self._dirty:
                 self.wide.update(self._dirty)
                 self._dirty = set()
@@ -130,8 +129,16 @@ class Catalog:
                 self.overlay.create_wide_view()
                 self.wide.added = False
             first, self.first_refresh = self.first_refresh, False
-            if first and self.use_snapshots and self.tail_files >= snapshots.after_files():
+            if self.use_snapshots and not self._snapshot_refused and (
+                (first and self.tail_files >= snapshots.after_files())
+                or (grew and self._tail_is_long())
+            ):
                 self._snapshot_for_the_next_reader()
+
+    def _tail_is_long(self) -> bool:
+        base = self.overlay.wide_base
+        ((held,),) = self.con.execute(f"SELECT count(*) FROM {wide.WIDE}").fetchall()
+        return int(held) >= snapshots.after_runs(0 if base is None else base.num_rows)
 
     def _follow_snapshots(self) -> None:
         """Move onto a newer snapshot when one appears (the old one is deleted later)."""
@@ -155,6 +162,7 @@ class Catalog:
                     self.write_snapshot(f"r{os.getpid()}")
                 except OSError as exc:  # a read-only store, a full disk: reading goes on
                     log.warning("canvasback: no snapshot written (%s)", exc)
+                    self._snapshot_refused = True  # said once; this reader stops trying
 
     def write_snapshot(self, writer_id: str) -> str:
         """Write the state this catalog holds as a snapshot; returns its name."""
@@ -359,71 +367,36 @@ class Catalog:
         """Positions from :meth:`position_of` hold while this stays the same."""
         return self.overlay.epoch
 
-    def wide_rows(
-        self, select: str, picks: list[tuple[str, int | None]], epoch: int | None = None
-    ) -> pa.Table:
-        """``select`` over the wide rows (alias ``b``) of runs found with their positions.
-
-        Positions (from :meth:`position_of`) take the snapshot's rows straight from its
-        memory-mapped file; a scan would convert every row of it to find a hundred.
-        Positions found under another :attr:`wide_epoch` than ``epoch`` are not used:
-        the runs are found by id.
-        """
-        in_memory = [run_id for run_id, position in picks if position is None]
-        with self.lock:
-            if epoch is not None and epoch != self.overlay.epoch:
-                return self.runs_by_id(select, [run_id for run_id, _ in picks])
-            if self.overlay.base is None:
-                return self.arrow(
-                    f"SELECT {select} FROM {wide.WIDE} b WHERE b.run_id IN (SELECT unnest(?))",
-                    [in_memory],
-                )
-            picked = self.overlay.pick([p for _, p in picks if p is not None])
-            self.con.register(_PICKED, picked)
-            try:
-                if not in_memory:
-                    return self.arrow(f"SELECT {select} FROM {_PICKED} b")
-                return self.arrow(
-                    f"SELECT {select} FROM (SELECT * FROM {_PICKED} UNION ALL BY NAME "
-                    f"SELECT * FROM {wide.WIDE} WHERE run_id IN (SELECT unnest(?))) b",
-                    [in_memory],
-                )
-            finally:
-                self.con.unregister(_PICKED)
-
     def wide_page(
-        self, fields: list[tuple[str, str]], picks: list[tuple[str, int | None]]
+        self,
+        fields: list[tuple[str, str]],
+        picks: list[tuple[str, int | None]],
+        epoch: int | None = None,
     ) -> pa.Table:
         """Columns ``(wide column, name)`` of runs found with their positions, in order.
 
-        The status column reads as the stale rule says. A page wholly in the snapshot
-        is taken from its file without a query.
+        Positions (from :meth:`position_of`) take the snapshot's rows straight from its
+        memory-mapped file, with no query; only rows in memory are selected in DuckDB.
+        Positions found under another :attr:`wide_epoch` than ``epoch`` are not used:
+        the runs are found again by id. The status column reads as the stale rule says.
         """
-        with self.lock:
-            if self.overlay.base is not None and all(p is not None for _, p in picks):
-                return self.overlay.page(fields, [p for _, p in picks if p is not None])
-            select = ", ".join(
-                f"{liveness.status_sql('b') if column == 'status' else f'b.{column}'} "
-                f"AS {quote_identifier(name)}"
-                for column, name in fields
-            )
-            table = self.wide_rows(f"b.run_id AS _id, {select}", picks)
-        import pyarrow as pa  # noqa: PLC0415  # loaded with the query's result
-        import pyarrow.compute as pc  # noqa: PLC0415
+        import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot or the query
 
-        wanted = pa.array([run_id for run_id, _ in picks], pa.string())
-        order = pc.index_in(wanted, value_set=table.column("_id"))
-        return table.take(order.drop_null()).drop_columns(["_id"])
-
-    def runs_by_id(self, select: str, run_ids: list[str]) -> pa.Table:
-        """``select`` over the wide rows (alias ``b``) of these runs, in no given order."""
         with self.lock:
-            picks = self.rows(
-                f"SELECT run_id, {self.position_of('b')} FROM {WIDE_VIEW} b "
-                "WHERE b.run_id IN (SELECT unnest(?))",
-                [run_ids],
-            )
-            return self.wide_rows(select, picks)
+            if epoch is not None and epoch != self.overlay.epoch:
+                found = dict(
+                    self.rows(
+                        f"SELECT run_id, {self.position_of('b')} FROM {WIDE_VIEW} b "
+                        "WHERE b.run_id IN (SELECT unnest(?))",
+                        [[run_id for run_id, _ in picks]],
+                    )
+                )
+                picks = [(run_id, found[run_id]) for run_id, _ in picks if run_id in found]
+            types = {
+                self.wide.physical[n]: pa.float64() if t == "DOUBLE" else pa.string()
+                for n, t in self.wide.columns.items()
+            }
+            return self.overlay.rows_of(fields, picks, types)
 
     def key_columns(self, prefix: str | None = None) -> list[str]:
         """Key columns of the wide run table (``metrics.acc``, ...), of one prefix or all."""

@@ -84,6 +84,15 @@ STATE_OTHER: Final = "state_other"
 SNAPSHOTS_ENV: Final = "CANVASBACK_SNAPSHOTS"
 SNAPSHOT_AFTER_ENV: Final = "CANVASBACK_SNAPSHOT_AFTER_FILES"
 DEFAULT_SNAPSHOT_AFTER_FILES: Final = 500
+SNAPSHOT_AFTER_RUNS_ENV: Final = "CANVASBACK_SNAPSHOT_AFTER_RUNS"
+DEFAULT_SNAPSHOT_AFTER_RUNS: Final = 5_000
+
+
+def _int_env(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
 
 
 def after_files() -> int:
@@ -91,10 +100,17 @@ def after_files() -> int:
 
     Set by ``CANVASBACK_SNAPSHOT_AFTER_FILES``.
     """
-    try:
-        return int(os.environ.get(SNAPSHOT_AFTER_ENV, DEFAULT_SNAPSHOT_AFTER_FILES))
-    except ValueError:
-        return DEFAULT_SNAPSHOT_AFTER_FILES
+    return _int_env(SNAPSHOT_AFTER_ENV, DEFAULT_SNAPSHOT_AFTER_FILES)
+
+
+def after_runs(snapshot_runs: int) -> int:
+    """Runs held in memory past which a reader folds them into a new snapshot.
+
+    As many as the snapshot under them holds, and at least
+    ``CANVASBACK_SNAPSHOT_AFTER_RUNS`` (5,000): each snapshot then costs about what the
+    runs since the last one do, and a reader's memory stays in proportion to its store.
+    """
+    return max(_int_env(SNAPSHOT_AFTER_RUNS_ENV, DEFAULT_SNAPSHOT_AFTER_RUNS), snapshot_runs)
 
 
 def enabled() -> bool:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from canvasback.store import layout, liveness
-from canvasback.store.catalog_tables import quote_identifier
 from canvasback.tracking.filter import ATTRIBUTES
 from canvasback.tracking.filter_sql import compile_filter
 from canvasback.tracking.queries.search import ENTITY_PREFIX
@@ -272,19 +271,33 @@ class RunSet:
         return self._rows(picks, columns)
 
     def _rows(self, picks: list[tuple[Any, ...]], columns: Iterable[Column]) -> pa.Table:
-        import pandas as pd  # noqa: PLC0415  # loaded with the widgets
+        """``run_id`` and ``columns`` of the picked runs, in the order picked."""
+        import pyarrow as pa  # noqa: PLC0415  # loaded with the catalog
+        import pyarrow.compute as pc  # noqa: PLC0415
 
-        values = _Values(self.catalog, "b")  # the catalog's wide rows go by b
-        selects = ["b.run_id"]
-        for column in columns:
-            if column.name != "run_id":
-                value = values.raw(column.entity, column.key)
-                selects.append(f"{value} AS {quote_identifier(column.name)}")
+        catalog = self.catalog
+        run_name_tag = catalog.key_column(f"tags.{RUN_NAME_TAG}")
+        wanted = [c for c in columns if c.name != "run_id"]
+        fields = [("run_id", "run_id")]
+        for column in wanted:
+            stored = column.key if column.entity == "attribute" else catalog.key_column(column.name)
+            if stored is not None:
+                fields.append((stored, column.name))
+        if run_name_tag is not None:
+            fields.append((run_name_tag, RUN_NAME_TAG))
         picked = [(str(r[0]), None if r[1] is None else int(r[1])) for r in picks]
-        table = self.catalog.wide_rows(", ".join(selects), picked, self._epoch)
-        found = table.column("run_id").to_numpy(zero_copy_only=False)
-        order = pd.Index(found).get_indexer([r[0] for r in picks])
-        return table.take(order[order >= 0])
+        table = catalog.wide_page(fields, picked, self._epoch)
+        out = [table.column("run_id")]
+        for column in wanted:
+            if column.name not in table.column_names:  # no run has the key
+                kind = pa.float64() if column.entity == "metric" else pa.string()
+                out.append(pa.chunked_array([pa.nulls(table.num_rows, kind)]))
+            elif column.name == "run_name" and run_name_tag is not None:
+                # The name set by a tag wins over the one the run began with, as in MLflow.
+                out.append(pc.coalesce(table.column(RUN_NAME_TAG), table.column("run_name")))
+            else:
+                out.append(table.column(column.name))
+        return pa.table(out, names=["run_id", *(c.name for c in wanted)])
 
     # -- what columns exist ----------------------------------------------------------
     def available(self, experiment_ids: list[str]) -> list[dict[str, Any]]:
