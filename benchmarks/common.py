@@ -107,8 +107,14 @@ W4_QUERIES = 5
 def time_search(
     rec: Recorder, search: Callable[[], Any], row_id: str, n_runs: int, note: str = ""
 ) -> None:
-    """W4: one untimed warm-up, then W4_QUERIES timed searches; checked against the generator."""
+    """W4: one untimed warm-up, then W4_QUERIES timed searches; checked against the generator.
+
+    The warm-up's seconds go to ``rec.info`` (``<row>_warmup_s``): a reader may do work
+    once there (canvasback folds a long tail of runs into a snapshot).
+    """
+    started = time.perf_counter()
     df = search()
+    rec.info[f"{row_id}_warmup_s"] = time.perf_counter() - started
     samples = []
     for _ in range(W4_QUERIES):
         with rec.timed() as sample:
