@@ -205,7 +205,9 @@ def test_sixteen_processes_register_unique_gap_free_versions(store, client):
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Manager().Barrier(16)
     with ctx.Pool(16) as pool:
-        versions = pool.starmap(_register_at_once, [(str(store), uri, barrier)] * 16)
+        # A worker that dies loses its task: fail then, rather than wait for ever.
+        work = pool.starmap_async(_register_at_once, [(str(store), uri, barrier)] * 16)
+        versions = work.get(timeout=300)
     assert sorted(int(v) for v in versions) == list(range(1, 17))
     seen = client.search_model_versions("name = 'contended'")
     assert sorted(int(v.version) for v in seen) == list(range(1, 17))

@@ -293,7 +293,6 @@ def test_the_first_reader_of_a_long_tail_writes_the_next_snapshot(store, monkeyp
     monkeypatch.setenv("CANVASBACK_SNAPSHOT_AFTER_FILES", "100000")
 
 
-
 def test_a_reader_folds_as_many_runs_as_its_snapshot_holds_into_the_next(store, monkeypatch):
     monkeypatch.setenv("CANVASBACK_SNAPSHOT_AFTER_RUNS", "6")
     catalog = read(store)
@@ -313,6 +312,7 @@ def test_a_reader_folds_as_many_runs_as_its_snapshot_holds_into_the_next(store, 
     assert catalog.snapshot not in (None, first)
     assert state(catalog) == state(read(store, use_snapshots=False))
     assert len(state(catalog)["runs"]) == 12
+
 
 def test_purged_runs_leave_the_snapshot_too(store):
     ids = log_runs(3)

@@ -55,6 +55,7 @@ class Overlay:
         self.wide_base: pa.Table | None = None
         self._batches: list[pa.RecordBatch] | None = None
         self._shadowed: set[str] = set()  # as the shadow table holds them
+        self._not_held: set[str] = set()  # ids found not to be runs of the snapshot
         self._tail = False  # the wide table in memory has had rows: the view unions it
         self._starts: list[int] = []
         self.epoch = next(_EPOCHS)
@@ -241,11 +242,15 @@ class Overlay:
         import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot
         import pyarrow.compute as pc  # noqa: PLC0415
 
+        ids = [i for i in ids if i not in self._not_held]
         if self.wide_base is None or not ids:
             return []
         column = self.wide_base.column("run_id")
         found = pc.filter(column, pc.is_in(column, value_set=pa.array(ids, pa.string())))
-        return [str(v) for v in found.to_pylist()]
+        held = [str(v) for v in found.to_pylist()]
+        # A run the snapshot lacks stays new to it: its next rows need no scan of the ids.
+        self._not_held.update(set(ids).difference(held))
+        return held
 
     def _shadow(self, ids: list[str]) -> None:
         first = not self._shadowed

@@ -129,9 +129,13 @@ class Catalog:
                 self.overlay.create_wide_view()
                 self.wide.added = False
             first, self.first_refresh = self.first_refresh, False
-            if self.use_snapshots and not self._snapshot_refused and (
-                (first and self.tail_files >= snapshots.after_files())
-                or (grew and self._tail_is_long())
+            if (
+                self.use_snapshots
+                and not self._snapshot_refused
+                and (
+                    (first and self.tail_files >= snapshots.after_files())
+                    or (grew and self._tail_is_long())
+                )
             ):
                 self._snapshot_for_the_next_reader()
 
