@@ -223,7 +223,7 @@ class Overlay:
 
         Returns the ids shadowed by this call (those not shadowed before).
         """
-        fresh = self._held([i for i in set(ids) if i not in self._shadowed])
+        fresh = self._unshadowed_runs(ids)
         if not fresh:
             return []
         con = self.con
@@ -237,12 +237,15 @@ class Overlay:
         self._shadow(fresh)
         return fresh
 
-    def _held(self, ids: list[str]) -> list[str]:
-        """Those of ``ids`` that are runs the snapshot holds (its wide table has them all)."""
+    def _unshadowed_runs(self, ids: list[str]) -> list[str]:
+        """Those of ``ids`` that are runs the snapshot holds, not shadowed yet.
+
+        The snapshot's wide table holds all its runs.
+        """
         import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot
         import pyarrow.compute as pc  # noqa: PLC0415
 
-        ids = [i for i in ids if i not in self._not_held]
+        ids = [i for i in set(ids) if i not in self._shadowed and i not in self._not_held]
         if self.wide_base is None or not ids:
             return []
         column = self.wide_base.column("run_id")
@@ -282,7 +285,7 @@ class Overlay:
 
     def hide(self, run_ids: list[str]) -> None:
         """Hide the snapshot's rows of runs purged from the store."""
-        fresh = self._held([i for i in set(run_ids) if i not in self._shadowed])
+        fresh = self._unshadowed_runs(run_ids)
         if fresh:
             self._shadow(fresh)
 

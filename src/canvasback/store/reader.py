@@ -366,6 +366,18 @@ class Catalog:
             return "NULL::BIGINT"
         return f"{alias}.{snapshots.POSITION}"
 
+    def picks_of(self, run_ids: list[str]) -> list[tuple[str, int | None]]:
+        """The runs of ``run_ids`` the store has, in that order, with their positions."""
+        with self.lock:
+            found = dict(
+                self.rows(
+                    f"SELECT run_id, {self.position_of('b')} FROM {WIDE_VIEW} b "
+                    "WHERE b.run_id IN (SELECT unnest(?))",
+                    [run_ids],
+                )
+            )
+        return [(run_id, found[run_id]) for run_id in run_ids if run_id in found]
+
     @property
     def wide_epoch(self) -> int:
         """Positions from :meth:`position_of` hold while this stays the same."""
@@ -388,14 +400,7 @@ class Catalog:
 
         with self.lock:
             if epoch is not None and epoch != self.overlay.epoch:
-                found = dict(
-                    self.rows(
-                        f"SELECT run_id, {self.position_of('b')} FROM {WIDE_VIEW} b "
-                        "WHERE b.run_id IN (SELECT unnest(?))",
-                        [[run_id for run_id, _ in picks]],
-                    )
-                )
-                picks = [(run_id, found[run_id]) for run_id, _ in picks if run_id in found]
+                picks = self.picks_of([run_id for run_id, _ in picks])
             types = {
                 self.wide.physical[n]: pa.float64() if t == "DOUBLE" else pa.string()
                 for n, t in self.wide.columns.items()

@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from canvasback.store import layout, liveness
 from canvasback.tracking.filter import ATTRIBUTES
-from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries.search import ENTITY_PREFIX
+from canvasback.tracking.queries.search import ENTITY_PREFIX, filtered_where, sort_terms
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -193,24 +192,11 @@ class RunSet:
         """
         catalog = self.catalog
         values = _Values(catalog)
-        where: list[str] = ["w.lifecycle_stage = 'active'"]
-        params: list[Any] = []
-        if self.scope:
-            where.append("list_contains(?, w.experiment_id)")
-            params.append(self.scope)
-        if expr is not None:
-            sql, filter_params = compile_filter(expr, values)
-            where.append(f"({sql})")
-            params.extend(filter_params)
+        where, params = filtered_where("ACTIVE_ONLY", "w", self.scope or None, expr, values)
         order: list[str] = []
         for key in sort:
             value = values.raw(key.column.entity, key.column.key)
-            direction = "DESC" if key.descending else "ASC"
-            if key.column.entity == "param":  # numbers by value, then text, as search_runs
-                order.append(f"TRY_CAST({value} AS DOUBLE) {direction} NULLS LAST")
-            elif key.column.entity == "metric":  # NaN after every number either way, as MLflow
-                order.append(f"isnan({value}) NULLS LAST")
-            order.append(f"{value} {direction} NULLS LAST")
+            order += sort_terms(key.column.entity, value, descending=key.descending)
         order += ["w.start_time DESC NULLS LAST", "w.run_id"]
         condition = " AND ".join(where)
 

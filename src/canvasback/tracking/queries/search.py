@@ -93,6 +93,19 @@ def filtered_where(
     return where, params
 
 
+def sort_terms(entity: str, value: str, *, descending: bool) -> list[str]:
+    """ORDER BY terms of one sort key over ``value``; runs without a value sort last."""
+    direction = "DESC" if descending else "ASC"
+    if entity == "param":  # numbers by value, then text
+        return [
+            f"TRY_CAST({value} AS DOUBLE) {direction} NULLS LAST",
+            f"{value} {direction} NULLS LAST",
+        ]
+    if entity == "metric":  # NaN after every number either way, as in MLflow
+        return [f"isnan({value}) NULLS LAST", f"{value} {direction} NULLS LAST"]
+    return [f"{value} {direction} NULLS LAST"]
+
+
 def select_runs(
     catalog: Catalog,
     *,
@@ -134,12 +147,7 @@ def _search_sql(
     order: list[str] = []
     for k in keys:
         col = columns(k.entity, k.key) if k.entity == "attribute" else columns.raw(k.entity, k.key)
-        direction = "ASC" if k.ascending else "DESC"
-        if k.entity == "param":  # numbers by value, then text
-            order.append(f"TRY_CAST({col} AS DOUBLE) {direction} NULLS LAST")
-        elif k.entity == "metric":  # NaN after every number either way, as in MLflow
-            order.append(f"isnan({col}) NULLS LAST")
-        order.append(f"{col} {direction} NULLS LAST")
+        order += sort_terms(k.entity, col, descending=not k.ascending)
     order += ["b.start_time DESC", "b.run_id"]
     page = "LIMIT ? OFFSET ?" if limit is not None else "OFFSET ?"
     params += [*([limit] if limit is not None else []), offset]
@@ -186,14 +194,7 @@ def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame
     """Runs (in the given order) with one column per metric, param and tag key they have."""
 
     def page() -> pa.Table:
-        picks = catalog.rows(
-            f"SELECT run_id, {catalog.position_of('b')} FROM {catalog.runs_table} b "
-            "WHERE b.run_id IN (SELECT unnest(?))",
-            [run_ids],
-        )
-        found = dict(picks)
-        wanted = [(run_id, found[run_id]) for run_id in run_ids if run_id in found]
-        return catalog.wide_page(_frame_fields(catalog), wanted)
+        return catalog.wide_page(_frame_fields(catalog), catalog.picks_of(run_ids))
 
     return _to_frame(catalog.atomically(page), root)
 
