@@ -142,7 +142,7 @@ def _children(parent_run_id):
     )
 
 
-def test_a_script_sweeping_an_entry_point_needs_no_main_guard(project, run_python, tmp_path):
+def test_a_script_sweeping_an_entry_point_needs_no_main_guard(project, run_python, store):
     # Commands are processes of their own: the sweep runs them from threads, and the
     # script is not run again in worker processes (as spawn does with __main__).
     result = run_python(
@@ -153,18 +153,52 @@ def test_a_script_sweeping_an_entry_point_needs_no_main_guard(project, run_pytho
         result = cb.sweep(sys.argv[2], grid={"lr": [0.1, 0.01]}, max_workers=2, progress=False)
         print("SWEEP", result.finished, result.failed)
         """,
-        tmp_path / "script-store",
+        store,
         project,
         timeout=240,
     )
     assert "SWEEP 2 0" in result.stdout, result.stdout + result.stderr
-    cb.set_store(tmp_path / "script-store")
     runs = cb.search_runs(search_all_experiments=True)
     assert sorted(runs["tags.mlflow.runName"].str.startswith("sweep sweepable #")) == [
         False,
         True,
         True,
     ]  # one sweep run and its two points: nothing started twice
+
+
+def test_a_function_of_the_calling_script_is_swept_in_worker_processes(run_python, store):
+    # The function lives in __main__: cloudpickle sends it by value, as from a notebook.
+    result = run_python(
+        """
+        import os
+        import sys
+        import canvasback as cb
+
+        def train(lr):
+            cb.log_metric("loss", abs(lr - 0.01))
+            cb.log_param("pid", os.getpid())
+            if lr < 0:
+                raise ValueError(f"lr {lr} is negative")
+
+        if __name__ == "__main__":
+            cb.set_store(sys.argv[1])
+            result = cb.sweep(train, grid={"lr": [0.1, 0.01, -1.0]}, max_workers=2,
+                              metric="loss", progress=False)
+            print("SWEEP", result.finished, result.failed, result.best.params, os.getpid())
+            print("ERROR", [p.error for p in result.points if p.error])
+        """,
+        store,
+        timeout=240,
+    )
+    assert "SWEEP 2 1 {'lr': 0.01}" in result.stdout, result.stdout + result.stderr
+    assert "ValueError: lr -1.0 is negative" in result.stdout
+    caller = result.stdout.split("SWEEP")[1].split()[-1]
+    runs = cb.search_runs(search_all_experiments=True)
+    points = runs[runs["tags.canvasback.sweep.point"].notna()]
+    assert len(points) == 3
+    assert caller not in set(points["params.pid"])  # each ran in a worker process
+    failed = points[points["status"] == "FAILED"]
+    assert failed["tags.canvasback.sweep.error"].iloc[0] == "ValueError: lr -1.0 is negative"
 
 
 TARGETS = """\
