@@ -324,3 +324,23 @@ def test_mlflows_projects_run_runs_the_entry_point_locally(mlproject):
         mlflow.projects.run("https://github.com/x/y")
     # One run that finished, one that failed; the refusals ran nothing.
     assert len(cb.search_runs(search_all_experiments=True)) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        ("canvasback.toml", "[project]\nname = 7\n", ["name = 7", "[project]", "string"]),
+        (
+            "canvasback.toml",
+            '[entry_points.main]\ncommand = "x"\nparameters = { n = { type = "int", dflt = 1 } }\n',
+            ["'dflt'", "parameter 'n'", "type, default"],
+        ),
+        ("MLproject", "entry_points:\n  main:\n    command: 3\n", ["command = 3", "string"]),
+    ],
+)
+def test_a_project_file_value_of_the_wrong_type_is_refused_by_key(tmp_path, name, text, words):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(ProjectError) as refused:
+        load_project(tmp_path)
+    for word in words:
+        assert word in str(refused.value)

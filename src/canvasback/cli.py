@@ -1,41 +1,168 @@
-"""The ``canvasback`` command.
+"""The ``canvasback`` command (and ``python -m canvasback``), built on click.
 
 ``canvasback run PATH [-e ENTRY] [-P key=value ...]`` runs a notebook, or an entry point
 of a project folder (``canvasback.toml`` or MLflow's ``MLproject``), as a tracked run;
-exit status 0 when the run FINISHED, 1 when it failed, 2 when it could not start.
+exit status 0 when the run FINISHED, 1 when it failed.
 
 ``canvasback recover [STORE]`` writes the rows an earlier process could not write to a
 store (kept in a spill folder, see ``canvasback.store.spill``) into it, and the model
 versions whose number was claimed by a process killed before it wrote them; it says
 what is still kept and where. Exit status 0 when nothing is left, 1 otherwise.
+
+Every bad invocation (an unknown option, a store path that is no store, a bad
+parameter or project file) exits with status 2 and one line naming the problem.
+A STORE is checked here, in :func:`store_folder`, before a command does anything.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, NoReturn
 
-from canvasback._config import resolve_store
-from canvasback.registry import repair
-from canvasback.store import open_store, spill
-from canvasback.store.arrow_rows import rows_to_table
-from canvasback.store.fs import LocalFileSystem
+import click
+
+from canvasback import _config
+from canvasback.exceptions import MlflowException
+from canvasback.store import layout
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
+
+    from canvasback.store.spill import ReplayReport
+
+PROG: Final = "canvasback"
+_SHOWN: Final = 80  # a path longer than this is shortened in an error
 
 
+class Refused(click.ClickException):
+    """A bad invocation found after parsing: exit status 2, one line."""
+
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        ctx = click.get_current_context(silent=True)
+        self.command_path = ctx.command_path if ctx is not None else PROG
+
+
+def store_entries() -> frozenset[str]:
+    """What a store folder holds once anything was written to it (see store/layout.py)."""
+    from canvasback.store.snapshots import SNAPSHOTS_DIR  # noqa: PLC0415
+
+    return frozenset(
+        {
+            *layout.TABLES,
+            layout.CLAIMS_DIR,
+            layout.ARTIFACTS_DIR,
+            layout.LEASES_DIR,
+            layout.QUARANTINE_DIR,
+            SNAPSHOTS_DIR,
+        }
+    )
+
+
+def _shown(value: str) -> str:
+    if len(value) <= _SHOWN:
+        return repr(value)
+    return f"{value[: _SHOWN - 20]!r}...{value[-12:]!r} ({len(value)} characters)"
+
+
+def _store_problem(path: Path, shown: str, *, create: bool) -> str | None:
+    """Why ``path`` cannot be used as a store (None: it can)."""
+    try:
+        if not path.exists():
+            if not create:
+                return f"{shown}: no such folder, and no rows are kept for it"
+            above = next(p for p in path.parents if p.exists())
+            return None if above.is_dir() else f"{shown} is inside a file, {str(above)!r}"
+        if not path.is_dir():
+            return f"{shown} is a file, not a store folder"
+        names = {entry.name for entry in path.iterdir()}
+    except OSError as exc:
+        return f"{shown}: {exc.strerror or exc}"
+    if names & store_entries() or (create and not names):
+        return None
+    what = "an empty folder" if not names else "a folder that holds no canvasback store"
+    return f"{shown} is {what} (a store holds folders such as runs, metrics, events and claims)"
+
+
+def store_folder(value: str | None, *, create: bool) -> Path:
+    """The store a command works on, checked: the one place that says what a store is.
+
+    ``value`` is a path or a ``file:`` URI, or None for the default store
+    (``CANVASBACK_STORE``, else ``./canvasback-store``). It must be an existing store
+    folder; with ``create`` (a command that starts runs) also a missing path in an
+    existing folder, or an empty folder. ``recover`` also takes a store that is gone
+    when rows are kept for it: writing them creates it again.
+    """
+    from canvasback.store import spill  # noqa: PLC0415  # pyarrow: only when a store is used
+    from canvasback.tracking import uris  # noqa: PLC0415
+
+    given = value if value is not None else str(_config.resolve_store())
+    shown = f"store {_shown(given)}" if value is not None else f"the default store {_shown(given)}"
+    try:
+        path = uris.store_path(given)
+    except MlflowException as exc:
+        msg = f"store {_shown(given)} is not a folder: {str(exc).split('. ')[0]}"
+        raise Refused(msg) from None
+    problem = _store_problem(path, shown, create=create)
+    if problem is not None:
+        try:
+            kept = spill.pending(path)
+        except OSError:
+            kept = False
+        if not kept:
+            raise Refused(problem)
+    return path
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    invoke_without_command=True,
+)
+@click.version_option(package_name="canvasback", prog_name=PROG)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """canvasback: a Jupyter-native experiment tracker and model registry.
+
+    Runs, metrics, models and their versions live in a store: a folder of Parquet files
+    queried by DuckDB (CANVASBACK_STORE, else ./canvasback-store). In Python, `import
+    canvasback as mlflow` logs there with MLflow's API; these commands run notebooks and
+    projects as tracked runs, and repair a store.
+    """
+    if ctx.invoked_subcommand is None:  # a bare `canvasback`: what it can do
+        click.echo(ctx.get_help())
+
+
+@cli.command()
+@click.argument("store", required=False, metavar="[STORE]")
 def recover(store: str | None) -> int:
-    """Replay a store's spill folders; returns the exit status."""
-    root = resolve_store(store)
+    """Write what an earlier process could not write into STORE.
+
+    Rows a process could not write to the store (kept in a spill folder of the user's
+    cache) are written into it, and so are model versions whose number was claimed by
+    a process killed before it wrote them. STORE is a store folder (default:
+    CANVASBACK_STORE, else ./canvasback-store). Exit status 0 when nothing is left
+    to write, 1 when rows are still kept (the output says where and why).
+    """
+    from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
+    from canvasback.store import open_store, spill  # noqa: PLC0415
+    from canvasback.store.arrow_rows import rows_to_table  # noqa: PLC0415
+    from canvasback.store.fs import LocalFileSystem  # noqa: PLC0415
+
+    root = store_folder(store, create=False)
     report = spill.replay(LocalFileSystem(root), rows_to_table)
+    versions = repair.recover_versions(open_store(root))
+    return _report_recovery(root, report, versions)
+
+
+def _report_recovery(root: Path, report: ReplayReport, versions: int) -> int:
     out, err = sys.stdout, sys.stderr
     out.write(
         f"canvasback recover: wrote {report.written_rows} row(s) in "
         f"{report.written_files} file(s) to {root}\n"
     )
-    versions = repair.recover_versions(open_store(root))
     if versions:
         out.write(f"canvasback recover: wrote {versions} model version(s) left unwritten\n")
     for path, rows in sorted(report.remaining.items()):
@@ -52,29 +179,66 @@ def recover(store: str | None) -> int:
     return 1
 
 
-def run(args: argparse.Namespace) -> int:
-    """Launch a notebook or an entry point as a run; returns the exit status."""
+@cli.command()
+@click.argument("path", metavar="PATH")
+@click.option(
+    "-e", "--entry-point", default=None, metavar="ENTRY", help="The entry point (default: main)."
+)
+@click.option(
+    "-P",
+    "--param",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter's value; repeat for several.",
+)
+@click.option("--experiment", default=None, help="The experiment's name (made if new).")
+@click.option("--run-name", default=None, help="The run's name.")
+@click.option(
+    "--store",
+    default=None,
+    metavar="STORE",
+    help="The store folder, made if new (default: CANVASBACK_STORE, else ./canvasback-store).",
+)
+def run(
+    path: str,
+    entry_point: str | None,
+    assignments: tuple[str, ...],
+    experiment: str | None,
+    run_name: str | None,
+    store: str | None,
+) -> int:
+    """Run a notebook or a project's entry point as a tracked run.
+
+    PATH is a notebook (.ipynb), or a project folder with a canvasback.toml or
+    MLproject file (or such a file). Every check (the file, the entry point, each
+    parameter and its type, the store) happens before anything runs. Exit status 0
+    when the run FINISHED, 1 when it failed, 2 when it could not start.
+
+    \b
+    canvasback run train.ipynb -P lr=0.01
+    canvasback run regression/ -e validate -P data_file=d.csv --experiment digits
+    """  # noqa: D301  # \b is click's mark for a paragraph kept as written
     import warnings  # noqa: PLC0415
 
-    from canvasback.projects import params, project_file, runner  # noqa: PLC0415
+    from canvasback.projects import params, runner  # noqa: PLC0415
 
-    err = sys.stderr
+    root = store_folder(store, create=True)
     try:
-        values = params.parse_assignments(args.param or [])
+        values = params.parse_assignments(list(assignments))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the failure is reported below, once
             ended = runner.run_target(
-                args.path,
-                args.entry_point,
+                path,
+                entry_point,
                 values,
-                args.experiment,
-                args.run_name,
-                store=args.store,
-                **({} if args.path.endswith(".ipynb") else {"echo": True}),
+                experiment,
+                run_name,
+                store=root,
+                **({} if path.endswith(".ipynb") else {"echo": True}),
             )
-    except (params.ParamError, project_file.ProjectError, FileNotFoundError) as exc:
-        err.write(f"canvasback run: {exc}\n")
-        return 2
+    except (MlflowException, FileNotFoundError) as exc:
+        raise Refused(str(exc)) from None
     info = ended.info
     sys.stdout.write(
         f"canvasback run: run {info.run_id} ({info.run_name}) {info.status} "
@@ -86,57 +250,38 @@ def run(args: argparse.Namespace) -> int:
     reason = tags.get("canvasback.notebook.error") or tags.get("canvasback.project.error")
     if reason:
         cell = tags.get("canvasback.notebook.failed_cell")
-        err.write(f"canvasback run: {'cell ' + cell + ': ' if cell else ''}{reason}\n")
+        sys.stderr.write(f"canvasback run: {'cell ' + cell + ': ' if cell else ''}{reason}\n")
     return 1
 
 
+def _refuse(exc: click.ClickException) -> NoReturn:
+    """One line on stderr: the command, the problem, and where help is; exit status 2."""
+    if isinstance(exc, Refused):
+        prefix = exc.command_path
+    elif isinstance(exc, click.UsageError) and exc.ctx is not None:
+        prefix = exc.ctx.command_path
+    else:
+        prefix = PROG
+    message = " ".join(exc.format_message().split())  # one line, whatever click wrote
+    hint = f" (see '{prefix} --help')" if isinstance(exc, click.UsageError) else ""
+    sys.stderr.write(f"{prefix}: {message}{hint}\n")
+    sys.exit(exc.exit_code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``canvasback`` console script."""
-    parser = argparse.ArgumentParser(prog="canvasback", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    rec = commands.add_parser(
-        "recover",
-        help="write rows kept in the spill folder back into the store",
-        description=(
-            "Write rows that an earlier process could not write to STORE (kept in a "
-            "spill folder of the user's cache) into it."
-        ),
-    )
-    rec.add_argument(
-        "store",
-        nargs="?",
-        metavar="STORE",
-        help="the store folder (default: CANVASBACK_STORE, else ./canvasback-store)",
-    )
-    launch = commands.add_parser(
-        "run",
-        help="run a notebook or a project's entry point as a tracked run",
-        description=(
-            "Run PATH as a tracked run: a notebook (.ipynb), or a project folder with a "
-            "canvasback.toml or MLproject file (or such a file)."
-        ),
-    )
-    launch.add_argument("path", metavar="PATH", help="a notebook, or a project folder or file")
-    launch.add_argument("-e", "--entry-point", default=None, help="the entry point (default: main)")
-    launch.add_argument(
-        "-P",
-        "--param",
-        action="append",
-        metavar="KEY=VALUE",
-        help="a parameter value (repeat for several)",
-    )
-    launch.add_argument("--experiment", default=None, help="the experiment name")
-    launch.add_argument("--run-name", default=None, help="the run's name")
-    launch.add_argument(
-        "--store", default=None, help="the store folder (default: CANVASBACK_STORE)"
-    )
-    args = parser.parse_args(argv)
-    if args.command == "recover":
-        return recover(args.store)
-    if args.command == "run":
-        return run(args)
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover  # argparse refuses
-    return 2  # pragma: no cover
+    """Entry point of the ``canvasback`` console script; returns the exit status."""
+    try:
+        status = cli.main(
+            args=list(argv) if argv is not None else None,
+            prog_name=PROG,
+            standalone_mode=False,
+        )
+    except click.ClickException as exc:
+        _refuse(exc)
+    except click.Abort:  # Ctrl-C at a prompt
+        sys.stderr.write(f"{PROG}: aborted\n")
+        return 130
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 * :mod:`capture`: what each new run records of its code and environment.
 * :func:`run_notebook`: a parameterised notebook executed in a fresh kernel as a run.
 * :func:`run_project`: an entry point of a ``canvasback.toml`` or MLflow ``MLproject``.
-* :func:`sweep`: one run per point of a grid, on a process pool or any Executor.
+* :func:`sweep`: one run per point of a grid (a notebook, entry point or function), on
+  threads, a process pool or any Executor.
 * :func:`reproduce`: run a launched run again and say what differs.
 * :func:`run`: MLflow's ``mlflow.projects.run`` (local, synchronous), for MLflow code.
 

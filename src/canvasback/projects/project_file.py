@@ -32,10 +32,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from canvasback.exceptions import MlflowException
-from canvasback.projects.params import ParamError, ParamSpec, type_of_default
+from canvasback.projects.params import TYPES, ParamError, ParamSpec, coerce, type_of_default
 
 PROJECT_FILE: Final = "canvasback.toml"
 MLPROJECT_FILE: Final = "MLproject"
+# The keys canvasback.toml knows, per table: any other is a typo, refused by name.
+_ENTRY_KEYS: Final = ("notebook", "script", "command", "parameters")
+_PARAM_KEYS: Final = ("type", "default")
+# Defaults of these types are checked when the file is read; a path or URI may name
+# something made later.
+_CHECKED_DEFAULTS: Final = frozenset({"string", "str", "int", "float", "bool"})
 
 
 class ProjectError(MlflowException, ValueError):
@@ -124,24 +130,26 @@ def _from_toml(root: Path, file: Path) -> Project:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = f"Cannot read {file}: {exc}"
         raise ProjectError(msg) from None
-    name = str(data.get("project", {}).get("name") or root.name)
+    project = _table(data.get("project", {}), f"{file} [project]")
+    name = _text(project, "name", f"[project] of {file}") if "name" in project else root.name
     entries: dict[str, EntryPoint] = {}
     for entry, raw in _table(data.get("entry_points", {}), f"{file} [entry_points]").items():
         where = f"entry point {entry!r} of {file}"
         spec = _table(raw, where)
+        _known_keys(spec, _ENTRY_KEYS, where)
         params = _params(_table(spec.get("parameters", {}), where), where)
         kinds = [k for k in ("notebook", "script", "command") if k in spec]
         if len(kinds) != 1:
             msg = f"{where.capitalize()} needs exactly one of notebook, script or command"
             raise ProjectError(msg)
-        if "notebook" in spec:
-            entries[entry] = EntryPoint(entry, params, notebook=root / str(spec["notebook"]))
-        elif "script" in spec:
-            script = str(spec["script"])
-            runner = "python" if script.endswith(".py") else "bash"
-            entries[entry] = EntryPoint(entry, params, command=f"{runner} {script}")
+        text = _text(spec, kinds[0], where)
+        if kinds[0] == "notebook":
+            entries[entry] = EntryPoint(entry, params, notebook=root / text)
+        elif kinds[0] == "script":
+            runner = "python" if text.endswith(".py") else "bash"
+            entries[entry] = EntryPoint(entry, params, command=f"{runner} {text}")
         else:
-            entries[entry] = EntryPoint(entry, params, command=str(spec["command"]))
+            entries[entry] = EntryPoint(entry, params, command=text)
     return Project(root, name, file, entries)
 
 
@@ -162,10 +170,10 @@ def _from_mlproject(root: Path, file: Path) -> Project:
             msg = f"{where.capitalize()} has no command"
             raise ProjectError(msg)
         params = _params(_table(spec.get("parameters") or {}, where), where, mlflow=True)
-        entries[str(entry)] = EntryPoint(
-            str(entry), params, command=str(spec["command"]), strict=False
-        )
-    return Project(root, str(data.get("name") or root.name), file, entries)
+        command = _text(spec, "command", where)
+        entries[str(entry)] = EntryPoint(str(entry), params, command=command, strict=False)
+    name = _text(data, "name", str(file)) if data.get("name") is not None else root.name
+    return Project(root, name, file, entries)
 
 
 def _table(value: object, where: str) -> dict[str, Any]:
@@ -175,6 +183,28 @@ def _table(value: object, where: str) -> dict[str, Any]:
     return {str(k): v for k, v in value.items()}
 
 
+def _text(table: dict[str, Any], key: str, where: str) -> str:
+    """A key's value that must be text (a path, a command line or a name)."""
+    value = table[key]
+    if not isinstance(value, str) or not value.strip():
+        msg = (
+            f"Invalid {key} = {value!r} in {where}: it must be a non-empty string "
+            f"(in quotes), not {type(value).__name__}"
+        )
+        raise ProjectError(msg)
+    return value
+
+
+def _known_keys(table: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        msg = (
+            f"Unknown key {unknown[0]!r} (= {table[unknown[0]]!r}) in {where}: "
+            f"the keys are {', '.join(known)}"
+        )
+        raise ProjectError(msg)
+
+
 def _params(specs: dict[str, Any], where: str, *, mlflow: bool = False) -> dict[str, ParamSpec]:
     out: dict[str, ParamSpec] = {}
     try:
@@ -182,8 +212,18 @@ def _params(specs: dict[str, Any], where: str, *, mlflow: bool = False) -> dict[
             if mlflow and isinstance(spec, str):
                 out[name] = ParamSpec(name, spec)  # MLflow's short form: a type, no default
             elif isinstance(spec, dict):
-                kind = str(spec.get("type", "string"))
+                if not mlflow:
+                    _known_keys(spec, _PARAM_KEYS, f"parameter {name!r} of {where}")
+                kind = spec.get("type", "string")
+                if not isinstance(kind, str):
+                    msg = (
+                        f"Invalid type = {kind!r} of parameter {name!r} in {where}: it must "
+                        f"be a string, one of {', '.join(TYPES)}"
+                    )
+                    raise ProjectError(msg)
                 out[name] = ParamSpec(name, kind, spec.get("default"), "default" in spec)
+                if not mlflow and "default" in spec and kind in _CHECKED_DEFAULTS:
+                    coerce(out[name], spec["default"], where=where)
             else:  # canvasback.toml's short form: a default, whose type it declares
                 out[name] = ParamSpec(name, type_of_default(spec), spec, has_default=True)
     except ParamError as exc:

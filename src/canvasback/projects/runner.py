@@ -71,12 +71,13 @@ def run_project(
     echo: bool = False,
     timeout: float | None = None,
     raise_on_error: bool = False,
+    tags: Mapping[str, str] | None = None,
 ) -> Run:
     """Run an entry point (default ``main``) of a ``canvasback.toml`` / ``MLproject`` folder.
 
     Every check (the folder, the entry point, each parameter and its type) happens
     before anything runs; the run is returned once it has ended. ``echo`` also prints
-    a command's output as it comes.
+    a command's output as it comes; ``tags`` are set on the run when it starts.
     """
     project = load_project(path)
     entry = project.entry_point(entry_point)
@@ -87,6 +88,7 @@ def run_project(
         "mlflow.project.entryPoint": entry.name,
         "mlflow.project.backend": "local",
         "mlflow.project.env": "local",
+        **(tags or {}),
     }
     if entry.notebook is not None:
         return notebooks.run_notebook(

@@ -1,66 +1,36 @@
-"""Sweeps: one notebook or entry point per point, each a child run of one sweep run.
+"""Sweeps: a notebook, entry point or function per point, each a child run of one sweep run.
 
-The points run on any ``concurrent.futures.Executor``: by default a process pool on
-this machine (started with ``spawn``: the store's writer thread makes ``fork`` unsafe),
-or the executor of an existing engine, such as ``dask.distributed.Client.get_executor()``
-for a cluster. Each point is one task, :func:`run_point`, which runs in the worker,
-logs into the same store (a folder every worker can reach) and flushes it before it
-returns. A failing point fails its own run only. Every point is checked before the
-first one starts.
+The points run on this machine (see :mod:`sweep_pools`: a thread pool for notebooks
+and commands, which are processes of their own; a process pool for a Python function),
+or on the executor of an existing engine, such as
+``dask.distributed.Client.get_executor()`` for a cluster. Each point is one task,
+:func:`run_point`, which logs into the same store (a folder every worker can reach)
+and flushes it before it returns. A failing point fails its own run only. Every point
+is checked before the first one starts.
 """
 
 from __future__ import annotations
 
 import html
+import inspect
 import itertools
 import math
 import os
-import warnings
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.projects import capture, launch, runner
-from canvasback.projects.notebooks import NotebookRunWarning
-from canvasback.projects.params import ParamError, param_text
-from canvasback.projects.runner import ProjectRunWarning
+from canvasback.projects import capture, launch, runner, sweep_pools
+from canvasback.projects.params import ParamError
+from canvasback.projects.sweep_points import PointResult, PointTask, point_text, run_point
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-    from concurrent.futures import Executor, Future
+    from collections.abc import Callable, Mapping, Sequence
+    from concurrent.futures import Executor
+
+__all__ = ["PointResult", "PointTask", "SweepResult", "expand", "run_point", "sweep"]
 
 MODES: Final = ("min", "max")
-_ERROR_TAGS: Final = ("canvasback.notebook.error", "canvasback.project.error")
-
-
-@dataclass(frozen=True)
-class PointTask:
-    """One point of a sweep, as sent to a worker (plain data: it is pickled)."""
-
-    index: int
-    target: str
-    entry_point: str | None
-    params: dict[str, object]
-    store: str
-    experiment: str
-    parent_run_id: str
-    run_name: str
-    capture_parts: tuple[str, ...]
-    metric: str | None
-    timeout: float | None
-
-
-@dataclass(frozen=True)
-class PointResult:
-    """How one point ended: its run, status, metric value and error, if any."""
-
-    index: int
-    params: dict[str, object]
-    run_id: str | None
-    status: str
-    metric: float | None = None
-    error: str | None = None
 
 
 @dataclass
@@ -101,7 +71,7 @@ class SweepResult:
         text = f"sweep {self.parent_run_id}: {self.finished} finished, {self.failed} failed"
         best = self.best
         if best is not None and self.metric:
-            text += f"; best {self.metric} = {best.metric:g} at {_point_text(best.params)}"
+            text += f"; best {self.metric} = {best.metric:g} at {point_text(best.params)}"
             text += f" (run {best.run_id})"
         return text
 
@@ -110,7 +80,7 @@ class SweepResult:
         for p in sorted(self.points, key=lambda p: p.index):
             value = "" if p.metric is None else f" {self.metric}={p.metric:g}"
             error = f"  {p.error}" if p.error else ""
-            lines.append(f"  #{p.index} {p.status:<8} {_point_text(p.params)}{value}{error}")
+            lines.append(f"  #{p.index} {p.status:<8} {point_text(p.params)}{value}{error}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -121,7 +91,7 @@ class SweepResult:
                 for v in (
                     p.index,
                     p.status,
-                    _point_text(p.params),
+                    point_text(p.params),
                     "" if p.metric is None else f"{p.metric:g}",
                     p.run_id or "",
                     p.error or "",
@@ -138,10 +108,6 @@ class SweepResult:
             f"<div><p>{html.escape(self.summary())}</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
         )
-
-
-def _point_text(params: Mapping[str, object]) -> str:
-    return ", ".join(f"{k}={param_text(v)}" for k, v in params.items()) or "(defaults)"
 
 
 def expand(
@@ -175,7 +141,7 @@ def expand(
 
 
 def sweep(
-    target: str | Path,
+    target: str | Path | Callable[..., object],
     grid: Mapping[str, Sequence[object]] | None = None,
     points: Sequence[Mapping[str, object]] | None = None,
     *,
@@ -192,12 +158,18 @@ def sweep(
     timeout: float | None = None,
     capture_parts: object = None,
 ) -> SweepResult:
-    """Run ``target`` (a notebook, or a project's entry point) once per point.
+    """Run ``target`` (a notebook, a project's entry point, or a function) once per point.
 
     ``grid={"lr": [0.1, 0.01], "depth": [2, 4]}`` runs the 4 combinations;
     ``points=[{...}, ...]`` runs the points given. ``params`` are common to all points.
     Each point is a child run of a parent sweep run; a failing point does not stop the
     others. ``metric`` and ``mode`` choose the best point of the summary.
+
+    A function is called as ``target(**point)`` in a worker process, inside a run made
+    for the point (its ``canvasback.log_metric`` calls log there); it is sent to the
+    worker with cloudpickle, so one defined in a notebook works. As with any process
+    pool, a script that sweeps a function calls ``sweep`` under
+    ``if __name__ == "__main__":``.
     """
     if mode not in MODES:
         msg = f"Invalid mode {mode!r}: allowed are 'min' and 'max'"
@@ -212,54 +184,64 @@ def sweep(
         )
         raise ParamError(msg)
     chosen = expand(grid, points)
+    function = _function_of(target, entry_point)
     for point in chosen:  # every point is checked before the first one runs
-        runner.check_target(target, entry_point, {**(params or {}), **point})
+        values = {**(params or {}), **point}
+        if function is None:
+            runner.check_target(str(target), entry_point, values)
+        else:
+            _check_call(function, values)
     parts = capture.current_parts() if capture_parts is None else capture.parse_parts(capture_parts)
     c = runner._client(store)  # noqa: SLF001  # the module's own way to the store
     experiment_id = launch.experiment_id(c, experiment)
-    name = run_name or f"sweep {Path(target).name}"
+    if function is None:
+        where = str(Path(str(target)).absolute())
+        kind = "notebook" if where.endswith(".ipynb") else "project"
+        source = capture.Source(kind, where)
+    else:
+        where = f"{function.__module__}.{function.__qualname__}"
+        caller = capture.process_source()
+        source = capture.Source(caller.kind, caller.path, f"sweep of {where}")
+    name = run_name or f"sweep {Path(where).name if function is None else function.__name__}"
     parent = c.create_run(
         experiment_id,
         run_name=name,
         tags={
-            "canvasback.sweep.target": str(Path(target).absolute()),
+            "canvasback.sweep.target": where,
             "canvasback.sweep.points": str(len(chosen)),
             **({"canvasback.sweep.entry_point": entry_point} if entry_point else {}),
             **({"canvasback.sweep.metric": f"{mode} {metric}"} if metric else {}),
         },
     )
-    kind = "notebook" if str(target).endswith(".ipynb") else "project"
-    capture.capture_run(parent, parts, source=capture.Source(kind, str(Path(target).absolute())))
+    capture.capture_run(parent, parts, source=source)
     c.flush()  # workers in other processes name the parent: its row must be on disk
+    pickled = None if function is None else _pickle(function)
     tasks = [
         PointTask(
             index=i,
-            target=str(Path(target).absolute()),
+            target=where,
             entry_point=entry_point,
             params={**(params or {}), **point},
             store=str(c.store.root),
             experiment=c.get_experiment(experiment_id).name,
             parent_run_id=parent.run_id,
-            run_name=f"{name} #{i} · {_point_text(point)}"[:250],
+            run_name=f"{name} #{i} · {point_text(point)}"[:250],
             capture_parts=tuple(sorted(parts)),
             metric=metric,
             timeout=timeout,
+            function=pickled,
+            source=None if function is None else source,
         )
         for i, point in enumerate(chosen)
     ]
-    owned = executor is None
-    if executor is None:
-        import multiprocessing  # noqa: PLC0415  # a pool only when a sweep runs
-        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
-    pool = executor or ProcessPoolExecutor(
-        max_workers=max_workers or min(len(tasks), os.cpu_count() or 1),
-        mp_context=multiprocessing.get_context("spawn"),
+    results = sweep_pools.run_points(
+        tasks,
+        c,
+        executor=executor,
+        workers=max_workers or min(len(tasks), os.cpu_count() or 1),
+        name=name,
+        progress=progress,
     )
-    try:
-        results = _gather(pool, tasks, name, progress=progress)
-    finally:
-        if owned:
-            pool.shutdown(wait=True)
     result = SweepResult(
         parent.run_id, results, metric, mode, [r.run_id for r in results if r.run_id]
     )
@@ -268,26 +250,45 @@ def sweep(
     return result
 
 
-def _gather(
-    pool: Executor, tasks: list[PointTask], name: str, *, progress: bool
-) -> list[PointResult]:
-    from tqdm.auto import tqdm  # noqa: PLC0415  # notebook-aware bar, loaded when a sweep runs
+def _function_of(target: object, entry_point: str | None) -> Callable[..., object] | None:
+    """The function a sweep calls, or None for a notebook or project path."""
+    if isinstance(target, str | os.PathLike):
+        return None
+    if not callable(target):
+        msg = (
+            f"Invalid sweep target {target!r}: a notebook (.ipynb), a project folder or "
+            "file, or a Python function"
+        )
+        raise ParamError(msg)
+    if entry_point is not None:
+        msg = f"A function ({target!r}) has no entry points; entry_point={entry_point!r} names one"
+        raise ParamError(msg)
+    return target
 
-    futures: dict[Future[PointResult], PointTask] = {pool.submit(run_point, t): t for t in tasks}
-    results: list[PointResult] = []
-    failed = 0
-    with tqdm(total=len(tasks), desc=name, unit="run", disable=not progress) as bar:
-        for future in as_completed(futures):
-            task = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # noqa: BLE001  # a worker lost: that point fails, not the sweep
-                result = PointResult(task.index, task.params, None, "FAILED", error=repr(exc))
-            results.append(result)
-            failed += result.status != "FINISHED"
-            bar.set_postfix(finished=len(results) - failed, failed=failed, refresh=False)
-            bar.update(1)
-    return sorted(results, key=lambda r: r.index)
+
+def _check_call(function: Callable[..., object], values: dict[str, object]) -> None:
+    """Refuse a point the function cannot be called with, before any point runs."""
+    try:
+        inspect.signature(function).bind(**values)
+    except TypeError as exc:
+        msg = f"Invalid point {point_text(values)} for {function.__qualname__}: {exc}"
+        raise ParamError(msg) from None
+    except ValueError:  # no signature to read (a builtin): the call itself will say
+        return
+
+
+def _pickle(function: Callable[..., object]) -> bytes:
+    """The function as a worker loads it: by value when it lives in ``__main__``."""
+    try:
+        import cloudpickle  # noqa: PLC0415  # only a function sweep needs it
+    except ImportError:
+        msg = (
+            "A sweep of a Python function sends it to worker processes with cloudpickle: "
+            "pip install 'canvasback[projects]'"
+        )
+        raise ParamError(msg) from None
+    data: bytes = cloudpickle.dumps(function)
+    return data
 
 
 def _finish_parent(parent: Any, result: SweepResult) -> None:  # noqa: ANN401  # a Run
@@ -301,36 +302,3 @@ def _finish_parent(parent: Any, result: SweepResult) -> None:  # noqa: ANN401  #
         parent.log_metric(f"best_{result.metric}", best.metric)
     parent.set_tags(tags)
     parent.end("FINISHED" if result.finished else "FAILED")
-
-
-def run_point(task: PointTask) -> PointResult:
-    """Run one point in this (worker) process and flush the store before returning."""
-    from canvasback.tracking.client import Client  # noqa: PLC0415
-
-    client = Client(task.store)
-    try:
-        with warnings.catch_warnings():
-            # The point's failure is in its result; a warning per worker would repeat it.
-            warnings.simplefilter("ignore", NotebookRunWarning)
-            warnings.simplefilter("ignore", ProjectRunWarning)
-            run = runner.run_target(
-                task.target,
-                task.entry_point,
-                task.params,
-                task.experiment,
-                task.run_name,
-                parent_run_id=task.parent_run_id,
-                store=task.store,
-                capture_parts=list(task.capture_parts),
-                timeout=task.timeout,
-            )
-        tags = run.data.tags
-        error = next((tags[k] for k in _ERROR_TAGS if k in tags), None)
-        value = run.data.metrics.get(task.metric) if task.metric else None
-        return PointResult(task.index, task.params, run.run_id, run.info.status, value, error)
-    except Exception as exc:  # noqa: BLE001  # reported as the point's failure
-        return PointResult(
-            task.index, task.params, None, "FAILED", error=f"{type(exc).__name__}: {exc}"
-        )
-    finally:
-        client.flush()

@@ -1,0 +1,162 @@
+"""One point of a sweep: what a worker is sent, what it runs, and how the point ended.
+
+A point is a notebook, a project's entry point, or a Python function called with the
+point's parameters inside a run made for it. Every point's run carries the tag
+:data:`POINT_TAG` (its index in the sweep), so the sweep can read how a point ended
+from the store when its worker could not say it (the worker died).
+"""
+
+from __future__ import annotations
+
+import pickle
+import traceback
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+from canvasback import _config
+from canvasback.projects import capture, launch, runner
+from canvasback.projects.notebooks import NotebookRunWarning
+from canvasback.projects.params import param_text
+from canvasback.projects.runner import ProjectRunWarning
+
+if TYPE_CHECKING:
+    from canvasback.tracking.run import Run
+
+POINT_TAG: Final = "canvasback.sweep.point"
+FUNCTION_ERROR_TAG: Final = "canvasback.sweep.error"
+FUNCTION_TRACEBACK: Final = "sweep/error.txt"
+ERROR_TAGS: Final = ("canvasback.notebook.error", "canvasback.project.error", FUNCTION_ERROR_TAG)
+# A point's run that ended with one of these says how the point itself ended; a run left
+# RUNNING (or KILLED) says only that the process running it died.
+OWN_ENDINGS: Final = frozenset({"FINISHED", "FAILED"})
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """One point of a sweep, as sent to a worker (plain data: it is pickled)."""
+
+    index: int
+    target: str
+    entry_point: str | None
+    params: dict[str, object]
+    store: str
+    experiment: str
+    parent_run_id: str
+    run_name: str
+    capture_parts: tuple[str, ...]
+    metric: str | None
+    timeout: float | None
+    function: bytes | None = None
+    """A Python function target, pickled by cloudpickle (``target`` is then its name)."""
+    source: capture.Source | None = None
+    """Where a function target's code comes from (the caller's script or notebook)."""
+
+    @property
+    def label(self) -> str:
+        """``#index (k=v, ...)``: the point, as an error names it."""
+        return f"#{self.index} ({point_text(self.params)})"
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """How one point ended: its run, status, metric value and error, if any."""
+
+    index: int
+    params: dict[str, object]
+    run_id: str | None
+    status: str
+    metric: float | None = None
+    error: str | None = None
+
+
+def point_text(params: dict[str, object]) -> str:
+    """A point's parameters as ``k=v, ...``."""
+    return ", ".join(f"{k}={param_text(v)}" for k, v in params.items()) or "(defaults)"
+
+
+def result_of(task: PointTask, run: Run) -> PointResult:
+    """A point's result as its run in the store tells it."""
+    tags = run.data.tags
+    error = next((tags[k] for k in ERROR_TAGS if k in tags), None)
+    value = run.data.metrics.get(task.metric) if task.metric else None
+    return PointResult(task.index, task.params, run.run_id, run.info.status, value, error)
+
+
+def run_point(task: PointTask) -> PointResult:
+    """Run one point in this (worker) process and flush the store before returning."""
+    with warnings.catch_warnings():
+        # The point's failure is in its result; a warning per worker would repeat it.
+        warnings.simplefilter("ignore", NotebookRunWarning)
+        warnings.simplefilter("ignore", ProjectRunWarning)
+        return run_point_quietly(task)
+
+
+def run_point_quietly(task: PointTask) -> PointResult:
+    """:func:`run_point` for a thread of the sweep's own process, whose caller filters warnings.
+
+    ``warnings.catch_warnings`` changes the process's filters: threads must not each
+    set and restore them.
+    """
+    from canvasback.tracking.client import Client  # noqa: PLC0415
+
+    client = Client(task.store)
+    try:
+        if task.function is not None:
+            run = _call_function(task)
+        else:
+            run = runner.run_target(
+                task.target,
+                task.entry_point,
+                task.params,
+                task.experiment,
+                task.run_name,
+                parent_run_id=task.parent_run_id,
+                store=task.store,
+                capture_parts=list(task.capture_parts),
+                timeout=task.timeout,
+                tags={POINT_TAG: str(task.index)},
+            )
+        return result_of(task, run)
+    except Exception as exc:  # noqa: BLE001  # reported as the point's failure
+        return PointResult(
+            task.index, task.params, None, "FAILED", error=f"{type(exc).__name__}: {exc}"
+        )
+    finally:
+        client.flush()
+
+
+def _call_function(task: PointTask) -> Run:
+    """Call a function target inside a run of its own, active while it runs."""
+    from canvasback.tracking import current, fluent  # noqa: PLC0415
+
+    assert task.function is not None  # noqa: S101  # the caller checked
+    # The function logs through the fluent API, into the current store: the sweep's.
+    if _config.resolve_store() != Path(task.store):
+        current.set_store(task.store)
+    c = current.client()
+    run = c.create_run(
+        launch.experiment_id(c, task.experiment),
+        run_name=task.run_name,
+        parent_run_id=task.parent_run_id,
+        tags={POINT_TAG: str(task.index), "canvasback.sweep.function": task.target},
+        params={k: param_text(v) for k, v in task.params.items()},
+    )
+    capture.capture_run(run, task.capture_parts, source=task.source)
+    function = pickle.loads(task.function)  # noqa: S301  # pickled by this sweep's caller
+    fluent.start_run(run_id=run.run_id)
+    try:
+        function(**task.params)
+    except Exception as exc:  # noqa: BLE001  # the point's failure, in its run
+        if not run.ended:  # a run the function ended itself keeps its own ending
+            run.set_tag(FUNCTION_ERROR_TAG, f"{type(exc).__name__}: {exc}"[:8000])
+            run.log_text(traceback.format_exc(), FUNCTION_TRACEBACK)
+            run.end("FAILED")
+    except BaseException:
+        run.end("KILLED")
+        raise
+    else:
+        run.end("FINISHED")
+    c.flush()
+    return c.get_run(run.run_id)
