@@ -28,12 +28,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 import canvasback as cb
 import canvasback.sklearn
-from canvasback.models import UntrustedModelError
-from canvasback.registry.sources import (
-    IncompleteModelError,
-    ModelFileOutsideError,
-    ModelNotFoundError,
-)
+from canvasback.models import IncompleteModelError, ModelFileOutsideError, UntrustedModelError
+from canvasback.registry.sources import ModelNotFoundError
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,8 +1,8 @@
 """Which types a skops file may hold without the user naming them, and the trees' check.
 
 skops rebuilds objects from a tree of typed nodes and trusts few types by default; the
-rest it reports (``skops.io.get_untrusted_types``). canvasback lets through, unnamed,
-only *types* (never a function, whatever module it lives in): scikit-learn's estimator
+rest it reports (``skops.io.get_untrusted_types``). canvasback adds to skops's defaults
+only *types*, never a function (whatever module it lives in): scikit-learn's estimator
 classes and the helper types fitted estimators hold, listed below from what
 ``get_untrusted_types`` reports for real fitted models. Anything else has to be named
 (``skops_trusted_types=[...]``): a function such as ``SelectKBest``'s ``f_classif``, a
@@ -100,9 +100,9 @@ def allowed(
         notes = "".join(f"\n- {reasons[t]}" for t in refused if t in reasons)
         msg = (
             f"Refusing to {action} the skops model at {where!r}: it holds types or "
-            f"functions canvasback does not trust unnamed: {refused}. Only scikit-learn's "
-            "estimator classes and the types fitted estimators hold load without being "
-            "named (never a function)."
+            f"functions canvasback does not trust unnamed: {refused}. Beyond skops's "
+            "defaults, only scikit-learn's estimator classes and the types fitted "
+            "estimators hold load without being named, and no function does."
             f"{notes}\nIf you trust them, pass skops_trusted_types={refused!r}."
         )
         raise UntrustedModelError(msg)
