@@ -15,8 +15,9 @@ arrays hold raw indices that scikit-learn follows without bounds checks, so a cr
 file could make ``predict`` read outside them. canvasback checks those indices once the
 model is built (:func:`check_trees`), before handing it back: children inside the node
 array and after their parent (so a walk always ends), features below the tree's
-feature count, which must be the width its estimator checks ``X`` against. A file that
-fails the check is refused; a tree scikit-learn built always passes it.
+feature count, which must be the width its estimator checks ``X`` against (and, in a
+forest or a boosting, no more than the ensemble's, which hands ``X`` on unchecked). A
+file that fails the check is refused; a tree scikit-learn built always passes it.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ _REASONS: Final = {
 
 @cache
 def default_types() -> frozenset[str]:
-    """The names of the types a skops file may hold unnamed (skops's own aside)."""
+    """The names of the types a skops file may hold unnamed, besides skops's own."""
     from sklearn.utils import all_estimators  # noqa: PLC0415  # the model is one
 
     found: list[type] = [cls for _, cls in all_estimators()]
