@@ -18,10 +18,13 @@ from canvasback.models.signature import (
     infer_signature,
 )
 from canvasback.models.trust import PickleLoadWarning, UntrustedModelError
+from canvasback.registry.sources import IncompleteModelError, ModelFileOutsideError
 
 __all__ = [
     "ColSpec",
+    "IncompleteModelError",
     "Model",
+    "ModelFileOutsideError",
     "ModelInfo",
     "ModelSignature",
     "PickleLoadWarning",

@@ -1,8 +1,10 @@
 """``log_model``: a saved model folder becomes a run's artifacts and a logged model.
 
 The folder is written to a temporary place, then copied under the run's artifacts as
-one artifact folder; its ``models:/m-<id>`` id is claimed at once, so any process can
-load or register it by that URI. ``registered_model_name`` registers it in the same call.
+one artifact folder, its ``MLmodel`` last: a folder without one is no model, so a copy
+cut short never loads or registers. Its ``models:/m-<id>`` id is claimed at once, so
+any process can load or register it by that URI. ``registered_model_name`` registers
+it in the same call.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from canvasback.models.mlmodel import ModelInfo
+from canvasback.models.mlmodel import MLMODEL, ModelInfo
 from canvasback.registry.client import Client
 from canvasback.store import layout
 from canvasback.tracking import fluent, logged_models, validation
@@ -64,8 +66,10 @@ def log_model(
         folder.mkdir()
         model = save(folder)
         model.run_id, model.artifact_path, model.model_id = run.info.run_id, path, model_id
-        model.save(folder)
+        # MLmodel last: a folder is a model once it has one, so a copy cut short is none.
         run.log_artifacts(folder, path)
+        model.save(folder)
+        run.log_artifact(folder / MLMODEL, path)
     logged_models.record(store, model_id, run.info.run_id, path)
     if tags:
         run.set_tags({f"model.{path}.{k}": v for k, v in tags.items()})

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import yaml  # type: ignore[import-untyped]
 
 from canvasback.models.signature import ModelSignature
+from canvasback.registry import sources
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -81,7 +82,8 @@ class Model:
         """Read ``folder/MLmodel`` (written by canvasback or by MLflow)."""
         # libyaml's loader when present: a pure-Python parse costs milliseconds.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        data = yaml.load((folder / MLMODEL).read_text(), Loader=loader) or {}  # noqa: S506
+        text = sources.model_file(folder, MLMODEL).read_text()
+        data = yaml.load(text, Loader=loader) or {}  # noqa: S506
         signature = data.pop("signature", None)
         known = {
             "flavors",
@@ -108,7 +110,7 @@ class Model:
         info = self.saved_input_example_info
         if not info:
             return None
-        body = json.loads((folder / info["artifact_path"]).read_text())
+        body = json.loads(sources.model_file(folder, info["artifact_path"]).read_text())
         import pandas as pd  # noqa: PLC0415  # an example is data
 
         if info.get("type") == "dataframe":

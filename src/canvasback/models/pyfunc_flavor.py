@@ -17,6 +17,7 @@ from canvasback.exceptions import MlflowException
 from canvasback.models import requirements, sklearn_flavor, trust
 from canvasback.models.mlmodel import Model, save_input_example
 from canvasback.models.signature import ModelSignature, enforce, infer_signature
+from canvasback.registry import sources
 from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -203,9 +204,12 @@ def load_pyfunc(
         return PyFuncModel(model, _Estimator(raw, conf.get("predict_fn", "predict")), folder)
     if loader == _LOADER and "python_model" in conf:
         trust.require(trusted, "cloudpickle custom model", str(folder))
-        with (folder / conf["python_model"]).open("rb") as fh:
+        with sources.model_file(folder, conf["python_model"]).open("rb") as fh:
             raw = _MlflowNamesUnpickler(fh).load()
-        artifacts = {k: str(folder / v["path"]) for k, v in (conf.get("artifacts") or {}).items()}
+        artifacts = {
+            k: str(sources.model_file(folder, v["path"]))
+            for k, v in (conf.get("artifacts") or {}).items()
+        }
         context = PythonModelContext(artifacts)
         if hasattr(raw, "load_context"):
             raw.load_context(context)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pickle
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.models import requirements, trust
+from canvasback.models import requirements, skops_types, trust
 from canvasback.models.mlmodel import Model, save_input_example
 from canvasback.models.signature import ModelSignature, infer_signature
+from canvasback.registry import sources
 from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -86,13 +87,11 @@ def _dump(sk_model: Any, path: Path, fmt: str, trusted_types: list[str] | None) 
     if fmt == "skops":
         import skops.io  # noqa: PLC0415  # the safe format's library, when used
 
-        skops.io.dump(sk_model, path)
-        untrusted = skops.io.get_untrusted_types(file=path)
-        try:
-            trust.skops_types_allowed(untrusted, trusted_types, str(path))
-        except trust.UntrustedModelError:
-            path.unlink()
-            raise
+        data = skops.io.dumps(sk_model)
+        # Refused before the file exists: what loads back unnamed is what saves unnamed.
+        untrusted = skops.io.get_untrusted_types(data=data)
+        skops_types.allowed(untrusted, trusted_types, str(path), action="save")
+        path.write_bytes(data)
         return
     if fmt == "cloudpickle":
         import cloudpickle  # noqa: PLC0415
@@ -112,16 +111,19 @@ def load(
     """The estimator saved in a folder with the ``sklearn`` flavor."""
     conf = model.flavors.get(FLAVOR) or {}
     fmt = conf.get("serialization_format", "pickle")
-    path = folder / conf.get("pickled_model", _FILES.get(fmt, "model.pkl"))
+    path = sources.model_file(folder, conf.get("pickled_model", _FILES.get(fmt, "model.pkl")))
     if fmt == "skops":
         import skops.io  # noqa: PLC0415
 
-        untrusted = skops.io.get_untrusted_types(file=path)
+        data = path.read_bytes()  # audited and loaded from the same bytes
+        untrusted = skops.io.get_untrusted_types(data=data)
         named = [*(skops_trusted_types or [])]
         if trusted:  # the caller trusts the file, hence the types it lists itself
             named += conf.get("skops_trusted_types") or []
-        allowed = trust.skops_types_allowed(untrusted, named, str(folder))
-        return skops.io.load(path, trusted=allowed)
+        estimator = skops.io.loads(data, trusted=skops_types.allowed(untrusted, named, str(folder)))
+        if skops_types.TREE in untrusted:
+            skops_types.check_trees(estimator, str(folder))
+        return estimator
     trust.require(trusted, f"{fmt} model", str(folder))
     with path.open("rb") as fh:
         return pickle.load(fh)  # noqa: S301  # trusted by the caller, checked above

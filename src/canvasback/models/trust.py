@@ -2,8 +2,8 @@
 
 Pickle and cloudpickle files run code while they load; canvasback loads them only when
 the caller says so (``trusted=True``, or ``CANVASBACK_TRUST_PICKLE=1`` for a process),
-and warns each time. skops files load without unpickling; types skops does not know as
-safe (outside scikit-learn) need to be named, as in ``skops.io.load(trusted=...)``.
+and warns each time. skops files load without unpickling; which types they may hold
+without being named is decided in :mod:`canvasback.models.skops_types`.
 """
 
 from __future__ import annotations
@@ -42,17 +42,3 @@ def require(trusted: bool | None, what: str, where: str) -> None:
         PickleLoadWarning,
         stacklevel=4,
     )
-
-
-def skops_types_allowed(untrusted: list[str], named: list[str] | None, where: str) -> list[str]:
-    """The types to pass to ``skops.io.load``: scikit-learn's own and the ones named."""
-    allowed = set(named or [])
-    refused = [t for t in untrusted if t not in allowed and not t.startswith("sklearn.")]
-    if refused:
-        msg = (
-            f"Refusing to load the skops model at {where!r}: it holds types that skops does "
-            f"not know as safe: {refused}. If you trust them, pass "
-            f"skops_trusted_types={refused!r}."
-        )
-        raise UntrustedModelError(msg)
-    return untrusted

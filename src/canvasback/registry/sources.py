@@ -2,13 +2,18 @@
 
 Registry URIs (``models:/<name>/<version>``, ``@alias``, ``/latest``) resolve to a
 version's source through the registry first, then here. A location is a folder with an
-``MLmodel`` file; anything else is an error naming what exists.
+``MLmodel`` file; anything else is an error naming what exists. Every file its
+``MLmodel`` names must exist (``log_model`` copies ``MLmodel`` last, so a copy cut
+short is no model) and, symlinks resolved, lie inside the folder: a model cannot read
+or register a file elsewhere on the machine.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
+
+import yaml  # type: ignore[import-untyped]
 
 from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST, MlflowException
 from canvasback.store import layout
@@ -26,6 +31,14 @@ class ModelNotFoundError(MlflowException, LookupError):
     """A model URI that names no model folder (no ``MLmodel`` file there)."""
 
     error_code = RESOURCE_DOES_NOT_EXIST
+
+
+class IncompleteModelError(ModelNotFoundError):
+    """A model folder whose ``MLmodel`` names a file that is not there."""
+
+
+class ModelFileOutsideError(MlflowException, PermissionError):
+    """A model file that resolves (through a symlink, ``..`` or an absolute path) elsewhere."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,59 @@ def locate(store: Store, uri: str) -> ModelLocation:
         what = "is not a folder" if not folder.is_dir() else "has no MLmodel file"
         msg = f"No model at {uri!r}: {str(folder)!r} {what}"
         raise ModelNotFoundError(msg)
+    check_folder(folder)
     return ModelLocation(folder, folder.as_uri())
+
+
+def model_file(folder: Path, name: object) -> Path:
+    """The file ``name`` of a model folder, refused unless it resolves inside the folder."""
+    if not isinstance(name, str) or not name:
+        msg = f"Invalid model file {name!r} in the MLmodel of {str(folder)!r}: a file name"
+        raise ModelNotFoundError(msg)
+    root = folder.resolve()
+    path = (root / name).resolve()
+    if path == root or not path.is_relative_to(root):
+        msg = (
+            f"Refusing the model at {str(folder)!r}: its file {name!r} points to "
+            f"{str(path)!r}, outside the model folder; a model's files must be inside it"
+        )
+        raise ModelFileOutsideError(msg)
+    return path
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse a model folder whose files are missing or lie outside it."""
+    text = model_file(folder, MLMODEL).read_text()
+    described = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    for what, name in _named_files(_mapping(described)):
+        if not model_file(folder, name).exists():
+            msg = (
+                f"The model folder {str(folder)!r} is incomplete: its MLmodel names {what} "
+                f"{name!r}, which is missing (a copy cut short?); log the model again"
+            )
+            raise IncompleteModelError(msg)
+
+
+def _named_files(described: dict[str, Any]) -> list[tuple[str, object]]:
+    """(what, name) of the files an ``MLmodel`` names that canvasback's loaders read."""
+    flavors = _mapping(described.get("flavors"))
+    sklearn, pyfunc = _mapping(flavors.get("sklearn")), _mapping(flavors.get("python_function"))
+    example = _mapping(described.get("saved_input_example_info"))
+    named = [
+        ("the sklearn model file", sklearn.get("pickled_model")),
+        ("the python_function model file", pyfunc.get("model_path")),
+        ("the python_function data", pyfunc.get("data")),
+        ("the custom model file", pyfunc.get("python_model")),
+        ("the input example", example.get("artifact_path")),
+        ("the serving input example", example.get("serving_input_path")),
+    ]
+    for key, artifact in _mapping(pyfunc.get("artifacts")).items():
+        named.append((f"the artifact {key!r}", _mapping(artifact).get("path")))
+    return [(what, name) for what, name in named if name is not None]
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _under_artifacts(store: Store, uri: str) -> bool:
@@ -71,6 +136,7 @@ def _run_model(store: Store, run_id: str, path: str, *, uri: str) -> ModelLocati
     base = store.fs.path(f"{layout.ARTIFACTS_DIR}/{run_id}")
     folder = store.fs.path(f"{layout.ARTIFACTS_DIR}/{run_id}/{path}") if path else base
     if (folder / MLMODEL).is_file():
+        check_folder(folder)
         return ModelLocation(folder, f"runs:/{run_id}/{path}", run_id, path)
     if not queries.existing_run_ids(store.read(), [run_id]):
         msg = f"No run {run_id!r} in store {str(store.root)!r} (from model URI {uri!r})"
