@@ -35,9 +35,9 @@ def recover(store: str | None) -> int:
         f"canvasback recover: wrote {report.written_rows} row(s) in "
         f"{report.written_files} file(s) to {root}\n"
     )
-    versions = repair.recover_versions(open_store(root))
+    versions = repair.recover_registry(open_store(root))
     if versions:
-        out.write(f"canvasback recover: wrote {versions} model version(s) left unwritten\n")
+        out.write(f"canvasback recover: made {versions} registry repair(s) of killed calls\n")
     for path, rows in sorted(report.remaining.items()):
         out.write(f"  still kept: {rows} row(s) in {path}\n")
     for error in report.errors:
