@@ -52,23 +52,29 @@ def _digits(text: str) -> bool:
 
 def page_offset(page_token: object, max_results: object) -> int:
     """The offset a page token stands for; the page must end within a 64-bit count."""
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
-        msg = f"Invalid max_results {max_results!r}: a positive integer is required"
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results < INT64_MAX
+    ):
+        msg = (
+            f"Invalid max_results {max_results!r}: a positive integer below {INT64_MAX} is required"
+        )
         raise InvalidInputError(msg)
     if page_token is None:
-        offset = 0
-    elif not isinstance(page_token, str) or not _digits(page_token):
+        return 0
+    if not isinstance(page_token, str) or not _digits(page_token):
         msg = (
             f"Invalid page_token {page_token!r}: pass the token of a previous page "
             "(a string of digits 0-9), or None for the first page"
         )
         raise InvalidInputError(msg)
-    else:
-        offset = int(page_token)
+    offset = int(page_token)
     if offset + max_results >= INT64_MAX:
         msg = (
-            f"Invalid page_token {str(page_token)[:40]!r} with max_results {max_results}: "
-            f"the page must end before row {INT64_MAX}; pass the token of a previous page"
+            f"Invalid page_token {page_token[:40]!r} (with max_results {max_results}): no "
+            f"page starts there, the last row a page may end at is {INT64_MAX - 1}; pass "
+            "the token of a previous page"
         )
         raise InvalidInputError(msg)
     return offset
