@@ -11,6 +11,7 @@ object storage), read, and never changed or deleted afterwards.
 - **A model's log**: ``claims/registered-model-logs/<model id>/1``, ``2``, ...: each slot
   is a rename (with the new name), the deletion, or an abort (a rename's intent given
   up). Exactly one call takes each slot, so one rename or delete wins each step.
+  Beside the slots, ``row-written`` says the model's row is on disk.
 
 Whether the last holding of a name *holds* follows from these files alone (see
 :func:`status`); :mod:`canvasback.registry.repair` describes the protocol built on them
@@ -51,6 +52,7 @@ OPEN: Final = "open"  # a rename's intent whose log slot nobody has taken yet
 MAX_TRIES: Final = 64
 _MODEL_ID: Final = re.compile(r"[0-9a-f]{32}")
 _PARTITION: Final = layout.REGISTRY_PARTITION
+_ROW_WRITTEN: Final = "row-written"
 
 # Facts that stay true once seen (a model's row, its log settled up to a length): each
 # process checks them once.
@@ -186,7 +188,7 @@ def read_log(store: Store, model_id: str) -> ModelLog:
 def status(store: Store, holding: Holding, log: ModelLog) -> str:
     """HELD, STALE (for good) or OPEN (a rename to this name not yet decided)."""
     if not holding.model_id:
-        return STALE  # not a claim this code wrote: it holds nothing
+        return STALE  # content that names no model: it holds nothing
     if holding.slot:
         entry = log.at(holding.slot)
         if entry is None:
@@ -296,6 +298,11 @@ def settle(store: Store, model_id: str, log: ModelLog) -> bool:
     return wrote
 
 
+def mark_settled(store: Store, model_id: str, slot: int) -> None:
+    """Remember that the events of a model's log up to ``slot`` are written."""
+    _SETTLED.add((store.root, model_id, slot))
+
+
 def write_model(store: Store, holding: Holding) -> None:
     """Write a model's row (and its tags and description) from the holding that created it.
 
@@ -314,15 +321,25 @@ def write_model(store: Store, holding: Holding) -> None:
     row = (model_id, holding.name, holding.time, holding.user)
     store.writer.append("registered_models", _PARTITION, row)
     store.flush()
+    _mark_written(store, model_id)
+
+
+def _mark_written(store: Store, model_id: str) -> None:
+    # A claim beside the model's log: later calls know the row is there from one read.
+    store.claim(f"{MODEL_LOGS}/{model_id}", _ROW_WRITTEN, b"")
     _WRITTEN.add((store.root, model_id))
 
 
 def ensure_written(store: Store, holding: Holding) -> bool:
     """Write the row of a model whose creator was killed after claiming its name."""
-    if holding.slot or not holding.token or (store.root, holding.model_id) in _WRITTEN:
+    model_id = holding.model_id
+    if holding.slot or not holding.token or (store.root, model_id) in _WRITTEN:
         return False
-    if rq.model_written(store.read(), holding.model_id):
-        _WRITTEN.add((store.root, holding.model_id))
+    if store.read_claim(f"{MODEL_LOGS}/{model_id}", _ROW_WRITTEN) is not None:
+        _WRITTEN.add((store.root, model_id))
+        return False
+    if rq.model_written(store.read(), model_id):  # its creator died just before the mark
+        _mark_written(store, model_id)
         return False
     write_model(store, holding)
     return True

@@ -81,11 +81,17 @@ class RegistryMethods(AliasMethods, VersionMethods):
         or deletion, the row of a model whose creator died after claiming its name.
         """
         checked = names.model_name(name)
-        found = claims.lookup(self.store, checked)
+        found = self._held_for_writing(checked)
+        if found is None:
+            raise self._not_found(checked)
+        return found
+
+    def _held_for_writing(self, name: str) -> tuple[claims.Holding, claims.ModelLog] | None:
+        found = claims.lookup(self.store, name)
         if found is not None and found.state == claims.STALE and found.holding.model_id:
             claims.settle(self.store, found.holding.model_id, found.log)
         if found is None or found.state != claims.HELD:
-            raise self._not_found(checked)
+            return None
         claims.settle(self.store, found.holding.model_id, found.log)
         claims.ensure_written(self.store, found.holding)
         return found.holding, found.log
@@ -101,27 +107,34 @@ class RegistryMethods(AliasMethods, VersionMethods):
         checked = names.model_name(name)
         checked_tags = dict(checked_tag(k, v) for k, v in (tags or {}).items())
         text = names.description(description, f"registered model {checked!r}")
+        self._create(checked, checked_tags, text)
+        return self.get_registered_model(checked)
+
+    def _create(self, name: str, tags: dict[str, str], description: str | None) -> None:
         holding = claims.take_name(
             self.store,
-            checked,
+            name,
             uuid.uuid4().hex,
             slot=0,
             token=claims.new_token(),
             time=time.time_ns() // 1_000_000,
             user=user_name(),
-            tags=checked_tags,
-            description=text,
+            tags=tags,
+            description=description,
         )
         claims.write_model(self.store, holding)
-        return self.get_registered_model(checked)
 
     def _ensure_model(self, name: str) -> tuple[claims.Holding, claims.ModelLog]:
-        with contextlib.suppress(RegistryNotFoundError):
-            return self._writable(name)
-        # Another process may create it at the same moment: then its model is the one.
-        with contextlib.suppress(RegistryConflictError):
-            self.create_registered_model(name)
-        return self._writable(name)
+        checked = names.model_name(name)
+        found = self._held_for_writing(checked)
+        if found is None:
+            # Another process may create it at the same moment: then its model is the one.
+            with contextlib.suppress(RegistryConflictError):
+                self._create(checked, {}, None)
+            found = self._held_for_writing(checked)
+        if found is None:  # created, then deleted by another call at once
+            raise self._not_found(checked)
+        return found
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """A registered model with its tags, aliases and latest version per stage."""
@@ -219,6 +232,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
             raise RegistryConflictError(msg)
         self._event(model_id, layout.EVENT_MODEL_NAME, claims.slot_key(slot), checked)
         self.store.flush()
+        claims.mark_settled(self.store, model_id, slot)
         return self.get_registered_model(checked)
 
     def delete_registered_model(self, name: str) -> None:
@@ -226,9 +240,8 @@ class RegistryMethods(AliasMethods, VersionMethods):
         holding, log = self._writable(name)
         model_id, seen = holding.model_id, len(log.entries)
         for _ in range(claims.MAX_TRIES):
-            if claims.commit(
-                self.store, model_id, log.next_slot, claims.DELETE, claims.new_token()
-            ):
+            slot = log.next_slot
+            if claims.commit(self.store, model_id, slot, claims.DELETE, claims.new_token()):
                 break
             log = claims.read_log(self.store, model_id)
             _raise_if_lost(log, seen, name, "deleted")
@@ -237,6 +250,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
             raise RegistryConflictError(msg)
         self._event(model_id, layout.EVENT_MODEL_LIFECYCLE, "", "deleted")
         self.store.flush()
+        claims.mark_settled(self.store, model_id, slot)
 
     def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
         """Set a tag on a registered model."""

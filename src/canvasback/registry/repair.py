@@ -18,7 +18,8 @@ its token. If that slot is still free the holding is *open* (a rename under way)
 other holding is *stale*, for good. A name is free when its last holding does not hold.
 
 - **create** ``N``: claim the next holding of ``N`` (slot 0), then write the model's
-  events and row. Done when the holding is claimed.
+  events, its row, and the ``row-written`` mark beside its log. Done when the holding
+  is claimed.
 - **rename** ``A -> B``: read the model's log (next slot ``s``); claim the next holding
   of ``B`` for slot ``s`` (the intent); take slot ``s`` with ``rename B`` (the commit);
   write the name event keyed by ``s``. Done exactly when slot ``s`` is taken: ``A``
@@ -39,8 +40,10 @@ other holding is *stale*, for good. A name is free when its last holding does no
 A kill, point by point
 ----------------------
 - create, after the holding: the model exists (name lookups answer from the holding);
-  its row is missing. The next call writing to it, or ``recover``, writes the row, tags
-  and description from the holding: the create happened, whole.
+  its row is missing. The next call writing to it (a registration too), or ``recover``,
+  finds no ``row-written`` mark and writes the tags, description and row from the
+  holding: the create happened, whole. Rows dedupe on the model id, so a repair racing
+  a creator that is only slow writes the same row twice, harmlessly.
 - rename, after the intent: the holding of ``B`` is open; lookups of ``B`` find no model.
   The next call claiming ``B`` aborts it (``recover`` does so once it is older than the
   grace period): the rename never happened. A later rename or deletion of the model
@@ -53,7 +56,9 @@ A kill, point by point
   writing to it or claiming ``N``, or ``recover``, writes the deletion event.
 - register, after the number claim: ``recover`` writes the version's events and row
   from the claim: registered, whole (before a rename or deletion that came later).
-  After the events: the same. After the row: done (the check only ever takes back).
+  After the events: the same. After the row: the version stays, as registered before
+  any rename or deletion that raced it (the check only decides what the caller is told,
+  and a killed caller is told nothing).
 - every other point is before a claim (nothing happened) or after the last write.
 
 ``recover`` (``canvasback recover``) does all of this for every model and name, and
