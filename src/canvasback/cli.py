@@ -5,8 +5,8 @@ of a project folder (``canvasback.toml`` or MLflow's ``MLproject``), as a tracke
 exit status 0 when the run FINISHED, 1 when it failed.
 
 ``canvasback recover [STORE]`` writes the rows an earlier process could not write to a
-store (kept in a spill folder, see ``canvasback.store.spill``) into it, and the model
-versions whose number was claimed by a process killed before it wrote them; it says
+store (kept in a spill folder, see ``canvasback.store.spill``) into it, and settles the
+registry calls a killed process left half done (``canvasback.registry.repair``); it says
 what is still kept and where. Exit status 0 when nothing is left, 1 otherwise.
 
 Every bad invocation (an unknown option, a store path that is no store, a bad
@@ -141,8 +141,8 @@ def recover(store: str | None) -> int:
     """Write what an earlier process could not write into STORE.
 
     Rows a process could not write to the store (kept in a spill folder of the user's
-    cache) are written into it, and so are model versions whose number was claimed by
-    a process killed before it wrote them. STORE is a store folder (default:
+    cache) are written into it, and registry calls (register, rename, delete) that a
+    killed process left half done are completed or undone. STORE is a store folder (default:
     CANVASBACK_STORE, else ./canvasback-store). Exit status 0 when nothing is left
     to write, 1 when rows are still kept (the output says where and why).
     """
@@ -153,7 +153,7 @@ def recover(store: str | None) -> int:
 
     root = store_folder(store, create=False)
     report = spill.replay(LocalFileSystem(root), rows_to_table)
-    versions = repair.recover_versions(open_store(root))
+    versions = repair.recover_registry(open_store(root))
     return _report_recovery(root, report, versions)
 
 
@@ -164,7 +164,7 @@ def _report_recovery(root: Path, report: ReplayReport, versions: int) -> int:
         f"{report.written_files} file(s) to {root}\n"
     )
     if versions:
-        out.write(f"canvasback recover: wrote {versions} model version(s) left unwritten\n")
+        out.write(f"canvasback recover: made {versions} registry repair(s) of killed calls\n")
     for path, rows in sorted(report.remaining.items()):
         out.write(f"  still kept: {rows} row(s) in {path}\n")
     for error in report.errors:

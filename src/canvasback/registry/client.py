@@ -50,9 +50,9 @@ class Client(TrackingClient, RegistryMethods):
 
     def version_of_uri(self, model_uri: str) -> ModelVersion | None:
         """The version a ``models:/<name>/<version|alias|latest>`` URI names, else None."""
-        if not model_uri.startswith("models:/"):
+        if not model_uri.startswith(sources.MODELS_PREFIX):
             return None
-        body = model_uri.removeprefix("models:/").strip("/")
+        body = sources.models_uri_body(model_uri)
         name, at, alias = body.partition("@")
         if at:
             return self.get_model_version_by_alias(name, alias)

@@ -1,31 +1,33 @@
 """MlflowClient's model registry methods, under their MLflow names, over one store.
 
-A registered model gets a random id; its name is claimed by exclusive create (hashed),
-so two processes creating one name get one model. Version numbers are the lowest free
-number of the model's claim namespace: 1, 2, 3, ... without gaps or duplicates however
-many processes register at once, and never reused, since a claim is never given back.
-Everything else (names after a rename, descriptions, tags, stages, deletions) is an
-event of the registry's partition, and alias moves are rows kept forever. Every write
-is on disk when the call returns, so every process's next read sees it.
+A registered model gets a random id. Who holds a name, and each model's renames and
+deletion, are claims (:mod:`canvasback.registry.claims`): two processes creating one
+name get one model, two renaming one model get one rename, and every call that lost
+such a race raises. Versions are numbered claims too (:mod:`canvasback.registry.versions`).
+Everything else (descriptions, tags, stages, the views' names and deletions) is an event
+of the registry's partition, and alias moves are rows kept forever. Every write is on
+disk when the call returns, so every process's next read sees it; what a killed call
+left is settled by the next call that touches the model, or by ``canvasback recover``
+(:mod:`canvasback.registry.repair`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.exceptions import MlflowException
-from canvasback.registry import names
+from canvasback.registry import claims, names
 from canvasback.registry.aliases import AliasMethods
+from canvasback.registry.claims import NAME_CLAIMS, VERSION_CLAIMS
 from canvasback.registry.entities import (
     ModelVersion,
     RegisteredModel,
+    RegistryConflictError,
     RegistryNotFoundError,
 )
+from canvasback.registry.versions import PagedList, VersionMethods, checked_tag
 from canvasback.store import layout
 from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
@@ -37,51 +39,62 @@ if TYPE_CHECKING:
     from canvasback.store import Store
     from canvasback.store.reader import Catalog
 
-NAME_CLAIMS: Final = "registered-model-names"
-VERSION_CLAIMS: Final = "model-versions"
+__all__ = [
+    "NAME_CLAIMS",
+    "VERSION_CLAIMS",
+    "PagedList",
+    "RegistryConflictError",
+    "RegistryMethods",
+]
+
 _PARTITION: Final = layout.REGISTRY_PARTITION
 
 
-class RegistryConflictError(MlflowException, ValueError):
-    """A registered model name that is taken already."""
-
-    error_code = "RESOURCE_ALREADY_EXISTS"
-
-
-class PagedList(list[Any]):
-    """A page of search results; ``token`` fetches the next page (None: no more)."""
-
-    def __init__(self, items: list[Any], token: str | None) -> None:
-        super().__init__(items)
-        self.token = token
-
-
-def _name_claim(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()
-
-
-def _tag(key: object, value: object) -> tuple[str, str]:
-    return validation.validate_key("tag", key), validation.tag_value(str(key), value)
-
-
-class RegistryMethods(AliasMethods):
+class RegistryMethods(AliasMethods, VersionMethods):
     """The registry half of :class:`canvasback.registry.client.Client`."""
 
     store: Store
 
     # -- names -----------------------------------------------------------------------
-    def _model_id(self, name: object) -> str:
-        checked = names.model_name(name)
-        claimed = self.store.read_claim(NAME_CLAIMS, _name_claim(checked))
-        if claimed is None:
-            known = rq.model_names(self.store.read())
-            shown = ", ".join(repr(n) for n in known[:20]) or "none yet"
-            msg = f"No registered model named {checked!r}; the registered models are {shown}"
-            raise RegistryNotFoundError(msg)
-        return claimed.decode()
+    def _not_found(self, name: str) -> RegistryNotFoundError:
+        known = rq.model_names(self.store.read())
+        shown = ", ".join(repr(n) for n in known[:20]) or "none yet"
+        return RegistryNotFoundError(
+            f"No registered model named {name!r}; the registered models are {shown}"
+        )
 
-    def _event(self, entity: str, kind: str, key: str, value: str | None) -> None:
-        self.store.writer.event(_PARTITION, entity, kind, key, value)
+    def _holding(self, name: object) -> claims.Holding:
+        """The holding of a name that holds (a read: nothing is written)."""
+        checked = names.model_name(name)
+        found = claims.lookup(self.store, checked)
+        if found is None or found.state != claims.HELD:
+            raise self._not_found(checked)
+        return found.holding
+
+    def _model_id(self, name: object) -> str:
+        return self._holding(name).model_id
+
+    def _writable(self, name: object) -> tuple[claims.Holding, claims.ModelLog]:
+        """A name's holding and model log, for a call that writes to the model.
+
+        It settles what a killed call left on the way: the events of a committed rename
+        or deletion, the row of a model whose creator died after claiming its name.
+        """
+        checked = names.model_name(name)
+        found = self._held_for_writing(checked)
+        if found is None:
+            raise self._not_found(checked)
+        return found
+
+    def _held_for_writing(self, name: str) -> tuple[claims.Holding, claims.ModelLog] | None:
+        found = claims.lookup(self.store, name)
+        if found is not None and found.state == claims.STALE and found.holding.model_id:
+            claims.settle(self.store, found.holding.model_id, found.log)
+        if found is None or found.state != claims.HELD:
+            return None
+        claims.settle(self.store, found.holding.model_id, found.log)
+        claims.ensure_written(self.store, found.holding)
+        return found.holding, found.log
 
     # -- registered models -----------------------------------------------------------
     def create_registered_model(
@@ -92,49 +105,65 @@ class RegistryMethods(AliasMethods):
     ) -> RegisteredModel:
         """Create a registered model; its name must be new in this store."""
         checked = names.model_name(name)
-        checked_tags = dict(_tag(k, v) for k, v in (tags or {}).items())
-        model_id = uuid.uuid4().hex
-        if not self.store.claim(NAME_CLAIMS, _name_claim(checked), model_id.encode()):
-            msg = f"Registered model {checked!r} already exists in store {str(self.store.root)!r}"
-            raise RegistryConflictError(msg)
-        row = (model_id, checked, time.time_ns() // 1_000_000, user_name())
-        self.store.writer.append("registered_models", _PARTITION, row)
-        for key, value in checked_tags.items():
-            self._event(model_id, layout.EVENT_MODEL_TAG, key, value)
-        if description is not None:
-            self._event(model_id, layout.EVENT_MODEL_DESCRIPTION, "", str(description))
-        self.store.flush()
+        checked_tags = dict(checked_tag(k, v) for k, v in (tags or {}).items())
+        text = names.description(description, f"registered model {checked!r}")
+        self._create(checked, checked_tags, text)
         return self.get_registered_model(checked)
 
-    def _ensure_model(self, name: str) -> str:
+    def _create(self, name: str, tags: dict[str, str], description: str | None) -> None:
+        holding = claims.take_name(
+            self.store,
+            name,
+            uuid.uuid4().hex,
+            slot=0,
+            token=claims.new_token(),
+            time=time.time_ns() // 1_000_000,
+            user=user_name(),
+            tags=tags,
+            description=description,
+        )
+        claims.write_model(self.store, holding)
+
+    def _ensure_model(self, name: str) -> tuple[claims.Holding, claims.ModelLog]:
         checked = names.model_name(name)
-        claimed = self.store.read_claim(NAME_CLAIMS, _name_claim(checked))
-        if claimed is not None:
-            return claimed.decode()
-        # Another process may create it at the same moment: then its model is the one.
-        with contextlib.suppress(RegistryConflictError):
-            self.create_registered_model(checked)
-        return self._model_id(checked)
+        found = self._held_for_writing(checked)
+        if found is None:
+            # Another process may create it at the same moment: then its model is the one.
+            with contextlib.suppress(RegistryConflictError):
+                self._create(checked, {}, None)
+            found = self._held_for_writing(checked)
+        if found is None:  # created, then deleted by another call at once
+            raise self._not_found(checked)
+        return found
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         """A registered model with its tags, aliases and latest version per stage."""
-        model_id = self._model_id(name)
+        holding = self._holding(name)
         catalog = self.store.read()
-        row = rq.model_row(catalog, model_id)
-        if row is None:  # claimed, row not yet visible: another process is creating it
-            row = {"model_id": model_id, "name": name, "creation_time": 0}
-        return self._models(catalog, [row])[0]
+        row = rq.model_row(catalog, holding.model_id)
+        if row is None:  # claimed, row not yet written: its creator is writing it (or died)
+            row = {
+                "model_id": holding.model_id,
+                "creation_time": holding.time,
+                "description": holding.description,
+                "user_id": holding.user,
+            }
+        # The name the claims gave: the views may not show a killed call's rename yet.
+        return self._models(catalog, [{**row, "name": holding.name}])[0]
 
     def _models(self, catalog: Catalog, rows: list[rq.Row]) -> list[RegisteredModel]:
         ids = [r["model_id"] for r in rows]
         tags = rq.model_tags(catalog, ids)
         aliases = rq.aliases_of(catalog, ids)
+        # Versions under the names given (the claims' name for one model looked up).
+        named = {r["model_id"]: r["name"] for r in rows}
+        version_rows = [{**v, "name": named[v["model_id"]]} for v in rq.versions_of(catalog, ids)]
         by_model: dict[str, list[ModelVersion]] = {}
-        for version in self._versions(catalog, rq.versions_of(catalog, ids)):
-            by_model.setdefault(version.name, []).append(version)
+        for row, version in zip(version_rows, self._versions(catalog, version_rows), strict=True):
+            by_model.setdefault(row["model_id"], []).append(version)
         out = []
         for row in rows:
-            versions = by_model.get(row["name"], [])
+            versions = by_model.get(row["model_id"], [])
             latest = {v.current_stage: v for v in versions}  # oldest first: the last wins
             out.append(
                 RegisteredModel(
@@ -157,7 +186,7 @@ class RegistryMethods(AliasMethods):
         page_token: str | None = None,
     ) -> PagedList:
         """Registered models that match (``name LIKE 'churn%' AND tags.team = 'a'``)."""
-        offset = _offset(page_token)
+        offset = names.page_offset(page_token, max_results)
         catalog = self.store.read()
         rows = rq.search_registered_models(
             catalog, filter_string, order_by, max_results + 1, offset
@@ -167,214 +196,85 @@ class RegistryMethods(AliasMethods):
 
     def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
         """Change a registered model's description."""
-        model_id = self._model_id(name)
-        self._event(model_id, layout.EVENT_MODEL_DESCRIPTION, "", description)
+        text = names.description(description, f"registered model {name!r}")
+        holding, _log = self._writable(name)
+        self._event(holding.model_id, layout.EVENT_MODEL_DESCRIPTION, "", text)
         self.store.flush()
         return self.get_registered_model(name)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
-        """Give a registered model a new name; its versions and aliases stay with it."""
-        model_id = self._model_id(name)
+        """Give a registered model a new name; its versions and aliases stay with it.
+
+        The new name is claimed with the intent (model, log slot, token), then the slot
+        is taken: the rename is done exactly when it gets the slot. A rename or deletion
+        of the model that took it first, or a call that wanted the new name and gave the
+        intent up, makes this call raise.
+        """
         checked = names.model_name(new_name, "new registered model name")
-        if not self.store.claim(NAME_CLAIMS, _name_claim(checked), model_id.encode()):
-            msg = f"Registered model {checked!r} already exists in store {str(self.store.root)!r}"
+        holding, log = self._writable(name)
+        model_id, seen = holding.model_id, len(log.entries)
+        for _ in range(claims.MAX_TRIES):
+            slot, token = log.next_slot, claims.new_token()
+            claims.take_name(self.store, checked, model_id, slot=slot, token=token)
+            if claims.commit(self.store, model_id, slot, claims.RENAME, token, checked):
+                break
+            log = claims.read_log(self.store, model_id)
+            _raise_if_lost(log, seen, name, f"renamed to {checked!r}")
+            taken = log.at(slot)
+            if taken is not None and taken.token == token:  # our intent was given up
+                msg = (
+                    f"Registered model {checked!r} was claimed by another call while "
+                    f"{name!r} was being renamed to it; the rename did not happen"
+                )
+                raise RegistryConflictError(msg)
+        else:
+            msg = f"Registered model {name!r} is contended by too many calls; try again"
             raise RegistryConflictError(msg)
-        self._event(model_id, layout.EVENT_MODEL_NAME, "", checked)
+        self._event(model_id, layout.EVENT_MODEL_NAME, claims.slot_key(slot), checked)
         self.store.flush()
-        self.store.release_claim(NAME_CLAIMS, _name_claim(name))
+        claims.mark_settled(self.store, model_id, slot)
         return self.get_registered_model(checked)
 
     def delete_registered_model(self, name: str) -> None:
         """Delete a registered model and its versions; the name is free again."""
-        model_id = self._model_id(name)
+        holding, log = self._writable(name)
+        model_id, seen = holding.model_id, len(log.entries)
+        for _ in range(claims.MAX_TRIES):
+            slot = log.next_slot
+            if claims.commit(self.store, model_id, slot, claims.DELETE, claims.new_token()):
+                break
+            log = claims.read_log(self.store, model_id)
+            _raise_if_lost(log, seen, name, "deleted")
+        else:
+            msg = f"Registered model {name!r} is contended by too many calls; try again"
+            raise RegistryConflictError(msg)
         self._event(model_id, layout.EVENT_MODEL_LIFECYCLE, "", "deleted")
         self.store.flush()
-        self.store.release_claim(NAME_CLAIMS, _name_claim(name))
+        claims.mark_settled(self.store, model_id, slot)
 
     def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
         """Set a tag on a registered model."""
-        model_id = self._model_id(name)
-        self._event(model_id, layout.EVENT_MODEL_TAG, *_tag(key, value))
+        tag = checked_tag(key, value)
+        holding, _log = self._writable(name)
+        self._event(holding.model_id, layout.EVENT_MODEL_TAG, *tag)
         self.store.flush()
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from a registered model."""
-        model_id = self._model_id(name)
-        self._event(model_id, layout.EVENT_MODEL_TAG, validation.validate_key("tag", key), None)
+        checked = validation.validate_key("tag", key)
+        holding, _log = self._writable(name)
+        self._event(holding.model_id, layout.EVENT_MODEL_TAG, checked, None)
         self.store.flush()
 
-    # -- versions --------------------------------------------------------------------
-    def create_model_version(
-        self,
-        name: str,
-        source: str,
-        run_id: str | None = None,
-        tags: Mapping[str, Any] | None = None,
-        run_link: str | None = None,
-        description: str | None = None,
-    ) -> ModelVersion:
-        """A new version of a registered model (created if needed) for a model folder."""
-        del run_link  # a run is linked by its id: the widgets open it in place
-        if not isinstance(source, str) or not source:
-            msg = f"Invalid model version source {source!r}: a model URI or folder is required"
-            raise validation.InvalidInputError(msg)
-        checked_tags = dict(_tag(k, v) for k, v in (tags or {}).items())
-        model_id = self._ensure_model(name)
-        now, user = time.time_ns() // 1_000_000, user_name()
-        # The claim holds the whole version: a crash before its row is written loses
-        # nothing (registry/repair.py writes the row from it).
-        claim = json.dumps({"source": source, "run_id": run_id, "time": now, "user": user}).encode()
-        version = self.store.claim_next_number(f"{VERSION_CLAIMS}/{model_id}", claim)
-        row = (model_id, version, source, run_id, now, user)
-        self.store.writer.append("model_versions", _PARTITION, row)
-        entity = f"{model_id}/{version}"
-        for key, value in checked_tags.items():
-            self._event(entity, layout.EVENT_VERSION_TAG, key, value)
-        if description is not None:
-            self._event(entity, layout.EVENT_VERSION_DESCRIPTION, "", str(description))
-        self.store.flush()
-        return ModelVersion(
-            name=name,
-            version=str(version),
-            creation_timestamp=now,
-            last_updated_timestamp=now,
-            description=description,
-            user_id=row[5],
-            source=source,
-            run_id=run_id,
-            tags=checked_tags,
-        )
 
-    def _version_row(self, name: str, version: object) -> rq.Row:
-        model_id = self._model_id(name)
-        number = names.version_number(version)
-        catalog = self.store.read()
-        row = rq.version_row(catalog, model_id, number)
-        if row is None:
-            have = [str(r["version"]) for r in rq.versions_of(catalog, [model_id])]
-            shown = ", ".join(have) or "none"
-            msg = f"Registered model {name!r} has no version {number}; its versions are {shown}"
-            raise RegistryNotFoundError(msg)
-        return row
-
-    def _versions(self, catalog: Catalog, rows: list[rq.Row]) -> list[ModelVersion]:
-        if not rows:
-            return []
-        ids = sorted({r["model_id"] for r in rows})
-        tags = rq.version_tags(catalog, ids)
-        by_version: dict[tuple[str, int], list[str]] = {}
-        for model_id, aliases in rq.aliases_of(catalog, ids).items():
-            for alias, number in aliases.items():
-                by_version.setdefault((model_id, number), []).append(alias)
-        return [
-            ModelVersion(
-                name=r["name"],
-                version=str(r["version"]),
-                creation_timestamp=r["creation_time"],
-                last_updated_timestamp=r["last_updated_time"],
-                description=r["description"],
-                user_id=r["user_id"],
-                current_stage=r["current_stage"],
-                source=r["source"],
-                run_id=r["run_id"],
-                status=r["status"],
-                tags=tags.get((r["model_id"], r["version"]), {}),
-                aliases=sorted(by_version.get((r["model_id"], r["version"]), [])),
-            )
-            for r in rows
-        ]
-
-    def get_model_version(self, name: str, version: object) -> ModelVersion:
-        """One version of a registered model."""
-        row = self._version_row(name, version)
-        return self._versions(self.store.catalog, [row])[0]
-
-    def get_latest_versions(
-        self, name: str, stages: Sequence[str] | None = None
-    ) -> list[ModelVersion]:
-        """The newest version in each stage (or in each of ``stages``)."""
-        wanted = None if not stages else {names.stage(s) for s in stages}
-        latest = self.get_registered_model(name).latest_versions
-        return [v for v in latest if wanted is None or v.current_stage in wanted]
-
-    def search_model_versions(
-        self,
-        filter_string: str | None = None,
-        max_results: int = 10_000,
-        order_by: Sequence[str] | None = None,
-        page_token: str | None = None,
-    ) -> PagedList:
-        """Versions that match (``name = 'churn' AND tags.validated = 'yes'``)."""
-        offset = _offset(page_token)
-        catalog = self.store.read()
-        rows = rq.search_model_versions(catalog, filter_string, order_by, max_results + 1, offset)
-        token = str(offset + max_results) if len(rows) > max_results else None
-        return PagedList(self._versions(catalog, rows[:max_results]), token)
-
-    def update_model_version(
-        self, name: str, version: object, description: str | None = None
-    ) -> ModelVersion:
-        """Change a version's description."""
-        row = self._version_row(name, version)
-        entity = f"{row['model_id']}/{row['version']}"
-        self._event(entity, layout.EVENT_VERSION_DESCRIPTION, "", description)
-        self.store.flush()
-        return self.get_model_version(name, version)
-
-    def delete_model_version(self, name: str, version: object) -> None:
-        """Delete a version (its number is never given again); its aliases go with it."""
-        row = self._version_row(name, version)
-        model_id, number = row["model_id"], row["version"]
-        for alias, target in rq.aliases_of(self.store.read(), [model_id]).get(model_id, {}).items():
-            if target == number:
-                self._alias_row(model_id, alias, None)
-        self._event(f"{model_id}/{number}", layout.EVENT_VERSION_LIFECYCLE, "", "deleted")
-        self.store.flush()
-
-    def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
-        """Set a tag on a model version."""
-        row = self._version_row(name, version)
-        entity = f"{row['model_id']}/{row['version']}"
-        self._event(entity, layout.EVENT_VERSION_TAG, *_tag(key, value))
-        self.store.flush()
-
-    def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
-        """Remove a tag from a model version."""
-        row = self._version_row(name, version)
-        entity = f"{row['model_id']}/{row['version']}"
-        self._event(entity, layout.EVENT_VERSION_TAG, validation.validate_key("tag", key), None)
-        self.store.flush()
-
-    def transition_model_version_stage(
-        self, name: str, version: object, stage: str, archive_existing_versions: bool = False
-    ) -> ModelVersion:
-        """Move a version to a stage; optionally archive the others in that stage."""
-        row = self._version_row(name, version)
-        target = names.stage(stage)
-        model_id, number = row["model_id"], row["version"]
-        if archive_existing_versions:
-            if target not in ("Staging", "Production"):
-                msg = (
-                    f"archive_existing_versions=True needs stage Staging or Production, "
-                    f"not {target!r}"
-                )
-                raise validation.InvalidInputError(msg)
-            for other in rq.versions_in_stage(self.store.read(), model_id, target):
-                if other != number:
-                    self._event(f"{model_id}/{other}", layout.EVENT_VERSION_STAGE, "", "Archived")
-        self._event(f"{model_id}/{number}", layout.EVENT_VERSION_STAGE, "", target)
-        self.store.flush()
-        return self.get_model_version(name, number)
-
-    def get_model_version_download_uri(self, name: str, version: object) -> str:
-        """The source of a version (where its model folder is)."""
-        return str(self._version_row(name, version)["source"])
-
-
-def _offset(page_token: str | None) -> int:
-    if page_token is None:
-        return 0
-    if not str(page_token).isdigit():
-        msg = f"Invalid page_token {page_token!r}: pass the token of a previous page"
-        raise validation.InvalidInputError(msg)
-    return int(page_token)
+def _raise_if_lost(log: claims.ModelLog, seen: int, name: str, doing: str) -> None:
+    """Raise if a rename or the deletion of the model took a slot since ``seen``."""
+    lost = log.changes_after(seen)
+    if not lost:
+        return  # only aborts: the model is as it was, try the next slot
+    what = "deleted" if lost[0].op == claims.DELETE else f"renamed to {lost[0].name!r}"
+    msg = (
+        f"Registered model {name!r} was {what} by another call while it was being "
+        f"{doing}; this call did not happen"
+    )
+    raise RegistryNotFoundError(msg)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST, MlflowException
 
+RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+
 STAGES = ("None", "Staging", "Production", "Archived")
 """MLflow's model version stages, kept for compatibility (aliases are the modern way)."""
 
@@ -18,6 +20,12 @@ class RegistryNotFoundError(MlflowException, LookupError):
     """A registered model, version or alias that the registry does not hold."""
 
     error_code = RESOURCE_DOES_NOT_EXIST
+
+
+class RegistryConflictError(MlflowException, ValueError):
+    """A registered model name that is taken, or a call that lost a race for it."""
+
+    error_code = RESOURCE_ALREADY_EXISTS
 
 
 @dataclass(frozen=True)

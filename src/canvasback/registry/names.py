@@ -10,10 +10,11 @@ import re
 from typing import Final
 
 from canvasback.registry.entities import STAGES
-from canvasback.tracking.validation import InvalidInputError
+from canvasback.tracking.validation import INT64_MAX, InvalidInputError, unicode_text
 
-_ALIAS: Final = re.compile(r"^[\w\-]+$")
-_VERSION_ALIAS: Final = re.compile(r"^[vV]\d+$")
+# Whole-string matches (fullmatch): "$" would also match before a trailing newline.
+_ALIAS: Final = re.compile(r"[\w\-]+")
+_VERSION_ALIAS: Final = re.compile(r"[vV]\d+")
 MAX_ALIAS_LENGTH: Final = 255
 MAX_NAME_LENGTH: Final = 256
 
@@ -29,24 +30,67 @@ def model_name(name: object, what: str = "registered model name") -> str:
     if len(name) > MAX_NAME_LENGTH:
         msg = f"Invalid {what} {name[:40]!r}...: at most {MAX_NAME_LENGTH} characters"
         raise InvalidInputError(msg)
-    return name
+    return unicode_text(f"{what} {name[:40]!r}", name)
 
 
 def version_number(version: object) -> int:
     """A version number given as an int or a string of digits."""
-    if isinstance(version, bool) or not isinstance(version, int | str):
-        msg = f"Invalid model version {version!r}: a positive integer (or its string) is required"
-        raise InvalidInputError(msg)
-    text = str(version).strip()
-    if not text.isdigit() or int(text) < 1:
-        msg = f"Invalid model version {version!r}: a positive integer (or its string) is required"
+    text = str(version).strip() if isinstance(version, int | str) else ""
+    if isinstance(version, bool) or not _digits(text) or not 1 <= int(text) <= INT64_MAX:
+        msg = (
+            f"Invalid model version {version!r}: a positive integer (or its string of "
+            f"digits 0-9) up to {INT64_MAX} is required"
+        )
         raise InvalidInputError(msg)
     return int(text)
 
 
+def _digits(text: str) -> bool:
+    # str.isdigit alone also takes other scripts' digits and superscripts ("²").
+    return text.isascii() and text.isdigit()
+
+
+def page_offset(page_token: object, max_results: object) -> int:
+    """The offset a page token stands for; the page must end within a 64-bit count."""
+    if (
+        isinstance(max_results, bool)
+        or not isinstance(max_results, int)
+        or not 1 <= max_results < INT64_MAX
+    ):
+        msg = (
+            f"Invalid max_results {max_results!r}: a positive integer below {INT64_MAX} is required"
+        )
+        raise InvalidInputError(msg)
+    if page_token is None:
+        return 0
+    if not isinstance(page_token, str) or not _digits(page_token):
+        msg = (
+            f"Invalid page_token {page_token!r}: pass the token of a previous page "
+            "(a string of digits 0-9), or None for the first page"
+        )
+        raise InvalidInputError(msg)
+    offset = int(page_token)
+    if offset + max_results >= INT64_MAX:
+        msg = (
+            f"Invalid page_token {page_token[:40]!r} (with max_results {max_results}): no "
+            f"page starts there, the last row a page may end at is {INT64_MAX - 1}; pass "
+            "the token of a previous page"
+        )
+        raise InvalidInputError(msg)
+    return offset
+
+
+def description(value: object, what: str) -> str | None:
+    """A description (None clears it): text, which must be valid Unicode."""
+    if value is None:
+        return None
+    text = str(value)
+    return unicode_text(f"description {text[:40]!r} of {what}", text)
+
+
 def alias_name(alias: object) -> str:
     """An alias: letters, digits, '_' and '-'; not 'latest' nor 'v<number>' (reserved)."""
-    if not isinstance(alias, str) or not _ALIAS.match(alias):
+    if not isinstance(alias, str) or not _ALIAS.fullmatch(alias):
         msg = (
             f"Invalid alias {alias!r}: a non-empty name of letters, digits, underscores (_) "
             "and dashes (-) is required"
@@ -58,7 +102,7 @@ def alias_name(alias: object) -> str:
     if alias.lower() == "latest":
         msg = "Invalid alias 'latest': it is reserved (models:/Name/latest is the newest version)"
         raise InvalidInputError(msg)
-    if _VERSION_ALIAS.match(alias):
+    if _VERSION_ALIAS.fullmatch(alias):
         msg = f"Invalid alias {alias!r}: 'v<number>' names are reserved for version numbers"
         raise InvalidInputError(msg)
     return alias

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from canvasback.store import Store
 
 MLMODEL: Final = "MLmodel"
+MODELS_PREFIX: Final = "models:/"
 
 
 class ModelNotFoundError(MlflowException, LookupError):
@@ -52,10 +53,23 @@ class ModelLocation:
     artifact_path: str | None = None
 
 
+def models_uri_body(uri: str) -> str:
+    """What follows ``models:/`` in a model URI (trailing slashes left out)."""
+    body = uri.removeprefix(MODELS_PREFIX)
+    if body.startswith("/") or not body.strip("/"):
+        msg = (
+            f"Invalid model URI {uri!r}: a models URI has one slash after 'models:' and "
+            "names a model: models:/<name>/<version>, models:/<name>/<stage>, "
+            "models:/<name>/latest, models:/<name>@<alias> or models:/m-<id>"
+        )
+        raise validation.InvalidInputError(msg)
+    return body.rstrip("/")
+
+
 def locate(store: Store, uri: str) -> ModelLocation:
     """The folder of ``runs:/<run_id>/<path>``, ``models:/m-<id>`` or a local folder URI."""
-    if uri.startswith("models:/"):
-        model_id = uri.removeprefix("models:/").strip("/")
+    if uri.startswith(MODELS_PREFIX):
+        model_id = models_uri_body(uri)
         found = logged_models.resolve(store, model_id)
         if found is None:
             msg = f"No logged model {model_id!r} in store {str(store.root)!r} (from {uri!r})"

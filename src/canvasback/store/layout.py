@@ -61,7 +61,9 @@ EVENT_EXPERIMENT_NAME: Final = "experiment_name"  # a rename; the row keeps the 
 # id, value its clock in ms. Kept in a partition of its own, not an experiment's.
 EVENT_HEARTBEAT: Final = "heartbeat"
 # Registry facts: entity_id is a registered model's id, or "<model id>/<version>".
-EVENT_MODEL_NAME: Final = "model_name"  # a rename; the row keeps the first name
+# A rename; the row keeps the first name. Key: the rename's slot in the model's log
+# (zero-padded), so the greatest key is the current name however late it is written.
+EVENT_MODEL_NAME: Final = "model_name"
 EVENT_MODEL_DESCRIPTION: Final = "model_description"
 EVENT_MODEL_TAG: Final = "model_tag"
 EVENT_MODEL_LIFECYCLE: Final = "model_lifecycle"  # "deleted"

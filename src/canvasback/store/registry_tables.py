@@ -2,9 +2,10 @@
 
 Registered models and their versions are rows written once (``registered_models``,
 ``model_versions``); renames, descriptions, tags, stages and deletions are events of the
-registry's partition, resolved last-writer-wins like every other fact; alias moves are
-rows of ``model_aliases``, all kept, so the current alias and its history come from one
-table. Deleted models and versions are left out of every view.
+registry's partition, resolved last-writer-wins like every other fact (a rename's event
+is keyed by its slot in the model's log, and the greatest slot names the model); alias
+moves are rows of ``model_aliases``, all kept, so the current alias and its history
+come from one table. Deleted models and versions are left out of every view.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ MATERIALIZED: Final = {
 # One row per registry entity (a model id, or "<model id>/<version>") with its facts.
 _FACTS: Final = f"""
     SELECT entity_id,
-           any_value(value) FILTER (kind = '{layout.EVENT_MODEL_NAME}') AS new_name,
+           arg_max(value, key) FILTER (kind = '{layout.EVENT_MODEL_NAME}') AS new_name,
            any_value(value) FILTER (kind IN ('{layout.EVENT_MODEL_DESCRIPTION}',
                                              '{layout.EVENT_VERSION_DESCRIPTION}')) AS description,
            any_value(value) FILTER (kind = '{layout.EVENT_VERSION_STAGE}') AS stage,

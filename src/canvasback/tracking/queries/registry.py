@@ -146,6 +146,33 @@ def model_row(catalog: Catalog, model_id: str) -> Row | None:
     return rows[0] if rows else None
 
 
+def model_written(catalog: Catalog, model_id: str) -> bool:
+    """Whether a registered model's row is in the store (deleted or not)."""
+    table = _MATERIALIZED["registered_models"]
+    return bool(catalog.rows(f"SELECT 1 FROM {table} WHERE model_id = ? LIMIT 1", [model_id]))
+
+
+def model_log_facts(catalog: Catalog, model_id: str) -> tuple[dict[str, str], bool]:
+    """A model's rename events (slot key -> name), and whether its deletion is written."""
+    names: dict[str, str] = {}
+    deleted = False
+    for kind, key, value in catalog.rows(
+        f"SELECT kind, key, value FROM {events.STATE_TABLE} "
+        "WHERE experiment_id = ? AND entity_id = ? AND kind IN (?, ?)",
+        [
+            layout.REGISTRY_PARTITION,
+            model_id,
+            layout.EVENT_MODEL_NAME,
+            layout.EVENT_MODEL_LIFECYCLE,
+        ],
+    ):
+        if kind == layout.EVENT_MODEL_NAME:
+            names[key] = value
+        else:
+            deleted = deleted or value == "deleted"
+    return names, deleted
+
+
 def versions_of(catalog: Catalog, model_ids: list[str]) -> list[Row]:
     """Every live version of these models, oldest first."""
     return _rows(
