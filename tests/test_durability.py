@@ -285,6 +285,7 @@ def test_a_vanished_store_keeps_the_rows_for_canvasback_recover(shared_dir, cach
     assert "canvasback recover" in result.stderr
     assert "302 row(s)" in result.stderr  # 300 metric rows; the run's end at exit: 2 events
     root.unlink()
+    root.mkdir()  # the store folder is back (here: empty), and the user says to write them
     recover = subprocess.run(
         [sys.executable, "-m", "canvasback.cli", "recover", str(root)],
         capture_output=True,

@@ -35,7 +35,6 @@ from canvasback.registry import (
     search_registered_models,
 )
 from canvasback.registry import Client as MlflowClient
-from canvasback.store.cursors import ReadOnlyQueryError
 from canvasback.store.reader import CorruptSegmentWarning
 from canvasback.store.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.client import RunNotFoundError
@@ -204,7 +203,6 @@ __all__ = [
     "ModelVersion",
     "Param",
     "ParamConflictError",
-    "ReadOnlyQueryError",
     "RegisteredModel",
     "RegistryNotFoundError",
     "Run",

@@ -1,47 +1,19 @@
-"""Cursors on the catalog, and the check that user SQL only reads.
+"""Cursors on the catalog: each has its own temp schema and holds the catalog's lock.
 
-A cursor has its own temp schema (``canvasback.sql`` never sees a widget's temp tables)
-and holds the catalog's lock for each query, so no refresh runs under it.
+A cursor's temp tables are its own (the run table keeps its per-widget tables in one),
+and each query holds the catalog's lock, so no refresh runs under it. User SQL never
+gets one: it runs in a database of its own (``user_sql.py``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
-
-from canvasback.exceptions import MlflowException
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import threading
 
     import duckdb
     import pyarrow as pa
-
-_READ_ONLY_STATEMENTS: Final = frozenset({"SELECT", "EXPLAIN"})
-
-
-class ReadOnlyQueryError(MlflowException, ValueError):
-    """User SQL that would change the catalog (``canvasback.sql`` only answers queries)."""
-
-
-def checked_relation(
-    cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None
-) -> duckdb.DuckDBPyRelation:
-    """A lazy relation of user SQL on its own cursor, refused unless it only reads."""
-    refused = sorted(
-        {statement.type.name for statement in cursor.extract_statements(sql)}
-        - _READ_ONLY_STATEMENTS
-    )
-    if refused:
-        cursor.close()
-        msg = (
-            f"canvasback.sql() answers queries; {', '.join(refused)} statements are "
-            "refused, so that no query changes what the rest of the API reads. Allowed: "
-            "SELECT (with WITH, FROM-first, DESCRIBE, SUMMARIZE) and EXPLAIN. To save a "
-            "result, call .write_parquet(path) or .write_csv(path) on the relation; to "
-            "change runs, use the tracking API."
-        )
-        raise ReadOnlyQueryError(msg)
-    return cursor.sql(sql, params=params) if params else cursor.sql(sql)
 
 
 class Cursor:

@@ -8,6 +8,7 @@ Paths given to it are relative to the store root and use ``/``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -49,7 +50,11 @@ class LocalFileSystem:
     Parameters
     ----------
     root
-        The store folder; created (with parents) on first write.
+        The store folder. If it does not exist yet, the first write creates it (a new
+        store); once it has existed, no write creates it again: a store deleted or
+        unmounted while a process writes is not replaced by an empty one there, and
+        writes fail with ``FileNotFoundError`` (the writer then keeps its rows in the
+        spill folder, see ``spill.py``).
     fsync
         Whether finished files are fsynced before they are renamed into place. Off by
         default: a rename is atomic without it, fsync only adds power-loss durability.
@@ -59,6 +64,7 @@ class LocalFileSystem:
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.root = Path(root).expanduser().absolute()
         self.fsync = fsync
+        self._root_seen = self.root.is_dir()
 
     def __repr__(self) -> str:
         return f"LocalFileSystem({str(self.root)!r})"
@@ -89,11 +95,31 @@ class LocalFileSystem:
             stem = stem[: room - len(os.fsencode(stem))] or stem[:-1]
         return target.with_name(f".{stem}{suffix}")
 
+    def root_gone(self) -> bool:
+        """Whether the store folder existed and is gone now (deleted, moved or unmounted)."""
+        return self._root_seen and not self.root.is_dir()
+
+    def _make_folder(self, folder: Path) -> None:
+        """Create a folder below the root; the root only if it never existed (a new store)."""
+        missing: list[Path] = []
+        while not folder.is_dir():
+            if folder == self.root:
+                if self._root_seen:
+                    msg = "the store folder is gone (deleted, moved or unmounted); not made again"
+                    raise FileNotFoundError(errno.ENOENT, msg, str(self.root))
+                self.root.mkdir(parents=True, exist_ok=True)
+                break
+            missing.append(folder)
+            folder = folder.parent
+        self._root_seen = True
+        for below in reversed(missing):  # no parents=True: a root gone meanwhile stays gone
+            below.mkdir(exist_ok=True)
+
     @contextlib.contextmanager
     def _atomic(self, rel: str) -> Iterator[Path]:
         """A temp path to write; renamed to ``rel`` when the block ends, removed on error."""
         target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder(target.parent)
         tmp = self._tmp_for(target)
         try:
             yield tmp
@@ -136,7 +162,7 @@ class LocalFileSystem:
         claim is never seen half-written, and ``link(2)`` fails if the name exists.
         """
         target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder(target.parent)
         tmp = self._tmp_for(target)
         with tmp.open("wb") as fh:
             fh.write(data)
@@ -234,7 +260,7 @@ class LocalFileSystem:
         source = self.root / rel
         dest_rel = f"{quarantine_dir}/{time.time_ns()}-{rel.replace('/', '__')}"
         dest = self.root / dest_rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        self._make_folder(dest.parent)
         try:
             source.replace(dest)
         except FileNotFoundError:

@@ -40,6 +40,7 @@ class Writer(Protocol):
     """What this module needs of ``writer.Writer`` (which imports this module)."""
 
     fs: LocalFileSystem
+    spilled_rows: int
 
     def flush(self) -> int:
         """Write every buffered row."""
@@ -82,6 +83,8 @@ def close_all() -> int:
         except Exception as exc:  # noqa: BLE001  # keep the rows elsewhere, say so
             kept = writer.spill_unwritten(exc)
             status = max(status, EXIT_SPILLED if kept else EXIT_LOST)
+        if writer.spilled_rows:  # kept earlier too: while the store folder was gone
+            status = max(status, EXIT_SPILLED)
     return status
 
 

@@ -22,7 +22,7 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from canvasback.store import events, layout, merge, snapshots, wide
+from canvasback.store import events, layout, merge, snapshots, user_sql, wide
 from canvasback.store.catalog_tables import (
     EMPTY_METRICS,
     LATEST,
@@ -31,7 +31,7 @@ from canvasback.store.catalog_tables import (
     sql_list,
     views,
 )
-from canvasback.store.cursors import Cursor, checked_relation
+from canvasback.store.cursors import Cursor
 from canvasback.store.integrity import (
     CORRUPT,
     SOUND,
@@ -432,15 +432,14 @@ class Catalog:
             return Cursor(self.lock, cursor)
 
     def relation(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
-        """A lazy relation for user SQL, on a cursor of its own.
+        """A lazy relation for user SQL, in a DuckDB database of its own (``user_sql.py``).
 
-        The relation is evaluated later, maybe while another thread (a widget, a live
-        view) queries the catalog, so it must not share the catalog's connection.
+        The views it names are copied out now, in one state (``metrics``: its files).
         """
         with self.lock:
-            cursor = self.con.cursor()
-            self.overlay.attach(cursor)
-        return checked_relation(cursor, sql, params)
+            live_metrics = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
+            sources = user_sql.copies(sql, self.con, self.fs, live_metrics)
+        return user_sql.relation(sql, params, sources)
 
     def close(self) -> None:
         """Close the DuckDB connection."""

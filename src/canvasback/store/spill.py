@@ -1,9 +1,10 @@
 """Rows the store could not take, kept on local disk until it can.
 
-When a flush cannot reach the store (it is read-only, vanished or full) at the moment a
-process ends, or when rows hold a value no Parquet column can store, the rows go to a
-spill folder of the user's cache (``$XDG_CACHE_HOME/canvasback/spill/<store hash>/``,
-else the temporary folder), never silently nowhere. Two kinds of file:
+When a flush cannot reach the store (it is read-only or full) at the moment a process
+ends, at any flush once the store folder is gone, or when rows hold a value no Parquet
+column can store, the rows go to a spill folder of the user's cache
+(``$XDG_CACHE_HOME/canvasback/spill/<store hash>/``, else the temporary folder), never
+silently nowhere. Three kinds of file:
 
 ``<table>/exp=<experiment>/seg-....parquet``
     a finished segment. Replaying copies it to the same path in the store, so a replay
@@ -13,9 +14,15 @@ else the temporary folder), never silently nowhere. Two kinds of file:
     as JSON lines: lossless, since JSON escapes surrogates and has unbounded integers.
     They are retried on every replay and stay until they can be written (or are fixed
     or deleted by hand).
+``corrupt/<time>-<table>__exp=<experiment>__seg-....parquet``
+    a spilled segment found corrupt when it was to be replayed: set aside here once,
+    with a warning naming it, and never replayed (nor copied into the store) again.
 
 The next process that opens the store replays its spill folder; so does
-``canvasback recover [STORE]``.
+``canvasback recover [STORE]``. Rows kept because the store folder was gone while a
+process wrote (deleted, moved or unmounted) are marked so (a ``STORE_GONE`` file): the
+folder found there later may be another store, so only ``canvasback recover`` writes
+them, and only once the folder exists again.
 """
 
 from __future__ import annotations
@@ -26,12 +33,19 @@ import json
 import logging
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.store import layout
 from canvasback.store.fs import LocalFileSystem
+from canvasback.store.integrity import (
+    CORRUPT,
+    UNREADABLE,
+    CorruptSegmentWarning,
+    inspect_segment,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,7 +57,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REJECTED_DIR: Final = "rejected"
+CORRUPT_DIR: Final = "corrupt"
 STORE_FILE: Final = "STORE"  # the store root a spill folder belongs to
+GONE_FILE: Final = "STORE_GONE"  # rows kept while the store folder was gone
 JSONL_SUFFIX: Final = ".jsonl"
 
 
@@ -59,6 +75,8 @@ class ReplayReport:
     written_rows: int = 0
     remaining: dict[str, int] = field(default_factory=dict)  # spill file -> rows still there
     errors: list[str] = field(default_factory=list)
+    set_aside: dict[str, str] = field(default_factory=dict)  # corrupt file -> why
+    held: dict[str, int] = field(default_factory=dict)  # rows kept while the store was gone
 
     @property
     def remaining_rows(self) -> int:
@@ -101,9 +119,16 @@ def _open_spill(root: Path) -> LocalFileSystem:
     raise error
 
 
-def keep_segments(root: Path, segments: list[tuple[str, pa.Table]]) -> Path:
-    """Write finished segments (store-relative path, rows) to the spill folder."""
+def keep_segments(
+    root: Path, segments: list[tuple[str, pa.Table]], *, store_gone: bool = False
+) -> Path:
+    """Write finished segments (store-relative path, rows) to the spill folder.
+
+    ``store_gone``: the store folder was gone, so only ``canvasback recover`` writes them.
+    """
     spill = _open_spill(root)
+    if store_gone and not spill.exists(GONE_FILE):
+        spill.write_bytes(GONE_FILE, b"the store folder was gone when these rows were flushed\n")
     for rel, table in segments:
         spill.write_parquet(rel, table)
     return spill.root
@@ -123,17 +148,35 @@ def pending(root: Path) -> bool:
     return any((folder / STORE_FILE).exists() for folder in spill_dirs(root))
 
 
-def replay(fs: LocalFileSystem, rows_to_table: Converter) -> ReplayReport:
+def replay(
+    fs: LocalFileSystem, rows_to_table: Converter, *, after_gone: bool = True
+) -> ReplayReport:
     """Write every spill file of a store back into it; remove each file once written.
 
     ``rows_to_table`` is the writer's row conversion (passed in: the writer imports this).
+    Rows kept while the store folder was gone are written only into an existing folder,
+    and only with ``after_gone`` (``canvasback recover``; a process opening the store
+    leaves them, held).
     """
     report = ReplayReport()
     for folder in spill_dirs(fs.root):
         if not (folder / STORE_FILE).exists():
             continue
         spill = LocalFileSystem(folder)
-        for rel in sorted(spill.walk_files("")):
+        files = sorted(r for r in spill.walk_files("") if not r.startswith(f"{CORRUPT_DIR}/"))
+        if spill.exists(GONE_FILE) and not (after_gone and fs.root.is_dir()):
+            kept = {str(folder / rel): _count_rows(folder / rel) for rel in files}
+            kept = {path: rows for path, rows in kept.items() if rows}
+            if after_gone:  # never into a new store folder: it must be back first
+                report.remaining.update(kept)
+                report.errors.append(
+                    f"{folder}: kept while the store folder {fs.root} was gone; it does not "
+                    "exist now (bring it back, or make the folder to start a store with them)"
+                )
+            else:
+                report.held.update(kept)
+            continue
+        for rel in files:
             try:
                 _replay_one(fs, spill, rel, report, rows_to_table)
             except Exception as exc:  # noqa: BLE001  # keep the file; report and go on
@@ -161,11 +204,23 @@ def _replay_one(
     elif len(parts) == 3 and parts[0] in layout.TABLES and layout.is_data_file(parts[2]):  # noqa: PLR2004
         import pyarrow.parquet as pq  # noqa: PLC0415
 
+        verdict, why = inspect_segment(spill.local_path(rel), parts[0])
+        if verdict == CORRUPT:  # never into the store, where it would be quarantined
+            moved = spill.move_aside(rel, CORRUPT_DIR)
+            if moved is not None:
+                report.set_aside[str(spill.root / moved)] = why
+                report.errors.append(
+                    f"{spill.root / rel}: corrupt ({why}); set aside as {spill.root / moved}, "
+                    "never replayed"
+                )
+            return
+        if verdict == UNREADABLE:
+            raise OSError(why)  # kept, and tried again at the next replay
         data = spill.read_bytes(rel)
         fs.write_bytes(rel, data)  # same name as it would have had: a replay is idempotent
         report.written_rows += pq.ParquetFile(spill.local_path(rel)).metadata.num_rows
     else:
-        return  # the STORE marker, or a temp file of an interrupted spill
+        return  # a marker, or a temp file of an interrupted spill
     report.written_files += 1
     spill.delete(rel)
 
@@ -181,11 +236,56 @@ def _count_rows(path: Path) -> int:
 
 
 def _remove_if_empty(folder: Path) -> None:
-    """Remove a spill folder once only its marker (and empty folders) are left."""
+    """Remove a spill folder once only its markers (and empty folders) are left."""
+    markers = {STORE_FILE, GONE_FILE}
     for dirpath, _dirs, files in os.walk(folder):
-        if any(f != STORE_FILE for f in files) or (files and Path(dirpath) != folder):
+        if any(f not in markers for f in files) or (files and Path(dirpath) != folder):
             return
     with contextlib.suppress(OSError):
+        (folder / GONE_FILE).unlink(missing_ok=True)
         (folder / STORE_FILE).unlink()
         for dirpath, _dirs, _files in sorted(os.walk(folder), key=lambda w: -len(w[0])):
             Path(dirpath).rmdir()
+
+
+def replay_on_open(fs: LocalFileSystem, rows_to_table: Converter) -> None:
+    """A process opening the store writes what earlier ones kept; never fails the opening."""
+    try:
+        report = replay(fs, rows_to_table, after_gone=False)
+    except Exception:
+        log.exception("canvasback: replaying the spill folder of %s failed", fs)
+        return
+    for path, why in report.set_aside.items():
+        warnings.warn(
+            f"canvasback: the spilled segment {path!r} is corrupt ({why}); it was set aside "
+            "there and is never replayed. Every other kept row was written.",
+            CorruptSegmentWarning,
+            stacklevel=3,
+        )
+    if report.held:
+        now = (
+            "The folder there now may be another store"
+            if fs.root.is_dir()
+            else "A write makes a new store there now"
+        )
+        warnings.warn(
+            f"canvasback: {sum(report.held.values())} row(s) were kept while the store "
+            f"folder {str(fs.root)!r} was gone ({', '.join(report.held)}). {now}, so they "
+            "are not written on their own; once the store they belong to is back: "
+            f"canvasback recover {str(fs.root)!r}",
+            SpilledRowsWarning,
+            stacklevel=3,
+        )
+    if report.written_rows:
+        log.warning(
+            "canvasback: wrote %d row(s) that an earlier process had kept in a spill folder",
+            report.written_rows,
+        )
+    if report.remaining:
+        warnings.warn(
+            f"canvasback: {report.remaining_rows} row(s) for the store {str(fs.root)!r} are "
+            f"still kept in spill files ({', '.join(report.remaining)}): "
+            + "; ".join(report.errors),
+            SpilledRowsWarning,
+            stacklevel=3,
+        )

@@ -84,7 +84,7 @@ class Writer:
         self.heartbeat_interval = liveness.heartbeat_interval()
         self._reset_state()
         if spill.pending(self.fs.root):
-            _replay_spilled(self.fs)
+            spill.replay_on_open(self.fs, rows_to_table)
         lifecycle.register(self)
 
     def _reset_state(self) -> None:
@@ -106,7 +106,9 @@ class Writer:
         self._notices: list[str] = []  # rows set aside, to warn about when a flush ends
         self.last_error: BaseException | None = None
         self.rejected_rows = 0  # rows set aside because Parquet cannot hold a value
-        self.spilled_rows = 0  # rows kept in the spill folder after a last flush failed
+        self.spilled_rows = 0  # rows kept in the spill folder (the process exits 75)
+        self.gone_rows = 0  # of those, rows flushed while the store folder was gone
+        self.gone_folder: Path | None = None  # where those are
         self.lost_rows = 0  # rows neither written nor kept
 
     # -- appends (hot path) ------------------------------------------------------------
@@ -194,8 +196,11 @@ class Writer:
         Safe from any thread; concurrent callers serialise, so when this returns every
         row appended before the call is on disk. Rows no Parquet column can hold are
         set aside (see :meth:`_prepare`); every other row is written. If the store
-        refuses a write (``OSError``: full, read-only, vanished), the segment keeps its
-        name and is retried by the next flush, and the error is raised.
+        refuses a write (``OSError``: full, read-only), the segment keeps its
+        name and is retried by the next flush, and the error is raised. If the store
+        folder is gone (deleted, moved or unmounted), it is not made again: the rows go
+        to the spill folder now, with a warning the first time, and the process's exit
+        status says so (:meth:`close`).
         """
         with self._flush_lock:
             with self._lock:
@@ -219,15 +224,42 @@ class Writer:
                     except Exception as exc:  # noqa: BLE001  # keep the rows, report after
                         failed.append(segment)
                         error = exc
+            if failed and self.fs.root_gone():
+                failed = self._keep_while_gone(failed)
             notices, self._notices = self._notices, []
             if failed:
                 self._retry = failed
                 self.last_error = error
             for msg in notices:
                 warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
-            if error is not None:
+            if failed and error is not None:
                 raise error
             return len(batches)
+
+    def _keep_while_gone(self, failed: list[Segment]) -> list[Segment]:
+        """The store folder is gone: keep its rows in the spill folder, never in a new one.
+
+        Returns the segments still unkept (retried, or spilled at exit), if keeping failed.
+        """
+        try:
+            folder = spill.keep_segments(
+                self.fs.root, [(s.rel, s.data) for s in failed], store_gone=True
+            )
+        except Exception:
+            log.exception("canvasback: keeping rows for the vanished store %s failed", self.fs)
+            return failed
+        rows = sum(int(s.data.num_rows) for s in failed)
+        first, self.gone_folder = not self.gone_rows, folder
+        self.gone_rows += rows
+        self.spilled_rows += rows
+        if first:
+            self._notices.append(
+                f"canvasback: the store folder {str(self.fs.root)!r} is gone (deleted, moved "
+                f"or unmounted) and is not made again. {rows} row(s) of this flush, and of "
+                f"every later one while it is gone, are kept in {str(folder)!r}. Once the "
+                f"store is back: canvasback recover {str(self.fs.root)!r}"
+            )
+        return []
 
     def _prepare(
         self,
@@ -373,29 +405,16 @@ class Writer:
                     log.exception("canvasback: flushing to %s failed; will retry", self.fs)
 
     def close(self) -> None:
-        """Flush and stop the background thread."""
+        """Flush and stop the background thread; say where rows kept elsewhere are."""
         self._closed = True
         self.flush()  # also waits for a flush the background thread has begun
         self._wake.set()  # after the flush, which clears it: the thread sees it is closed
-
-
-def _replay_spilled(fs: LocalFileSystem) -> None:
-    """Write rows an earlier process could not; never fails the writer's creation."""
-    try:
-        report = spill.replay(fs, rows_to_table)
-    except Exception:
-        log.exception("canvasback: replaying the spill folder of %s failed", fs)
-        return
-    if report.written_rows:
-        log.warning(
-            "canvasback: wrote %d row(s) that an earlier process had kept in a spill folder",
-            report.written_rows,
-        )
-    if report.remaining:
-        warnings.warn(
-            f"canvasback: {report.remaining_rows} row(s) for the store {str(fs.root)!r} are "
-            f"still kept in spill files ({', '.join(report.remaining)}): "
-            + "; ".join(report.errors),
-            spill.SpilledRowsWarning,
-            stacklevel=3,
-        )
+        if self.gone_rows:
+            warnings.warn(
+                f"canvasback: {self.gone_rows} row(s) of this process were not written: the "
+                f"store folder {str(self.fs.root)!r} was gone. They are kept in "
+                f"{str(self.gone_folder)!r}. Once the store is back: "
+                f"canvasback recover {str(self.fs.root)!r}",
+                spill.SpilledRowsWarning,
+                stacklevel=2,
+            )
