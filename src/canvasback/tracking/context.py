@@ -150,7 +150,8 @@ def reset() -> None:
     choices are forgotten (``CANVASBACK_STORE`` or the default store again); every
     store this process opened is flushed and closed; the layers' slots start empty.
     The run hooks stay: they are how the package's layers are wired together. A test
-    suite calls it after each test (``tests/conftest.py`` does).
+    suite calls it after each test (``tests/conftest.py`` does). A client made before
+    still reads; what it logs is written at its next flush or read, or at exit.
     """
     global _current  # noqa: PLW0603  # the one process-wide object, replaced whole
     with _swap:
