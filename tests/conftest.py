@@ -1,38 +1,16 @@
-"""Shared fixtures: a fresh store per test, fluent state reset, child-process helpers."""
+"""Shared fixtures: a fresh store and a fresh context per test, child-process helpers."""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 import textwrap
 import time
-from typing import TYPE_CHECKING
 
 import pytest
 
 import canvasback
-import canvasback.store
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-
-def _end_active_runs() -> None:
-    while canvasback.active_run() is not None:
-        canvasback.end_run()
-
-
-def _close(root: Path) -> None:
-    store = canvasback.store._STORES.pop(root, None)
-    if store is None:
-        return
-    # A test that left rows the writer cannot flush has failed already; say it once.
-    with contextlib.suppress(Exception):
-        store.writer.close()
-    if store._catalog is not None:
-        store._catalog.close()
 
 
 @pytest.fixture(autouse=True)
@@ -58,19 +36,16 @@ def jupyter_data_dir(monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _reset_fluent_state():
-    """No test leaves an active run behind for the next one."""
+def _fresh_context():
+    """Each test leaves the process as a new one: no active run, store or experiment."""
     yield
-    _end_active_runs()
+    canvasback.reset()
 
 
 @pytest.fixture
 def store(tmp_path):
     """Point the fluent API at a fresh store folder; returns its path."""
-    root = canvasback.set_store(tmp_path / "store")
-    yield root
-    _end_active_runs()
-    _close(root)
+    return canvasback.set_store(tmp_path / "store")
 
 
 @pytest.fixture

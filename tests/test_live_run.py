@@ -343,7 +343,7 @@ def test_a_sweep_in_one_cell_shows_one_view_with_a_row_per_run(monkeypatch):
     # The second run turned the view into the cell's: one LiveCell, a row per run.
     ((bundle, how),) = view.updates
     assert how["raw"] is True
-    cell = live_cell._cells["cell-7"].cell
+    cell = live_cell.cell_view()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == cell.model_id
     assert [row["run_name"] for row in cell.rows] == ["lr=0.1", "lr=0.01", "lr=0.001"]
     assert [row["status"] for row in cell.rows] == ["FINISHED"] * 3

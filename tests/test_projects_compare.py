@@ -56,9 +56,10 @@ def test_projects_is_wired_into_the_package_and_its_layer():
     from pathlib import Path  # noqa: PLC0415
 
     from canvasback.projects import capture  # noqa: PLC0415
-    from canvasback.tracking import hooks  # noqa: PLC0415
+    from canvasback.tracking.context import current_context  # noqa: PLC0415
 
-    assert capture.capture_hook in hooks._create_hooks  # the package root registers it
+    # The package root registers it, and a reset keeps it.
+    assert capture.capture_hook in current_context().hooks.run_create
     for name in ("run_notebook", "run_project", "sweep", "reproduce", "set_capture", "run"):
         assert name in cb.__all__
     config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())

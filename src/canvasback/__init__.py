@@ -38,6 +38,7 @@ from canvasback.registry import Client as MlflowClient
 from canvasback.store.reader import CorruptSegmentWarning
 from canvasback.store.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.client import RunNotFoundError
+from canvasback.tracking.context import add_run_create_hook, add_run_start_hook, reset
 from canvasback.tracking.current import (
     create_experiment,
     get_experiment,
@@ -50,7 +51,6 @@ from canvasback.tracking.current import (
     set_experiment_tags,
     set_store,
     set_tracking_uri,
-    use_client_class,
 )
 from canvasback.tracking.entities import (
     Experiment,
@@ -98,15 +98,12 @@ from canvasback.tracking.fluent import (
     sql,
     start_run,
 )
-from canvasback.tracking.hooks import add_run_create_hook, add_run_start_hook
 from canvasback.tracking.run import Run, RunEndedError
 from canvasback.tracking.validation import InvalidInputError
 from canvasback.tracking.write_once import ParamConflictError
 
 # A run started in a notebook shows its live view: the one place tracking meets widgets.
 add_run_start_hook(_notebook.live_view_hook)
-# The fluent API's client has the registry's methods too (canvasback.client()).
-use_client_class(Client)
 # Every new run records its code version and environment (canvasback.projects.capture).
 add_run_create_hook(capture_hook)
 
@@ -253,6 +250,7 @@ __all__ = [
     "log_text",
     "register_model",
     "reproduce",
+    "reset",
     "restore_run",
     "run",
     "run_notebook",

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import click
 
-from canvasback import _config
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout
 
@@ -98,8 +97,9 @@ def store_folder(value: str | None, *, create: bool) -> Path:
     """
     from canvasback.store import spill  # noqa: PLC0415  # pyarrow: only when a store is used
     from canvasback.tracking import uris  # noqa: PLC0415
+    from canvasback.tracking.context import current_context  # noqa: PLC0415
 
-    given = value if value is not None else str(_config.resolve_store())
+    given = value if value is not None else str(current_context().store_path())
     shown = f"store {_shown(given)}" if value is not None else f"the default store {_shown(given)}"
     try:
         path = uris.store_path(given)

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Final
 
 from canvasback.projects import environment, git
 from canvasback.tracking.artifacts import ArtifactStore
+from canvasback.tracking.context import Slot, current_context
 from canvasback.tracking.validation import MAX_TAG_VALUE_LENGTH, InvalidInputError
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ SOURCE_COPY_LIMIT: Final = 4 * 1024 * 1024  # a script or notebook bigger than t
 _ON: Final = frozenset({"", "1", "all", "true", "on", "yes"})
 _OFF: Final = frozenset({"0", "none", "false", "off", "no"})
 
-_override: frozenset[str] | None = None
+# set_capture's choice, the process's (None: CANVASBACK_CAPTURE decides).
+_CHOSEN: Final[Slot[frozenset[str] | None]] = Slot("set_capture's parts", lambda _ctx: None)
+# Caches of files' contents and digests by (path, mtime, size): true while the file is.
 _lock = threading.Lock()
 _copies: dict[tuple[str, int, int], bytes] = {}
 _digests: dict[tuple[str, int, int], str] = {}
@@ -127,15 +130,15 @@ def parse_parts(value: object, *, what: str = "capture") -> frozenset[str]:
 
 def set_capture(parts: object) -> frozenset[str]:
     """Choose what this process's new runs record (None: back to ``CANVASBACK_CAPTURE``)."""
-    global _override  # noqa: PLW0603  # the process-wide choice, as set_store's
-    _override = None if parts is None else parse_parts(parts)
+    current_context().set(_CHOSEN, None if parts is None else parse_parts(parts))
     return current_parts()
 
 
 def current_parts() -> frozenset[str]:
     """The parts new runs record now: :func:`set_capture`, else ``CANVASBACK_CAPTURE``."""
-    if _override is not None:
-        return _override
+    chosen = current_context().get(_CHOSEN)
+    if chosen is not None:
+        return chosen
     return parse_parts(os.environ.get(CAPTURE_ENV, "all"), what=CAPTURE_ENV)
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from canvasback import _config
 from canvasback.projects import capture, launch, runner
 from canvasback.projects.notebooks import NotebookRunWarning
 from canvasback.projects.params import param_text
@@ -130,10 +129,11 @@ def run_point_quietly(task: PointTask) -> PointResult:
 def _call_function(task: PointTask) -> Run:
     """Call a function target inside a run of its own, active while it runs."""
     from canvasback.tracking import current, fluent  # noqa: PLC0415
+    from canvasback.tracking.context import current_context  # noqa: PLC0415
 
     assert task.function is not None  # noqa: S101  # the caller checked
     # The function logs through the fluent API, into the current store: the sweep's.
-    if _config.resolve_store() != Path(task.store):
+    if current_context().store_path() != Path(task.store):
         current.set_store(task.store)
     c = current.client()
     run = c.create_run(

@@ -2,7 +2,9 @@
 
 The tracking half lives in :mod:`canvasback.tracking.client`, the registry half in
 :mod:`canvasback.registry.client_methods`; this class joins them, so
-``canvasback.MlflowClient`` answers both as MLflow's does.
+``canvasback.MlflowClient`` answers both as MLflow's does. :func:`client` is the one
+of the current store: made over the fluent API's client (sharing its runs) and kept in
+the process's context.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from canvasback.registry.client_methods import RegistryMethods
 from canvasback.registry.entities import ModelVersion, RegistryNotFoundError
 from canvasback.tracking import current
 from canvasback.tracking.client import Client as TrackingClient
+from canvasback.tracking.context import Slot, current_context
 from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
@@ -75,9 +78,24 @@ class Client(TrackingClient, RegistryMethods):
         return self.get_model_version(name, version)
 
 
+# The registry's client of the current store, by the fluent API's client it shares runs
+# with: set_store makes a new fluent client, and with it a new registry client.
+_CLIENTS: Slot[dict[TrackingClient, Client]] = Slot("the registry's client", lambda _ctx: {})
+
+
 def client() -> Client:
-    """The client of the current store (the fluent API's), with the registry's methods."""
-    current.use_client_class(Client)  # the package root has done so; a no-op then
-    found = current.client()
-    assert isinstance(found, Client)  # noqa: S101  # use_client_class guarantees it
+    """The client of the current store, with the registry's methods.
+
+    It shares the fluent API's store and runs: a run it ends is ended for the fluent API.
+    """
+    tracking = current.client()
+    ctx = current_context()
+    clients = ctx.get(_CLIENTS)
+    found = clients.get(tracking)
+    if found is None:
+        with ctx.lock:
+            found = clients.get(tracking)
+            if found is None:
+                clients.clear()  # the client of a store no longer current
+                found = clients[tracking] = Client.sharing(tracking)
     return found

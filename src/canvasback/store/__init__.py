@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from canvasback.store.compaction import CompactionReport
     from canvasback.store.reader import Catalog
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "close_stores", "open_store"]
 
 
 class Store:
@@ -65,6 +65,16 @@ class Store:
     def flush(self) -> None:
         """Block until every row logged so far in this process is on disk."""
         self.writer.flush()
+
+    def close(self) -> None:
+        """Flush and stop the writer, and close the catalog (a later read opens another)."""
+        try:
+            self.writer.close()
+        finally:
+            with self._catalog_lock:
+                catalog, self._catalog = self._catalog, None
+            if catalog is not None:
+                catalog.close()
 
     # -- claims ----------------------------------------------------------------------
     def claim(self, namespace: str, name: str, data: bytes) -> bool:
@@ -148,6 +158,8 @@ class Store:
         return report
 
 
+# The process's one Store per root. The store cannot know the tracking context above it:
+# the context's reset closes them through close_stores().
 _STORES: dict[Path, Store] = {}
 _STORES_LOCK = threading.Lock()
 
@@ -177,3 +189,25 @@ def open_store(root: str | os.PathLike[str]) -> Store:
         if store is None:
             store = _STORES[key] = Store(key)
         return store
+
+
+# Closed stores whose rows went to the spill folder: kept, so the exit status says so.
+_SPILLED: list[Store] = []
+
+
+def close_stores() -> None:
+    """Flush and close every Store of this process, and forget them (a fresh start).
+
+    Rows a writer cannot write are kept in the spill folder with a warning, as at exit,
+    and the process's exit status says so.
+    """
+    with _STORES_LOCK:
+        stores = list(_STORES.values())
+        _STORES.clear()
+    for store in stores:
+        try:
+            store.close()
+        except Exception as exc:  # noqa: BLE001  # keep the rows elsewhere, say so
+            store.writer.spill_unwritten(exc)
+        if store.writer.spilled_rows:
+            _SPILLED.append(store)

@@ -10,19 +10,20 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
-from canvasback import _config
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout, open_store
 from canvasback.tracking import queries, validation
 from canvasback.tracking.artifacts import ArtifactStore
+from canvasback.tracking.context import current_context
 from canvasback.tracking.entities import Metric, Param, RunInfo, RunTag
 from canvasback.tracking.experiments import (
     ExperimentMethods,
 )
 from canvasback.tracking.names import random_run_name
 from canvasback.tracking.run import Run, RunEndedError
+from canvasback.tracking.run_handles import RunHandles
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -45,15 +46,30 @@ class Client(ExperimentMethods):
     Parameters
     ----------
     store
-        The store folder; defaults to ``CANVASBACK_STORE`` or ``./canvasback-store``.
+        The store folder; defaults to the current store (``set_store``, else
+        ``CANVASBACK_STORE``, else ``./canvasback-store``).
 
     """
 
     def __init__(self, store: str | os.PathLike[str] | None = None) -> None:
-        self.store: Store = open_store(_config.resolve_store(store))
-        self.artifacts = ArtifactStore(self.store)
-        self._experiment_ids: dict[str, str] = {}
-        self._handles: dict[str, Run] = {}
+        self._attach(open_store(current_context().store_path(store)), RunHandles(), {})
+
+    @classmethod
+    def sharing(cls, other: Client) -> Self:
+        """A client of ``other``'s store that shares its run handles and experiment names.
+
+        A run ended through either client is ended for both: the registry's client of
+        the current store shares the fluent API's runs this way.
+        """
+        client = cls.__new__(cls)
+        client._attach(other.store, other._handles, other._experiment_ids)  # noqa: SLF001
+        return client
+
+    def _attach(self, store: Store, handles: RunHandles, experiment_ids: dict[str, str]) -> None:
+        self.store = store
+        self.artifacts = ArtifactStore(store)
+        self._experiment_ids = experiment_ids
+        self._handles = handles
         self._user: str | None = None
         self._pause = threading.Event()  # never set: waits between looks at the store
 
@@ -119,7 +135,7 @@ class Client(ExperimentMethods):
         run.set_tags(checked_tags)
         if checked_params:
             run.log_params(checked_params)
-        self._handles[run_id] = run
+        self._handles.keep(run)
         # Another process may be handed this id at once (a pool worker resuming it): the
         # background thread writes the run's row now, in the next flush of this writer.
         writer.request_flush()
@@ -154,7 +170,7 @@ class Client(ExperimentMethods):
             raise RunEndedError(msg)
         params = queries.run_data(catalog, run_id).params
         run = Run(self.store, info, params, ended=False, resumed=True)
-        self._handles[run_id] = run
+        self._handles.keep(run)
         return run
 
     def _wait_for_run(self, run_id: str) -> RunInfo:

@@ -2,18 +2,18 @@
 
 The store is chosen by ``set_store`` / ``set_tracking_uri`` (else ``CANVASBACK_STORE``,
 else ``./canvasback-store``); the experiment by ``set_experiment``, else by MLflow's
-environment variables, else the ``Default`` experiment.
+environment variables, else the ``Default`` experiment. Both choices, and the fluent
+API's client, are the process's context's (``context.py``).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback import _config
 from canvasback.tracking import uris, validation
 from canvasback.tracking.client import Client
+from canvasback.tracking.context import Slot, current_context
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -21,54 +21,32 @@ if TYPE_CHECKING:
 
     from canvasback.tracking.entities import Experiment
 
-_lock = threading.RLock()
-_client: Client | None = None
-# The class of the fluent API's client: the package root sets the one with the registry's
-# methods, so that canvasback.client() and the fluent runs share one client.
-_client_class: type[Client] = Client
-_experiment_id: str | None = None
-
 # The experiment a process starts in, as MLflow reads it; canvasback's names come first.
 EXPERIMENT_NAME_ENV: Final = ("CANVASBACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
 EXPERIMENT_ID_ENV: Final = ("CANVASBACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
 
-
-def _get_client() -> Client:
-    global _client  # noqa: PLW0603  # the fluent API's one client, replaced by set_store
-    if _client is None:
-        with _lock:
-            if _client is None:
-                _client = _client_class()
-    return _client
+# The fluent API's client: of the context's store, made on first use, dropped by set_store.
+_CLIENT: Final[Slot[Client]] = Slot("the fluent API's client", lambda ctx: Client(ctx.store_path()))
 
 
 def client() -> Client:
     """The client of the current store."""
-    return _get_client()
-
-
-def use_client_class(cls: type[Client]) -> None:
-    """Make the fluent API's clients of ``cls`` (a subclass adding methods)."""
-    global _client_class, _client  # noqa: PLW0603  # process-wide choice
-    with _lock:
-        _client_class = cls
-        if _client is not None and not isinstance(_client, cls):
-            _client = None
+    return current_context().get(_CLIENT)
 
 
 def set_store(root: str | os.PathLike[str] | None = None) -> Path:
     """Use ``root`` as the store of this process (None: ``CANVASBACK_STORE`` or the default)."""
-    global _client, _experiment_id  # noqa: PLW0603  # process-wide choice
-    with _lock:
-        _config.set_default_store(root)
-        _client = None
-        _experiment_id = None
-    return _get_client().store.root
+    ctx = current_context()
+    with ctx.lock:
+        ctx.chosen_store = None if root is None else ctx.store_path(root)
+        ctx.experiment_id = None
+        ctx.discard(_CLIENT)
+    return client().store.root
 
 
 def get_store() -> Path:
     """The folder of the current store."""
-    return _get_client().store.root
+    return client().store.root
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
@@ -104,8 +82,7 @@ def set_experiment(
     experiment_name: str | None = None, experiment_id: str | None = None
 ) -> Experiment:
     """Make an experiment current, creating it by name if needed."""
-    global _experiment_id  # noqa: PLW0603  # process-wide choice
-    c = _get_client()
+    c = client()
     if experiment_id is not None:
         experiment = c.get_experiment(str(experiment_id))
     elif experiment_name is not None:
@@ -122,14 +99,15 @@ def set_experiment(
             f"Client().restore_experiment({experiment.experiment_id!r}), or use another name."
         )
         raise validation.InvalidInputError(msg)
-    _experiment_id = experiment.experiment_id
+    current_context().experiment_id = experiment.experiment_id
     return experiment
 
 
 def current_experiment_id(c: Client) -> str:
     """The id of the experiment new runs go to."""
-    if _experiment_id is not None:
-        return _experiment_id
+    chosen = current_context().experiment_id
+    if chosen is not None:
+        return chosen
     for name_var in EXPERIMENT_NAME_ENV:
         name = os.environ.get(name_var)
         if name:

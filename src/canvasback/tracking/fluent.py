@@ -1,22 +1,21 @@
 """The module-level API (``canvasback.start_run``, ``log_metric``, ...), MLflow's fluent form.
 
 A process has a current store and a current experiment; each thread has a stack of
-active runs (see ``run_stack.py``). A ``log_*`` call with no active run starts one, as
-MLflow's do.
+active runs (see ``run_stack.py``), all held by the process's context (``context.py``).
+A ``log_*`` call with no active run starts one, as MLflow's do.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
-from canvasback.tracking import current, hooks, process_exit, uris, validation
+from canvasback.tracking import current, uris, validation
+from canvasback.tracking.context import current_context
 from canvasback.tracking.current import client
-from canvasback.tracking.run_stack import RunStacks
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -28,9 +27,6 @@ if TYPE_CHECKING:
     from canvasback.tracking.client import Client
     from canvasback.tracking.datasets import Dataset
     from canvasback.tracking.run import Run
-
-_lock = threading.RLock()
-_stacks = RunStacks()
 
 
 class ActiveRunError(MlflowException, RuntimeError):
@@ -82,15 +78,17 @@ def start_run(
     ``CANVASBACK_CAPTURE`` setting, False records nothing, True everything, or a list
     of parts such as ``["git", "environment"]``.
     """
-    active = _stacks.current()
+    ctx = current_context()
+    stacks = ctx.stacks
+    active = stacks.current()
     launched = _env_run_id() if run_id is None and not active else None
     # A launched run (run_notebook, run_project) has nobody watching its cells: no live view.
-    attach = hooks.prepare_run_start(False if launched and live is None else live)
+    attach = ctx.hooks.prepare_run_start(False if launched and live is None else live)
     run_id = run_id or launched
     if run_id is None:  # before the run exists: a refusal leaves no run
-        attach = [*hooks.prepare_run_create(capture), *attach]
+        attach = [*ctx.hooks.prepare_run_create(capture), *attach]
     c = current.client()
-    with _lock:
+    with ctx.lock:
         if active and not nested:
             msg = (
                 f"Run {active[-1].run_id} is already active. End it with end_run() first, "
@@ -99,7 +97,7 @@ def start_run(
             raise ActiveRunError(msg)
         parent = None if parent_run_id is None else c.get_run(str(parent_run_id)).run_id
         if parent is None and nested:
-            outer = active or _stacks.main()
+            outer = active or stacks.main()
             parent = outer[-1].run_id if outer else None
         if run_id is not None:
             run = c.handle(run_id)
@@ -120,9 +118,9 @@ def start_run(
             run = c.create_run(
                 eid, tags=all_tags, run_name=run_name, parent_run_id=parent, params=params
             )
-        run.on_end(_forget)  # the fluent stack follows the handle
+        run.on_end(stacks.forget)  # the fluent stack follows the handle
         active.append(run)
-        _stacks.last = run
+        stacks.last = run
     for attach_to in attach:
         attach_to(run)
     return run
@@ -153,13 +151,9 @@ def _env_run_id() -> str | None:
     return found
 
 
-def _forget(run: Run, _status: str) -> None:
-    _stacks.remove(run)
-
-
 def end_run(status: str = "FINISHED") -> None:
     """End the active run (if any)."""
-    active = _stacks.current()
+    active = current_context().stacks.current()
     run = active[-1] if active else None
     if run is not None:
         run.end(status)
@@ -167,17 +161,17 @@ def end_run(status: str = "FINISHED") -> None:
 
 def active_run() -> Run | None:
     """The active run, or None."""
-    active = _stacks.current()
+    active = current_context().stacks.current()
     return active[-1] if active else None
 
 
 def last_active_run() -> Run | None:
     """The most recently started run of this process, active or ended."""
-    return _stacks.last
+    return current_context().stacks.last
 
 
 def _run() -> Run:
-    active = _stacks.current()
+    active = current_context().stacks.current()
     if active:
         return active[-1]
     return start_run()
@@ -199,7 +193,7 @@ def log_metric(
     ``synchronous=True`` returns only once it is on disk (as every row logged before it).
     """
     if run_id is None:
-        active = _stacks.current()
+        active = current_context().stacks.current()
         run = active[-1] if active else _run()
     else:
         run = client().handle(run_id)
@@ -438,13 +432,3 @@ def compact(
     """Merge small files (``purge_deleted``: drop deleted runs), then snapshot the state."""
     c = client()
     return c.compact(purge_deleted=purge_deleted, grace_seconds=grace_seconds, snapshot=snapshot)
-
-
-def _end_active_runs(status: str) -> None:
-    for run in _stacks.active():
-        run.end(status)
-
-
-process_exit.end_runs_at_exit(_end_active_runs)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_stacks.after_fork)

@@ -5,7 +5,8 @@ to the top of it, so ten threads that each start a run log each into their own. 
 thread that has started no run of its own sees none: ``active_run()`` is None there and
 a ``log_*`` call starts a new run. ``start_run(nested=True)`` in such a thread nests
 the new run under the run active in the main thread, if any (pass ``parent_run_id=``
-to choose another parent). At exit every thread's runs end.
+to choose another parent). At exit every thread's runs end. The stacks are the process's
+context's (``context.py``): a reset gives every thread a new, empty stack.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class RunStacks:
         with self._lock:
             return list(self._stacks.get(threading.main_thread().ident or 0, []))
 
-    def remove(self, run: Run) -> None:
-        """Take an ended run off whichever thread's stack holds it."""
+    def forget(self, run: Run, _status: str = "") -> None:
+        """Take an ended run off whichever thread's stack holds it (``Run.on_end``'s call)."""
         with self._lock:
             for stack in self._stacks.values():
                 if run in stack:

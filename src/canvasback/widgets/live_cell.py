@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import traitlets
 
+from canvasback.tracking.context import Slot, current_context
 from canvasback.widgets._base import BaseWidget
 from canvasback.widgets._static import saved_output
 from canvasback.widgets.live_run import LiveRun, svg_line
@@ -25,7 +26,7 @@ from canvasback.widgets.live_run import LiveRun, svg_line
 if TYPE_CHECKING:
     from canvasback.tracking.run import Run
 
-__all__ = ["LiveCell", "show_run"]
+__all__ = ["LiveCell", "cell_view", "show_run"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ class _CellEntry:
         self.cell: LiveCell | None = None
 
 
-_cells: dict[object, _CellEntry] = {}
+# The outputs of the cell running now, by cell: a new cell's first run replaces them.
+_CELLS: Final[Slot[dict[object, _CellEntry]]] = Slot("the cell's live views", lambda _ctx: {})
 
 
 def _cell_key() -> object:
@@ -147,15 +149,16 @@ def show_run(run: Run) -> LiveRun:
     from IPython.display import display  # noqa: PLC0415 - only inside a kernel
 
     key = _cell_key()
-    entry = _cells.get(key)
+    cells = current_context().get(_CELLS)
+    entry = cells.get(key)
     if entry is None:
-        _cells.clear()  # a new cell: earlier cells' views are done with
+        cells.clear()  # a new cell: earlier cells' views are done with
         view = LiveRun(run)
         static = display(view._saved_output(), raw=True, display_id=True)  # type: ignore[no-untyped-call]  # noqa: SLF001
         data, metadata = view.view_bundle()
         widget = display(data, metadata=metadata, raw=True, display_id=True)  # type: ignore[no-untyped-call]
         view._display = static  # noqa: SLF001
-        _cells[key] = _CellEntry(view, static, widget)
+        cells[key] = _CellEntry(view, static, widget)
         return view
     view = LiveRun(run)
     if entry.cell is None:
@@ -169,3 +172,9 @@ def show_run(run: Run) -> LiveRun:
     entry.cell.add(view)
     entry.static.update(entry.cell._saved_output(), raw=True)  # noqa: SLF001
     return view
+
+
+def cell_view() -> LiveCell | None:
+    """The view of the runs of the cell running now, once its second run has made one."""
+    entry = current_context().get(_CELLS).get(_cell_key())
+    return None if entry is None else entry.cell

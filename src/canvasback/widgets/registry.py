@@ -26,6 +26,7 @@ import traitlets
 from canvasback.registry import names
 from canvasback.registry.client import Client as RegistryClient
 from canvasback.registry.entities import STAGES
+from canvasback.tracking.context import Slot, current_context
 from canvasback.tracking.queries import registry as rq
 from canvasback.widgets import _registry_state as state
 from canvasback.widgets import _registry_static, _static
@@ -60,7 +61,10 @@ _RELOAD_TRAITS: Final = (
     "version_filter",
 )
 
-_panels: weakref.WeakSet[RegistryPanel] = weakref.WeakSet()
+# The kernel's open panels: an action in one reloads the others of its store.
+_PANELS: Final[Slot[weakref.WeakSet[RegistryPanel]]] = Slot(
+    "open registry panels", lambda _ctx: weakref.WeakSet()
+)
 
 
 class RegistryPanel(_static.StaticRepr, BaseWidget):
@@ -126,7 +130,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         self._ready = True
         if table is not None:
             self.link_table(table)
-        _panels.add(self)
+        current_context().get(_PANELS).add(self)
 
     @classmethod
     def _accepted_kwargs(cls) -> set[str]:
@@ -211,7 +215,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     def close(self) -> None:
         """Stop following a run table, then close the widget."""
         self.unlink_table()
-        _panels.discard(self)
+        current_context().get(_PANELS).discard(self)
         super().close()
 
     # -- observers -------------------------------------------------------------------
@@ -256,7 +260,8 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         with self.hold_sync():
             self.set_trait("error", None)
             self.notice = notice
-        for panel in list(_panels):
+        panels = current_context().get(_PANELS)
+        for panel in list(panels):
             if panel.store.root == self.store.root:
                 panel._reload_if_changed(force=panel is self)  # noqa: SLF001 - same class
         return {"notice": notice, "revision": self.revision}, []
