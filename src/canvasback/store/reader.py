@@ -22,7 +22,7 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from canvasback.store import events, layout, merge, snapshots, wide
+from canvasback.store import events, layout, merge, segments, snapshots, wide
 from canvasback.store.catalog_tables import (
     EMPTY_METRICS,
     LATEST,
@@ -73,8 +73,12 @@ class Catalog:
         self.use_snapshots = use_snapshots
         self._snapshot_refused = False
         self._snapshots_mtime: int | None = None
+        # The highest snapshot generation listed before the last refresh: this catalog
+        # holds every row of those, so a snapshot of it is the next generation.
+        self._generation = 0
+        self._vanished: set[str] = set()  # tables with a file removed before it was read
         self.overlay = Overlay(fs, self.con, None)
-        self._setup(snapshots.newest(fs) if use_snapshots else None)
+        self._setup(self._newer_snapshot())
 
     def _setup(self, base: snapshots.Snapshot | None) -> None:
         """Start from a snapshot (or from nothing): every table empty, then its rows."""
@@ -113,13 +117,16 @@ class Catalog:
         """Load every file that appeared since the last refresh."""
         with self.lock:
             self._follow_snapshots()
+            listed = {table: self.indexes[table].refresh() for table in layout.LISTING_ORDER}
             for table in layout.TABLES:
-                index = self.indexes[table]
-                changes = index.refresh()
+                index, changes = self.indexes[table], listed[table]
                 while changes:
                     self._apply(table, changes)
-                    # A corrupt compacted file was moved aside: load its inputs now.
-                    changes = index.refresh() if index.stale else Changes()
+                    # A corrupt compacted file was moved aside (its inputs are live
+                    # again), or a file was replaced before it was read: list again.
+                    again = index.stale or table in self._vanished
+                    self._vanished.discard(table)
+                    changes = index.refresh() if again else Changes()
             grew = bool(self._dirty)
             if self._dirty:
                 self.wide.update(self._dirty)
@@ -146,15 +153,23 @@ class Catalog:
 
     def _follow_snapshots(self) -> None:
         """Move onto a newer snapshot when one appears (the old one is deleted later)."""
-        if not self.use_snapshots:
-            return
-        mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
-        if mtime is None or mtime == self._snapshots_mtime:
-            return
-        self._snapshots_mtime = mtime
-        newer = snapshots.newest(self.fs, after=self.snapshot or "")
+        newer = self._newer_snapshot()
         if newer is not None:
             self._setup(newer)
+
+    def _newer_snapshot(self) -> snapshots.Snapshot | None:
+        """The newest snapshot if it is newer than this catalog's; notes the generation."""
+        mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
+        if mtime is None or mtime == self._snapshots_mtime:
+            return None
+        self._snapshots_mtime = mtime
+        names = snapshots.manifest_names(self.fs)
+        if names:
+            self._generation = max(self._generation, snapshots.generation_of(names[0]))
+        if not self.use_snapshots:
+            return None
+        base = self.overlay.base
+        return snapshots.newest(self.fs, names, above=base.generation if base else 0)
 
     def _snapshot_for_the_next_reader(self) -> None:
         # This reader paid for a long tail; the next one starts from what it resolved.
@@ -168,52 +183,99 @@ class Catalog:
                     log.warning("canvasback: no snapshot written (%s)", exc)
                     self._snapshot_refused = True  # said once; this reader stops trying
 
-    def write_snapshot(self, writer_id: str) -> str:
-        """Write the state this catalog holds as a snapshot; returns its name."""
+    def write_snapshot(self, writer_id: str) -> str | None:
+        """Write the state this catalog holds as the next snapshot; returns its name.
+
+        None if another catalog wrote that generation first: this one then moves onto
+        it at the next refresh, as onto any newer snapshot.
+        """
         with self.lock:
             name = snapshots.write(
                 self.fs,
                 self.con,
+                generation=self._generation + 1,
                 writer_id=writer_id,
-                covered={t: set(rels) for t, rels in self._loaded.items()},
+                # Files replaced since are named by what replaced them.
+                covered={t: rels & self.indexes[t].live for t, rels in self._loaded.items()},
                 wide_columns=self.wide.described(),
                 sources=snapshot_sources(),
+                runs_without_row=self.overlay.runs_without_row(),
             )
             self._setup_after_writing(name)
             return name
 
-    def _setup_after_writing(self, name: str) -> None:
+    def _setup_after_writing(self, name: str | None) -> None:
         # Stand on what was just written: the same rows, with nothing in memory.
-        written = snapshots.newest(self.fs, after=self.snapshot or "")
-        if written is not None and written.name == name:
+        self._snapshots_mtime = None  # list the snapshots again at the next refresh
+        base = self.overlay.base
+        written = snapshots.newest(self.fs, above=base.generation if base else 0)
+        if name is not None and written is not None and written.name == name:
+            self._generation = max(self._generation, written.generation)
             self._setup(written)
             self._snapshots_mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
-            self.refresh()
+        self.refresh()
 
     def _apply(self, table: str, changes: Changes) -> None:
+        """Merge a table's new files, each row once: none a snapshot or a load gave."""
         loaded = self._loaded[table]
-        to_load: list[str] = []
-        purged: set[str] = set()
+        whole: list[str] = []
+        partly: list[tuple[str, list[str]]] = []  # compacted file, files of its rows not here
         for rel in changes.new:
             if rel in loaded:
                 continue  # a snapshot holds its rows
-            sidecar = changes.sidecars.get(rel)
-            if sidecar is not None:
-                purged.update(sidecar.purged_run_ids)
-                if set(sidecar.inputs) <= loaded:
-                    loaded.add(rel)  # its rows are the inputs' rows, already here
-                    continue
-            to_load.append(rel)
+            sidecar = self.indexes[table].accepted.get(rel)
+            rest = self._rest_of(table, sidecar) if sidecar is not None else None
+            if rest is None:
+                whole.append(rel)
+            else:
+                partly.append((rel, rest))
+        purged = {r for f in whole + [f for f, _ in partly] for r in self._purged_by(table, f)}
         for rel in changes.gone:
             loaded.discard(rel)
             self.metric_files.pop(rel, None)
         if purged:
             self._forget_runs(sorted(purged))
-        for rel in self._load_checked(table, to_load):
-            loaded.add(rel)
+        for rel, rest in partly:
+            if self._load_quietly(table, rest):
+                self._replaced(table, rel)
+            else:
+                whole.append(rel)
+        for rel in self._load_checked(table, whole):
+            self._replaced(table, rel)
             self.tail_files += self.overlay.base is not None
         if table == "metrics":
             self._set_metrics_view()
+
+    def _rest_of(self, table: str, sidecar: segments.Sidecar) -> list[str] | None:
+        """Files of a compacted file's rows not here yet (None: only the file has them)."""
+        loaded = self._loaded[table]
+        if set(sidecar.inputs) <= loaded:
+            return []  # its rows are the inputs' rows, already here
+        if not set(sidecar.inputs) & loaded:
+            return None
+        return segments.remainder(self.fs, sidecar, loaded)  # a snapshot holds some
+
+    def _purged_by(self, table: str, rel: str) -> list[str]:
+        sidecar = self.indexes[table].accepted.get(rel)
+        return sidecar.purged_run_ids if sidecar is not None else []
+
+    def _replaced(self, table: str, rel: str) -> None:
+        """A file's rows are here; a compacted file's inputs are now named by it."""
+        loaded = self._loaded[table]
+        loaded.add(rel)
+        sidecar = self.indexes[table].accepted.get(rel)
+        if sidecar is not None:
+            loaded.difference_update(sidecar.inputs)
+
+    def _load_quietly(self, table: str, rels: list[str]) -> bool:
+        """Load files that a compacted file replaced; False if one is gone or unreadable."""
+        if rels:
+            try:
+                self._load(table, rels)
+            except Exception:  # noqa: BLE001  # the compacted file holds the same rows
+                return False
+            self.tail_files += len(rels) * (self.overlay.base is not None)
+        return True
 
     def _record_ranges(self, rels: list[str]) -> None:
         # Footer statistics only: lets a one-run history open just the files that hold it.
@@ -244,6 +306,12 @@ class Catalog:
                     self._load(table, [rel])
                     good.append(rel)
                 except Exception as exc:
+                    if not os.path.lexists(self.fs.local_path(rel)):
+                        # Compacted and deleted since it was listed: what replaced it is
+                        # found by listing again, now (nothing is lost, so no warning).
+                        self.indexes[table].forget(rel, retry=True)
+                        self._vanished.add(table)
+                        continue
                     verdict, why = inspect_segment(self.fs.local_path(rel), table)
                     if verdict == SOUND:
                         raise  # the file is sound: never move good data aside
@@ -318,7 +386,19 @@ class Catalog:
                 "SELECT exp AS experiment_id, run_id, key, step, timestamp, value "
                 f"FROM read_parquet({paths}, {PARQUET_ARGS})"
             )
-        self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
+        import duckdb  # noqa: PLC0415  # loaded with the catalog
+
+        try:
+            self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
+        except duckdb.IOException:
+            # Compacted and deleted since listed (a grace period of 0): list again.
+            gone = [r for r in live if not os.path.lexists(self.fs.local_path(r))]
+            if not gone:
+                raise
+            for rel in gone:
+                self.indexes["metrics"].forget(rel, retry=True)
+            self._vanished.add("metrics")
+            self._set_metrics_view()
 
     # -- queries ---------------------------------------------------------------------
     def metric_paths_for_run(self, run_id: str) -> list[str]:

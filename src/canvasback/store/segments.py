@@ -44,6 +44,53 @@ class Changes:
         return bool(self.new or self.gone)
 
 
+def read_sidecar(fs: LocalFileSystem, data_rel: str) -> Sidecar | None:
+    """What a compacted file replaces, from its sidecar (None if it has none)."""
+    side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
+    try:
+        raw = json.loads(fs.read_bytes(side_rel))
+    except (FileNotFoundError, ValueError):
+        return None
+    return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
+
+
+# Compacted files of compacted files: how deep :func:`remainder` follows them.
+_MAX_NESTING = 8
+
+
+def remainder(
+    fs: LocalFileSystem, sidecar: Sidecar, loaded: set[str], depth: int = 0
+) -> list[str] | None:
+    """Files holding exactly the rows of a compacted file that ``loaded`` files do not.
+
+    A snapshot may hold some inputs of a compacted file written after it: the rest of
+    its rows are those of the other inputs, read from them while they are still on disk
+    (compaction deletes them after a grace period), or, for an input that is itself
+    compacted and partly loaded, the same way from its own inputs. None if one is gone,
+    or if the compaction dropped purged runs' rows: then only the compacted file has
+    the rows, and loading it whole merges the loaded ones again (every merge rule is
+    idempotent, so only the time is lost).
+    """
+    if sidecar.purged_run_ids or depth > _MAX_NESTING:
+        return None
+    files: list[str] = []
+    for rel in sidecar.inputs:
+        if rel in loaded:
+            continue
+        if not fs.is_regular_file(rel):
+            return None
+        name = rel.rsplit("/", 1)[-1]
+        nested = read_sidecar(fs, rel) if name.startswith(layout.COMPACTED_PREFIX) else None
+        if nested is None or not set(nested.inputs) & loaded:
+            files.append(rel)
+            continue
+        more = remainder(fs, nested, loaded, depth + 1)
+        if more is None:
+            return None
+        files += more
+    return files
+
+
 class TableIndex:
     """Incremental view of one table's live files (store-relative paths)."""
 
@@ -130,12 +177,7 @@ class TableIndex:
         return self._present[partition] != before
 
     def _read_sidecar(self, data_rel: str) -> Sidecar | None:
-        side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
-        try:
-            raw = json.loads(self.fs.read_bytes(side_rel))
-        except (FileNotFoundError, ValueError):
-            return None
-        return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
+        return read_sidecar(self.fs, data_rel)
 
     def _recompute_live(self, changes: Changes) -> None:
         present = {f"{self.table}/{p}/{n}" for p, names in self._present.items() for n in names}
