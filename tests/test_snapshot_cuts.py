@@ -9,6 +9,9 @@ wrote them; and a manifest that cannot be read is passed over, never a crash.
 from __future__ import annotations
 
 import json
+import os
+import time
+import warnings
 
 import pytest
 from tests.test_snapshots import assert_same_as_full_resolve, folder, log_runs, read, state
@@ -76,7 +79,15 @@ def test_a_compacted_file_partly_in_the_snapshot_adds_only_the_rows_it_lacks(sto
 
 
 @pytest.mark.parametrize(
-    "damage", ["a list", "null", "covered as a list", "wide file missing", "wide file unnamed"]
+    "damage",
+    [
+        "a list",
+        "null",
+        "covered as a list",
+        "a file outside",
+        "wide file missing",
+        "wide file unnamed",
+    ],
 )
 def test_a_manifest_of_another_shape_falls_back_with_a_warning(store, damage):
     log_runs(2)
@@ -93,6 +104,8 @@ def test_a_manifest_of_another_shape_falls_back_with_a_warning(store, damage):
         raw = None
     elif damage == "covered as a list":
         raw["covered"] = []
+    elif damage == "a file outside":
+        raw["files"]["../../runs/outside.parquet"] = {"rows": 0, "bytes": 0}
     else:
         wide.unlink()
         if damage == "wide file unnamed":
@@ -165,3 +178,22 @@ def test_of_two_catalogs_writing_one_generation_one_wins_the_other_moves_onto_it
     assert after is not None
     assert snapshots.generation_of(after) == snapshots.generation_of(won) + 1
     assert (store / snapshots.SNAPSHOTS_DIR / f"{after}.json").exists()
+
+
+def test_a_snapshot_of_an_earlier_version_is_not_read_and_compaction_removes_it(store):
+    log_runs(2)
+    legacy = store / snapshots.SNAPSHOTS_DIR / "snap-01796655595177079865-5345aeadeab2"
+    legacy.mkdir(parents=True)
+    (legacy / "runs.parquet").write_bytes(b"of another format")
+    manifest = legacy.with_name(f"{legacy.name}.json")
+    manifest.write_text(json.dumps({"format": 1, "covered": {}}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CorruptSnapshotWarning)  # not a snapshot of this one
+        assert read(store).snapshot is None
+    hour_ago_ns = int((time.time() - 2 * snapshots.UNFINISHED_SECONDS) * 1e9)
+    for path in (legacy, legacy / "runs.parquet", manifest):
+        os.utime(path, ns=(hour_ago_ns, hour_ago_ns))
+    name = canvasback.compact(grace_seconds=0).snapshot
+    assert sorted(p.name for p in legacy.parent.iterdir()) == sorted(
+        [f"{name}.json", folder(store, name).name]
+    )

@@ -7,7 +7,7 @@ A store is a folder (or an object-store prefix) laid out as::
     <table>/exp=<experiment_id>/cmp-<...>.inputs.json                 what a compacted file replaces
     claims/<namespace>/<name>                                          exclusive-create claims
     artifacts/<run_id>/<path>                                          run artifacts
-    _snapshots/snap-<time_ns>-<writer>/ and .json                       resolved state, manifest
+    _snapshots/snap-<generation>.json, snap-<generation>-<...>/        snapshot manifest, its files
     _leases/, _quarantine/                                             leases, bad files
 
 Every mutable fact (run status, end time, tags, deletion) is an append-only row of the

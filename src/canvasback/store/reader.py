@@ -195,8 +195,7 @@ class Catalog:
                 self.con,
                 generation=self._generation + 1,
                 writer_id=writer_id,
-                # Files replaced since are named by what replaced them.
-                covered={t: rels & self.indexes[t].live for t, rels in self._loaded.items()},
+                covered={t: set(rels) for t, rels in self._loaded.items()},
                 wide_columns=self.wide.described(),
                 sources=snapshot_sources(),
                 runs_without_row=self.overlay.runs_without_row(),
@@ -205,11 +204,14 @@ class Catalog:
             return name
 
     def _setup_after_writing(self, name: str | None) -> None:
-        # Stand on what was just written: the same rows, with nothing in memory.
+        # Stand on what was just written: the same rows, with nothing in memory. (If
+        # another catalog wrote this generation, or a later one, it is followed.)
         self._snapshots_mtime = None  # list the snapshots again at the next refresh
         base = self.overlay.base
-        written = snapshots.newest(self.fs, above=base.generation if base else 0)
-        if name is not None and written is not None and written.name == name:
+        written = None
+        if name is not None:
+            written = snapshots.newest(self.fs, above=base.generation if base else 0)
+        if written is not None and written.name == name:
             self._generation = max(self._generation, written.generation)
             self._setup(written)
             self._snapshots_mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)

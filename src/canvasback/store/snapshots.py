@@ -278,9 +278,10 @@ def _shape_problem(name: str, raw: object) -> str:  # noqa: PLR0911  # one answe
         for v in files.values()
     ):
         return "has no 'files' object of row and byte counts"
-    missing = expected_files() - set(files)
-    if missing:
-        return f"names no {', '.join(sorted(missing))}"
+    # Its files, and no other path: nothing outside its folder is ever opened.
+    missing, other = expected_files() - set(files), set(files) - expected_files()
+    if missing or other:
+        return f"names no {', '.join(sorted(missing))}" if missing else f"names {sorted(other)}"
     if not _strings(raw.get("runs_without_row")):
         return "has no 'runs_without_row' list of run ids"
     return ""
