@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from canvasback.store import events, layout, merge, segments, snapshots, wide
@@ -32,13 +31,8 @@ from canvasback.store.catalog_tables import (
     views,
 )
 from canvasback.store.cursors import Cursor, checked_relation
-from canvasback.store.integrity import (
-    CORRUPT,
-    SOUND,
-    CorruptSegmentWarning,
-    UnreadableSegmentWarning,
-    inspect_segment,
-)
+from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
+from canvasback.store.loading import CheckedLoads
 from canvasback.store.overlay import WIDE_VIEW, Overlay, snapshot_sources
 from canvasback.store.segments import Changes, TableIndex
 
@@ -76,7 +70,6 @@ class Catalog:
         # The highest snapshot generation listed before the last refresh: this catalog
         # holds every row of those, so a snapshot of it is the next generation.
         self._generation = 0
-        self._vanished: set[str] = set()  # tables with a file removed before it was read
         self.overlay = Overlay(fs, self.con, None)
         self._setup(self._newer_snapshot())
 
@@ -85,7 +78,7 @@ class Catalog:
         self.indexes = {t: TableIndex(self.fs, t) for t in layout.TABLES}
         covered = base.covered if base is not None else {}
         self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in layout.TABLES}
-        self._unreadable: set[str] = set()  # skipped files already warned about
+        self.loads = CheckedLoads(self.fs, self.indexes, self._load)
         self.metric_files: dict[str, tuple[str, str]] = {}  # rel -> (min run_id, max run_id)
         self.tail_files = 0  # files loaded on top of the snapshot
         self.first_refresh = True
@@ -124,8 +117,8 @@ class Catalog:
                     self._apply(table, changes)
                     # A corrupt compacted file was moved aside (its inputs are live
                     # again), or a file was replaced before it was read: list again.
-                    again = index.stale or table in self._vanished
-                    self._vanished.discard(table)
+                    again = index.stale or table in self.loads.vanished
+                    self.loads.vanished.discard(table)
                     changes = index.refresh() if again else Changes()
             grew = bool(self._dirty)
             if self._dirty:
@@ -219,47 +212,29 @@ class Catalog:
 
     def _apply(self, table: str, changes: Changes) -> None:
         """Merge a table's new files, each row once: none a snapshot or a load gave."""
-        loaded = self._loaded[table]
-        whole: list[str] = []
-        partly: list[tuple[str, list[str]]] = []  # compacted file, files of its rows not here
-        for rel in changes.new:
-            if rel in loaded:
-                continue  # a snapshot holds its rows
-            sidecar = self.indexes[table].accepted.get(rel)
-            rest = self._rest_of(table, sidecar) if sidecar is not None else None
-            if rest is None:
-                whole.append(rel)
-            else:
-                partly.append((rel, rest))
-        purged = {r for f in whole + [f for f, _ in partly] for r in self._purged_by(table, f)}
+        loaded, accepted = self._loaded[table], self.indexes[table].accepted
+        fresh = [rel for rel in changes.new if rel not in loaded]  # else a snapshot has it
+        purged = {r for rel in fresh if rel in accepted for r in accepted[rel].purged_run_ids}
+        # A compacted file whose inputs are (partly) here: the files of the rest of its rows.
+        rests = {
+            r: segments.remainder(self.fs, accepted[r], loaded) for r in fresh if r in accepted
+        }
         for rel in changes.gone:
             loaded.discard(rel)
             self.metric_files.pop(rel, None)
         if purged:
             self._forget_runs(sorted(purged))
-        for rel, rest in partly:
-            if self._load_quietly(table, rest):
+        whole = [rel for rel in fresh if rests.get(rel) is None]
+        for rel, rest in rests.items():
+            if rest is not None and self._load_quietly(table, rest):
                 self._replaced(table, rel)
-            else:
+            elif rest is not None:
                 whole.append(rel)
-        for rel in self._load_checked(table, whole):
+        for rel in self.loads.load(table, whole):
             self._replaced(table, rel)
             self.tail_files += self.overlay.base is not None
         if table == "metrics":
             self._set_metrics_view()
-
-    def _rest_of(self, table: str, sidecar: segments.Sidecar) -> list[str] | None:
-        """Files of a compacted file's rows not here yet (None: only the file has them)."""
-        loaded = self._loaded[table]
-        if set(sidecar.inputs) <= loaded:
-            return []  # its rows are the inputs' rows, already here
-        if not set(sidecar.inputs) & loaded:
-            return None
-        return segments.remainder(self.fs, sidecar, loaded)  # a snapshot holds some
-
-    def _purged_by(self, table: str, rel: str) -> list[str]:
-        sidecar = self.indexes[table].accepted.get(rel)
-        return sidecar.purged_run_ids if sidecar is not None else []
 
     def _replaced(self, table: str, rel: str) -> None:
         """A file's rows are here; a compacted file's inputs are now named by it."""
@@ -294,65 +269,6 @@ class Catalog:
             self.metric_files[by_path[file_name]] = (lo or "", hi or "\uffff")
         for rel in rels:  # an empty file has no row groups, hence no statistics
             self.metric_files.setdefault(rel, ("", "\uffff"))
-
-    def _load_checked(self, table: str, rels: list[str]) -> list[str]:
-        """Load files; a corrupt file is moved aside, an unreadable one skipped for now."""
-        if not rels:
-            return []
-        try:
-            self._load(table, rels)
-        except Exception:  # noqa: BLE001  # find the bad file(s) one by one
-            good: list[str] = []
-            for rel in rels:
-                try:
-                    self._load(table, [rel])
-                    good.append(rel)
-                except Exception as exc:
-                    if not os.path.lexists(self.fs.local_path(rel)):
-                        # Compacted and deleted since it was listed: what replaced it is
-                        # found by listing again, now (nothing is lost, so no warning).
-                        self.indexes[table].forget(rel, retry=True)
-                        self._vanished.add(table)
-                        continue
-                    verdict, why = inspect_segment(self.fs.local_path(rel), table)
-                    if verdict == SOUND:
-                        raise  # the file is sound: never move good data aside
-                    if verdict == CORRUPT:
-                        self._quarantine(table, rel, f"{why}; {exc}" if why else str(exc))
-                    else:
-                        self._skip_unreadable(table, rel, why)
-            return good
-        self._unreadable.difference_update(rels)
-        return rels
-
-    def _skip_unreadable(self, table: str, rel: str, why: str) -> None:
-        # Offered again at the next refresh; warned about once, until it is read.
-        self.indexes[table].forget(rel, retry=True)
-        if rel in self._unreadable:
-            return
-        self._unreadable.add(rel)
-        warnings.warn(
-            f"canvasback: segment {rel!r} of table {table!r} cannot be opened now ({why}); "
-            "it is left in place, skipped, and tried again at the next refresh.",
-            UnreadableSegmentWarning,
-            stacklevel=5,
-        )
-
-    def _quarantine(self, table: str, rel: str, why: str) -> None:
-        try:
-            moved = self.fs.move_aside(rel, layout.QUARANTINE_DIR)
-        except OSError as exc:  # a read-only store: leave it, but never read it again
-            self.indexes[table].forget(rel, ignore=True)
-            where = f"it could not be moved aside ({exc}) and is ignored by this reader"
-        else:
-            self.indexes[table].forget(rel)
-            where = f"moved aside to {moved!r}"
-        warnings.warn(
-            f"canvasback: segment {rel!r} of table {table!r} is corrupt ({why}); "
-            f"{where}. Every other row stays readable.",
-            CorruptSegmentWarning,
-            stacklevel=5,
-        )
 
     def _load(self, table: str, rels: list[str]) -> None:
         paths = [self.fs.local_path(r) for r in rels]
@@ -397,9 +313,7 @@ class Catalog:
             gone = [r for r in live if not os.path.lexists(self.fs.local_path(r))]
             if not gone:
                 raise
-            for rel in gone:
-                self.indexes["metrics"].forget(rel, retry=True)
-            self._vanished.add("metrics")
+            self.loads.forget_vanished("metrics", gone)
             self._set_metrics_view()
 
     # -- queries ---------------------------------------------------------------------

@@ -63,15 +63,18 @@ def remainder(
 ) -> list[str] | None:
     """Files holding exactly the rows of a compacted file that ``loaded`` files do not.
 
-    A snapshot may hold some inputs of a compacted file written after it: the rest of
-    its rows are those of the other inputs, read from them while they are still on disk
-    (compaction deletes them after a grace period), or, for an input that is itself
-    compacted and partly loaded, the same way from its own inputs. None if one is gone,
-    or if the compaction dropped purged runs' rows: then only the compacted file has
-    the rows, and loading it whole merges the loaded ones again (every merge rule is
-    idempotent, so only the time is lost).
+    None if no input is loaded, or if only the compacted file itself has the rest: an
+    input is gone (compaction deletes them after a grace period), or the compaction
+    dropped purged runs' rows. Then the file is loaded whole, merging the loaded rows
+    again (every merge rule is idempotent: only the time is lost). A snapshot may hold
+    some inputs of a file compacted after it: the rest of its rows are those of the
+    other inputs, each read whole, or, for one itself compacted and partly loaded, the
+    same way from its own inputs.
     """
-    if sidecar.purged_run_ids or depth > _MAX_NESTING:
+    inputs = set(sidecar.inputs)
+    if inputs <= loaded:
+        return []
+    if not inputs & loaded or sidecar.purged_run_ids or depth > _MAX_NESTING:
         return None
     files: list[str] = []
     for rel in sidecar.inputs:
@@ -79,15 +82,10 @@ def remainder(
             continue
         if not fs.is_regular_file(rel):
             return None
-        name = rel.rsplit("/", 1)[-1]
-        nested = read_sidecar(fs, rel) if name.startswith(layout.COMPACTED_PREFIX) else None
-        if nested is None or not set(nested.inputs) & loaded:
-            files.append(rel)
-            continue
-        more = remainder(fs, nested, loaded, depth + 1)
-        if more is None:
-            return None
-        files += more
+        compacted = rel.rsplit("/", 1)[-1].startswith(layout.COMPACTED_PREFIX)
+        nested = read_sidecar(fs, rel) if compacted else None
+        rest = remainder(fs, nested, loaded, depth + 1) if nested is not None else None
+        files += [rel] if rest is None else rest
     return files
 
 
