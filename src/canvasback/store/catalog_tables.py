@@ -52,7 +52,7 @@ LATEST: Final = "_latest_metrics"
 
 
 def views() -> dict[str, str]:
-    """The views' SQL; built when a catalog opens, so the stale rule's setting applies."""
+    """The views' SQL, created when a catalog opens."""
     return {
         "experiments": f"""
             SELECT e.experiment_id, coalesce(n.value, e.name) AS name, e.artifact_location,
