@@ -22,6 +22,7 @@ from canvasback.tracking.queries.runs import (
     metric_rows_in_files,
     run_data,
     run_info,
+    runs_with_tag,
 )
 from canvasback.tracking.queries.search import (
     runs_frame,
@@ -37,6 +38,7 @@ __all__ = [
     "metric_rows_in_files",
     "run_data",
     "run_info",
+    "runs_with_tag",
     "runs_frame",
     "search_experiments",
     "search_runs",
