@@ -15,10 +15,10 @@ last update) are the import's.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.importers.writer import MARKER
-from canvasback.registry import claims, names
+from canvasback.registry import claims, names, repair
 from canvasback.registry.entities import RegistryNotFoundError
 from canvasback.tracking import logged_models, validation
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from canvasback.registry import Client
 
 _PLACEHOLDER: Final = "a version number the source gave and took back"
+_VERSION_MARK: Final = "#version="
 
 
 class RegistryWriter:
@@ -90,22 +91,25 @@ class RegistryWriter:
 
     def _versions(self, model: RegisteredModelRecord, where: str) -> dict[int, int]:
         """Register the versions not imported yet; source number -> number here."""
-        numbers = self._imported(model.name)
         by_number = {v.version: v for v in model.versions}
-        for number in range(1, max(by_number, default=0) + 1):
-            marker = f"{self.uri}#version={number}"
-            if marker in numbers.values():
-                continue
+        top = max(by_number, default=0)
+        if self._orphaned(model.name, top):
+            # An import cut short after claiming a version, before writing its row: the
+            # row is written from the claim, as `canvasback recover` does.
+            repair.recover_versions(self.client.store, grace_seconds=0)
+        numbers = self._imported(model.name)
+        for number in range(1, top + 1):
+            marker = f"{_VERSION_MARK}{number}"
+            if marker in numbers.values() or self._claim(model.name, number, marker):
+                continue  # registered by an earlier import (a taken-back number: deleted)
             version = by_number.get(number)
-            if self._claimed(model.name, number, marker):
-                continue  # registered by an earlier import, and deleted (a taken-back number)
             if version is None or version.deleted:
                 placeholder = self.client.create_model_version(
-                    model.name, _PLACEHOLDER, tags={MARKER: marker}
+                    model.name, _PLACEHOLDER, tags={MARKER: f"{self.uri}{marker}"}
                 )
                 self.client.delete_model_version(model.name, placeholder.version)
                 continue
-            created = self._register(model.name, version, marker, where)
+            created = self._register(model.name, version, f"{self.uri}{marker}", where)
             numbers[int(created)] = marker
         mapping = {int(m.rsplit("=", 1)[1]): k for k, m in numbers.items()}
         for number, here in sorted(mapping.items()):
@@ -135,34 +139,51 @@ class RegistryWriter:
         return created.version
 
     def _imported(self, name: str) -> dict[int, str]:
-        """The model's versions this source's imports registered: number -> marker."""
-        prefix = f"{self.uri}#version="
+        """The model's versions imports registered: number -> ``#version=<n>``.
+
+        By the source's number, whatever URI it was read through (a server's or its
+        database's); a placeholder left undeleted by an import cut short is deleted.
+        """
         found: dict[int, str] = {}
         for version in self.client.search_model_versions(_name_filter(name), max_results=100_000):
-            marker = version.tags.get(MARKER, "")
-            if marker.startswith(prefix):
-                found[int(version.version)] = marker
+            _uri, mark, number = version.tags.get(MARKER, "").rpartition(_VERSION_MARK)
+            if not mark or not number.isdigit():
+                continue
+            if version.source == _PLACEHOLDER:
+                self.client.delete_model_version(name, version.version)
+            else:
+                found[int(version.version)] = f"{_VERSION_MARK}{number}"
         return found
 
-    def _claimed(self, name: str, number: int, marker: str) -> bool:
-        """Whether version ``number``'s claim is this import's (a version now deleted)."""
+    def _claim(self, name: str, number: int, marker: str | None = None) -> dict[str, Any] | None:
+        """Version ``number``'s claim, if an import made it (and for ``marker``, if given)."""
         looked = claims.lookup(self.client.store, name)
         if looked is None or not looked.holding.model_id:
-            return False
+            return None
         data = self.client.store.read_claim(
             f"{claims.VERSION_CLAIMS}/{looked.holding.model_id}", str(number)
         )
         if data is None:
+            return None
+        claim: dict[str, Any] = json.loads(data)
+        tag = str(claim.get("tags", {}).get(MARKER, ""))
+        if _VERSION_MARK not in tag or (marker is not None and not tag.endswith(marker)):
+            return None
+        return claim
+
+    def _orphaned(self, name: str, top: int) -> bool:
+        """Whether an import claimed a version of ``name`` and never wrote its row."""
+        try:
+            visible = {
+                int(v.version) for v in self.client.search_model_versions(_name_filter(name))
+            }
+        except RegistryNotFoundError:
             return False
-        claim = json.loads(data)
-        if claim.get("tags", {}).get(MARKER) != marker:
-            return False
-        if claim.get("source") != _PLACEHOLDER:
-            self.report.skip(
-                f"registered model {name!r}: version {number} was registered by an import "
-                "cut short before its row was written; `canvasback recover` writes it"
-            )
-        return True
+        for number in range(1, top + 1):
+            claim = None if number in visible else self._claim(name, number)
+            if claim is not None and claim.get("source") != _PLACEHOLDER:
+                return True
+        return False
 
     def _portable(self, version: VersionRecord, where: str) -> str:
         """The version's source as ``runs:/<run_id>/<path>`` where it lies in a run."""
