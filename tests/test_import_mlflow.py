@@ -11,14 +11,19 @@ A second import doubles nothing; an import killed with SIGKILL and run again is 
 from __future__ import annotations
 
 import hashlib
+import http.client
+import http.server
 import json
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -87,7 +92,8 @@ with mlflow.start_run(experiment_id=old, run_name="abandoned"):
 client.delete_experiment(old)
 
 name = "digits-clf"
-third = client.create_model_version(name, f"models:/{first.model_id}", run_id=run_id)
+third = client.create_model_version(name, f"models:/{first.model_id}", run_id=run_id,
+                                    model_id=first.model_id)
 client.delete_model_version(name, third.version)  # a number given and taken back
 client.create_model_version(name, f"runs:/{run_id}/config", run_id=run_id,
                             description="the config folder", tags={"kind": "config"})
@@ -150,10 +156,10 @@ for e in client.search_experiments(view_type=ViewType.ALL):
 for rm in client.search_registered_models():
     versions = client.search_model_versions(f"name = '{rm.name}'")
     dump["registry"][rm.name] = {
-        "description": rm.description, "tags": rm.tags,
+        "description": rm.description or None, "tags": rm.tags,
         "aliases": {a: int(v) for a, v in rm.aliases.items()},
         "versions": {str(v.version): {"run_id": v.run_id, "stage": v.current_stage,
-                                      "description": v.description, "tags": v.tags,
+                                      "description": v.description or None, "tags": v.tags,
                                       "status": v.status, "source": v.source}
                      for v in versions}}
 Path(out).write_text(json.dumps(dump))
@@ -534,3 +540,144 @@ def test_a_store_path_that_is_mlflows_is_refused_with_the_import_command(mlflow_
     cb.reset()
     (mine / "mlruns").mkdir()
     assert cb.MlflowClient(mine).get_run(run.info.run_id).data.metrics == {"m": 1.0}
+
+
+# -- a tracking server ------------------------------------------------------------------
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """Forwards to the MLflow server; answers 500 to metric histories while ``failing``."""
+
+    target = ""
+    failing = threading.Event()
+    histories = 0  # metric history requests seen while failing
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if _Proxy.failing.is_set() and "metrics/get-history" in self.path:
+            _Proxy.histories += 1
+            if _Proxy.histories > 2:  # halfway: two histories answered, then errors
+                self._answer(500, b'{"error_code": "INTERNAL_ERROR", "message": "boom"}', {})
+                return
+        headers = {
+            k: v
+            for k, v in self.headers.items()
+            if k.lower() not in ("host", "content-length", "connection")
+        }
+        conn = http.client.HTTPConnection(self.target, timeout=120)
+        try:
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            answer = conn.getresponse()
+            data = answer.read()
+            kept = {
+                k: v
+                for k, v in answer.getheaders()
+                if k.lower() not in ("transfer-encoding", "content-length", "connection")
+            }
+            self._answer(answer.status, data, kept)
+        finally:
+            conn.close()
+
+    def _answer(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _forward  # noqa: N815  # http.server's names
+
+    def log_message(self, *args: object) -> None:
+        del args  # quiet
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def mlflow_server(tmp_path, wait):
+    """A real `mlflow server` over a SQLite store, and its URI; stopped at teardown."""
+    port = _free_port()
+    env = {**os.environ}
+    env.pop("PYTHONPATH", None)
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "server-artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+    def healthy() -> bool:
+        assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as got:
+                return got.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait(healthy, timeout=180, what="mlflow server")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+        log.close()
+
+
+def test_a_server_that_answers_500_halfway_leaves_whole_runs_and_resumes(
+    mlflow_server, tmp_path, monkeypatch
+):
+    mlflow_child(WRITE, mlflow_server, 5_000, cwd=tmp_path)
+    reading = tmp_path / "dump.json"
+    mlflow_child(DUMP, mlflow_server, reading, cwd=tmp_path)
+    dump = json.loads(reading.read_text())
+    _Proxy.target = mlflow_server.removeprefix("http://")
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    uri = f"http://127.0.0.1:{proxy.server_address[1]}"
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the error at once
+    store = tmp_path / "store"
+    try:
+        _Proxy.failing.set()
+        with pytest.raises(SourceReadError) as caught:
+            cb.import_mlflow(uri, store, progress=False)
+        message = str(caught.value)
+        assert f"MLflow at {uri!r} failed while reading metric" in message
+        assert "import again" in message
+        held = canvasback_reading(store)["runs"]
+        marked = [r for r, x in held.items() if x["marker"] is not None]
+        assert len(marked) < len(dump["runs"])
+        for run_id in marked:  # every run marked imported is whole
+            assert held[run_id]["metrics"] == dump["runs"][run_id]["metrics"]
+            assert held[run_id]["params"] == dump["runs"][run_id]["params"]
+        cb.reset()
+        _Proxy.failing.clear()
+        report = cb.import_mlflow(uri, store, progress=False)
+        assert report.runs_already == len(marked)
+        assert_same(dump, store, uri)  # artifacts and models downloaded through the server
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
