@@ -108,6 +108,8 @@ class RunContent:
     artifacts: Path | None
     """A local folder of the run's files (None: it has none)."""
     models: list[LoggedModelRecord] = field(default_factory=list)
+    start_time: int | None = None
+    """The run's start, when its content tells better (TensorBoard's first point)."""
     end_time: int | None = None
     """The run's end, when only its content tells (TensorBoard's last event)."""
     not_carried: list[str] = field(default_factory=list)

@@ -147,12 +147,14 @@ class TensorBoardSource:
         if tags.get("graph"):
             not_carried.append("the model graph")
         ends = [max(s.timestamps) for s in series if s.timestamps]
+        starts = [min(s.timestamps) for s in series if s.timestamps]
         yield RunContent(
             params=_hparams(acc),
             tags={},
             datasets=[],
             metrics=iter(series),
             artifacts=None,
+            start_time=min([t for t in (run.start_time, *starts) if t], default=None),
             end_time=max(ends) if ends else run.start_time,
             not_carried=not_carried,
         )

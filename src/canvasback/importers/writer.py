@@ -173,7 +173,7 @@ class RunWriter:
             if state is None:
                 run = self.client.create_run(
                     experiment_id,
-                    start_time=record.start_time,
+                    start_time=content.start_time or record.start_time,
                     tags=tags,
                     run_name=self._run_name(record, where),
                     parent_run_id=record.parent_run_id,
