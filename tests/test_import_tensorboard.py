@@ -92,6 +92,7 @@ def test_event_files_move_in_with_every_point_and_a_second_import_doubles_nothin
             assert _history(client, runs[name].info.run_id, key) == sorted(points)
 
 
+@pytest.mark.slow  # the command runs in a child process
 def test_a_folder_without_event_files_is_refused_and_nothing_is_made(tmp_path):
     empty = tmp_path / "logs"
     empty.mkdir()
