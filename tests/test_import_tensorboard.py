@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -143,3 +144,40 @@ def test_the_command_imports_a_log_folder(tmp_path):
     runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
     loss = _history(client, runs["resnet/lr-0.1"].info.run_id, "loss/train")
     assert loss == sorted(expected["resnet/lr-0.1"]["loss/train"])
+
+
+def test_importing_canvasback_loads_no_importer_library_and_a_missing_one_says_what_to_install(
+    tmp_path,
+):
+    code = textwrap.dedent(
+        """
+        import sys
+        import canvasback
+        assert callable(canvasback.import_mlflow) and callable(canvasback.import_tensorboard)
+        loaded = {"mlflow", "tensorboard", "tensorboardX", "tqdm"} & set(sys.modules)
+        assert not loaded, loaded
+        sys.modules["mlflow"] = sys.modules["tensorboard"] = None  # not installed
+        for call in (lambda: canvasback.import_mlflow("http://localhost:1", sys.argv[1]),
+                     lambda: canvasback.import_tensorboard(sys.argv[1], sys.argv[1])):
+            try:
+                call()
+            except canvasback.importers.SourceNotFoundError as error:
+                print(error)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(cb.__file__).parents[1])}
+    result = subprocess.run(
+        [sys.executable, "-c", code, tmp_path],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    assert result.stdout.splitlines() == [
+        (
+            "Reading 'http://localhost:1' needs MLflow's client: pip install "
+            "'canvasback[mlflow]' (a mlruns folder needs none)"
+        ),
+        "Reading TensorBoard event files needs tensorboard: pip install 'canvasback[tensorboard]'",
+    ]
