@@ -136,10 +136,17 @@ class MlrunsSource:
             if not meta_path.is_file():
                 self._passed.append(f"folder {str(run_dir)!r}: no meta.yaml, not a run")
                 continue
-            runs.append(self._run(run_dir, meta_path, experiment))
+            run = self._run(run_dir, meta_path)
+            if run.experiment_id != experiment.experiment_id:
+                self._passed.append(
+                    f"folder {str(run_dir)!r}: its meta.yaml names experiment "
+                    f"{run.experiment_id}; MLflow ignores it too"
+                )
+                continue
+            runs.append(run)
         return runs
 
-    def _run(self, run_dir: Path, meta_path: Path, experiment: ExperimentRecord) -> RunRecord:
+    def _run(self, run_dir: Path, meta_path: Path) -> RunRecord:
         meta = _read_yaml(meta_path)
         run_id = str(_field(meta, "run_id", meta_path))
         if run_id != run_dir.name:
@@ -159,7 +166,7 @@ class MlrunsSource:
         parent = run_dir / "tags" / "mlflow.parentRunId"
         return RunRecord(
             run_id=run_id,
-            experiment_id=experiment.experiment_id,
+            experiment_id=str(meta.get("experiment_id")),
             name=str(meta.get("run_name") or _text(run_dir / "tags" / "mlflow.runName") or ""),
             status=_STATUSES[status],
             start_time=start,
