@@ -216,7 +216,7 @@ def canvasback_reading(store: Path) -> dict:
         dump["experiments"][e.name] = {
             "id": e.experiment_id,
             "lifecycle": e.lifecycle_stage,
-            "tags": dict(e.tags),
+            "tags": {k: v for k, v in e.tags.items() if k != MARKER},
         }
     frame = client.search_runs_frame(list(names), run_view_type="ALL")
     for run_id in frame["run_id"]:

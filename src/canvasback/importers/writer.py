@@ -91,24 +91,28 @@ class RunWriter:
         except validation.InvalidInputError as exc:
             self.report.skip(f"{where} and its runs: {exc}")
             return None
+        made = {**tags, MARKER: self.source.uri}  # made by an import: it may delete it
         try:
             return self.client.create_experiment(
-                experiment.name, tags=tags, experiment_id=experiment.experiment_id
+                experiment.name, tags=made, experiment_id=experiment.experiment_id
             )
         except validation.InvalidInputError:  # its id is taken here: the lowest free one
-            return self.client.create_experiment(experiment.name, tags=tags)
+            return self.client.create_experiment(experiment.name, tags=made)
 
     def delete_experiments(
         self, experiments: list[ExperimentRecord], ids: Mapping[str, str]
     ) -> None:
-        """Delete the experiments the source has deleted (once their runs are in)."""
+        """Delete the experiments the source has deleted (once their runs are in).
+
+        Only those an import made: an experiment of the store's own that has the name of
+        one deleted in the source keeps going.
+        """
         for experiment in experiments:
             found = ids.get(experiment.experiment_id)
-            if (
-                experiment.deleted
-                and found is not None
-                and self.client.get_experiment(found).lifecycle_stage != "deleted"
-            ):
+            if not experiment.deleted or found is None:
+                continue
+            here = self.client.get_experiment(found)
+            if here.lifecycle_stage != "deleted" and MARKER in here.tags:
                 self.client.delete_experiment(found)
 
     # -- runs ------------------------------------------------------------------------
