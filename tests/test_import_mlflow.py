@@ -681,3 +681,21 @@ def test_a_server_that_answers_500_halfway_leaves_whole_runs_and_resumes(
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_an_experiment_of_the_store_is_joined_and_never_deleted_by_an_import(
+    mlflow_store, tmp_path
+):
+    uri, dump = mlflow_store
+    assert dump["experiments"]["old-ideas"]["lifecycle"] == "deleted"  # in MLflow
+    store = tmp_path / "store"
+    client = cb.MlflowClient(store)
+    mine = client.create_experiment("old-ideas")
+    with client.create_run(mine, run_name="my own") as run:
+        run.log_metric("m", 1.0)
+    cb.reset()
+    cb.import_mlflow(uri, store, progress=False)
+    client = cb.MlflowClient(store)
+    assert client.get_experiment(mine).lifecycle_stage == "active"
+    names = {r.info.run_name for r in client.search_runs([mine], run_view_type="ALL")}
+    assert names == {"my own", "abandoned"}
