@@ -37,6 +37,7 @@ from canvasback.registry import (
 from canvasback.registry import Client as MlflowClient
 from canvasback.store.reader import CorruptSegmentWarning
 from canvasback.store.snapshots import CorruptSnapshotWarning
+from canvasback.store.user_sql import StatementRefusedError
 from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.context import add_run_create_hook, add_run_start_hook, reset
 from canvasback.tracking.current import (
@@ -217,6 +218,7 @@ __all__ = [
     "RunInfo",
     "RunNotFoundError",
     "RunTag",
+    "StatementRefusedError",
     "__version__",
     "active_run",
     "artifacts",

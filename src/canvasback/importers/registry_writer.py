@@ -158,10 +158,10 @@ class RegistryWriter:
     def _claim(self, name: str, number: int, marker: str | None = None) -> dict[str, Any] | None:
         """Version ``number``'s claim, if an import made it (and for ``marker``, if given)."""
         looked = claims.lookup(self.client.store, name)
-        if looked is None or not looked.holding.model_id:
+        if looked is None or not looked.holding.entity_id:
             return None
         data = self.client.store.read_claim(
-            f"{claims.VERSION_CLAIMS}/{looked.holding.model_id}", str(number)
+            f"{claims.VERSION_CLAIMS}/{looked.holding.entity_id}", str(number)
         )
         if data is None:
             return None

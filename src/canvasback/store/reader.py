@@ -71,10 +71,13 @@ class Catalog:
         # holds every row of those, so a snapshot of it is the next generation.
         self._generation = 0
         self.overlay = Overlay(fs, self.con, None)
+        self.views_version = 0  # moves whenever what the views answer may have changed
+        self.view_copies = user_sql.ViewCopies()
         self._setup(self._newer_snapshot())
 
     def _setup(self, base: snapshots.Snapshot | None) -> None:
         """Start from a snapshot (or from nothing): every table empty, then its rows."""
+        self.views_version += 1
         self.indexes = {t: TableIndex(self.fs, t) for t in layout.TABLES}
         covered = base.covered if base is not None else {}
         self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in layout.TABLES}
@@ -212,6 +215,7 @@ class Catalog:
 
     def _apply(self, table: str, changes: Changes) -> None:
         """Merge a table's new files, each row once: none a snapshot or a load gave."""
+        self.views_version += 1  # rows loaded or forgotten, runs shadowed, metric files
         loaded, accepted = self._loaded[table], self.indexes[table].accepted
         fresh = [rel for rel in changes.new if rel not in loaded]  # else a snapshot has it
         purged = {r for rel in fresh if rel in accepted for r in accepted[rel].purged_run_ids}
@@ -295,7 +299,7 @@ class Catalog:
         )
 
     def _set_metrics_view(self) -> None:
-        live = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
+        live = self.metric_rels = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
         if not live:
             body = EMPTY_METRICS
         else:
@@ -430,11 +434,13 @@ class Catalog:
     def relation(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A lazy relation for user SQL, in a DuckDB database of its own (``user_sql.py``).
 
-        The views it names are copied out now, in one state (``metrics``: its files).
+        Statements writing files are refused. The views it names are copied out in one
+        state (``metrics``: its files), or the copies of the same state are taken again.
         """
+        user_sql.check(sql)
         with self.lock:
-            live_metrics = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
-            sources = user_sql.copies(sql, self.con, self.fs, live_metrics)
+            version, rels = self.views_version, self.metric_rels
+            sources = self.view_copies.for_query(sql, self.con, self.fs, rels, version)
         return user_sql.relation(sql, params, sources)
 
     def close(self) -> None:
