@@ -19,11 +19,13 @@ from canvasback.tracking.client import Client
 
 
 def canvasback(*args, env=None, cwd=None):
+    # The command sees only the store a test names: never one the calling shell chose.
+    base = {k: v for k, v in os.environ.items() if k != "CANVASBACK_STORE"}
     return subprocess.run(
         [sys.executable, "-m", "canvasback", *map(str, args)],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
         cwd=cwd,
         check=False,
         timeout=120,
