@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canvasback
-from canvasback.store import layout, open_store, snapshots
+from canvasback.store import layout, open_store, snapshot_write
 from canvasback.tracking.queries import run_stats as stats
 from canvasback.tracking.queries.downsample import MIN_POINTS
 from canvasback.widgets._base import table_from_ipc_bytes
@@ -512,7 +512,7 @@ def test_refresh_shows_new_runs_and_keeps_the_selection(table, runs):
 
 def test_a_table_over_a_snapshot_pages_what_the_store_holds_now(table, runs, monkeypatch):
     """Pages taken from the snapshot's file by position, and by id once the positions go."""
-    monkeypatch.setattr(snapshots, "WIDE_BATCH_ROWS", 2)  # a page's rows span batches
+    monkeypatch.setattr(snapshot_write, "WIDE_BATCH_ROWS", 2)  # a page's rows span batches
     columns = ["run_name", "status", "metrics.acc", "params.lr", "tags.team"]
     before = page(table, columns=columns)[1].to_pandas()
     canvasback.compact(grace_seconds=0)  # writes the snapshot the new table stands on

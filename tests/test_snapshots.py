@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 import canvasback
-from canvasback.store import Store, layout, snapshots, wide
+from canvasback.store import Store, layout, snapshot_write, snapshots, wide
 from canvasback.store.reader import Catalog
 from canvasback.store.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.queries import search
@@ -138,7 +138,7 @@ def test_the_tail_on_top_of_a_snapshot_gives_the_same_answers(store, run_python)
 
 
 def test_search_order_and_pages_match_the_full_resolve(store, monkeypatch):
-    monkeypatch.setattr(snapshots, "WIDE_BATCH_ROWS", 4)  # a page's rows span batches
+    monkeypatch.setattr(snapshot_write, "WIDE_BATCH_ROWS", 4)  # a page's rows span batches
     log_runs(12)
     canvasback.compact(grace_seconds=0)
     log_runs(5, start=12)  # in memory, interleaved in every order with the snapshot's

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from canvasback.store import layout
-from canvasback.store.fs import LocalFileSystem
+from canvasback.store.fs import FileSystem, LocalFileSystem
 from canvasback.store.writer import Writer
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class Store:
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool | None = None) -> None:
         if fsync is None:
             fsync = os.environ.get("CANVASBACK_FSYNC", "") == "1"
-        self.fs = LocalFileSystem(root, fsync=fsync)
+        self.fs: FileSystem = LocalFileSystem(root, fsync=fsync)
         self.root = self.fs.root
         self.writer = Writer(self.fs)
         self._catalog: Catalog | None = None

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     import duckdb
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 LEASE_TTL_SECONDS: Final = 600.0
 DEFAULT_GRACE_SECONDS: Final = 300.0
@@ -65,7 +65,7 @@ class CompactionReport:
 
 
 @contextlib.contextmanager
-def lease(fs: LocalFileSystem, name: str, ttl: float = LEASE_TTL_SECONDS) -> Iterator[bool]:
+def lease(fs: FileSystem, name: str, ttl: float = LEASE_TTL_SECONDS) -> Iterator[bool]:
     """Hold an exclusive, expiring lease; yields False if another process holds it."""
     rel = f"{layout.LEASES_DIR}/{name}.lease"
     token = secrets.token_hex(8)
@@ -89,7 +89,7 @@ def lease(fs: LocalFileSystem, name: str, ttl: float = LEASE_TTL_SECONDS) -> Ite
 
 
 def compact_store(
-    fs: LocalFileSystem,
+    fs: FileSystem,
     con: duckdb.DuckDBPyConnection,
     writer_id: str,
     *,
@@ -123,7 +123,7 @@ def compact_store(
 
 
 def _compact_partition(
-    fs: LocalFileSystem,
+    fs: FileSystem,
     con: duckdb.DuckDBPyConnection,
     table: str,
     prefix: str,
@@ -137,7 +137,6 @@ def _compact_partition(
     side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
     where = f"WHERE NOT list_contains(?, {_RUN_COLUMN[table]})" if purge else ""
     order = ", ".join(layout.SORT_KEYS[table])
-    tmp = fs.path(prefix) / f".{name}.{os.getpid()}.tmp"
     columns = ", ".join(f.name for f in layout.schema(table))
     while inputs:
         # The sidecar goes first: a compacted file must never be seen without it.
@@ -145,21 +144,19 @@ def _compact_partition(
         paths = [fs.local_path(r) for r in inputs]
         params: list[object] = [paths, purge] if purge else [paths]
         try:
-            con.execute(
-                f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) "
-                f"{where} ORDER BY {order}) TO '{_quote(str(tmp))}' "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
-                params,
-            )
-            rows = con.execute(
-                f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')"
-            ).fetchone()
-            tmp.replace(fs.path(data_rel))
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            with fs.atomic_write(data_rel) as tmp:
+                con.execute(
+                    f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) "
+                    f"{where} ORDER BY {order}) TO '{_quote(str(tmp))}' "
+                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
+                    params,
+                )
+                rows = con.execute(
+                    f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')"
+                ).fetchone()
+        except Exception:
             # A corrupt input is moved aside (as a reader would) and the rest merged.
-            bad = _quarantine_unreadable(fs, table, inputs) if isinstance(exc, Exception) else []
+            bad = _quarantine_unreadable(fs, table, inputs)
             if not bad:
                 raise
             inputs = [r for r in inputs if r not in bad]
@@ -171,7 +168,7 @@ def _compact_partition(
     fs.delete(side_rel)  # every input was unreadable: nothing to replace
 
 
-def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -> list[str]:
+def _quarantine_unreadable(fs: FileSystem, table: str, inputs: list[str]) -> list[str]:
     """Inputs to leave out: corrupt ones are moved aside, unreadable ones left in place.
 
     Only a file proven corrupt is moved; one that cannot be opened now (a permission,
@@ -179,7 +176,7 @@ def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -
     """
     bad: list[str] = []
     for rel in inputs:
-        verdict, why = inspect_segment(fs.local_path(rel), table)
+        verdict, why = inspect_segment(fs, rel, table)
         if verdict == SOUND:
             continue
         bad.append(rel)
@@ -200,7 +197,7 @@ def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -
 
 
 def _delete_replaced(
-    fs: LocalFileSystem,
+    fs: FileSystem,
     index: TableIndex,
     prefix: str,
     grace_seconds: float,
@@ -239,7 +236,7 @@ def _data_of(sidecar_rel: str) -> str:
     return sidecar_rel[: -len(layout.INPUTS_SUFFIX)] + layout.PARQUET_SUFFIX
 
 
-def _delete_sidecar_of(fs: LocalFileSystem, data_rel: str) -> None:
+def _delete_sidecar_of(fs: FileSystem, data_rel: str) -> None:
     if data_rel.rsplit("/", 1)[-1].startswith(layout.COMPACTED_PREFIX):
         fs.delete(data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX)
 

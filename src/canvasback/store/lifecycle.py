@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ EXIT_LOST: Final = 74
 class Writer(Protocol):
     """What this module needs of ``writer.Writer`` (which imports this module)."""
 
-    fs: LocalFileSystem
+    fs: FileSystem
     spilled_rows: int
 
     def flush(self) -> int:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
     from canvasback.store.snapshots import Snapshot
 
 SHADOW: Final = "_shadow"
@@ -47,7 +47,7 @@ class Overlay:
     """The snapshot a catalog stands on (or none) and the views over it and memory."""
 
     def __init__(
-        self, fs: LocalFileSystem, con: duckdb.DuckDBPyConnection, base: Snapshot | None
+        self, fs: FileSystem, con: duckdb.DuckDBPyConnection, base: Snapshot | None
     ) -> None:
         self.fs = fs
         self.con = con

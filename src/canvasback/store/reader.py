@@ -35,6 +35,7 @@ from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentW
 from canvasback.store.loading import CheckedLoads
 from canvasback.store.overlay import WIDE_VIEW, Overlay, snapshot_sources
 from canvasback.store.segments import Changes, TableIndex
+from canvasback.store.snapshot_write import write as write_snapshot_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ __all__ = ["Catalog", "CorruptSegmentWarning", "UnreadableSegmentWarning"]
 class Catalog:
     """In-memory DuckDB over a store's live files; refreshed before every read."""
 
-    def __init__(self, fs: LocalFileSystem, *, use_snapshots: bool | None = None) -> None:
+    def __init__(self, fs: FileSystem, *, use_snapshots: bool | None = None) -> None:
         import duckdb  # noqa: PLC0415  # DuckDB loads on first read, not at import
 
         self.fs = fs
@@ -183,7 +184,7 @@ class Catalog:
         it at the next refresh, as onto any newer snapshot.
         """
         with self.lock:
-            name = snapshots.write(
+            name = write_snapshot_files(
                 self.fs,
                 self.con,
                 generation=self._generation + 1,
@@ -310,7 +311,7 @@ class Catalog:
             self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
         except duckdb.IOException:
             # Compacted and deleted since listed (a grace period of 0): list again.
-            gone = [r for r in live if not os.path.lexists(self.fs.local_path(r))]
+            gone = [r for r in live if not self.fs.exists(r)]
             if not gone:
                 raise
             self.loads.forget_vanished("metrics", gone)

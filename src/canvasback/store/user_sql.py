@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
     Source: TypeAlias = pa.Table | ds.Dataset
 
@@ -71,7 +71,7 @@ def views_named(sql: str) -> list[str]:
 
 
 def copies(
-    sql: str, con: duckdb.DuckDBPyConnection, fs: LocalFileSystem, metric_rels: list[str]
+    sql: str, con: duckdb.DuckDBPyConnection, fs: FileSystem, metric_rels: list[str]
 ) -> dict[str, Source]:
     """Read-only copies of the views a query names, from the catalog (its lock held).
 
@@ -86,7 +86,7 @@ def copies(
     return sources
 
 
-def metric_files(fs: LocalFileSystem, rels: list[str]) -> ds.Dataset:
+def metric_files(fs: FileSystem, rels: list[str]) -> ds.Dataset:
     """The ``metrics`` view over these segment files, as the catalog reads it.
 
     The experiment id is the file's partition (``metrics/exp=<id>/...``), as for the

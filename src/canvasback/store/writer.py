@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class Writer:
 
     def __init__(
         self,
-        fs: LocalFileSystem,
+        fs: FileSystem,
         *,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         max_rows: int = DEFAULT_MAX_ROWS,
