@@ -105,14 +105,25 @@ def test_the_import_contracts_hold():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_an_upward_import_breaks_the_layers(tmp_path):
+BROKEN_CONTRACTS = {
+    "an upward import": ("store/layout.py", "canvasback.widgets", "live_run"),
+    "the write side reading": ("store/write/writer.py", "canvasback.store.read", "merge"),
+    "the read side writing": ("store/read/catalog.py", "canvasback.store.write", "spill"),
+    "the shared part using a side": ("store/layout.py", "canvasback.store.read", "wide"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_CONTRACTS)
+def test_a_forbidden_import_breaks_a_contract(tmp_path, case):
+    module, package, name = BROKEN_CONTRACTS[case]
     src = tmp_path / "src"
     shutil.copytree(PACKAGE, src / "canvasback", ignore=shutil.ignore_patterns("static"))
-    layout = src / "canvasback" / "store" / "layout.py"
-    layout.write_text(
-        layout.read_text() + "\n\ndef _upward() -> object:\n"
-        "    from canvasback.widgets import live_run\n\n    return live_run\n"
+    path = src / "canvasback" / module
+    path.write_text(
+        path.read_text() + f"\n\ndef _forbidden() -> object:\n"
+        f"    from {package} import {name}\n\n    return {name}\n"
     )
     result = _lint_imports(src)
     assert result.returncode != 0
-    assert "canvasback.store.layout -> canvasback.widgets.live_run" in result.stdout
+    importer = "canvasback." + module.removesuffix(".py").replace("/", ".")
+    assert f"{importer} -> {package}.{name}" in result.stdout

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 import pytest
 
-from canvasback.store import layout, spill
-from canvasback.store.arrow_rows import rows_to_table
+from canvasback.store import layout
 from canvasback.store.fs import LocalFileSystem
-from canvasback.store.writer import Writer
+from canvasback.store.write import spill
+from canvasback.store.write.arrow_rows import rows_to_table
+from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

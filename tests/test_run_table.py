@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canvasback
-from canvasback.store import layout, open_store, snapshot_write
+from canvasback.store import layout, open_store
+from canvasback.store.read import snapshot_write
 from canvasback.tracking.queries import run_stats as stats
 from canvasback.tracking.queries.downsample import MIN_POINTS
 from canvasback.widgets._base import table_from_ipc_bytes

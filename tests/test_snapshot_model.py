@@ -28,8 +28,9 @@ from hypothesis import strategies as st
 from tests.conftest import child_env
 
 import canvasback
-from canvasback.store import Store, snapshots
-from canvasback.store.reader import Catalog
+from canvasback.store import Store
+from canvasback.store.read import snapshots
+from canvasback.store.read.catalog import Catalog
 from canvasback.tracking.queries import search
 
 WORKER = textwrap.dedent(
@@ -347,8 +348,9 @@ MAINTENANCE = textwrap.dedent(
     """
     import json, random, sys, threading, traceback, warnings
     import canvasback as cb
-    from canvasback.store import open_store, snapshots
-    from canvasback.store.reader import Catalog
+    from canvasback.store import open_store
+    from canvasback.store.read import snapshots
+    from canvasback.store.read.catalog import Catalog
 
     root = sys.argv[1]
     cb.set_store(root)

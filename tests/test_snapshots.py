@@ -18,9 +18,10 @@ import pyarrow as pa
 import pytest
 
 import canvasback
-from canvasback.store import Store, layout, snapshot_write, snapshots, wide
-from canvasback.store.reader import Catalog
-from canvasback.store.snapshots import CorruptSnapshotWarning
+from canvasback.store import Store, layout
+from canvasback.store.read import snapshot_write, snapshots, wide
+from canvasback.store.read.catalog import Catalog
+from canvasback.store.read.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.queries import search
 
 if TYPE_CHECKING:
@@ -255,7 +256,8 @@ def test_a_snapshot_writer_killed_at_any_point_leaves_the_store_exact(store, run
         """
         import os, signal, sys
         from pathlib import Path
-        from canvasback.store import Store, layout, snapshots
+        from canvasback.store import Store, layout
+        from canvasback.store.read import snapshots
 
         left = int(sys.argv[2])
         real_replace = Path.replace

@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from canvasback.store import layout, spill
+from canvasback.store import layout
 from canvasback.store.fs import LocalFileSystem
-from canvasback.store.lifecycle import EXIT_SPILLED
+from canvasback.store.write import spill
+from canvasback.store.write.lifecycle import EXIT_SPILLED
 
 DELETED_MID_RUN = """
 import sys

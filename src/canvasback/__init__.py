@@ -35,8 +35,8 @@ from canvasback.registry import (
     search_registered_models,
 )
 from canvasback.registry import Client as MlflowClient
-from canvasback.store.reader import CorruptSegmentWarning
-from canvasback.store.snapshots import CorruptSnapshotWarning
+from canvasback.store.read.catalog import CorruptSegmentWarning
+from canvasback.store.read.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.context import add_run_create_hook, add_run_start_hook, reset
 from canvasback.tracking.current import (

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from canvasback.store import Store
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 __all__ = [
     "NAME_CLAIMS",

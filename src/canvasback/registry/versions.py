@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from canvasback.store import Store
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 _PARTITION: Final = layout.REGISTRY_PARTITION
 

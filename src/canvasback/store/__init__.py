@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 
 from canvasback.store import layout
 from canvasback.store.fs import FileSystem, LocalFileSystem
-from canvasback.store.writer import Writer
+from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
     from canvasback.store.compaction import CompactionReport
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 __all__ = ["Store", "close_stores", "open_store"]
 
@@ -48,7 +48,7 @@ class Store:
         if self._catalog is None:
             with self._catalog_lock:
                 if self._catalog is None:
-                    from canvasback.store.reader import Catalog  # noqa: PLC0415  # lazy duckdb
+                    from canvasback.store.read.catalog import Catalog  # noqa: PLC0415  # lazy duckdb
 
                     self._catalog = Catalog(self.fs)
         return self._catalog
@@ -150,7 +150,7 @@ class Store:
         for run_id in report.purged_runs:
             self.fs.delete_tree(f"{layout.ARTIFACTS_DIR}/{run_id}")
         if snapshot:
-            from canvasback.store import snapshots  # noqa: PLC0415  # maintenance only
+            from canvasback.store.read import snapshots  # noqa: PLC0415  # maintenance only
 
             # The compacted files' rows, resolved once here, so no reader resolves them.
             report.snapshot = self.read().write_snapshot(self.writer.writer_id)

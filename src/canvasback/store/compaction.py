@@ -9,10 +9,7 @@ after, readers skip them; an orphaned sidecar or temp file is only ever cleaned 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -26,16 +23,14 @@ from canvasback.store.integrity import (
     UnreadableSegmentWarning,
     inspect_segment,
 )
-from canvasback.store.segments import TableIndex
+from canvasback.store.leases import lease
+from canvasback.store.read.segments import TableIndex
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import duckdb
 
     from canvasback.store.fs import FileSystem
 
-LEASE_TTL_SECONDS: Final = 600.0
 DEFAULT_GRACE_SECONDS: Final = 300.0
 STALE_TMP_SECONDS: Final = 3600.0
 
@@ -62,30 +57,6 @@ class CompactionReport:
     skipped_partitions: list[str] = field(default_factory=list)  # leased by another process
     snapshot: str | None = None  # the snapshot written after compacting
     deleted_snapshots: list[str] = field(default_factory=list)
-
-
-@contextlib.contextmanager
-def lease(fs: FileSystem, name: str, ttl: float = LEASE_TTL_SECONDS) -> Iterator[bool]:
-    """Hold an exclusive, expiring lease; yields False if another process holds it."""
-    rel = f"{layout.LEASES_DIR}/{name}.lease"
-    token = secrets.token_hex(8)
-    body = json.dumps({"token": token, "expires": time.time() + ttl, "pid": os.getpid()})
-    got = fs.create_exclusive(rel, body.encode())
-    if not got:
-        try:
-            held = json.loads(fs.read_bytes(rel))
-        except (FileNotFoundError, ValueError):
-            held = {"expires": 0}
-        if held["expires"] < time.time():  # its holder died; break it once
-            fs.delete(rel)
-            got = fs.create_exclusive(rel, body.encode())
-    try:
-        yield got
-    finally:
-        if got:
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                if json.loads(fs.read_bytes(rel)).get("token") == token:
-                    fs.delete(rel)
 
 
 def compact_store(

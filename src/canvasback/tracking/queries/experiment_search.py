@@ -17,7 +17,7 @@ from canvasback.tracking.queries.tag_columns import TaggedColumns
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 
 def search_experiments(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import events, layout, liveness
-from canvasback.store.catalog_tables import quote_identifier
-from canvasback.store.registry_tables import MATERIALIZED
+from canvasback.store import layout, liveness
+from canvasback.store.read import events
+from canvasback.store.read.catalog_tables import quote_identifier
+from canvasback.store.read.registry_tables import MATERIALIZED
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.filter_sql import compile_filter
 from canvasback.tracking.queries.search import check_page_size
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 Row = dict[str, Any]
 

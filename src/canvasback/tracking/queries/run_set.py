@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from canvasback.store import Store
-    from canvasback.store.cursors import Cursor
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
+    from canvasback.store.read.cursors import Cursor
     from canvasback.tracking.filter import Entity, Expr
 
 ColumnType = Literal["number", "text", "time", "status"]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 LIFECYCLE_FILTER: Final = {
     "ACTIVE_ONLY": "lifecycle_stage = 'active'",

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 ENTITY_PREFIX: Final = {"metric": "metrics", "param": "params", "tag": "tags"}
 # MLflow's frame shows these attributes, in this order, before the key columns.

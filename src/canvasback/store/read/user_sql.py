@@ -24,7 +24,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from canvasback.store import layout
-from canvasback.store.catalog_tables import views
+from canvasback.store.read.catalog_tables import views
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -1,9 +1,10 @@
 """When a process ends: every writer's last flush, and what happens if it fails.
 
 * At interpreter exit (``atexit``) each writer flushes. Rows the store refuses are kept
-  in a spill folder (see ``spill.py``) with a :class:`~canvasback.store.spill.SpilledRowsWarning`
-  naming how many and where, and the process exits with status :data:`EXIT_SPILLED`
-  (or :data:`EXIT_LOST` if even the spill failed) instead of 0.
+  in a spill folder (see ``spill.py``) with a
+  :class:`~canvasback.store.write.spill.SpilledRowsWarning` naming how many and where,
+  and the process exits with status :data:`EXIT_SPILLED` (or :data:`EXIT_LOST` if even
+  the spill failed) instead of 0.
 * A child started by :mod:`multiprocessing` leaves through ``os._exit``, so ``atexit``
   never runs there. Each such child gets a ``multiprocessing.util.Finalize`` that
   flushes when its target returns, and a pool worker flushes before it sends each

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import events, layout
-from canvasback.store.catalog_tables import LATEST, MATERIALIZED, PARQUET_ARGS
+from canvasback.store import layout
+from canvasback.store.read import events
+from canvasback.store.read.catalog_tables import LATEST, MATERIALIZED, PARQUET_ARGS
 
 if TYPE_CHECKING:
     import duckdb
 
-    from canvasback.store.overlay import Overlay
+    from canvasback.store.read.overlay import Overlay
 
 # Tables whose rows belong to runs (events: to runs and other entities).
 RUN_SCOPED: Final = frozenset({"runs", "params", "metrics", "events", "artifacts", "inputs"})

@@ -21,15 +21,16 @@ import itertools
 import weakref
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import events, liveness, snapshots, wide
-from canvasback.store.catalog_tables import quote_identifier, sql_list
+from canvasback.store import liveness
+from canvasback.store.read import events, snapshots, wide
+from canvasback.store.read.catalog_tables import quote_identifier, sql_list
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
     from canvasback.store.fs import FileSystem
-    from canvasback.store.snapshots import Snapshot
+    from canvasback.store.read.snapshots import Snapshot
 
 SHADOW: Final = "_shadow"
 WIDE_BASE: Final = "_wide_base"

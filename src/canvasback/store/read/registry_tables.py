@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from canvasback.store import events, layout
+from canvasback.store import layout
+from canvasback.store.read import events
 
 MATERIALIZED: Final = {
     "registered_models": (

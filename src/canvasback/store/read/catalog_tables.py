@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from canvasback.store import events, layout, liveness, registry_tables, wide
+from canvasback.store import layout, liveness
+from canvasback.store.read import events, registry_tables, wide
 
 MATERIALIZED: Final = {
     "experiments": (

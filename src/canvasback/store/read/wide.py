@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import events, layout
+from canvasback.store import layout
+from canvasback.store.read import events
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -21,8 +21,11 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from canvasback.store import events, layout, merge, segments, snapshots, user_sql, wide
-from canvasback.store.catalog_tables import (
+from canvasback.store import layout
+from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
+from canvasback.store.leases import lease
+from canvasback.store.read import events, merge, segments, snapshots, user_sql, wide
+from canvasback.store.read.catalog_tables import (
     EMPTY_METRICS,
     LATEST,
     MATERIALIZED,
@@ -30,12 +33,11 @@ from canvasback.store.catalog_tables import (
     sql_list,
     views,
 )
-from canvasback.store.cursors import Cursor
-from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
-from canvasback.store.loading import CheckedLoads
-from canvasback.store.overlay import WIDE_VIEW, Overlay, snapshot_sources
-from canvasback.store.segments import Changes, TableIndex
-from canvasback.store.snapshot_write import write as write_snapshot_files
+from canvasback.store.read.cursors import Cursor
+from canvasback.store.read.loading import CheckedLoads
+from canvasback.store.read.overlay import WIDE_VIEW, Overlay, snapshot_sources
+from canvasback.store.read.segments import Changes, TableIndex
+from canvasback.store.read.snapshot_write import write as write_snapshot_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -167,7 +169,6 @@ class Catalog:
 
     def _snapshot_for_the_next_reader(self) -> None:
         # This reader paid for a long tail; the next one starts from what it resolved.
-        from canvasback.store.compaction import lease  # noqa: PLC0415  # maintenance only
 
         with lease(self.fs, "snapshot") as held:
             if held:

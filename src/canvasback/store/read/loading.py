@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from canvasback.store.fs import FileSystem
-    from canvasback.store.segments import TableIndex
+    from canvasback.store.read.segments import TableIndex
 
 
 class CheckedLoads:

@@ -17,8 +17,9 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout, lifecycle, liveness, spill
-from canvasback.store.arrow_rows import (
+from canvasback.store import layout, liveness
+from canvasback.store.write import lifecycle, spill
+from canvasback.store.write.arrow_rows import (
     CONVERSION_ERRORS,
     gc_paused,
     rows_to_table,

@@ -11,7 +11,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from canvasback.store import layout
-from canvasback.store.snapshots import (
+from canvasback.store.read.snapshots import (
     FORMAT_VERSION,
     MANIFEST_SUFFIX,
     POSITION,
