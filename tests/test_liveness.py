@@ -76,7 +76,7 @@ def test_a_killed_process_s_run_reads_killed_and_a_quiet_one_running(tmp_path, s
     # A page read straight from a snapshot's file, with no query, follows the rule too.
     cb.compact(grace_seconds=0)
     reader = cb.Client(root)
-    assert reader.store.read().overlay.base is not None
+    assert reader.store.read().snapshot is not None
     killed = reader.search_runs_frame(
         frame["experiment_id"].tolist(), filter_string="attributes.run_name = 'victim'"
     )

@@ -519,7 +519,7 @@ def test_a_table_over_a_snapshot_pages_what_the_store_holds_now(table, runs, mon
     canvasback.compact(grace_seconds=0)  # writes the snapshot the new table stands on
     snapped = canvasback.runs("table", store=runs["root"], columns=columns)
     try:
-        assert snapped._runs.catalog.overlay.base is not None
+        assert snapped._runs.catalog.snapshot is not None
         pd.testing.assert_frame_equal(page(snapped)[1].to_pandas(), before)  # NaN too
         from_front_end(snapped, sort=[{"column": "metrics.acc", "descending": True}])
         assert names_of(snapped)[:2] == ["alpha", "foxtrot"]

@@ -19,7 +19,7 @@ import pytest
 
 import canvasback
 from canvasback.store import Store, layout
-from canvasback.store.read import snapshot_write, snapshots, wide
+from canvasback.store.read import relations, snapshot_write, snapshots
 from canvasback.store.read.catalog import Catalog
 from canvasback.store.read.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.queries import search
@@ -179,7 +179,7 @@ def test_the_snapshot_keeps_few_valued_text_as_dictionaries_and_reads_it_as_text
     log_runs(12)
     canvasback.compact(grace_seconds=0)
     catalog = read(store)
-    base = catalog.overlay.wide_base
+    base = catalog.base.wide
     team = catalog.key_column("tags.team")
     assert pa.types.is_dictionary(base.schema.field(team).type)  # two values in twelve runs
     assert pa.types.is_dictionary(base.schema.field("status").type)
@@ -317,7 +317,7 @@ def test_a_reader_folds_as_many_runs_as_its_snapshot_holds_into_the_next(store, 
     catalog.refresh()
     first = catalog.snapshot
     assert first is not None  # six: written, and this reader stands on it
-    assert catalog.rows(f"SELECT count(*) FROM {wide.WIDE}") == [(0,)]
+    assert catalog.rows(f"SELECT count(*) FROM {relations.WIDE}") == [(0,)]
     log_runs(5, start=6)
     catalog.refresh()
     assert catalog.snapshot == first  # five more, under the six the snapshot holds

@@ -12,12 +12,14 @@ A read goes through these steps, in this order, each in its own module:
    table rebuilt (one row per run, one column per key), which searches scan;
 4. **snapshot** (``snapshots.py``, ``snapshot_write.py``): the resolved state on disk,
    so a new reader starts from it and merges only the newer files (the tail);
-5. **overlay** (``overlay.py``): the snapshot under the in-memory tables: its rows read
-   where they lie, a run's copied into memory before its new rows merge, and views
-   that union the two;
+5. **overlay**: the snapshot under the in-memory tables, one job per module: the
+   snapshot's files as sources and its small tables read in (``base.py``), a run's rows
+   copied into memory before its new rows merge (``shadow.py``), views that union the
+   two (``union_views.py``), and a page's wide rows taken by position (``pages.py``);
 6. **catalog** (``catalog.py``): the one object the layers above hold; it refreshes
-   (steps 1-5) before each read and answers queries over the views
-   (``catalog_tables.py``), in cursors (``cursors.py``) and, for user SQL, in a
+   (steps 1-5) before each read and answers queries over its named relations
+   (``relations.py``) and views (``catalog_tables.py``), metric histories from their
+   files (``metric_files.py``), in cursors (``cursors.py``) and, for user SQL, in a
    database of its own (``user_sql.py``).
 
 The write side never reaches any of it; both share only the layout of files, the

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Final
 
 from canvasback.store import layout, liveness
-from canvasback.store.read import events, registry_tables, wide
+from canvasback.store.read import registry_tables, wide
+from canvasback.store.read.relations import FACTS, LATEST, RUNS_WIDE, rows, union_view
 
 MATERIALIZED: Final = {
     "experiments": (
@@ -49,8 +50,6 @@ MATERIALIZED: Final = {
     **registry_tables.MATERIALIZED,
 }
 
-LATEST: Final = "_latest_metrics"
-
 
 def views() -> dict[str, str]:
     """The views' SQL, created when a catalog opens."""
@@ -58,13 +57,13 @@ def views() -> dict[str, str]:
         "experiments": f"""
             SELECT e.experiment_id, coalesce(n.value, e.name) AS name, e.artifact_location,
                    coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time,
-                   greatest(e.creation_time, (SELECT max(u.timestamp) FROM {events.STATE_TABLE} u
+                   greatest(e.creation_time, (SELECT max(u.timestamp) FROM {FACTS} u
                                               WHERE u.entity_id = e.experiment_id))
                        AS last_update_time
-            FROM _experiments e
-            LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
+            FROM {rows("experiments")} e
+            LEFT JOIN {FACTS} l ON l.entity_id = e.experiment_id
                  AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
-            LEFT JOIN {events.STATE_TABLE} n ON n.entity_id = e.experiment_id
+            LEFT JOIN {FACTS} n ON n.entity_id = e.experiment_id
                  AND n.kind = '{layout.EVENT_EXPERIMENT_NAME}' AND n.key = ''
         """,
         "runs": "SELECT "
@@ -72,25 +71,25 @@ def views() -> dict[str, str]:
             f"{liveness.status_sql('w')} AS status" if a == "status" else f"w.{a}"
             for a in wide.ATTRIBUTES
         )
-        + " FROM _wide_v w",
-        "params": "SELECT experiment_id, run_id, key, value FROM _params_v",
+        + f" FROM {RUNS_WIDE} w",
+        "params": f"SELECT experiment_id, run_id, key, value FROM {union_view(rows('params'))}",
         "tags": f"""
-            SELECT experiment_id, entity_id AS run_id, key, value FROM {events.STATE_TABLE}_v
+            SELECT experiment_id, entity_id AS run_id, key, value FROM {union_view(FACTS)}
             WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
         """,
         "experiment_tags": f"""
-            SELECT entity_id AS experiment_id, key, value FROM {events.STATE_TABLE}
+            SELECT entity_id AS experiment_id, key, value FROM {FACTS}
             WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
         """,
         "latest_metrics": (
-            f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {LATEST}_v"
+            f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {union_view(LATEST)}"
         ),
-        "datasets": """
+        "datasets": f"""
             SELECT experiment_id, run_id, name, digest, context, source_type, source,
-                   schema, profile, timestamp FROM _inputs_v
+                   schema, profile, timestamp FROM {union_view(rows("inputs"))}
         """,
-        "artifacts": """
-            SELECT experiment_id, run_id, path, size, timestamp FROM _artifacts_v
+        "artifacts": f"""
+            SELECT experiment_id, run_id, path, size, timestamp FROM {union_view(rows("artifacts"))}
             QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
         """,
         **registry_tables.VIEWS,

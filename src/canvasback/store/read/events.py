@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from canvasback.store.read.relations import FACTS
+
 if TYPE_CHECKING:
     import duckdb
 
-STATE_TABLE: Final = "_state"
-
 CREATE_STATE: Final = f"""
-CREATE OR REPLACE TABLE {STATE_TABLE} (
+CREATE OR REPLACE TABLE {FACTS} (
     experiment_id VARCHAR, entity_id VARCHAR, kind VARCHAR, key VARCHAR, value VARCHAR,
     timestamp BIGINT, writer VARCHAR, seq BIGINT
 )
@@ -48,14 +48,14 @@ def merge_events(
         """,
         params,
     )
-    con.execute(f"DELETE FROM {STATE_TABLE} s USING _new_events n WHERE {_SAME_FACT} AND {_NEWER}")
+    con.execute(f"DELETE FROM {FACTS} s USING _new_events n WHERE {_SAME_FACT} AND {_NEWER}")
     con.execute(
         f"""
-        INSERT INTO {STATE_TABLE}
+        INSERT INTO {FACTS}
         SELECT n.experiment_id, n.entity_id, n.kind, n.key, n.value, n.timestamp,
                n.writer, n.seq
         FROM _new_events n
-        WHERE NOT EXISTS (SELECT 1 FROM {STATE_TABLE} s WHERE {_SAME_FACT})
+        WHERE NOT EXISTS (SELECT 1 FROM {FACTS} s WHERE {_SAME_FACT})
         """
     )
     touched = [r[0] for r in con.execute("SELECT DISTINCT entity_id FROM _new_events").fetchall()]

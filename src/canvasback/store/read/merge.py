@@ -5,7 +5,7 @@ that replaced it) changes nothing: a run's row and its artifacts are kept once, 
 is write-once (the first by timestamp, then value, wins in every reader alike), a fact
 is the latest event by (timestamp, writer, seq), a metric's latest value is the one of
 the greatest (step, timestamp, value). With a snapshot under the catalog, the rows it
-holds of the runs a file touches are brought into memory first (``overlay.py``), so the
+holds of the runs a file touches are brought into memory first (``shadow.py``), so the
 same rules see the whole run.
 """
 
@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Final
 
 from canvasback.store import layout
 from canvasback.store.read import events
-from canvasback.store.read.catalog_tables import LATEST, MATERIALIZED, PARQUET_ARGS
+from canvasback.store.read.catalog_tables import MATERIALIZED, PARQUET_ARGS
+from canvasback.store.read.relations import FACTS, LATEST
 
 if TYPE_CHECKING:
     import duckdb
 
-    from canvasback.store.read.overlay import Overlay
+    from canvasback.store.read.shadow import Shadow
 
 # Tables whose rows belong to runs (events: to runs and other entities).
 RUN_SCOPED: Final = frozenset({"runs", "params", "metrics", "events", "artifacts", "inputs"})
@@ -28,10 +29,10 @@ _SOURCE: Final = f"read_parquet(?, {PARQUET_ARGS})"
 
 
 def merge_files(
-    con: duckdb.DuckDBPyConnection, overlay: Overlay, table: str, paths: list[str]
+    con: duckdb.DuckDBPyConnection, shadow: Shadow, table: str, paths: list[str]
 ) -> set[str]:
     """Merge one table's files (inside the caller's transaction); returns the runs touched."""
-    dirty = _hydrate_for(con, overlay, table, paths)
+    dirty = _hydrate_for(con, shadow, table, paths)
     if table in MATERIALIZED:
         return dirty | _merge_rows(con, table, paths)
     if table == "events":
@@ -43,7 +44,7 @@ def merge_files(
         )
         # A heartbeat's entity is a writer: its running runs' last_seen moved.
         running = con.execute(
-            f"SELECT entity_id FROM {events.STATE_TABLE} WHERE kind = ? "
+            f"SELECT entity_id FROM {FACTS} WHERE kind = ? "
             "AND value = 'RUNNING' AND list_contains(?, writer)",
             [layout.EVENT_STATUS, touched],
         ).fetchall()
@@ -52,18 +53,18 @@ def merge_files(
 
 
 def _hydrate_for(
-    con: duckdb.DuckDBPyConnection, overlay: Overlay, table: str, paths: list[str]
+    con: duckdb.DuckDBPyConnection, shadow: Shadow, table: str, paths: list[str]
 ) -> set[str]:
     """Bring the snapshot's rows of the runs these files touch into memory first."""
-    if overlay.base is None or table not in RUN_SCOPED:
+    if shadow.base.snapshot is None or table not in RUN_SCOPED:
         return set()
     column = "entity_id" if table == "events" else "run_id"
     ids = [
         r[0] for r in con.execute(f"SELECT DISTINCT {column} FROM {_SOURCE}", [paths]).fetchall()
     ]
     if table == "events":  # a heartbeat's entity is a writer: its running runs move
-        ids += overlay.running_of_writers(ids)
-    return set(overlay.hydrate(ids))
+        ids += shadow.base.running_of_writers(ids)
+    return set(shadow.hydrate(ids))
 
 
 def _merge_rows(con: duckdb.DuckDBPyConnection, table: str, paths: list[str]) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Final
 
 from canvasback.store import layout
-from canvasback.store.read import events
+from canvasback.store.read.relations import FACTS
 
 MATERIALIZED: Final = {
     "registered_models": (
@@ -53,7 +53,7 @@ _FACTS: Final = f"""
                                                        '{layout.EVENT_VERSION_LIFECYCLE}'))
                AS deleted,
            max(timestamp) AS updated
-    FROM {events.STATE_TABLE}
+    FROM {FACTS}
     WHERE experiment_id = '{layout.REGISTRY_PARTITION}'
     GROUP BY entity_id
 """
@@ -67,7 +67,7 @@ _LATEST_ALIAS: Final = """
 
 def _tags(kind: str) -> str:
     return (
-        f"SELECT entity_id, key, value FROM {events.STATE_TABLE} "
+        f"SELECT entity_id, key, value FROM {FACTS} "
         f"WHERE experiment_id = '{layout.REGISTRY_PARTITION}' AND kind = '{kind}' "
         "AND value IS NOT NULL"
     )

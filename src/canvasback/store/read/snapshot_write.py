@@ -17,6 +17,7 @@ from canvasback.store.read.snapshots import (
     POSITION,
     SNAPSHOTS_DIR,
     WIDE_FILE,
+    WIDE_STEM,
     file_size,
     name_of,
 )
@@ -85,7 +86,7 @@ def _write_files(
 
     files: dict[str, dict[str, int]] = {}
     for stem, select in sources.items():
-        if stem == "wide":
+        if stem == WIDE_STEM:
             table = con.sql(select).to_arrow_table()
             if POSITION in table.column_names:  # the previous snapshot's positions
                 table = table.drop_columns([POSITION])

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
 from canvasback.store import layout
+from canvasback.store.read import relations
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -53,7 +54,8 @@ FORMAT_VERSION: Final = 2
 GENERATION_DIGITS: Final = 12
 # Zero-padded, so names sort as generations do.
 _MANIFEST: Final = re.compile(rf"{PREFIX}(\d{{{GENERATION_DIGITS}}}){re.escape(MANIFEST_SUFFIX)}")
-WIDE_FILE: Final = "wide.arrow"
+WIDE_STEM: Final = "wide"
+WIDE_FILE: Final = f"{WIDE_STEM}.arrow"  # the wide rows, as Arrow IPC
 # The wide file's row numbers, as a column: a search picks its page's rows by position.
 POSITION: Final = "_pos"
 # Older snapshots are kept this long after a newer one appears: a reader moves to the
@@ -72,23 +74,24 @@ RUN_EVENT_KINDS: Final = (
 )
 
 # Run-scoped tables kept on disk: catalog table -> (file stem, column that names the run).
+STATE_RUNS: Final = "state_runs"
 SPLIT: Final[dict[str, tuple[str, str]]] = {
-    "_runs": ("runs", "run_id"),
-    "_params": ("params", "run_id"),
-    "_inputs": ("inputs", "run_id"),
-    "_artifacts": ("artifacts", "run_id"),
-    "_latest_metrics": ("latest", "run_id"),
-    "_state": ("state_runs", "entity_id"),
+    relations.rows("runs"): ("runs", "run_id"),
+    relations.rows("params"): ("params", "run_id"),
+    relations.rows("inputs"): ("inputs", "run_id"),
+    relations.rows("artifacts"): ("artifacts", "run_id"),
+    relations.LATEST: ("latest", "run_id"),
+    relations.FACTS: (STATE_RUNS, "entity_id"),
 }
 
 # Small tables read into memory whole: catalog table -> file stem.
 WHOLE: Final[dict[str, str]] = {
-    "_experiments": "experiments",
-    "_registered_models": "registered_models",
-    "_model_versions": "model_versions",
-    "_model_aliases": "model_aliases",
+    relations.rows("experiments"): "experiments",
+    relations.rows("registered_models"): "registered_models",
+    relations.rows("model_versions"): "model_versions",
+    relations.rows("model_aliases"): "model_aliases",
 }
-STATE_OTHER: Final = "state_other"
+STATE_OTHER: Final = "state_other"  # the facts of everything else (experiments, writers)
 
 
 # "0": resolve every table from the segments, as before snapshots (for comparison).
@@ -292,7 +295,7 @@ def open_wide(fs: FileSystem, snapshot: Snapshot) -> pa.Table:
     import pyarrow as pa  # noqa: PLC0415
     from pyarrow import ipc  # noqa: PLC0415
 
-    source = pa.memory_map(fs.local_path(snapshot.rel("wide", ".arrow")))
+    source = pa.memory_map(fs.local_path(f"{snapshot.folder}/{WIDE_FILE}"))
     return ipc.open_file(source).read_all()
 
 

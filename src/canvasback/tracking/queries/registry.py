@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.store import layout, liveness
-from canvasback.store.read import events
+from canvasback.store.read import relations
 from canvasback.store.read.catalog_tables import quote_identifier
 from canvasback.store.read.registry_tables import MATERIALIZED
 from canvasback.tracking import filter as run_filter
@@ -158,7 +158,7 @@ def model_log_facts(catalog: Catalog, model_id: str) -> tuple[dict[str, str], bo
     names: dict[str, str] = {}
     deleted = False
     for kind, key, value in catalog.rows(
-        f"SELECT kind, key, value FROM {events.STATE_TABLE} "
+        f"SELECT kind, key, value FROM {relations.FACTS} "
         "WHERE experiment_id = ? AND entity_id = ? AND kind IN (?, ?)",
         [
             layout.REGISTRY_PARTITION,
@@ -211,7 +211,7 @@ def version_tags(catalog: Catalog, model_ids: list[str]) -> dict[tuple[str, int]
     # Straight from the resolved events (a version's entity is "<model id>/<version>"):
     # the caller keeps the live versions' tags; the views would resolve every version.
     for entity, key, value in catalog.rows(
-        f"SELECT entity_id, key, value FROM {events.STATE_TABLE} "
+        f"SELECT entity_id, key, value FROM {relations.FACTS} "
         "WHERE experiment_id = ? AND kind = ? AND value IS NOT NULL "
         "AND list_contains(?, split_part(entity_id, '/', 1)) ORDER BY key",
         [layout.REGISTRY_PARTITION, layout.EVENT_VERSION_TAG, model_ids],
@@ -228,7 +228,7 @@ def aliases_of(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, in
     for model_id, alias, version in catalog.rows(
         f"SELECT a.model_id, a.alias, a.version FROM ({_LATEST_ALIASES}) a "
         "WHERE a.version IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-        f"{events.STATE_TABLE} d WHERE d.experiment_id = ? AND d.kind = ? "
+        f"{relations.FACTS} d WHERE d.experiment_id = ? AND d.kind = ? "
         "AND d.entity_id = a.model_id || '/' || a.version AND d.value = 'deleted') "
         "ORDER BY a.alias",
         [model_ids, layout.REGISTRY_PARTITION, layout.EVENT_VERSION_LIFECYCLE],
@@ -298,8 +298,8 @@ def registry_signature(catalog: Catalog) -> tuple[int, ...]:
         f"SELECT (SELECT count(*) FROM {_MATERIALIZED['registered_models']}), "
         f"(SELECT count(*) FROM {_MATERIALIZED['model_versions']}), "
         f"(SELECT count(*) FROM {_MATERIALIZED['model_aliases']}), "
-        f"(SELECT count(*) FROM {events.STATE_TABLE} WHERE experiment_id = ?), "
-        f"(SELECT coalesce(sum(timestamp), 0)::BIGINT FROM {events.STATE_TABLE} "
+        f"(SELECT count(*) FROM {relations.FACTS} WHERE experiment_id = ?), "
+        f"(SELECT coalesce(sum(timestamp), 0)::BIGINT FROM {relations.FACTS} "
         "WHERE experiment_id = ?)",
         [layout.REGISTRY_PARTITION, layout.REGISTRY_PARTITION],
     )[0]
