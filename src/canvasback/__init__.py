@@ -37,6 +37,7 @@ from canvasback.registry import (
 from canvasback.registry import Client as MlflowClient
 from canvasback.store.read.catalog import CorruptSegmentWarning
 from canvasback.store.read.snapshots import CorruptSnapshotWarning
+from canvasback.store.read.user_sql import StatementRefusedError
 from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.context import add_run_create_hook, add_run_start_hook, reset
 from canvasback.tracking.current import (
@@ -208,6 +209,7 @@ __all__ = [
     "RunInfo",
     "RunNotFoundError",
     "RunTag",
+    "StatementRefusedError",
     "__version__",
     "active_run",
     "artifacts",

@@ -141,24 +141,27 @@ def recover(store: str | None) -> int:
     """Write what an earlier process could not write into STORE.
 
     Rows a process could not write to the store (kept in a spill folder of the user's
-    cache) are written into it, and registry calls (register, rename, delete) that a
-    killed process left half done are completed or undone. STORE is a store folder (default:
-    CANVASBACK_STORE, else ./canvasback-store). Exit status 0 when nothing is left
-    to write, 1 when rows are still kept (the output says where and why).
+    cache) are written into it, and registry and experiment calls (create, register,
+    rename, delete) that a killed process left half done are completed or undone.
+    STORE is a store folder (default: CANVASBACK_STORE, else ./canvasback-store). Exit
+    status 0 when nothing is left to write, 1 when rows are still kept (the output says
+    where and why).
     """
     from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
     from canvasback.store import open_store  # noqa: PLC0415
     from canvasback.store.fs import LocalFileSystem  # noqa: PLC0415
     from canvasback.store.write import spill  # noqa: PLC0415
     from canvasback.store.write.arrow_rows import rows_to_table  # noqa: PLC0415
+    from canvasback.tracking.experiment_claims import recover_experiments  # noqa: PLC0415
 
     root = store_folder(store, create=False)
     report = spill.replay(LocalFileSystem(root), rows_to_table)
     versions = repair.recover_registry(open_store(root))
-    return _report_recovery(root, report, versions)
+    experiments = recover_experiments(open_store(root))
+    return _report_recovery(root, report, versions, experiments)
 
 
-def _report_recovery(root: Path, report: ReplayReport, versions: int) -> int:
+def _report_recovery(root: Path, report: ReplayReport, versions: int, experiments: int) -> int:
     out, err = sys.stdout, sys.stderr
     out.write(
         f"canvasback recover: wrote {report.written_rows} row(s) in "
@@ -166,6 +169,8 @@ def _report_recovery(root: Path, report: ReplayReport, versions: int) -> int:
     )
     if versions:
         out.write(f"canvasback recover: made {versions} registry repair(s) of killed calls\n")
+    if experiments:
+        out.write(f"canvasback recover: made {experiments} experiment repair(s) of killed calls\n")
     for path, rows in sorted(report.remaining.items()):
         out.write(f"  still kept: {rows} row(s) in {path}\n")
     for error in report.errors:

@@ -74,10 +74,13 @@ class Catalog:
         # holds every row of those, so a snapshot of it is the next generation.
         self._generation = 0
         self.base = SnapshotBase(fs, self.con, None)
+        self.views_version = 0  # moves whenever what the views answer may have changed
+        self.view_copies = user_sql.ViewCopies()
         self._setup(self._newer_snapshot())
 
     def _setup(self, base: snapshots.Snapshot | None) -> None:
         """Start from a snapshot (or from nothing): every table empty, then its rows."""
+        self.views_version += 1
         self.indexes = {t: TableIndex(self.fs, t) for t in layout.TABLES}
         covered = base.covered if base is not None else {}
         self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in layout.TABLES}
@@ -217,6 +220,7 @@ class Catalog:
 
     def _apply(self, table: str, changes: Changes) -> None:
         """Merge a table's new files, each row once: none a snapshot or a load gave."""
+        self.views_version += 1  # rows loaded or forgotten, runs shadowed, metric files
         loaded, accepted = self._loaded[table], self.indexes[table].accepted
         fresh = [rel for rel in changes.new if rel not in loaded]  # else a snapshot has it
         purged = {r for rel in fresh if rel in accepted for r in accepted[rel].purged_run_ids}
@@ -286,8 +290,11 @@ class Catalog:
         )
 
     def _set_metrics_view(self) -> None:
-        while gone := self.metric_files.create_view(self._live_metric_files()):
+        live = self._live_metric_files()
+        while gone := self.metric_files.create_view(live):
             self.loads.forget_vanished("metrics", gone)
+            live = self._live_metric_files()
+        self.metric_rels = live  # the files the metrics view reads
 
     def _live_metric_files(self) -> list[str]:
         return sorted(self.indexes["metrics"].live & self._loaded["metrics"])
@@ -396,10 +403,13 @@ class Catalog:
     def relation(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A lazy relation for user SQL, in a DuckDB database of its own (``user_sql.py``).
 
-        The views it names are copied out now, in one state (``metrics``: its files).
+        Statements writing files are refused. The views it names are copied out in one
+        state (``metrics``: its files), or the copies of the same state are taken again.
         """
+        user_sql.check(sql)
         with self.lock:
-            sources = user_sql.copies(sql, self.con, self.fs, self._live_metric_files())
+            version, rels = self.views_version, self.metric_rels
+            sources = self.view_copies.for_query(sql, self.con, self.fs, rels, version)
         return user_sql.relation(sql, params, sources)
 
     def close(self) -> None:
