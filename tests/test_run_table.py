@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canvasback
-from canvasback.store import layout, open_store
+from canvasback.store import declarations, layout, open_store
 from canvasback.store.read import snapshot_write
 from canvasback.tracking.queries import run_stats as stats
 from canvasback.tracking.queries.downsample import MIN_POINTS
@@ -71,8 +71,8 @@ def write_synthetic_runs(root: Path, n: int, *, steps: int = 5, seed: int = 0) -
     )
 
     def put(table: str, columns: dict[str, object]) -> None:
-        data = pa.table(columns, schema=layout.schema(table))
-        data = data.sort_by([(k, "ascending") for k in layout.SORT_KEYS[table]])
+        data = pa.table(columns, schema=declarations.table(table).arrow_schema())
+        data = data.sort_by([(k, "ascending") for k in declarations.table(table).sort])
         name = layout.segment_name(time.time_ns(), writer, next(seq))
         store.fs.write_parquet(f"{layout.partition_dir(table, experiment_id)}/{name}", data)
 

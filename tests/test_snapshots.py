@@ -18,7 +18,7 @@ import pyarrow as pa
 import pytest
 
 import canvasback
-from canvasback.store import Store, layout
+from canvasback.store import Store, layout, schema
 from canvasback.store.read import relations, snapshot_write, snapshots
 from canvasback.store.read.catalog import Catalog
 from canvasback.store.read.snapshots import CorruptSnapshotWarning
@@ -351,7 +351,7 @@ def test_a_heartbeat_after_the_snapshot_moves_a_running_run(store):
     writer.event(
         layout.HEARTBEAT_PARTITION,
         writer.writer_id,
-        layout.EVENT_HEARTBEAT,
+        schema.EVENT_HEARTBEAT,
         "",
         str(seen[0][0] + 1000),
     )

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 import click
 
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout
+from canvasback.store import declarations, layout
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -46,12 +46,12 @@ class Refused(click.ClickException):
 
 
 def store_entries() -> frozenset[str]:
-    """What a store folder holds once anything was written to it (see store/layout.py)."""
+    """What a store folder holds once anything was written to it (see ``store/layout.py``)."""
     from canvasback.store.read.snapshots import SNAPSHOTS_DIR  # noqa: PLC0415
 
     return frozenset(
         {
-            *layout.TABLES,
+            *declarations.table_names(),
             layout.CLAIMS_DIR,
             layout.ARTIFACTS_DIR,
             layout.LEASES_DIR,

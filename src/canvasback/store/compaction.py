@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations, layout
 from canvasback.store.integrity import (
     CORRUPT,
     SOUND,
@@ -30,19 +30,10 @@ if TYPE_CHECKING:
     import duckdb
 
     from canvasback.store.fs import FileSystem
+    from canvasback.store.schema import Table
 
 DEFAULT_GRACE_SECONDS: Final = 300.0
 STALE_TMP_SECONDS: Final = 3600.0
-
-# Purging drops these tables' rows of deleted runs; the column that names the run.
-_RUN_COLUMN: Final = {
-    "runs": "run_id",
-    "params": "run_id",
-    "metrics": "run_id",
-    "events": "entity_id",
-    "artifacts": "run_id",
-    "inputs": "run_id",
-}
 
 
 @dataclass
@@ -71,10 +62,12 @@ def compact_store(
     """Compact every partition of every table that has at least ``min_files`` live files.
 
     ``con`` is a DuckDB connection used only to merge files (it need not know the store).
-    Rows of runs in ``purge_run_ids`` are dropped from the compacted files.
+    Rows of runs in ``purge_run_ids`` are dropped from the compacted files of run-scoped
+    tables (see ``schema.Table.run_column``).
     """
     report = CompactionReport(purged_runs=sorted(purge_run_ids or []))
-    for table in layout.TABLES:
+    for spec in declarations.tables():
+        table = spec.name
         index = TableIndex(fs, table)
         index.refresh()
         for partition in index.partitions():
@@ -85,9 +78,9 @@ def compact_store(
                     continue
                 index.refresh()
                 live = sorted(r for r in index.live if r.startswith(prefix))
-                purge = report.purged_runs if table in _RUN_COLUMN else []
+                purge = report.purged_runs if spec.run_scoped else []
                 if len(live) >= min_files or (purge and live):
-                    _compact_partition(fs, con, table, prefix, live, writer_id, purge, report)
+                    _compact_partition(fs, con, spec, prefix, live, writer_id, purge, report)
                     index.refresh()
                 _delete_replaced(fs, index, prefix, grace_seconds, report)
     return report
@@ -96,7 +89,7 @@ def compact_store(
 def _compact_partition(
     fs: FileSystem,
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    spec: Table,
     prefix: str,
     inputs: list[str],
     writer_id: str,
@@ -106,9 +99,9 @@ def _compact_partition(
     name = layout.segment_name(time.time_ns(), writer_id, 0, compacted=True)
     data_rel = prefix + name
     side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
-    where = f"WHERE NOT list_contains(?, {_RUN_COLUMN[table]})" if purge else ""
-    order = ", ".join(layout.SORT_KEYS[table])
-    columns = ", ".join(f.name for f in layout.schema(table))
+    where = f"WHERE NOT list_contains(?, {spec.run_column})" if purge else ""
+    order = ", ".join(spec.sort)
+    columns = ", ".join(spec.column_names)
     while inputs:
         # The sidecar goes first: a compacted file must never be seen without it.
         fs.write_bytes(side_rel, json.dumps({"inputs": inputs, "purged_run_ids": purge}).encode())
@@ -127,7 +120,7 @@ def _compact_partition(
                 ).fetchone()
         except Exception:
             # A corrupt input is moved aside (as a reader would) and the rest merged.
-            bad = _quarantine_unreadable(fs, table, inputs)
+            bad = _quarantine_unreadable(fs, spec.name, inputs)
             if not bad:
                 raise
             inputs = [r for r in inputs if r not in bad]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,7 +51,7 @@ def inspect_segment(fs: FileSystem, rel: str, table: str) -> tuple[str, str]:
         parquet.read()
     except Exception as exc:  # noqa: BLE001  # any failure to decode read bytes is corruption
         return CORRUPT, f"{type(exc).__name__}: {exc}"
-    mismatch = _schema_mismatch(parquet.schema_arrow, layout.schema(table))
+    mismatch = _schema_mismatch(parquet.schema_arrow, declarations.table(table).arrow_schema())
     if mismatch:
         return CORRUPT, mismatch
     return SOUND, ""

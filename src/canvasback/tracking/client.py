@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout, open_store
+from canvasback.store import layout, open_store, schema
 from canvasback.tracking import queries, validation
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.context import current_context
@@ -124,7 +124,7 @@ class Client(ExperimentMethods):
         writer.append(
             "runs", experiment_id, (run_id, name, start, parent_run_id, self._user, artifact_rel)
         )
-        writer.event(experiment_id, run_id, layout.EVENT_STATUS, "", "RUNNING")
+        writer.event(experiment_id, run_id, schema.EVENT_STATUS, "", "RUNNING")
         run = Run(self.store, info)
         run.keep_alive()
         if parent_run_id:
@@ -213,7 +213,7 @@ class Client(ExperimentMethods):
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (hidden from searches; ``compact(purge_deleted=True)`` drops it)."""
         info = self.get_run(run_id).info
-        self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "deleted")
+        self.store.writer.event(info.experiment_id, run_id, schema.EVENT_LIFECYCLE, "", "deleted")
         live = self._handles.get(run_id)
         if live is not None:
             live.mark_deleted()
@@ -221,7 +221,7 @@ class Client(ExperimentMethods):
     def restore_run(self, run_id: str) -> None:
         """Undo ``delete_run``."""
         info = self.get_run(run_id).info
-        self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "active")
+        self.store.writer.event(info.experiment_id, run_id, schema.EVENT_LIFECYCLE, "", "active")
         live = self._handles.get(run_id)
         if live is not None:
             live.mark_deleted(deleted=False)

@@ -56,7 +56,7 @@ class SnapshotBase:
         """Read the snapshot's small tables, and its non-run facts, into memory."""
         if self.snapshot is None:
             return
-        for table, stem in snapshots.WHOLE.items():
+        for table, stem in snapshots.whole().items():
             self.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {self.source(stem)}")
         self.con.execute(
             f"INSERT INTO {relations.FACTS} BY NAME "
@@ -93,7 +93,7 @@ def snapshot_sources() -> dict[str, str]:
     kinds = sql_list(list(snapshots.RUN_EVENT_KINDS))
     sources = {
         stem: f"SELECT * FROM {relations.union_view(table)} ORDER BY {column}"
-        for table, (stem, column) in snapshots.SPLIT.items()
+        for table, (stem, column) in snapshots.split().items()
         if table != relations.FACTS
     }
     sources[snapshots.STATE_RUNS] = (
@@ -103,7 +103,7 @@ def snapshot_sources() -> dict[str, str]:
     sources[snapshots.STATE_OTHER] = (
         f"SELECT * FROM {relations.FACTS} WHERE NOT list_contains({kinds}, kind)"
     )
-    for table, stem in snapshots.WHOLE.items():
+    for table, stem in snapshots.whole().items():
         sources[stem] = f"SELECT * FROM {table}"
     sources[snapshots.WIDE_STEM] = f"SELECT * FROM {relations.RUNS_WIDE} ORDER BY run_id"
     return sources

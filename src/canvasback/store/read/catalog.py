@@ -21,15 +21,12 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from canvasback.store import layout
+from canvasback.store import declarations
 from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
 from canvasback.store.leases import lease
-from canvasback.store.read import events, merge, relations, segments, snapshots, user_sql, wide
+from canvasback.store.read import merge, relations, segments, snapshots, user_sql, wide
 from canvasback.store.read.base import SnapshotBase, snapshot_sources
-from canvasback.store.read.catalog_tables import (
-    MATERIALIZED,
-    views,
-)
+from canvasback.store.read.catalog_tables import create_tables, views
 from canvasback.store.read.cursors import Cursor
 from canvasback.store.read.loading import CheckedLoads
 from canvasback.store.read.metric_files import MetricFiles
@@ -81,20 +78,15 @@ class Catalog:
     def _setup(self, base: snapshots.Snapshot | None) -> None:
         """Start from a snapshot (or from nothing): every table empty, then its rows."""
         self.views_version += 1
-        self.indexes = {t: TableIndex(self.fs, t) for t in layout.TABLES}
+        self.tables = [t.name for t in declarations.tables()]
+        self.indexes = {t: TableIndex(self.fs, t) for t in self.tables}
         covered = base.covered if base is not None else {}
-        self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in layout.TABLES}
+        self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in self.tables}
         self.loads = CheckedLoads(self.fs, self.indexes, self._load)
         self.metric_files = MetricFiles(self.fs, self.con)
         self.tail_files = 0  # files loaded on top of the snapshot
         self.first_refresh = True
-        for name, columns, _keys in MATERIALIZED.values():
-            self.con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
-        self.con.execute(events.CREATE_STATE)
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {relations.LATEST} (experiment_id VARCHAR, run_id VARCHAR, "
-            "key VARCHAR, step BIGINT, timestamp BIGINT, value DOUBLE)"
-        )
+        create_tables(self.con)
         new_base = SnapshotBase(self.fs, self.con, base)
         self.base.move_cursors(new_base)
         self.base = new_base
@@ -119,8 +111,9 @@ class Catalog:
         """Load every file that appeared since the last refresh."""
         with self.lock:
             self._follow_snapshots()
-            listed = {table: self.indexes[table].refresh() for table in layout.LISTING_ORDER}
-            for table in layout.TABLES:
+            order = declarations.listing_order()
+            listed = {table: self.indexes[table].refresh() for table in order}
+            for table in self.tables:
                 index, changes = self.indexes[table], listed[table]
                 while changes:
                     self._apply(table, changes)
@@ -279,15 +272,14 @@ class Catalog:
         self.shadow.hide(run_ids)
         self.wide.forget(run_ids)
         self._dirty.difference_update(run_ids)
-        for table, (name, _cols, _keys) in MATERIALIZED.items():
-            if table != "experiments" and table not in layout.REGISTRY_TABLES:
-                self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])
-        self.con.execute(
-            f"DELETE FROM {relations.LATEST} WHERE list_contains(?, run_id)", [run_ids]
-        )
-        self.con.execute(
-            f"DELETE FROM {relations.FACTS} WHERE list_contains(?, entity_id)", [run_ids]
-        )
+        in_memory = [
+            (relations.rows(t.name), t.run_column)
+            for t in declarations.tables()
+            if t.keys and t.run_column
+        ]
+        in_memory += [(relations.LATEST, "run_id"), (relations.FACTS, "entity_id")]
+        for name, column in in_memory:
+            self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, {column})", [run_ids])
 
     def _set_metrics_view(self) -> None:
         live = self._live_metric_files()

@@ -1,59 +1,36 @@
 """The catalog's DuckDB tables and views: what ``canvasback.sql`` sees, in one place.
 
-Run-level tables are materialised (``_experiments``, ``_runs``, ``_params``,
-``_artifacts``, ``_latest_metrics``, the events' resolved state and the wide run
-table); the views over them are the names users query. Times are milliseconds since
-the epoch.
+The tables are made from the tables' columns (``schema.py``, ``declarations.py``): each
+keyed table's merged rows (``rows(name)``), the resolved facts, the latest metric
+values (and, in ``wide.py``, the wide run table). The views over them are the names
+users query: the store's own here, then every declared layer's. Times are milliseconds
+since the epoch.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout, liveness
-from canvasback.store.read import registry_tables, wide
+from canvasback.store import declarations, liveness, schema
+from canvasback.store.read import wide
 from canvasback.store.read.relations import FACTS, LATEST, RUNS_WIDE, rows, union_view
 
-MATERIALIZED: Final = {
-    "experiments": (
-        "_experiments",
-        "experiment_id VARCHAR, name VARCHAR, artifact_location VARCHAR, creation_time BIGINT",
-        ("experiment_id",),
-    ),
-    "runs": (
-        "_runs",
-        (
-            "experiment_id VARCHAR, run_id VARCHAR, run_name VARCHAR, start_time BIGINT, "
-            "parent_run_id VARCHAR, user_id VARCHAR, artifact_uri VARCHAR"
-        ),
-        ("run_id",),
-    ),
-    "params": (
-        "_params",
-        "experiment_id VARCHAR, run_id VARCHAR, key VARCHAR, value VARCHAR, timestamp BIGINT",
-        ("run_id", "key"),
-    ),
-    "inputs": (
-        "_inputs",
-        (
-            "experiment_id VARCHAR, run_id VARCHAR, name VARCHAR, digest VARCHAR, "
-            "context VARCHAR, source_type VARCHAR, source VARCHAR, schema VARCHAR, "
-            "profile VARCHAR, timestamp BIGINT"
-        ),
-        ("run_id", "name", "digest", "context"),
-    ),
-    "artifacts": (
-        "_artifacts",
-        "experiment_id VARCHAR, run_id VARCHAR, path VARCHAR, size BIGINT, timestamp BIGINT",
-        ("run_id", "path", "timestamp"),
-    ),
-    **registry_tables.MATERIALIZED,
-}
+if TYPE_CHECKING:
+    import duckdb
+
+
+def create_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the catalog's tables, empty: every keyed table's rows, facts, metrics."""
+    for table in declarations.tables():
+        if table.keys:
+            con.execute(f"CREATE OR REPLACE TABLE {rows(table.name)} ({table.catalog_columns()})")
+    con.execute(f"CREATE OR REPLACE TABLE {FACTS} ({schema.EVENTS.catalog_columns()})")
+    con.execute(f"CREATE OR REPLACE TABLE {LATEST} ({schema.METRICS.catalog_columns()})")
 
 
 def views() -> dict[str, str]:
-    """The views' SQL, created when a catalog opens."""
-    return {
+    """The views' SQL, in the order a catalog creates them: the store's, then the declared."""
+    store_views = {
         # A rename's or a deletion's event is keyed by its slot in the experiment's log
         # (earlier versions wrote key ''): the greatest key is the latest change.
         "experiments": f"""
@@ -63,9 +40,9 @@ def views() -> dict[str, str]:
                                               WHERE u.entity_id = e.experiment_id))
                        AS last_update_time
             FROM {rows("experiments")} e
-            LEFT JOIN ({_latest_by_key(layout.EVENT_EXPERIMENT_LIFECYCLE)}) l
+            LEFT JOIN ({_latest_by_key(schema.EVENT_EXPERIMENT_LIFECYCLE)}) l
                  ON l.entity_id = e.experiment_id
-            LEFT JOIN ({_latest_by_key(layout.EVENT_EXPERIMENT_NAME)}) n
+            LEFT JOIN ({_latest_by_key(schema.EVENT_EXPERIMENT_NAME)}) n
                  ON n.entity_id = e.experiment_id
         """,
         "runs": "SELECT "
@@ -77,11 +54,11 @@ def views() -> dict[str, str]:
         "params": f"SELECT experiment_id, run_id, key, value FROM {union_view(rows('params'))}",
         "tags": f"""
             SELECT experiment_id, entity_id AS run_id, key, value FROM {union_view(FACTS)}
-            WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL
+            WHERE kind = '{schema.EVENT_TAG}' AND value IS NOT NULL
         """,
         "experiment_tags": f"""
             SELECT entity_id AS experiment_id, key, value FROM {FACTS}
-            WHERE kind = '{layout.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
+            WHERE kind = '{schema.EVENT_EXPERIMENT_TAG}' AND value IS NOT NULL
         """,
         "latest_metrics": (
             f"SELECT experiment_id, run_id, key, step, timestamp, value FROM {union_view(LATEST)}"
@@ -94,8 +71,13 @@ def views() -> dict[str, str]:
             SELECT experiment_id, run_id, path, size, timestamp FROM {union_view(rows("artifacts"))}
             QUALIFY row_number() OVER (PARTITION BY run_id, path ORDER BY timestamp DESC) = 1
         """,
-        **registry_tables.VIEWS,
     }
+    declared = dict(declarations.views())
+    clashes = sorted(store_views.keys() & declared.keys())
+    if clashes or len(declared) != len(declarations.views()):
+        msg = f"declared views clash with others of the same name: {clashes or 'among themselves'}"
+        raise ValueError(msg)
+    return store_views | declared
 
 
 def _latest_by_key(kind: str) -> str:
@@ -107,9 +89,14 @@ def _latest_by_key(kind: str) -> str:
 
 
 EMPTY_METRICS: Final = (
-    "SELECT NULL::VARCHAR AS experiment_id, NULL::VARCHAR AS run_id, NULL::VARCHAR AS key, "
-    "NULL::BIGINT AS step, NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false"
+    "SELECT "
+    + ", ".join(
+        f"NULL::{sql_type} AS {name}"
+        for name, sql_type in (("experiment_id", "VARCHAR"), *schema.METRICS.columns)
+    )
+    + " WHERE false"
 )
+"""The ``metrics`` view while no metric file is live: no row, the columns of one."""
 
 PARQUET_ARGS: Final = "hive_partitioning = true, hive_types = {'exp': VARCHAR}"
 

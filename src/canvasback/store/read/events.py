@@ -9,19 +9,12 @@ file that replaced it) changes nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from canvasback.store.read.relations import FACTS
 
 if TYPE_CHECKING:
     import duckdb
-
-CREATE_STATE: Final = f"""
-CREATE OR REPLACE TABLE {FACTS} (
-    experiment_id VARCHAR, entity_id VARCHAR, kind VARCHAR, key VARCHAR, value VARCHAR,
-    timestamp BIGINT, writer VARCHAR, seq BIGINT
-)
-"""
 
 # Strictly newer: ties (the same event loaded twice) keep the row already there.
 _NEWER = (

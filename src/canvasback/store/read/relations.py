@@ -5,7 +5,7 @@ What a layer above may read (the query layer, and the views a layer declares, se
 ``params``, ... and every declared view; ``catalog_tables.py``):
 
 ``RUNS_WIDE``
-    One row per run: its attributes (``layout.RUN_ATTRIBUTES``, the status as stored:
+    One row per run: its attributes (``schema.RUN_ATTRIBUTES``, the status as stored:
     ``liveness.status_sql`` gives it as shown), ``last_seen`` and ``heartbeat_ms``,
     and one column per metric, param and tag key, named by ``Catalog.key_column``.
     Searches scan it; ``Catalog.position_of`` and ``Catalog.wide_page`` page it.

@@ -51,7 +51,7 @@ class Shadow:
             return []
         con, hydrate = self.con, relations.HYDRATE
         con.execute(f"CREATE OR REPLACE TEMP TABLE {hydrate} AS SELECT unnest(?) AS id", [fresh])
-        for table, (stem, column) in snapshots.SPLIT.items():
+        for table, (stem, column) in snapshots.split().items():
             con.execute(
                 f"INSERT INTO {table} BY NAME SELECT * FROM {self.base.source(stem)} "
                 f"WHERE {column} IN (SELECT id FROM {hydrate})"
@@ -123,7 +123,7 @@ class Shadow:
         parts = [
             f"SELECT {column} AS id FROM {table}"
             + (f" WHERE list_contains({kinds}, kind)" if table == relations.FACTS else "")
-            for table, (_stem, column) in snapshots.SPLIT.items()
+            for table, (_stem, column) in snapshots.split().items()
             if table != runs
         ]
         rows = self.con.execute(

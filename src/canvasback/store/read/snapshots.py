@@ -39,7 +39,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations, layout, schema
 from canvasback.store.read import relations
 
 if TYPE_CHECKING:
@@ -64,34 +64,48 @@ KEEP: Final = 2
 UNFINISHED_SECONDS: Final = 3600.0
 
 # Event kinds whose entity is a run: their resolved rows are as many as the runs, so
-# they stay on disk; every other kind (experiments, writers, the registry) is small and
-# read into memory.
+# they stay on disk; every other kind (experiments, writers, a declared layer's) is small
+# and read into memory.
 RUN_EVENT_KINDS: Final = (
-    layout.EVENT_STATUS,
-    layout.EVENT_END_TIME,
-    layout.EVENT_TAG,
-    layout.EVENT_LIFECYCLE,
+    schema.EVENT_STATUS,
+    schema.EVENT_END_TIME,
+    schema.EVENT_TAG,
+    schema.EVENT_LIFECYCLE,
 )
 
-# Run-scoped tables kept on disk: catalog table -> (file stem, column that names the run).
-STATE_RUNS: Final = "state_runs"
-SPLIT: Final[dict[str, tuple[str, str]]] = {
-    relations.rows("runs"): ("runs", "run_id"),
-    relations.rows("params"): ("params", "run_id"),
-    relations.rows("inputs"): ("inputs", "run_id"),
-    relations.rows("artifacts"): ("artifacts", "run_id"),
-    relations.LATEST: ("latest", "run_id"),
-    relations.FACTS: (STATE_RUNS, "entity_id"),
-}
-
-# Small tables read into memory whole: catalog table -> file stem.
-WHOLE: Final[dict[str, str]] = {
-    relations.rows("experiments"): "experiments",
-    relations.rows("registered_models"): "registered_models",
-    relations.rows("model_versions"): "model_versions",
-    relations.rows("model_aliases"): "model_aliases",
-}
+STATE_RUNS: Final = "state_runs"  # the facts of runs
 STATE_OTHER: Final = "state_other"  # the facts of everything else (experiments, writers)
+LATEST_STEM: Final = "latest"
+
+
+def split() -> dict[str, tuple[str, str]]:
+    """Run-level relations, kept on disk: catalog relation -> (file stem, run column).
+
+    Every run-scoped keyed table (its stem is its name), the latest metric values and
+    the facts of runs.
+    """
+    tables = {
+        relations.rows(t.name): (t.name, t.run_column)
+        for t in declarations.tables()
+        if t.keys and t.run_column is not None
+    }
+    return tables | {
+        relations.LATEST: (LATEST_STEM, "run_id"),
+        relations.FACTS: (STATE_RUNS, "entity_id"),
+    }
+
+
+def whole() -> dict[str, str]:
+    """Small relations, read into memory whole: catalog relation -> file stem.
+
+    Every keyed table that is not run-scoped (experiments, a declared layer's tables);
+    the facts of everything but runs are ``STATE_OTHER``.
+    """
+    return {
+        relations.rows(t.name): t.name
+        for t in declarations.tables()
+        if t.keys and t.run_column is None
+    }
 
 
 # "0": resolve every table from the segments, as before snapshots (for comparison).
@@ -206,7 +220,7 @@ def newest(fs: FileSystem, names: list[str] | None = None, *, above: int = 0) ->
 
 def expected_files() -> set[str]:
     """The files every snapshot has, as its manifest names them."""
-    stems = [stem for stem, _column in SPLIT.values()] + [*WHOLE.values(), STATE_OTHER]
+    stems = [stem for stem, _column in split().values()] + [*whole().values(), STATE_OTHER]
     return {f"{stem}{layout.PARQUET_SUFFIX}" for stem in stems} | {WIDE_FILE}
 
 

@@ -31,7 +31,7 @@ class UnionViews:
 
     def create(self) -> None:
         """(Re)create every union view; the wide one follows the wide table's columns."""
-        for table, (stem, column) in snapshots.SPLIT.items():
+        for table, (stem, column) in snapshots.split().items():
             body = f"SELECT * FROM {table}"
             if self.base.snapshot is not None:
                 body = (

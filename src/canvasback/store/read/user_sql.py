@@ -32,7 +32,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout, liveness
+from canvasback.store import declarations, layout, liveness
 from canvasback.store.read import wide
 from canvasback.store.read.catalog_tables import views
 from canvasback.store.read.relations import RUNS_WIDE
@@ -309,7 +309,7 @@ def metric_files(fs: FileSystem, rels: list[str]) -> ds.Dataset:
     import pyarrow.fs as pafs  # noqa: PLC0415
 
     prefix = f"{layout.PARTITION_KEY}="
-    stored = layout.schema(METRICS)
+    stored = declarations.table(METRICS).arrow_schema()
     schema = pa.schema([pa.field("experiment_id", pa.string()), *stored])
     partitions = [
         ds.field("experiment_id") == rel.split("/")[1].removeprefix(prefix) for rel in rels

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations, layout
 from canvasback.store.fs import FileSystem, LocalFileSystem
 from canvasback.store.integrity import (
     CORRUPT,
@@ -199,7 +199,7 @@ def _replay_one(
         name = parts[3].removesuffix(JSONL_SUFFIX) + layout.PARQUET_SUFFIX
         fs.write_parquet(f"{table}/{partition}/{name}", arrow_table)
         report.written_rows += len(rows)
-    elif len(parts) == 3 and parts[0] in layout.TABLES and layout.is_data_file(parts[2]):  # noqa: PLR2004
+    elif len(parts) == 3 and declarations.known(parts[0]) and layout.is_data_file(parts[2]):  # noqa: PLR2004
         import pyarrow.parquet as pq  # noqa: PLC0415
 
         verdict, why = inspect_segment(spill, rel, parts[0])

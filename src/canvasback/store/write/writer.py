@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout, liveness
+from canvasback.store import layout, liveness, schema
 from canvasback.store.write import lifecycle, spill
 from canvasback.store.write.arrow_rows import (
     CONVERSION_ERRORS,
@@ -367,7 +367,7 @@ class Writer:
         self.event(
             layout.HEARTBEAT_PARTITION,
             self.writer_id,
-            layout.EVENT_HEARTBEAT_INTERVAL,
+            schema.EVENT_HEARTBEAT_INTERVAL,
             "",
             repr(self.heartbeat_interval),
         )
@@ -387,7 +387,7 @@ class Writer:
         self.event(
             layout.HEARTBEAT_PARTITION,
             self.writer_id,
-            layout.EVENT_HEARTBEAT,
+            schema.EVENT_HEARTBEAT,
             "",
             str(time.time_ns() // 1_000_000),
         )

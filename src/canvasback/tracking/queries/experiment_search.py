@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from canvasback.store import layout
+from canvasback.store import schema
 from canvasback.store.read import relations
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.entities import Experiment
@@ -72,6 +72,6 @@ def experiment_changes(catalog: Catalog, experiment_id: str) -> dict[tuple[str, 
     """An experiment's rename and lifecycle events: ``(kind, key) -> value``."""
     rows = catalog.rows(
         f"SELECT kind, key, value FROM {relations.FACTS} WHERE entity_id = ? AND kind IN (?, ?)",
-        [experiment_id, layout.EVENT_EXPERIMENT_NAME, layout.EVENT_EXPERIMENT_LIFECYCLE],
+        [experiment_id, schema.EVENT_EXPERIMENT_NAME, schema.EVENT_EXPERIMENT_LIFECYCLE],
     )
     return {(kind, key): value for kind, key, value in rows}

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from canvasback.store import layout, liveness
+from canvasback.store import liveness, schema
 from canvasback.tracking.filter import ATTRIBUTES
 from canvasback.tracking.queries.search import ENTITY_PREFIX, filtered_where, sort_terms
 
@@ -42,7 +42,7 @@ _ATTRIBUTE_TYPES: Final[dict[str, ColumnType]] = {
     "status": "status",
 }
 TABLE_ATTRIBUTES: Final = tuple(
-    a for a in layout.RUN_ATTRIBUTES if a not in ("lifecycle_stage", "artifact_uri")
+    a for a in schema.RUN_ATTRIBUTES if a not in ("lifecycle_stage", "artifact_uri")
 )
 """Attributes offered as columns: lifecycle_stage is always "active" in the table, and
 artifact_uri is a long path nobody sorts by (both still filter)."""

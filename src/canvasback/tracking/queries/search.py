@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout, liveness
+from canvasback.store import liveness, schema
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.entities import view_type
 from canvasback.tracking.filter_sql import compile_filter
@@ -36,7 +36,7 @@ _FRAME_ATTRIBUTES: Final = (
     "run_name",
     "lifecycle_stage",
 )
-assert set(_FRAME_ATTRIBUTES) <= set(layout.RUN_ATTRIBUTES)  # noqa: S101  # one list of attributes
+assert set(_FRAME_ATTRIBUTES) <= set(schema.RUN_ATTRIBUTES)  # noqa: S101  # one list of attributes
 
 
 class _Columns:
