@@ -12,6 +12,7 @@ import pytest
 
 import canvasback as cb
 from canvasback.store import Store, liveness
+from canvasback.store.read.relations import RUNS_WIDE
 
 pytestmark = pytest.mark.slow
 
@@ -148,7 +149,7 @@ def _age_and_status(root, run_id):
     catalog = Store(root).read()
     ((age, status),) = catalog.rows(
         f"SELECT epoch_ms(now()) - r.last_seen, {liveness.status_sql('r')} "
-        f"FROM {catalog.runs_table} r WHERE r.run_id = ?",
+        f"FROM {RUNS_WIDE} r WHERE r.run_id = ?",
         [run_id],
     )
     return age, status

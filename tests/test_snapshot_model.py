@@ -31,6 +31,7 @@ import canvasback
 from canvasback.store import Store
 from canvasback.store.read import snapshots
 from canvasback.store.read.catalog import Catalog
+from canvasback.store.read.relations import RUNS_WIDE
 from canvasback.tracking.queries import search
 
 WORKER = textwrap.dedent(
@@ -168,7 +169,7 @@ def observed(catalog: Catalog) -> dict[str, dict[str, Any]]:
             held[key] = ("twice", value) if key in held else value
     keys = [k for k in catalog.key_columns() if not k.startswith("tags.mlflow.")]
     columns = "".join(f", {catalog.key_column(k)}" for k in keys)
-    for run_id, *values in catalog.rows(f"SELECT run_id{columns} FROM {catalog.runs_table}"):
+    for run_id, *values in catalog.rows(f"SELECT run_id{columns} FROM {RUNS_WIDE}"):
         searched: dict[str, dict[str, Any]] = {"params": {}, "metrics": {}, "tags": {}}
         for key, value in zip(keys, values, strict=True):
             if value is not None:

@@ -346,7 +346,7 @@ def test_a_heartbeat_after_the_snapshot_moves_a_running_run(store):
     canvasback.compact(grace_seconds=0)
     writer = canvasback.client().store.writer
     before = read(store)
-    seen = before.rows(f"SELECT last_seen FROM {before.runs_table}")
+    seen = before.rows(f"SELECT last_seen FROM {relations.RUNS_WIDE}")
     # The sign of life a writer sends while its run goes on, a second later.
     writer.event(
         layout.HEARTBEAT_PARTITION,
@@ -357,7 +357,7 @@ def test_a_heartbeat_after_the_snapshot_moves_a_running_run(store):
     )
     writer.flush()
     catalog = assert_same_as_full_resolve(store)
-    assert catalog.rows(f"SELECT last_seen FROM {catalog.runs_table}") == [(seen[0][0] + 1000,)]
+    assert catalog.rows(f"SELECT last_seen FROM {relations.RUNS_WIDE}") == [(seen[0][0] + 1000,)]
     canvasback.end_run()
     canvasback.flush()
     catalog = assert_same_as_full_resolve(store)

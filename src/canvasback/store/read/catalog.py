@@ -316,11 +316,6 @@ class Catalog:
         with self.lock:
             return self.metric_files.source_for_run(run_id, self._live_metric_files())
 
-    @property
-    def runs_table(self) -> str:
-        """The wide run table (one row per run, one column per key) that searches scan."""
-        return relations.RUNS_WIDE
-
     def position_of(self, alias: str) -> str:
         """SQL of a wide row's position in the snapshot's file (NULL for rows in memory)."""
         if self.base.snapshot is None:

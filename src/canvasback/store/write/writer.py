@@ -1,9 +1,11 @@
-"""Buffered, lock-free appends: one writer per process and store.
+"""Buffered appends: one writer per process and store.
 
-Logging appends a tuple to an in-memory buffer. A background thread writes the buffers
-out as one Parquet segment per table and partition touched, on size, on a timer, when
-asked (end of a run), before any read in this process and at interpreter exit. No
-writer ever takes a lock on the store: segment names are unique per writer.
+Logging appends a tuple to an in-memory buffer, under a lock of this process held for
+that append alone (no I/O, no conversion happens under it). A background thread writes
+the buffers out as one Parquet segment per table and partition touched, on size, on a
+timer, when asked (end of a run), before any read in this process and at interpreter
+exit. Nothing is locked in the store: segment names are unique per writer, so the
+writers of many processes never wait for one another.
 """
 
 from __future__ import annotations

@@ -390,7 +390,7 @@ def version_page(
         f"r.run_name, {liveness.status_sql('r')} AS run_status, r.experiment_id, "
         f"r.lifecycle_stage AS run_lifecycle{key_sql} "
         "FROM v LEFT JOIN a ON a.version = v.version LEFT JOIN t ON t.version = v.version "
-        f"LEFT JOIN {catalog.runs_table} r ON r.run_id = v.run_id "
+        f"LEFT JOIN {relations.RUNS_WIDE} r ON r.run_id = v.run_id "
         f"ORDER BY v.version DESC LIMIT {int(limit):d} OFFSET {int(offset):d}",
         [model_id, _numbers(only), _numbers(only), model_id, model_id],
     )
@@ -424,7 +424,7 @@ def model_folders(catalog: Catalog, run_ids: Sequence[str]) -> list[Row]:
         "ELSE a.path[:-length('/MLmodel') - 1] END ORDER BY 1) "
         "FROM artifacts a WHERE a.run_id = r.run_id "
         "AND (a.path = 'MLmodel' OR a.path LIKE '%/MLmodel')), []) AS models "
-        f"FROM {catalog.runs_table} r WHERE list_contains(?, r.run_id)",
+        f"FROM {relations.RUNS_WIDE} r WHERE list_contains(?, r.run_id)",
         [list(run_ids)],
     )
     order = {run_id: i for i, run_id in enumerate(run_ids)}

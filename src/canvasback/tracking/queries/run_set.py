@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from canvasback.store import liveness, schema
+from canvasback.store.read.relations import RUNS_WIDE
 from canvasback.tracking.filter import ATTRIBUTES
 from canvasback.tracking.queries.search import ENTITY_PREFIX, filtered_where, sort_terms
 
@@ -172,7 +173,7 @@ class RunSet:
         joining the order's million ids back to their rows.
         """
         where, params = self._where
-        return f"{self.catalog.runs_table} w WHERE {where}", list(params)
+        return f"{RUNS_WIDE} w WHERE {where}", list(params)
 
     def value(self, column: Column) -> str:
         """SQL value of a column on alias ``w`` (NULL where no run has the key)."""
@@ -207,7 +208,7 @@ class RunSet:
                 CREATE OR REPLACE TEMP TABLE {self.order} AS
                 SELECT (row_number() OVER (ORDER BY {", ".join(order)}) - 1)::INTEGER AS pos,
                        w.run_id, {catalog.position_of("w")} AS src
-                FROM {catalog.runs_table} w WHERE {condition}
+                FROM {RUNS_WIDE} w WHERE {condition}
                 ORDER BY pos
                 """,
                 params,
@@ -309,9 +310,7 @@ class RunSet:
                 numeric = f"count(TRY_CAST({value} AS DOUBLE)) = count({value})"
             aggregates += [f"count({value})", numeric]
         found = (
-            self.rows(
-                f"SELECT {', '.join(aggregates)} FROM {catalog.runs_table} b WHERE {scope}", params
-            )[0]
+            self.rows(f"SELECT {', '.join(aggregates)} FROM {RUNS_WIDE} b WHERE {scope}", params)[0]
             if names
             else ()
         )
