@@ -39,6 +39,15 @@ DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
+def _given_id(experiment_id: object) -> bool:
+    return (
+        isinstance(experiment_id, str)
+        and experiment_id.isascii()
+        and experiment_id.isdigit()
+        and len(experiment_id) <= 19  # noqa: PLR2004  # an int64, as MLflow's ids are
+    )
+
+
 class ExperimentNotFoundError(MlflowException, LookupError):
     """An experiment id or name that the store does not hold."""
 
@@ -74,9 +83,19 @@ class ExperimentMethods:
         ec.write_experiment(self.store, holding)
 
     def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        *,
+        experiment_id: str | None = None,
     ) -> str:
-        """Create an experiment; returns its id. The name must be new in this store."""
+        """Create an experiment; returns its id. The name must be new in this store.
+
+        ``experiment_id`` gives it that id (digits; an experiment copied from another
+        store keeps its id), which must be free in this store; by default it gets the
+        lowest free number.
+        """
         del artifact_location  # artifacts always live in the store
         validation.experiment_name(name)
         checked_tags = {
@@ -84,7 +103,16 @@ class ExperimentMethods:
             for k, x in (tags or {}).items()
         }
         self._ensure_default_experiment()
-        experiment_id = str(self.store.claim_next_number(ec.ID_CLAIMS, name.encode()))
+        if experiment_id is None:
+            experiment_id = str(self.store.claim_next_number(ec.ID_CLAIMS, name.encode()))
+        elif not _given_id(experiment_id) or not self.store.claim(
+            ec.ID_CLAIMS, experiment_id, name.encode()
+        ):
+            msg = (
+                f"Invalid experiment id {experiment_id!r}: an id to give must be digits "
+                f"(at most 19) and free in store {str(self.store.root)!r}"
+            )
+            raise validation.InvalidInputError(msg)
         self._create_claimed(experiment_id, name, checked_tags)
         return experiment_id
 
