@@ -23,7 +23,7 @@ import pyarrow as pa
 
 import canvasback as cb
 import common as c
-from canvasback.store import layout
+from canvasback.store import declarations, layout, schema
 from canvasback.store.fs import LocalFileSystem
 
 if TYPE_CHECKING:
@@ -64,9 +64,9 @@ def _columns(
 ) -> pa.Table:
     """The template's rows of one table for every run of ``runs``, built column-wise."""
     k, n = len(template), len(runs)
-    schema = layout.schema(table)
+    arrow_schema = declarations.table(table).arrow_schema()
     cols: dict[str, Any] = {}
-    for field in schema:
+    for field in arrow_schema:
         values = [row[field.name] for row in template]
         cols[field.name] = np.tile(np.array(values, dtype=object), n)
     id_column = "entity_id" if table == "events" else "run_id"
@@ -91,7 +91,7 @@ def _columns(
         )
     elif table == "events":
         cols["value"] = np.array(_event_values(template, runs, shifts), dtype=object)
-    return pa.table({f.name: pa.array(cols[f.name], type=f.type) for f in schema})
+    return pa.table({f.name: pa.array(cols[f.name], type=f.type) for f in arrow_schema})
 
 
 def _event_values(template: list[dict[str, Any]], runs: range, shifts: np.ndarray) -> list[Any]:
@@ -100,11 +100,11 @@ def _event_values(template: list[dict[str, Any]], runs: range, shifts: np.ndarra
         tags = c.run_tags(i)
         for row in template:
             value = row["value"]
-            if row["kind"] == layout.EVENT_TAG and row["key"] == "mlflow.runName":
+            if row["kind"] == schema.EVENT_TAG and row["key"] == "mlflow.runName":
                 value = c.run_name(i)
-            elif row["kind"] == layout.EVENT_TAG:
+            elif row["kind"] == schema.EVENT_TAG:
                 value = tags.get(row["key"], value)
-            elif row["kind"] == layout.EVENT_END_TIME:
+            elif row["kind"] == schema.EVENT_END_TIME:
                 value = str(int(value) + int(shifts[j]))
             values.append(value)
     return values
@@ -130,7 +130,7 @@ def build(root: Path, n_runs: int, *, first: int = 0) -> str:
         shifts = np.array([START_MS + i - base_start for i in runs], dtype=np.int64)
         for table, rows in template.items():
             data = _columns(table, rows, runs, ids, shifts)
-            keys = [(k, "ascending") for k in layout.SORT_KEYS[table]]
+            keys = [(k, "ascending") for k in declarations.table(table).sort]
             name = layout.segment_name(time.time_ns(), writer, seq)
             fs.write_parquet(
                 f"{layout.partition_dir(table, experiment_id)}/{name}", data.sort_by(keys)

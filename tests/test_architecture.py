@@ -81,6 +81,41 @@ def test_only_the_store_touches_the_catalog_connection_and_lock(path):
     )
 
 
+# A table, event or view of a layer above, named in the store's code (not its docs).
+_ABOVE_THE_STORE = re.compile(r"registry|model_version|registered_model|model_alias", re.IGNORECASE)
+
+
+@pytest.mark.parametrize(
+    "path", _modules(PACKAGE / "store"), ids=lambda p: str(p.relative_to(PACKAGE))
+)
+def test_the_store_names_nothing_of_the_layers_above(path):
+    found = [
+        f"{path.name}:{line}: {text[:60]!r}"
+        for line, text in _strings(ast.parse(path.read_text()))
+        if _ABOVE_THE_STORE.search(text)
+    ]
+    assert not found, "a layer declares its tables (store/declarations.py):\n" + "\n".join(found)
+
+
+# The catalog's relations other than its public views, spelled out: only the read side
+# names them (store/read/relations.py); a layer above asks relations.py for them.
+_PRIVATE_RELATION = re.compile(
+    r"\b_(wide|wide_v|wide_base|state|state_v|latest_metrics|latest_metrics_v|shadow|hydrate"
+    r"|experiments|runs|runs_v|params|params_v|inputs|inputs_v|artifacts|artifacts_v"
+    r"|registered_models|model_versions|model_aliases)\b"
+)
+
+
+@pytest.mark.parametrize("path", _outside_store(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_read_side_spells_the_catalog_s_private_relations(path):
+    found = [
+        f"{path.name}:{line}: {text[:60]!r}"
+        for line, text in _strings(ast.parse(path.read_text()))
+        if _SQL.search(text) and _PRIVATE_RELATION.search(text)
+    ]
+    assert not found, "name them through store/read/relations.py:\n" + "\n".join(found)
+
+
 @pytest.mark.parametrize("path", _modules(PACKAGE), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_modules_stay_small(path):
     lines = len(path.read_text().splitlines())
@@ -105,14 +140,25 @@ def test_the_import_contracts_hold():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_an_upward_import_breaks_the_layers(tmp_path):
+BROKEN_CONTRACTS = {
+    "an upward import": ("store/layout.py", "canvasback.widgets", "live_run"),
+    "the write side reading": ("store/write/writer.py", "canvasback.store.read", "merge"),
+    "the read side writing": ("store/read/catalog.py", "canvasback.store.write", "spill"),
+    "the shared part using a side": ("store/layout.py", "canvasback.store.read", "wide"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN_CONTRACTS)
+def test_a_forbidden_import_breaks_a_contract(tmp_path, case):
+    module, package, name = BROKEN_CONTRACTS[case]
     src = tmp_path / "src"
     shutil.copytree(PACKAGE, src / "canvasback", ignore=shutil.ignore_patterns("static"))
-    layout = src / "canvasback" / "store" / "layout.py"
-    layout.write_text(
-        layout.read_text() + "\n\ndef _upward() -> object:\n"
-        "    from canvasback.widgets import live_run\n\n    return live_run\n"
+    path = src / "canvasback" / module
+    path.write_text(
+        path.read_text() + f"\n\ndef _forbidden() -> object:\n"
+        f"    from {package} import {name}\n\n    return {name}\n"
     )
     result = _lint_imports(src)
     assert result.returncode != 0
-    assert "canvasback.store.layout -> canvasback.widgets.live_run" in result.stdout
+    importer = "canvasback." + module.removesuffix(".py").replace("/", ".")
+    assert f"{importer} -> {package}.{name}" in result.stdout

@@ -22,10 +22,11 @@ import pyarrow.parquet as pq
 import pytest
 
 import canvasback
-from canvasback.store import layout, open_store, spill
-from canvasback.store.arrow_rows import rows_to_table
-from canvasback.store.lifecycle import EXIT_SPILLED
-from canvasback.store.reader import CorruptSegmentWarning
+from canvasback.store import layout, open_store
+from canvasback.store.read.catalog import CorruptSegmentWarning
+from canvasback.store.write import spill
+from canvasback.store.write.arrow_rows import rows_to_table
+from canvasback.store.write.lifecycle import EXIT_SPILLED
 
 # A child process prelude: become a user without write access to root-owned files.
 DROP_PRIVILEGES = """

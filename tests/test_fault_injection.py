@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow.parquet as pq
 import pytest
 
-from canvasback.store import layout, spill
-from canvasback.store.arrow_rows import rows_to_table
+from canvasback.store import declarations, layout
 from canvasback.store.fs import LocalFileSystem
-from canvasback.store.writer import Writer
+from canvasback.store.write import spill
+from canvasback.store.write.arrow_rows import rows_to_table
+from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -107,7 +108,7 @@ def _rows_of(root: Path) -> dict[str, Counter[tuple[Any, ...]]]:
         rows: Counter[tuple[Any, ...]] = Counter()
         for path in (root / table).rglob("*.parquet"):
             if layout.is_data_file(path.name):
-                t = pq.read_table(path, columns=layout.schema(table).names)
+                t = pq.read_table(path, columns=declarations.table(table).arrow_schema().names)
                 rows.update(zip(*(t[c].to_pylist() for c in t.column_names), strict=True))
         out[table] = rows
     return out

@@ -12,6 +12,7 @@ import pytest
 
 import canvasback as cb
 from canvasback.store import Store, liveness
+from canvasback.store.read.relations import RUNS_WIDE
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +77,7 @@ def test_a_killed_process_s_run_reads_killed_and_a_quiet_one_running(tmp_path, s
     # A page read straight from a snapshot's file, with no query, follows the rule too.
     cb.compact(grace_seconds=0)
     reader = cb.Client(root)
-    assert reader.store.read().overlay.base is not None
+    assert reader.store.read().snapshot is not None
     killed = reader.search_runs_frame(
         frame["experiment_id"].tolist(), filter_string="attributes.run_name = 'victim'"
     )
@@ -148,7 +149,7 @@ def _age_and_status(root, run_id):
     catalog = Store(root).read()
     ((age, status),) = catalog.rows(
         f"SELECT epoch_ms(now()) - r.last_seen, {liveness.status_sql('r')} "
-        f"FROM {catalog.runs_table} r WHERE r.run_id = ?",
+        f"FROM {RUNS_WIDE} r WHERE r.run_id = ?",
         [run_id],
     )
     return age, status

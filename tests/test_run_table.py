@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canvasback
-from canvasback.store import layout, open_store, snapshots
+from canvasback.store import declarations, layout, open_store
+from canvasback.store.read import snapshot_write
 from canvasback.tracking.queries import run_stats as stats
 from canvasback.tracking.queries.downsample import MIN_POINTS
 from canvasback.widgets._base import table_from_ipc_bytes
@@ -70,8 +71,8 @@ def write_synthetic_runs(root: Path, n: int, *, steps: int = 5, seed: int = 0) -
     )
 
     def put(table: str, columns: dict[str, object]) -> None:
-        data = pa.table(columns, schema=layout.schema(table))
-        data = data.sort_by([(k, "ascending") for k in layout.SORT_KEYS[table]])
+        data = pa.table(columns, schema=declarations.table(table).arrow_schema())
+        data = data.sort_by([(k, "ascending") for k in declarations.table(table).sort])
         name = layout.segment_name(time.time_ns(), writer, next(seq))
         store.fs.write_parquet(f"{layout.partition_dir(table, experiment_id)}/{name}", data)
 
@@ -512,13 +513,13 @@ def test_refresh_shows_new_runs_and_keeps_the_selection(table, runs):
 
 def test_a_table_over_a_snapshot_pages_what_the_store_holds_now(table, runs, monkeypatch):
     """Pages taken from the snapshot's file by position, and by id once the positions go."""
-    monkeypatch.setattr(snapshots, "WIDE_BATCH_ROWS", 2)  # a page's rows span batches
+    monkeypatch.setattr(snapshot_write, "WIDE_BATCH_ROWS", 2)  # a page's rows span batches
     columns = ["run_name", "status", "metrics.acc", "params.lr", "tags.team"]
     before = page(table, columns=columns)[1].to_pandas()
     canvasback.compact(grace_seconds=0)  # writes the snapshot the new table stands on
     snapped = canvasback.runs("table", store=runs["root"], columns=columns)
     try:
-        assert snapped._runs.catalog.overlay.base is not None
+        assert snapped._runs.catalog.snapshot is not None
         pd.testing.assert_frame_equal(page(snapped)[1].to_pandas(), before)  # NaN too
         from_front_end(snapped, sort=[{"column": "metrics.acc", "descending": True}])
         assert names_of(snapped)[:2] == ["alpha", "foxtrot"]

@@ -17,8 +17,9 @@ import pytest
 from tests.test_snapshots import assert_same_as_full_resolve, folder, log_runs, read, state
 
 import canvasback
-from canvasback.store import Store, snapshots
-from canvasback.store.snapshots import CorruptSnapshotWarning
+from canvasback.store import Store
+from canvasback.store.read import snapshots
+from canvasback.store.read.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.queries import search
 
 

@@ -28,8 +28,10 @@ from hypothesis import strategies as st
 from tests.conftest import child_env
 
 import canvasback
-from canvasback.store import Store, snapshots
-from canvasback.store.reader import Catalog
+from canvasback.store import Store
+from canvasback.store.read import snapshots
+from canvasback.store.read.catalog import Catalog
+from canvasback.store.read.relations import RUNS_WIDE
 from canvasback.tracking.queries import search
 
 WORKER = textwrap.dedent(
@@ -167,7 +169,7 @@ def observed(catalog: Catalog) -> dict[str, dict[str, Any]]:
             held[key] = ("twice", value) if key in held else value
     keys = [k for k in catalog.key_columns() if not k.startswith("tags.mlflow.")]
     columns = "".join(f", {catalog.key_column(k)}" for k in keys)
-    for run_id, *values in catalog.rows(f"SELECT run_id{columns} FROM {catalog.runs_table}"):
+    for run_id, *values in catalog.rows(f"SELECT run_id{columns} FROM {RUNS_WIDE}"):
         searched: dict[str, dict[str, Any]] = {"params": {}, "metrics": {}, "tags": {}}
         for key, value in zip(keys, values, strict=True):
             if value is not None:
@@ -347,8 +349,9 @@ MAINTENANCE = textwrap.dedent(
     """
     import json, random, sys, threading, traceback, warnings
     import canvasback as cb
-    from canvasback.store import open_store, snapshots
-    from canvasback.store.reader import Catalog
+    from canvasback.store import open_store
+    from canvasback.store.read import snapshots
+    from canvasback.store.read.catalog import Catalog
 
     root = sys.argv[1]
     cb.set_store(root)

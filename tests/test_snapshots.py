@@ -18,9 +18,10 @@ import pyarrow as pa
 import pytest
 
 import canvasback
-from canvasback.store import Store, layout, snapshots, wide
-from canvasback.store.reader import Catalog
-from canvasback.store.snapshots import CorruptSnapshotWarning
+from canvasback.store import Store, layout, schema
+from canvasback.store.read import relations, snapshot_write, snapshots
+from canvasback.store.read.catalog import Catalog
+from canvasback.store.read.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.queries import search
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def test_the_tail_on_top_of_a_snapshot_gives_the_same_answers(store, run_python)
 
 
 def test_search_order_and_pages_match_the_full_resolve(store, monkeypatch):
-    monkeypatch.setattr(snapshots, "WIDE_BATCH_ROWS", 4)  # a page's rows span batches
+    monkeypatch.setattr(snapshot_write, "WIDE_BATCH_ROWS", 4)  # a page's rows span batches
     log_runs(12)
     canvasback.compact(grace_seconds=0)
     log_runs(5, start=12)  # in memory, interleaved in every order with the snapshot's
@@ -178,7 +179,7 @@ def test_the_snapshot_keeps_few_valued_text_as_dictionaries_and_reads_it_as_text
     log_runs(12)
     canvasback.compact(grace_seconds=0)
     catalog = read(store)
-    base = catalog.overlay.wide_base
+    base = catalog.base.wide
     team = catalog.key_column("tags.team")
     assert pa.types.is_dictionary(base.schema.field(team).type)  # two values in twelve runs
     assert pa.types.is_dictionary(base.schema.field("status").type)
@@ -255,7 +256,8 @@ def test_a_snapshot_writer_killed_at_any_point_leaves_the_store_exact(store, run
         """
         import os, signal, sys
         from pathlib import Path
-        from canvasback.store import Store, layout, snapshots
+        from canvasback.store import Store, layout
+        from canvasback.store.read import snapshots
 
         left = int(sys.argv[2])
         real_replace = Path.replace
@@ -315,7 +317,7 @@ def test_a_reader_folds_as_many_runs_as_its_snapshot_holds_into_the_next(store, 
     catalog.refresh()
     first = catalog.snapshot
     assert first is not None  # six: written, and this reader stands on it
-    assert catalog.rows(f"SELECT count(*) FROM {wide.WIDE}") == [(0,)]
+    assert catalog.rows(f"SELECT count(*) FROM {relations.WIDE}") == [(0,)]
     log_runs(5, start=6)
     catalog.refresh()
     assert catalog.snapshot == first  # five more, under the six the snapshot holds
@@ -344,18 +346,18 @@ def test_a_heartbeat_after_the_snapshot_moves_a_running_run(store):
     canvasback.compact(grace_seconds=0)
     writer = canvasback.client().store.writer
     before = read(store)
-    seen = before.rows(f"SELECT last_seen FROM {before.runs_table}")
+    seen = before.rows(f"SELECT last_seen FROM {relations.RUNS_WIDE}")
     # The sign of life a writer sends while its run goes on, a second later.
     writer.event(
         layout.HEARTBEAT_PARTITION,
         writer.writer_id,
-        layout.EVENT_HEARTBEAT,
+        schema.EVENT_HEARTBEAT,
         "",
         str(seen[0][0] + 1000),
     )
     writer.flush()
     catalog = assert_same_as_full_resolve(store)
-    assert catalog.rows(f"SELECT last_seen FROM {catalog.runs_table}") == [(seen[0][0] + 1000,)]
+    assert catalog.rows(f"SELECT last_seen FROM {relations.RUNS_WIDE}") == [(seen[0][0] + 1000,)]
     canvasback.end_run()
     canvasback.flush()
     catalog = assert_same_as_full_resolve(store)

@@ -14,9 +14,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from canvasback.store import layout, spill
+from canvasback.store import layout, schema
 from canvasback.store.fs import LocalFileSystem
-from canvasback.store.lifecycle import EXIT_SPILLED
+from canvasback.store.write import spill
+from canvasback.store.write.lifecycle import EXIT_SPILLED
 
 DELETED_MID_RUN = """
 import sys
@@ -145,8 +146,8 @@ print(open_store(sys.argv[1]).read().rows("SELECT count(*) FROM metrics")[0][0])
 def _segment(run_id: str, steps: range) -> pa.Table:
     rows = [(run_id, "loss", s, 1_000 + s, s / 10) for s in steps]
     return pa.Table.from_pylist(
-        [dict(zip(layout.schema("metrics").names, r, strict=True)) for r in rows],
-        schema=layout.schema("metrics"),
+        [dict(zip(schema.METRICS.arrow_schema().names, r, strict=True)) for r in rows],
+        schema=schema.METRICS.arrow_schema(),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import canvasback as cb
 from canvasback.store import Store, liveness
-from canvasback.store.user_sql import public_views
+from canvasback.store.read.user_sql import public_views
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -15,7 +15,7 @@ import pytest
 
 import canvasback
 from canvasback import Client, CorruptSegmentWarning, Metric
-from canvasback.store import Store, layout
+from canvasback.store import Store, declarations, layout, schema
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -40,7 +40,7 @@ VIEW_QUERIES = {
 def data_files(root: Path) -> list[str]:
     """Store-relative paths of every segment file (run artifacts excluded)."""
     out = []
-    for table in layout.TABLES:
+    for table in declarations.table_names():
         base = root / table
         if base.is_dir():
             out.extend(
@@ -53,7 +53,7 @@ def data_files(root: Path) -> list[str]:
 
 def raw_rows(root: Path) -> dict[str, Counter]:
     """Every row of every segment file on disk, per table, as a multiset."""
-    rows: dict[str, Counter] = {t: Counter() for t in layout.TABLES}
+    rows: dict[str, Counter] = {t: Counter() for t in declarations.table_names()}
     for rel in data_files(root):
         table = rel.split("/", 1)[0]
         exp = rel.split("/")[1]
@@ -105,13 +105,13 @@ def test_files_are_immutable_parquet_segments(store):
         assert match, rel
         assert match["kind"] == "seg"
         table = pq.read_table(store / rel)
-        assert table.schema.equals(layout.schema(match["table"])), rel
+        assert table.schema.equals(declarations.table(match["table"]).arrow_schema()), rel
         assert table.num_rows > 0
         meta = pq.ParquetFile(store / rel).metadata
         assert meta.row_group(0).column(0).compression == "ZSTD"
     tables = {SEGMENT.match(r)["table"] for r in files}
-    # fill() logs no dataset and registers no model
-    assert tables == set(layout.TABLES) - {"inputs"} - layout.REGISTRY_TABLES
+    # fill() logs no dataset and registers no model: the store's own tables but inputs
+    assert tables == {t.name for t in schema.CORE} - {"inputs"}
     # no temp files are left behind
     assert not list(store.rglob(".*.tmp"))
 

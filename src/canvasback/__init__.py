@@ -35,9 +35,9 @@ from canvasback.registry import (
     search_registered_models,
 )
 from canvasback.registry import Client as MlflowClient
-from canvasback.store.reader import CorruptSegmentWarning
-from canvasback.store.snapshots import CorruptSnapshotWarning
-from canvasback.store.user_sql import StatementRefusedError
+from canvasback.store.read.catalog import CorruptSegmentWarning
+from canvasback.store.read.snapshots import CorruptSnapshotWarning
+from canvasback.store.read.user_sql import StatementRefusedError
 from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.context import add_run_create_hook, add_run_start_hook, reset
 from canvasback.tracking.current import (

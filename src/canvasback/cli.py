@@ -9,9 +9,9 @@ a database, a tracking server) in, and ``canvasback import-tensorboard LOGDIR`` 
 event files (``canvasback.importers``); run again, they double nothing.
 
 ``canvasback recover [STORE]`` writes the rows an earlier process could not write to a
-store (kept in a spill folder, see ``canvasback.store.spill``) into it, and settles the
-registry calls a killed process left half done (``canvasback.registry.repair``); it says
-what is still kept and where. Exit status 0 when nothing is left, 1 otherwise.
+store (kept in a spill folder, see ``canvasback.store.write.spill``) into it, and settles
+the registry calls a killed process left half done (``canvasback.registry.repair``); it
+says what is still kept and where. Exit status 0 when nothing is left, 1 otherwise.
 
 Every bad invocation (an unknown option, a store path that is no store, a bad
 parameter or project file) exits with status 2 and one line naming the problem.
@@ -27,14 +27,14 @@ import click
 
 from canvasback._config import mlflow_store_at
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout
+from canvasback.store import declarations, layout
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
     from canvasback.importers import ImportReport
-    from canvasback.store.spill import ReplayReport
+    from canvasback.store.write.spill import ReplayReport
 
 PROG: Final = "canvasback"
 _SHOWN: Final = 80  # a path longer than this is shortened in an error
@@ -52,12 +52,12 @@ class Refused(click.ClickException):
 
 
 def store_entries() -> frozenset[str]:
-    """What a store folder holds once anything was written to it (see store/layout.py)."""
-    from canvasback.store.snapshots import SNAPSHOTS_DIR  # noqa: PLC0415
+    """What a store folder holds once anything was written to it (see ``store/layout.py``)."""
+    from canvasback.store.read.snapshots import SNAPSHOTS_DIR  # noqa: PLC0415
 
     return frozenset(
         {
-            *layout.TABLES,
+            *declarations.table_names(),
             layout.CLAIMS_DIR,
             layout.ARTIFACTS_DIR,
             layout.LEASES_DIR,
@@ -101,7 +101,7 @@ def store_folder(value: str | None, *, create: bool) -> Path:
     existing folder, or an empty folder. ``recover`` also takes a store that is gone
     when rows are kept for it: writing them creates it again.
     """
-    from canvasback.store import spill  # noqa: PLC0415  # pyarrow: only when a store is used
+    from canvasback.store.write import spill  # noqa: PLC0415  # pyarrow: only when a store is used
     from canvasback.tracking import uris  # noqa: PLC0415
     from canvasback.tracking.context import current_context  # noqa: PLC0415
 
@@ -162,9 +162,10 @@ def recover(store: str | None) -> int:
     where and why).
     """
     from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
-    from canvasback.store import open_store, spill  # noqa: PLC0415
-    from canvasback.store.arrow_rows import rows_to_table  # noqa: PLC0415
+    from canvasback.store import open_store  # noqa: PLC0415
     from canvasback.store.fs import LocalFileSystem  # noqa: PLC0415
+    from canvasback.store.write import spill  # noqa: PLC0415
+    from canvasback.store.write.arrow_rows import rows_to_table  # noqa: PLC0415
     from canvasback.tracking.experiment_claims import recover_experiments  # noqa: PLC0415
 
     root = store_folder(store, create=False)

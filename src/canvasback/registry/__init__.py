@@ -1,13 +1,17 @@
 """The model registry: registered models, numbered versions, aliases, stages and tags.
 
 Writes are claims, rows and events of the store (see ``client_methods``); reads are
-functions of ``canvasback.tracking.queries.registry``; the registry's tables are
-DuckDB views (``registered_models``, ``model_versions``, ``aliases``,
-``alias_history``, ``registered_model_tags``, ``model_version_tags``).
+functions of ``canvasback.tracking.queries.registry``. The registry's tables, event
+kinds and views (``registered_models``, ``model_versions``, ``aliases``,
+``alias_history``, ``registered_model_tags``, ``model_version_tags``) are declared to
+the store by ``tables.py``, imported with this package.
 """
 
 from __future__ import annotations
 
+# Declares the registry's tables to the store: imported with the package, so before
+# any store can be read.
+from canvasback.registry import tables  # noqa: F401
 from canvasback.registry.client import Client, client
 from canvasback.registry.entities import (
     STAGES,

@@ -10,9 +10,8 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import names
+from canvasback.registry import names, tables
 from canvasback.registry.entities import AliasMove, ModelVersion, RegistryNotFoundError
-from canvasback.store import layout
 from canvasback.tracking.client import user_name
 from canvasback.tracking.queries import registry as rq
 
@@ -20,9 +19,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from canvasback.store import Store
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
-_PARTITION: Final = layout.REGISTRY_PARTITION
+_PARTITION: Final = tables.PARTITION
 
 
 class AliasMethods:

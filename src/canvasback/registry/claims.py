@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
+from canvasback.registry import tables
 from canvasback.registry.entities import RegistryConflictError
-from canvasback.store import layout
 from canvasback.store.name_claims import (
     ABORT,
     HELD,
@@ -80,7 +80,7 @@ DELETE: Final = "delete"
 
 ModelLog = EntityLog
 
-_PARTITION: Final = layout.REGISTRY_PARTITION
+_PARTITION: Final = tables.PARTITION
 
 # The events of a model's log written up to a length: each process checks them once.
 _SETTLED: set[tuple[Path, str, int]] = set()
@@ -107,11 +107,11 @@ def settle(store: Store, model_id: str, log: ModelLog) -> bool:
     last = log.last(RENAME)
     if last is not None and names.get(slot_key(last.slot)) != last.name:
         store.writer.event(
-            _PARTITION, model_id, layout.EVENT_MODEL_NAME, slot_key(last.slot), last.name
+            _PARTITION, model_id, tables.EVENT_MODEL_NAME, slot_key(last.slot), last.name
         )
         wrote = True
     if log.last(DELETE) is not None and not deleted:
-        store.writer.event(_PARTITION, model_id, layout.EVENT_MODEL_LIFECYCLE, "", "deleted")
+        store.writer.event(_PARTITION, model_id, tables.EVENT_MODEL_LIFECYCLE, "", "deleted")
         wrote = True
     if wrote:
         store.flush()
@@ -200,9 +200,9 @@ def write_model(store: Store, holding: Holding) -> None:
     model_id = holding.entity_id
     time, user, tags, description = created(holding)
     for key, value in tags.items():
-        store.writer.event(_PARTITION, model_id, layout.EVENT_MODEL_TAG, key, value)
+        store.writer.event(_PARTITION, model_id, tables.EVENT_MODEL_TAG, key, value)
     if description is not None:
-        store.writer.event(_PARTITION, model_id, layout.EVENT_MODEL_DESCRIPTION, "", description)
+        store.writer.event(_PARTITION, model_id, tables.EVENT_MODEL_DESCRIPTION, "", description)
     if tags or description is not None:
         store.flush()
     store.writer.append("registered_models", _PARTITION, (model_id, holding.name, time, user))

@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.registry import claims, names
+from canvasback.registry import claims, names, tables
 from canvasback.registry.aliases import AliasMethods
 from canvasback.registry.claims import NAME_CLAIMS, VERSION_CLAIMS
 from canvasback.registry.entities import (
@@ -28,7 +28,6 @@ from canvasback.registry.entities import (
     RegistryNotFoundError,
 )
 from canvasback.registry.versions import PagedList, VersionMethods, checked_tag
-from canvasback.store import layout
 from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
 from canvasback.tracking.queries import registry as rq
@@ -37,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from canvasback.store import Store
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 __all__ = [
     "NAME_CLAIMS",
@@ -47,7 +46,7 @@ __all__ = [
     "RegistryMethods",
 ]
 
-_PARTITION: Final = layout.REGISTRY_PARTITION
+_PARTITION: Final = tables.PARTITION
 
 
 class RegistryMethods(AliasMethods, VersionMethods):
@@ -199,7 +198,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """Change a registered model's description."""
         text = names.description(description, f"registered model {name!r}")
         holding, _log = self._writable(name)
-        self._event(holding.entity_id, layout.EVENT_MODEL_DESCRIPTION, "", text)
+        self._event(holding.entity_id, tables.EVENT_MODEL_DESCRIPTION, "", text)
         self.store.flush()
         return self.get_registered_model(name)
 
@@ -231,7 +230,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         else:
             msg = f"Registered model {name!r} is contended by too many calls; try again"
             raise RegistryConflictError(msg)
-        self._event(model_id, layout.EVENT_MODEL_NAME, claims.slot_key(slot), checked)
+        self._event(model_id, tables.EVENT_MODEL_NAME, claims.slot_key(slot), checked)
         self.store.flush()
         claims.mark_settled(self.store, model_id, slot)
         return self.get_registered_model(checked)
@@ -249,7 +248,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         else:
             msg = f"Registered model {name!r} is contended by too many calls; try again"
             raise RegistryConflictError(msg)
-        self._event(model_id, layout.EVENT_MODEL_LIFECYCLE, "", "deleted")
+        self._event(model_id, tables.EVENT_MODEL_LIFECYCLE, "", "deleted")
         self.store.flush()
         claims.mark_settled(self.store, model_id, slot)
 
@@ -257,14 +256,14 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """Set a tag on a registered model."""
         tag = checked_tag(key, value)
         holding, _log = self._writable(name)
-        self._event(holding.entity_id, layout.EVENT_MODEL_TAG, *tag)
+        self._event(holding.entity_id, tables.EVENT_MODEL_TAG, *tag)
         self.store.flush()
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from a registered model."""
         checked = validation.validate_key("tag", key)
         holding, _log = self._writable(name)
-        self._event(holding.entity_id, layout.EVENT_MODEL_TAG, checked, None)
+        self._event(holding.entity_id, tables.EVENT_MODEL_TAG, checked, None)
         self.store.flush()
 
 

@@ -71,7 +71,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import claims
+from canvasback.registry import claims, tables
 from canvasback.store import layout
 from canvasback.tracking.queries import registry as rq
 
@@ -111,14 +111,12 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
             data = json.loads(store.fs.read_bytes(f"{base}/{model.name}/{claim.name}"))
             entity = f"{model.name}/{claim.name}"
             for key, value in (data.get("tags") or {}).items():
-                store.writer.event(
-                    layout.REGISTRY_PARTITION, entity, layout.EVENT_VERSION_TAG, key, value
-                )
+                store.writer.event(tables.PARTITION, entity, tables.EVENT_VERSION_TAG, key, value)
             if data.get("description") is not None:
                 store.writer.event(
-                    layout.REGISTRY_PARTITION,
+                    tables.PARTITION,
                     entity,
-                    layout.EVENT_VERSION_DESCRIPTION,
+                    tables.EVENT_VERSION_DESCRIPTION,
                     "",
                     data["description"],
                 )
@@ -134,6 +132,6 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
             )
     store.flush()  # the versions' events first: a version is visible once its row is
     for row in rows:
-        store.writer.append("model_versions", layout.REGISTRY_PARTITION, row)
+        store.writer.append("model_versions", tables.PARTITION, row)
     store.flush()
     return len(rows)

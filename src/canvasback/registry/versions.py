@@ -15,13 +15,12 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.registry import claims, names
+from canvasback.registry import claims, names, tables
 from canvasback.registry.entities import (
     ModelVersion,
     RegisteredModel,
     RegistryNotFoundError,
 )
-from canvasback.store import layout
 from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
 from canvasback.tracking.queries import registry as rq
@@ -30,9 +29,9 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from canvasback.store import Store
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
-_PARTITION: Final = layout.REGISTRY_PARTITION
+_PARTITION: Final = tables.PARTITION
 
 
 class PagedList(list[Any]):
@@ -98,9 +97,9 @@ class VersionMethods:
         entity = f"{model_id}/{version}"
         # Tags first: the version is visible once its row is, and then whole.
         for key, value in checked_tags.items():
-            self._event(entity, layout.EVENT_VERSION_TAG, key, value)
+            self._event(entity, tables.EVENT_VERSION_TAG, key, value)
         if text is not None:
-            self._event(entity, layout.EVENT_VERSION_DESCRIPTION, "", text)
+            self._event(entity, tables.EVENT_VERSION_DESCRIPTION, "", text)
         if checked_tags or text is not None:
             self.store.flush()
         row = (model_id, version, source, run_id, now, user)
@@ -110,7 +109,7 @@ class VersionMethods:
         if lost:
             # Renamed or deleted while the row was written: whether before or after it
             # cannot be told, so the call lost. The version goes, as a deletion would.
-            self._event(entity, layout.EVENT_VERSION_LIFECYCLE, "", "deleted")
+            self._event(entity, tables.EVENT_VERSION_LIFECYCLE, "", "deleted")
             self.store.flush()
             what = "deleted" if lost[0].op == claims.DELETE else f"renamed to {lost[0].name!r}"
             msg = (
@@ -204,7 +203,7 @@ class VersionMethods:
         text = names.description(description, f"version {version!r} of {name!r}")
         row = self._version_row(name, version)
         entity = f"{row['model_id']}/{row['version']}"
-        self._event(entity, layout.EVENT_VERSION_DESCRIPTION, "", text)
+        self._event(entity, tables.EVENT_VERSION_DESCRIPTION, "", text)
         self.store.flush()
         return self.get_model_version(name, version)
 
@@ -215,21 +214,21 @@ class VersionMethods:
         for alias, target in rq.aliases_of(self.store.read(), [model_id]).get(model_id, {}).items():
             if target == number:
                 self._alias_row(model_id, alias, None)
-        self._event(f"{model_id}/{number}", layout.EVENT_VERSION_LIFECYCLE, "", "deleted")
+        self._event(f"{model_id}/{number}", tables.EVENT_VERSION_LIFECYCLE, "", "deleted")
         self.store.flush()
 
     def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
         """Set a tag on a model version."""
         row = self._version_row(name, version)
         entity = f"{row['model_id']}/{row['version']}"
-        self._event(entity, layout.EVENT_VERSION_TAG, *checked_tag(key, value))
+        self._event(entity, tables.EVENT_VERSION_TAG, *checked_tag(key, value))
         self.store.flush()
 
     def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
         """Remove a tag from a model version."""
         row = self._version_row(name, version)
         entity = f"{row['model_id']}/{row['version']}"
-        self._event(entity, layout.EVENT_VERSION_TAG, validation.validate_key("tag", key), None)
+        self._event(entity, tables.EVENT_VERSION_TAG, validation.validate_key("tag", key), None)
         self.store.flush()
 
     def transition_model_version_stage(
@@ -248,8 +247,8 @@ class VersionMethods:
                 raise validation.InvalidInputError(msg)
             for other in rq.versions_in_stage(self.store.read(), model_id, target):
                 if other != number:
-                    self._event(f"{model_id}/{other}", layout.EVENT_VERSION_STAGE, "", "Archived")
-        self._event(f"{model_id}/{number}", layout.EVENT_VERSION_STAGE, "", target)
+                    self._event(f"{model_id}/{other}", tables.EVENT_VERSION_STAGE, "", "Archived")
+        self._event(f"{model_id}/{number}", tables.EVENT_VERSION_STAGE, "", target)
         self.store.flush()
         return self.get_model_version(name, number)
 

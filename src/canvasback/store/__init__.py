@@ -1,11 +1,24 @@
 """The run store: Parquet segments written by a buffered writer, read through DuckDB.
 
-It holds runs' rows and facts (the layout names their tables and columns) but knows
-nothing of the tracking API above it, nor of widgets or notebooks. One :class:`Store`
-exists per store root and process (see :func:`open_store`): its file system (the seam
-an object-store backend will implement), this process's one writer, its claims, and
-its DuckDB catalog, created on first read. Every read goes through :meth:`Store.read`,
-which flushes this process's rows first, so a process always reads its own writes.
+It holds runs' rows and facts, and the tables a layer above declares, but knows nothing
+of the tracking API above it, nor of widgets or notebooks. One :class:`Store` exists per
+store root and process (see :func:`open_store`): its file system, this process's one
+writer, its claims, and its DuckDB catalog, created on first read. Every read goes
+through :meth:`Store.read`, which flushes this process's rows first, so a process always
+reads its own writes.
+
+The package, in the order a newcomer reads it:
+
+- ``schema.py``: every table's columns, once (Parquet schemas and DuckDB tables come
+  from them), the event kinds and the run attributes; ``declarations.py``: how a layer
+  above declares its own tables and views; ``layout.py``: folders and file names;
+- ``fs/``: the file-system seam (a protocol; the local folder is its first backend);
+- ``write/``: the write side, rows on their way into segment files;
+- ``read/``: the read side, segment files to one catalog (its ``__init__`` gives the
+  order of the steps);
+- ``integrity.py``, ``liveness.py``, ``leases.py``: what both sides agree on;
+- ``compaction.py``: maintenance over both sides; ``name_claims.py``: names held by
+  one entity at a time, on top of the claims.
 """
 
 from __future__ import annotations
@@ -17,13 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from canvasback._config import refuse_mlflow_store
-from canvasback.store import layout
-from canvasback.store.fs import LocalFileSystem
-from canvasback.store.writer import Writer
+from canvasback.store import declarations, layout
+from canvasback.store.fs import FileSystem, LocalFileSystem
+from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
     from canvasback.store.compaction import CompactionReport
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 __all__ = ["Store", "close_stores", "open_store"]
 
@@ -34,7 +47,7 @@ class Store:
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool | None = None) -> None:
         if fsync is None:
             fsync = os.environ.get("CANVASBACK_FSYNC", "") == "1"
-        self.fs = LocalFileSystem(root, fsync=fsync)
+        self.fs: FileSystem = LocalFileSystem(root, fsync=fsync)
         self.root = self.fs.root
         self.writer = Writer(self.fs)
         self._catalog: Catalog | None = None
@@ -49,7 +62,7 @@ class Store:
         if self._catalog is None:
             with self._catalog_lock:
                 if self._catalog is None:
-                    from canvasback.store.reader import Catalog  # noqa: PLC0415  # lazy duckdb
+                    from canvasback.store.read.catalog import Catalog  # noqa: PLC0415  # lazy duckdb
 
                     self._catalog = Catalog(self.fs)
         return self._catalog
@@ -125,15 +138,16 @@ class Store:
 
         purge: list[str] = []
         if purge_deleted:
-            catalog = self.read()
-            # A registered model version keeps its source run's files.
-            purge = [
-                r[0]
-                for r in catalog.rows(
-                    "SELECT run_id FROM runs WHERE lifecycle_stage = 'deleted' AND run_id NOT IN "
-                    "(SELECT run_id FROM model_versions WHERE run_id IS NOT NULL)"
-                )
-            ]
+            deleted = "SELECT run_id FROM runs WHERE lifecycle_stage = 'deleted'"
+            # A run that a declared layer keeps (a registered version's) keeps its rows;
+            # a NULL among them must not make NOT IN keep every run.
+            kept = " UNION ALL ".join(f"({k})" for k in declarations.keep_runs())
+            where = (
+                f" AND run_id NOT IN (SELECT k.id FROM ({kept}) AS k(id) WHERE k.id IS NOT NULL)"
+                if kept
+                else ""
+            )
+            purge = [r[0] for r in self.read().rows(deleted + where)]
         self.flush()
         grace = compaction.DEFAULT_GRACE_SECONDS if grace_seconds is None else grace_seconds
         con = duckdb.connect()
@@ -151,7 +165,7 @@ class Store:
         for run_id in report.purged_runs:
             self.fs.delete_tree(f"{layout.ARTIFACTS_DIR}/{run_id}")
         if snapshot:
-            from canvasback.store import snapshots  # noqa: PLC0415  # maintenance only
+            from canvasback.store.read import snapshots  # noqa: PLC0415  # maintenance only
 
             # The compacted files' rows, resolved once here, so no reader resolves them.
             report.snapshot = self.read().write_snapshot(self.writer.writer_id)

@@ -9,16 +9,13 @@ after, readers skip them; an orphaned sidecar or temp file is only ever cleaned 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 import time
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations, layout
 from canvasback.store.integrity import (
     CORRUPT,
     SOUND,
@@ -26,28 +23,17 @@ from canvasback.store.integrity import (
     UnreadableSegmentWarning,
     inspect_segment,
 )
-from canvasback.store.segments import TableIndex
+from canvasback.store.leases import lease
+from canvasback.store.read.segments import TableIndex
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     import duckdb
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
+    from canvasback.store.schema import Table
 
-LEASE_TTL_SECONDS: Final = 600.0
 DEFAULT_GRACE_SECONDS: Final = 300.0
 STALE_TMP_SECONDS: Final = 3600.0
-
-# Purging drops these tables' rows of deleted runs; the column that names the run.
-_RUN_COLUMN: Final = {
-    "runs": "run_id",
-    "params": "run_id",
-    "metrics": "run_id",
-    "events": "entity_id",
-    "artifacts": "run_id",
-    "inputs": "run_id",
-}
 
 
 @dataclass
@@ -64,32 +50,8 @@ class CompactionReport:
     deleted_snapshots: list[str] = field(default_factory=list)
 
 
-@contextlib.contextmanager
-def lease(fs: LocalFileSystem, name: str, ttl: float = LEASE_TTL_SECONDS) -> Iterator[bool]:
-    """Hold an exclusive, expiring lease; yields False if another process holds it."""
-    rel = f"{layout.LEASES_DIR}/{name}.lease"
-    token = secrets.token_hex(8)
-    body = json.dumps({"token": token, "expires": time.time() + ttl, "pid": os.getpid()})
-    got = fs.create_exclusive(rel, body.encode())
-    if not got:
-        try:
-            held = json.loads(fs.read_bytes(rel))
-        except (FileNotFoundError, ValueError):
-            held = {"expires": 0}
-        if held["expires"] < time.time():  # its holder died; break it once
-            fs.delete(rel)
-            got = fs.create_exclusive(rel, body.encode())
-    try:
-        yield got
-    finally:
-        if got:
-            with contextlib.suppress(FileNotFoundError, ValueError):
-                if json.loads(fs.read_bytes(rel)).get("token") == token:
-                    fs.delete(rel)
-
-
 def compact_store(
-    fs: LocalFileSystem,
+    fs: FileSystem,
     con: duckdb.DuckDBPyConnection,
     writer_id: str,
     *,
@@ -100,10 +62,12 @@ def compact_store(
     """Compact every partition of every table that has at least ``min_files`` live files.
 
     ``con`` is a DuckDB connection used only to merge files (it need not know the store).
-    Rows of runs in ``purge_run_ids`` are dropped from the compacted files.
+    Rows of runs in ``purge_run_ids`` are dropped from the compacted files of run-scoped
+    tables (see ``schema.Table.run_column``).
     """
     report = CompactionReport(purged_runs=sorted(purge_run_ids or []))
-    for table in layout.TABLES:
+    for spec in declarations.tables():
+        table = spec.name
         index = TableIndex(fs, table)
         index.refresh()
         for partition in index.partitions():
@@ -114,18 +78,18 @@ def compact_store(
                     continue
                 index.refresh()
                 live = sorted(r for r in index.live if r.startswith(prefix))
-                purge = report.purged_runs if table in _RUN_COLUMN else []
+                purge = report.purged_runs if spec.run_scoped else []
                 if len(live) >= min_files or (purge and live):
-                    _compact_partition(fs, con, table, prefix, live, writer_id, purge, report)
+                    _compact_partition(fs, con, spec, prefix, live, writer_id, purge, report)
                     index.refresh()
                 _delete_replaced(fs, index, prefix, grace_seconds, report)
     return report
 
 
 def _compact_partition(
-    fs: LocalFileSystem,
+    fs: FileSystem,
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    spec: Table,
     prefix: str,
     inputs: list[str],
     writer_id: str,
@@ -135,31 +99,28 @@ def _compact_partition(
     name = layout.segment_name(time.time_ns(), writer_id, 0, compacted=True)
     data_rel = prefix + name
     side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
-    where = f"WHERE NOT list_contains(?, {_RUN_COLUMN[table]})" if purge else ""
-    order = ", ".join(layout.SORT_KEYS[table])
-    tmp = fs.path(prefix) / f".{name}.{os.getpid()}.tmp"
-    columns = ", ".join(f.name for f in layout.schema(table))
+    where = f"WHERE NOT list_contains(?, {spec.run_column})" if purge else ""
+    order = ", ".join(spec.sort)
+    columns = ", ".join(spec.column_names)
     while inputs:
         # The sidecar goes first: a compacted file must never be seen without it.
         fs.write_bytes(side_rel, json.dumps({"inputs": inputs, "purged_run_ids": purge}).encode())
         paths = [fs.local_path(r) for r in inputs]
         params: list[object] = [paths, purge] if purge else [paths]
         try:
-            con.execute(
-                f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) "
-                f"{where} ORDER BY {order}) TO '{_quote(str(tmp))}' "
-                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
-                params,
-            )
-            rows = con.execute(
-                f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')"
-            ).fetchone()
-            tmp.replace(fs.path(data_rel))
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            with fs.atomic_write(data_rel) as tmp:
+                con.execute(
+                    f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) "
+                    f"{where} ORDER BY {order}) TO '{_quote(str(tmp))}' "
+                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
+                    params,
+                )
+                rows = con.execute(
+                    f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')"
+                ).fetchone()
+        except Exception:
             # A corrupt input is moved aside (as a reader would) and the rest merged.
-            bad = _quarantine_unreadable(fs, table, inputs) if isinstance(exc, Exception) else []
+            bad = _quarantine_unreadable(fs, spec.name, inputs)
             if not bad:
                 raise
             inputs = [r for r in inputs if r not in bad]
@@ -171,7 +132,7 @@ def _compact_partition(
     fs.delete(side_rel)  # every input was unreadable: nothing to replace
 
 
-def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -> list[str]:
+def _quarantine_unreadable(fs: FileSystem, table: str, inputs: list[str]) -> list[str]:
     """Inputs to leave out: corrupt ones are moved aside, unreadable ones left in place.
 
     Only a file proven corrupt is moved; one that cannot be opened now (a permission,
@@ -179,7 +140,7 @@ def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -
     """
     bad: list[str] = []
     for rel in inputs:
-        verdict, why = inspect_segment(fs.local_path(rel), table)
+        verdict, why = inspect_segment(fs, rel, table)
         if verdict == SOUND:
             continue
         bad.append(rel)
@@ -200,7 +161,7 @@ def _quarantine_unreadable(fs: LocalFileSystem, table: str, inputs: list[str]) -
 
 
 def _delete_replaced(
-    fs: LocalFileSystem,
+    fs: FileSystem,
     index: TableIndex,
     prefix: str,
     grace_seconds: float,
@@ -239,7 +200,7 @@ def _data_of(sidecar_rel: str) -> str:
     return sidecar_rel[: -len(layout.INPUTS_SUFFIX)] + layout.PARQUET_SUFFIX
 
 
-def _delete_sidecar_of(fs: LocalFileSystem, data_rel: str) -> None:
+def _delete_sidecar_of(fs: FileSystem, data_rel: str) -> None:
     if data_rel.rsplit("/", 1)[-1].startswith(layout.COMPACTED_PREFIX):
         fs.delete(data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX)
 

@@ -6,23 +6,30 @@ permission, a transient I/O error) holds rows nobody has seen, and stays in plac
 
 from __future__ import annotations
 
-import stat
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["CORRUPT", "SOUND", "UNREADABLE", "inspect_segment", "readable"]
+    from canvasback.store.fs import FileSystem
+
+__all__ = [
+    "CORRUPT",
+    "SOUND",
+    "UNREADABLE",
+    "CorruptSegmentWarning",
+    "UnreadableSegmentWarning",
+    "inspect_segment",
+]
 
 SOUND: Final = "sound"
 CORRUPT: Final = "corrupt"
 UNREADABLE: Final = "unreadable"
 
 
-def inspect_segment(path: str, table: str) -> tuple[str, str]:
+def inspect_segment(fs: FileSystem, rel: str, table: str) -> tuple[str, str]:
     """(verdict, reason): whether a segment is sound, proven corrupt, or just unreadable now.
 
     Only a file whose bytes could all be read is judged: if pyarrow cannot decode them,
@@ -34,10 +41,9 @@ def inspect_segment(path: str, table: str) -> tuple[str, str]:
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     try:
-        file = Path(path)
-        if not stat.S_ISREG(file.stat().st_mode):
+        if not fs.is_regular_file(rel):
             return UNREADABLE, "not a regular file"
-        data = file.read_bytes()
+        data = fs.read_bytes(rel)
     except OSError as exc:
         return UNREADABLE, f"{type(exc).__name__}: {exc}"
     try:
@@ -45,7 +51,7 @@ def inspect_segment(path: str, table: str) -> tuple[str, str]:
         parquet.read()
     except Exception as exc:  # noqa: BLE001  # any failure to decode read bytes is corruption
         return CORRUPT, f"{type(exc).__name__}: {exc}"
-    mismatch = _schema_mismatch(parquet.schema_arrow, layout.schema(table))
+    mismatch = _schema_mismatch(parquet.schema_arrow, declarations.table(table).arrow_schema())
     if mismatch:
         return CORRUPT, mismatch
     return SOUND, ""
@@ -69,19 +75,6 @@ def _schema_mismatch(found: pa.Schema, expected: pa.Schema) -> str:
     if not problems:
         return ""
     return f"not a {', '.join(expected.names)} segment: {'; '.join(problems)}"
-
-
-def readable(path: str, table: str | None = None) -> bool:
-    """Whether a Parquet file can be read in full (and, given a table, has its columns)."""
-    if table is None:
-        import pyarrow.parquet as pq  # noqa: PLC0415  # only on the error path
-
-        try:
-            pq.ParquetFile(path).read()
-        except Exception:  # noqa: BLE001  # any failure to read means unreadable
-            return False
-        return True
-    return inspect_segment(path, table)[0] == SOUND
 
 
 class CorruptSegmentWarning(UserWarning):

@@ -6,14 +6,13 @@ import functools
 import getpass
 import os
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout, open_store
+from canvasback.store import layout, open_store, schema
 from canvasback.tracking import queries, validation
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.context import current_context
@@ -75,7 +74,6 @@ class Client(ExperimentMethods):
         self._experiment_ids = experiment_ids
         self._handles = handles
         self._user: str | None = None
-        self._pause = threading.Event()  # never set: waits between looks at the store
 
     def __repr__(self) -> str:
         return f"Client(store={str(self.store.root)!r})"
@@ -142,7 +140,7 @@ class Client(ExperimentMethods):
         writer.append(
             "runs", experiment_id, (run_id, name, start, parent_run_id, user, artifact_rel)
         )
-        writer.event(experiment_id, run_id, layout.EVENT_STATUS, "", "RUNNING")
+        writer.event(experiment_id, run_id, schema.EVENT_STATUS, "", "RUNNING")
         run = Run(self.store, info)
         if parent_run_id:
             checked_tags.setdefault("mlflow.parentRunId", parent_run_id)
@@ -218,7 +216,8 @@ class Client(ExperimentMethods):
         deadline = time.monotonic() + self.store.writer.flush_interval + 0.25
         pause = 0.005
         while time.monotonic() < deadline:
-            self._pause.wait(pause)
+            # Another process's files, nothing to wait on here: look again, less often.
+            time.sleep(pause)
             pause = min(pause * 2, 0.1)
             info = queries.run_info(self.store.read(), run_id, self.store.root)
             if info is not None:
@@ -248,7 +247,7 @@ class Client(ExperimentMethods):
     def delete_run(self, run_id: str) -> None:
         """Mark a run deleted (hidden from searches; ``compact(purge_deleted=True)`` drops it)."""
         info = self.get_run(run_id).info
-        self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "deleted")
+        self.store.writer.event(info.experiment_id, run_id, schema.EVENT_LIFECYCLE, "", "deleted")
         live = self._handles.get(run_id)
         if live is not None:
             live.mark_deleted()
@@ -256,7 +255,7 @@ class Client(ExperimentMethods):
     def restore_run(self, run_id: str) -> None:
         """Undo ``delete_run``."""
         info = self.get_run(run_id).info
-        self.store.writer.event(info.experiment_id, run_id, layout.EVENT_LIFECYCLE, "", "active")
+        self.store.writer.event(info.experiment_id, run_id, schema.EVENT_LIFECYCLE, "", "active")
         live = self._handles.get(run_id)
         if live is not None:
             live.mark_deleted(deleted=False)

@@ -50,7 +50,7 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout
+from canvasback.store import layout, schema
 from canvasback.store.name_claims import (
     RENAME,
     EntityLog,
@@ -128,8 +128,8 @@ def settle(store: Store, experiment_id: str, log: EntityLog) -> bool:
     name, stage = logged(log)
     wrote = False
     for kind, value, ops in (
-        (layout.EVENT_EXPERIMENT_NAME, name, (RENAME,)),
-        (layout.EVENT_EXPERIMENT_LIFECYCLE, stage, (DELETE, RESTORE)),
+        (schema.EVENT_EXPERIMENT_NAME, name, (RENAME,)),
+        (schema.EVENT_EXPERIMENT_LIFECYCLE, stage, (DELETE, RESTORE)),
     ):
         entry = log.last(*ops)
         if entry is not None and have.get((kind, slot_key(entry.slot))) != value:
@@ -174,7 +174,7 @@ def write_experiment(store: Store, holding: Holding) -> None:
     experiment_id = holding.entity_id
     time, tags = created(holding)
     for key, value in tags.items():
-        store.writer.event(experiment_id, experiment_id, layout.EVENT_EXPERIMENT_TAG, key, value)
+        store.writer.event(experiment_id, experiment_id, schema.EVENT_EXPERIMENT_TAG, key, value)
     if tags:
         store.flush()
     row = (experiment_id, holding.name, layout.ARTIFACTS_DIR, time)

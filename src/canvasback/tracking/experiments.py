@@ -15,7 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout
+from canvasback.store import layout, schema
 from canvasback.store.name_claims import (
     HELD,
     MAX_TRIES,
@@ -228,7 +228,7 @@ class ExperimentMethods:
         self.store.writer.event(
             experiment_id,
             experiment_id,
-            layout.EVENT_EXPERIMENT_LIFECYCLE,
+            schema.EVENT_EXPERIMENT_LIFECYCLE,
             slot_key(slot),
             stage,
         )
@@ -270,7 +270,7 @@ class ExperimentMethods:
             msg = f"Experiment {name!r} is contended by too many calls; try again"
             raise validation.InvalidInputError(msg)
         self.store.writer.event(
-            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_NAME, slot_key(slot), new_name
+            experiment_id, experiment_id, schema.EVENT_EXPERIMENT_NAME, slot_key(slot), new_name
         )
         self.store.flush()  # renames are rare; other processes should see them at once
         ec.mark_settled(self.store, experiment_id, slot)
@@ -283,5 +283,5 @@ class ExperimentMethods:
 
     def _experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         self.store.writer.event(
-            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_TAG, key, value
+            experiment_id, experiment_id, schema.EVENT_EXPERIMENT_TAG, key, value
         )

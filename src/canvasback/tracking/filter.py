@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
-from canvasback.store import layout
+from canvasback.store import schema
 from canvasback.tracking.datasets import DATASET_KEYS
 from canvasback.tracking.filter_lexer import FilterError, Lexer, Token, describe
 
@@ -38,10 +38,10 @@ if TYPE_CHECKING:
 
 Entity = Literal["metric", "param", "tag", "attribute", "dataset"]
 
-ATTRIBUTES = layout.RUN_ATTRIBUTES
+ATTRIBUTES = schema.RUN_ATTRIBUTES
 """Attribute names a filter or ``order_by`` may use (besides the aliases)."""
 
-NUMERIC_ATTRIBUTES = layout.TIME_ATTRIBUTES
+NUMERIC_ATTRIBUTES = schema.TIME_ATTRIBUTES
 
 
 # MLflow's aliases, as its search grammar takes them.

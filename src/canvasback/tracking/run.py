@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout
+from canvasback.store import schema
 from canvasback.tracking import queries, validation, write_once
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.batches import as_list, history_columns, key_values, metric_columns
@@ -275,13 +275,13 @@ class Run:
         ]
         writer = self.store.writer
         for key, value in checked:
-            writer.event(self.experiment_id, self.run_id, layout.EVENT_TAG, key, value)
+            writer.event(self.experiment_id, self.run_id, schema.EVENT_TAG, key, value)
 
     def delete_tag(self, key: str) -> None:
         """Remove a tag."""
         self.check_open("delete tag")
         validation.validate_key("tag", key)
-        self.store.writer.event(self.experiment_id, self.run_id, layout.EVENT_TAG, key, None)
+        self.store.writer.event(self.experiment_id, self.run_id, schema.EVENT_TAG, key, None)
 
     # -- artifacts -------------------------------------------------------------------
     def log_artifact(
@@ -387,7 +387,7 @@ class Run:
 
     def set_status(self, status: str) -> None:
         """Record a status without ending the handle (MlflowClient.update_run)."""
-        self._event(layout.EVENT_STATUS, validation.run_status(status))
+        self._event(schema.EVENT_STATUS, validation.run_status(status))
 
     def keep_alive(self) -> None:
         """Have this store's writer send heartbeats for the run until it ends."""
@@ -399,7 +399,7 @@ class Run:
         """Make an ended (or stale) run RUNNING again, from this process and writer."""
         # Always written: the RUNNING event names this writer, whose heartbeats then
         # keep the run alive (another process may have started it).
-        self._event(layout.EVENT_STATUS, "RUNNING")
+        self._event(schema.EVENT_STATUS, "RUNNING")
         self._info = replace(self._info, status="RUNNING", end_time=None)
         self.keep_alive()
         self._ended = False
@@ -411,8 +411,8 @@ class Run:
             return
         status = validation.run_status(status)
         end_time = time.time_ns() // 1_000_000 if end_time is None else int(end_time)
-        self._event(layout.EVENT_STATUS, status)
-        self._event(layout.EVENT_END_TIME, str(end_time))
+        self._event(schema.EVENT_STATUS, status)
+        self._event(schema.EVENT_END_TIME, str(end_time))
         self.store.writer.request_flush()
         self._ended = self._refuse = True
         if self._alive:

@@ -15,7 +15,7 @@ from canvasback.widgets._base import arrow_ipc_bytes
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 DEFAULT_KEYS: Final = 4
 """Metric and param columns shown when none are chosen (the most logged first)."""

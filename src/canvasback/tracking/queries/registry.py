@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import events, layout, liveness
-from canvasback.store.catalog_tables import quote_identifier
-from canvasback.store.registry_tables import MATERIALIZED
+from canvasback.registry import tables as registry_tables
+from canvasback.store import liveness
+from canvasback.store.read import relations
+from canvasback.store.read.catalog_tables import quote_identifier
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.filter_sql import compile_filter
 from canvasback.tracking.queries.search import check_page_size
@@ -22,18 +23,20 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 Row = dict[str, Any]
 
-_LATEST_ALIASES: Final = """
-    SELECT * FROM _model_aliases WHERE list_contains(?, model_id)
+# The registry's own tables (not views): rows there are only ever added.
+_MODELS: Final = relations.rows(registry_tables.REGISTERED_MODELS.name)
+_VERSIONS: Final = relations.rows(registry_tables.MODEL_VERSIONS.name)
+_ALIASES: Final = relations.rows(registry_tables.MODEL_ALIASES.name)
+
+_LATEST_ALIASES: Final = f"""
+    SELECT * FROM {_ALIASES} WHERE list_contains(?, model_id)
     QUALIFY row_number() OVER (
         PARTITION BY model_id, alias ORDER BY timestamp DESC, writer DESC, seq DESC) = 1
 """
-
-# The registry's own tables (not views): rows there are only ever added.
-_MATERIALIZED: Final = {view: table for view, (table, _columns, _keys) in MATERIALIZED.items()}
 
 _MODEL_COLUMNS: Final = {
     "name": "m.name",
@@ -148,8 +151,7 @@ def model_row(catalog: Catalog, model_id: str) -> Row | None:
 
 def model_written(catalog: Catalog, model_id: str) -> bool:
     """Whether a registered model's row is in the store (deleted or not)."""
-    table = _MATERIALIZED["registered_models"]
-    return bool(catalog.rows(f"SELECT 1 FROM {table} WHERE model_id = ? LIMIT 1", [model_id]))
+    return bool(catalog.rows(f"SELECT 1 FROM {_MODELS} WHERE model_id = ? LIMIT 1", [model_id]))
 
 
 def model_log_facts(catalog: Catalog, model_id: str) -> tuple[dict[str, str], bool]:
@@ -157,16 +159,16 @@ def model_log_facts(catalog: Catalog, model_id: str) -> tuple[dict[str, str], bo
     names: dict[str, str] = {}
     deleted = False
     for kind, key, value in catalog.rows(
-        f"SELECT kind, key, value FROM {events.STATE_TABLE} "
+        f"SELECT kind, key, value FROM {relations.FACTS} "
         "WHERE experiment_id = ? AND entity_id = ? AND kind IN (?, ?)",
         [
-            layout.REGISTRY_PARTITION,
+            registry_tables.PARTITION,
             model_id,
-            layout.EVENT_MODEL_NAME,
-            layout.EVENT_MODEL_LIFECYCLE,
+            registry_tables.EVENT_MODEL_NAME,
+            registry_tables.EVENT_MODEL_LIFECYCLE,
         ],
     ):
-        if kind == layout.EVENT_MODEL_NAME:
+        if kind == registry_tables.EVENT_MODEL_NAME:
             names[key] = value
         else:
             deleted = deleted or value == "deleted"
@@ -210,10 +212,10 @@ def version_tags(catalog: Catalog, model_ids: list[str]) -> dict[tuple[str, int]
     # Straight from the resolved events (a version's entity is "<model id>/<version>"):
     # the caller keeps the live versions' tags; the views would resolve every version.
     for entity, key, value in catalog.rows(
-        f"SELECT entity_id, key, value FROM {events.STATE_TABLE} "
+        f"SELECT entity_id, key, value FROM {relations.FACTS} "
         "WHERE experiment_id = ? AND kind = ? AND value IS NOT NULL "
         "AND list_contains(?, split_part(entity_id, '/', 1)) ORDER BY key",
-        [layout.REGISTRY_PARTITION, layout.EVENT_VERSION_TAG, model_ids],
+        [registry_tables.PARTITION, registry_tables.EVENT_VERSION_TAG, model_ids],
     ):
         model_id, _, version = entity.partition("/")
         out.setdefault((model_id, int(version)), {})[key] = value
@@ -227,10 +229,10 @@ def aliases_of(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, in
     for model_id, alias, version in catalog.rows(
         f"SELECT a.model_id, a.alias, a.version FROM ({_LATEST_ALIASES}) a "
         "WHERE a.version IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-        f"{events.STATE_TABLE} d WHERE d.experiment_id = ? AND d.kind = ? "
+        f"{relations.FACTS} d WHERE d.experiment_id = ? AND d.kind = ? "
         "AND d.entity_id = a.model_id || '/' || a.version AND d.value = 'deleted') "
         "ORDER BY a.alias",
-        [model_ids, layout.REGISTRY_PARTITION, layout.EVENT_VERSION_LIFECYCLE],
+        [model_ids, registry_tables.PARTITION, registry_tables.EVENT_VERSION_LIFECYCLE],
     ):
         out.setdefault(model_id, {})[alias] = version
     return out
@@ -240,7 +242,7 @@ def version_by_alias(catalog: Catalog, model_id: str, alias: str) -> Row | None:
     """The live version an alias of a model points at, None if it points nowhere."""
     rows = _rows(
         catalog,
-        "SELECT v.* FROM (SELECT version FROM _model_aliases WHERE model_id = ? AND alias = ? "
+        f"SELECT v.* FROM (SELECT version FROM {_ALIASES} WHERE model_id = ? AND alias = ? "
         "ORDER BY timestamp DESC, writer DESC, seq DESC LIMIT 1) a "
         "JOIN model_versions v ON v.model_id = ? AND v.version = a.version",
         [model_id, alias, model_id],
@@ -260,7 +262,7 @@ def alias_history(catalog: Catalog, model_id: str, alias: str | None = None) -> 
 
 def version_numbers_written(catalog: Catalog, model_id: str) -> set[int]:
     """Every version number of a model that has a row, deleted ones included."""
-    rows = catalog.rows("SELECT version FROM _model_versions WHERE model_id = ?", [model_id])
+    rows = catalog.rows(f"SELECT version FROM {_VERSIONS} WHERE model_id = ?", [model_id])
     return {r[0] for r in rows}
 
 
@@ -294,13 +296,13 @@ def registry_signature(catalog: Catalog) -> tuple[int, ...]:
     partition with a newer one, which changes the sum of their timestamps.
     """
     row = catalog.rows(
-        f"SELECT (SELECT count(*) FROM {_MATERIALIZED['registered_models']}), "
-        f"(SELECT count(*) FROM {_MATERIALIZED['model_versions']}), "
-        f"(SELECT count(*) FROM {_MATERIALIZED['model_aliases']}), "
-        f"(SELECT count(*) FROM {events.STATE_TABLE} WHERE experiment_id = ?), "
-        f"(SELECT coalesce(sum(timestamp), 0)::BIGINT FROM {events.STATE_TABLE} "
+        f"SELECT (SELECT count(*) FROM {_MODELS}), "
+        f"(SELECT count(*) FROM {_VERSIONS}), "
+        f"(SELECT count(*) FROM {_ALIASES}), "
+        f"(SELECT count(*) FROM {relations.FACTS} WHERE experiment_id = ?), "
+        f"(SELECT coalesce(sum(timestamp), 0)::BIGINT FROM {relations.FACTS} "
         "WHERE experiment_id = ?)",
-        [layout.REGISTRY_PARTITION, layout.REGISTRY_PARTITION],
+        [registry_tables.PARTITION, registry_tables.PARTITION],
     )[0]
     return tuple(int(v) for v in row)
 
@@ -388,7 +390,7 @@ def version_page(
         f"r.run_name, {liveness.status_sql('r')} AS run_status, r.experiment_id, "
         f"r.lifecycle_stage AS run_lifecycle{key_sql} "
         "FROM v LEFT JOIN a ON a.version = v.version LEFT JOIN t ON t.version = v.version "
-        f"LEFT JOIN {catalog.runs_table} r ON r.run_id = v.run_id "
+        f"LEFT JOIN {relations.RUNS_WIDE} r ON r.run_id = v.run_id "
         f"ORDER BY v.version DESC LIMIT {int(limit):d} OFFSET {int(offset):d}",
         [model_id, _numbers(only), _numbers(only), model_id, model_id],
     )
@@ -422,7 +424,7 @@ def model_folders(catalog: Catalog, run_ids: Sequence[str]) -> list[Row]:
         "ELSE a.path[:-length('/MLmodel') - 1] END ORDER BY 1) "
         "FROM artifacts a WHERE a.run_id = r.run_id "
         "AND (a.path = 'MLmodel' OR a.path LIKE '%/MLmodel')), []) AS models "
-        f"FROM {catalog.runs_table} r WHERE list_contains(?, r.run_id)",
+        f"FROM {relations.RUNS_WIDE} r WHERE list_contains(?, r.run_id)",
         [list(run_ids)],
     )
     order = {run_id: i for i, run_id in enumerate(run_ids)}

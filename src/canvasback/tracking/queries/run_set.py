@@ -19,7 +19,8 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from canvasback.store import layout, liveness
+from canvasback.store import liveness, schema
+from canvasback.store.read.relations import RUNS_WIDE
 from canvasback.tracking.filter import ATTRIBUTES
 from canvasback.tracking.queries.search import ENTITY_PREFIX, filtered_where, sort_terms
 
@@ -29,8 +30,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from canvasback.store import Store
-    from canvasback.store.cursors import Cursor
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
+    from canvasback.store.read.cursors import Cursor
     from canvasback.tracking.filter import Entity, Expr
 
 ColumnType = Literal["number", "text", "time", "status"]
@@ -42,7 +43,7 @@ _ATTRIBUTE_TYPES: Final[dict[str, ColumnType]] = {
     "status": "status",
 }
 TABLE_ATTRIBUTES: Final = tuple(
-    a for a in layout.RUN_ATTRIBUTES if a not in ("lifecycle_stage", "artifact_uri")
+    a for a in schema.RUN_ATTRIBUTES if a not in ("lifecycle_stage", "artifact_uri")
 )
 """Attributes offered as columns: lifecycle_stage is always "active" in the table, and
 artifact_uri is a long path nobody sorts by (both still filter)."""
@@ -172,7 +173,7 @@ class RunSet:
         joining the order's million ids back to their rows.
         """
         where, params = self._where
-        return f"{self.catalog.runs_table} w WHERE {where}", list(params)
+        return f"{RUNS_WIDE} w WHERE {where}", list(params)
 
     def value(self, column: Column) -> str:
         """SQL value of a column on alias ``w`` (NULL where no run has the key)."""
@@ -207,7 +208,7 @@ class RunSet:
                 CREATE OR REPLACE TEMP TABLE {self.order} AS
                 SELECT (row_number() OVER (ORDER BY {", ".join(order)}) - 1)::INTEGER AS pos,
                        w.run_id, {catalog.position_of("w")} AS src
-                FROM {catalog.runs_table} w WHERE {condition}
+                FROM {RUNS_WIDE} w WHERE {condition}
                 ORDER BY pos
                 """,
                 params,
@@ -309,9 +310,7 @@ class RunSet:
                 numeric = f"count(TRY_CAST({value} AS DOUBLE)) = count({value})"
             aggregates += [f"count({value})", numeric]
         found = (
-            self.rows(
-                f"SELECT {', '.join(aggregates)} FROM {catalog.runs_table} b WHERE {scope}", params
-            )[0]
+            self.rows(f"SELECT {', '.join(aggregates)} FROM {RUNS_WIDE} b WHERE {scope}", params)[0]
             if names
             else ()
         )

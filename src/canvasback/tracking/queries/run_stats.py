@@ -10,7 +10,7 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store.catalog_tables import quote_identifier
+from canvasback.store.read.catalog_tables import quote_identifier
 from canvasback.tracking.queries.downsample import run_histories
 from canvasback.tracking.queries.run_set import RUN_NAME_TAG, Column, RunSet
 

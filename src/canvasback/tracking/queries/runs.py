@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout
+from canvasback.store import schema
 from canvasback.tracking.entities import RunData, RunInfo
 
 if TYPE_CHECKING:
@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 LIFECYCLE_FILTER: Final = {
     "ACTIVE_ONLY": "lifecycle_stage = 'active'",
     "DELETED_ONLY": "lifecycle_stage = 'deleted'",
     "ALL": "true",
 }
-_RUN_COLUMNS: Final = ", ".join(layout.RUN_ATTRIBUTES)
+_RUN_COLUMNS: Final = ", ".join(schema.RUN_ATTRIBUTES)
 _EMPTY_HISTORY: Final = (
     "SELECT NULL::BIGINT AS step, NULL::BIGINT AS timestamp, NULL::DOUBLE AS value WHERE false"
 )
@@ -34,7 +34,7 @@ def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:
     rows = catalog.rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [str(run_id)])
     if not rows:
         return None
-    attributes = dict(zip(layout.RUN_ATTRIBUTES, rows[0], strict=True))
+    attributes = dict(zip(schema.RUN_ATTRIBUTES, rows[0], strict=True))
     tag_name = catalog.rows(
         "SELECT value FROM tags WHERE run_id = ? AND key = 'mlflow.runName'", [attributes["run_id"]]
     )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout, liveness
+from canvasback.store import liveness, schema
+from canvasback.store.read.relations import RUNS_WIDE
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.entities import view_type
 from canvasback.tracking.filter_sql import compile_filter
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from canvasback.store.reader import Catalog
+    from canvasback.store.read.catalog import Catalog
 
 ENTITY_PREFIX: Final = {"metric": "metrics", "param": "params", "tag": "tags"}
 # MLflow's frame shows these attributes, in this order, before the key columns.
@@ -36,7 +37,7 @@ _FRAME_ATTRIBUTES: Final = (
     "run_name",
     "lifecycle_stage",
 )
-assert set(_FRAME_ATTRIBUTES) <= set(layout.RUN_ATTRIBUTES)  # noqa: S101  # one list of attributes
+assert set(_FRAME_ATTRIBUTES) <= set(schema.RUN_ATTRIBUTES)  # noqa: S101  # one list of attributes
 
 
 class _Columns:
@@ -44,8 +45,6 @@ class _Columns:
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self.joins: list[str] = []  # the wide table needs none; kept for one query shape
-        self.params: list[Any] = []
 
     def raw(self, entity: str, key: str) -> str:
         """The value as stored, NaN included (for ordering)."""
@@ -153,7 +152,7 @@ def _search_sql(
     page = "LIMIT ? OFFSET ?" if limit is not None else "OFFSET ?"
     params += [*([limit] if limit is not None else []), offset]
     sql = (
-        f"SELECT {select} FROM {catalog.runs_table} b WHERE {' AND '.join(where)} "
+        f"SELECT {select} FROM {RUNS_WIDE} b WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order)} {page}"
     )
     return sql, params

@@ -14,16 +14,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from canvasback.store import events, layout
+from canvasback.store import schema
+from canvasback.store.read.relations import FACTS, LATEST, WIDE, rows
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     import duckdb
 
-WIDE: Final = "_wide"
-
-ATTRIBUTES: Final = layout.RUN_ATTRIBUTES
+ATTRIBUTES: Final = schema.RUN_ATTRIBUTES
+BUILT_FROM: Final = frozenset({schema.RUNS.name, schema.PARAMS.name})
+"""The keyed tables the wide rows are built from: merging them marks their runs."""
 
 # Run attributes with their mutable facts resolved last-writer-wins.
 # ``last_seen`` is the last sign of life of the writer that set the status: the status
@@ -38,27 +39,27 @@ RESOLVED_RUNS: Final = f"""
            greatest(s.timestamp, TRY_CAST(h.value AS BIGINT)) AS last_seen,
            CASE WHEN TRY_CAST(i.value AS DOUBLE) > 0 AND TRY_CAST(i.value AS DOUBLE) < 1e9
                 THEN CAST(TRY_CAST(i.value AS DOUBLE) * 1000 AS BIGINT) END AS heartbeat_ms
-    FROM _runs r
-    LEFT JOIN {events.STATE_TABLE} s ON s.entity_id = r.run_id
-         AND s.kind = '{layout.EVENT_STATUS}' AND s.key = ''
-    LEFT JOIN {events.STATE_TABLE} h ON h.entity_id = s.writer
-         AND h.kind = '{layout.EVENT_HEARTBEAT}' AND h.key = ''
-    LEFT JOIN {events.STATE_TABLE} i ON i.entity_id = s.writer
-         AND i.kind = '{layout.EVENT_HEARTBEAT_INTERVAL}' AND i.key = ''
-    LEFT JOIN {events.STATE_TABLE} t ON t.entity_id = r.run_id
-         AND t.kind = '{layout.EVENT_END_TIME}' AND t.key = ''
-    LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = r.run_id
-         AND l.kind = '{layout.EVENT_LIFECYCLE}' AND l.key = ''
+    FROM {rows("runs")} r
+    LEFT JOIN {FACTS} s ON s.entity_id = r.run_id
+         AND s.kind = '{schema.EVENT_STATUS}' AND s.key = ''
+    LEFT JOIN {FACTS} h ON h.entity_id = s.writer
+         AND h.kind = '{schema.EVENT_HEARTBEAT}' AND h.key = ''
+    LEFT JOIN {FACTS} i ON i.entity_id = s.writer
+         AND i.kind = '{schema.EVENT_HEARTBEAT_INTERVAL}' AND i.key = ''
+    LEFT JOIN {FACTS} t ON t.entity_id = r.run_id
+         AND t.kind = '{schema.EVENT_END_TIME}' AND t.key = ''
+    LEFT JOIN {FACTS} l ON l.entity_id = r.run_id
+         AND l.kind = '{schema.EVENT_LIFECYCLE}' AND l.key = ''
 """
 
 # entity prefix -> (source of run_id/key/value rows, column type)
 _SOURCES: Final = {
-    "metrics": ("SELECT run_id, key, value FROM _latest_metrics", "DOUBLE"),
-    "params": ("SELECT run_id, key, value FROM _params", "VARCHAR"),
+    "metrics": (f"SELECT run_id, key, value FROM {LATEST}", "DOUBLE"),
+    "params": (f"SELECT run_id, key, value FROM {rows('params')}", "VARCHAR"),
     "tags": (
         (
-            f"SELECT entity_id AS run_id, key, value FROM {events.STATE_TABLE} "
-            f"WHERE kind = '{layout.EVENT_TAG}' AND value IS NOT NULL"
+            f"SELECT entity_id AS run_id, key, value FROM {FACTS} "
+            f"WHERE kind = '{schema.EVENT_TAG}' AND value IS NOT NULL"
         ),
         "VARCHAR",
     ),

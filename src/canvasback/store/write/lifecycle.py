@@ -1,9 +1,10 @@
 """When a process ends: every writer's last flush, and what happens if it fails.
 
 * At interpreter exit (``atexit``) each writer flushes. Rows the store refuses are kept
-  in a spill folder (see ``spill.py``) with a :class:`~canvasback.store.spill.SpilledRowsWarning`
-  naming how many and where, and the process exits with status :data:`EXIT_SPILLED`
-  (or :data:`EXIT_LOST` if even the spill failed) instead of 0.
+  in a spill folder (see ``spill.py``) with a
+  :class:`~canvasback.store.write.spill.SpilledRowsWarning` naming how many and where,
+  and the process exits with status :data:`EXIT_SPILLED` (or :data:`EXIT_LOST` if even
+  the spill failed) instead of 0.
 * A child started by :mod:`multiprocessing` leaves through ``os._exit``, so ``atexit``
   never runs there. Each such child gets a ``multiprocessing.util.Finalize`` that
   flushes when its target returns, and a pool worker flushes before it sends each
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ EXIT_LOST: Final = 74
 class Writer(Protocol):
     """What this module needs of ``writer.Writer`` (which imports this module)."""
 
-    fs: LocalFileSystem
+    fs: FileSystem
     spilled_rows: int
 
     def flush(self) -> int:

@@ -11,7 +11,7 @@ import contextlib
 import gc
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -28,7 +28,8 @@ def rows_to_table(
     """Column-wise Arrow table of buffered row tuples, sorted for pruning."""
     import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first flush, not at import
 
-    schema = layout.schema(table)
+    spec = declarations.table(table)
+    schema = spec.arrow_schema()
     parts: list[Sequence[Sequence[Any]]] = [list(zip(*rows, strict=True))] if rows else []
     if columns:
         parts.append(columns)
@@ -41,7 +42,7 @@ def rows_to_table(
     ]
     arrow_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     # Arrow's sort is stable: rows logged in step order stay so within a key.
-    keys = layout.FLUSH_SORT_KEYS.get(table, layout.SORT_KEYS[table])
+    keys = spec.flush_sort or spec.sort
     return arrow_table.sort_by([(k, "ascending") for k in keys])
 
 

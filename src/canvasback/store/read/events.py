@@ -9,19 +9,12 @@ file that replaced it) changes nothing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
+
+from canvasback.store.read.relations import FACTS
 
 if TYPE_CHECKING:
     import duckdb
-
-STATE_TABLE: Final = "_state"
-
-CREATE_STATE: Final = f"""
-CREATE OR REPLACE TABLE {STATE_TABLE} (
-    experiment_id VARCHAR, entity_id VARCHAR, kind VARCHAR, key VARCHAR, value VARCHAR,
-    timestamp BIGINT, writer VARCHAR, seq BIGINT
-)
-"""
 
 # Strictly newer: ties (the same event loaded twice) keep the row already there.
 _NEWER = (
@@ -48,14 +41,14 @@ def merge_events(
         """,
         params,
     )
-    con.execute(f"DELETE FROM {STATE_TABLE} s USING _new_events n WHERE {_SAME_FACT} AND {_NEWER}")
+    con.execute(f"DELETE FROM {FACTS} s USING _new_events n WHERE {_SAME_FACT} AND {_NEWER}")
     con.execute(
         f"""
-        INSERT INTO {STATE_TABLE}
+        INSERT INTO {FACTS}
         SELECT n.experiment_id, n.entity_id, n.kind, n.key, n.value, n.timestamp,
                n.writer, n.seq
         FROM _new_events n
-        WHERE NOT EXISTS (SELECT 1 FROM {STATE_TABLE} s WHERE {_SAME_FACT})
+        WHERE NOT EXISTS (SELECT 1 FROM {FACTS} s WHERE {_SAME_FACT})
         """
     )
     touched = [r[0] for r in con.execute("SELECT DISTINCT entity_id FROM _new_events").fetchall()]

@@ -1,9 +1,11 @@
-"""Buffered, lock-free appends: one writer per process and store.
+"""Buffered appends: one writer per process and store.
 
-Logging appends a tuple to an in-memory buffer. A background thread writes the buffers
-out as one Parquet segment per table and partition touched, on size, on a timer, when
-asked (end of a run), before any read in this process and at interpreter exit. No
-writer ever takes a lock on the store: segment names are unique per writer.
+Logging appends a tuple to an in-memory buffer, under a lock of this process held for
+that append alone (no I/O, no conversion happens under it). A background thread writes
+the buffers out as one Parquet segment per table and partition touched, on size, on a
+timer, when asked (end of a run), before any read in this process and at interpreter
+exit. Nothing is locked in the store: segment names are unique per writer, so the
+writers of many processes never wait for one another.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout, lifecycle, liveness, spill
-from canvasback.store.arrow_rows import (
+from canvasback.store import layout, liveness, schema
+from canvasback.store.write import lifecycle, spill
+from canvasback.store.write.arrow_rows import (
     CONVERSION_ERRORS,
     gc_paused,
     rows_to_table,
@@ -32,7 +35,7 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ class Writer:
 
     def __init__(
         self,
-        fs: LocalFileSystem,
+        fs: FileSystem,
         *,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         max_rows: int = DEFAULT_MAX_ROWS,
@@ -366,7 +369,7 @@ class Writer:
         self.event(
             layout.HEARTBEAT_PARTITION,
             self.writer_id,
-            layout.EVENT_HEARTBEAT_INTERVAL,
+            schema.EVENT_HEARTBEAT_INTERVAL,
             "",
             repr(self.heartbeat_interval),
         )
@@ -386,7 +389,7 @@ class Writer:
         self.event(
             layout.HEARTBEAT_PARTITION,
             self.writer_id,
-            layout.EVENT_HEARTBEAT,
+            schema.EVENT_HEARTBEAT,
             "",
             str(time.time_ns() // 1_000_000),
         )

@@ -10,7 +10,6 @@ raises: good data is never moved aside.
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import TYPE_CHECKING
 
@@ -26,8 +25,8 @@ from canvasback.store.integrity import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from canvasback.store.fs import LocalFileSystem
-    from canvasback.store.segments import TableIndex
+    from canvasback.store.fs import FileSystem
+    from canvasback.store.read.segments import TableIndex
 
 
 class CheckedLoads:
@@ -35,7 +34,7 @@ class CheckedLoads:
 
     def __init__(
         self,
-        fs: LocalFileSystem,
+        fs: FileSystem,
         indexes: dict[str, TableIndex],
         load: Callable[[str, list[str]], None],
     ) -> None:
@@ -58,10 +57,10 @@ class CheckedLoads:
                     self._load(table, [rel])
                     good.append(rel)
                 except Exception as exc:
-                    if not os.path.lexists(self.fs.local_path(rel)):
+                    if not self.fs.exists(rel):
                         self.forget_vanished(table, [rel])
                         continue
-                    verdict, why = inspect_segment(self.fs.local_path(rel), table)
+                    verdict, why = inspect_segment(self.fs, rel, table)
                     if verdict == SOUND:
                         raise  # the file is sound: never move good data aside
                     if verdict == CORRUPT:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from canvasback.store import layout
 
 if TYPE_CHECKING:
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Changes:
         return bool(self.new or self.gone)
 
 
-def read_sidecar(fs: LocalFileSystem, data_rel: str) -> Sidecar | None:
+def read_sidecar(fs: FileSystem, data_rel: str) -> Sidecar | None:
     """What a compacted file replaces, from its sidecar (None if it has none)."""
     side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
     try:
@@ -59,7 +59,7 @@ _MAX_NESTING = 8
 
 
 def remainder(
-    fs: LocalFileSystem, sidecar: Sidecar, loaded: set[str], depth: int = 0
+    fs: FileSystem, sidecar: Sidecar, loaded: set[str], depth: int = 0
 ) -> list[str] | None:
     """Files holding exactly the rows of a compacted file that ``loaded`` files do not.
 
@@ -92,7 +92,7 @@ def remainder(
 class TableIndex:
     """Incremental view of one table's live files (store-relative paths)."""
 
-    def __init__(self, fs: LocalFileSystem, table: str) -> None:
+    def __init__(self, fs: FileSystem, table: str) -> None:
         self.fs = fs
         self.table = table
         self._dir_mtimes: dict[str, int] = {}  # folder -> mtime at a trusted scan

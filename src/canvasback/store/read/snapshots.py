@@ -23,28 +23,29 @@ The wide run table is an uncompressed Arrow IPC file, memory mapped by readers: 
 opens in milliseconds and a search reads only the columns it touches, where the same
 table in Parquet costs a full decode (0.4-1 s at a million runs) before the first
 answer. Every other table is zstd Parquet, read where it lies.
+
+This module finds, checks and prunes snapshots; ``snapshot_write.py`` writes one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
-import secrets
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
-from canvasback.store import layout
+from canvasback.store import declarations, layout, schema
+from canvasback.store.read import relations
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 SNAPSHOTS_DIR: Final = "_snapshots"
 PREFIX: Final = "snap-"
@@ -53,44 +54,58 @@ FORMAT_VERSION: Final = 2
 GENERATION_DIGITS: Final = 12
 # Zero-padded, so names sort as generations do.
 _MANIFEST: Final = re.compile(rf"{PREFIX}(\d{{{GENERATION_DIGITS}}}){re.escape(MANIFEST_SUFFIX)}")
-WIDE_FILE: Final = "wide.arrow"
+WIDE_STEM: Final = "wide"
+WIDE_FILE: Final = f"{WIDE_STEM}.arrow"  # the wide rows, as Arrow IPC
 # The wide file's row numbers, as a column: a search picks its page's rows by position.
 POSITION: Final = "_pos"
-WIDE_BATCH_ROWS = 1 << 16
-"""Rows per record batch of the wide file: a page's pick touches only its rows' batches."""
 # Older snapshots are kept this long after a newer one appears: a reader moves to the
 # newest at its next refresh, and one still reading the old one has this long to finish.
 KEEP: Final = 2
 UNFINISHED_SECONDS: Final = 3600.0
 
 # Event kinds whose entity is a run: their resolved rows are as many as the runs, so
-# they stay on disk; every other kind (experiments, writers, the registry) is small and
-# read into memory.
+# they stay on disk; every other kind (experiments, writers, a declared layer's) is small
+# and read into memory.
 RUN_EVENT_KINDS: Final = (
-    layout.EVENT_STATUS,
-    layout.EVENT_END_TIME,
-    layout.EVENT_TAG,
-    layout.EVENT_LIFECYCLE,
+    schema.EVENT_STATUS,
+    schema.EVENT_END_TIME,
+    schema.EVENT_TAG,
+    schema.EVENT_LIFECYCLE,
 )
 
-# Run-scoped tables kept on disk: catalog table -> (file stem, column that names the run).
-SPLIT: Final[dict[str, tuple[str, str]]] = {
-    "_runs": ("runs", "run_id"),
-    "_params": ("params", "run_id"),
-    "_inputs": ("inputs", "run_id"),
-    "_artifacts": ("artifacts", "run_id"),
-    "_latest_metrics": ("latest", "run_id"),
-    "_state": ("state_runs", "entity_id"),
-}
+STATE_RUNS: Final = "state_runs"  # the facts of runs
+STATE_OTHER: Final = "state_other"  # the facts of everything else (experiments, writers)
+LATEST_STEM: Final = "latest"
 
-# Small tables read into memory whole: catalog table -> file stem.
-WHOLE: Final[dict[str, str]] = {
-    "_experiments": "experiments",
-    "_registered_models": "registered_models",
-    "_model_versions": "model_versions",
-    "_model_aliases": "model_aliases",
-}
-STATE_OTHER: Final = "state_other"
+
+def split() -> dict[str, tuple[str, str]]:
+    """Run-level relations, kept on disk: catalog relation -> (file stem, run column).
+
+    Every run-scoped keyed table (its stem is its name), the latest metric values and
+    the facts of runs.
+    """
+    tables = {
+        relations.rows(t.name): (t.name, t.run_column)
+        for t in declarations.tables()
+        if t.keys and t.run_column is not None
+    }
+    return tables | {
+        relations.LATEST: (LATEST_STEM, "run_id"),
+        relations.FACTS: (STATE_RUNS, "entity_id"),
+    }
+
+
+def whole() -> dict[str, str]:
+    """Small relations, read into memory whole: catalog relation -> file stem.
+
+    Every keyed table that is not run-scoped (experiments, a declared layer's tables);
+    the facts of everything but runs are ``STATE_OTHER``.
+    """
+    return {
+        relations.rows(t.name): t.name
+        for t in declarations.tables()
+        if t.keys and t.run_column is None
+    }
 
 
 # "0": resolve every table from the segments, as before snapshots (for comparison).
@@ -173,15 +188,13 @@ def generation_of(name: str) -> int:
     return int(name[len(PREFIX) :])
 
 
-def manifest_names(fs: LocalFileSystem) -> list[str]:
+def manifest_names(fs: FileSystem) -> list[str]:
     """Names of finished snapshots, newest (highest generation) first."""
     names = [n[: -len(MANIFEST_SUFFIX)] for n in fs.names(SNAPSHOTS_DIR) if _MANIFEST.fullmatch(n)]
     return sorted(names, reverse=True)
 
 
-def newest(
-    fs: LocalFileSystem, names: list[str] | None = None, *, above: int = 0
-) -> Snapshot | None:
+def newest(fs: FileSystem, names: list[str] | None = None, *, above: int = 0) -> Snapshot | None:
     """The newest snapshot that reads back whole (of a generation over ``above``), else None.
 
     ``names``: a listing from :func:`manifest_names`, if the caller has one. A snapshot
@@ -207,11 +220,11 @@ def newest(
 
 def expected_files() -> set[str]:
     """The files every snapshot has, as its manifest names them."""
-    stems = [stem for stem, _column in SPLIT.values()] + [*WHOLE.values(), STATE_OTHER]
+    stems = [stem for stem, _column in split().values()] + [*whole().values(), STATE_OTHER]
     return {f"{stem}{layout.PARQUET_SUFFIX}" for stem in stems} | {WIDE_FILE}
 
 
-def _checked(fs: LocalFileSystem, name: str) -> Snapshot:
+def _checked(fs: FileSystem, name: str) -> Snapshot:
     import pyarrow as pa  # noqa: PLC0415  # loaded with the catalog
     import pyarrow.parquet as pq  # noqa: PLC0415
     from pyarrow import ipc  # noqa: PLC0415
@@ -219,7 +232,7 @@ def _checked(fs: LocalFileSystem, name: str) -> Snapshot:
     snapshot = _parsed(name, json.loads(fs.read_bytes(f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}")))
     for file, want in snapshot.files.items():
         path = fs.local_path(f"{snapshot.folder}/{file}")
-        size = Path(path).stat().st_size
+        size = file_size(fs, f"{snapshot.folder}/{file}")
         if size != want["bytes"]:
             msg = f"{file} has {size} bytes, its manifest says {want['bytes']}"
             raise ValueError(msg)
@@ -291,117 +304,16 @@ def _strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
-def open_wide(fs: LocalFileSystem, snapshot: Snapshot) -> pa.Table:
+def open_wide(fs: FileSystem, snapshot: Snapshot) -> pa.Table:
     """The snapshot's wide run table, memory-mapped: pages are read as queries touch them."""
     import pyarrow as pa  # noqa: PLC0415
     from pyarrow import ipc  # noqa: PLC0415
 
-    source = pa.memory_map(fs.local_path(snapshot.rel("wide", ".arrow")))
+    source = pa.memory_map(fs.local_path(f"{snapshot.folder}/{WIDE_FILE}"))
     return ipc.open_file(source).read_all()
 
 
-def write(
-    fs: LocalFileSystem,
-    con: duckdb.DuckDBPyConnection,
-    *,
-    generation: int,
-    writer_id: str,
-    covered: dict[str, set[str]],
-    wide_columns: list[tuple[str, str, str]],
-    sources: dict[str, str],
-    runs_without_row: list[str],
-) -> str | None:
-    """Write a snapshot of the catalog state ``sources`` select as ``generation``.
-
-    ``sources`` maps each file stem to the SELECT that yields its rows (``wide`` too),
-    all read under the catalog's lock, so that they and ``covered`` describe one state.
-    Returns its name, or None if another catalog wrote that generation first (then
-    nothing of this one is left behind). The manifest is created last.
-    """
-    name = name_of(generation)
-    # Its own folder: two catalogs may be writing one generation.
-    who = re.sub(r"\W", "_", writer_id)[:40]
-    folder_name = f"{name}-{secrets.token_hex(4)}-{who}"
-    folder_rel = f"{SNAPSHOTS_DIR}/{folder_name}"
-    fs.path(folder_rel).mkdir(parents=True, exist_ok=False)
-    try:
-        files = _write_files(fs.path(folder_rel), con, sources)
-        manifest: dict[str, Any] = {
-            "format": FORMAT_VERSION,
-            "folder": folder_name,
-            "writer": writer_id,
-            "covered": {t: sorted(rels) for t, rels in sorted(covered.items())},
-            "wide_columns": [list(c) for c in wide_columns],
-            "files": files,
-            "runs_without_row": sorted(runs_without_row),
-        }
-        won = fs.create_exclusive(
-            f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}", json.dumps(manifest).encode()
-        )
-    except BaseException:
-        fs.delete_tree(folder_rel)
-        raise
-    if not won:
-        fs.delete_tree(folder_rel)
-        return None
-    return name
-
-
-def _write_files(
-    folder: Path, con: duckdb.DuckDBPyConnection, sources: dict[str, str]
-) -> dict[str, dict[str, int]]:
-    import pyarrow as pa  # noqa: PLC0415
-    from pyarrow import ipc  # noqa: PLC0415
-
-    files: dict[str, dict[str, int]] = {}
-    for stem, select in sources.items():
-        if stem == "wide":
-            table = con.sql(select).to_arrow_table()
-            if POSITION in table.column_names:  # the previous snapshot's positions
-                table = table.drop_columns([POSITION])
-            table = table.append_column(POSITION, pa.array(range(table.num_rows), pa.int64()))
-            table = _dictionary_encoded(table)
-            target = folder / WIDE_FILE
-            tmp = folder / f".{WIDE_FILE}.tmp"
-            with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, table.schema) as out:
-                out.write_table(table, max_chunksize=WIDE_BATCH_ROWS)
-            tmp.replace(target)
-            files[WIDE_FILE] = {"rows": table.num_rows, "bytes": target.stat().st_size}
-            del table
-            continue
-        file = f"{stem}{layout.PARQUET_SUFFIX}"
-        tmp = folder / f".{file}.tmp"
-        con.execute(
-            f"COPY ({select}) TO '{_quote(str(tmp))}' "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)"
-        ).fetchall()
-        ((rows,),) = con.execute(
-            f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')"
-        ).fetchall()
-        tmp.replace(folder / file)
-        files[file] = {"rows": int(rows), "bytes": (folder / file).stat().st_size}
-    return files
-
-
-def _dictionary_encoded(table: pa.Table) -> pa.Table:
-    """Text columns with few distinct values (status, params, tags), dictionary-encoded.
-
-    DuckDB compares such a column's few values, not each row's: a search's scan of the
-    mapped file then takes about half the time.
-    """
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.compute as pc  # noqa: PLC0415
-
-    for i, column in enumerate(table.schema):
-        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-            continue
-        encoded = pc.dictionary_encode(table.column(i).combine_chunks())
-        if len(encoded.dictionary) * 2 <= table.num_rows:
-            table = table.set_column(i, column.name, encoded)
-    return table
-
-
-def prune(fs: LocalFileSystem, grace_seconds: float) -> list[str]:
+def prune(fs: FileSystem, grace_seconds: float) -> list[str]:
     """Delete snapshots past the newest ``KEEP`` once a newer one is ``grace_seconds`` old.
 
     Also removes, once they are old, what no manifest names: the folders of writers
@@ -434,7 +346,7 @@ def prune(fs: LocalFileSystem, grace_seconds: float) -> list[str]:
     return deleted
 
 
-def folder_of(fs: LocalFileSystem, name: str) -> str | None:
+def folder_of(fs: FileSystem, name: str) -> str | None:
     """The folder a manifest names, if it can be read."""
     try:
         raw = json.loads(fs.read_bytes(f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}"))
@@ -443,5 +355,9 @@ def folder_of(fs: LocalFileSystem, name: str) -> str | None:
         return None
 
 
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
+def file_size(fs: FileSystem, rel: str) -> int:
+    """The size of a snapshot's file; ``FileNotFoundError`` if it is missing."""
+    entry = fs.stat(rel)
+    if entry is None:
+        raise FileNotFoundError(errno.ENOENT, "no such snapshot file", rel)
+    return entry.size

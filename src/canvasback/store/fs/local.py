@@ -1,8 +1,7 @@
-"""The store's file system: a local folder behind a small interface.
+"""The store's file system in a local folder: the first backend of the seam.
 
-Everything the store does to files goes through :class:`LocalFileSystem`, so that the
-object-store backend can offer the same operations (atomic put, exclusive create, list).
-Paths given to it are relative to the store root and use ``/``.
+Atomic writes are a temp file renamed into place; an exclusive create is a hard link,
+which fails if the name exists (``link(2)``).
 """
 
 from __future__ import annotations
@@ -14,34 +13,15 @@ import secrets
 import shutil
 import stat
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-from canvasback.exceptions import MlflowException
+from canvasback.store.fs.protocol import NAME_MAX, Entry, StorePathError, check_rel
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     import pyarrow as pa
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One file or folder of a listing."""
-
-    name: str
-    is_dir: bool
-    mtime_ns: int
-    size: int
-
-
-# Longest file name, in bytes, on the file systems a store lives on (ext4, xfs, apfs, ntfs).
-NAME_MAX: Final = 255
-
-
-class StorePathError(MlflowException, ValueError):
-    """A relative path that would leave the store."""
 
 
 class LocalFileSystem:
@@ -54,7 +34,7 @@ class LocalFileSystem:
         store); once it has existed, no write creates it again: a store deleted or
         unmounted while a process writes is not replaced by an empty one there, and
         writes fail with ``FileNotFoundError`` (the writer then keeps its rows in the
-        spill folder, see ``spill.py``).
+        spill folder, see ``write/spill.py``).
     fsync
         Whether finished files are fsynced before they are renamed into place. Off by
         default: a rename is atomic without it, fsync only adds power-loss durability.
@@ -81,7 +61,7 @@ class LocalFileSystem:
 
     def local_path(self, rel: str) -> str:
         """Path string DuckDB and pyarrow can open."""
-        return str(self.root / rel)
+        return str(self.root / check_rel(rel))
 
     # -- writes ----------------------------------------------------------------------
     def _tmp_for(self, target: Path) -> Path:
@@ -116,9 +96,9 @@ class LocalFileSystem:
             below.mkdir(exist_ok=True)
 
     @contextlib.contextmanager
-    def _atomic(self, rel: str) -> Iterator[Path]:
+    def atomic_write(self, rel: str) -> Iterator[Path]:
         """A temp path to write; renamed to ``rel`` when the block ends, removed on error."""
-        target = self.root / rel
+        target = self.root / check_rel(rel, file=True)
         self._make_folder(target.parent)
         tmp = self._tmp_for(target)
         try:
@@ -146,13 +126,13 @@ class LocalFileSystem:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression=compression, row_group_size=1 << 17)
         data = sink.getvalue()
-        with self._atomic(rel) as tmp:
+        with self.atomic_write(rel) as tmp:
             _write_file(tmp, memoryview(data))
         return int(data.size)
 
-    def write_bytes(self, rel: str, data: bytes) -> None:
+    def write_bytes(self, rel: str, data: bytes | memoryview) -> None:
         """Write a small file atomically (temp file, then rename)."""
-        with self._atomic(rel) as tmp:
+        with self.atomic_write(rel) as tmp:
             _write_file(tmp, memoryview(data))
 
     def create_exclusive(self, rel: str, data: bytes) -> bool:
@@ -161,7 +141,7 @@ class LocalFileSystem:
         The content is written to a temp file first and hard-linked into place, so a
         claim is never seen half-written, and ``link(2)`` fails if the name exists.
         """
-        target = self.root / rel
+        target = self.root / check_rel(rel, file=True)
         self._make_folder(target.parent)
         tmp = self._tmp_for(target)
         with tmp.open("wb") as fh:
@@ -179,30 +159,39 @@ class LocalFileSystem:
 
     def copy_in(self, source: Path, rel: str) -> int:
         """Copy a local file into the store atomically; returns the size."""
-        with self._atomic(rel) as tmp, source.open("rb") as src, tmp.open("wb") as dst:
+        with self.atomic_write(rel) as tmp, source.open("rb") as src, tmp.open("wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         return (self.root / rel).stat().st_size
 
     # -- reads -----------------------------------------------------------------------
     def read_bytes(self, rel: str) -> bytes:
         """Content of a file."""
-        return (self.root / rel).read_bytes()
+        return (self.root / check_rel(rel, file=True)).read_bytes()
 
     def exists(self, rel: str) -> bool:
         """Whether a file or folder exists."""
-        return (self.root / rel).exists()
+        return (self.root / check_rel(rel)).exists()
+
+    def stat(self, rel: str) -> Entry | None:
+        """A file's or folder's entry (size, time), None if it does not exist."""
+        path = self.root / check_rel(rel)
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return None
+        return Entry(path.name, stat.S_ISDIR(st.st_mode), st.st_mtime_ns, st.st_size)
 
     def stat_mtime_ns(self, rel: str) -> int | None:
         """Modification time of a file or folder, None if it does not exist."""
         try:
-            return (self.root / rel).stat().st_mtime_ns
+            return (self.root / check_rel(rel)).stat().st_mtime_ns
         except FileNotFoundError:
             return None
 
     def list_names(self, rel: str) -> list[tuple[str, bool, bool]]:
         """(name, is a folder, is a regular file) of a folder's entries, without a stat each."""
         try:
-            it = os.scandir(self.root / rel)
+            it = os.scandir(self.root / check_rel(rel))
         except (FileNotFoundError, NotADirectoryError):
             return []
         with it:
@@ -211,21 +200,21 @@ class LocalFileSystem:
     def names(self, rel: str) -> list[str]:
         """Names of a folder's entries, nothing else (the cheapest listing)."""
         try:
-            return os.listdir(self.root / rel)  # noqa: PTH208  # names at C speed, no Paths
+            return os.listdir(self.root / check_rel(rel))  # noqa: PTH208  # names at C speed
         except (FileNotFoundError, NotADirectoryError):
             return []
 
     def is_regular_file(self, rel: str) -> bool:
         """Whether a path is a regular file (not a folder, FIFO or device)."""
         try:
-            return stat.S_ISREG((self.root / rel).stat().st_mode)
+            return stat.S_ISREG((self.root / check_rel(rel)).stat().st_mode)
         except OSError:
             return False
 
     def list(self, rel: str) -> list[Entry]:
         """Entries of a folder (empty if it does not exist)."""
         try:
-            it = os.scandir(self.root / rel)
+            it = os.scandir(self.root / check_rel(rel))
         except (FileNotFoundError, NotADirectoryError):
             return []
         out: list[Entry] = []
@@ -240,7 +229,7 @@ class LocalFileSystem:
 
     def walk_files(self, rel: str) -> Iterator[str]:
         """Store-relative paths of all files below a folder."""
-        base = self.root / rel
+        base = self.root / check_rel(rel)
         for dirpath, _dirs, files in os.walk(base):
             for f in files:
                 yield str((Path(dirpath) / f).relative_to(self.root).as_posix())
@@ -249,16 +238,18 @@ class LocalFileSystem:
     def delete(self, rel: str) -> None:
         """Remove a file; a missing file is fine (another process removed it first)."""
         with contextlib.suppress(FileNotFoundError):
-            (self.root / rel).unlink()
+            (self.root / check_rel(rel, file=True)).unlink()
 
     def delete_tree(self, rel: str) -> None:
         """Remove a folder and everything below it, if it exists."""
-        shutil.rmtree(self.path(rel), ignore_errors=True)
+        shutil.rmtree(self.path(check_rel(rel, file=True)), ignore_errors=True)
 
     def move_aside(self, rel: str, quarantine_dir: str) -> str | None:
         """Move a bad file into the quarantine folder; returns its new relative path."""
-        source = self.root / rel
-        dest_rel = f"{quarantine_dir}/{time.time_ns()}-{rel.replace('/', '__')}"
+        source = self.root / check_rel(rel, file=True)
+        dest_rel = (
+            f"{check_rel(quarantine_dir, file=True)}/{time.time_ns()}-{rel.replace('/', '__')}"
+        )
         dest = self.root / dest_rel
         self._make_folder(dest.parent)
         try:

@@ -5,7 +5,7 @@ value of every metric, and a wide table of one row per run that searches read) s
 from the newest snapshot (``snapshots.py``), read where it lies, and the catalog merges
 the segments the snapshot does not hold into in-memory DuckDB tables (``merge.py``),
 incrementally: each refresh loads only new files, and rebuilds the wide rows of just
-the runs it touched (``wide.py``). Views join the two (``overlay.py``). Metric
+the runs it touched (``wide.py``). Views join the two (``union_views.py``). Metric
 histories stay in Parquet, read through an explicit file list. Every public read
 refreshes first, so other processes' writes show up; a newer snapshot is moved onto,
 and the first reader of a long tail writes the next one.
@@ -21,20 +21,20 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from canvasback.store import events, layout, merge, segments, snapshots, user_sql, wide
-from canvasback.store.catalog_tables import (
-    EMPTY_METRICS,
-    LATEST,
-    MATERIALIZED,
-    PARQUET_ARGS,
-    sql_list,
-    views,
-)
-from canvasback.store.cursors import Cursor
+from canvasback.store import declarations
 from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
-from canvasback.store.loading import CheckedLoads
-from canvasback.store.overlay import WIDE_VIEW, Overlay, snapshot_sources
-from canvasback.store.segments import Changes, TableIndex
+from canvasback.store.leases import lease
+from canvasback.store.read import merge, relations, segments, snapshots, user_sql, wide
+from canvasback.store.read.base import SnapshotBase, snapshot_sources
+from canvasback.store.read.catalog_tables import create_tables, views
+from canvasback.store.read.cursors import Cursor
+from canvasback.store.read.loading import CheckedLoads
+from canvasback.store.read.metric_files import MetricFiles
+from canvasback.store.read.pages import WidePages
+from canvasback.store.read.segments import Changes, TableIndex
+from canvasback.store.read.shadow import Shadow
+from canvasback.store.read.snapshot_write import write as write_snapshot_files
+from canvasback.store.read.union_views import UnionViews
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ __all__ = ["Catalog", "CorruptSegmentWarning", "UnreadableSegmentWarning"]
 class Catalog:
     """In-memory DuckDB over a store's live files; refreshed before every read."""
 
-    def __init__(self, fs: LocalFileSystem, *, use_snapshots: bool | None = None) -> None:
+    def __init__(self, fs: FileSystem, *, use_snapshots: bool | None = None) -> None:
         import duckdb  # noqa: PLC0415  # DuckDB loads on first read, not at import
 
         self.fs = fs
@@ -70,7 +70,7 @@ class Catalog:
         # The highest snapshot generation listed before the last refresh: this catalog
         # holds every row of those, so a snapshot of it is the next generation.
         self._generation = 0
-        self.overlay = Overlay(fs, self.con, None)
+        self.base = SnapshotBase(fs, self.con, None)
         self.views_version = 0  # moves whenever what the views answer may have changed
         self.view_copies = user_sql.ViewCopies()
         self._setup(self._newer_snapshot())
@@ -78,26 +78,24 @@ class Catalog:
     def _setup(self, base: snapshots.Snapshot | None) -> None:
         """Start from a snapshot (or from nothing): every table empty, then its rows."""
         self.views_version += 1
-        self.indexes = {t: TableIndex(self.fs, t) for t in layout.TABLES}
+        self.tables = [t.name for t in declarations.tables()]
+        self.indexes = {t: TableIndex(self.fs, t) for t in self.tables}
         covered = base.covered if base is not None else {}
-        self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in layout.TABLES}
+        self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in self.tables}
         self.loads = CheckedLoads(self.fs, self.indexes, self._load)
-        self.metric_files: dict[str, tuple[str, str]] = {}  # rel -> (min run_id, max run_id)
+        self.metric_files = MetricFiles(self.fs, self.con)
         self.tail_files = 0  # files loaded on top of the snapshot
         self.first_refresh = True
-        for name, columns, _keys in MATERIALIZED.values():
-            self.con.execute(f"CREATE OR REPLACE TABLE {name} ({columns})")
-        self.con.execute(events.CREATE_STATE)
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {LATEST} (experiment_id VARCHAR, run_id VARCHAR, "
-            "key VARCHAR, step BIGINT, timestamp BIGINT, value DOUBLE)"
-        )
-        overlay = Overlay(self.fs, self.con, base)
-        self.overlay.move_cursors(overlay)
-        self.overlay = overlay
-        overlay.load_whole()
+        create_tables(self.con)
+        new_base = SnapshotBase(self.fs, self.con, base)
+        self.base.move_cursors(new_base)
+        self.base = new_base
+        new_base.load_whole()
         self.wide = wide.WideRuns(self.con, base.wide_columns if base is not None else ())
-        overlay.create_views()
+        self.views = UnionViews(self.con, new_base)
+        self.shadow = Shadow(self.con, new_base, self.views)
+        self.pages = WidePages(self.con, new_base)
+        self.views.create()
         self._dirty: set[str] = set()  # runs whose wide rows need rebuilding
         for view, body in views().items():
             self.con.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
@@ -106,15 +104,16 @@ class Catalog:
     @property
     def snapshot(self) -> str | None:
         """The name of the snapshot this catalog stands on, if any."""
-        return self.overlay.base.name if self.overlay.base is not None else None
+        return self.base.snapshot.name if self.base.snapshot is not None else None
 
     # -- refresh ---------------------------------------------------------------------
     def refresh(self) -> None:
         """Load every file that appeared since the last refresh."""
         with self.lock:
             self._follow_snapshots()
-            listed = {table: self.indexes[table].refresh() for table in layout.LISTING_ORDER}
-            for table in layout.TABLES:
+            order = declarations.listing_order()
+            listed = {table: self.indexes[table].refresh() for table in order}
+            for table in self.tables:
                 index, changes = self.indexes[table], listed[table]
                 while changes:
                     self._apply(table, changes)
@@ -127,9 +126,9 @@ class Catalog:
             if self._dirty:
                 self.wide.update(self._dirty)
                 self._dirty = set()
-                self.overlay.follow_tail()
+                self.views.follow_tail()
             if self.wide.added:
-                self.overlay.create_wide_view()
+                self.views.create_wide()
                 self.wide.added = False
             first, self.first_refresh = self.first_refresh, False
             if (
@@ -143,8 +142,8 @@ class Catalog:
                 self._snapshot_for_the_next_reader()
 
     def _tail_is_long(self) -> bool:
-        base = self.overlay.wide_base
-        ((held,),) = self.con.execute(f"SELECT count(*) FROM {wide.WIDE}").fetchall()
+        base = self.base.wide
+        ((held,),) = self.con.execute(f"SELECT count(*) FROM {relations.WIDE}").fetchall()
         return int(held) >= snapshots.after_runs(0 if base is None else base.num_rows)
 
     def _follow_snapshots(self) -> None:
@@ -164,12 +163,11 @@ class Catalog:
             self._generation = max(self._generation, snapshots.generation_of(names[0]))
         if not self.use_snapshots:
             return None
-        base = self.overlay.base
+        base = self.base.snapshot
         return snapshots.newest(self.fs, names, above=base.generation if base else 0)
 
     def _snapshot_for_the_next_reader(self) -> None:
         # This reader paid for a long tail; the next one starts from what it resolved.
-        from canvasback.store.compaction import lease  # noqa: PLC0415  # maintenance only
 
         with lease(self.fs, "snapshot") as held:
             if held:
@@ -186,7 +184,7 @@ class Catalog:
         it at the next refresh, as onto any newer snapshot.
         """
         with self.lock:
-            name = snapshots.write(
+            name = write_snapshot_files(
                 self.fs,
                 self.con,
                 generation=self._generation + 1,
@@ -194,7 +192,7 @@ class Catalog:
                 covered={t: set(rels) for t, rels in self._loaded.items()},
                 wide_columns=self.wide.described(),
                 sources=snapshot_sources(),
-                runs_without_row=self.overlay.runs_without_row(),
+                runs_without_row=self.shadow.runs_without_row(),
             )
             self._setup_after_writing(name)
             return name
@@ -203,7 +201,7 @@ class Catalog:
         # Stand on what was just written: the same rows, with nothing in memory. (If
         # another catalog wrote this generation, or a later one, it is followed.)
         self._snapshots_mtime = None  # list the snapshots again at the next refresh
-        base = self.overlay.base
+        base = self.base.snapshot
         written = None
         if name is not None:
             written = snapshots.newest(self.fs, above=base.generation if base else 0)
@@ -225,7 +223,7 @@ class Catalog:
         }
         for rel in changes.gone:
             loaded.discard(rel)
-            self.metric_files.pop(rel, None)
+            self.metric_files.forget(rel)
         if purged:
             self._forget_runs(sorted(purged))
         whole = [rel for rel in fresh if rests.get(rel) is None]
@@ -236,7 +234,7 @@ class Catalog:
                 whole.append(rel)
         for rel in self.loads.load(table, whole):
             self._replaced(table, rel)
-            self.tail_files += self.overlay.base is not None
+            self.tail_files += self.base.snapshot is not None
         if table == "metrics":
             self._set_metrics_view()
 
@@ -255,70 +253,43 @@ class Catalog:
                 self._load(table, rels)
             except Exception:  # noqa: BLE001  # the compacted file holds the same rows
                 return False
-            self.tail_files += len(rels) * (self.overlay.base is not None)
+            self.tail_files += len(rels) * (self.base.snapshot is not None)
         return True
-
-    def _record_ranges(self, rels: list[str]) -> None:
-        # Footer statistics only: lets a one-run history open just the files that hold it.
-        if not rels:
-            return
-        paths = [self.fs.local_path(r) for r in rels]
-        ranges = self.con.execute(
-            "SELECT file_name, min(stats_min_value), max(stats_max_value) "
-            "FROM parquet_metadata(?) WHERE path_in_schema = 'run_id' GROUP BY file_name",
-            [paths],
-        ).fetchall()
-        by_path = dict(zip(paths, rels, strict=True))
-        for file_name, lo, hi in ranges:
-            self.metric_files[by_path[file_name]] = (lo or "", hi or "\uffff")
-        for rel in rels:  # an empty file has no row groups, hence no statistics
-            self.metric_files.setdefault(rel, ("", "\uffff"))
 
     def _load(self, table: str, rels: list[str]) -> None:
         paths = [self.fs.local_path(r) for r in rels]
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            self._dirty.update(merge.merge_files(con, self.overlay, table, paths))
+            self._dirty.update(merge.merge_files(con, self.shadow, table, paths))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
-            self.overlay.resync()
+            self.shadow.resync()
             raise
 
     def _forget_runs(self, run_ids: list[str]) -> None:
-        self.overlay.hide(run_ids)
+        self.shadow.hide(run_ids)
         self.wide.forget(run_ids)
         self._dirty.difference_update(run_ids)
-        for table, (name, _cols, _keys) in MATERIALIZED.items():
-            if table != "experiments" and table not in layout.REGISTRY_TABLES:
-                self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, run_id)", [run_ids])
-        self.con.execute(f"DELETE FROM {LATEST} WHERE list_contains(?, run_id)", [run_ids])
-        self.con.execute(
-            f"DELETE FROM {events.STATE_TABLE} WHERE list_contains(?, entity_id)", [run_ids]
-        )
+        in_memory = [
+            (relations.rows(t.name), t.run_column)
+            for t in declarations.tables()
+            if t.keys and t.run_column
+        ]
+        in_memory += [(relations.LATEST, "run_id"), (relations.FACTS, "entity_id")]
+        for name, column in in_memory:
+            self.con.execute(f"DELETE FROM {name} WHERE list_contains(?, {column})", [run_ids])
 
     def _set_metrics_view(self) -> None:
-        live = self.metric_rels = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
-        if not live:
-            body = EMPTY_METRICS
-        else:
-            paths = sql_list([self.fs.local_path(r) for r in live])
-            body = (
-                "SELECT exp AS experiment_id, run_id, key, step, timestamp, value "
-                f"FROM read_parquet({paths}, {PARQUET_ARGS})"
-            )
-        import duckdb  # noqa: PLC0415  # loaded with the catalog
-
-        try:
-            self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
-        except duckdb.IOException:
-            # Compacted and deleted since listed (a grace period of 0): list again.
-            gone = [r for r in live if not os.path.lexists(self.fs.local_path(r))]
-            if not gone:
-                raise
+        live = self._live_metric_files()
+        while gone := self.metric_files.create_view(live):
             self.loads.forget_vanished("metrics", gone)
-            self._set_metrics_view()
+            live = self._live_metric_files()
+        self.metric_rels = live  # the files the metrics view reads
+
+    def _live_metric_files(self) -> list[str]:
+        return sorted(self.indexes["metrics"].live & self._loaded["metrics"])
 
     # -- queries ---------------------------------------------------------------------
     def metric_paths_for_run(self, run_id: str) -> list[str]:
@@ -328,15 +299,7 @@ class Catalog:
         so a query over these paths made just after this call still finds them.
         """
         with self.lock:
-            self._record_ranges(
-                [
-                    r
-                    for r in self.indexes["metrics"].live & self._loaded["metrics"]
-                    if r not in self.metric_files
-                ]
-            )
-            files = sorted(self.metric_files.items())
-        return [self.fs.local_path(rel) for rel, (lo, hi) in files if lo <= run_id <= hi]
+            return self.metric_files.paths_for_run(run_id, self._live_metric_files())
 
     def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query (no refresh) and return an Arrow table."""
@@ -350,19 +313,12 @@ class Catalog:
 
     def history_source(self, run_id: str) -> str | None:
         """A read_parquet() source over the files that may hold a run's metric rows."""
-        paths = self.metric_paths_for_run(run_id)
-        if not paths:
-            return None
-        return f"read_parquet({sql_list(paths)}, {PARQUET_ARGS})"
-
-    @property
-    def runs_table(self) -> str:
-        """The wide run table (one row per run, one column per key) that searches scan."""
-        return WIDE_VIEW
+        with self.lock:
+            return self.metric_files.source_for_run(run_id, self._live_metric_files())
 
     def position_of(self, alias: str) -> str:
         """SQL of a wide row's position in the snapshot's file (NULL for rows in memory)."""
-        if self.overlay.base is None:
+        if self.base.snapshot is None:
             return "NULL::BIGINT"
         return f"{alias}.{snapshots.POSITION}"
 
@@ -371,7 +327,7 @@ class Catalog:
         with self.lock:
             found = dict(
                 self.rows(
-                    f"SELECT run_id, {self.position_of('b')} FROM {WIDE_VIEW} b "
+                    f"SELECT run_id, {self.position_of('b')} FROM {relations.RUNS_WIDE} b "
                     "WHERE b.run_id IN (SELECT unnest(?))",
                     [run_ids],
                 )
@@ -381,7 +337,7 @@ class Catalog:
     @property
     def wide_epoch(self) -> int:
         """Positions from :meth:`position_of` hold while this stays the same."""
-        return self.overlay.epoch
+        return self.shadow.epoch
 
     def wide_page(
         self,
@@ -399,13 +355,13 @@ class Catalog:
         import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot or the query
 
         with self.lock:
-            if epoch is not None and epoch != self.overlay.epoch:
+            if epoch is not None and epoch != self.shadow.epoch:
                 picks = self.picks_of([run_id for run_id, _ in picks])
             types = {
                 self.wide.physical[n]: pa.float64() if t == "DOUBLE" else pa.string()
                 for n, t in self.wide.columns.items()
             }
-            return self.overlay.rows_of(fields, picks, types)
+            return self.pages.rows_of(fields, picks, types)
 
     def key_columns(self, prefix: str | None = None) -> list[str]:
         """Key columns of the wide run table (``metrics.acc``, ...), of one prefix or all."""
@@ -428,7 +384,7 @@ class Catalog:
         """A cursor of this catalog: its own temp schema, the catalog's tables and views."""
         with self.lock:
             cursor = self.con.cursor()
-            self.overlay.attach(cursor)
+            self.base.attach(cursor)
             return Cursor(self.lock, cursor)
 
     def relation(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:

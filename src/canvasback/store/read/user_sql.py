@@ -32,9 +32,10 @@ import threading
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeAlias
 
 from canvasback.exceptions import MlflowException
-from canvasback.store import layout, liveness, wide
-from canvasback.store.catalog_tables import views
-from canvasback.store.overlay import WIDE_VIEW
+from canvasback.store import declarations, layout, liveness
+from canvasback.store.read import wide
+from canvasback.store.read.catalog_tables import views
+from canvasback.store.read.relations import RUNS_WIDE
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from canvasback.store.fs import LocalFileSystem
+    from canvasback.store.fs import FileSystem
 
     Source: TypeAlias = pa.Table | ds.Dataset
 
@@ -53,7 +54,7 @@ _WORDS: Final = frozenset({"identifier", "keyword"})  # token kinds a view name 
 # ``runs`` is kept as stored: its status is the stale rule's at the time of each query.
 _LIVENESS: Final = ("last_seen", "heartbeat_ms")
 _RUNS_STORED: Final = (
-    f"SELECT {', '.join(f'w.{a}' for a in (*wide.ATTRIBUTES, *_LIVENESS))} FROM {WIDE_VIEW} w"
+    f"SELECT {', '.join(f'w.{a}' for a in (*wide.ATTRIBUTES, *_LIVENESS))} FROM {RUNS_WIDE} w"
 )
 
 # Statement types run as they are: queries, and statements on the user database's own
@@ -250,7 +251,7 @@ class ViewCopies:
         self,
         sql: str,
         con: duckdb.DuckDBPyConnection,
-        fs: LocalFileSystem,
+        fs: FileSystem,
         metric_rels: list[str],
         version: int,
     ) -> dict[str, Source]:
@@ -274,7 +275,7 @@ class ViewCopies:
 def _copy(
     name: str,
     con: duckdb.DuckDBPyConnection,
-    fs: LocalFileSystem,
+    fs: FileSystem,
     metric_rels: list[str],
 ) -> Source:
     if name == METRICS:
@@ -297,7 +298,7 @@ def _runs_now(stored: Source) -> pa.Table:
     return stored.set_column(at, "status", status).drop_columns(list(_LIVENESS))
 
 
-def metric_files(fs: LocalFileSystem, rels: list[str]) -> ds.Dataset:
+def metric_files(fs: FileSystem, rels: list[str]) -> ds.Dataset:
     """The ``metrics`` view over these segment files, as the catalog reads it.
 
     The experiment id is the file's partition (``metrics/exp=<id>/...``), as for the
@@ -308,7 +309,7 @@ def metric_files(fs: LocalFileSystem, rels: list[str]) -> ds.Dataset:
     import pyarrow.fs as pafs  # noqa: PLC0415
 
     prefix = f"{layout.PARTITION_KEY}="
-    stored = layout.schema(METRICS)
+    stored = declarations.table(METRICS).arrow_schema()
     schema = pa.schema([pa.field("experiment_id", pa.string()), *stored])
     partitions = [
         ds.field("experiment_id") == rel.split("/")[1].removeprefix(prefix) for rel in rels

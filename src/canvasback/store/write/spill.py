@@ -38,8 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.store import layout
-from canvasback.store.fs import LocalFileSystem
+from canvasback.store import declarations, layout
+from canvasback.store.fs import FileSystem, LocalFileSystem
 from canvasback.store.integrity import (
     CORRUPT,
     UNREADABLE,
@@ -148,9 +148,7 @@ def pending(root: Path) -> bool:
     return any((folder / STORE_FILE).exists() for folder in spill_dirs(root))
 
 
-def replay(
-    fs: LocalFileSystem, rows_to_table: Converter, *, after_gone: bool = True
-) -> ReplayReport:
+def replay(fs: FileSystem, rows_to_table: Converter, *, after_gone: bool = True) -> ReplayReport:
     """Write every spill file of a store back into it; remove each file once written.
 
     ``rows_to_table`` is the writer's row conversion (passed in: the writer imports this).
@@ -187,7 +185,7 @@ def replay(
 
 
 def _replay_one(
-    fs: LocalFileSystem,
+    fs: FileSystem,
     spill: LocalFileSystem,
     rel: str,
     report: ReplayReport,
@@ -201,10 +199,10 @@ def _replay_one(
         name = parts[3].removesuffix(JSONL_SUFFIX) + layout.PARQUET_SUFFIX
         fs.write_parquet(f"{table}/{partition}/{name}", arrow_table)
         report.written_rows += len(rows)
-    elif len(parts) == 3 and parts[0] in layout.TABLES and layout.is_data_file(parts[2]):  # noqa: PLR2004
+    elif len(parts) == 3 and declarations.known(parts[0]) and layout.is_data_file(parts[2]):  # noqa: PLR2004
         import pyarrow.parquet as pq  # noqa: PLC0415
 
-        verdict, why = inspect_segment(spill.local_path(rel), parts[0])
+        verdict, why = inspect_segment(spill, rel, parts[0])
         if verdict == CORRUPT:  # never into the store, where it would be quarantined
             moved = spill.move_aside(rel, CORRUPT_DIR)
             if moved is not None:
@@ -248,7 +246,7 @@ def _remove_if_empty(folder: Path) -> None:
             Path(dirpath).rmdir()
 
 
-def replay_on_open(fs: LocalFileSystem, rows_to_table: Converter) -> None:
+def replay_on_open(fs: FileSystem, rows_to_table: Converter) -> None:
     """A process opening the store writes what earlier ones kept; never fails the opening."""
     try:
         report = replay(fs, rows_to_table, after_gone=False)

@@ -1,0 +1,217 @@
+"""The model registry's tables, events and views, declared to the store.
+
+Registered models and their versions are rows written once (``registered_models``,
+``model_versions``); renames, descriptions, tags, stages and deletions are events of the
+registry's partition, resolved last-writer-wins like every other fact (a rename's event
+is keyed by its slot in the model's log, and the greatest slot names the model); alias
+moves are rows of ``model_aliases``, all kept, so the current alias and its history
+come from one table. Deleted models and versions are left out of every view, and a
+purge of deleted runs keeps the runs that live versions come from.
+
+Importing this module declares all of it to the store (``store/declarations.py``); the
+registry package imports it first, and the package root imports the registry, so every
+process that opens a store reads the registry's files alike.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from canvasback.store.declarations import Declaration, declare
+from canvasback.store.read.relations import FACTS, rows
+from canvasback.store.schema import Table
+
+PARTITION: Final = "_registry"
+"""The registry's rows and events are written to this partition, not an experiment's."""
+
+# Events: entity_id is a registered model's id, or "<model id>/<version>".
+# A rename; the row keeps the first name. Key: the rename's slot in the model's log
+# (zero-padded), so the greatest key is the current name however late it is written.
+EVENT_MODEL_NAME: Final = "model_name"
+EVENT_MODEL_DESCRIPTION: Final = "model_description"
+EVENT_MODEL_TAG: Final = "model_tag"
+EVENT_MODEL_LIFECYCLE: Final = "model_lifecycle"  # "deleted"
+EVENT_VERSION_DESCRIPTION: Final = "version_description"
+EVENT_VERSION_TAG: Final = "version_tag"
+EVENT_VERSION_STAGE: Final = "version_stage"
+EVENT_VERSION_LIFECYCLE: Final = "version_lifecycle"  # "deleted"
+
+# A registered model as created; renames, descriptions, tags are events.
+REGISTERED_MODELS: Final = Table(
+    "registered_models",
+    (
+        ("model_id", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("creation_time", "BIGINT"),
+        ("user_id", "VARCHAR"),
+    ),
+    sort=("model_id",),
+    keys=("model_id",),
+)
+MODEL_VERSIONS: Final = Table(
+    "model_versions",
+    (
+        ("model_id", "VARCHAR"),
+        ("version", "BIGINT"),
+        ("source", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("creation_time", "BIGINT"),
+        ("user_id", "VARCHAR"),
+    ),
+    sort=("model_id", "version"),
+    keys=("model_id", "version"),
+)
+# Every alias move, kept: the current alias is the latest row by (timestamp, writer,
+# seq); version None removes it.
+MODEL_ALIASES: Final = Table(
+    "model_aliases",
+    (
+        ("model_id", "VARCHAR"),
+        ("alias", "VARCHAR"),
+        ("version", "BIGINT"),
+        ("timestamp", "BIGINT"),
+        ("user_id", "VARCHAR"),
+        ("host", "VARCHAR"),
+        ("writer", "VARCHAR"),
+        ("seq", "BIGINT"),
+    ),
+    sort=("model_id", "alias", "timestamp", "writer", "seq"),
+    keys=("model_id", "alias", "timestamp", "writer", "seq"),
+)
+
+_MODELS: Final = rows(REGISTERED_MODELS.name)
+_VERSIONS: Final = rows(MODEL_VERSIONS.name)
+_ALIASES: Final = rows(MODEL_ALIASES.name)
+
+# One row per registry entity (a model id, or "<model id>/<version>") with its facts.
+_FACTS: Final = f"""
+    SELECT entity_id,
+           arg_max(value, key) FILTER (kind = '{EVENT_MODEL_NAME}') AS new_name,
+           any_value(value) FILTER (kind IN ('{EVENT_MODEL_DESCRIPTION}',
+                                             '{EVENT_VERSION_DESCRIPTION}')) AS description,
+           any_value(value) FILTER (kind = '{EVENT_VERSION_STAGE}') AS stage,
+           bool_or(value = 'deleted') FILTER (kind IN ('{EVENT_MODEL_LIFECYCLE}',
+                                                       '{EVENT_VERSION_LIFECYCLE}'))
+               AS deleted,
+           max(timestamp) AS updated
+    FROM {FACTS}
+    WHERE experiment_id = '{PARTITION}'
+    GROUP BY entity_id
+"""
+
+# Each (model, alias)'s latest move (its version None if the alias was removed).
+_LATEST_ALIAS: Final = f"""
+    SELECT * FROM {_ALIASES}
+    QUALIFY row_number() OVER (
+        PARTITION BY model_id, alias ORDER BY timestamp DESC, writer DESC, seq DESC) = 1
+"""
+
+
+def _tags(kind: str) -> str:
+    return (
+        f"SELECT entity_id, key, value FROM {FACTS} "
+        f"WHERE experiment_id = '{PARTITION}' AND kind = '{kind}' AND value IS NOT NULL"
+    )
+
+
+VIEWS: Final = (
+    ("_registry_facts", _FACTS),
+    (
+        "_live_models",
+        f"""
+        SELECT m.model_id, coalesce(f.new_name, m.name) AS name, f.description,
+               m.creation_time, m.user_id, f.updated
+        FROM {_MODELS} m
+        LEFT JOIN _registry_facts f ON f.entity_id = m.model_id
+        WHERE f.deleted IS NOT TRUE
+        """,
+    ),
+    (
+        "registered_models",
+        f"""
+        SELECT m.model_id, m.name, m.description, m.creation_time,
+               greatest(m.creation_time, m.updated,
+                        (SELECT max(greatest(v.creation_time, vf.updated))
+                         FROM {_VERSIONS} v
+                         LEFT JOIN _registry_facts vf
+                              ON vf.entity_id = v.model_id || '/' || v.version
+                         WHERE v.model_id = m.model_id),
+                        (SELECT max(a.timestamp) FROM {_ALIASES} a
+                         WHERE a.model_id = m.model_id)) AS last_updated_time,
+               m.user_id
+        FROM _live_models m
+        """,
+    ),
+    (
+        "model_versions",
+        f"""
+        SELECT m.name, v.version, v.model_id, v.creation_time,
+               greatest(v.creation_time, f.updated) AS last_updated_time,
+               f.description, v.user_id, coalesce(f.stage, 'None') AS current_stage,
+               v.source, v.run_id, 'READY' AS status
+        FROM {_VERSIONS} v
+        JOIN _live_models m ON m.model_id = v.model_id
+        LEFT JOIN _registry_facts f ON f.entity_id = v.model_id || '/' || v.version
+        WHERE f.deleted IS NOT TRUE
+        """,
+    ),
+    (
+        "aliases",
+        f"""
+        SELECT v.name, a.alias, a.version, a.model_id, a.timestamp, a.user_id
+        FROM ({_LATEST_ALIAS}) a
+        JOIN model_versions v ON v.model_id = a.model_id AND v.version = a.version
+        """,
+    ),
+    (
+        "alias_history",
+        f"""
+        SELECT m.name, a.alias,
+               lag(a.version) OVER w AS from_version, a.version AS to_version,
+               a.timestamp, a.user_id, a.host, a.model_id
+        FROM {_ALIASES} a
+        JOIN _live_models m ON m.model_id = a.model_id
+        WINDOW w AS (PARTITION BY a.model_id, a.alias ORDER BY a.timestamp, a.writer, a.seq)
+        """,
+    ),
+    (
+        "registered_model_tags",
+        f"""
+        SELECT m.name, t.key, t.value, m.model_id
+        FROM ({_tags(EVENT_MODEL_TAG)}) t
+        JOIN _live_models m ON m.model_id = t.entity_id
+        """,
+    ),
+    (
+        "model_version_tags",
+        f"""
+        SELECT v.name, v.version, t.key, t.value, v.model_id
+        FROM ({_tags(EVENT_VERSION_TAG)}) t
+        JOIN model_versions v ON t.entity_id = v.model_id || '/' || v.version
+        """,
+    ),
+)
+"""The registry's views, in creation order (later ones read earlier ones)."""
+
+DECLARATION: Final = Declaration(
+    name="registry",
+    partition=PARTITION,
+    tables=(REGISTERED_MODELS, MODEL_VERSIONS, MODEL_ALIASES),
+    event_kinds=frozenset(
+        {
+            EVENT_MODEL_NAME,
+            EVENT_MODEL_DESCRIPTION,
+            EVENT_MODEL_TAG,
+            EVENT_MODEL_LIFECYCLE,
+            EVENT_VERSION_DESCRIPTION,
+            EVENT_VERSION_TAG,
+            EVENT_VERSION_STAGE,
+            EVENT_VERSION_LIFECYCLE,
+        }
+    ),
+    views=VIEWS,
+    # A registered model version keeps its source run's files (a deleted one does not).
+    keep_runs="SELECT run_id FROM model_versions WHERE run_id IS NOT NULL",
+)
+
+declare(DECLARATION)

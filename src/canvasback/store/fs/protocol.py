@@ -1,0 +1,161 @@
+"""What a backend of the store's file system offers: the operations, their contract.
+
+Paths are relative to the store root and ``/``-separated. The file operations take
+only normal paths: no leading ``/``, no empty, ``.`` or ``..`` component, no NUL; ``""``
+is the root itself, for listings. Anything else is refused with
+:class:`StorePathError` before the backend is touched, so no path leaves the store and
+an object store sees the same names a folder does. ``tests/store/test_fs_contract.py``
+is the contract, run against every backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final, Protocol
+
+from canvasback.exceptions import MlflowException
+
+if TYPE_CHECKING:
+    import contextlib
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    import pyarrow as pa
+
+# Longest file name, in bytes, on the file systems a store lives on (ext4, xfs, apfs, ntfs).
+NAME_MAX: Final = 255
+
+
+class StorePathError(MlflowException, ValueError):
+    """A relative path that would leave the store, or that no backend spells alike."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One file or folder of a listing."""
+
+    name: str
+    is_dir: bool
+    mtime_ns: int
+    size: int
+
+
+_BAD: Final = frozenset({"", ".", ".."})
+
+
+def check_rel(rel: str, *, file: bool = False) -> str:
+    """``rel`` if it is a normal store-relative path (see the module), else raise.
+
+    ``file``: it names a file, so not the root (``""``).
+    """
+    if (rel or file) and (
+        not rel or rel[0] == "/" or "\0" in rel or any(p in _BAD for p in rel.split("/"))
+    ):
+        msg = (
+            f"path {rel!r} is not a store path: it must be relative, '/'-separated, "
+            "with no empty, '.' or '..' component and no NUL"
+        )
+        raise StorePathError(msg)
+    return rel
+
+
+class FileSystem(Protocol):
+    """The operations the store does on files; every store file goes through one.
+
+    Reads of a missing file raise ``FileNotFoundError``; listings of a missing folder
+    are empty; removals of a missing file do nothing (another process removed it).
+    """
+
+    root: Path
+    """Where the store is: it names the store (spill folders are keyed by it)."""
+
+    # -- reads -----------------------------------------------------------------------
+    def local_path(self, rel: str) -> str:
+        """A path DuckDB and pyarrow open to read the file."""
+        ...
+
+    def path(self, rel: str) -> Path:
+        """The file's local path, resolved; refuses one that resolves outside the store."""
+        ...
+
+    def read_bytes(self, rel: str) -> bytes:
+        """The content of a file."""
+        ...
+
+    def exists(self, rel: str) -> bool:
+        """Whether a file or folder exists."""
+        ...
+
+    def stat(self, rel: str) -> Entry | None:
+        """A file's or folder's entry, None if it does not exist."""
+        ...
+
+    def stat_mtime_ns(self, rel: str) -> int | None:
+        """Modification time of a file or folder, None if it does not exist."""
+        ...
+
+    def is_regular_file(self, rel: str) -> bool:
+        """Whether a path is a regular file (not a folder, FIFO or device)."""
+        ...
+
+    def names(self, rel: str) -> list[str]:
+        """Names of a folder's entries, nothing else (the cheapest listing)."""
+        ...
+
+    def list_names(self, rel: str) -> list[tuple[str, bool, bool]]:
+        """(name, is a folder, is a regular file) of a folder's entries."""
+        ...
+
+    def list(self, rel: str) -> list[Entry]:
+        """Entries of a folder, with their times and sizes."""
+        ...
+
+    def walk_files(self, rel: str) -> Iterator[str]:
+        """Store-relative paths of all files below a folder."""
+        ...
+
+    # -- writes ----------------------------------------------------------------------
+    def atomic_write(self, rel: str) -> contextlib.AbstractContextManager[Path]:
+        """A local temp path to write, for a writer that needs a path (DuckDB, pyarrow).
+
+        The file appears under ``rel`` whole when the block ends; if the block raises,
+        nothing appears and any old content stays.
+        """
+        ...
+
+    def write_bytes(self, rel: str, data: bytes | memoryview) -> None:
+        """Write a file atomically: it is seen whole or not at all."""
+        ...
+
+    def write_parquet(self, rel: str, table: pa.Table, *, compression: str = "zstd") -> int:
+        """Write a Parquet file atomically; returns its size in bytes."""
+        ...
+
+    def copy_in(self, source: Path, rel: str) -> int:
+        """Copy a local file into the store atomically; returns its size."""
+        ...
+
+    def create_exclusive(self, rel: str, data: bytes) -> bool:
+        """Create a file with content only if none exists; True if this call created it.
+
+        Of any number of processes racing for one name, exactly one wins, and its
+        content is never seen half-written.
+        """
+        ...
+
+    def root_gone(self) -> bool:
+        """Whether the store existed and is gone (a write then fails; it is not made again)."""
+        ...
+
+    # -- removal ---------------------------------------------------------------------
+    def delete(self, rel: str) -> None:
+        """Remove a file, if it exists."""
+        ...
+
+    def delete_tree(self, rel: str) -> None:
+        """Remove a folder and everything below it, if it exists."""
+        ...
+
+    def move_aside(self, rel: str, quarantine_dir: str) -> str | None:
+        """Move a file into ``quarantine_dir``; its new path, None if it was gone."""
+        ...

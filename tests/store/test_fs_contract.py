@@ -1,0 +1,362 @@
+"""The file-system seam's contract: what every backend of ``canvasback.store.fs`` must do.
+
+Each test runs against every backend in ``BACKENDS`` (the local folder today); the
+object-store backend joins the list and passes the same tests unchanged. Races run in
+real processes, each opening the store the way its backend says.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from canvasback.store.fs import NAME_MAX, FileSystem, LocalFileSystem, StorePathError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How a test makes a backend, reaches it from a child process, and breaks it."""
+
+    name: str
+    make: Callable[[Path], FileSystem]  # a fresh, not yet existing store under a folder
+    open_in_child: str  # Python that binds ``fs`` to the same store; its root is argv[1]
+    remove_root: Callable[[FileSystem], None]  # the store deleted under a running process
+
+
+def _rmtree(fs: FileSystem) -> None:
+    shutil.rmtree(fs.root)
+
+
+BACKENDS = [
+    Backend(
+        "local",
+        lambda tmp: LocalFileSystem(tmp / "store"),
+        "from canvasback.store.fs import LocalFileSystem\nfs = LocalFileSystem(sys.argv[1])",
+        _rmtree,
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS, ids=lambda b: b.name)
+def backend(request) -> Backend:
+    return request.param
+
+
+@pytest.fixture
+def fs(backend, tmp_path) -> FileSystem:
+    return backend.make(tmp_path)
+
+
+# -- writes and reads ----------------------------------------------------------------
+def test_a_written_file_reads_back(fs):
+    fs.write_bytes("a/b/c.bin", b"\x00\x01payload")
+    fs.write_bytes("a/view.bin", memoryview(b"from a view"))
+    assert fs.read_bytes("a/b/c.bin") == b"\x00\x01payload"
+    assert fs.read_bytes("a/view.bin") == b"from a view"
+    with open(fs.local_path("a/b/c.bin"), "rb") as fh:  # noqa: PTH123  # the reader's way in
+        assert fh.read() == b"\x00\x01payload"
+
+
+def test_a_rewrite_replaces_the_whole_content(fs):
+    fs.write_bytes("f", b"x" * 1000)
+    fs.write_bytes("f", b"short")
+    assert fs.read_bytes("f") == b"short"
+
+
+def test_missing_files_read_as_missing(fs):
+    fs.write_bytes("there/file", b"1")
+    with pytest.raises(FileNotFoundError):
+        fs.read_bytes("there/nothing")
+    with pytest.raises(FileNotFoundError):
+        fs.read_bytes("nowhere/nothing")
+    assert fs.stat("there/nothing") is None
+    assert fs.stat_mtime_ns("there/nothing") is None
+    assert not fs.exists("there/nothing")
+    assert not fs.is_regular_file("there/nothing")
+    assert fs.list("nowhere") == []
+    assert fs.names("nowhere") == []
+    assert fs.list_names("nowhere") == []
+    assert list(fs.walk_files("nowhere")) == []
+
+
+def test_stat_gives_size_and_kind(fs):
+    fs.write_bytes("d/file", b"12345")
+    file, folder = fs.stat("d/file"), fs.stat("d")
+    assert file is not None
+    assert (file.size, file.is_dir) == (5, False)
+    assert file.mtime_ns == fs.stat_mtime_ns("d/file")
+    assert folder is not None
+    assert folder.is_dir
+    assert fs.is_regular_file("d/file")
+    assert not fs.is_regular_file("d")
+
+
+def test_a_listing_shows_what_was_written(fs):
+    fs.write_bytes("t/p1/a", b"1")
+    fs.write_bytes("t/p1/b", b"22")
+    fs.write_bytes("t/p2/c", b"333")
+    assert sorted(fs.names("t")) == ["p1", "p2"]
+    assert sorted(fs.list_names("t/p1")) == [("a", False, True), ("b", False, True)]
+    assert sorted(fs.list_names("t")) == [("p1", True, False), ("p2", True, False)]
+    entries = {e.name: e for e in fs.list("t/p1")}
+    assert {n: (e.size, e.is_dir) for n, e in entries.items()} == {
+        "a": (1, False),
+        "b": (2, False),
+    }
+    assert sorted(fs.walk_files("t")) == ["t/p1/a", "t/p1/b", "t/p2/c"]
+    assert sorted(fs.walk_files("")) == ["t/p1/a", "t/p1/b", "t/p2/c"]
+
+
+def test_parquet_and_copies_arrive_whole(fs, tmp_path):
+    table = pa.table({"run_id": ["r1", "r2"], "value": [1.5, 2.5]})
+    size = fs.write_parquet("metrics/exp=1/seg.parquet", table)
+    assert size == fs.stat("metrics/exp=1/seg.parquet").size
+    assert pq.read_table(fs.local_path("metrics/exp=1/seg.parquet")).equals(table)
+    source = tmp_path / "local.bin"
+    source.write_bytes(b"y" * 3_000_000)
+    assert fs.copy_in(source, "artifacts/r1/big.bin") == 3_000_000
+    assert fs.read_bytes("artifacts/r1/big.bin") == source.read_bytes()
+
+
+# -- atomicity -----------------------------------------------------------------------
+def test_a_failed_write_leaves_the_old_content_and_no_trace(fs):
+    fs.write_bytes("f", b"old")
+
+    def interrupted(rel: str, error: BaseException) -> None:
+        with fs.atomic_write(rel) as tmp:
+            tmp.write_bytes(b"half of the new")
+            raise error
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted("f", KeyboardInterrupt())
+    with pytest.raises(OSError, match="disk full"):
+        interrupted("new", OSError("disk full"))
+    assert fs.read_bytes("f") == b"old"
+    assert fs.names("") == ["f"]  # no temp file, no "new"
+
+
+def test_atomic_write_takes_a_path_writers_open(fs):
+    with fs.atomic_write("d/out.parquet") as tmp:
+        pq.write_table(pa.table({"x": [1, 2, 3]}), str(tmp))
+        assert not fs.exists("d/out.parquet")  # not before the block ends
+    assert pq.read_table(fs.local_path("d/out.parquet")).column("x").to_pylist() == [1, 2, 3]
+
+
+def test_a_reader_sees_a_file_whole_or_not_at_all(fs, backend, spawn_python):
+    size = 1 << 21
+    contents = {b"a" * size, b"b" * size}
+    writer = spawn_python(
+        _child(
+            backend,
+            f"""
+            fs.write_bytes("hot/file", b"b" * {size})
+            print("ready", flush=True)
+            sys.stdin.readline()
+            for i in range(60):
+                fs.write_bytes("hot/file", (b"a" if i % 2 == 0 else b"b") * {size})
+            print("done", flush=True)
+            """,
+        ),
+        fs.root,
+        stdin=subprocess.PIPE,
+    )
+    assert writer.stdout.readline().strip() == "ready"
+    writer.stdin.write("go\n")
+    writer.stdin.flush()
+    reads = 0
+    while True:  # at least one read while the writer rewrites, then until it is done
+        running = writer.poll() is None
+        data = fs.read_bytes("hot/file")
+        assert data in contents, f"a read saw {len(data)} bytes starting {data[:8]!r}"
+        reads += 1
+        if not running:
+            break
+    out, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    assert out.strip() == "done"
+    assert reads > 1
+
+
+# -- exclusive create ----------------------------------------------------------------
+def test_create_exclusive_never_replaces(fs):
+    assert fs.create_exclusive("claims/ns/name", b"first")
+    assert not fs.create_exclusive("claims/ns/name", b"second")
+    assert fs.read_bytes("claims/ns/name") == b"first"
+    assert fs.names("claims/ns") == ["name"]  # nothing left of the loser
+
+
+def test_create_exclusive_has_one_winner_among_racing_processes(fs, backend, spawn_python):
+    racers = 8
+    children = [
+        spawn_python(
+            _child(
+                backend,
+                """
+                print("ready", flush=True)
+                sys.stdin.readline()  # all start together
+                content = ("racer %s " % sys.argv[2]).encode() * 5000
+                won = fs.create_exclusive("claims/race/the-name", content)
+                print("won" if won else "lost", flush=True)
+                """,
+            ),
+            fs.root,
+            i,
+            stdin=subprocess.PIPE,
+        )
+        for i in range(racers)
+    ]
+    for child in children:
+        assert child.stdout.readline().strip() == "ready"
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    results = []
+    for child in children:
+        out, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        results.append(out.strip())
+    assert sorted(results) == ["lost"] * (racers - 1) + ["won"]
+    winner = results.index("won")
+    assert fs.read_bytes("claims/race/the-name") == f"racer {winner} ".encode() * 5000
+    assert fs.names("claims/race") == ["the-name"]
+
+
+# -- removal -------------------------------------------------------------------------
+def test_delete_removes_a_file_and_a_missing_one_is_fine(fs):
+    fs.write_bytes("d/a", b"1")
+    fs.write_bytes("d/sub/b", b"2")
+    fs.delete("d/a")
+    fs.delete("d/a")
+    fs.delete("nowhere/x")
+    assert not fs.exists("d/a")
+    fs.delete_tree("d")
+    fs.delete_tree("d")
+    assert not fs.exists("d")
+    assert list(fs.walk_files("")) == []
+
+
+def test_move_aside_keeps_the_content_elsewhere(fs):
+    fs.write_bytes("t/p/bad.parquet", b"garbage")
+    moved = fs.move_aside("t/p/bad.parquet", "_quarantine")
+    assert moved is not None
+    assert moved.startswith("_quarantine/")
+    assert fs.read_bytes(moved) == b"garbage"
+    assert not fs.exists("t/p/bad.parquet")
+    assert fs.move_aside("t/p/bad.parquet", "_quarantine") is None
+
+
+def test_a_store_gone_is_not_made_again(fs, backend):
+    assert not fs.root_gone()
+    fs.write_bytes("t/a", b"1")  # the first write makes a new store
+    backend.remove_root(fs)
+    assert fs.root_gone()
+    with pytest.raises(FileNotFoundError):
+        fs.write_bytes("t/b", b"2")
+    with pytest.raises(FileNotFoundError):
+        fs.create_exclusive("claims/x/y", b"2")
+    assert not fs.exists("")
+
+
+# -- names ---------------------------------------------------------------------------
+ODD_NAMES = [
+    "with space",
+    "quote's",
+    'double"quote',
+    "100%",
+    "hash#tag",
+    "what?",
+    "k=v",
+    "-leading-dash",
+    "é-accent",
+    "日本語",
+    "emoji-🦆",
+    "x" * NAME_MAX,
+    "é" * (NAME_MAX // 2),  # 254 bytes in UTF-8
+]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES, ids=range(len(ODD_NAMES)))
+def test_odd_names_round_trip(fs, name):
+    fs.write_bytes(f"artifacts/r1/{name}", b"content")
+    assert fs.create_exclusive(f"claims/odd/{name}", b"claimed")
+    assert fs.names("artifacts/r1") == [name]
+    assert fs.read_bytes(f"artifacts/r1/{name}") == b"content"
+    assert fs.read_bytes(f"claims/odd/{name}") == b"claimed"
+    with open(fs.local_path(f"artifacts/r1/{name}"), "rb") as fh:  # noqa: PTH123
+        assert fh.read() == b"content"
+    fs.delete(f"artifacts/r1/{name}")
+    assert fs.names("artifacts/r1") == []
+
+
+# Each resolves inside the test's folder, so a backend that lets one through writes
+# there (the test then fails), never anywhere else on the machine.
+NOT_STORE_PATHS = [
+    "../outside",
+    "{tmp}/absolute",
+    "a/../../outside",
+    "a//b",
+    "./a",
+    "a/./b",
+    "a\0b",
+]
+
+
+@pytest.mark.parametrize("rel", NOT_STORE_PATHS)
+def test_paths_that_are_not_store_paths_are_refused(fs, rel, tmp_path):
+    rel = rel.format(tmp=tmp_path.as_posix())
+    fs.write_bytes("a/b", b"inside")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    operations: list[Callable[[], object]] = [
+        lambda: fs.write_bytes(rel, b"x"),
+        lambda: fs.write_parquet(rel, pa.table({"x": [1]})),
+        lambda: fs.create_exclusive(rel, b"x"),
+        lambda: fs.read_bytes(rel),
+        lambda: fs.local_path(rel),
+        lambda: fs.exists(rel),
+        lambda: fs.stat(rel),
+        lambda: fs.stat_mtime_ns(rel),
+        lambda: fs.is_regular_file(rel),
+        lambda: fs.names(rel),
+        lambda: fs.list(rel),
+        lambda: fs.list_names(rel),
+        lambda: list(fs.walk_files(rel)),
+        lambda: fs.delete(rel),
+        lambda: fs.delete_tree(rel),
+        lambda: fs.move_aside(rel, "_quarantine"),
+        lambda: fs.move_aside("a/b", rel),
+    ]
+    for operation in operations:
+        with pytest.raises(StorePathError, match="not a store path"):
+            operation()
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert fs.read_bytes("a/b") == b"inside"
+
+
+def test_the_root_is_a_folder_not_a_file(fs):
+    fs.write_bytes("a", b"1")
+    for operation in (
+        lambda: fs.write_bytes("", b"x"),
+        lambda: fs.create_exclusive("", b"x"),
+        lambda: fs.read_bytes(""),
+        lambda: fs.delete(""),
+        lambda: fs.delete_tree(""),
+    ):
+        with pytest.raises(StorePathError):
+            operation()
+    assert fs.names("") == ["a"]
+
+
+def _child(backend: Backend, body: str) -> str:
+    """A child's script: open the backend's store (root in argv[1]), then ``body``."""
+    return f"import sys\n{backend.open_in_child}\n{textwrap.dedent(body)}"
