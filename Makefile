@@ -4,7 +4,15 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+# pytest-xdist workers: one per core by default (`make test PYTEST_WORKERS=4`).
+PYTEST_WORKERS ?= auto
+# Each test module on one worker, and every test of a Jupyter server on one worker, which
+# starts the server once; the servers' tests go first (tests/conftest.py).
+XDIST   = -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+# The unit tier: no child Python, kernel, wheel or browser (the markers in pyproject.toml).
+FAST    = not (slow or kernel or wheel or browser or jupyterlab)
+
+.PHONY: setup demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,16 +35,22 @@ demo: setup
 	$(BIN)/jupyter lab notebooks/demo.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Lint first (it is part of the test command, so CI enforces it); then the JS units;
-# then one pytest run, where the notebooks run under nbval against a temporary store
-# seeded like the demo's (and a temporary Jupyter data folder: the notebooks that
-# canvasback runs are signed there, not in the user's own).
+# then every pytest tier across the xdist workers, where the notebooks run under nbval
+# against a temporary store seeded like the demo's (each notebook keeps to an experiment
+# of its own) and a temporary Jupyter data folder (the notebooks that canvasback runs are
+# signed there, not in the user's own); last, alone, the tests marked serial.
 test: lint
 	bash scripts/install-chromium.sh
 	npm test
 	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
-	  CANVASBACK_STORE=$$store/store JUPYTER_DATA_DIR=$$store/jupyter \
-	  $(BIN)/python -m pytest tests notebooks --nbval-lax; \
-	  rc=$$?; rm -rf $$store; exit $$rc
+	  export CANVASBACK_STORE=$$store/store JUPYTER_DATA_DIR=$$store/jupyter && \
+	  { $(BIN)/python -m pytest $(XDIST) -m "not serial" tests notebooks --nbval-lax; rc=$$?; \
+	    $(BIN)/python -m pytest -m serial tests; serial=$$?; }; \
+	  rm -rf $$store; [ $$serial = 0 ] || [ $$serial = 5 ] || rc=$$serial; exit $$rc
+
+# The unit tier, in parallel: a couple of minutes. `make lint` checks style and layers.
+test-fast: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(FAST)" tests
 
 # ruff, mypy strict, tsc and the import-linter contracts of pyproject.toml (the layers).
 lint: setup

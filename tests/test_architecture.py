@@ -147,11 +147,13 @@ def _lint_imports(src: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # lint-imports runs in a child process (as in `make lint`)
 def test_the_import_contracts_hold():
     result = _lint_imports(ROOT / "src")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_an_upward_import_breaks_the_layers(tmp_path):
     src = tmp_path / "src"
     shutil.copytree(PACKAGE, src / "canvasback", ignore=shutil.ignore_patterns("static"))

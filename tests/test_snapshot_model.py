@@ -15,6 +15,7 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.conftest import child_env
@@ -22,6 +23,8 @@ from tests.conftest import child_env
 import canvasback
 from canvasback.store import Store
 from canvasback.store.reader import Catalog
+
+pytestmark = pytest.mark.slow  # two writer processes per example
 
 WORKER = textwrap.dedent(
     """
