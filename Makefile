@@ -6,11 +6,12 @@ STAMP   := $(VENV)/.installed
 
 # pytest-xdist workers: one per core by default (`make test PYTEST_WORKERS=4`).
 PYTEST_WORKERS ?= auto
-# Each test module on one worker, and every test of a Jupyter server on one worker, which
-# starts the server once; the servers' tests go first (tests/conftest.py).
-XDIST   = -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+# Each test module on one worker; the modules of the longest tiers first (tests/conftest.py).
+XDIST   = -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # The unit tier: no child Python, kernel, wheel or browser (the markers in pyproject.toml).
 FAST    = not (slow or kernel or wheel or browser or jupyterlab)
+# More pytest options for both targets, e.g. `make test-fast PYTEST_ARGS="-x --durations=20"`.
+PYTEST_ARGS ?=
 
 .PHONY: setup demo test test-fast lint bench clean
 
@@ -44,13 +45,13 @@ test: lint
 	npm test
 	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
 	  export CANVASBACK_STORE=$$store/store JUPYTER_DATA_DIR=$$store/jupyter && \
-	  { $(BIN)/python -m pytest $(XDIST) -m "not serial" tests notebooks --nbval-lax; rc=$$?; \
-	    $(BIN)/python -m pytest -m serial tests; serial=$$?; }; \
+	  { $(BIN)/python -m pytest $(XDIST) -m "not serial" $(PYTEST_ARGS) tests notebooks --nbval-lax; rc=$$?; \
+	    $(BIN)/python -m pytest -p no:nbval -m serial $(PYTEST_ARGS) tests; serial=$$?; }; \
 	  rm -rf $$store; [ $$serial = 0 ] || [ $$serial = 5 ] || rc=$$serial; exit $$rc
 
 # The unit tier, in parallel: a couple of minutes. `make lint` checks style and layers.
 test-fast: setup
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "$(FAST)" tests
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p no:nbval -m "$(FAST)" $(PYTEST_ARGS) tests
 
 # ruff, mypy strict, tsc and the import-linter contracts of pyproject.toml (the layers).
 lint: setup

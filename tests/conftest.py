@@ -6,9 +6,9 @@ what each means). A test gets its marker from the fixtures it uses (``TIER_OF_FI
 a test that starts a child Python or a browser is in that tier without saying so), or
 from a mark on it or on its module, for what fixtures cannot show (a kernel started by
 ``run_notebook``, a subprocess started by hand); a unit-tier test that starts a child
-Python fails, saying so. ``make test`` runs every tier across pytest-xdist workers: each
-module on one worker (its module fixtures made once), every test of a Jupyter server on
-one worker (the server started once), then the tests marked ``serial`` alone.
+Python fails, saying so. ``make test`` runs every tier across pytest-xdist workers, each
+module on one worker (its module fixtures made once; each worker starts its own browser
+and Jupyter servers, in seconds), then the tests marked ``serial`` alone.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ TIER_OF_FIXTURE: Final = {
     "notebook7": "jupyterlab",
     "browser": "browser",
 }
-# The xdist group of every test that uses a JupyterLab or Notebook 7 server (session
-# fixtures): one worker starts them, once.
-SERVER_GROUP: Final = "jupyter-servers"
+# Under xdist (`--dist loadfile`: a module's tests on one worker), the modules of the
+# longest tiers start first and the unit tests fill in at the end.
+FIRST_TO_LAST: Final = ("jupyterlab", "kernel", "wheel", "slow", "browser")
 
 
 def tiers_of(item: pytest.Item) -> set[str]:
@@ -55,23 +55,17 @@ def tiers_of(item: pytest.Item) -> set[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its tiers; under xdist, group the tests that share a worker."""
-    grouped = hasattr(config, "workerinput") and config.getoption("dist") == "loadgroup"
-    serves = set()
+    """Mark each test with its tiers; under xdist, order the modules longest tier first."""
+    rank: dict[Path, int] = {}
     for item in items:
         tiers = tiers_of(item)
         for tier in sorted(tiers):
             if item.get_closest_marker(tier) is None:
                 item.add_marker(tier)
-        if grouped:
-            server = "jupyterlab" in tiers
-            group = SERVER_GROUP if server else item.path.relative_to(config.rootpath).as_posix()
-            item.add_marker(pytest.mark.xdist_group(group))
-            if server:
-                serves.add(item.nodeid)
-    if grouped:
-        # The servers' tests first: the longest group, it starts while the rest spread.
-        items.sort(key=lambda item: item.nodeid not in serves)
+        first = min((FIRST_TO_LAST.index(t) for t in tiers), default=len(FIRST_TO_LAST))
+        rank[item.path] = min(rank.get(item.path, first), first)
+    if hasattr(config, "workerinput"):  # every worker sorts alike: xdist checks it
+        items.sort(key=lambda item: rank[item.path])  # stable: a module stays in one piece
 
 
 @pytest.hookimpl(wrapper=True)
