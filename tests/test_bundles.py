@@ -101,11 +101,10 @@ def test_wheel_ships_the_bundles_and_imports_from_a_clean_venv(tmp_path):
     assert not dev_builds, f"{dev_builds} come from `npm run dev`; run `npm run build`"
 
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
+    venv.create(env_dir)  # no pip of its own (ensurepip takes seconds): this one installs
     python = env_dir / "bin" / "python"
-    subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True, env=env
-    )
+    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
+    subprocess.run([*install, "--no-deps", str(wheel)], check=True, env=env)
     # Dependencies come from the test environment, appended after the clean venv's own
     # site-packages, so `canvasback` itself can only come from the wheel.
     site = Path(
