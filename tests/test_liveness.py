@@ -88,17 +88,44 @@ def test_a_killed_process_s_run_reads_killed_and_a_quiet_one_running(tmp_path, s
 def test_the_stale_rule_reads_the_same_in_sql_and_in_arrow():
     now = int(time.time() * 1000)
     stale = now - liveness.stale_after_ms() - 60_000
+    minute = 60_000  # a writer beating once a minute is stale only after six
+    rows = [  # status, last seen, the interval its writer recorded
+        ("RUNNING", now, None),
+        ("RUNNING", stale, None),
+        ("RUNNING", None, None),
+        ("FINISHED", stale, None),
+        ("FAILED", now, None),
+        (None, stale, None),
+        ("RUNNING", now - 2 * minute, minute),
+        ("RUNNING", now - 7 * minute, minute),
+        ("RUNNING", now - 2_000, 100),
+    ]
+    status, last_seen, interval = zip(*rows, strict=True)
     table = pa.table(
         {
-            "status": ["RUNNING", "RUNNING", "RUNNING", "FINISHED", "FAILED", None],
-            "last_seen": [now, stale, None, stale, now, stale],
+            "status": list(status),
+            "last_seen": pa.array(last_seen, pa.int64()),
+            "heartbeat_ms": pa.array(interval, pa.int64()),
         }
     )
-    arrow = liveness.status_arrow(table.column("status"), table.column("last_seen"))
+    arrow = liveness.status_arrow(
+        table.column("status"), table.column("last_seen"), table.column("heartbeat_ms")
+    )
     con = duckdb.connect()
     con.register("b", table)
     sql = [r[0] for r in con.execute(f"SELECT {liveness.status_sql('b')} FROM b").fetchall()]
-    assert arrow.to_pylist() == sql == ["RUNNING", "KILLED", "RUNNING", "FINISHED", "FAILED", None]
+    assert arrow.to_pylist() == sql
+    assert sql == [
+        "RUNNING",
+        "KILLED",
+        "RUNNING",
+        "FINISHED",
+        "FAILED",
+        None,
+        "RUNNING",
+        "KILLED",
+        "KILLED",
+    ]
 
 
 @pytest.mark.usefixtures("fast_beats")
@@ -114,3 +141,49 @@ def test_a_killed_run_resumed_reads_running_again(tmp_path, spawn_python, wait):
     with cb.start_run(run_id=run_id):
         assert cb.get_run(run_id).info.status == "RUNNING"
     assert cb.get_run(run_id).info.status == "FINISHED"
+
+
+def _age_and_status(root, run_id):
+    """(ms since the run's last sign of life, its status) as a new reader sees them."""
+    catalog = Store(root).read()
+    ((age, status),) = catalog.rows(
+        f"SELECT epoch_ms(now()) - r.last_seen, {liveness.status_sql('r')} "
+        f"FROM {catalog.runs_table} r WHERE r.run_id = ?",
+        [run_id],
+    )
+    return age, status
+
+
+def test_a_run_is_judged_by_the_interval_its_writer_recorded(
+    tmp_path, spawn_python, monkeypatch, wait
+):
+    root = tmp_path / "store"
+    ids = {}
+    children = {}
+    # One writer beats every 10 s (the default), one every 0.1 s; this reader is set to 1 s.
+    for name, seconds in (("quiet", "10"), ("fast", "0.1")):
+        monkeypatch.setenv(liveness.HEARTBEAT_ENV, seconds)
+        id_file = tmp_path / name
+        children[name] = spawn_python(CHILD, root, name, id_file)
+        ids[name] = wait(lambda f=id_file: f.exists() and f.read_text(), what=f"{name} run")
+    monkeypatch.setenv(liveness.HEARTBEAT_ENV, "1")
+    own_limit = liveness.STALE_BEATS * 1000  # what this reader's setting would allow
+    os.kill(children["fast"].pid, signal.SIGKILL)
+    children["fast"].wait(timeout=30)
+
+    def killed():
+        age, status = _age_and_status(root, ids["fast"])
+        return status == "KILLED" and (age,)
+
+    # Silent for six of its own beats: KILLED long before this reader's setting says.
+    (age,) = wait(killed, timeout=60, what="the fast writer's run KILLED")
+    assert age < own_limit
+
+    def past_own_limit():
+        age, status = _age_and_status(root, ids["quiet"])
+        return age > own_limit + 500 and (status,)
+
+    # Silent for longer than this reader's limit, yet within its writer's: RUNNING.
+    assert wait(past_own_limit, timeout=60, what="the quiet run past 6 s") == ("RUNNING",)
+    children["quiet"].kill()
+    children["quiet"].wait(timeout=30)

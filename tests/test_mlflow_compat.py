@@ -143,7 +143,9 @@ def test_synchronous_logging_is_on_disk_when_it_returns(store):
 
 @pytest.mark.parametrize("uri", ["http://localhost:5000", "databricks", "sqlite:///mlflow.db"])
 def test_a_server_tracking_uri_is_a_clear_error(uri):
-    with pytest.raises(mlflow.exceptions.MlflowException, match=r"not a local store.*export"):
+    with pytest.raises(
+        mlflow.exceptions.MlflowException, match=r"not a local store.*canvasback import-mlflow"
+    ):
         mlflow.set_tracking_uri(uri)
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import warnings
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +22,9 @@ from canvasback.store import Store, layout, snapshots, wide
 from canvasback.store.reader import Catalog
 from canvasback.store.snapshots import CorruptSnapshotWarning
 from canvasback.tracking.queries import search
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 VIEWS = {
     "experiments": "SELECT experiment_id, name, lifecycle_stage FROM experiments",
@@ -57,6 +61,13 @@ def assert_same_as_full_resolve(root) -> Catalog:
     with_snapshot, without = read(root), read(root, use_snapshots=False)
     assert state(with_snapshot) == state(without)
     return with_snapshot
+
+
+def folder(root, name) -> Path:
+    """The folder of a snapshot's files."""
+    found = snapshots.folder_of(Store(root).fs, str(name))
+    assert found is not None
+    return root / snapshots.SNAPSHOTS_DIR / found
 
 
 def log_runs(n: int, experiment: str = "snap", start: int = 0) -> list[str]:
@@ -189,13 +200,14 @@ def test_a_reader_moves_onto_a_newer_snapshot_and_old_ones_are_pruned(store):
     assert catalog.snapshot == first
     log_runs(2, start=3)
     second = canvasback.compact(grace_seconds=0).snapshot
+    first_folder = folder(store, first)
     third_report = (log_runs(1, start=5), canvasback.compact(grace_seconds=0))[1]
     catalog.refresh()
     assert catalog.snapshot == third_report.snapshot
     assert state(catalog) == state(read(store, use_snapshots=False))
     assert first in third_report.deleted_snapshots  # past the newest two
     assert snapshots.manifest_names(Store(store).fs) == [third_report.snapshot, second]
-    assert not (store / snapshots.SNAPSHOTS_DIR / first).exists()
+    assert not first_folder.exists()
 
 
 def test_a_corrupt_snapshot_falls_back_with_a_warning(store):
@@ -204,14 +216,14 @@ def test_a_corrupt_snapshot_falls_back_with_a_warning(store):
     log_runs(2, start=3)
     newer = canvasback.compact(grace_seconds=0).snapshot
     expected = state(read(store, use_snapshots=False))
-    wide = store / snapshots.SNAPSHOTS_DIR / str(newer) / snapshots.WIDE_FILE
+    wide = folder(store, newer) / snapshots.WIDE_FILE
     wide.write_bytes(wide.read_bytes()[: wide.stat().st_size // 2])
     with pytest.warns(CorruptSnapshotWarning, match=str(newer)):
         catalog = read(store)
     assert catalog.snapshot == older  # the older one, and the newer tail on top
     assert state(catalog) == expected
     # Both damaged: the segments themselves.
-    params = store / snapshots.SNAPSHOTS_DIR / str(older) / "params.parquet"
+    params = folder(store, older) / "params.parquet"
     params.write_bytes(b"not parquet")
     with pytest.warns(CorruptSnapshotWarning):
         catalog = read(store)

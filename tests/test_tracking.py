@@ -547,3 +547,42 @@ def test_client_and_fluent_share_a_store(store):
     client = Client(store=store)
     assert client.get_run(run.run_id).data.metrics == {"m": 3.0}
     assert client.store is canvasback.client().store
+
+
+def test_a_run_given_its_id_keeps_it_its_times_and_user_and_gets_no_other_tags(store):
+    client = Client(store=store)
+    run_id = "0123456789abcdef0123456789abcdef"
+    run = client.create_run(
+        None, start_time=1_600_000_000_000, tags={"team": "a"}, run_id=run_id, user_id="ada"
+    )
+    run.end("FAILED", end_time=1_600_000_005_000)
+    got = client.get_run(run_id)
+    assert got.info.run_id == run_id
+    assert (got.info.start_time, got.info.end_time) == (1_600_000_000_000, 1_600_000_005_000)
+    assert (got.info.user_id, got.info.status) == ("ada", "FAILED")
+    # A copy of a run recorded elsewhere: its tags are the ones given (and its name's).
+    assert set(got.data.tags) == {"team", "mlflow.runName"}
+    assert "mlflow.user" in client.get_run(client.create_run(None).info.run_id).data.tags
+
+
+def test_a_given_run_id_is_checked_and_given_once(store):
+    client = Client(store=store)
+    for bad in ("", "-leading-dash", "has/slash", "x" * 300, 42):
+        with pytest.raises(canvasback.InvalidInputError, match="Invalid run id"):
+            client.create_run(None, run_id=bad)
+    client.create_run(None, run_id="abc", start_time=1)
+    with pytest.raises(canvasback.InvalidInputError, match="'abc' is taken"):
+        client.create_run(None, run_id="abc", start_time=1)
+    with pytest.raises(canvasback.InvalidInputError, match="'abc' is taken"):
+        client.create_run(None, run_id="abc", start_time=2)
+    assert client.sql("SELECT count(*) FROM runs").fetchall() == [(1,)]
+
+
+def test_an_experiment_given_its_id_keeps_it_and_a_taken_id_is_refused(store):
+    client = Client(store=store)
+    assert client.create_experiment("copied", experiment_id="734582934789234") == "734582934789234"
+    assert client.get_experiment("734582934789234").name == "copied"
+    for bad in ("734582934789234", "0", "x1", "1" * 20):
+        with pytest.raises(canvasback.InvalidInputError, match="Invalid experiment id"):
+            client.create_experiment(f"other-{bad}", experiment_id=bad)
+    assert client.get_experiment_by_name("other-0") is None

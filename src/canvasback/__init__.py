@@ -37,6 +37,7 @@ from canvasback.registry import (
 from canvasback.registry import Client as MlflowClient
 from canvasback.store.reader import CorruptSegmentWarning
 from canvasback.store.snapshots import CorruptSnapshotWarning
+from canvasback.store.user_sql import StatementRefusedError
 from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.context import add_run_create_hook, add_run_start_hook, reset
 from canvasback.tracking.current import (
@@ -161,7 +162,16 @@ def load_model(model_uri: str, **kwargs: Any) -> Any:  # noqa: ANN401  # a PyFun
     return loading.load_model(model_uri, **kwargs)
 
 
+# Importers load on first use too: MLflow's client, TensorBoard's reader and tqdm are
+# imported only by an import.
+_IMPORTERS = ("import_mlflow", "import_tensorboard")
+
+
 def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
+    if name in _IMPORTERS:
+        import canvasback.importers  # noqa: PLC0415  # lazy by design
+
+        return getattr(canvasback.importers, name)
     if name in _MODEL_MODULES:
         import importlib  # noqa: PLC0415
 
@@ -176,7 +186,7 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
 
 def __dir__() -> list[str]:
     # Completion shows the lazy widget names beside the eagerly imported ones.
-    return sorted({*globals(), *_WIDGETS, *_MODEL_MODULES})
+    return sorted({*globals(), *_WIDGETS, *_MODEL_MODULES, *_IMPORTERS})
 
 
 try:
@@ -208,6 +218,7 @@ __all__ = [
     "RunInfo",
     "RunNotFoundError",
     "RunTag",
+    "StatementRefusedError",
     "__version__",
     "active_run",
     "artifacts",
@@ -230,6 +241,8 @@ __all__ = [
     "get_run",
     "get_store",
     "get_tracking_uri",
+    "import_mlflow",
+    "import_tensorboard",
     "last_active_run",
     "load_model",
     "load_table",

@@ -4,6 +4,10 @@
 of a project folder (``canvasback.toml`` or MLflow's ``MLproject``), as a tracked run;
 exit status 0 when the run FINISHED, 1 when it failed.
 
+``canvasback import-mlflow URI [--store STORE]`` moves an MLflow store (a mlruns folder,
+a database, a tracking server) in, and ``canvasback import-tensorboard LOGDIR`` TensorBoard
+event files (``canvasback.importers``); run again, they double nothing.
+
 ``canvasback recover [STORE]`` writes the rows an earlier process could not write to a
 store (kept in a spill folder, see ``canvasback.store.spill``) into it, and settles the
 registry calls a killed process left half done (``canvasback.registry.repair``); it says
@@ -21,13 +25,15 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import click
 
+from canvasback._config import mlflow_store_at
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from pathlib import Path
 
+    from canvasback.importers import ImportReport
     from canvasback.store.spill import ReplayReport
 
 PROG: Final = "canvasback"
@@ -106,6 +112,14 @@ def store_folder(value: str | None, *, create: bool) -> Path:
     except MlflowException as exc:
         msg = f"store {_shown(given)} is not a folder: {str(exc).split('. ')[0]}"
         raise Refused(msg) from None
+    mlflow = mlflow_store_at(path)
+    if mlflow is not None:
+        what, source = mlflow
+        msg = (
+            f"{shown} is {what}, not a canvasback store; to move its runs in: "
+            f"{PROG} import-mlflow {source} --store <new path>"
+        )
+        raise Refused(msg)
     problem = _store_problem(path, shown, create=create)
     if problem is not None:
         try:
@@ -141,23 +155,26 @@ def recover(store: str | None) -> int:
     """Write what an earlier process could not write into STORE.
 
     Rows a process could not write to the store (kept in a spill folder of the user's
-    cache) are written into it, and registry calls (register, rename, delete) that a
-    killed process left half done are completed or undone. STORE is a store folder (default:
-    CANVASBACK_STORE, else ./canvasback-store). Exit status 0 when nothing is left
-    to write, 1 when rows are still kept (the output says where and why).
+    cache) are written into it, and registry and experiment calls (create, register,
+    rename, delete) that a killed process left half done are completed or undone.
+    STORE is a store folder (default: CANVASBACK_STORE, else ./canvasback-store). Exit
+    status 0 when nothing is left to write, 1 when rows are still kept (the output says
+    where and why).
     """
     from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
     from canvasback.store import open_store, spill  # noqa: PLC0415
     from canvasback.store.arrow_rows import rows_to_table  # noqa: PLC0415
     from canvasback.store.fs import LocalFileSystem  # noqa: PLC0415
+    from canvasback.tracking.experiment_claims import recover_experiments  # noqa: PLC0415
 
     root = store_folder(store, create=False)
     report = spill.replay(LocalFileSystem(root), rows_to_table)
     versions = repair.recover_registry(open_store(root))
-    return _report_recovery(root, report, versions)
+    experiments = recover_experiments(open_store(root))
+    return _report_recovery(root, report, versions, experiments)
 
 
-def _report_recovery(root: Path, report: ReplayReport, versions: int) -> int:
+def _report_recovery(root: Path, report: ReplayReport, versions: int, experiments: int) -> int:
     out, err = sys.stdout, sys.stderr
     out.write(
         f"canvasback recover: wrote {report.written_rows} row(s) in "
@@ -165,6 +182,8 @@ def _report_recovery(root: Path, report: ReplayReport, versions: int) -> int:
     )
     if versions:
         out.write(f"canvasback recover: made {versions} registry repair(s) of killed calls\n")
+    if experiments:
+        out.write(f"canvasback recover: made {experiments} experiment repair(s) of killed calls\n")
     for path, rows in sorted(report.remaining.items()):
         out.write(f"  still kept: {rows} row(s) in {path}\n")
     for error in report.errors:
@@ -252,6 +271,75 @@ def run(
         cell = tags.get("canvasback.notebook.failed_cell")
         sys.stderr.write(f"canvasback run: {'cell ' + cell + ': ' if cell else ''}{reason}\n")
     return 1
+
+
+_STORE_OPTION = click.option(
+    "--store",
+    default=None,
+    metavar="STORE",
+    help="The store folder, made if new (default: CANVASBACK_STORE, else ./canvasback-store).",
+)
+
+
+@cli.command("import-mlflow")
+@click.argument("uri", metavar="URI")
+@_STORE_OPTION
+def import_mlflow(uri: str, store: str | None) -> int:
+    """Move an MLflow store's runs, models and registry into a canvasback store.
+
+    URI is a mlruns folder (read directly, no MLflow needed), an MLflow SQLite file or
+    sqlite:/// URI, another database URI MLflow reads, or a tracking server
+    (http://host:5000); all but a folder need `pip install 'canvasback[mlflow]'`. Runs
+    keep their ids. Run again, it doubles nothing and finishes an interrupted import.
+    Exit status 0 when done (the report says what could not be carried over), 1 when
+    the source failed midway (every run written so far is whole; run it again), 2 when
+    URI is no MLflow store.
+
+    \b
+    canvasback import-mlflow ./mlruns --store ./canvasback-store
+    canvasback import-mlflow sqlite:///mlflow.db
+    canvasback import-mlflow http://localhost:5000
+    """  # noqa: D301  # \b is click's mark for a paragraph kept as written
+    from canvasback import importers  # noqa: PLC0415  # loaded for this command only
+
+    root = store_folder(store, create=True)
+    return _imported(lambda: importers.import_mlflow(uri, root))
+
+
+@cli.command("import-tensorboard")
+@click.argument("logdir", metavar="LOGDIR")
+@click.option("--experiment", default=None, help="The experiment's name (default: LOGDIR's).")
+@_STORE_OPTION
+def import_tensorboard(logdir: str, experiment: str | None, store: str | None) -> int:
+    """Move TensorBoard event files into a canvasback store: one run per folder of them.
+
+    Scalars keep their steps and wall times; hparams become params. Needs
+    `pip install 'canvasback[tensorboard]'`. Run again, it doubles nothing. Exit status
+    0 when done, 1 when an event file failed to read, 2 when LOGDIR holds no event files.
+
+    \b
+    canvasback import-tensorboard ./runs --experiment resnet
+    """  # noqa: D301  # \b is click's mark for a paragraph kept as written
+    from canvasback import importers  # noqa: PLC0415  # loaded for this command only
+
+    root = store_folder(store, create=True)
+    return _imported(lambda: importers.import_tensorboard(logdir, root, experiment=experiment))
+
+
+def _imported(run_import: Callable[[], ImportReport]) -> int:
+    """Run an import: its report on stdout; a source that is not one exits 2, a failure 1."""
+    from canvasback.importers import SourceNotFoundError, SourceReadError  # noqa: PLC0415
+
+    try:
+        report = run_import()
+    except SourceNotFoundError as exc:
+        raise Refused(str(exc)) from None
+    except SourceReadError as exc:
+        ctx = click.get_current_context(silent=True)
+        sys.stderr.write(f"{ctx.command_path if ctx else PROG}: {exc}\n")
+        return 1
+    sys.stdout.write(f"{report}\n")
+    return 0
 
 
 def _refuse(exc: click.ClickException) -> NoReturn:

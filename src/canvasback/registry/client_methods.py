@@ -72,7 +72,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         return found.holding
 
     def _model_id(self, name: object) -> str:
-        return self._holding(name).model_id
+        return self._holding(name).entity_id
 
     def _writable(self, name: object) -> tuple[claims.Holding, claims.ModelLog]:
         """A name's holding and model log, for a call that writes to the model.
@@ -88,11 +88,11 @@ class RegistryMethods(AliasMethods, VersionMethods):
 
     def _held_for_writing(self, name: str) -> tuple[claims.Holding, claims.ModelLog] | None:
         found = claims.lookup(self.store, name)
-        if found is not None and found.state == claims.STALE and found.holding.model_id:
-            claims.settle(self.store, found.holding.model_id, found.log)
+        if found is not None and found.state == claims.STALE and found.holding.entity_id:
+            claims.settle(self.store, found.holding.entity_id, found.log)
         if found is None or found.state != claims.HELD:
             return None
-        claims.settle(self.store, found.holding.model_id, found.log)
+        claims.settle(self.store, found.holding.entity_id, found.log)
         claims.ensure_written(self.store, found.holding)
         return found.holding, found.log
 
@@ -140,13 +140,14 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """A registered model with its tags, aliases and latest version per stage."""
         holding = self._holding(name)
         catalog = self.store.read()
-        row = rq.model_row(catalog, holding.model_id)
+        row = rq.model_row(catalog, holding.entity_id)
         if row is None:  # claimed, row not yet written: its creator is writing it (or died)
+            created_at, user, _tags, description = claims.created(holding)
             row = {
-                "model_id": holding.model_id,
-                "creation_time": holding.time,
-                "description": holding.description,
-                "user_id": holding.user,
+                "model_id": holding.entity_id,
+                "creation_time": created_at,
+                "description": description,
+                "user_id": user,
             }
         # The name the claims gave: the views may not show a killed call's rename yet.
         return self._models(catalog, [{**row, "name": holding.name}])[0]
@@ -198,7 +199,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """Change a registered model's description."""
         text = names.description(description, f"registered model {name!r}")
         holding, _log = self._writable(name)
-        self._event(holding.model_id, layout.EVENT_MODEL_DESCRIPTION, "", text)
+        self._event(holding.entity_id, layout.EVENT_MODEL_DESCRIPTION, "", text)
         self.store.flush()
         return self.get_registered_model(name)
 
@@ -212,7 +213,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """
         checked = names.model_name(new_name, "new registered model name")
         holding, log = self._writable(name)
-        model_id, seen = holding.model_id, len(log.entries)
+        model_id, seen = holding.entity_id, len(log.entries)
         for _ in range(claims.MAX_TRIES):
             slot, token = log.next_slot, claims.new_token()
             claims.take_name(self.store, checked, model_id, slot=slot, token=token)
@@ -238,7 +239,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
     def delete_registered_model(self, name: str) -> None:
         """Delete a registered model and its versions; the name is free again."""
         holding, log = self._writable(name)
-        model_id, seen = holding.model_id, len(log.entries)
+        model_id, seen = holding.entity_id, len(log.entries)
         for _ in range(claims.MAX_TRIES):
             slot = log.next_slot
             if claims.commit(self.store, model_id, slot, claims.DELETE, claims.new_token()):
@@ -256,14 +257,14 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """Set a tag on a registered model."""
         tag = checked_tag(key, value)
         holding, _log = self._writable(name)
-        self._event(holding.model_id, layout.EVENT_MODEL_TAG, *tag)
+        self._event(holding.entity_id, layout.EVENT_MODEL_TAG, *tag)
         self.store.flush()
 
     def delete_registered_model_tag(self, name: str, key: str) -> None:
         """Remove a tag from a registered model."""
         checked = validation.validate_key("tag", key)
         holding, _log = self._writable(name)
-        self._event(holding.model_id, layout.EVENT_MODEL_TAG, checked, None)
+        self._event(holding.entity_id, layout.EVENT_MODEL_TAG, checked, None)
         self.store.flush()
 
 

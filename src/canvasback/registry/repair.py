@@ -68,7 +68,6 @@ writes the versions whose row a killed registration never wrote.
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import TYPE_CHECKING, Final
 
@@ -81,39 +80,16 @@ if TYPE_CHECKING:
 
 GRACE_SECONDS: Final = 60.0
 """Claims younger than this may belong to a call still running, and are left to it."""
-_DIGEST: Final = re.compile(r"[0-9a-f]{64}")  # a name's hash (temp files start with '.')
 
 
 def recover_registry(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> int:
     """Settle everything killed registry calls left; returns how many repairs were made."""
     repaired = recover_versions(store, grace_seconds=grace_seconds)
-    repaired += _recover_names(store, grace_seconds)
-    for model_id, is_dir, _file in store.fs.list_names(f"{layout.CLAIMS_DIR}/{claims.MODEL_LOGS}"):
-        if is_dir:
-            repaired += claims.settle(store, model_id, claims.read_log(store, model_id))
-    return repaired
-
-
-def _recover_names(store: Store, grace_seconds: float) -> int:
-    """Abort old open intents and write the rows of models whose creator was killed."""
-    base = f"{layout.CLAIMS_DIR}/{claims.NAME_CLAIMS}"
-    repaired = 0
-    now = time.time()
-    digests = {name.partition(".")[0] for name in store.fs.names(base)}
-    for digest in sorted(d for d in digests if _DIGEST.fullmatch(d)):
-        holding = claims.latest_by_digest(store, digest)
-        if holding is None or not holding.token:  # claims of before the logs need nothing
-            continue
-        log = claims.read_log(store, holding.model_id)
-        state = claims.status(store, holding, log)
-        if state == claims.OPEN:
-            key = digest if holding.index == 0 else f"{digest}.{holding.index}"
-            mtime = store.fs.stat_mtime_ns(f"{base}/{key}") or 0
-            if now - mtime / 1e9 >= grace_seconds:
-                claims.commit(store, holding.model_id, holding.slot, claims.ABORT, holding.token)
-                repaired += 1
-        elif state == claims.HELD:
-            repaired += claims.ensure_written(store, holding)
+    repaired += claims.CLAIMS.recover_names(
+        store, grace_seconds, lambda holding: claims.ensure_written(store, holding)
+    )
+    for model_id in claims.CLAIMS.logged_entities(store):
+        repaired += claims.settle(store, model_id, claims.read_log(store, model_id))
     return repaired
 
 

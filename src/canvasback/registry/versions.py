@@ -86,7 +86,7 @@ class VersionMethods:
         checked_tags = dict(checked_tag(k, v) for k, v in (tags or {}).items())
         text = names.description(description, f"a new version of {name!r}")
         holding, log = self._ensure_model(name)
-        model_id, seen = holding.model_id, len(log.entries)
+        model_id, seen = holding.entity_id, len(log.entries)
         now, user = time.time_ns() // 1_000_000, user_name()
         # The claim holds the whole version: a process killed before its row is written
         # loses nothing (registry/repair.py writes the row from it).

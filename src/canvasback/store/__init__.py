@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from canvasback._config import refuse_mlflow_store
 from canvasback.store import layout
 from canvasback.store.fs import LocalFileSystem
 from canvasback.store.writer import Writer
@@ -182,11 +183,16 @@ if hasattr(os, "register_at_fork"):
 
 
 def open_store(root: str | os.PathLike[str]) -> Store:
-    """The process's one Store for a root (created on first use)."""
+    """The process's one Store for a root (created on first use).
+
+    A root that is or holds an MLflow store is refused (``MlflowStoreFolderError``):
+    canvasback never writes its files into MLflow's folder.
+    """
     key = Path(root).expanduser().absolute()
     with _STORES_LOCK:
         store = _STORES.get(key)
         if store is None:
+            refuse_mlflow_store(key)
             store = _STORES[key] = Store(key)
         return store
 

@@ -52,8 +52,10 @@ LATEST: Final = "_latest_metrics"
 
 
 def views() -> dict[str, str]:
-    """The views' SQL; built when a catalog opens, so the stale rule's setting applies."""
+    """The views' SQL, created when a catalog opens."""
     return {
+        # A rename's or a deletion's event is keyed by its slot in the experiment's log
+        # (earlier versions wrote key ''): the greatest key is the latest change.
         "experiments": f"""
             SELECT e.experiment_id, coalesce(n.value, e.name) AS name, e.artifact_location,
                    coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time,
@@ -61,10 +63,10 @@ def views() -> dict[str, str]:
                                               WHERE u.entity_id = e.experiment_id))
                        AS last_update_time
             FROM _experiments e
-            LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = e.experiment_id
-                 AND l.kind = '{layout.EVENT_EXPERIMENT_LIFECYCLE}' AND l.key = ''
-            LEFT JOIN {events.STATE_TABLE} n ON n.entity_id = e.experiment_id
-                 AND n.kind = '{layout.EVENT_EXPERIMENT_NAME}' AND n.key = ''
+            LEFT JOIN ({_latest_by_key(layout.EVENT_EXPERIMENT_LIFECYCLE)}) l
+                 ON l.entity_id = e.experiment_id
+            LEFT JOIN ({_latest_by_key(layout.EVENT_EXPERIMENT_NAME)}) n
+                 ON n.entity_id = e.experiment_id
         """,
         "runs": "SELECT "
         + ", ".join(
@@ -94,6 +96,14 @@ def views() -> dict[str, str]:
         """,
         **registry_tables.VIEWS,
     }
+
+
+def _latest_by_key(kind: str) -> str:
+    """Each entity's value of an event kind under its greatest key."""
+    return (
+        f"SELECT entity_id, arg_max(value, key) AS value FROM {events.STATE_TABLE} "
+        f"WHERE kind = '{kind}' GROUP BY entity_id"
+    )
 
 
 EMPTY_METRICS: Final = (

@@ -7,7 +7,7 @@ A store is a folder (or an object-store prefix) laid out as::
     <table>/exp=<experiment_id>/cmp-<...>.inputs.json                 what a compacted file replaces
     claims/<namespace>/<name>                                          exclusive-create claims
     artifacts/<run_id>/<path>                                          run artifacts
-    _snapshots/snap-<time_ns>-<writer>/ and .json                       resolved state, manifest
+    _snapshots/snap-<generation>.json, snap-<generation>-<...>/        snapshot manifest, its files
     _leases/, _quarantine/                                             leases, bad files
 
 Every mutable fact (run status, end time, tags, deletion) is an append-only row of the
@@ -33,6 +33,23 @@ TABLES: Final = (
     "registered_models",
     "model_versions",
     "model_aliases",
+)
+# The order a reader lists the tables in, all before it loads any: rows that name a run
+# (an experiment, a model) before the table of the runs (experiments, models) they name.
+# A run's row goes out in its first flush, so a reader that sees a run's params, tags or
+# metrics sees the run too, unless that flush wrote them before the run's row (a
+# snapshot then lists the run as one it holds rows of but no row).
+LISTING_ORDER: Final = (
+    "params",
+    "metrics",
+    "events",
+    "artifacts",
+    "inputs",
+    "model_aliases",
+    "model_versions",
+    "runs",
+    "registered_models",
+    "experiments",
 )
 # The registry's tables (and its events) live in a partition of their own.
 REGISTRY_TABLES: Final = frozenset({"registered_models", "model_versions", "model_aliases"})
@@ -60,6 +77,9 @@ EVENT_EXPERIMENT_NAME: Final = "experiment_name"  # a rename; the row keeps the 
 # A writer's sign of life while its process has runs going: entity_id is the writer's
 # id, value its clock in ms. Kept in a partition of its own, not an experiment's.
 EVENT_HEARTBEAT: Final = "heartbeat"
+# The seconds between a writer's heartbeats, as it recorded them with its heartbeats:
+# a reader judges the writer's runs stale by that interval, not by its own setting.
+EVENT_HEARTBEAT_INTERVAL: Final = "heartbeat_interval"
 # Registry facts: entity_id is a registered model's id, or "<model id>/<version>".
 # A rename; the row keeps the first name. Key: the rename's slot in the model's log
 # (zero-padded), so the greatest key is the current name however late it is written.

@@ -180,7 +180,9 @@ class Overlay:
             if pa.types.is_dictionary(values.type):  # as the file keeps few-valued text
                 values = values.cast(values.type.value_type)
             if column == "status":
-                values = liveness.status_arrow(values, picked.column("last_seen"))
+                values = liveness.status_arrow(
+                    values, picked.column("last_seen"), picked.column("heartbeat_ms")
+                )
             columns.append(values)
         return pa.table(columns, names=[name for _, name in fields])
 
@@ -238,22 +240,46 @@ class Overlay:
         return fresh
 
     def _unshadowed_runs(self, ids: list[str]) -> list[str]:
-        """Those of ``ids`` that are runs the snapshot holds, not shadowed yet.
+        """Those of ``ids`` that are runs the snapshot holds rows of, not shadowed yet.
 
-        The snapshot's wide table holds all its runs.
+        The snapshot's wide table holds its runs, and its manifest lists those it holds
+        rows of but no run row: their rows too are the snapshot's, and must be hidden
+        before a row of theirs is merged.
         """
         import pyarrow as pa  # noqa: PLC0415  # loaded with the snapshot
         import pyarrow.compute as pc  # noqa: PLC0415
 
         ids = [i for i in set(ids) if i not in self._shadowed and i not in self._not_held]
-        if self.wide_base is None or not ids:
+        if self.base is None or self.wide_base is None or not ids:
             return []
         column = self.wide_base.column("run_id")
         found = pc.filter(column, pc.is_in(column, value_set=pa.array(ids, pa.string())))
         held = [str(v) for v in found.to_pylist()]
+        held += [i for i in ids if i in self.base.runs_without_row]
         # A run the snapshot lacks stays new to it: its next rows need no scan of the ids.
         self._not_held.update(set(ids).difference(held))
         return held
+
+    def runs_without_row(self) -> list[str]:
+        """Runs the catalog holds rows of (params, events, ...) but no run row.
+
+        Those in memory, and the snapshot's own not shadowed (a shadowed run's rows are
+        all in memory). A snapshot lists them: a reader of it then knows their rows
+        are the snapshot's.
+        """
+        kinds = sql_list(list(snapshots.RUN_EVENT_KINDS))
+        parts = [
+            f"SELECT {column} AS id FROM {table}"
+            + (f" WHERE list_contains({kinds}, kind)" if table == events.STATE_TABLE else "")
+            for table, (_stem, column) in snapshots.SPLIT.items()
+            if table != "_runs"
+        ]
+        rows = self.con.execute(
+            f"SELECT DISTINCT id FROM ({' UNION ALL '.join(parts)}) "
+            "WHERE id NOT IN (SELECT run_id FROM _runs)"
+        ).fetchall()
+        inherited = self.base.runs_without_row - self._shadowed if self.base else frozenset()
+        return sorted({r[0] for r in rows} | inherited)
 
     def _shadow(self, ids: list[str]) -> None:
         first = not self._shadowed

@@ -19,10 +19,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from canvasback.store import events, layout, merge, snapshots, user_sql, wide
+from canvasback.store import events, layout, merge, segments, snapshots, user_sql, wide
 from canvasback.store.catalog_tables import (
     EMPTY_METRICS,
     LATEST,
@@ -32,13 +31,8 @@ from canvasback.store.catalog_tables import (
     views,
 )
 from canvasback.store.cursors import Cursor
-from canvasback.store.integrity import (
-    CORRUPT,
-    SOUND,
-    CorruptSegmentWarning,
-    UnreadableSegmentWarning,
-    inspect_segment,
-)
+from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
+from canvasback.store.loading import CheckedLoads
 from canvasback.store.overlay import WIDE_VIEW, Overlay, snapshot_sources
 from canvasback.store.segments import Changes, TableIndex
 
@@ -73,15 +67,21 @@ class Catalog:
         self.use_snapshots = use_snapshots
         self._snapshot_refused = False
         self._snapshots_mtime: int | None = None
+        # The highest snapshot generation listed before the last refresh: this catalog
+        # holds every row of those, so a snapshot of it is the next generation.
+        self._generation = 0
         self.overlay = Overlay(fs, self.con, None)
-        self._setup(snapshots.newest(fs) if use_snapshots else None)
+        self.views_version = 0  # moves whenever what the views answer may have changed
+        self.view_copies = user_sql.ViewCopies()
+        self._setup(self._newer_snapshot())
 
     def _setup(self, base: snapshots.Snapshot | None) -> None:
         """Start from a snapshot (or from nothing): every table empty, then its rows."""
+        self.views_version += 1
         self.indexes = {t: TableIndex(self.fs, t) for t in layout.TABLES}
         covered = base.covered if base is not None else {}
         self._loaded: dict[str, set[str]] = {t: set(covered.get(t, ())) for t in layout.TABLES}
-        self._unreadable: set[str] = set()  # skipped files already warned about
+        self.loads = CheckedLoads(self.fs, self.indexes, self._load)
         self.metric_files: dict[str, tuple[str, str]] = {}  # rel -> (min run_id, max run_id)
         self.tail_files = 0  # files loaded on top of the snapshot
         self.first_refresh = True
@@ -113,13 +113,16 @@ class Catalog:
         """Load every file that appeared since the last refresh."""
         with self.lock:
             self._follow_snapshots()
+            listed = {table: self.indexes[table].refresh() for table in layout.LISTING_ORDER}
             for table in layout.TABLES:
-                index = self.indexes[table]
-                changes = index.refresh()
+                index, changes = self.indexes[table], listed[table]
                 while changes:
                     self._apply(table, changes)
-                    # A corrupt compacted file was moved aside: load its inputs now.
-                    changes = index.refresh() if index.stale else Changes()
+                    # A corrupt compacted file was moved aside (its inputs are live
+                    # again), or a file was replaced before it was read: list again.
+                    again = index.stale or table in self.loads.vanished
+                    self.loads.vanished.discard(table)
+                    changes = index.refresh() if again else Changes()
             grew = bool(self._dirty)
             if self._dirty:
                 self.wide.update(self._dirty)
@@ -146,15 +149,23 @@ class Catalog:
 
     def _follow_snapshots(self) -> None:
         """Move onto a newer snapshot when one appears (the old one is deleted later)."""
-        if not self.use_snapshots:
-            return
-        mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
-        if mtime is None or mtime == self._snapshots_mtime:
-            return
-        self._snapshots_mtime = mtime
-        newer = snapshots.newest(self.fs, after=self.snapshot or "")
+        newer = self._newer_snapshot()
         if newer is not None:
             self._setup(newer)
+
+    def _newer_snapshot(self) -> snapshots.Snapshot | None:
+        """The newest snapshot if it is newer than this catalog's; notes the generation."""
+        mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
+        if mtime is None or mtime == self._snapshots_mtime:
+            return None
+        self._snapshots_mtime = mtime
+        names = snapshots.manifest_names(self.fs)
+        if names:
+            self._generation = max(self._generation, snapshots.generation_of(names[0]))
+        if not self.use_snapshots:
+            return None
+        base = self.overlay.base
+        return snapshots.newest(self.fs, names, above=base.generation if base else 0)
 
     def _snapshot_for_the_next_reader(self) -> None:
         # This reader paid for a long tail; the next one starts from what it resolved.
@@ -168,52 +179,84 @@ class Catalog:
                     log.warning("canvasback: no snapshot written (%s)", exc)
                     self._snapshot_refused = True  # said once; this reader stops trying
 
-    def write_snapshot(self, writer_id: str) -> str:
-        """Write the state this catalog holds as a snapshot; returns its name."""
+    def write_snapshot(self, writer_id: str) -> str | None:
+        """Write the state this catalog holds as the next snapshot; returns its name.
+
+        None if another catalog wrote that generation first: this one then moves onto
+        it at the next refresh, as onto any newer snapshot.
+        """
         with self.lock:
             name = snapshots.write(
                 self.fs,
                 self.con,
+                generation=self._generation + 1,
                 writer_id=writer_id,
                 covered={t: set(rels) for t, rels in self._loaded.items()},
                 wide_columns=self.wide.described(),
                 sources=snapshot_sources(),
+                runs_without_row=self.overlay.runs_without_row(),
             )
             self._setup_after_writing(name)
             return name
 
-    def _setup_after_writing(self, name: str) -> None:
-        # Stand on what was just written: the same rows, with nothing in memory.
-        written = snapshots.newest(self.fs, after=self.snapshot or "")
+    def _setup_after_writing(self, name: str | None) -> None:
+        # Stand on what was just written: the same rows, with nothing in memory. (If
+        # another catalog wrote this generation, or a later one, it is followed.)
+        self._snapshots_mtime = None  # list the snapshots again at the next refresh
+        base = self.overlay.base
+        written = None
+        if name is not None:
+            written = snapshots.newest(self.fs, above=base.generation if base else 0)
         if written is not None and written.name == name:
+            self._generation = max(self._generation, written.generation)
             self._setup(written)
             self._snapshots_mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
-            self.refresh()
+        self.refresh()
 
     def _apply(self, table: str, changes: Changes) -> None:
-        loaded = self._loaded[table]
-        to_load: list[str] = []
-        purged: set[str] = set()
-        for rel in changes.new:
-            if rel in loaded:
-                continue  # a snapshot holds its rows
-            sidecar = changes.sidecars.get(rel)
-            if sidecar is not None:
-                purged.update(sidecar.purged_run_ids)
-                if set(sidecar.inputs) <= loaded:
-                    loaded.add(rel)  # its rows are the inputs' rows, already here
-                    continue
-            to_load.append(rel)
+        """Merge a table's new files, each row once: none a snapshot or a load gave."""
+        self.views_version += 1  # rows loaded or forgotten, runs shadowed, metric files
+        loaded, accepted = self._loaded[table], self.indexes[table].accepted
+        fresh = [rel for rel in changes.new if rel not in loaded]  # else a snapshot has it
+        purged = {r for rel in fresh if rel in accepted for r in accepted[rel].purged_run_ids}
+        # A compacted file whose inputs are (partly) here: the files of the rest of its rows.
+        rests = {
+            r: segments.remainder(self.fs, accepted[r], loaded) for r in fresh if r in accepted
+        }
         for rel in changes.gone:
             loaded.discard(rel)
             self.metric_files.pop(rel, None)
         if purged:
             self._forget_runs(sorted(purged))
-        for rel in self._load_checked(table, to_load):
-            loaded.add(rel)
+        whole = [rel for rel in fresh if rests.get(rel) is None]
+        for rel, rest in rests.items():
+            if rest is not None and self._load_quietly(table, rest):
+                self._replaced(table, rel)
+            elif rest is not None:
+                whole.append(rel)
+        for rel in self.loads.load(table, whole):
+            self._replaced(table, rel)
             self.tail_files += self.overlay.base is not None
         if table == "metrics":
             self._set_metrics_view()
+
+    def _replaced(self, table: str, rel: str) -> None:
+        """A file's rows are here; a compacted file's inputs are now named by it."""
+        loaded = self._loaded[table]
+        loaded.add(rel)
+        sidecar = self.indexes[table].accepted.get(rel)
+        if sidecar is not None:
+            loaded.difference_update(sidecar.inputs)
+
+    def _load_quietly(self, table: str, rels: list[str]) -> bool:
+        """Load files that a compacted file replaced; False if one is gone or unreadable."""
+        if rels:
+            try:
+                self._load(table, rels)
+            except Exception:  # noqa: BLE001  # the compacted file holds the same rows
+                return False
+            self.tail_files += len(rels) * (self.overlay.base is not None)
+        return True
 
     def _record_ranges(self, rels: list[str]) -> None:
         # Footer statistics only: lets a one-run history open just the files that hold it.
@@ -230,59 +273,6 @@ class Catalog:
             self.metric_files[by_path[file_name]] = (lo or "", hi or "\uffff")
         for rel in rels:  # an empty file has no row groups, hence no statistics
             self.metric_files.setdefault(rel, ("", "\uffff"))
-
-    def _load_checked(self, table: str, rels: list[str]) -> list[str]:
-        """Load files; a corrupt file is moved aside, an unreadable one skipped for now."""
-        if not rels:
-            return []
-        try:
-            self._load(table, rels)
-        except Exception:  # noqa: BLE001  # find the bad file(s) one by one
-            good: list[str] = []
-            for rel in rels:
-                try:
-                    self._load(table, [rel])
-                    good.append(rel)
-                except Exception as exc:
-                    verdict, why = inspect_segment(self.fs.local_path(rel), table)
-                    if verdict == SOUND:
-                        raise  # the file is sound: never move good data aside
-                    if verdict == CORRUPT:
-                        self._quarantine(table, rel, f"{why}; {exc}" if why else str(exc))
-                    else:
-                        self._skip_unreadable(table, rel, why)
-            return good
-        self._unreadable.difference_update(rels)
-        return rels
-
-    def _skip_unreadable(self, table: str, rel: str, why: str) -> None:
-        # Offered again at the next refresh; warned about once, until it is read.
-        self.indexes[table].forget(rel, retry=True)
-        if rel in self._unreadable:
-            return
-        self._unreadable.add(rel)
-        warnings.warn(
-            f"canvasback: segment {rel!r} of table {table!r} cannot be opened now ({why}); "
-            "it is left in place, skipped, and tried again at the next refresh.",
-            UnreadableSegmentWarning,
-            stacklevel=5,
-        )
-
-    def _quarantine(self, table: str, rel: str, why: str) -> None:
-        try:
-            moved = self.fs.move_aside(rel, layout.QUARANTINE_DIR)
-        except OSError as exc:  # a read-only store: leave it, but never read it again
-            self.indexes[table].forget(rel, ignore=True)
-            where = f"it could not be moved aside ({exc}) and is ignored by this reader"
-        else:
-            self.indexes[table].forget(rel)
-            where = f"moved aside to {moved!r}"
-        warnings.warn(
-            f"canvasback: segment {rel!r} of table {table!r} is corrupt ({why}); "
-            f"{where}. Every other row stays readable.",
-            CorruptSegmentWarning,
-            stacklevel=5,
-        )
 
     def _load(self, table: str, rels: list[str]) -> None:
         paths = [self.fs.local_path(r) for r in rels]
@@ -309,7 +299,7 @@ class Catalog:
         )
 
     def _set_metrics_view(self) -> None:
-        live = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
+        live = self.metric_rels = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
         if not live:
             body = EMPTY_METRICS
         else:
@@ -318,7 +308,17 @@ class Catalog:
                 "SELECT exp AS experiment_id, run_id, key, step, timestamp, value "
                 f"FROM read_parquet({paths}, {PARQUET_ARGS})"
             )
-        self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
+        import duckdb  # noqa: PLC0415  # loaded with the catalog
+
+        try:
+            self.con.execute(f"CREATE OR REPLACE VIEW metrics AS {body}")
+        except duckdb.IOException:
+            # Compacted and deleted since listed (a grace period of 0): list again.
+            gone = [r for r in live if not os.path.lexists(self.fs.local_path(r))]
+            if not gone:
+                raise
+            self.loads.forget_vanished("metrics", gone)
+            self._set_metrics_view()
 
     # -- queries ---------------------------------------------------------------------
     def metric_paths_for_run(self, run_id: str) -> list[str]:
@@ -434,11 +434,13 @@ class Catalog:
     def relation(self, sql: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A lazy relation for user SQL, in a DuckDB database of its own (``user_sql.py``).
 
-        The views it names are copied out now, in one state (``metrics``: its files).
+        Statements writing files are refused. The views it names are copied out in one
+        state (``metrics``: its files), or the copies of the same state are taken again.
         """
+        user_sql.check(sql)
         with self.lock:
-            live_metrics = sorted(self.indexes["metrics"].live & self._loaded["metrics"])
-            sources = user_sql.copies(sql, self.con, self.fs, live_metrics)
+            version, rels = self.views_version, self.metric_rels
+            sources = self.view_copies.for_query(sql, self.con, self.fs, rels, version)
         return user_sql.relation(sql, params, sources)
 
     def close(self) -> None:

@@ -44,6 +44,51 @@ class Changes:
         return bool(self.new or self.gone)
 
 
+def read_sidecar(fs: LocalFileSystem, data_rel: str) -> Sidecar | None:
+    """What a compacted file replaces, from its sidecar (None if it has none)."""
+    side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
+    try:
+        raw = json.loads(fs.read_bytes(side_rel))
+    except (FileNotFoundError, ValueError):
+        return None
+    return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
+
+
+# Compacted files of compacted files: how deep :func:`remainder` follows them.
+_MAX_NESTING = 8
+
+
+def remainder(
+    fs: LocalFileSystem, sidecar: Sidecar, loaded: set[str], depth: int = 0
+) -> list[str] | None:
+    """Files holding exactly the rows of a compacted file that ``loaded`` files do not.
+
+    None if no input is loaded, or if only the compacted file itself has the rest: an
+    input is gone (compaction deletes them after a grace period), or the compaction
+    dropped purged runs' rows. Then the file is loaded whole, merging the loaded rows
+    again (every merge rule is idempotent: only the time is lost). A snapshot may hold
+    some inputs of a file compacted after it: the rest of its rows are those of the
+    other inputs, each read whole, or, for one itself compacted and partly loaded, the
+    same way from its own inputs.
+    """
+    inputs = set(sidecar.inputs)
+    if inputs <= loaded:
+        return []
+    if not inputs & loaded or sidecar.purged_run_ids or depth > _MAX_NESTING:
+        return None
+    files: list[str] = []
+    for rel in sidecar.inputs:
+        if rel in loaded:
+            continue
+        if not fs.is_regular_file(rel):
+            return None
+        compacted = rel.rsplit("/", 1)[-1].startswith(layout.COMPACTED_PREFIX)
+        nested = read_sidecar(fs, rel) if compacted else None
+        rest = remainder(fs, nested, loaded, depth + 1) if nested is not None else None
+        files += [rel] if rest is None else rest
+    return files
+
+
 class TableIndex:
     """Incremental view of one table's live files (store-relative paths)."""
 
@@ -130,12 +175,7 @@ class TableIndex:
         return self._present[partition] != before
 
     def _read_sidecar(self, data_rel: str) -> Sidecar | None:
-        side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
-        try:
-            raw = json.loads(self.fs.read_bytes(side_rel))
-        except (FileNotFoundError, ValueError):
-            return None
-        return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
+        return read_sidecar(self.fs, data_rel)
 
     def _recompute_live(self, changes: Changes) -> None:
         present = {f"{self.table}/{p}/{n}" for p, names in self._present.items() for n in names}

@@ -3,18 +3,26 @@
 Resolving every segment of a big store (a million runs: 13.7 s, 3.4 GB) is what a new
 process paid before its first answer. A snapshot keeps what that resolution produced:
 
-    _snapshots/snap-<time_ns>-<writer>/        the tables, immutable
+    _snapshots/snap-<generation>-<token>-<writer>/   the tables, immutable
         runs.parquet params.parquet latest.parquet state_runs.parquet ...
-        wide.arrow                               the wide run table, Arrow IPC
-    _snapshots/snap-<time_ns>-<writer>.json    the manifest, written last
+        wide.arrow                                    the wide run table, Arrow IPC
+    _snapshots/snap-<generation>.json                 the manifest, created last
 
-The manifest names, per table, every segment file whose rows the snapshot holds: a
-reader starts from the snapshot and loads only the other live files (the tail). A
-snapshot with no manifest is unfinished and never read, so a writer killed at any point
-leaves the store exact. The wide run table is an uncompressed Arrow IPC file, memory
-mapped by readers: it opens in milliseconds and a search reads only the columns it
-touches, where the same table in Parquet costs a full decode (0.4-1 s at a million runs)
-before the first answer. Every other table is zstd Parquet, read where it lies.
+The manifest names, per table, every segment file whose rows the snapshot holds, and
+the snapshot holds the resolution of exactly those files: a reader starts from it and
+loads only the other live files (the tail). A snapshot with no manifest is unfinished
+and never read, so a writer killed at any point leaves the store exact.
+
+Snapshots are ordered by generation, not by anyone's clock. A catalog writes the
+generation after the newest it had listed before its last refresh, so what it holds
+covers every older snapshot; the manifest is created exclusively (as a claim is), so of
+two catalogs racing for one generation one wins and the other discards its files. The
+newest snapshot is then the one with the highest generation, found by listing names.
+
+The wide run table is an uncompressed Arrow IPC file, memory mapped by readers: it
+opens in milliseconds and a search reads only the columns it touches, where the same
+table in Parquet costs a full decode (0.4-1 s at a million runs) before the first
+answer. Every other table is zstd Parquet, read where it lies.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import secrets
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -39,7 +49,10 @@ if TYPE_CHECKING:
 SNAPSHOTS_DIR: Final = "_snapshots"
 PREFIX: Final = "snap-"
 MANIFEST_SUFFIX: Final = ".json"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
+GENERATION_DIGITS: Final = 12
+# Zero-padded, so names sort as generations do.
+_MANIFEST: Final = re.compile(rf"{PREFIX}(\d{{{GENERATION_DIGITS}}}){re.escape(MANIFEST_SUFFIX)}")
 WIDE_FILE: Final = "wide.arrow"
 # The wide file's row numbers, as a column: a search picks its page's rows by position.
 POSITION: Final = "_pos"
@@ -126,40 +139,59 @@ class CorruptSnapshotWarning(UserWarning):
 class Snapshot:
     """One finished snapshot, as its manifest describes it."""
 
-    name: str
+    name: str  # snap-<generation>: its manifest's name
+    folder_name: str  # where its files are, under SNAPSHOTS_DIR
     covered: dict[str, set[str]]  # segment table -> files whose rows it holds
     wide_columns: list[tuple[str, str, str]]  # (key name, physical column, SQL type)
     files: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> rows, bytes
+    # Runs it holds rows of (params, events...) but no run row, hence no wide row: a
+    # writer's runs segment not listed yet, or not written. Their rows are its too.
+    runs_without_row: frozenset[str] = frozenset()
+
+    @property
+    def generation(self) -> int:
+        """Its place in the order of snapshots: a higher one covers all lower ones."""
+        return generation_of(self.name)
 
     @property
     def folder(self) -> str:
         """The folder of its files, relative to the store."""
-        return f"{SNAPSHOTS_DIR}/{self.name}"
+        return f"{SNAPSHOTS_DIR}/{self.folder_name}"
 
     def rel(self, stem: str, suffix: str = layout.PARQUET_SUFFIX) -> str:
         """A file of the snapshot, relative to the store."""
         return f"{self.folder}/{stem}{suffix}"
 
 
+def name_of(generation: int) -> str:
+    """The name of a generation's snapshot (and of its manifest, less the suffix)."""
+    return f"{PREFIX}{generation:0{GENERATION_DIGITS}d}"
+
+
+def generation_of(name: str) -> int:
+    """The generation a snapshot's name carries."""
+    return int(name[len(PREFIX) :])
+
+
 def manifest_names(fs: LocalFileSystem) -> list[str]:
-    """Names of finished snapshots, newest first."""
-    names = [
-        n[: -len(MANIFEST_SUFFIX)]
-        for n in fs.names(SNAPSHOTS_DIR)
-        if n.startswith(PREFIX) and n.endswith(MANIFEST_SUFFIX)
-    ]
+    """Names of finished snapshots, newest (highest generation) first."""
+    names = [n[: -len(MANIFEST_SUFFIX)] for n in fs.names(SNAPSHOTS_DIR) if _MANIFEST.fullmatch(n)]
     return sorted(names, reverse=True)
 
 
-def newest(fs: LocalFileSystem, *, after: str = "") -> Snapshot | None:
-    """The newest snapshot that reads back whole (newer than ``after``), else None.
+def newest(
+    fs: LocalFileSystem, names: list[str] | None = None, *, above: int = 0
+) -> Snapshot | None:
+    """The newest snapshot that reads back whole (of a generation over ``above``), else None.
 
-    A snapshot that does not (a file missing, truncated or not what its manifest says)
-    is passed over with a :class:`CorruptSnapshotWarning`: the reader falls back to an
-    older snapshot or to the segments themselves, which hold every row it held.
+    ``names``: a listing from :func:`manifest_names`, if the caller has one. A snapshot
+    that does not read back (a file missing, truncated or not what its manifest says, a
+    manifest of another shape) is passed over with a :class:`CorruptSnapshotWarning`:
+    the reader falls back to an older snapshot or to the segments themselves, which
+    hold every row it held.
     """
-    for name in manifest_names(fs):
-        if name <= after:
+    for name in manifest_names(fs) if names is None else names:
+        if generation_of(name) <= above:
             return None
         try:
             return _checked(fs, name)
@@ -173,21 +205,18 @@ def newest(fs: LocalFileSystem, *, after: str = "") -> Snapshot | None:
     return None
 
 
+def expected_files() -> set[str]:
+    """The files every snapshot has, as its manifest names them."""
+    stems = [stem for stem, _column in SPLIT.values()] + [*WHOLE.values(), STATE_OTHER]
+    return {f"{stem}{layout.PARQUET_SUFFIX}" for stem in stems} | {WIDE_FILE}
+
+
 def _checked(fs: LocalFileSystem, name: str) -> Snapshot:
     import pyarrow as pa  # noqa: PLC0415  # loaded with the catalog
     import pyarrow.parquet as pq  # noqa: PLC0415
     from pyarrow import ipc  # noqa: PLC0415
 
-    raw = json.loads(fs.read_bytes(f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}"))
-    if raw.get("format") != FORMAT_VERSION:
-        msg = f"format {raw.get('format')!r}, this version reads {FORMAT_VERSION}"
-        raise ValueError(msg)
-    snapshot = Snapshot(
-        name=name,
-        covered={t: set(files) for t, files in raw["covered"].items()},
-        wide_columns=[(n, p, t) for n, p, t in raw["wide_columns"]],
-        files={f: dict(v) for f, v in raw["files"].items()},
-    )
+    snapshot = _parsed(name, json.loads(fs.read_bytes(f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}")))
     for file, want in snapshot.files.items():
         path = fs.local_path(f"{snapshot.folder}/{file}")
         size = Path(path).stat().st_size
@@ -199,10 +228,67 @@ def _checked(fs: LocalFileSystem, name: str) -> Snapshot:
         else:
             reader = ipc.open_file(pa.memory_map(path))
             rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+            lacking = {"run_id", POSITION, *(c for _, c, _ in snapshot.wide_columns)}
+            lacking -= set(reader.schema.names)
+            if lacking:
+                msg = f"{file} has no column {', '.join(sorted(lacking))}"
+                raise ValueError(msg)
         if rows != want["rows"]:
             msg = f"{file} has {rows} rows, its manifest says {want['rows']}"
             raise ValueError(msg)
     return snapshot
+
+
+def _parsed(name: str, raw: object) -> Snapshot:
+    """A manifest's content as a :class:`Snapshot`; ``ValueError`` if it has another shape."""
+    problem = _shape_problem(name, raw)
+    if problem or not isinstance(raw, dict):
+        msg = f"its manifest {problem}"
+        raise ValueError(msg)
+    return Snapshot(
+        name=name,
+        folder_name=raw["folder"],
+        covered={t: set(rels) for t, rels in raw["covered"].items()},
+        wide_columns=[(n, p, t) for n, p, t in raw["wide_columns"]],
+        files={f: {"rows": v["rows"], "bytes": v["bytes"]} for f, v in raw["files"].items()},
+        runs_without_row=frozenset(raw["runs_without_row"]),
+    )
+
+
+def _shape_problem(name: str, raw: object) -> str:  # noqa: PLR0911  # one answer per field
+    """What is wrong with a manifest's shape ('' if nothing)."""
+    if not isinstance(raw, dict):
+        return f"is a JSON {type(raw).__name__}, not an object"
+    if raw.get("format") != FORMAT_VERSION:
+        return f"has format {raw.get('format')!r}, this version reads {FORMAT_VERSION}"
+    folder, covered = raw.get("folder"), raw.get("covered")
+    columns, files = raw.get("wide_columns"), raw.get("files")
+    # The folder is the manifest's own: no path of the store outside it is ever read.
+    if not isinstance(folder, str) or not re.fullmatch(rf"{name}-[0-9a-f]{{8}}-\w*", folder):
+        return f"names the folder {folder!r}, not one of {name!r}"
+    if not isinstance(covered, dict) or not all(_strings(v) for v in covered.values()):
+        return "has no 'covered' object of file lists"
+    if not isinstance(columns, list) or not all(
+        _strings(c) and len(c) == len(("key", "column", "type")) and c[2] in ("DOUBLE", "VARCHAR")
+        for c in columns
+    ):
+        return "has no 'wide_columns' list of (key, column, DOUBLE or VARCHAR)"
+    if not isinstance(files, dict) or not all(
+        isinstance(v, dict) and all(isinstance(v.get(k), int) for k in ("rows", "bytes"))
+        for v in files.values()
+    ):
+        return "has no 'files' object of row and byte counts"
+    # Its files, and no other path: nothing outside its folder is ever opened.
+    missing, other = expected_files() - set(files), set(files) - expected_files()
+    if missing or other:
+        return f"names no {', '.join(sorted(missing))}" if missing else f"names {sorted(other)}"
+    if not _strings(raw.get("runs_without_row")):
+        return "has no 'runs_without_row' list of run ids"
+    return ""
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def open_wide(fs: LocalFileSystem, snapshot: Snapshot) -> pa.Table:
@@ -218,23 +304,55 @@ def write(
     fs: LocalFileSystem,
     con: duckdb.DuckDBPyConnection,
     *,
+    generation: int,
     writer_id: str,
     covered: dict[str, set[str]],
     wide_columns: list[tuple[str, str, str]],
     sources: dict[str, str],
-) -> str:
-    """Write a snapshot of the catalog state ``sources`` select; returns its name.
+    runs_without_row: list[str],
+) -> str | None:
+    """Write a snapshot of the catalog state ``sources`` select as ``generation``.
 
     ``sources`` maps each file stem to the SELECT that yields its rows (``wide`` too),
-    all read in the one DuckDB transaction of ``con``, so that they and ``covered``
-    describe one state. The manifest is written last.
+    all read under the catalog's lock, so that they and ``covered`` describe one state.
+    Returns its name, or None if another catalog wrote that generation first (then
+    nothing of this one is left behind). The manifest is created last.
     """
+    name = name_of(generation)
+    # Its own folder: two catalogs may be writing one generation.
+    who = re.sub(r"\W", "_", writer_id)[:40]
+    folder_name = f"{name}-{secrets.token_hex(4)}-{who}"
+    folder_rel = f"{SNAPSHOTS_DIR}/{folder_name}"
+    fs.path(folder_rel).mkdir(parents=True, exist_ok=False)
+    try:
+        files = _write_files(fs.path(folder_rel), con, sources)
+        manifest: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "folder": folder_name,
+            "writer": writer_id,
+            "covered": {t: sorted(rels) for t, rels in sorted(covered.items())},
+            "wide_columns": [list(c) for c in wide_columns],
+            "files": files,
+            "runs_without_row": sorted(runs_without_row),
+        }
+        won = fs.create_exclusive(
+            f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}", json.dumps(manifest).encode()
+        )
+    except BaseException:
+        fs.delete_tree(folder_rel)
+        raise
+    if not won:
+        fs.delete_tree(folder_rel)
+        return None
+    return name
+
+
+def _write_files(
+    folder: Path, con: duckdb.DuckDBPyConnection, sources: dict[str, str]
+) -> dict[str, dict[str, int]]:
     import pyarrow as pa  # noqa: PLC0415
     from pyarrow import ipc  # noqa: PLC0415
 
-    name = f"{PREFIX}{time.time_ns():020d}-{writer_id}"
-    folder = fs.path(f"{SNAPSHOTS_DIR}/{name}")
-    folder.mkdir(parents=True, exist_ok=False)
     files: dict[str, dict[str, int]] = {}
     for stem, select in sources.items():
         if stem == "wide":
@@ -262,14 +380,7 @@ def write(
         ).fetchall()
         tmp.replace(folder / file)
         files[file] = {"rows": int(rows), "bytes": (folder / file).stat().st_size}
-    manifest: dict[str, Any] = {
-        "format": FORMAT_VERSION,
-        "covered": {t: sorted(rels) for t, rels in sorted(covered.items())},
-        "wide_columns": [list(c) for c in wide_columns],
-        "files": files,
-    }
-    fs.write_bytes(f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}", json.dumps(manifest).encode())
-    return name
+    return files
 
 
 def _dictionary_encoded(table: pa.Table) -> pa.Table:
@@ -293,8 +404,9 @@ def _dictionary_encoded(table: pa.Table) -> pa.Table:
 def prune(fs: LocalFileSystem, grace_seconds: float) -> list[str]:
     """Delete snapshots past the newest ``KEEP`` once a newer one is ``grace_seconds`` old.
 
-    Also removes what writers killed long ago left: folders with no manifest, temp files.
-    Returns the names deleted.
+    Also removes, once they are old, what no manifest names: the folders of writers
+    killed long ago or that lost a generation to another, temp files, and snapshots of
+    an earlier format. Returns the names deleted.
     """
     now_ns = time.time_ns()
     finished = manifest_names(fs)
@@ -303,19 +415,32 @@ def prune(fs: LocalFileSystem, grace_seconds: float) -> list[str]:
         mtime = fs.stat_mtime_ns(f"{SNAPSHOTS_DIR}/{newer}{MANIFEST_SUFFIX}")
         if mtime is None or now_ns - mtime < grace_seconds * 1e9:
             continue
-        fs.delete(f"{SNAPSHOTS_DIR}/{older}{MANIFEST_SUFFIX}")
-        fs.delete_tree(f"{SNAPSHOTS_DIR}/{older}")
+        folder = folder_of(fs, older)
+        fs.delete(f"{SNAPSHOTS_DIR}/{older}{MANIFEST_SUFFIX}")  # first: never a torn one
+        if folder is not None:
+            fs.delete_tree(f"{SNAPSHOTS_DIR}/{folder}")
         deleted.append(older)
-    keep = set(finished)
+    named = {folder_of(fs, name) for name in finished if name not in deleted}
     for entry in fs.list(SNAPSHOTS_DIR):
-        if now_ns - entry.mtime_ns <= UNFINISHED_SECONDS * 1e9:
+        if now_ns - entry.mtime_ns <= UNFINISHED_SECONDS * 1e9 or entry.name in named:
             continue
-        if entry.is_dir and entry.name.startswith(PREFIX) and entry.name not in keep:
+        if entry.is_dir and entry.name.startswith(PREFIX):
             with contextlib.suppress(OSError):
                 fs.delete_tree(f"{SNAPSHOTS_DIR}/{entry.name}")
-        elif entry.name.startswith("."):  # a manifest's temp file
+        elif entry.name.startswith(".") or (
+            entry.name.startswith(PREFIX) and not _MANIFEST.fullmatch(entry.name)
+        ):  # a manifest's temp file, or an earlier format's manifest
             fs.delete(f"{SNAPSHOTS_DIR}/{entry.name}")
     return deleted
+
+
+def folder_of(fs: LocalFileSystem, name: str) -> str | None:
+    """The folder a manifest names, if it can be read."""
+    try:
+        raw = json.loads(fs.read_bytes(f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}"))
+        return _parsed(name, raw).folder_name
+    except (OSError, ValueError):
+        return None
 
 
 def _quote(text: str) -> str:

@@ -27,18 +27,24 @@ ATTRIBUTES: Final = layout.RUN_ATTRIBUTES
 
 # Run attributes with their mutable facts resolved last-writer-wins.
 # ``last_seen`` is the last sign of life of the writer that set the status: the status
-# event itself or that writer's latest heartbeat (see ``liveness.py``).
+# event itself or that writer's latest heartbeat; ``heartbeat_ms`` is the interval that
+# writer recorded between its heartbeats (NULL if none: the default applies; see
+# ``liveness.py``). Intervals past a billion seconds are taken as none.
 RESOLVED_RUNS: Final = f"""
     SELECT r.run_id, r.experiment_id, r.run_name, s.value AS status, r.start_time,
            TRY_CAST(t.value AS BIGINT) AS end_time,
            coalesce(l.value, 'active') AS lifecycle_stage,
            r.parent_run_id, r.user_id, r.artifact_uri,
-           greatest(s.timestamp, TRY_CAST(h.value AS BIGINT)) AS last_seen
+           greatest(s.timestamp, TRY_CAST(h.value AS BIGINT)) AS last_seen,
+           CASE WHEN TRY_CAST(i.value AS DOUBLE) > 0 AND TRY_CAST(i.value AS DOUBLE) < 1e9
+                THEN CAST(TRY_CAST(i.value AS DOUBLE) * 1000 AS BIGINT) END AS heartbeat_ms
     FROM _runs r
     LEFT JOIN {events.STATE_TABLE} s ON s.entity_id = r.run_id
          AND s.kind = '{layout.EVENT_STATUS}' AND s.key = ''
     LEFT JOIN {events.STATE_TABLE} h ON h.entity_id = s.writer
          AND h.kind = '{layout.EVENT_HEARTBEAT}' AND h.key = ''
+    LEFT JOIN {events.STATE_TABLE} i ON i.entity_id = s.writer
+         AND i.kind = '{layout.EVENT_HEARTBEAT_INTERVAL}' AND i.key = ''
     LEFT JOIN {events.STATE_TABLE} t ON t.entity_id = r.run_id
          AND t.kind = '{layout.EVENT_END_TIME}' AND t.key = ''
     LEFT JOIN {events.STATE_TABLE} l ON l.entity_id = r.run_id

@@ -355,7 +355,21 @@ class Writer:
         """A run of this process is going on: send heartbeats until it is released."""
         with self._lock:
             self._alive += 1
+            first = self._alive == 1
         self._last_heartbeat = time.monotonic()  # the run's RUNNING event is a sign of life
+        # Readers judge a run by its writer's interval, the default until one is recorded:
+        # another interval is recorded at once, not only with the first heartbeat.
+        if first and self.heartbeat_interval != liveness.DEFAULT_HEARTBEAT_INTERVAL:
+            self._record_heartbeat_interval()
+
+    def _record_heartbeat_interval(self) -> None:
+        self.event(
+            layout.HEARTBEAT_PARTITION,
+            self.writer_id,
+            layout.EVENT_HEARTBEAT_INTERVAL,
+            "",
+            repr(self.heartbeat_interval),
+        )
 
     def release_alive(self) -> None:
         """A run held by :meth:`hold_alive` has ended."""
@@ -376,6 +390,7 @@ class Writer:
             "",
             str(time.time_ns() // 1_000_000),
         )
+        self._record_heartbeat_interval()
         return True
 
     def start(self) -> None:

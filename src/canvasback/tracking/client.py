@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from canvasback.tracking.entities import FileInfo
 
 
+RUN_ID_CLAIMS = "run-ids"
+"""The claims of run ids given to ``create_run`` (ids canvasback makes are random)."""
+
+
 class RunNotFoundError(MlflowException, LookupError):
     """A run id that the store does not hold."""
 
@@ -86,8 +90,17 @@ class Client(ExperimentMethods):
         *,
         parent_run_id: str | None = None,
         params: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+        user_id: str | None = None,
     ) -> Run:
-        """Start a new run (status RUNNING) and return its handle."""
+        """Start a new run (status RUNNING) and return its handle.
+
+        ``run_id`` and ``user_id`` copy a run recorded elsewhere (an importer's): the run
+        takes that id (MLflow's form: a letter or digit, then up to 255 letters, digits,
+        ``_`` or ``-``), claimed in this store so that no other run is given it, and that
+        user. Such a run gets no tags but the ones given (and its name's), and no
+        heartbeat: no process here runs it.
+        """
         experiment_id = str(experiment_id or self._ensure_default_experiment())
         checked_tags = {
             validation.validate_key("tag", k): validation.tag_value(k, x)
@@ -101,12 +114,17 @@ class Client(ExperimentMethods):
         name = validation.run_name(run_name) if run_name else random_run_name()
         if self._user is None:
             self._user = user_name()
-        run_id = uuid.uuid4().hex
+        user = self._user if user_id is None else validation.tag_value("user_id", user_id)
         start = (
             time.time_ns() // 1_000_000
             if start_time is None
             else validation.timestamp_ms("start_time", start_time)
         )
+        copied = run_id is not None
+        if run_id is None:
+            run_id = uuid.uuid4().hex
+        else:
+            self._claim_run_id(validation.given_run_id(run_id), experiment_id, start)
         artifact_rel = f"{layout.ARTIFACTS_DIR}/{run_id}"
         info = RunInfo(
             run_id=run_id,
@@ -117,21 +135,22 @@ class Client(ExperimentMethods):
             end_time=None,
             lifecycle_stage="active",
             artifact_uri=str(self.store.root / artifact_rel),
-            user_id=self._user,
+            user_id=user,
             parent_run_id=parent_run_id,
         )
         writer = self.store.writer
         writer.append(
-            "runs", experiment_id, (run_id, name, start, parent_run_id, self._user, artifact_rel)
+            "runs", experiment_id, (run_id, name, start, parent_run_id, user, artifact_rel)
         )
         writer.event(experiment_id, run_id, layout.EVENT_STATUS, "", "RUNNING")
         run = Run(self.store, info)
-        run.keep_alive()
         if parent_run_id:
             checked_tags.setdefault("mlflow.parentRunId", parent_run_id)
         checked_tags.setdefault("mlflow.runName", name)
-        for key, value in system_tags(self._user).items():
-            checked_tags.setdefault(key, value)
+        if not copied:
+            run.keep_alive()
+            for key, value in system_tags(user).items():
+                checked_tags.setdefault(key, value)
         run.set_tags(checked_tags)
         if checked_params:
             run.log_params(checked_params)
@@ -140,6 +159,22 @@ class Client(ExperimentMethods):
         # background thread writes the run's row now, in the next flush of this writer.
         writer.request_flush()
         return run
+
+    def _claim_run_id(self, run_id: str, experiment_id: str, start: int) -> None:
+        """Claim a given run id, or raise: no two runs of a store share an id.
+
+        The claim names the run's experiment and start time, so that a copy started again
+        after its process was killed (before the run's rows reached the store) goes on.
+        """
+        content = f"{experiment_id}\n{start}".encode()
+        if self.store.claim(RUN_ID_CLAIMS, run_id, content):
+            return
+        if self.store.read_claim(RUN_ID_CLAIMS, run_id) == content and not (
+            queries.existing_run_ids(self.store.read(), [run_id])
+        ):
+            return
+        msg = f"Run id {run_id!r} is taken in store {str(self.store.root)!r}: give another id"
+        raise validation.InvalidInputError(msg)
 
     def get_run(self, run_id: str) -> Run:
         """A handle of a run, with fresh attributes, metrics, params and tags."""

@@ -1,17 +1,32 @@
-"""MlflowClient's experiment methods: names claimed once per store, tags, deletion.
+"""MlflowClient's experiment methods: names held by claims, tags, deletion.
 
-An experiment id is the lowest free number, claimed by exclusive create; its name is
-claimed the same way (by hash), so two processes creating one name get one experiment.
+An experiment id is the lowest free number, claimed by exclusive create. Who holds a
+name, and each experiment's renames, deletions and restores, are claims
+(:mod:`canvasback.tracking.experiment_claims`): two processes creating one name get one
+experiment, two renaming one experiment get one rename, and every call that lost such
+a race raises. What a killed call left is settled by the next call that writes to the
+experiment, or by ``canvasback recover``.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout
+from canvasback.store.name_claims import (
+    HELD,
+    MAX_TRIES,
+    RENAME,
+    EntityLog,
+    Holding,
+    name_digest,
+    new_token,
+    slot_key,
+)
+from canvasback.tracking import experiment_claims as ec
 from canvasback.tracking import queries, validation
 from canvasback.tracking.entities import Experiment
 
@@ -22,6 +37,15 @@ if TYPE_CHECKING:
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+def _given_id(experiment_id: object) -> bool:
+    return (
+        isinstance(experiment_id, str)
+        and experiment_id.isascii()
+        and experiment_id.isdigit()
+        and len(experiment_id) <= 19  # noqa: PLR2004  # an int64, as MLflow's ids are
+    )
 
 
 class ExperimentNotFoundError(MlflowException, LookupError):
@@ -35,30 +59,43 @@ class ExperimentMethods:
     _experiment_ids: dict[str, str]
 
     # -- experiments -----------------------------------------------------------------
-    def _name_claim(self, name: str) -> str:
-        return hashlib.sha256(name.encode()).hexdigest()
-
-    def _write_experiment(self, experiment_id: str, name: str) -> None:
-        row = (experiment_id, name, layout.ARTIFACTS_DIR, time.time_ns() // 1_000_000)
-        self.store.writer.append("experiments", experiment_id, row)
-        self.store.flush()  # experiments are rare; other processes should see them at once
-
     def _ensure_default_experiment(self) -> str:
         if DEFAULT_EXPERIMENT_NAME not in self._experiment_ids:
-            if self.store.claim("experiment-ids", DEFAULT_EXPERIMENT_ID, b"Default"):
-                self.store.claim(
-                    "experiment-names",
-                    self._name_claim(DEFAULT_EXPERIMENT_NAME),
-                    DEFAULT_EXPERIMENT_ID.encode(),
-                )
-                self._write_experiment(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME)
+            digest = name_digest(DEFAULT_EXPERIMENT_NAME)
+            if ec.CLAIMS.latest_by_digest(self.store, digest) is None:
+                # Never made (or its maker was killed before it claimed the name).
+                self.store.claim(ec.ID_CLAIMS, DEFAULT_EXPERIMENT_ID, b"Default")
+                with contextlib.suppress(validation.InvalidInputError):  # made by another
+                    self._create_claimed(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, {})
             self._experiment_ids[DEFAULT_EXPERIMENT_NAME] = DEFAULT_EXPERIMENT_ID
         return DEFAULT_EXPERIMENT_ID
 
+    def _create_claimed(self, experiment_id: str, name: str, tags: dict[str, str]) -> None:
+        """Claim a name for an id claimed just before, then write the experiment."""
+        holding = ec.CLAIMS.take_name(
+            self.store,
+            name,
+            experiment_id,
+            slot=0,
+            token=new_token(),
+            details={"time": time.time_ns() // 1_000_000, "tags": tags},
+        )
+        ec.write_experiment(self.store, holding)
+
     def create_experiment(
-        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        *,
+        experiment_id: str | None = None,
     ) -> str:
-        """Create an experiment; returns its id. The name must be new in this store."""
+        """Create an experiment; returns its id. The name must be new in this store.
+
+        ``experiment_id`` gives it that id (digits; an experiment copied from another
+        store keeps its id), which must be free in this store; by default it gets the
+        lowest free number.
+        """
         del artifact_location  # artifacts always live in the store
         validation.experiment_name(name)
         checked_tags = {
@@ -66,34 +103,43 @@ class ExperimentMethods:
             for k, x in (tags or {}).items()
         }
         self._ensure_default_experiment()
-        number = self.store.claim_next_number("experiment-ids", name.encode())
-        experiment_id = str(number)
-        if not self.store.claim("experiment-names", self._name_claim(name), experiment_id.encode()):
-            msg = f"Experiment {name!r} already exists in store {str(self.store.root)!r}"
+        if experiment_id is None:
+            experiment_id = str(self.store.claim_next_number(ec.ID_CLAIMS, name.encode()))
+        elif not _given_id(experiment_id) or not self.store.claim(
+            ec.ID_CLAIMS, experiment_id, name.encode()
+        ):
+            msg = (
+                f"Invalid experiment id {experiment_id!r}: an id to give must be digits "
+                f"(at most 19) and free in store {str(self.store.root)!r}"
+            )
             raise validation.InvalidInputError(msg)
-        for key, value in checked_tags.items():
-            self._experiment_tag(experiment_id, key, value)
-        self._write_experiment(experiment_id, name)
-        self._experiment_ids[name] = experiment_id
+        self._create_claimed(experiment_id, name, checked_tags)
         return experiment_id
 
+    def _held(self, name: str, *, writing: bool = False) -> Holding | None:
+        """The holding of a name that holds; ``writing``: settled for a write first."""
+        found = ec.CLAIMS.lookup(self.store, name)
+        if found is None or found.state != HELD:
+            return None
+        if writing:
+            ec.settle(self.store, found.holding.entity_id, found.log)
+            ec.ensure_written(self.store, found.holding)
+        return found.holding
+
     def experiment_id_for(self, name: str, *, create: bool = False) -> str | None:
-        """The id of an experiment name (None if absent, unless ``create``)."""
-        cached = self._experiment_ids.get(name)
-        if cached is not None:
-            return cached
+        """The id of an experiment name (None if absent, unless ``create``).
+
+        Looked up in the claims each time: another process may have renamed it.
+        """
         if name == DEFAULT_EXPERIMENT_NAME:
-            return self._ensure_default_experiment()
-        claimed = self.store.read_claim("experiment-names", self._name_claim(name))
-        if claimed is None and create:
+            self._ensure_default_experiment()
+        found = self._held(name, writing=create)
+        if found is None and create:
             try:
                 return self.create_experiment(name)
             except validation.InvalidInputError:  # another process created it just now
-                claimed = self.store.read_claim("experiment-names", self._name_claim(name))
-        if claimed is None:
-            return None
-        self._experiment_ids[name] = claimed.decode()
-        return self._experiment_ids[name]
+                found = self._held(name, writing=True)
+        return None if found is None else found.entity_id
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment of that name, or None."""
@@ -101,20 +147,41 @@ class ExperimentMethods:
         return None if experiment_id is None else self.get_experiment(experiment_id)
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        """The experiment of that id."""
+        """The experiment of that id, as its log has decided (the views may lag)."""
+        return self._experiment(str(experiment_id))[0]
+
+    def _experiment(self, experiment_id: str) -> tuple[Experiment, EntityLog, Holding | None]:
+        """An experiment, its log, and the holding that created it if its row is missing."""
         found = queries.search_experiments(
-            self.store.read(), self.store.root, view="ALL", experiment_ids=[str(experiment_id)]
+            self.store.read(), self.store.root, view="ALL", experiment_ids=[experiment_id]
         )
+        log = EntityLog(experiment_id)
+        if ec.CLAIMS.entity_id.fullmatch(experiment_id):
+            log = ec.CLAIMS.read_log(self.store, experiment_id)
         if found:
-            return found[0]
-        # Another process claimed this id and has not written its row yet: the claim
-        # holds the name, which is all an experiment being created has.
-        claimed = self.store.read_claim("experiment-ids", str(experiment_id))
-        if claimed is not None and self.experiment_id_for(claimed.decode()) == str(experiment_id):
-            location = (self.store.root / layout.ARTIFACTS_DIR).as_uri()
-            return Experiment(str(experiment_id), claimed.decode(), location)
-        msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
-        raise ExperimentNotFoundError(msg)
+            return ec.as_logged(found[0], log), log, None
+        # Another process claimed this experiment and has not written its row yet (or
+        # was killed): its holding has all an experiment being created has.
+        holding = ec.creation_holding(self.store, experiment_id)
+        if holding is None:
+            msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
+            raise ExperimentNotFoundError(msg)
+        created, tags = ec.created(holding)
+        location = (self.store.root / layout.ARTIFACTS_DIR).as_uri()
+        experiment = Experiment(experiment_id, holding.name, location, "active", created, tags)
+        return ec.as_logged(experiment, log), log, holding
+
+    def _for_writing(self, experiment_id: str) -> tuple[Experiment, EntityLog]:
+        """An experiment and its log, for a call that writes to it.
+
+        What a killed call left is settled on the way: the events of a committed change,
+        the row of an experiment whose creator died after claiming its name.
+        """
+        experiment, log, holding = self._experiment(experiment_id)
+        ec.settle(self.store, experiment_id, log)
+        if holding is not None:
+            ec.ensure_written(self.store, holding)
+        return experiment, log
 
     def search_experiments(
         self,
@@ -139,47 +206,80 @@ class ExperimentMethods:
         )
 
     def delete_experiment(self, experiment_id: str) -> None:
-        """Mark an experiment deleted."""
-        self.get_experiment(experiment_id)
-        self.store.writer.event(
-            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_LIFECYCLE, "", "deleted"
-        )
+        """Mark an experiment deleted (its name stays taken until it is restored)."""
+        self._change_lifecycle(str(experiment_id), ec.DELETE)
 
     def restore_experiment(self, experiment_id: str) -> None:
         """Undo ``delete_experiment``."""
-        self.get_experiment(experiment_id)
+        self._change_lifecycle(str(experiment_id), ec.RESTORE)
+
+    def _change_lifecycle(self, experiment_id: str, op: str) -> None:
+        # By id: a rename meanwhile changes nothing of it; the log only orders the two.
+        _experiment, log = self._for_writing(experiment_id)
+        for _ in range(MAX_TRIES):
+            slot = log.next_slot
+            if ec.CLAIMS.commit(self.store, experiment_id, slot, op, new_token()):
+                break
+            log = ec.CLAIMS.read_log(self.store, experiment_id)
+        else:
+            msg = f"Experiment {experiment_id!r} is contended by too many calls; try again"
+            raise validation.InvalidInputError(msg)
+        stage = "deleted" if op == ec.DELETE else "active"
         self.store.writer.event(
-            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_LIFECYCLE, "", "active"
+            experiment_id,
+            experiment_id,
+            layout.EVENT_EXPERIMENT_LIFECYCLE,
+            slot_key(slot),
+            stage,
         )
+        self.store.flush()
+        ec.mark_settled(self.store, experiment_id, slot)
 
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
-        """Give an experiment a new name; the old one is free for another experiment."""
-        experiment = self.get_experiment(experiment_id)
+        """Give an experiment a new name; the old one is free for another experiment.
+
+        The new name is claimed with the intent (experiment, log slot, token), then the
+        slot is taken: the rename is done exactly when it gets the slot. Another call's
+        rename, deletion or restore that took it first, or a call that wanted the new
+        name and gave the intent up, makes this call raise.
+        """
         validation.experiment_name(new_name)
-        claimed = self.store.claim(
-            "experiment-names", self._name_claim(new_name), experiment.experiment_id.encode()
-        )
-        if not claimed:
-            msg = f"Experiment {new_name!r} already exists in store {str(self.store.root)!r}"
+        experiment, log = self._for_writing(str(experiment_id))
+        experiment_id, name, seen = experiment.experiment_id, experiment.name, len(log.entries)
+        if experiment.lifecycle_stage == "deleted":
+            msg = (
+                f"Cannot rename the deleted experiment {name!r} (id {experiment_id}); "
+                f"restore it first with restore_experiment({experiment_id!r})"
+            )
+            raise validation.InvalidInputError(msg)
+        for _ in range(MAX_TRIES):
+            slot, token = log.next_slot, new_token()
+            ec.CLAIMS.take_name(self.store, new_name, experiment_id, slot=slot, token=token)
+            if ec.CLAIMS.commit(self.store, experiment_id, slot, RENAME, token, new_name):
+                break
+            log = ec.CLAIMS.read_log(self.store, experiment_id)
+            ec.raise_if_lost(log, seen, name, f"renamed to {new_name!r}")
+            taken = log.at(slot)
+            if taken is not None and taken.token == token:  # our intent was given up
+                msg = (
+                    f"Experiment {new_name!r} was claimed by another call while {name!r} "
+                    "was being renamed to it; the rename did not happen"
+                )
+                raise validation.InvalidInputError(msg)
+        else:
+            msg = f"Experiment {name!r} is contended by too many calls; try again"
             raise validation.InvalidInputError(msg)
         self.store.writer.event(
-            experiment.experiment_id,
-            experiment.experiment_id,
-            layout.EVENT_EXPERIMENT_NAME,
-            "",
-            new_name,
+            experiment_id, experiment_id, layout.EVENT_EXPERIMENT_NAME, slot_key(slot), new_name
         )
-        self.store.release_claim("experiment-names", self._name_claim(experiment.name))
-        self._experiment_ids.pop(experiment.name, None)
-        self._experiment_ids[new_name] = experiment.experiment_id
         self.store.flush()  # renames are rare; other processes should see them at once
+        ec.mark_settled(self.store, experiment_id, slot)
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: object) -> None:
         """Set a tag on an experiment."""
-        self.get_experiment(experiment_id)
-        self._experiment_tag(
-            experiment_id, validation.validate_key("tag", key), validation.tag_value(key, value)
-        )
+        checked = validation.validate_key("tag", key), validation.tag_value(key, value)
+        experiment, _log = self._for_writing(str(experiment_id))
+        self._experiment_tag(experiment.experiment_id, *checked)
 
     def _experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         self.store.writer.event(

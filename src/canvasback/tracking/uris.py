@@ -52,9 +52,8 @@ def store_path(uri: str) -> Path:
     msg = (
         f"Tracking URI {uri!r} is not a local store. canvasback reads and writes its own "
         "store, a folder of Parquet files (a path or a file: URI); it does not talk to an "
-        "MLflow tracking server or Databricks. To bring runs over from one, export them "
-        "with MLflow (mlflow.search_runs, MlflowClient.get_metric_history) and log them "
-        "here with log_batch."
+        "MLflow tracking server or Databricks. To bring an MLflow store's runs over: "
+        f"canvasback import-mlflow {uri} --store <store> (canvasback.import_mlflow)."
     )
     raise InvalidInputError(msg)
 

@@ -181,6 +181,20 @@ def run_status(status: object) -> str:
     return text
 
 
+_RUN_ID_RE: Final = re.compile(r"[a-zA-Z0-9][\w\-]{0,255}", re.ASCII)
+
+
+def given_run_id(run_id: object) -> str:
+    """A run id given by the caller (a run copied from another store): MLflow's form."""
+    if not isinstance(run_id, str) or not _RUN_ID_RE.fullmatch(run_id):
+        msg = (
+            f"Invalid run id {run_id!r}: a run id is a letter or digit followed by up to 255 "
+            "letters, digits, underscores (_) or dashes (-)"
+        )
+        raise InvalidInputError(msg)
+    return run_id
+
+
 def experiment_name(name: object) -> str:
     """An experiment name: a non-empty string."""
     if not isinstance(name, str) or not name.strip():

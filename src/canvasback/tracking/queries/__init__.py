@@ -22,6 +22,7 @@ from canvasback.tracking.queries.runs import (
     metric_rows_in_files,
     run_data,
     run_info,
+    runs_with_tag,
 )
 from canvasback.tracking.queries.search import (
     runs_frame,
@@ -38,6 +39,7 @@ __all__ = [
     "run_data",
     "run_info",
     "runs_frame",
+    "runs_with_tag",
     "search_experiments",
     "search_runs",
     "select_runs",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from canvasback.store import events, layout
+from canvasback.store.catalog_tables import MATERIALIZED
 from canvasback.tracking import filter as run_filter
 from canvasback.tracking.entities import Experiment
 from canvasback.tracking.queries.search import check_page_size, filtered_where
@@ -58,3 +60,18 @@ def search_experiments(
         Experiment(eid, name, (root / loc).as_uri(), stage, created, tags.get(eid, {}), updated)
         for eid, name, loc, stage, created, updated in rows
     ]
+
+
+def experiment_written(catalog: Catalog, experiment_id: str) -> bool:
+    """Whether an experiment's row is in the store."""
+    table = MATERIALIZED["experiments"][0]
+    return bool(catalog.rows(f"SELECT 1 FROM {table} WHERE experiment_id = ?", [experiment_id]))
+
+
+def experiment_changes(catalog: Catalog, experiment_id: str) -> dict[tuple[str, str], str]:
+    """An experiment's rename and lifecycle events: ``(kind, key) -> value``."""
+    rows = catalog.rows(
+        f"SELECT kind, key, value FROM {events.STATE_TABLE} WHERE entity_id = ? AND kind IN (?, ?)",
+        [experiment_id, layout.EVENT_EXPERIMENT_NAME, layout.EVENT_EXPERIMENT_LIFECYCLE],
+    )
+    return {(kind, key): value for kind, key, value in rows}

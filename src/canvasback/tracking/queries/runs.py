@@ -65,6 +65,19 @@ def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:
     )
 
 
+def runs_with_tag(
+    catalog: Catalog, run_ids: list[str], key: str
+) -> dict[str, tuple[str, str, str | None]]:
+    """(experiment id, lifecycle stage, tag ``key``'s value) of the runs the store holds."""
+    rows = catalog.rows(
+        "SELECT r.run_id, r.experiment_id, r.lifecycle_stage, t.value FROM runs r "
+        "LEFT JOIN tags t ON t.run_id = r.run_id AND t.key = ? "
+        "WHERE list_contains(?, r.run_id)",
+        [key, run_ids],
+    )
+    return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
 def existing_run_ids(catalog: Catalog, run_ids: list[str]) -> set[str]:
     """Which of these run ids the store holds (deleted runs included)."""
     rows = catalog.rows("SELECT run_id FROM runs WHERE list_contains(?, run_id)", [run_ids])
