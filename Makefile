@@ -4,7 +4,16 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+# pytest-xdist workers: one per core by default (`make test PYTEST_WORKERS=4`).
+PYTEST_WORKERS ?= auto
+# Each test module on one worker; the modules of the longest tiers first (tests/conftest.py).
+XDIST   = -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+# The unit tier: no child Python, kernel, wheel or browser (the markers in pyproject.toml).
+FAST    = not (slow or kernel or wheel or browser or jupyterlab)
+# More pytest options for both targets, e.g. `make test-fast PYTEST_ARGS="-x --durations=20"`.
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test test-fast lint bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,16 +36,22 @@ demo: setup
 	$(BIN)/jupyter lab notebooks/demo.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Lint first (it is part of the test command, so CI enforces it); then the JS units;
-# then one pytest run, where the notebooks run under nbval against a temporary store
-# seeded like the demo's (and a temporary Jupyter data folder: the notebooks that
-# canvasback runs are signed there, not in the user's own).
+# then every pytest tier across the xdist workers, where the notebooks run under nbval
+# against a temporary store seeded like the demo's (each notebook keeps to an experiment
+# of its own) and a temporary Jupyter data folder (the notebooks that canvasback runs are
+# signed there, not in the user's own); last, alone, the tests marked serial.
 test: lint
 	bash scripts/install-chromium.sh
 	npm test
 	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
-	  CANVASBACK_STORE=$$store/store JUPYTER_DATA_DIR=$$store/jupyter \
-	  $(BIN)/python -m pytest tests notebooks --nbval-lax; \
-	  rc=$$?; rm -rf $$store; exit $$rc
+	  export CANVASBACK_STORE=$$store/store JUPYTER_DATA_DIR=$$store/jupyter && \
+	  { $(BIN)/python -m pytest $(XDIST) -m "not serial" $(PYTEST_ARGS) tests notebooks --nbval-lax; rc=$$?; \
+	    $(BIN)/python -m pytest -p no:nbval -m serial $(PYTEST_ARGS) tests; serial=$$?; }; \
+	  rm -rf $$store; [ $$serial = 0 ] || [ $$serial = 5 ] || rc=$$serial; exit $$rc
+
+# The unit tier, in parallel: a couple of minutes. `make lint` checks style and layers.
+test-fast: setup
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p no:nbval -m "$(FAST)" $(PYTEST_ARGS) tests
 
 # ruff, mypy strict, tsc and the import-linter contracts of pyproject.toml (the layers).
 lint: setup

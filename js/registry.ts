@@ -16,7 +16,12 @@ import { decodeVersions, type RegistryModel, type RegistryRpc } from "./lib/regi
 import { versionsTable } from "./lib/registry_versions";
 import { styleElement } from "./lib/styles";
 import { h } from "./lib/table_dom";
-import css from "./styles/registry.css";
+import rootCss from "./styles/registry.css";
+import controlsCss from "./styles/registry_controls.css";
+import historyCss from "./styles/registry_history.css";
+import modelsCss from "./styles/registry_models.css";
+import registerCss from "./styles/registry_register.css";
+import versionsCss from "./styles/registry_versions.css";
 
 export type { RegistryModel } from "./lib/registry_types";
 
@@ -47,7 +52,7 @@ const REDRAW_ON = [
 
 async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<() => void> {
   const root = h("div", { class: "canvasback cb-registry" });
-  host.append(styleElement(css), root);
+  host.append(styleElement(rootCss, controlsCss, modelsCss, versionsCss, historyCss, registerCss), root);
   // One RPC client per view (see js/run_table.ts): each view takes only its own replies.
   const client = new RpcClient<RegistryRpc>(model);
   let disposed = false;

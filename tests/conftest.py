@@ -1,16 +1,128 @@
-"""Shared fixtures: a fresh store and a fresh context per test, child-process helpers."""
+"""Shared fixtures: a fresh store and a fresh context per test, child-process helpers.
+
+And the test tiers. ``make test-fast`` runs the unit tier: every test without one of the
+markers ``slow``, ``kernel``, ``wheel``, ``browser`` or ``jupyterlab`` (pyproject.toml says
+what each means). A test gets its marker from the fixtures it uses (``TIER_OF_FIXTURE``:
+a test that starts a child Python or a browser is in that tier without saying so), or
+from a mark on it or on its module, for what fixtures cannot show (a kernel started by
+``run_notebook``, a subprocess started by hand); a unit-tier test that starts a child
+Python fails, saying so. ``make test`` runs every tier across pytest-xdist workers, each
+module on one worker (its module fixtures made once; each worker starts its own browser
+and Jupyter servers, in seconds), then the tests marked ``serial`` alone.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing.util
 import os
 import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
 
 import pytest
 
 import canvasback
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+TIERS: Final = ("slow", "kernel", "wheel", "browser", "jupyterlab")
+TIER_OF_FIXTURE: Final = {
+    "run_python": "slow",
+    "spawn_python": "slow",
+    "jupyterlab": "jupyterlab",
+    "notebook7": "jupyterlab",
+    "browser": "browser",
+}
+# Under xdist (`--dist loadfile`: a module's tests on one worker), the modules of the
+# longest tiers start first and the unit tests fill in at the end.
+FIRST_TO_LAST: Final = ("jupyterlab", "kernel", "wheel", "slow", "browser")
+
+
+def tiers_of(item: pytest.Item) -> set[str]:
+    """The tiers a test is in, by its marks and its fixtures; empty for the unit tier."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    used = {tier for name, tier in TIER_OF_FIXTURE.items() if name in fixtures}
+    if "jupyterlab" in used:
+        used.discard("browser")  # a server's tests drive Chromium too, but are not harness tests
+    if item.path.suffix == ".ipynb":
+        used.add("kernel")  # a notebook under nbval runs in a kernel
+    return used | {tier for tier in TIERS if item.get_closest_marker(tier) is not None}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tiers; under xdist, order the modules longest tier first."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        tiers = tiers_of(item)
+        for tier in sorted(tiers):
+            if item.get_closest_marker(tier) is None:
+                item.add_marker(tier)
+        first = min((FIRST_TO_LAST.index(t) for t in tiers), default=len(FIRST_TO_LAST))
+        rank[item.path] = min(rank.get(item.path, first), first)
+    if hasattr(config, "workerinput"):  # every worker sorts alike: xdist checks it
+        items.sort(key=lambda item: rank[item.path])  # stable: a module stays in one piece
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> object:
+    """A unit-tier test that starts another Python interpreter fails, saying what to mark.
+
+    An interpreter costs about a second to start, and the unit tier promises none: a test
+    that needs one, in its body or in a fixture of any scope, is marked ``slow`` (or
+    ``kernel``); ``run_python`` and ``spawn_python`` mark theirs. Git and other small
+    programs are fine, and so is a fork, which starts no interpreter.
+    """
+    del nextitem
+    if tiers_of(item):
+        return (yield)
+    with _no_child_python():
+        return (yield)
+
+
+@contextlib.contextmanager
+def _no_child_python() -> Iterator[None]:
+    def refuse(program: object) -> None:
+        if Path(os.fsdecode(os.fspath(program))).name.startswith("python"):
+            pytest.fail(
+                f"this test starts a child Python ({program}): mark it @pytest.mark.slow "
+                "(or kernel for a Jupyter kernel), or use the run_python / spawn_python "
+                "fixtures, which do (tests/conftest.py)"
+            )
+
+    execute_child = subprocess.Popen._execute_child
+    spawnv_passfds = multiprocessing.util.spawnv_passfds
+
+    def checked_execute_child(popen, args, executable, *rest):
+        args = [args] if isinstance(args, str | bytes | os.PathLike) else list(args)
+        refuse(executable or args[0])
+        return execute_child(popen, args, executable, *rest)
+
+    def checked_spawnv_passfds(path, args, passfds):
+        refuse(path)
+        return spawnv_passfds(path, args, passfds)
+
+    subprocess.Popen._execute_child = checked_execute_child
+    multiprocessing.util.spawnv_passfds = checked_spawnv_passfds
+    try:
+        yield
+    finally:
+        subprocess.Popen._execute_child = execute_child
+        multiprocessing.util.spawnv_passfds = spawnv_passfds
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_store(monkeypatch):
+    """A test's runs go to the store it names, never to ``CANVASBACK_STORE``.
+
+    ``make test`` sets that variable for the notebooks it runs under nbval: the tests here
+    must neither write to that store nor find a default there that a user would not.
+    """
+    monkeypatch.delenv("CANVASBACK_STORE", raising=False)
 
 
 @pytest.fixture(autouse=True)

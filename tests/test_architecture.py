@@ -1,5 +1,6 @@
 """The house's rules, checked: one query layer, the store's connection kept inside, the
-import layers enforced (and proven to catch an upward import), modules kept small."""
+import layers enforced (and proven to catch an upward import), modules kept small unless
+the architecture doc says why one is not."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "canvasback"
-MAX_MODULE_LINES = 450
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+# A soft limit: past it a module is split by concern, or waived in the architecture doc.
+SOFT_MAX_MODULE_LINES = 500
 
 _SQL = re.compile(
     r"\bSELECT\b.*\bFROM\b|\b(INSERT INTO|DELETE FROM|CREATE (OR REPLACE )?(TEMP )?(TABLE|VIEW)"
@@ -116,10 +119,54 @@ def test_only_the_read_side_spells_the_catalog_s_private_relations(path):
     assert not found, "name them through store/read/relations.py:\n" + "\n".join(found)
 
 
+def waived_modules(markdown: str) -> dict[str, str]:
+    """The modules the "Module size" section lets grow past the limit, and why.
+
+    Each is a list item ``- `path/in/package.py`: why``; anything else is prose.
+    """
+    section = re.search(r"^## Module size\n(.*?)(?=^## |\Z)", markdown, re.MULTILINE | re.DOTALL)
+    if section is None:
+        return {}
+    items = re.finditer(r"^- `([^`]+\.py)`:?\s*(.*)$", section.group(1), re.MULTILINE)
+    return {item.group(1): item.group(2).strip() for item in items}
+
+
+def test_waivers_are_read_from_their_section_only():
+    markdown = (
+        "## The house\n- `store/layout.py`: not a waiver\n"
+        "## Module size\nProse about `cli.py`.\n\n- `store/reader.py`: one concern, the catalog\n"
+        "- `widgets/compare.py`\n"
+        "## Where the next parts go\n- `tracking/run.py`: not one either\n"
+    )
+    assert waived_modules(markdown) == {
+        "store/reader.py": "one concern, the catalog",
+        "widgets/compare.py": "",
+    }
+    assert waived_modules("# no such section\n- `cli.py`: x\n") == {}
+
+
+def _waivers() -> dict[str, str]:
+    return waived_modules(ARCHITECTURE.read_text())
+
+
 @pytest.mark.parametrize("path", _modules(PACKAGE), ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_modules_stay_small(path):
+def test_modules_stay_small_or_are_waived(path):
     lines = len(path.read_text().splitlines())
-    assert lines <= MAX_MODULE_LINES, f"{path.name} has {lines} lines: split it by concern"
+    name = path.relative_to(PACKAGE).as_posix()
+    if lines > SOFT_MAX_MODULE_LINES:
+        assert name in _waivers(), (
+            f"{name} has {lines} lines: split it by concern, or waive it with a reason in "
+            "the 'Module size' section of docs/architecture.md"
+        )
+
+
+def test_every_waiver_is_a_module_past_the_limit_with_a_reason():
+    for name, reason in _waivers().items():
+        path = PACKAGE / name
+        assert path.is_file(), f"the waiver for {name} names no module"
+        lines = len(path.read_text().splitlines())
+        assert lines > SOFT_MAX_MODULE_LINES, f"{name} has {lines} lines: drop its waiver"
+        assert reason, f"the waiver for {name} gives no reason"
 
 
 def _lint_imports(src: Path) -> subprocess.CompletedProcess[str]:
@@ -135,6 +182,7 @@ def _lint_imports(src: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # lint-imports runs in a child process (as in `make lint`)
 def test_the_import_contracts_hold():
     result = _lint_imports(ROOT / "src")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -148,6 +196,7 @@ BROKEN_CONTRACTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", BROKEN_CONTRACTS)
 def test_a_forbidden_import_breaks_a_contract(tmp_path, case):
     module, package, name = BROKEN_CONTRACTS[case]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import pytest
 
 import canvasback as cb
 from canvasback.tracking.client import Client
+
+pytestmark = pytest.mark.slow  # each test runs `python -m canvasback` in a child process
 
 
 def canvasback(*args, env=None, cwd=None):
@@ -119,7 +122,7 @@ def test_recover_refuses_what_is_no_store(tmp_path):
     )
 
 
-def test_recover_works_on_a_store(store, tmp_path):
+def test_recover_works_on_a_store(store):
     root = store
     with cb.start_run():
         cb.log_metric("loss", 1.0)
@@ -127,7 +130,9 @@ def test_recover_works_on_a_store(store, tmp_path):
     result = canvasback("recover", root)
     assert result.returncode == 0, result.stderr
     assert f"wrote 0 row(s) in 0 file(s) to {root}" in result.stdout
-    result = canvasback("recover", cwd=tmp_path)  # ./canvasback-store: none here
+    # A short folder: a long path (a pytest-xdist worker's) is shortened in the message.
+    with tempfile.TemporaryDirectory(prefix="cb-") as folder:
+        result = canvasback("recover", cwd=folder)  # ./canvasback-store: none here
     refused(result, "the default store", "canvasback-store", "no such folder")
 
 

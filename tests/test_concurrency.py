@@ -180,7 +180,9 @@ def test_kill_9_loses_at_most_the_last_flush_interval(store, tmp_path, spawn_pyt
 END_SCRIPTS = {
     "FINISHED": "pass",
     "FAILED": "raise RuntimeError('boom')",
-    "KILLED": "os.kill(os.getpid(), signal.SIGINT); time.sleep(30)",
+    # Ctrl-C, even where the test runner was started with SIGINT ignored (in the background).
+    "KILLED": "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "os.kill(os.getpid(), signal.SIGINT); time.sleep(30)",
 }
 
 

@@ -228,6 +228,7 @@ cb.end_run()
 )
 
 
+@pytest.mark.slow
 def test_a_read_only_store_keeps_the_rows_and_fails_the_script(shared_dir, cache_dir):
     root = shared_dir / "store"
     script = _script(shared_dir, "read_only.py", READ_ONLY_SCRIPT)
@@ -279,6 +280,7 @@ root.write_text("not a folder any more")  # the store is gone; its path cannot b
 """
 
 
+@pytest.mark.slow
 def test_a_vanished_store_keeps_the_rows_for_canvasback_recover(shared_dir, cache_dir):  # noqa: ARG001  # the spill goes there
     root = shared_dir / "store"
     result = _run(_script(shared_dir, "vanish.py", VANISH_SCRIPT), root)
@@ -325,6 +327,7 @@ print("second", store.read().rows("SELECT count(*) FROM metrics")[0][0])
 )
 
 
+@pytest.mark.slow
 def test_an_unreadable_segment_is_skipped_and_read_later(shared_dir):
     root = shared_dir / "store"
     store = open_store(root)

@@ -146,6 +146,7 @@ def test_the_command_imports_a_log_folder(tmp_path):
     assert loss == sorted(expected["resnet/lr-0.1"]["loss/train"])
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_canvasback_loads_no_importer_library_and_a_missing_one_says_what_to_install(
     tmp_path,
 ):

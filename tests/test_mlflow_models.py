@@ -19,7 +19,8 @@ import canvasback as cb
 import canvasback.sklearn
 from canvasback.models import PickleLoadWarning, UntrustedModelError
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("store")]
+# MLflow runs in a venv of its own, built on first use.
+pytestmark = [pytest.mark.slow, pytest.mark.wheel, pytest.mark.usefixtures("store")]
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 

@@ -71,6 +71,7 @@ def _hostile_skops(path: Path, marker: Path) -> None:
         archive.writestr("schema.json", json.dumps(schema))
 
 
+@pytest.mark.slow  # once trusted, the file's function runs a Python script
 def test_a_skops_file_that_calls_a_function_runs_nothing_unless_named(iris, tmp_path):
     x, y = iris
     marker = tmp_path / "code-ran"

@@ -69,6 +69,7 @@ def _run_script(repo: Path, store: Path, *extra_env: tuple[str, str]) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # the script runs in a child process
 def test_a_script_run_records_commit_branch_remote_environment_and_packages(repo, store):
     run_id = _run_script(repo, store)
     run = cb.get_run(run_id)
@@ -105,6 +106,7 @@ def test_a_script_run_records_commit_branch_remote_environment_and_packages(repo
     assert [line.partition("==")[0] for line in lines] == sorted(environment.installed_versions())
 
 
+@pytest.mark.slow  # the script runs in a child process
 def test_a_dirty_tree_is_recorded_with_the_diff_of_tracked_files(repo, store):
     (repo / "train.py").write_text((repo / "train.py").read_text() + "# tuned\n")
     (repo / "untracked.txt").write_text("not part of any commit\n")
@@ -118,6 +120,7 @@ def test_a_dirty_tree_is_recorded_with_the_diff_of_tracked_files(repo, store):
     assert "canvasback.source.git.diff_truncated" not in tags
 
 
+@pytest.mark.slow  # the script runs in a child process
 def test_the_diff_is_capped_and_says_so(repo, store):
     (repo / "train.py").write_text((repo / "train.py").read_text() + "# x\n" * 5000)
     run_id = _run_script(repo, store, ("CANVASBACK_CAPTURE_DIFF_LIMIT", "1000"))
@@ -127,6 +130,7 @@ def test_the_diff_is_capped_and_says_so(repo, store):
     assert tags["canvasback.source.git.diff_truncated"] == "true"
 
 
+@pytest.mark.slow  # the script runs in a child process
 def test_capture_switched_off_by_environment_records_nothing(repo, store):
     run_id = _run_script(repo, store, ("CANVASBACK_CAPTURE", "none"))
     tags = cb.get_run(run_id).data.tags
@@ -134,6 +138,7 @@ def test_capture_switched_off_by_environment_records_nothing(repo, store):
     assert cb.client().list_artifacts(run_id) == []
 
 
+@pytest.mark.slow  # the script runs in a child process
 def test_parts_can_be_left_out_by_environment(repo, store):
     run_id = _run_script(repo, store, ("CANVASBACK_CAPTURE", "-packages,-source"))
     tags = cb.get_run(run_id).data.tags

@@ -15,6 +15,8 @@ import pytest
 import canvasback as cb
 from canvasback.projects import ParamError, ProjectError, load_project
 
+pytestmark = pytest.mark.slow  # a project's entry points run as child processes
+
 MLPROJECT = """\
 name: regression
 python_env: python_env.yaml
@@ -255,6 +257,7 @@ def test_a_python_file_of_the_folder_is_an_entry_point_as_in_mlflow(mlproject):
     assert run.data.tags["canvasback.project.command"] == "python validate.py --x 1"
 
 
+@pytest.mark.kernel
 @pytest.mark.usefixtures("store")
 def test_a_notebook_entry_point_with_typed_params(tmp_path):
     import nbformat  # noqa: PLC0415

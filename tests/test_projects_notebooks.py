@@ -24,6 +24,8 @@ from canvasback.projects import ParamError, notebooks
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+pytestmark = pytest.mark.kernel  # notebooks run in fresh kernels (nbclient)
+
 PARAMS = "lr = 0.1\nepochs = 2\nlabel = 'base'\nlayers = [8, 4]\nscale = 2 * 0.5\n"
 BODY = """
 import canvasback as mlflow

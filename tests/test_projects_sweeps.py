@@ -19,6 +19,8 @@ import canvasback as cb
 from canvasback.projects import ParamError, ProjectError
 from canvasback.projects.sweep_pools import LOST_TAG, MAX_ATTEMPTS
 
+pytestmark = pytest.mark.slow  # points run in child processes: commands, worker pools
+
 MLPROJECT = """\
 name: sweepable
 entry_points:
@@ -93,7 +95,6 @@ def test_a_sweep_of_an_entry_point_on_threads(project, capsys):
     assert "failed=1" in bar
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("store")
 def test_a_sweep_on_a_dask_local_cluster(project):
     distributed = pytest.importorskip("distributed")
@@ -260,7 +261,6 @@ def targets(tmp_path, monkeypatch):
     return importlib.import_module("sweep_targets")
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("store")
 def test_a_function_point_that_kills_its_worker_fails_alone(targets):
     points = [
@@ -295,7 +295,6 @@ def test_a_function_point_that_kills_its_worker_fails_alone(targets):
     assert cb.get_run(result.parent_run_id).data.tags["canvasback.sweep.finished"] == "4"
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("store")
 def test_a_point_lost_beside_a_killer_runs_again_alone(targets):
     points = [{"lr": 0.2, "how": "kill once it runs"}, {"lr": 0.3, "how": "runs beside the killer"}]
@@ -324,7 +323,6 @@ os.kill(os.getppid(), signal.SIGKILL)  # the worker that ran this command
 """
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("store")
 def test_a_point_on_a_broken_executor_is_told_from_its_run(tmp_path):
     root = tmp_path / "dying"

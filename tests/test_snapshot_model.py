@@ -34,6 +34,8 @@ from canvasback.store.read.catalog import Catalog
 from canvasback.store.read.relations import RUNS_WIDE
 from canvasback.tracking.queries import search
 
+pytestmark = pytest.mark.slow  # two writer processes per example
+
 WORKER = textwrap.dedent(
     """
     import json, sys

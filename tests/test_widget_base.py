@@ -205,6 +205,7 @@ def test_arrow_round_trip_keeps_types():
     assert table_from_ipc_bytes(memoryview(data)).equals(table)
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_importing_canvasback_and_widgets_does_not_import_anywidget():
     code = textwrap.dedent(
         """
@@ -218,6 +219,7 @@ def test_importing_canvasback_and_widgets_does_not_import_anywidget():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow  # a fresh interpreter
 def test_missing_anywidget_gives_an_actionable_import_error():
     code = textwrap.dedent(
         """

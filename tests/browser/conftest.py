@@ -285,8 +285,10 @@ def _jupyter_server(
     dirs = _configure_lab(base)
     token = secrets.token_hex(16)
     port = _free_port()
+    # Its kernels log to a store their notebooks name, or to one beside them: never to the
+    # store that `make test` gives its own notebooks (CANVASBACK_STORE).
     env = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key != "CANVASBACK_STORE"},
         "JUPYTER_CONFIG_DIR": str(dirs["config"]),
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
         "JUPYTER_DATA_DIR": str(base / "data"),
@@ -328,7 +330,8 @@ def _jupyter_server(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         SCREENSHOTS.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(log_path, SCREENSHOTS.parent / f"{base.name}.log")
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # one log per xdist worker
+        shutil.copy(log_path, SCREENSHOTS.parent / f"{base.name}{worker}.log")
 
 
 # The server answers on its port: any HTTP response will do (no-cors, so it stays opaque).

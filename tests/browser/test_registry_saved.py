@@ -67,6 +67,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.kernel  # the notebook ran in a kernel (the module's fixture)
 def test_each_panel_saves_a_static_output_before_its_view(saved):
     notebook = json.loads(saved.read_text())
     state = notebook["metadata"]["widgets"][STATE]["state"]

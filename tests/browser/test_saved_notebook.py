@@ -99,6 +99,7 @@ def _widget_outputs(path: Path) -> list[list[dict[str, Any]]]:
     ]
 
 
+@pytest.mark.kernel  # the notebook ran in a kernel (the module's fixture)
 def test_each_widget_saves_a_static_output_then_its_view(saved):
     outputs = _widget_outputs(saved["with_state"])
     assert len(outputs) == WIDGET_CELLS

@@ -36,16 +36,15 @@ from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.tracking.queries import downsample as downsampling
 from canvasback.widgets import _export, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
-from canvasback.widgets._compare_parts import (
+from canvasback.widgets._compare_axes import chart_history, default_scatter_param
+from canvasback.widgets._compare_payloads import (
     arrow_bytes,
-    chart_history,
     chart_of,
-    default_scatter_param,
     panel_datasets,
     params_panel,
-    static_panel,
     status_text,
 )
+from canvasback.widgets._compare_static import static_view
 from canvasback.widgets._sources import resolve_store, run_ids
 
 if TYPE_CHECKING:
@@ -396,19 +395,14 @@ class Compare(_static.StaticRepr, BaseWidget):
         panels = build_panels(
             self._frame, self._names, history, self._settings(), interactive=False
         )
-        sections: list[_static.Section | None] = [
-            static_panel(panel, fmt) for panel in panels.values()
-        ]
-        if not self._frame.empty:
-            table = charts.params_diff(self._frame, self._names, diff_only=self.diff_only)
-            if len(table):
-                title = "Params that differ" if self.diff_only else "Params"
-                rows = [
-                    [key, *values]
-                    for key, values in zip(table.index, table.to_numpy(), strict=True)
-                ]
-                sections.append(_static.table_section(title, ["param", *table.columns], rows))
-        return _static.static_html("Run comparison", sections, note=self.status)
+        return static_view(
+            panels,
+            self._frame,
+            self._names,
+            diff_only=self.diff_only,
+            status=self.status,
+            fmt=fmt,
+        )
 
 
 def compare(
