@@ -1,11 +1,17 @@
 """MLflow stores moved into canvasback, compared field by field with what MLflow reads.
 
-Real MLflow (3.18, in a child process) writes a SQLite store and a file store (a
+Real MLflow (3.18, in child processes) writes a SQLite store and a file store (a
 ``mlruns`` folder: MLflow 3.18 still writes one with ``MLFLOW_ALLOW_FILE_STORE``), with
 nested runs, a 100,000-point history, datasets, artifacts, logged models and a
 registered model with versions, a deleted version, aliases, a stage and tags; MLflow
 then reads each store back into JSON, and the import must hold the same, field by field.
-A second import doubles nothing; an import killed with SIGKILL and run again is exact.
+A second import doubles nothing; an import killed with SIGKILL and run again is exact,
+and so is one through a tracking server that answers 500 halfway.
+
+MLflow writes every store of this module once, two child processes at once (a SQLite
+one, a file one; the second also writes through the server): the full stores, and small
+ones of the same content for the kill tests and the server, whose point is exactness
+after a resume, not volume. The stores are only read; a test that alters one copies it.
 """
 
 from __future__ import annotations
@@ -21,181 +27,316 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
-import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow  # noqa: F401  # in the test extra: missing, the module fails (no skip)
 import pytest
 
 import canvasback as cb
 from canvasback.importers import SourceNotFoundError, SourceReadError
 from canvasback.importers.writer import MARKER
 
-pytest.importorskip("mlflow", reason="the import tests need MLflow: canvasback[test]")
-
 pytestmark = pytest.mark.slow  # real MLflow in child processes, seconds each
 
 POINTS = 100_000
+SMALL = 2_000  # two of MLflow's batches: the small stores (kills, the server)
 
-WRITE = r"""
-import sys, warnings
-warnings.simplefilter("ignore")
-import pandas as pd
-import mlflow
-from mlflow import MlflowClient
-from mlflow.entities import Metric
-from sklearn.linear_model import LogisticRegression
+MLFLOW_SIDE = r"""
+import hashlib, json, os, sys, tempfile, time, urllib.request, warnings
 
-uri, points = sys.argv[1], int(sys.argv[2])
-mlflow.set_tracking_uri(uri)
-mlflow.set_registry_uri(uri)
-client = MlflowClient()
-x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
-y = [0, 0, 1, 1]
-T0 = 1_700_000_000_000
-
-exp = mlflow.set_experiment("digits")
-client.set_experiment_tag(exp.experiment_id, "team", "vision")
-with mlflow.start_run(run_name="sweep") as parent:
-    run_id = parent.info.run_id
-    mlflow.log_params({"lr": 0.1, "depth": 3, "optimizer": "adam"})
-    mlflow.set_tags({"stage": "tuning", "data/version": "v2"})
-    data = mlflow.data.from_pandas(x.assign(y=y), source="train.csv", name="train", targets="y")
-    mlflow.log_input(data, context="training")
-    mlflow.log_text("hello\n", "notes/readme.txt")
-    mlflow.log_dict({"a": 1}, "config/params.json")
-    specials = [float("nan"), float("inf"), -0.5, -0.5]
-    client.log_batch(run_id, [Metric("special", v, T0 + i, i) for i, v in enumerate(specials)])
-    for start in range(0, points, 1000):
-        batch = range(start, min(points, start + 1000))
-        client.log_batch(run_id, [Metric("train/loss", 1.0 / (i + 1), T0 + i, i) for i in batch])
-    first = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model",
-                                     registered_model_name="digits-clf")
-    for i in range(2):
-        with mlflow.start_run(run_name=f"trial-{i}", nested=True):
-            mlflow.log_param("seed", i)
-            mlflow.log_metric("acc", 0.5 + i / 10, step=1)
-            mlflow.log_metric("acc", 0.6 + i / 10, step=2)
-            if i == 1:
-                mlflow.sklearn.log_model(LogisticRegression(C=0.5).fit(x, y), name="model",
-                                         registered_model_name="digits-clf")
-failed = client.create_run(exp.experiment_id, run_name="broken", tags={"why": "oom"})
-client.log_param(failed.info.run_id, "batch", 4096)
-client.set_terminated(failed.info.run_id, "FAILED")
-gone = client.create_run(exp.experiment_id, run_name="discarded")
-client.set_terminated(gone.info.run_id)
-client.delete_run(gone.info.run_id)
-old = client.create_experiment("old-ideas", tags={"kind": "archive"})
-with mlflow.start_run(experiment_id=old, run_name="abandoned"):
-    mlflow.log_metric("x", 1.0)
-client.delete_experiment(old)
-
-name = "digits-clf"
-third = client.create_model_version(name, f"models:/{first.model_id}", run_id=run_id,
-                                    model_id=first.model_id)
-client.delete_model_version(name, third.version)  # a number given and taken back
-client.create_model_version(name, f"runs:/{run_id}/config", run_id=run_id,
-                            description="the config folder", tags={"kind": "config"})
-client.set_registered_model_alias(name, "champion", 2)
-client.set_registered_model_alias(name, "previous", 1)
-client.set_registered_model_tag(name, "owner", "vision")
-client.update_registered_model(name, description="classifies digits")
-client.set_model_version_tag(name, 1, "validated", "yes")
-client.update_model_version(name, 2, description="smaller C")
-client.transition_model_version_stage(name, 1, "Archived")
-"""
-
-DUMP = r"""
-import hashlib, json, sys, tempfile, warnings
 warnings.simplefilter("ignore")
 from pathlib import Path
+import pandas as pd
 import mlflow
+import sklearn
 from mlflow import MlflowClient
-from mlflow.entities import ViewType
+from mlflow.entities import Metric, ViewType
+from sklearn.linear_model import LogisticRegression
 
-uri, out = sys.argv[1], sys.argv[2]
-client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+# Given, so that MLflow does not infer them in a child process of its own per model.
+REQUIREMENTS = [f"scikit-learn=={sklearn.__version__}"]
 
 def files(folder):
     root = Path(folder)
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in root.rglob("*") if p.is_file()}
 
-def artifacts(run_id):
+def artifacts(client, run_id):
     if not client.list_artifacts(run_id):
         return {}
     return files(client.download_artifacts(run_id, "", dst_path=tempfile.mkdtemp()))
 
-dump = {"experiments": {}, "runs": {}, "models": {}, "registry": {}}
-for e in client.search_experiments(view_type=ViewType.ALL):
-    dump["experiments"][e.name] = {"id": e.experiment_id, "lifecycle": e.lifecycle_stage,
-                                   "tags": dict(e.tags)}
-    for r in client.search_runs([e.experiment_id], run_view_type=ViewType.ALL):
-        i = r.info
-        dump["runs"][i.run_id] = {
-            "experiment": e.name, "name": i.run_name, "status": i.status,
-            "start_time": i.start_time, "end_time": i.end_time, "lifecycle": i.lifecycle_stage,
-            "user": i.user_id, "parent": r.data.tags.get("mlflow.parentRunId"),
-            "params": r.data.params, "tags": r.data.tags,
-            "metrics": {k: sorted([m.step, m.timestamp, repr(m.value)]
-                                  for m in client.get_metric_history(i.run_id, k))
-                        for k in r.data.metrics},
-            "datasets": sorted(
-                [d.dataset.name, d.dataset.digest,
-                 next((t.value for t in d.tags if t.key == "mlflow.data.context"), ""),
-                 d.dataset.source_type, d.dataset.source, json.loads(d.dataset.schema),
-                 json.loads(d.dataset.profile)] for d in r.inputs.dataset_inputs),
-            "artifacts": artifacts(i.run_id),
-        }
-    for m in client.search_logged_models([e.experiment_id]):
-        folder = mlflow.artifacts.download_artifacts(
-            artifact_uri=m.artifact_location, dst_path=tempfile.mkdtemp(), tracking_uri=uri)
-        dump["models"][m.model_id] = {"run": m.source_run_id, "name": m.name,
-                                      "files": files(folder)}
-for rm in client.search_registered_models():
-    versions = client.search_model_versions(f"name = '{rm.name}'")
-    dump["registry"][rm.name] = {
-        "description": rm.description or None, "tags": rm.tags,
-        "aliases": {a: int(v) for a, v in rm.aliases.items()},
-        "versions": {str(v.version): {"run_id": v.run_id, "stage": v.current_stage,
-                                      "description": v.description or None, "tags": v.tags,
-                                      "status": v.status, "source": v.source}
-                     for v in versions}}
-Path(out).write_text(json.dumps(dump))
+
+def write(uri, points):
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    client = MlflowClient()
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0], "b": [1.0, 0.0, 1.0, 0.0]})
+    y = [0, 0, 1, 1]
+    T0 = 1_700_000_000_000
+
+    exp = mlflow.set_experiment("digits")
+    client.set_experiment_tag(exp.experiment_id, "team", "vision")
+    with mlflow.start_run(run_name="sweep") as parent:
+        run_id = parent.info.run_id
+        mlflow.log_params({"lr": 0.1, "depth": 3, "optimizer": "adam"})
+        mlflow.set_tags({"stage": "tuning", "data/version": "v2"})
+        data = mlflow.data.from_pandas(x.assign(y=y), source="train.csv", name="train", targets="y")
+        mlflow.log_input(data, context="training")
+        mlflow.log_text("hello\n", "notes/readme.txt")
+        mlflow.log_dict({"a": 1}, "config/params.json")
+        specials = [float("nan"), float("inf"), -0.5, -0.5]
+        client.log_batch(run_id, [Metric("special", v, T0 + i, i) for i, v in enumerate(specials)])
+        for start in range(0, points, 1000):
+            batch = range(start, min(points, start + 1000))
+            client.log_batch(run_id, [Metric("train/loss", 1 / (i + 1), T0 + i, i) for i in batch])
+        first = mlflow.sklearn.log_model(LogisticRegression().fit(x, y), name="model",
+                                         registered_model_name="digits-clf",
+                                         pip_requirements=REQUIREMENTS)
+        for i in range(2):
+            with mlflow.start_run(run_name=f"trial-{i}", nested=True):
+                mlflow.log_param("seed", i)
+                mlflow.log_metric("acc", 0.5 + i / 10, step=1)
+                mlflow.log_metric("acc", 0.6 + i / 10, step=2)
+                if i == 1:
+                    mlflow.sklearn.log_model(LogisticRegression(C=0.5).fit(x, y), name="model",
+                                             registered_model_name="digits-clf",
+                                             pip_requirements=REQUIREMENTS)
+    failed = client.create_run(exp.experiment_id, run_name="broken", tags={"why": "oom"})
+    client.log_param(failed.info.run_id, "batch", 4096)
+    client.set_terminated(failed.info.run_id, "FAILED")
+    gone = client.create_run(exp.experiment_id, run_name="discarded")
+    client.set_terminated(gone.info.run_id)
+    client.delete_run(gone.info.run_id)
+    old = client.create_experiment("old-ideas", tags={"kind": "archive"})
+    with mlflow.start_run(experiment_id=old, run_name="abandoned"):
+        mlflow.log_metric("x", 1.0)
+    client.delete_experiment(old)
+
+    name = "digits-clf"
+    third = client.create_model_version(name, f"models:/{first.model_id}", run_id=run_id,
+                                        model_id=first.model_id)
+    client.delete_model_version(name, third.version)  # a number given and taken back
+    client.create_model_version(name, f"runs:/{run_id}/config", run_id=run_id,
+                                description="the config folder", tags={"kind": "config"})
+    client.set_registered_model_alias(name, "champion", 2)
+    client.set_registered_model_alias(name, "previous", 1)
+    client.set_registered_model_tag(name, "owner", "vision")
+    client.update_registered_model(name, description="classifies digits")
+    client.set_model_version_tag(name, 1, "validated", "yes")
+    client.update_model_version(name, 2, description="smaller C")
+    client.transition_model_version_stage(name, 1, "Archived")
+
+
+def read(uri, out):
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    dump = {"experiments": {}, "runs": {}, "models": {}, "registry": {}}
+    for e in client.search_experiments(view_type=ViewType.ALL):
+        dump["experiments"][e.name] = {"id": e.experiment_id, "lifecycle": e.lifecycle_stage,
+                                       "tags": dict(e.tags)}
+        for r in client.search_runs([e.experiment_id], run_view_type=ViewType.ALL):
+            i = r.info
+            dump["runs"][i.run_id] = {
+                "experiment": e.name, "name": i.run_name, "status": i.status,
+                "start_time": i.start_time, "end_time": i.end_time, "lifecycle": i.lifecycle_stage,
+                "user": i.user_id, "parent": r.data.tags.get("mlflow.parentRunId"),
+                "params": r.data.params, "tags": r.data.tags,
+                "metrics": {k: sorted([m.step, m.timestamp, repr(m.value)]
+                                      for m in client.get_metric_history(i.run_id, k))
+                            for k in r.data.metrics},
+                "datasets": sorted(
+                    [d.dataset.name, d.dataset.digest,
+                     next((t.value for t in d.tags if t.key == "mlflow.data.context"), ""),
+                     d.dataset.source_type, d.dataset.source, json.loads(d.dataset.schema),
+                     json.loads(d.dataset.profile)] for d in r.inputs.dataset_inputs),
+                "artifacts": artifacts(client, i.run_id),
+            }
+        for m in client.search_logged_models([e.experiment_id]):
+            folder = mlflow.artifacts.download_artifacts(
+                artifact_uri=m.artifact_location, dst_path=tempfile.mkdtemp(), tracking_uri=uri)
+            dump["models"][m.model_id] = {"run": m.source_run_id, "name": m.name,
+                                          "files": files(folder)}
+    for rm in client.search_registered_models():
+        versions = client.search_model_versions(f"name = '{rm.name}'")
+        dump["registry"][rm.name] = {
+            "description": rm.description or None, "tags": rm.tags,
+            "aliases": {a: int(v) for a, v in rm.aliases.items()},
+            "versions": {str(v.version): {"run_id": v.run_id, "stage": v.current_stage,
+                                          "description": v.description or None, "tags": v.tags,
+                                          "status": v.status, "source": v.source}
+                         for v in versions}}
+    Path(out).write_text(json.dumps(dump))
+
+
+def wait_for_server(uri):
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit(f"the MLflow server at {uri} did not answer /health in 300 s")
+        time.sleep(0.1)
+
+
+# Arguments: uri, points, out, for each store; each one is written, then read into out.
+for uri, points, out in zip(*[iter(sys.argv[1:])] * 3):
+    os.chdir(Path(out).parent)  # where MLflow puts a SQLite store's artifacts
+    if uri.startswith("http"):
+        wait_for_server(uri)
+    write(uri, int(points))
+    read(uri, out)
 """
 
 
-def mlflow_child(code: str, *args: object, cwd: Path, timeout: float = 600):
+@dataclass(frozen=True)
+class Written:
+    """A store MLflow was to write: its URI (as a user names it) and MLflow's reading of it."""
+
+    uri: str
+    dump: dict | None
+    error: str = ""
+    """Why there is no reading: the child's error (and the server's log)."""
+
+
+def _store_uri(folder: Path, kind: str) -> tuple[str, str]:
+    """(the URI canvasback is given, the URI MLflow writes to) of a store in ``folder``."""
+    if kind == "sqlite":
+        uri = f"sqlite:///{folder / 'mlflow.db'}"
+        return uri, uri
+    return str(folder / "mlruns"), (folder / "mlruns").as_uri()
+
+
+def _child_env() -> dict[str, str]:
     env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "PYTHONUNBUFFERED": "1"}
     env.pop("PYTHONPATH", None)  # MLflow's side needs nothing of canvasback
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-        check=False,
+    return env
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory):
+    """A real `mlflow server` over a SQLite store: (URI, process, log); stopped at the end.
+
+    Started, not waited for: the child that writes through it waits for its /health.
+    MLflow's job runner (eight more processes, each loading MLflow) stays off: no test
+    here runs a job.
+    """
+    folder = tmp_path_factory.mktemp("server")
+    port = _free_port()
+    log = (folder / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'server.db'}",
+            "--artifacts-destination",
+            str(folder / "server-artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=folder,
+        env={**_child_env(), "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return proc
+    try:
+        yield f"http://127.0.0.1:{port}", server, folder / "server.log"
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=30)
+        log.close()
 
 
-def written_store(folder: Path, kind: str, points: int = POINTS) -> tuple[str, dict]:
-    """An MLflow store of ``kind`` written by MLflow, and MLflow's reading of it."""
-    folder.mkdir(parents=True)
-    uri = f"sqlite:///{folder / 'mlflow.db'}" if kind == "sqlite" else str(folder / "mlruns")
-    mlflow_child(WRITE, uri if kind == "sqlite" else Path(uri).as_uri(), points, cwd=folder)
-    reading = folder / "dump.json"
-    mlflow_child(DUMP, uri if kind == "sqlite" else Path(uri).as_uri(), reading, cwd=folder)
-    return uri, json.loads(reading.read_text())
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, mlflow_server) -> dict[str, Written]:
+    """Every store this module reads, written (and read back) by MLflow once.
+
+    Two children at once: one writes the SQLite stores, the other the file stores, then
+    the server's. A store whose writing failed has no reading; the test that asks for it
+    fails with the child's error.
+    """
+    root = tmp_path_factory.mktemp("mlflow")
+    server_uri, server, server_log = mlflow_server
+    plans = [
+        [("sqlite", "sqlite", POINTS), ("sqlite-small", "sqlite", SMALL)],
+        [("file", "file", POINTS), ("file-small", "file", SMALL), ("server", "", SMALL)],
+    ]
+    uris: dict[str, str] = {"server": server_uri}
+    children = []
+    for number, plan in enumerate(plans):
+        args: list[str] = []
+        for name, kind, points in plan:
+            folder = root / name
+            folder.mkdir()
+            if kind:
+                uris[name], mlflow_uri = _store_uri(folder, kind)
+            else:
+                mlflow_uri = server_uri
+            args += [mlflow_uri, str(points), str(folder / "dump.json")]
+        errors = root / f"child-{number}.err"
+        with errors.open("w") as err:
+            child = subprocess.Popen(
+                [sys.executable, "-c", MLFLOW_SIDE, *args],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env=_child_env(),
+            )
+        children.append((child, errors))
+    failures = []
+    for child, errors in children:
+        if child.wait(timeout=900) != 0:
+            failures.append(errors.read_text()[-4000:])
+    if server.poll() is not None:
+        failures.append(f"the MLflow server stopped: {server_log.read_text()[-3000:]}")
+    found: dict[str, Written] = {}
+    for name, uri in uris.items():
+        reading = root / name / "dump.json"
+        if reading.is_file():
+            found[name] = Written(uri, json.loads(reading.read_text()))
+        else:
+            found[name] = Written(uri, None, "\n".join(failures) or "no reading was written")
+    return found
 
 
-@pytest.fixture(scope="module", params=["sqlite", "file"])
-def mlflow_store(request, tmp_path_factory):
-    """(uri, MLflow's reading) of a store MLflow wrote, once per module and kind."""
-    return written_store(tmp_path_factory.mktemp(request.param) / "src", request.param)
+def _store(written: dict[str, Written], name: str) -> tuple[str, dict]:
+    store = written[name]
+    if store.dump is None:
+        pytest.fail(f"MLflow did not write the {name} store: {store.error}")
+    return store.uri, store.dump
+
+
+@pytest.fixture(params=["sqlite", "file"])
+def mlflow_store(request, written):
+    """(uri, MLflow's reading) of a full store MLflow wrote, of each kind."""
+    return _store(written, request.param)
+
+
+@pytest.fixture(params=["sqlite-small", "file-small"])
+def small_store(request, written):
+    """(uri, MLflow's reading) of a small store MLflow wrote, of each kind."""
+    return _store(written, request.param)
+
+
+@pytest.fixture
+def small_file_store(written):
+    """(path, MLflow's reading) of a small mlruns folder MLflow wrote."""
+    return _store(written, "file-small")
 
 
 def _files(folder: Path) -> dict[str, str]:
@@ -368,8 +509,8 @@ _run(KilledMidway(Path(source_path)), store, "MLflow runs", progress=False)
 """
 
 
-def test_an_import_killed_midway_and_run_again_is_exact(tmp_path):
-    uri, dump = written_store(tmp_path / "src", "file", points=5_000)
+def test_an_import_killed_midway_and_run_again_is_exact(small_file_store, tmp_path):
+    uri, dump = small_file_store
     store = tmp_path / "store"
     victim = next(r for r, x in dump["runs"].items() if x["name"] == "sweep")
     env = {**os.environ, "PYTHONPATH": str(Path(cb.__file__).parents[1])}
@@ -395,8 +536,8 @@ def test_an_import_killed_midway_and_run_again_is_exact(tmp_path):
     assert_same(dump, store, str(Path(uri).resolve()))
 
 
-def test_an_import_killed_at_any_moment_and_run_again_is_exact(tmp_path, wait):
-    uri, dump = written_store(tmp_path / "src", "sqlite", points=5_000)
+def test_an_import_killed_at_any_moment_and_run_again_is_exact(written, tmp_path, wait):
+    uri, dump = _store(written, "sqlite-small")
     store = tmp_path / "store"
     env = {**os.environ, "PYTHONPATH": str(Path(cb.__file__).parents[1])}
     child = subprocess.Popen(
@@ -424,10 +565,10 @@ def _tree(folder: Path) -> list[Path]:
     return sorted(p.relative_to(folder) for p in folder.rglob("*")) if folder.exists() else []
 
 
-def test_a_corrupt_meta_yaml_stops_the_import_before_anything_is_written(mlflow_store, tmp_path):
-    uri, dump = mlflow_store
-    if uri.startswith("sqlite"):
-        pytest.skip("a file store's meta.yaml")
+def test_a_corrupt_meta_yaml_stops_the_import_before_anything_is_written(
+    small_file_store, tmp_path
+):
+    uri, dump = small_file_store
     source = tmp_path / "mlruns"
     shutil.copytree(uri, source)
     run_id = next(iter(dump["runs"]))
@@ -446,11 +587,9 @@ def test_a_corrupt_meta_yaml_stops_the_import_before_anything_is_written(mlflow_
 
 
 def test_a_corrupt_metric_file_stops_midway_and_leaves_the_runs_before_it_whole(
-    mlflow_store, tmp_path
+    small_file_store, tmp_path
 ):
-    uri, dump = mlflow_store
-    if uri.startswith("sqlite"):
-        pytest.skip("a file store's metric file")
+    uri, dump = small_file_store
     source = tmp_path / "mlruns"
     shutil.copytree(uri, source)
     victim = next(r for r, x in dump["runs"].items() if x["name"] == "trial-1")
@@ -596,65 +735,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def mlflow_server(tmp_path, wait):
-    """A real `mlflow server` over a SQLite store, and its URI; stopped at teardown."""
-    port = _free_port()
-    env = {**os.environ}
-    env.pop("PYTHONPATH", None)
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-    def healthy() -> bool:
-        assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as got:
-                return got.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait(healthy, timeout=180, what="mlflow server")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=30)
-        log.close()
-
-
 def test_a_server_that_answers_500_halfway_leaves_whole_runs_and_resumes(
-    mlflow_server, tmp_path, monkeypatch
+    written, tmp_path, monkeypatch
 ):
-    mlflow_child(WRITE, mlflow_server, 5_000, cwd=tmp_path)
-    reading = tmp_path / "dump.json"
-    mlflow_child(DUMP, mlflow_server, reading, cwd=tmp_path)
-    dump = json.loads(reading.read_text())
-    _Proxy.target = mlflow_server.removeprefix("http://")
+    server, dump = _store(written, "server")
+    _Proxy.target = server.removeprefix("http://")
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     uri = f"http://127.0.0.1:{proxy.server_address[1]}"
@@ -683,10 +768,8 @@ def test_a_server_that_answers_500_halfway_leaves_whole_runs_and_resumes(
         proxy.server_close()
 
 
-def test_an_experiment_of_the_store_is_joined_and_never_deleted_by_an_import(
-    mlflow_store, tmp_path
-):
-    uri, dump = mlflow_store
+def test_an_experiment_of_the_store_is_joined_and_never_deleted_by_an_import(small_store, tmp_path):
+    uri, dump = small_store
     assert dump["experiments"]["old-ideas"]["lifecycle"] == "deleted"  # in MLflow
     store = tmp_path / "store"
     client = cb.MlflowClient(store)

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tensorboardX import SummaryWriter  # in the test extra: missing, the module fails
 
 import canvasback as cb
 from canvasback.importers import SourceNotFoundError
 from canvasback.importers.writer import MARKER
-
-tbx = pytest.importorskip("tensorboardX", reason="the test writer: canvasback[test]")
 
 T0 = 1_700_000_000.0
 POINTS = 25_000  # past TensorBoard's default reservoir of 10,000 scalars
@@ -29,7 +28,7 @@ POINTS = 25_000  # past TensorBoard's default reservoir of 10,000 scalars
 def _write(logdir: Path) -> dict[str, dict[str, list[tuple[int, int, float]]]]:
     """Two runs of scalars with explicit wall times, one with hparams and a histogram."""
     expected: dict[str, dict[str, list[tuple[int, int, float]]]] = {}
-    with tbx.SummaryWriter(str(logdir / "resnet" / "lr-0.1")) as writer:
+    with SummaryWriter(str(logdir / "resnet" / "lr-0.1")) as writer:
         series = expected.setdefault("resnet/lr-0.1", {})
         for step in range(POINTS):
             value = 1.0 / (step + 1)
@@ -38,14 +37,14 @@ def _write(logdir: Path) -> dict[str, dict[str, list[tuple[int, int, float]]]]:
                 (step, round((T0 + step / 100) * 1000), float(np.float32(value)))
             )
         writer.add_histogram("weights", np.arange(10.0), 0, walltime=T0)
-    with tbx.SummaryWriter(str(logdir / "resnet" / "lr-0.01")) as writer:
+    with SummaryWriter(str(logdir / "resnet" / "lr-0.01")) as writer:
         series = expected.setdefault("resnet/lr-0.01", {})
         for step in (0, 10, 20):
             writer.add_scalar("acc", step / 40, step, walltime=T0 + step)
             series.setdefault("acc", []).append((step, round((T0 + step) * 1000), step / 40))
         writer.add_scalar("acc", 0.25, 10, walltime=T0 + 30)  # a step logged twice: both kept
         series["acc"].append((10, round((T0 + 30) * 1000), 0.25))
-    with tbx.SummaryWriter(str(logdir / "sweep")) as writer:
+    with SummaryWriter(str(logdir / "sweep")) as writer:
         writer.add_hparams(
             {"lr": 0.1, "optimizer": "adam", "batch": 64, "augment": True},
             {"hparam/accuracy": 0.75},
@@ -54,13 +53,19 @@ def _write(logdir: Path) -> dict[str, dict[str, list[tuple[int, int, float]]]]:
     return expected
 
 
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory) -> tuple[Path, dict[str, dict[str, list[tuple[int, int, float]]]]]:
+    """A log folder written once for the module (the imports only read it), and its points."""
+    logdir = tmp_path_factory.mktemp("tensorboard") / "logs"
+    return logdir, _write(logdir)
+
+
 def _history(client, run_id: str, key: str) -> list[tuple[int, int, float]]:
     return sorted((m.step, m.timestamp, m.value) for m in client.get_metric_history(run_id, key))
 
 
-def test_event_files_move_in_with_every_point_and_a_second_import_doubles_nothing(tmp_path):
-    logdir = tmp_path / "logs"
-    expected = _write(logdir)
+def test_event_files_move_in_with_every_point_and_a_second_import_doubles_nothing(logs, tmp_path):
+    logdir, expected = logs
     store = tmp_path / "store"
     report = cb.import_tensorboard(logdir, store, experiment="vision", progress=False)
     client = cb.MlflowClient(store)
@@ -123,9 +128,8 @@ def test_a_folder_without_event_files_is_refused_and_nothing_is_made(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_command_imports_a_log_folder(tmp_path):
-    logdir = tmp_path / "logs"
-    expected = _write(logdir)
+def test_the_command_imports_a_log_folder(logs, tmp_path):
+    logdir, expected = logs
     store = tmp_path / "store"
     env = {**os.environ, "PYTHONPATH": str(Path(cb.__file__).parents[1])}
     result = subprocess.run(
