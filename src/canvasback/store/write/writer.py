@@ -94,6 +94,7 @@ class Writer:
         self.writer_id = new_writer_id()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._flushes = 0  # flushes begun: the background thread's request may be done
         self._buffers: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         # Column-wise batches (log_batch): one list per schema column, extended in place.
         self._columns: dict[tuple[str, str], list[list[Any]]] = {}
@@ -206,38 +207,43 @@ class Writer:
         status says so (:meth:`close`).
         """
         with self._flush_lock:
-            with self._lock:
-                buffers, self._buffers = self._buffers, {}
-                columns, self._columns = self._columns, {}
-                self._pending = 0
-                # This flush does what a pending request_flush asked for; a request made
-                # after the buffers were taken sets the event again.
-                self._wake.clear()
-            batches, self._retry = self._retry, []
-            failed: list[Segment] = []
-            error: BaseException | None = None
-            with gc_paused():
-                for key in {**buffers, **columns}:
-                    segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
-                    if segment is not None:
-                        batches.append(segment)
-                for segment in batches:
-                    try:
-                        self.fs.write_parquet(segment.rel, segment.data)
-                    except Exception as exc:  # noqa: BLE001  # keep the rows, report after
-                        failed.append(segment)
-                        error = exc
-            if failed and self.fs.root_gone():
-                failed = self._keep_while_gone(failed)
-            notices, self._notices = self._notices, []
-            if failed:
-                self._retry = failed
-                self.last_error = error
-            for msg in notices:
-                warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
-            if failed and error is not None:
-                raise error
-            return len(batches)
+            return self._flush_held()
+
+    def _flush_held(self) -> int:
+        """:meth:`flush`, with the flush lock held by the caller."""
+        self._flushes += 1
+        with self._lock:
+            buffers, self._buffers = self._buffers, {}
+            columns, self._columns = self._columns, {}
+            self._pending = 0
+            # This flush does what a pending request_flush asked for; a request made
+            # after the buffers were taken sets the event again.
+            self._wake.clear()
+        batches, self._retry = self._retry, []
+        failed: list[Segment] = []
+        error: BaseException | None = None
+        with gc_paused():
+            for key in {**buffers, **columns}:
+                segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
+                if segment is not None:
+                    batches.append(segment)
+            for segment in batches:
+                try:
+                    self.fs.write_parquet(segment.rel, segment.data)
+                except Exception as exc:  # noqa: BLE001  # keep the rows, report after
+                    failed.append(segment)
+                    error = exc
+        if failed and self.fs.root_gone():
+            failed = self._keep_while_gone(failed)
+        notices, self._notices = self._notices, []
+        if failed:
+            self._retry = failed
+            self.last_error = error
+        for msg in notices:
+            warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=3)
+        if failed and error is not None:
+            raise error
+        return len(batches)
 
     def _keep_while_gone(self, failed: list[Segment]) -> list[Segment]:
         """The store folder is gone: keep its rows in the spill folder, never in a new one.
@@ -415,12 +421,24 @@ class Writer:
         while not self._closed:
             self._wake.wait(min(self.flush_interval, self.heartbeat_interval))
             self._wake.clear()
+            woke_after = self._flushes
             self._heartbeat_due()
             if self._pending or self._retry:
                 try:
-                    self.flush()
+                    self._flush_unless_done(woke_after)
                 except Exception:  # rows are requeued; try again next tick
                     log.exception("canvasback: flushing to %s failed; will retry", self.fs)
+
+    def _flush_unless_done(self, woke_after: int) -> None:
+        """Flush for the tick that woke the thread, unless a flush since has done it.
+
+        A caller's ``flush()`` that ran while this thread waited for the lock wrote what
+        the tick was for; flushing again would cut the rows appended since into a second
+        file for no reason.
+        """
+        with self._flush_lock:
+            if self._flushes == woke_after:
+                self._flush_held()
 
     def close(self) -> None:
         """Flush and stop the background thread; say where rows kept elsewhere are."""
