@@ -64,7 +64,9 @@ def test_projects_is_wired_into_the_package_and_its_layer():
         assert name in cb.__all__
     config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
     (layers,) = [
-        c["layers"] for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"
+        c["layers"]
+        for c in config["tool"]["importlinter"]["contracts"]
+        if c["type"] == "layers" and "canvasback.widgets" in c["layers"]
     ]
     layer_of = {name.strip(): i for i, layer in enumerate(layers) for name in layer.split("|")}
     assert layer_of["canvasback.widgets"] + 1 == layer_of["canvasback.projects"]

@@ -213,10 +213,11 @@ def test_live_view_updates_while_the_cell_trains(lab_page):
     # Steps shown while the cell was still running came from the kernel's polling thread.
     # The flusher writes about once a second, so a 4 s cell shows 3-4 steps; 2 is the floor
     # that proves updates arrive while the main thread is still busy.
+    # The last step may also show before the browser learns the cell ended (a busy
+    # machine): only the steps before it prove updates during training.
     while_training = [s["step"] for s in steps if s["busy"]]
-    assert len(while_training) >= 2, steps
     assert while_training == sorted(while_training)
-    assert while_training[-1] < 39
+    assert len({step for step in while_training if step < 39}) >= 2, steps
     assert steps[-1]["step"] == 39
 
     loss = lab_page.cell(1).locator('.cb-live-card[data-key="loss"]')
