@@ -61,7 +61,7 @@ def test_widgets_hold_no_sql(path):
         for line, text in _strings(ast.parse(path.read_text()))
         if _SQL.search(text)
     ]
-    assert not found, "SQL belongs in canvasback.tracking.queries:\n" + "\n".join(found)
+    assert not found, "SQL belongs in canvasback.query:\n" + "\n".join(found)
 
 
 def _outside_store() -> list[Path]:

@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import canvasback
+from canvasback.query import run_stats as stats
+from canvasback.query.downsample import MIN_POINTS
 from canvasback.store import declarations, layout, open_store
 from canvasback.store.read import snapshot_write
-from canvasback.tracking.queries import run_stats as stats
-from canvasback.tracking.queries.downsample import MIN_POINTS
 from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets._table_html import format_number
 from canvasback.widgets.run_table import RunTable
