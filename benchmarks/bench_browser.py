@@ -57,8 +57,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "src"))
 
 import canvasback  # noqa: E402 - after the path set-up, so the checkout's code is measured
+from canvasback.query import downsample as _history  # noqa: E402
 from canvasback.tracking.entities import Metric  # noqa: E402
-from canvasback.tracking.queries import downsample as _history  # noqa: E402
 from canvasback.widgets.compare import compare  # noqa: E402
 
 HARNESS = REPO / "tests" / "browser"

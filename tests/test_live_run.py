@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import canvasback as cb
 from canvasback import _notebook
-from canvasback.tracking.queries.downsample import StreamSketch
+from canvasback.query.downsample import StreamSketch
 from canvasback.widgets import live_run as lr
 from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets.live_run import BUCKETS, LiveRun, live_view_of

@@ -9,11 +9,11 @@ import socket
 import pytest
 
 import canvasback as cb
+from canvasback.query.filter import FilterError
 from canvasback.registry import RegistryNotFoundError
 from canvasback.registry.client_methods import RegistryConflictError
 from canvasback.registry.repair import recover_versions
 from canvasback.registry.sources import ModelNotFoundError
-from canvasback.tracking.filter import FilterError
 from canvasback.tracking.validation import InvalidInputError
 
 

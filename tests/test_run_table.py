@@ -5,7 +5,6 @@ as Parquet segments in the store's layout)."""
 from __future__ import annotations
 
 import html
-import itertools
 import json
 import math
 import time
@@ -15,14 +14,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import canvasback
+from canvasback.query.downsample import MIN_POINTS
 from canvasback.store import declarations, layout, open_store
 from canvasback.store.read import snapshot_write
-from canvasback.tracking.queries import run_stats as stats
-from canvasback.tracking.queries.downsample import MIN_POINTS
 from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets._table_html import format_number
 from canvasback.widgets.run_table import RunTable
@@ -408,34 +404,6 @@ def test_a_histogram_bar_counts_what_its_clause_selects(tmp_path):
             from_front_end(widget, filter=f"{column} >= {lo!r} and {column} < {hi!r}")
             assert widget.total == hist["counts"][i], (column, i)
     widget.close()
-
-
-def test_nice_edges():
-    assert stats.nice_edges(0.067, 0.999) == pytest.approx([0.05 * i for i in range(1, 21)])
-    assert stats.nice_edges(3.0, 3.0) == [3.0, 3.5]
-    assert stats.nice_edges(0.0, 0.0) == [0.0, 1.0]
-    edges = stats.nice_edges(1_750_000_000_000, 1_750_099_999_000)
-    assert edges[0] == 1_750_000_000_000
-    assert edges[-1] > 1_750_099_999_000
-    assert len(edges) <= stats.HISTOGRAM_BINS + 2
-    # Millisecond timestamps a few ms apart keep distinct edges.
-    assert stats.nice_edges(1_795_764_459_953, 1_795_764_459_958) == [
-        1_795_764_459_952 + 2 * i for i in range(5)
-    ]
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    st.floats(-1e13, 1e13, allow_nan=False, allow_infinity=False),
-    st.floats(0, 1e13, allow_nan=False, allow_infinity=False),
-)
-def test_nice_edges_cover_the_range_in_increasing_order(lo, span):
-    hi = lo + span
-    edges = stats.nice_edges(lo, hi)
-    assert edges[0] <= lo
-    assert edges[-1] > hi
-    assert all(a < b for a, b in itertools.pairwise(edges))
-    assert len(edges) <= stats.HISTOGRAM_BINS + 4
 
 
 # --------------------------------------------------------------------------- groups

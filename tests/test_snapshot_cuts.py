@@ -17,10 +17,10 @@ import pytest
 from tests.test_snapshots import assert_same_as_full_resolve, folder, log_runs, read, state
 
 import canvasback
+from canvasback.query import search
 from canvasback.store import Store
 from canvasback.store.read import snapshots
 from canvasback.store.read.snapshots import CorruptSnapshotWarning
-from canvasback.tracking.queries import search
 
 
 def test_a_run_s_rows_in_a_snapshot_without_its_row_are_merged_once_when_it_comes(store):

@@ -28,11 +28,11 @@ from hypothesis import strategies as st
 from tests.conftest import child_env
 
 import canvasback
+from canvasback.query import search
 from canvasback.store import Store
 from canvasback.store.read import snapshots
 from canvasback.store.read.catalog import Catalog
 from canvasback.store.read.relations import RUNS_WIDE
-from canvasback.tracking.queries import search
 
 pytestmark = pytest.mark.slow  # two writer processes per example
 

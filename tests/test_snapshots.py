@@ -18,11 +18,11 @@ import pyarrow as pa
 import pytest
 
 import canvasback
+from canvasback.query import search
 from canvasback.store import Store, layout, schema
 from canvasback.store.read import relations, snapshot_write, snapshots
 from canvasback.store.read.catalog import Catalog
 from canvasback.store.read.snapshots import CorruptSnapshotWarning
-from canvasback.tracking.queries import search
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -1,4 +1,4 @@
-// Filter clauses in the search_runs grammar (src/canvasback/tracking/filter.py), built
+// Filter clauses in the search_runs grammar (src/canvasback/query/filter.py), built
 // from a brushed histogram range or a clicked top value. Python parses every clause
 // again before using it, so a clause built wrong shows as an error, never as SQL.
 import type { ColumnType, SummaryFilter } from "./table_types";

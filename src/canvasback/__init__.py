@@ -23,6 +23,7 @@ from canvasback.projects import (
     set_capture,
     sweep,
 )
+from canvasback.query.filter import FilterError
 from canvasback.registry import (
     AliasMove,
     Client,
@@ -63,7 +64,6 @@ from canvasback.tracking.entities import (
     RunTag,
 )
 from canvasback.tracking.experiments import ExperimentNotFoundError
-from canvasback.tracking.filter import FilterError
 from canvasback.tracking.fluent import (
     ActiveRunError,
     active_run,

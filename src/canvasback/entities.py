@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from canvasback.query.runs import VIEW_TYPES
 from canvasback.tracking.entities import (
-    VIEW_TYPES,
     Experiment,
     FileInfo,
     Metric,

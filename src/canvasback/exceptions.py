@@ -3,6 +3,8 @@
 Code written against MLflow catches ``MlflowException``; every error canvasback raises
 for bad input, a missing run or experiment, or a refused operation derives from it, as
 well as from the built-in class it has always had (``ValueError``, ``LookupError``, ...).
+``InvalidInputError`` is here, not with the checks of what may be logged, because the
+query layer, below the tracking API, refuses bad search arguments with it too.
 """
 
 from __future__ import annotations
@@ -30,3 +32,10 @@ class ExecutionException(MlflowException, RuntimeError):  # noqa: N818  # MLflow
     """A project or notebook run that failed (MLflow's ``mlflow.exceptions`` name)."""
 
     error_code: str = INVALID_STATE
+
+
+class InvalidInputError(MlflowException, ValueError):
+    """Input canvasback does not accept (a logged value, a name, a search's argument).
+
+    Nothing was written.
+    """

@@ -22,8 +22,9 @@ import math
 from collections import Counter
 from typing import TYPE_CHECKING, Final
 
+from canvasback import query
 from canvasback.store import layout
-from canvasback.tracking import logged_models, queries, validation
+from canvasback.tracking import logged_models, validation
 from canvasback.tracking.datasets import Dataset
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ class RunWriter:
     # -- runs ------------------------------------------------------------------------
     def write(self, runs: list[RunRecord], ids: Mapping[str, str]) -> None:
         """Write every run not imported yet, in batches; finish the batch on an error."""
-        states = queries.runs_with_tag(self.client.store.read(), [r.run_id for r in runs], MARKER)
+        states = query.runs_with_tag(self.client.store.read(), [r.run_id for r in runs], MARKER)
         pending: list[tuple[RunRecord, Run, int | None]] = []
         try:
             for record in runs:

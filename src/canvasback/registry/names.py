@@ -10,7 +10,8 @@ import re
 from typing import Final
 
 from canvasback.registry.entities import STAGES
-from canvasback.tracking.validation import INT64_MAX, InvalidInputError, unicode_text
+from canvasback.store.schema import INT64_MAX
+from canvasback.tracking.validation import InvalidInputError, unicode_text
 
 # Whole-string matches (fullmatch): "$" would also match before a trailing newline.
 _ALIAS: Final = re.compile(r"[\w\-]+")

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import yaml  # type: ignore[import-untyped]
 
+from canvasback import query
 from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST, MlflowException
 from canvasback.store import layout
-from canvasback.tracking import logged_models, queries, uris, validation
+from canvasback.tracking import logged_models, uris, validation
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -152,7 +153,7 @@ def _run_model(store: Store, run_id: str, path: str, *, uri: str) -> ModelLocati
     if (folder / MLMODEL).is_file():
         check_folder(folder)
         return ModelLocation(folder, f"runs:/{run_id}/{path}", run_id, path)
-    if not queries.existing_run_ids(store.read(), [run_id]):
+    if not query.existing_run_ids(store.read(), [run_id]):
         msg = f"No run {run_id!r} in store {str(store.root)!r} (from model URI {uri!r})"
         raise ModelNotFoundError(msg)
     models = sorted(

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 SQL_TYPES: Final = ("VARCHAR", "BIGINT", "DOUBLE")
 """The column types a table may have (Arrow: string, int64, float64)."""
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
+"""A BIGINT's range: steps and timestamps past it would fail every later flush."""
 PARTITION_COLUMN: Final = "experiment_id"
 """The partition a row was written to, as the catalog's tables have it."""
 _NAME: Final = re.compile(r"[a-z][a-z0-9_]*")

@@ -11,12 +11,13 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+from canvasback import query
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout, open_store, schema
-from canvasback.tracking import queries, validation
+from canvasback.tracking import validation
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.context import current_context
-from canvasback.tracking.entities import Metric, Param, RunInfo, RunTag
+from canvasback.tracking.entities import Metric, Param, RunData, RunInfo, RunTag
 from canvasback.tracking.experiments import (
     ExperimentMethods,
 )
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
     from canvasback.store import Store
     from canvasback.store.compaction import CompactionReport
+    from canvasback.store.read.catalog import Catalog
     from canvasback.tracking.entities import FileInfo
 
 
@@ -168,7 +170,7 @@ class Client(ExperimentMethods):
         if self.store.claim(RUN_ID_CLAIMS, run_id, content):
             return
         if self.store.read_claim(RUN_ID_CLAIMS, run_id) == content and not (
-            queries.existing_run_ids(self.store.read(), [run_id])
+            query.existing_run_ids(self.store.read(), [run_id])
         ):
             return
         msg = f"Run id {run_id!r} is taken in store {str(self.store.root)!r}: give another id"
@@ -177,13 +179,17 @@ class Client(ExperimentMethods):
     def get_run(self, run_id: str) -> Run:
         """A handle of a run, with fresh attributes, metrics, params and tags."""
         catalog = self.store.read()
-        info = queries.run_info(catalog, run_id, self.store.root)
+        info = self._run_info(catalog, run_id)
         if info is None:
             raise RunNotFoundError(self._no_run(run_id))
-        data = queries.run_data(catalog, run_id)
+        data = RunData(**query.run_data(catalog, run_id))
         live = self._handles.get(info.run_id)
         ended = info.status != "RUNNING" if live is None else live.ended
         return Run(self.store, info, data.params, ended=ended, data=data)
+
+    def _run_info(self, catalog: Catalog, run_id: str) -> RunInfo | None:
+        attributes = query.run_info(catalog, run_id, self.store.root)
+        return None if attributes is None else RunInfo(**attributes)
 
     def _no_run(self, run_id: str) -> str:
         return f"Run {run_id!r} not found in store {str(self.store.root)!r}"
@@ -194,14 +200,14 @@ class Client(ExperimentMethods):
         if run is not None and not run.ended:
             return run
         catalog = self.store.read()
-        info = queries.run_info(catalog, run_id, self.store.root) or self._wait_for_run(run_id)
+        info = self._run_info(catalog, run_id) or self._wait_for_run(run_id)
         if info.lifecycle_stage == "deleted":
             msg = (
                 f"Run {run_id!r} was deleted; MLflow's rule: a deleted run takes no more "
                 f"data. Restore it first with restore_run({run_id!r})."
             )
             raise RunEndedError(msg)
-        params = queries.run_data(catalog, run_id).params
+        params = query.run_data(catalog, run_id)["params"]
         run = Run(self.store, info, params, ended=False, resumed=True)
         self._handles.keep(run)
         return run
@@ -219,7 +225,7 @@ class Client(ExperimentMethods):
             # Another process's files, nothing to wait on here: look again, less often.
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
-            info = queries.run_info(self.store.read(), run_id, self.store.root)
+            info = self._run_info(self.store.read(), run_id)
             if info is not None:
                 return info
         raise RunNotFoundError(self._no_run(run_id))
@@ -307,9 +313,9 @@ class Client(ExperimentMethods):
     def metric_history(self, run_id: str, key: str) -> Any:  # noqa: ANN401  # pyarrow.Table
         """One metric's history as an Arrow table (step, timestamp, value)."""
         catalog = self.store.read()
-        if queries.run_info(catalog, run_id, self.store.root) is None:
+        if query.run_info(catalog, run_id, self.store.root) is None:
             raise RunNotFoundError(self._no_run(run_id))
-        return queries.metric_history(catalog, run_id, key)
+        return query.metric_history(catalog, run_id, key)
 
     def search_runs(
         self,
@@ -339,7 +345,7 @@ class Client(ExperimentMethods):
         order_by: list[str] | None = None,
     ) -> pd.DataFrame:
         """Runs matching a filter as a DataFrame with MLflow's columns."""
-        return queries.search_runs(
+        return query.search_runs(
             self.store.read(),
             self.store.root,
             experiment_ids=[str(e) for e in experiment_ids],

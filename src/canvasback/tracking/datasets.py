@@ -19,8 +19,6 @@ from canvasback.tracking import validation
 if TYPE_CHECKING:
     import pandas as pd
 
-DATASET_KEYS: Final = ("name", "digest", "context")
-"""What a ``datasets.`` filter may compare."""
 _DIGEST_ROWS: Final = 10_000  # rows hashed from each end, as MLflow samples large frames
 
 

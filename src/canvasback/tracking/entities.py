@@ -79,19 +79,3 @@ class FileInfo:
     path: str
     is_dir: bool
     file_size: int | None
-
-
-VIEW_TYPES = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
-
-
-def view_type(value: object) -> str:
-    """Normalise MLflow's ViewType (int or name) to its name."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        for name, number in VIEW_TYPES.items():
-            if number == value:
-                return name
-    text = str(getattr(value, "name", value)).upper()
-    if text not in VIEW_TYPES:
-        msg = f"Invalid run_view_type {value!r}: allowed are {', '.join(VIEW_TYPES)} or 1, 2, 3"
-        raise ValueError(msg)
-    return text

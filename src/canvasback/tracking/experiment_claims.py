@@ -50,6 +50,8 @@ import dataclasses
 import re
 from typing import TYPE_CHECKING, Final
 
+from canvasback import query
+from canvasback.query import experiment_search as eq
 from canvasback.store import layout, schema
 from canvasback.store.name_claims import (
     RENAME,
@@ -59,8 +61,6 @@ from canvasback.store.name_claims import (
     name_digest,
     slot_key,
 )
-from canvasback.tracking import queries
-from canvasback.tracking.queries import experiment_search as eq
 from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -90,10 +90,10 @@ def _legacy_holds(store: Store, holding: Holding) -> bool:
     key = (store.root, holding.entity_id, holding.name)
     if key in _LEGACY_HELD:
         return True
-    found = queries.search_experiments(
+    found = query.search_experiments(
         store.read(), store.root, view="ALL", experiment_ids=[holding.entity_id]
     )
-    if found and found[0].name == holding.name:
+    if found and found[0]["name"] == holding.name:
         _LEGACY_HELD.add(key)
         return True
     return False

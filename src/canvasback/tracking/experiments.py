@@ -14,6 +14,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from canvasback import query
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout, schema
 from canvasback.store.name_claims import (
@@ -27,7 +28,7 @@ from canvasback.store.name_claims import (
     slot_key,
 )
 from canvasback.tracking import experiment_claims as ec
-from canvasback.tracking import queries, validation
+from canvasback.tracking import validation
 from canvasback.tracking.entities import Experiment
 
 if TYPE_CHECKING:
@@ -152,14 +153,14 @@ class ExperimentMethods:
 
     def _experiment(self, experiment_id: str) -> tuple[Experiment, EntityLog, Holding | None]:
         """An experiment, its log, and the holding that created it if its row is missing."""
-        found = queries.search_experiments(
+        found = query.search_experiments(
             self.store.read(), self.store.root, view="ALL", experiment_ids=[experiment_id]
         )
         log = EntityLog(experiment_id)
         if ec.CLAIMS.entity_id.fullmatch(experiment_id):
             log = ec.CLAIMS.read_log(self.store, experiment_id)
         if found:
-            return ec.as_logged(found[0], log), log, None
+            return ec.as_logged(Experiment(**found[0]), log), log, None
         # Another process claimed this experiment and has not written its row yet (or
         # was killed): its holding has all an experiment being created has.
         holding = ec.creation_holding(self.store, experiment_id)
@@ -196,7 +197,7 @@ class ExperimentMethods:
         (``["last_update_time DESC"]``); MLflow's grammar, plus ``OR`` and parentheses.
         """
         self._ensure_default_experiment()
-        return queries.search_experiments(
+        found = query.search_experiments(
             self.store.read(),
             self.store.root,
             view=view_type,
@@ -204,6 +205,7 @@ class ExperimentMethods:
             order_by=order_by,
             max_results=max_results,
         )
+        return [Experiment(**fields) for fields in found]
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark an experiment deleted (its name stays taken until it is restored)."""

@@ -13,12 +13,14 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Self
 
+from canvasback import query
 from canvasback.exceptions import MlflowException
 from canvasback.store import schema
-from canvasback.tracking import queries, validation, write_once
+from canvasback.tracking import validation, write_once
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.batches import as_list, history_columns, key_values, metric_columns
 from canvasback.tracking.datasets import Dataset, input_row
+from canvasback.tracking.entities import RunData
 
 if TYPE_CHECKING:
     import os
@@ -26,10 +28,10 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from canvasback.store import Store
-    from canvasback.tracking.entities import Metric, Param, RunData, RunInfo, RunTag
+    from canvasback.tracking.entities import Metric, Param, RunInfo, RunTag
 
 
-_INT64_MIN, _INT64_MAX = validation.INT64_MIN, validation.INT64_MAX
+_INT64_MIN, _INT64_MAX = schema.INT64_MIN, schema.INT64_MAX
 
 
 class RunEndedError(MlflowException, RuntimeError):
@@ -106,7 +108,7 @@ class Run:
         """Latest metrics, params and tags (as read with this handle, or from the store)."""
         if self._data is not None:
             return self._data
-        return queries.run_data(self.store.read(), self.run_id)
+        return RunData(**query.run_data(self.store.read(), self.run_id))
 
     @property
     def ended(self) -> bool:

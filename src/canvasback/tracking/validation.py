@@ -12,7 +12,9 @@ import posixpath
 import re
 from typing import TYPE_CHECKING, Final
 
-from canvasback.exceptions import MlflowException
+# Every check here raises it, so it is also validation's (the query layer raises it too).
+from canvasback.exceptions import InvalidInputError as InvalidInputError  # noqa: PLC0414
+from canvasback.store.schema import INT64_MAX, INT64_MIN
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -27,20 +29,12 @@ MAX_FILE_NAME_BYTES: Final = 255  # one artifact file or folder name, as file sy
 RUN_STATUSES: Final = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
 TERMINAL_STATUSES: Final = ("FINISHED", "FAILED", "KILLED")
 
-# Steps and timestamps are stored as int64: a larger int would fail every later flush.
-INT64_MIN: Final = -(2**63)
-INT64_MAX: Final = 2**63 - 1
-
 _KEY_RE: Final = re.compile(r"[\w\-./ :]+")
 _KEY_RULE: Final = (
     "names may contain only alphanumerics, underscores (_), dashes (-), periods (.), "
     "spaces ( ), colons (:) and slashes (/), at most 250 characters, and must not be a "
     "path that resolves to another name (no leading '/', no '..' or '.' segments)"
 )
-
-
-class InvalidInputError(MlflowException, ValueError):
-    """A logged value or name that canvasback does not accept; nothing was written."""
 
 
 def validate_key(kind: str, key: object) -> str:

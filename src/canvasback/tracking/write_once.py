@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from canvasback.tracking import queries
+from canvasback import query
 from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def check_params_won(
     wait = store.writer.flush_interval + 0.25 - (time.monotonic() - logged_at)
     if wait > 0:
         time.sleep(wait)  # another process's flush: nothing in this one to wait on
-    stored = queries.run_data(store.read(), run_id).params
+    stored = query.run_data(store.read(), run_id)["params"]
     lost = {k: val for k, val in logged.items() if stored.get(k) != val}
     if lost:
         detail = "; ".join(

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from canvasback.charts.panels import PANELS, params_payload
-from canvasback.tracking.queries import downsample as downsampling
+from canvasback.query import downsample as downsampling
 from canvasback.widgets._base import arrow_ipc_bytes, table_from_ipc_bytes
 
 __all__ = ["arrow_bytes", "chart_of", "panel_datasets", "params_panel", "status_text"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.tracking.filter import FilterError
+from canvasback.query.filter import FilterError
 from canvasback.tracking.queries import registry as rq
 from canvasback.widgets._base import arrow_ipc_bytes
 

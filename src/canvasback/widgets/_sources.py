@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from canvasback import query
 from canvasback.store import Store
-from canvasback.tracking import current, queries
+from canvasback.tracking import current
 from canvasback.tracking.client import Client
 from canvasback.tracking.experiments import ExperimentNotFoundError
 
@@ -66,7 +67,7 @@ def experiment_ids(client: Client, experiment: object) -> list[str]:
         return []
     single = isinstance(experiment, str | int) or hasattr(experiment, "experiment_id")
     items = [experiment] if single else list(experiment)  # type: ignore[call-overload]
-    known = queries.experiment_ids(client.store.read())
+    known = query.experiment_ids(client.store.read())
     out: list[str] = []
     for item in items:
         found = getattr(item, "experiment_id", None)

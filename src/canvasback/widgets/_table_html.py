@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from canvasback.tracking.queries.run_set import Column
+    from canvasback.query.run_set import Column
 
 MISSING: Final = "—"
 # Presentation attributes rather than a style per cell: a saved notebook keeps every

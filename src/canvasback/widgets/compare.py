@@ -29,11 +29,10 @@ import pandas as pd
 import pyarrow as pa
 import traitlets
 
-from canvasback import charts
+from canvasback import charts, query
 from canvasback.charts.panels import PANELS, Settings, build_panels
-from canvasback.tracking import queries
+from canvasback.query import downsample as downsampling
 from canvasback.tracking.client import Client, RunNotFoundError
-from canvasback.tracking.queries import downsample as downsampling
 from canvasback.widgets import _export, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
 from canvasback.widgets._compare_axes import chart_history, default_scatter_param
@@ -285,7 +284,7 @@ class Compare(_static.StaticRepr, BaseWidget):
     # -- loading -----------------------------------------------------------------------
     def _unknown(self, ids: list[str]) -> list[str]:
         catalog = self._store.read()
-        found = queries.existing_run_ids(catalog, ids)
+        found = query.existing_run_ids(catalog, ids)
         return [r for r in ids if r not in found]
 
     def _reload(self) -> None:
@@ -293,7 +292,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         catalog = self._store.read()
         missing = set(self._unknown(list(self.run_ids))) if self.run_ids else set()
         ids = [r for r in self.run_ids if r not in missing]
-        self._frame = queries.runs_frame(catalog, self._store.root, ids)
+        self._frame = query.runs_frame(catalog, self._store.root, ids)
         self._names = charts.run_labels(self._frame) if ids else {}
         columns = [str(c) for c in self._frame.columns]
         metrics = sorted(c.removeprefix("metrics.") for c in columns if c.startswith("metrics."))

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from canvasback.tracking import queries
+from canvasback import query
 from canvasback.widgets import _static
 from canvasback.widgets._sources import resolve_client
 from canvasback.widgets.compare import Compare
@@ -104,7 +104,7 @@ def dashboard(
     table = runs(experiment, filter=filter, store=client)
     if not table.selected_ids:
         catalog = client.store.read()
-        table.selected_ids = queries.select_runs(
+        table.selected_ids = query.select_runs(
             catalog,
             experiment_ids=list(table.experiment_ids) or None,
             filter_string=table.filter or None,

@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import traitlets
 
-from canvasback.tracking import queries
-from canvasback.tracking.queries.downsample import SKETCH_BUCKETS, StreamSketch
+from canvasback import query
+from canvasback.query.downsample import SKETCH_BUCKETS, StreamSketch
 from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes
 from canvasback.widgets._static import saved_output
 
@@ -278,8 +278,8 @@ class LiveRun(BaseWidget):
         rows = None
         if fresh:
             keys = None if len(self._slots) < self.max_charts else self._slots
-            rows = queries.metric_rows_in_files(catalog, fresh, run_id, keys)
-        latest = queries.latest_metric_rows(catalog, run_id)
+            rows = query.metric_rows_in_files(catalog, fresh, run_id, keys)
+        latest = query.latest_metric_rows(catalog, run_id)
         self._seen.update(fresh)
         if rows is not None and rows.num_rows:
             self._fold(rows)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import traitlets
 
-from canvasback.tracking import queries
-from canvasback.tracking.filter import BoolOp, FilterError, parse_filter
-from canvasback.tracking.queries import run_stats
-from canvasback.tracking.queries.run_set import Column, RunSet, SortKey, parse_column
+from canvasback import query
+from canvasback.query import run_stats
+from canvasback.query.filter import BoolOp, FilterError, parse_filter
+from canvasback.query.run_set import Column, RunSet, SortKey, parse_column
 from canvasback.widgets import _static
 from canvasback.widgets._base import BaseWidget, RpcReply, arrow_ipc_bytes, rpc
 from canvasback.widgets._sources import experiment_ids, resolve_client, run_ids
@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from canvasback.query.filter import Expr
     from canvasback.store import Store
     from canvasback.tracking.client import Client
-    from canvasback.tracking.filter import Expr
 
 __all__ = ["RunTable", "runs"]
 
@@ -113,7 +113,7 @@ class RunTable(_static.StaticRepr, BaseWidget):
     def selected(self) -> pd.DataFrame:
         """The selected runs (in table order) with MLflow's ``search_runs`` columns."""
         ids = self._runs.order_of(list(self.selected_ids)) if self.selected_ids else []
-        return queries.runs_frame(self._runs.catalog, self._runs.store.root, ids)
+        return query.runs_frame(self._runs.catalog, self._runs.store.root, ids)
 
     @selected.setter
     def selected(self, runs: pd.DataFrame | Iterable[str] | str | None) -> None:

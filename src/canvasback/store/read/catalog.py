@@ -27,7 +27,7 @@ from canvasback.store.leases import lease
 from canvasback.store.read import merge, relations, segments, snapshots, user_sql, wide
 from canvasback.store.read.base import SnapshotBase, snapshot_sources
 from canvasback.store.read.catalog_tables import create_tables, views
-from canvasback.store.read.cursors import Cursor
+from canvasback.store.read.cursors import Cursor, log_statement
 from canvasback.store.read.loading import CheckedLoads
 from canvasback.store.read.metric_files import MetricFiles
 from canvasback.store.read.pages import WidePages
@@ -303,11 +303,13 @@ class Catalog:
 
     def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query (no refresh) and return an Arrow table."""
+        log_statement(sql, params)
         with self.lock:
             return self.con.sql(sql, params=params or None).to_arrow_table()
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query (no refresh) and return Python tuples."""
+        log_statement(sql, params)
         with self.lock:
             return self.con.execute(sql, params or []).fetchall()
 

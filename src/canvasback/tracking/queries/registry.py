@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.query import filter as run_filter
+from canvasback.query.filter_sql import compile_filter
+from canvasback.query.search import check_page_size
+from canvasback.query.tag_columns import TaggedColumns
 from canvasback.registry import tables as registry_tables
 from canvasback.store import liveness
 from canvasback.store.read import relations
 from canvasback.store.read.catalog_tables import quote_identifier
-from canvasback.tracking import filter as run_filter
-from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries.search import check_page_size
-from canvasback.tracking.queries.tag_columns import TaggedColumns
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

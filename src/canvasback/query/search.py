@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.exceptions import InvalidInputError
+from canvasback.query import filter as run_filter
+from canvasback.query.filter_sql import compile_filter
+from canvasback.query.runs import LIFECYCLE_FILTER, view_type
 from canvasback.store import liveness, schema
 from canvasback.store.read.relations import RUNS_WIDE
-from canvasback.tracking import filter as run_filter
-from canvasback.tracking.entities import view_type
-from canvasback.tracking.filter_sql import compile_filter
-from canvasback.tracking.queries.runs import LIFECYCLE_FILTER
-from canvasback.tracking.validation import INT64_MAX, InvalidInputError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,8 +63,10 @@ class _Columns:
 
 def check_page_size(name: str, value: object) -> None:
     """Refuse a ``max_results`` or ``offset`` that is not a non-negative 64-bit integer."""
-    if value is not None and (not isinstance(value, int) or not 0 <= value <= INT64_MAX):
-        msg = f"Invalid {name} {value!r}: a non-negative integer up to {INT64_MAX} is required"
+    if value is not None and (not isinstance(value, int) or not 0 <= value <= schema.INT64_MAX):
+        msg = (
+            f"Invalid {name} {value!r}: a non-negative integer up to {schema.INT64_MAX} is required"
+        )
         raise InvalidInputError(msg)
 
 

@@ -1,4 +1,6 @@
-"""The search filter grammar, checked against a real DuckDB and an independent evaluator."""
+"""The search filter grammar (query/filter.py on query/filter_lexer.py), checked end to end:
+parsed, compiled (query/filter_sql.py), run in a real DuckDB, and against an independent
+evaluator."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from canvasback.tracking.filter import (
+from canvasback.query.filter import (
     BoolOp,
     Comparison,
     FilterError,
@@ -20,7 +22,7 @@ from canvasback.tracking.filter import (
     parse_filter,
     parse_order_by,
 )
-from canvasback.tracking.filter_sql import compile_filter, referenced
+from canvasback.query.filter_sql import compile_filter
 
 COLUMNS = {
     ("metric", "acc"): "m_acc", ("metric", "loss"): "m_loss", ("metric", "my metric"): "m_my",
@@ -141,15 +143,6 @@ def test_each_operator_on_each_entity(con, text, expected):
     assert matching(con, text) == expected
 
 
-def test_numeric_param_comparison_casts_the_column():
-    expr = parse_filter("params.lr > 0.005")
-    assert expr == Comparison("param", "lr", ">", 0.005, 0)
-    assert compile_filter(expr, column) == (
-        """nullif(TRY_CAST("p_lr" AS DOUBLE), 'NaN'::DOUBLE) > ?""",
-        [0.005],
-    )
-
-
 # -- structure -----------------------------------------------------------------
 
 
@@ -195,34 +188,6 @@ def test_literals():
     assert parse_filter("tags.`a b/c:d-e.f` = ''").key == "a b/c:d-e.f"
     assert parse_filter("metrics.a <> 1").op == "!="
     assert parse_filter("params.p is not null").op == "IS NOT NULL"
-
-
-def test_compiled_sql_holds_placeholders_in_order():
-    expr = parse_filter("params.o NOT IN ('a', 'b') or metrics.m <> 2 and tags.t is null")
-    sql, params = compile_filter(expr, lambda entity, key: f"{entity}_{key}")
-    assert sql == "(param_o NOT IN (?, ?) OR (metric_m != ? AND tag_t IS NULL))"
-    assert params == ["a", "b", 2.0]
-
-
-def test_hand_built_trees():
-    empty_and, empty_or = BoolOp("AND", ()), BoolOp("OR", ())
-    assert compile_filter(empty_and, column) == ("TRUE", [])
-    assert compile_filter(empty_or, column) == ("FALSE", [])
-    bad = Comparison("metric", "acc", "= 1; DROP TABLE runs; --", 1.0, 0)
-    with pytest.raises(ValueError, match="unknown comparison operator"):
-        compile_filter(bad, column)
-
-
-def test_referenced_lists_each_pair_once_in_first_use_order():
-    text = (
-        "metrics.acc > 1 or (params.lr = 'x' and metric.acc < 2) or created > 5 or start_time < 9"
-    )
-    assert referenced(parse_filter(text)) == [
-        ("metric", "acc"),
-        ("param", "lr"),
-        ("attribute", "start_time"),
-    ]
-    assert referenced(None) == []
 
 
 def test_order_by():

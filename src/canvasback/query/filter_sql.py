@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from canvasback.tracking.filter import NULL_TESTS, OPERATORS, BoolOp, Comparison
+from canvasback.query.filter import NULL_TESTS, OPERATORS, BoolOp, Comparison
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from canvasback.tracking.filter import Entity, Expr
+    from canvasback.query.filter import Entity, Expr
 
 
 def compile_filter(expr: Expr, column: Callable[[Entity, str], str]) -> tuple[str, list[object]]:

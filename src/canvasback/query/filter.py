@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
+from canvasback.query.filter_lexer import FilterError, Lexer, Token, describe
 from canvasback.store import schema
-from canvasback.tracking.datasets import DATASET_KEYS
-from canvasback.tracking.filter_lexer import FilterError, Lexer, Token, describe
 
 __all__ = [
     "ATTRIBUTES",
@@ -42,6 +41,9 @@ ATTRIBUTES = schema.RUN_ATTRIBUTES
 """Attribute names a filter or ``order_by`` may use (besides the aliases)."""
 
 NUMERIC_ATTRIBUTES = schema.TIME_ATTRIBUTES
+
+DATASET_KEYS: Final = ("name", "digest", "context")
+"""What a ``datasets.`` filter may compare: a dataset's name, digest and context."""
 
 
 # MLflow's aliases, as its search grammar takes them.

@@ -19,20 +19,20 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from canvasback.query.filter import ATTRIBUTES
+from canvasback.query.search import ENTITY_PREFIX, filtered_where, sort_terms
 from canvasback.store import liveness, schema
 from canvasback.store.read.relations import RUNS_WIDE
-from canvasback.tracking.filter import ATTRIBUTES
-from canvasback.tracking.queries.search import ENTITY_PREFIX, filtered_where, sort_terms
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     import pyarrow as pa
 
+    from canvasback.query.filter import Entity, Expr
     from canvasback.store import Store
     from canvasback.store.read.catalog import Catalog
     from canvasback.store.read.cursors import Cursor
-    from canvasback.tracking.filter import Entity, Expr
 
 ColumnType = Literal["number", "text", "time", "status"]
 

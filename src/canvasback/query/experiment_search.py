@@ -2,19 +2,19 @@
 
 The grammar is the run filter's (``OR`` and parentheses included) with experiments'
 attributes (``name``, ``creation_time``, ``last_update_time``, ...) and ``tags.``; every
-value is a bound parameter.
+value is a bound parameter. Experiments come back as dicts of ``Experiment``'s fields:
+the tracking API makes its records of them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from canvasback.query import filter as run_filter
+from canvasback.query.search import check_page_size, filtered_where
+from canvasback.query.tag_columns import TaggedColumns
 from canvasback.store import schema
 from canvasback.store.read import relations
-from canvasback.tracking import filter as run_filter
-from canvasback.tracking.entities import Experiment
-from canvasback.tracking.queries.search import check_page_size, filtered_where
-from canvasback.tracking.queries.tag_columns import TaggedColumns
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,7 +31,7 @@ def search_experiments(
     order_by: list[str] | None = None,
     max_results: int | None = None,
     experiment_ids: list[str] | None = None,
-) -> list[Experiment]:
+) -> list[dict[str, Any]]:
     """Experiments that match, in the requested order (oldest first by default)."""
     check_page_size("max_results", max_results)
     expr = run_filter.parse_filter(filter_string, run_filter.EXPERIMENTS)
@@ -57,7 +57,15 @@ def search_experiments(
     for eid, key, value in catalog.rows("SELECT experiment_id, key, value FROM experiment_tags"):
         tags.setdefault(eid, {})[key] = value
     return [
-        Experiment(eid, name, (root / loc).as_uri(), stage, created, tags.get(eid, {}), updated)
+        {
+            "experiment_id": eid,
+            "name": name,
+            "artifact_location": (root / loc).as_uri(),
+            "lifecycle_stage": stage,
+            "creation_time": created,
+            "tags": tags.get(eid, {}),
+            "last_update_time": updated,
+        }
         for eid, name, loc, stage, created, updated in rows
     ]
 

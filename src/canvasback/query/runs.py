@@ -1,7 +1,8 @@
 """Reads of single runs and experiments: attributes, data, histories, what exists.
 
 Each function takes a refreshed catalog (``store.read()``); every value is a bound
-parameter.
+parameter. A run comes back as plain values (a dict of its attributes; its metrics,
+params and tags): the tracking API makes its records of them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.store import schema
-from canvasback.tracking.entities import RunData, RunInfo
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     from canvasback.store.read.catalog import Catalog
 
+VIEW_TYPES: Final = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
+"""Which runs or experiments a search sees, by MLflow's ``ViewType`` names and numbers."""
 LIFECYCLE_FILTER: Final = {
     "ACTIVE_ONLY": "lifecycle_stage = 'active'",
     "DELETED_ONLY": "lifecycle_stage = 'deleted'",
@@ -29,8 +31,21 @@ _EMPTY_HISTORY: Final = (
 )
 
 
-def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:
-    """A run's attributes, None if the store does not hold it."""
+def view_type(value: object) -> str:
+    """Normalise MLflow's ViewType (int or name) to its name."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        for name, number in VIEW_TYPES.items():
+            if number == value:
+                return name
+    text = str(getattr(value, "name", value)).upper()
+    if text not in VIEW_TYPES:
+        msg = f"Invalid run_view_type {value!r}: allowed are {', '.join(VIEW_TYPES)} or 1, 2, 3"
+        raise ValueError(msg)
+    return text
+
+
+def run_info(catalog: Catalog, run_id: str, root: Path) -> dict[str, Any] | None:
+    """A run's attributes (``RunInfo``'s fields), None if the store does not hold it."""
     rows = catalog.rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [str(run_id)])
     if not rows:
         return None
@@ -42,15 +57,15 @@ def run_info(catalog: Catalog, run_id: str, root: Path) -> RunInfo | None:
         attributes["run_name"] = tag_name[0][0]
     attributes["status"] = attributes["status"] or "RUNNING"
     attributes["artifact_uri"] = str(root / attributes["artifact_uri"])
-    return RunInfo(**attributes)
+    return attributes
 
 
-def run_data(catalog: Catalog, run_id: str) -> RunData:
-    """A run's latest metrics, params and tags."""
+def run_data(catalog: Catalog, run_id: str) -> dict[str, dict[str, Any]]:
+    """A run's latest metrics, params and tags (``RunData``'s fields), key -> value."""
     metrics = dict(catalog.rows("SELECT key, value FROM latest_metrics WHERE run_id = ?", [run_id]))
     params = dict(catalog.rows("SELECT key, value FROM params WHERE run_id = ?", [run_id]))
     tags = dict(catalog.rows("SELECT key, value FROM tags WHERE run_id = ?", [run_id]))
-    return RunData(metrics=metrics, params=params, tags=tags)
+    return {"metrics": metrics, "params": params, "tags": tags}
 
 
 def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:

@@ -1,4 +1,4 @@
-"""Min/max-preserving downsampling of metric histories in DuckDB (queries.downsample)."""
+"""Min/max-preserving downsampling of metric histories in DuckDB (query.downsample)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 import canvasback
 from canvasback import charts
+from canvasback.query import downsample as _history
 from canvasback.tracking.entities import Metric
-from canvasback.tracking.queries import downsample as _history
 
 T0 = 1_700_000_000_000
 

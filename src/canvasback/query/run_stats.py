@@ -10,9 +10,9 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.query.downsample import run_histories
+from canvasback.query.run_set import RUN_NAME_TAG, Column, RunSet
 from canvasback.store.read.catalog_tables import quote_identifier
-from canvasback.tracking.queries.downsample import run_histories
-from canvasback.tracking.queries.run_set import RUN_NAME_TAG, Column, RunSet
 
 if TYPE_CHECKING:
     import pyarrow as pa
