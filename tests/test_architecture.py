@@ -61,7 +61,9 @@ def test_widgets_hold_no_sql(path):
         for line, text in _strings(ast.parse(path.read_text()))
         if _SQL.search(text)
     ]
-    assert not found, "SQL belongs in canvasback.tracking.queries:\n" + "\n".join(found)
+    assert not found, (
+        "SQL belongs in a query module (tracking/queries, registry/reads.py):\n" + "\n".join(found)
+    )
 
 
 def _outside_store() -> list[Path]:
@@ -193,6 +195,7 @@ BROKEN_CONTRACTS = {
     "the write side reading": ("store/write/writer.py", "canvasback.store.read", "merge"),
     "the read side writing": ("store/read/catalog.py", "canvasback.store.write", "spill"),
     "the shared part using a side": ("store/layout.py", "canvasback.store.read", "wide"),
+    "tracking reading the registry": ("tracking/client.py", "canvasback.registry", "reads"),
 }
 
 
@@ -211,3 +214,5 @@ def test_a_forbidden_import_breaks_a_contract(tmp_path, case):
     assert result.returncode != 0
     importer = "canvasback." + module.removesuffix(".py").replace("/", ".")
     assert f"{importer} -> {package}.{name}" in result.stdout
+    if package == "canvasback.registry":  # its own contract, whatever the layers say
+        assert "tracking knows nothing of the model registry BROKEN" in result.stdout

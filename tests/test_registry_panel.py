@@ -12,8 +12,8 @@ import importlib
 import pytest
 
 import canvasback
+from canvasback.registry import panel_reads
 from canvasback.registry.entities import RegistryNotFoundError
-from canvasback.tracking.queries import registry as rq
 from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets.registry import RegistryPanel
 
@@ -215,7 +215,7 @@ def test_register_the_runs_selected_in_a_table(client, runs, panels):
 def test_a_refused_action_changes_nothing_and_says_why(client, runs, panels):
     panel = panels("digits")
     catalog = client.store.read()
-    before = rq.registry_signature(catalog)
+    before = panel_reads.registry_signature(catalog)
     message = refused(panel, "set_alias", model="digits", alias="latest", version="1")
     assert "Invalid alias 'latest'" in message
     assert panel.error == {"action": "set_alias", "message": message}
@@ -237,7 +237,7 @@ def test_a_refused_action_changes_nothing_and_says_why(client, runs, panels):
     assert "names cannot contain '/'" in panel.error["message"]
     refused(panel, "register", name="digits", runs=[])
     refused(panel, "set_description", model="digits", version=None, description=5)
-    assert rq.registry_signature(client.store.read()) == before
+    assert panel_reads.registry_signature(client.store.read()) == before
     assert client.get_registered_model("digits").aliases == {"champion": "2"}
     # The next action that works clears the error.
     ok(panel, "set_alias", model="digits", alias="challenger", version="3")
@@ -269,7 +269,7 @@ def test_a_change_from_plain_python_shows_at_the_next_poll(client, runs, panels)
     assert ok(panel, "poll")["changed"] is False
     # Each kind of write changes the signature that the poll compares.
     catalog = client.store.read()
-    seen = {rq.registry_signature(catalog)}
+    seen = {panel_reads.registry_signature(catalog)}
     for write in (
         lambda: client.update_model_version("digits", 1, "x"),
         lambda: client.update_model_version("digits", 1, "y"),
@@ -280,7 +280,7 @@ def test_a_change_from_plain_python_shows_at_the_next_poll(client, runs, panels)
         lambda: client.delete_model_version("digits", 4),
     ):
         write()
-        signature = rq.registry_signature(client.store.read())
+        signature = panel_reads.registry_signature(client.store.read())
         assert signature not in seen
         seen.add(signature)
 

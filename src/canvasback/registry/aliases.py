@@ -10,10 +10,9 @@ from __future__ import annotations
 import socket
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import names, tables
+from canvasback.registry import names, reads, tables
 from canvasback.registry.entities import AliasMove, ModelVersion, RegistryNotFoundError
 from canvasback.tracking.client import user_name
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -32,8 +31,8 @@ class AliasMethods:
     if TYPE_CHECKING:
 
         def _model_id(self, name: object) -> str: ...
-        def _version_row(self, name: str, version: object) -> rq.Row: ...
-        def _versions(self, catalog: Catalog, rows: list[rq.Row]) -> list[ModelVersion]: ...
+        def _version_row(self, name: str, version: object) -> reads.Row: ...
+        def _versions(self, catalog: Catalog, rows: list[reads.Row]) -> list[ModelVersion]: ...
 
     # -- aliases ---------------------------------------------------------------------
     def _alias_row(self, model_id: str, alias: str, version: int | None) -> None:
@@ -51,7 +50,7 @@ class AliasMethods:
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Remove an alias."""
         model_id = self._model_id(name)
-        current = rq.aliases_of(self.store.read(), [model_id]).get(model_id, {})
+        current = reads.aliases_of(self.store.read(), [model_id]).get(model_id, {})
         if alias not in current:
             raise RegistryNotFoundError(_no_alias(name, alias, current))
         self._alias_row(model_id, alias, None)
@@ -61,9 +60,9 @@ class AliasMethods:
         """The version an alias points at."""
         model_id = self._model_id(name)
         catalog = self.store.read()
-        row = rq.version_by_alias(catalog, model_id, alias)
+        row = reads.version_by_alias(catalog, model_id, alias)
         if row is None:
-            current = rq.aliases_of(catalog, [model_id]).get(model_id, {})
+            current = reads.aliases_of(catalog, [model_id]).get(model_id, {})
             raise RegistryNotFoundError(_no_alias(name, alias, current))
         return self._versions(catalog, [row])[0]
 
@@ -80,7 +79,7 @@ class AliasMethods:
                 user_id=r["user_id"],
                 host=r["host"],
             )
-            for r in rq.alias_history(self.store.read(), model_id, alias)
+            for r in reads.alias_history(self.store.read(), model_id, alias)
         ]
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import tables
+from canvasback.registry import reads, tables
 from canvasback.registry.entities import RegistryConflictError
 from canvasback.store.name_claims import (
     ABORT,
@@ -45,7 +45,6 @@ from canvasback.store.name_claims import (
     new_token,
     slot_key,
 )
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -89,7 +88,7 @@ _SETTLED: set[tuple[Path, str, int]] = set()
 def _legacy_holds(store: Store, holding: Holding) -> bool:
     # A claim of before the logs: the name held while its model's row and events
     # (written before such a claim was given back) still say so.
-    row = rq.model_row(store.read(), holding.entity_id)
+    row = reads.model_row(store.read(), holding.entity_id)
     return row is not None and row["name"] == holding.name
 
 
@@ -102,7 +101,7 @@ def settle(store: Store, model_id: str, log: ModelLog) -> bool:
     key = (store.root, model_id, len(log.entries))
     if not log.entries or key in _SETTLED:
         return False
-    names, deleted = rq.model_log_facts(store.read(), model_id)
+    names, deleted = reads.model_log_facts(store.read(), model_id)
     wrote = False
     last = log.last(RENAME)
     if last is not None and names.get(slot_key(last.slot)) != last.name:
@@ -215,7 +214,7 @@ def ensure_written(store: Store, holding: Holding) -> bool:
     model_id = holding.entity_id
     if holding.slot or not holding.token or CLAIMS.row_marked(store, model_id):
         return False
-    if rq.model_written(store.read(), model_id):  # its creator died just before the mark
+    if reads.model_written(store.read(), model_id):  # its creator died just before the mark
         CLAIMS.mark_row(store, model_id)
         return False
     write_model(store, holding)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from canvasback.registry import names, sources
+from canvasback.registry import names, reads, sources
 from canvasback.registry.client_methods import RegistryMethods
 from canvasback.registry.entities import ModelVersion, RegistryNotFoundError
 from canvasback.tracking import current
 from canvasback.tracking.client import Client as TrackingClient
 from canvasback.tracking.context import Slot, current_context
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -64,7 +63,7 @@ class Client(TrackingClient, RegistryMethods):
             return None  # models:/m-<id>: a logged model, not a registered one
         if version.lower() == "latest":
             model_id = self._model_id(name)
-            rows = rq.versions_of(self.store.read(), [model_id])
+            rows = reads.versions_of(self.store.read(), [model_id])
             if not rows:
                 msg = f"Registered model {name!r} has no versions yet ({model_uri!r})"
                 raise RegistryNotFoundError(msg)

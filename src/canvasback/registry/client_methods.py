@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.registry import claims, names, tables
+from canvasback.registry import claims, names, reads, tables
 from canvasback.registry.aliases import AliasMethods
 from canvasback.registry.claims import NAME_CLAIMS, VERSION_CLAIMS
 from canvasback.registry.entities import (
@@ -30,7 +30,6 @@ from canvasback.registry.entities import (
 from canvasback.registry.versions import PagedList, VersionMethods, checked_tag
 from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -56,7 +55,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
 
     # -- names -----------------------------------------------------------------------
     def _not_found(self, name: str) -> RegistryNotFoundError:
-        known = rq.model_names(self.store.read())
+        known = reads.model_names(self.store.read())
         shown = ", ".join(repr(n) for n in known[:20]) or "none yet"
         return RegistryNotFoundError(
             f"No registered model named {name!r}; the registered models are {shown}"
@@ -139,7 +138,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """A registered model with its tags, aliases and latest version per stage."""
         holding = self._holding(name)
         catalog = self.store.read()
-        row = rq.model_row(catalog, holding.entity_id)
+        row = reads.model_row(catalog, holding.entity_id)
         if row is None:  # claimed, row not yet written: its creator is writing it (or died)
             created_at, user, _tags, description = claims.created(holding)
             row = {
@@ -151,13 +150,15 @@ class RegistryMethods(AliasMethods, VersionMethods):
         # The name the claims gave: the views may not show a killed call's rename yet.
         return self._models(catalog, [{**row, "name": holding.name}])[0]
 
-    def _models(self, catalog: Catalog, rows: list[rq.Row]) -> list[RegisteredModel]:
+    def _models(self, catalog: Catalog, rows: list[reads.Row]) -> list[RegisteredModel]:
         ids = [r["model_id"] for r in rows]
-        tags = rq.model_tags(catalog, ids)
-        aliases = rq.aliases_of(catalog, ids)
+        tags = reads.model_tags(catalog, ids)
+        aliases = reads.aliases_of(catalog, ids)
         # Versions under the names given (the claims' name for one model looked up).
         named = {r["model_id"]: r["name"] for r in rows}
-        version_rows = [{**v, "name": named[v["model_id"]]} for v in rq.versions_of(catalog, ids)]
+        version_rows = [
+            {**v, "name": named[v["model_id"]]} for v in reads.versions_of(catalog, ids)
+        ]
         by_model: dict[str, list[ModelVersion]] = {}
         for row, version in zip(version_rows, self._versions(catalog, version_rows), strict=True):
             by_model.setdefault(row["model_id"], []).append(version)
@@ -188,7 +189,7 @@ class RegistryMethods(AliasMethods, VersionMethods):
         """Registered models that match (``name LIKE 'churn%' AND tags.team = 'a'``)."""
         offset = names.page_offset(page_token, max_results)
         catalog = self.store.read()
-        rows = rq.search_registered_models(
+        rows = reads.search_registered_models(
             catalog, filter_string, order_by, max_results + 1, offset
         )
         token = str(offset + max_results) if len(rows) > max_results else None

@@ -71,9 +71,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import claims, tables
+from canvasback.registry import claims, reads, tables
 from canvasback.store import layout
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from canvasback.store import Store
@@ -102,7 +101,7 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
     for model in store.fs.list(base):
         if not model.is_dir:
             continue
-        have = rq.version_numbers_written(catalog, model.name)
+        have = reads.version_numbers_written(catalog, model.name)
         for claim in store.fs.list(f"{base}/{model.name}"):
             if not claim.name.isdigit() or int(claim.name) in have:
                 continue

@@ -15,7 +15,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from canvasback.registry import claims, names, tables
+from canvasback.registry import claims, names, reads, tables
 from canvasback.registry.entities import (
     ModelVersion,
     RegisteredModel,
@@ -23,7 +23,6 @@ from canvasback.registry.entities import (
 )
 from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -129,26 +128,26 @@ class VersionMethods:
             tags=checked_tags,
         )
 
-    def _version_row(self, name: str, version: object) -> rq.Row:
+    def _version_row(self, name: str, version: object) -> reads.Row:
         model_id = self._model_id(name)
         number = names.version_number(version)
         catalog = self.store.read()
-        row = rq.version_row(catalog, model_id, number)
+        row = reads.version_row(catalog, model_id, number)
         if row is None:
-            have = [str(r["version"]) for r in rq.versions_of(catalog, [model_id])]
+            have = [str(r["version"]) for r in reads.versions_of(catalog, [model_id])]
             shown = ", ".join(have) or "none"
             msg = f"Registered model {name!r} has no version {number}; its versions are {shown}"
             raise RegistryNotFoundError(msg)
         # The name the claims gave: the views may not show a rename of a killed call yet.
         return {**row, "name": name}
 
-    def _versions(self, catalog: Catalog, rows: list[rq.Row]) -> list[ModelVersion]:
+    def _versions(self, catalog: Catalog, rows: list[reads.Row]) -> list[ModelVersion]:
         if not rows:
             return []
         ids = sorted({r["model_id"] for r in rows})
-        tags = rq.version_tags(catalog, ids)
+        tags = reads.version_tags(catalog, ids)
         by_version: dict[tuple[str, int], list[str]] = {}
-        for model_id, aliases in rq.aliases_of(catalog, ids).items():
+        for model_id, aliases in reads.aliases_of(catalog, ids).items():
             for alias, number in aliases.items():
                 by_version.setdefault((model_id, number), []).append(alias)
         return [
@@ -192,7 +191,9 @@ class VersionMethods:
         """Versions that match (``name = 'churn' AND tags.validated = 'yes'``)."""
         offset = names.page_offset(page_token, max_results)
         catalog = self.store.read()
-        rows = rq.search_model_versions(catalog, filter_string, order_by, max_results + 1, offset)
+        rows = reads.search_model_versions(
+            catalog, filter_string, order_by, max_results + 1, offset
+        )
         token = str(offset + max_results) if len(rows) > max_results else None
         return PagedList(self._versions(catalog, rows[:max_results]), token)
 
@@ -211,7 +212,9 @@ class VersionMethods:
         """Delete a version (its number is never given again); its aliases go with it."""
         row = self._version_row(name, version)
         model_id, number = row["model_id"], row["version"]
-        for alias, target in rq.aliases_of(self.store.read(), [model_id]).get(model_id, {}).items():
+        for alias, target in (
+            reads.aliases_of(self.store.read(), [model_id]).get(model_id, {}).items()
+        ):
             if target == number:
                 self._alias_row(model_id, alias, None)
         self._event(f"{model_id}/{number}", tables.EVENT_VERSION_LIFECYCLE, "", "deleted")
@@ -245,7 +248,7 @@ class VersionMethods:
                     f"not {target!r}"
                 )
                 raise validation.InvalidInputError(msg)
-            for other in rq.versions_in_stage(self.store.read(), model_id, target):
+            for other in reads.versions_in_stage(self.store.read(), model_id, target):
                 if other != number:
                     self._event(f"{model_id}/{other}", tables.EVENT_VERSION_STAGE, "", "Archived")
         self._event(f"{model_id}/{number}", tables.EVENT_VERSION_STAGE, "", target)

@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import traitlets
 
-from canvasback.registry import names
+from canvasback.registry import names, panel_reads
 from canvasback.registry.client import Client as RegistryClient
 from canvasback.registry.entities import STAGES
 from canvasback.tracking.context import Slot, current_context
-from canvasback.tracking.queries import registry as rq
 from canvasback.widgets import _registry_state as state
 from canvasback.widgets import _registry_static, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
@@ -77,7 +76,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     models = traitlets.List(traitlets.Dict()).tag(sync=True)
     """Every registered model: name, description, version counts, stages, aliases, tags."""
     versions = traitlets.Bytes(b"").tag(sync=True, echo_update=False)
-    """Arrow IPC of the page of versions shown (see ``queries.registry.version_page``)."""
+    """Arrow IPC of the page of versions shown (see ``registry.panel_reads.version_page``)."""
     version_total = traitlets.Int(0).tag(sync=True)
     page = traitlets.Int(0, min=0).tag(sync=True)
     page_size = traitlets.Int(25, min=1, max=MAX_PAGE).tag(sync=True)
@@ -184,7 +183,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     def reload(self) -> None:
         """Load the models, the shown model's versions and its alias history."""
         catalog = self.store.read()
-        signature = rq.registry_signature(catalog)
+        signature = panel_reads.registry_signature(catalog)
         models, by_name = state.models(catalog)
         shown = self.model if self.model in by_name else next(iter(by_name), "")
         shown_versions = state.versions(
@@ -196,7 +195,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             param_keys=self.param_keys,
             version_filter=self.version_filter,
         )
-        live = rq.versions_by_key(catalog, list(self.selected_versions))
+        live = panel_reads.versions_by_key(catalog, list(self.selected_versions))
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
         self._ready, ready = False, self._ready
         try:
@@ -236,7 +235,9 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         if not self._ready:
             return
         keys = list(change["new"])
-        self.selected_ids = state.runs_of(keys, rq.versions_by_key(self.store.read(), keys))
+        self.selected_ids = state.runs_of(
+            keys, panel_reads.versions_by_key(self.store.read(), keys)
+        )
         table = self._table
         if table is not None and len(change["new"]) >= COMPARE_FROM and self.selected_ids:
             table.selected_ids = list(self.selected_ids)
@@ -269,7 +270,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     def _reload_if_changed(self, *, force: bool = False) -> bool:
         if self.comm is None and not force:
             return False  # closed
-        signature = rq.registry_signature(self.store.read())
+        signature = panel_reads.registry_signature(self.store.read())
         if force or signature != self._signature:
             self.reload()
             return True
