@@ -10,7 +10,7 @@ import pytest
 
 import canvasback as cb
 from canvasback.registry import RegistryNotFoundError
-from canvasback.registry.client_methods import RegistryConflictError
+from canvasback.registry.entities import RegistryConflictError
 from canvasback.registry.repair import recover_versions
 from canvasback.registry.sources import ModelNotFoundError
 from canvasback.tracking.filter import FilterError

@@ -71,7 +71,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import claims, reads, tables
+from canvasback.registry import claims, reads, tables, writes
 from canvasback.store import layout
 
 if TYPE_CHECKING:
@@ -110,15 +110,10 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
             data = json.loads(store.fs.read_bytes(f"{base}/{model.name}/{claim.name}"))
             entity = f"{model.name}/{claim.name}"
             for key, value in (data.get("tags") or {}).items():
-                store.writer.event(tables.PARTITION, entity, tables.EVENT_VERSION_TAG, key, value)
+                writes.event(store, entity, tables.EVENT_VERSION_TAG, key, value)
             if data.get("description") is not None:
-                store.writer.event(
-                    tables.PARTITION,
-                    entity,
-                    tables.EVENT_VERSION_DESCRIPTION,
-                    "",
-                    data["description"],
-                )
+                description = data["description"]
+                writes.event(store, entity, tables.EVENT_VERSION_DESCRIPTION, "", description)
             rows.append(
                 (
                     model.name,
@@ -131,6 +126,6 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
             )
     store.flush()  # the versions' events first: a version is visible once its row is
     for row in rows:
-        store.writer.append("model_versions", tables.PARTITION, row)
+        writes.version_row(store, *row)
     store.flush()
     return len(rows)
