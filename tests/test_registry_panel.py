@@ -12,7 +12,7 @@ import importlib
 import pytest
 
 import canvasback
-from canvasback.registry import panel_reads
+from canvasback.registry import names, panel_reads
 from canvasback.registry.entities import RegistryNotFoundError
 from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets.registry import RegistryPanel
@@ -242,6 +242,65 @@ def test_a_refused_action_changes_nothing_and_says_why(client, runs, panels):
     # The next action that works clears the error.
     ok(panel, "set_alias", model="digits", alias="challenger", version="3")
     assert panel.error is None
+
+
+# -- what an action costs -----------------------------------------------------------------
+def _spy(monkeypatch, owner, name, calls):
+    """Wrap ``owner.name`` so each call is recorded, then made as before."""
+    real = getattr(owner, name)
+
+    def spy(*args, **kwargs):
+        calls.append((name, args))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+
+
+@pytest.mark.usefixtures("runs")
+def test_an_alias_move_checks_once_writes_once_and_reads_the_store_once(panels, monkeypatch):
+    one, two = panels("digits"), panels("digits")
+    store = one.store
+    refreshes, checks, writes = [], [], []
+    _spy(monkeypatch, store.catalog, "refresh", refreshes)
+    for check in ("model_name", "alias_name", "version_number"):
+        _spy(monkeypatch, names, check, checks)
+    for write in ("append", "event"):
+        _spy(monkeypatch, store.writer, write, writes)
+    reply = ok(one, "set_alias", model="digits", alias="champion", version="3")
+    assert reply["notice"] == "@champion now points at digits version 3 (from version 2)"
+    assert len(refreshes) == 1
+    assert checks == [
+        ("alias_name", ("champion",)),
+        ("model_name", ("digits",)),
+        ("version_number", ("3",)),
+    ]
+    assert [(call, args[0]) for call, args in writes] == [("append", "model_aliases")]
+    # Both panels show the move, from that one read.
+    for panel in (one, two):
+        assert panel.models[0]["aliases"] == {"champion": "3"}
+        assert versions(panel)[0]["aliases"] == ["champion"]
+
+
+@pytest.mark.usefixtures("runs")
+def test_a_version_the_panel_has_not_read_yet_is_found_by_reading_again(client, panels):
+    panel = panels("digits")
+    run_id = client.get_model_version("digits", 1).run_id
+    client.register_model(f"runs:/{run_id}/model", "digits")  # version 4: not shown yet
+    ok(panel, "set_alias", model="digits", alias="champion", version="4")
+    assert client.get_model_version_by_alias("digits", "champion").version == "4"
+    message = refused(panel, "set_alias", model="digits", alias="champion", version="5")
+    assert "has no version 5; its versions are 1, 2, 3, 4" in message
+
+
+@pytest.mark.usefixtures("runs")
+def test_a_poll_that_finds_a_change_reads_the_store_once(client, panels, monkeypatch):
+    panel = panels("digits")
+    client.set_registered_model_alias("digits", "champion", 3)
+    refreshes = []
+    _spy(monkeypatch, panel.store.catalog, "refresh", refreshes)
+    assert ok(panel, "poll")["changed"] is True
+    assert len(refreshes) == 1
+    assert panel.models[0]["aliases"] == {"champion": "3"}
 
 
 # -- every open panel refreshes ---------------------------------------------------------

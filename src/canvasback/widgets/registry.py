@@ -8,10 +8,12 @@ what Python last set.
 
 Actions (move or remove an alias, change a stage, edit a description or a tag, register
 the runs selected in a run table) arrive as requests and call the registry's Python API,
-the very calls a user makes; a failed one sets :attr:`RegistryPanel.error` and changes
-nothing. Every panel of the same store in the kernel then reloads, and each view polls
-Python for a cheap signature of the registry (:func:`registry_signature`), so a change
-made by plain Python or by another process shows up within the poll interval.
+the calls a user makes (an alias move, the function ``set_registered_model_alias`` hands
+it to, checking the version against what the panel last read); a failed one sets
+:attr:`RegistryPanel.error` and changes nothing. The store is then read once, and every
+panel of it in the kernel reloads from that read; each view polls Python for a cheap
+signature of the registry (:func:`registry_signature`), so a change made by plain
+Python or by another process shows up within the poll interval.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import traitlets
 
-from canvasback.registry import names, panel_reads
+from canvasback.registry import aliases, names, panel_reads
 from canvasback.registry.client import Client as RegistryClient
 from canvasback.registry.entities import STAGES
 from canvasback.tracking.context import Slot, current_context
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 
     from canvasback.registry.entities import ModelVersion
     from canvasback.store import Store
+    from canvasback.store.read.catalog import Catalog
     from canvasback.tracking.client import Client
 
 __all__ = ["RegistryPanel", "registry"]
@@ -182,7 +185,9 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
 
     def reload(self) -> None:
         """Load the models, the shown model's versions and its alias history."""
-        catalog = self.store.read()
+        self._reload_from(self.store.read())
+
+    def _reload_from(self, catalog: Catalog) -> None:
         signature = panel_reads.registry_signature(catalog)
         models, by_name = state.models(catalog)
         shown = self.model if self.model in by_name else next(iter(by_name), "")
@@ -261,18 +266,22 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         with self.hold_sync():
             self.set_trait("error", None)
             self.notice = notice
+        # One read of the store after the write, and every panel of it reloads from that.
+        catalog = self.store.read()
         panels = current_context().get(_PANELS)
         for panel in list(panels):
             if panel.store.root == self.store.root:
-                panel._reload_if_changed(force=panel is self)  # noqa: SLF001 - same class
+                shared = catalog if panel.store is self.store else None
+                panel._reload_if_changed(shared, force=panel is self)  # noqa: SLF001 - same class
         return {"notice": notice, "revision": self.revision}, []
 
-    def _reload_if_changed(self, *, force: bool = False) -> bool:
+    def _reload_if_changed(self, catalog: Catalog | None = None, *, force: bool = False) -> bool:
+        """Reload if the registry changed since the last load (``catalog``: read already)."""
         if self.comm is None and not force:
             return False  # closed
-        signature = panel_reads.registry_signature(self.store.read())
-        if force or signature != self._signature:
-            self.reload()
+        catalog = self.store.read() if catalog is None else catalog
+        if force or panel_reads.registry_signature(catalog) != self._signature:
+            self._reload_from(catalog)
             return True
         return False
 
@@ -281,12 +290,12 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         name, alias, version = str(request["model"]), request["alias"], request["version"]
 
         def work() -> str:
-            checked = names.alias_name(alias)
-            number = names.version_number(version)
-            before = self._client.get_registered_model(name).aliases.get(checked)
-            self._client.set_registered_model_alias(name, checked, number)
-            moved = f" (from version {before})" if before and before != str(number) else ""
-            return f"@{checked} now points at {name} version {number}{moved}"
+            # The version is looked up as the panel last read the store (what its user
+            # chose from); the store is read once, after the move, for every panel.
+            move = aliases.move(self.store, name, alias, version, refresh=False)
+            before, after = move.from_version, move.to_version
+            moved = f" (from version {before})" if before and before != after else ""
+            return f"@{move.alias} now points at {name} version {after}{moved}"
 
         return self._act("set_alias", work)
 
