@@ -8,8 +8,14 @@ must leave the store as it was and say why in the panel.
 from __future__ import annotations
 
 import importlib
+import inspect
+import pydoc
+import sys
+import warnings
+from pathlib import Path
 
 import pytest
+from mypy import api as mypy_api
 
 import canvasback
 from canvasback.registry import names, panel_reads
@@ -57,7 +63,7 @@ def panels():
     made = []
 
     def make(*args, **kwargs):
-        panel = canvasback.registry(*args, **kwargs)
+        panel = canvasback.registry_panel(*args, **kwargs)
         made.append(panel)
         return panel
 
@@ -107,7 +113,7 @@ def test_panel_shows_models_versions_and_their_runs(runs, panels):
 def test_no_name_opens_the_first_model_and_an_unknown_one_is_refused(panels):
     assert panels().model == "digits"
     with pytest.raises(RegistryNotFoundError, match="'digits', 'other'"):
-        canvasback.registry("nope")
+        canvasback.registry_panel("nope")
 
 
 def test_an_empty_registry_is_a_panel_too(store, panels):  # noqa: ARG001 - an empty store
@@ -392,16 +398,70 @@ def test_static_view_escapes_every_text(client, panels):
 
 @pytest.mark.usefixtures("runs")
 def test_entry_points(panels):
-    assert isinstance(panels("digits"), RegistryPanel)  # panels() calls canvasback.registry
-    assert canvasback.registry.Client is canvasback.Client  # still the registry package
+    assert isinstance(panels("digits"), RegistryPanel)  # panels() calls registry_panel
     assert canvasback.RegistryPanel is RegistryPanel
-    # A module named like its widget function (widgets/registry.py) does not shadow it.
     importlib.import_module("canvasback.widgets.registry")
-
+    assert canvasback.registry_panel is canvasback.widgets.registry_panel
+    assert "registry_panel" in dir(canvasback)
     assert panels("digits").model == "digits"
     assert callable(canvasback.compare)
     with pytest.raises(TypeError, match="unexpected keyword argument"):
-        canvasback.registry("digits", colour="red")
+        canvasback.registry_panel("digits", colour="red")
+
+
+@pytest.mark.usefixtures("runs")
+def test_registry_panel_opens_the_panel_without_a_warning(panels):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel = panels("digits")
+    assert panel.model == "digits"
+    assert [w for w in caught if "canvasback" in str(w.message)] == []
+
+
+@pytest.mark.usefixtures("runs")
+def test_calling_the_registry_package_is_deprecated_and_still_opens_the_panel():
+    with pytest.deprecated_call(match=r"call canvasback\.registry_panel\(\.\.\.\) instead") as got:
+        panel = canvasback.registry("digits", poll_ms=0)
+    try:
+        assert isinstance(panel, RegistryPanel)
+        assert (panel.model, panel.poll_ms) == ("digits", 0)
+    finally:
+        panel.close()
+    assert [w.filename for w in got] == [__file__]  # it names the caller's line
+
+
+def test_canvasback_registry_is_the_registry_package_to_help_and_type_checkers(tmp_path):
+    package = canvasback.registry
+    assert inspect.ismodule(package)
+    assert package is sys.modules["canvasback.registry"]
+    assert package.Client is canvasback.Client
+    assert pydoc.describe(package) == "package canvasback.registry"
+    assert "register_model" in pydoc.render_doc(package, renderer=pydoc.plaintext)
+    # What mypy makes of it, from the package root's source and the registry package's.
+    snippet = tmp_path / "use.py"
+    snippet.write_text(
+        "import canvasback as cb\n\n"
+        "reveal_type(cb.registry)\n"
+        "cb.registry_panel('digits')\n"
+        "cb.registry('digits')\n"
+    )
+    root = Path(canvasback.__file__).parent
+    out, _err, _status = mypy_api.run(
+        [
+            "--config-file=",
+            "--cache-dir=/dev/null",
+            "--follow-imports=skip",
+            "--ignore-missing-imports",
+            str(snippet),
+            str(root / "__init__.py"),
+            str(root / "registry" / "__init__.py"),
+        ]
+    )
+    said = [line.removeprefix(f"{snippet}:") for line in out.splitlines()]
+    assert [line for line in said if line[:1].isdigit()] == [
+        '3: note: Revealed type is "types.ModuleType"',
+        "5: error: Module not callable  [operator]",  # the deprecated call alone
+    ]
 
 
 # -- in the dashboard -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""``RegistryPanel``: the model registry in the notebook (use :func:`registry` to make one).
+"""``RegistryPanel``: the model registry in the notebook (:func:`registry_panel` makes one).
 
 The models, the versions of the one shown (with their source run's key metrics and
 params, a page at a time), aliases, stages, tags, descriptions and the alias history.
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from canvasback.store.read.catalog import Catalog
     from canvasback.tracking.client import Client
 
-__all__ = ["RegistryPanel", "registry"]
+__all__ = ["RegistryPanel", "registry_panel"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ _PANELS: Final[Slot[weakref.WeakSet[RegistryPanel]]] = Slot(
 
 
 class RegistryPanel(_static.StaticRepr, BaseWidget):
-    """Registered models, their versions, aliases, stages and history; see :func:`registry`."""
+    """Registered models, versions, aliases, stages and history; see :func:`registry_panel`."""
 
     _shared_bundle: ClassVar[str | None] = "registry"
 
@@ -399,7 +399,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         return _registry_static.panel_html(self)
 
 
-def registry(
+def registry_panel(
     name: str | None = None,
     *,
     table: object = None,
@@ -422,7 +422,7 @@ def registry(
 
     Examples
     --------
-    >>> panel = canvasback.registry("digits")  # doctest: +SKIP
+    >>> panel = canvasback.registry_panel("digits")  # doctest: +SKIP
     >>> canvasback.compare(panel)  # the selected versions' source runs  # doctest: +SKIP
 
     """
