@@ -161,7 +161,7 @@ export function registerForm(ctx: PanelContext, models: readonly ModelSummary[],
   const section = h("section", { class: "cb-reg-register" });
   section.append(h("h4", { text: "Register runs" }));
   if (!ctx.model.get("linked")) {
-    section.append(h("p", { class: "cb-reg-muted", text: "Show a run table beside the panel (dashboard(), or registry(table=...)) to register the runs selected in it." }));
+    section.append(h("p", { class: "cb-reg-muted", text: "Show a run table beside the panel (dashboard(), or registry_panel(table=...)) to register the runs selected in it." }));
     return section;
   }
   const runs = ctx.model.get("table_runs") ?? [];

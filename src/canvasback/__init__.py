@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -120,23 +121,32 @@ _WIDGETS = (
     "Dashboard",
     "ChartView",
     "RegistryPanel",
+    "registry_panel",
 )
 
 
-class _RegistryModule(types.ModuleType):
-    """``canvasback.registry`` is the registry package, and called, its panel.
+class _CalledRegistryPackage(types.ModuleType):
+    """``canvasback.registry`` called, as the panel function it used to be: deprecated.
 
-    ``canvasback.registry("digits")`` opens the registry panel (as ``runs`` and
-    ``compare`` open theirs) while ``canvasback.registry.Client`` stays the package's.
+    The package is the registry's; ``canvasback.registry_panel(...)`` opens its panel.
+    A module cannot be called unless its class says so, so for one release the package
+    gets this class, whose call warns and opens the panel. Remove both in the next one.
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - the panel's arguments
-        import canvasback.widgets  # noqa: PLC0415  # lazy by design
+        warnings.warn(
+            "canvasback.registry(...) is deprecated and goes in the next release: call "
+            "canvasback.registry_panel(...) instead (canvasback.registry is the registry "
+            "package)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from canvasback.widgets.registry import registry_panel  # noqa: PLC0415  # lazy by design
 
-        return canvasback.widgets.load("registry")(*args, **kwargs)
+        return registry_panel(*args, **kwargs)
 
 
-sys.modules["canvasback.registry"].__class__ = _RegistryModule
+sys.modules["canvasback.registry"].__class__ = _CalledRegistryPackage
 
 
 # MLflow's module paths for models (mlflow.sklearn, mlflow.pyfunc, mlflow.models) load on

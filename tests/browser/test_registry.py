@@ -152,7 +152,9 @@ def bridge_for(harness):
 
 
 def test_panel_shows_models_versions_aliases_and_history(bridge_for, registry_store):
-    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    bridge = bridge_for(
+        canvasback.registry_panel("digits", store=registry_store["root"], poll_ms=0)
+    )
     page = bridge.mount()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -182,7 +184,9 @@ def test_panel_shows_models_versions_aliases_and_history(bridge_for, registry_st
 
 def test_alias_moves_by_input_and_by_drag(bridge_for, registry_store):
     client = registry_store["client"]
-    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    bridge = bridge_for(
+        canvasback.registry_panel("digits", store=registry_store["root"], poll_ms=0)
+    )
     page = bridge.mount()
     row2 = page.locator(ROW.format(2))
     row2.locator(".cb-reg-add", has_text="+ alias").click()
@@ -209,7 +213,9 @@ def test_alias_moves_by_input_and_by_drag(bridge_for, registry_store):
 
 def test_a_failed_action_shows_its_error_and_changes_nothing(bridge_for, registry_store):
     client = registry_store["client"]
-    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    bridge = bridge_for(
+        canvasback.registry_panel("digits", store=registry_store["root"], poll_ms=0)
+    )
     page = bridge.mount()
     before = client.get_alias_history("digits")
     row2 = page.locator(ROW.format(2))
@@ -228,7 +234,9 @@ def test_a_failed_action_shows_its_error_and_changes_nothing(bridge_for, registr
 
 def test_stage_description_and_tag_edits_reach_the_store(bridge_for, registry_store):
     client = registry_store["client"]
-    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    bridge = bridge_for(
+        canvasback.registry_panel("digits", store=registry_store["root"], poll_ms=0)
+    )
     page = bridge.mount()
     row1 = page.locator(ROW.format(1))
     row1.locator(".cb-reg-stage-select").select_option("Production")
@@ -265,7 +273,7 @@ def test_stage_description_and_tag_edits_reach_the_store(bridge_for, registry_st
 def test_register_the_runs_selected_in_a_table(bridge_for, registry_store):
     client = registry_store["client"]
     table = canvasback.runs(store=registry_store["root"])
-    bridge = bridge_for(canvasback.registry("digits", table=table, poll_ms=0))
+    bridge = bridge_for(canvasback.registry_panel("digits", table=table, poll_ms=0))
     page = bridge.mount()
     page.locator(".cb-reg-register").wait_for()
     assert "Select runs" in page.locator(".cb-reg-register").inner_text()
@@ -283,7 +291,7 @@ def test_register_the_runs_selected_in_a_table(bridge_for, registry_store):
 
 def test_selecting_two_versions_selects_their_runs(bridge_for, registry_store):
     table = canvasback.runs(store=registry_store["root"])
-    panel = canvasback.registry("digits", table=table, poll_ms=0)
+    panel = canvasback.registry_panel("digits", table=table, poll_ms=0)
     chart = canvasback.compare(table)
     bridge = bridge_for(panel)
     page = bridge.mount()
@@ -303,7 +311,7 @@ def test_selecting_two_versions_selects_their_runs(bridge_for, registry_store):
 
 def test_a_change_from_plain_python_shows_up_by_polling(bridge_for, registry_store):
     client = registry_store["client"]
-    panel = canvasback.registry("digits", store=registry_store["root"], poll_ms=100)
+    panel = canvasback.registry_panel("digits", store=registry_store["root"], poll_ms=100)
     bridge = bridge_for(panel)
     page = bridge.mount()
     page.locator(ROW.format(1)).locator(".cb-reg-alias[data-alias='champion']").wait_for()
@@ -316,7 +324,9 @@ def test_many_models_can_be_narrowed_by_name(bridge_for, registry_store):
     client = registry_store["client"]
     for i in range(8):
         client.create_registered_model(f"churn-{i}" if i % 2 else f"fraud-{i}")
-    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    bridge = bridge_for(
+        canvasback.registry_panel("digits", store=registry_store["root"], poll_ms=0)
+    )
     page = bridge.mount()
     visible = ".cb-reg-model:not([hidden])"
     page.locator(".cb-reg-model-filter").fill("CHURN")
@@ -330,7 +340,9 @@ def test_many_models_can_be_narrowed_by_name(bridge_for, registry_store):
 
 
 def test_versions_filter_by_the_search_grammar(bridge_for, registry_store):
-    bridge = bridge_for(canvasback.registry("digits", store=registry_store["root"], poll_ms=0))
+    bridge = bridge_for(
+        canvasback.registry_panel("digits", store=registry_store["root"], poll_ms=0)
+    )
     page = bridge.mount()
     box = page.locator(".cb-reg-version-filter")
     box.fill("tags.note != ''")

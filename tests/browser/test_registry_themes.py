@@ -44,7 +44,7 @@ client.set_registered_model_alias("themed", "champion", 2)
 client.transition_model_version_stage("themed", 2, "Production")
 client.set_model_version_tag("themed", 2, "validated", "yes")
 """
-PANEL = 'cb.registry("themed", store="registry-theme-store")'
+PANEL = 'cb.registry_panel("themed", store="registry-theme-store")'
 SAMPLES = {
     "model name": ".jp-Notebook .cb-reg-model-name",
     "model meta": ".jp-Notebook .cb-reg-model-meta",

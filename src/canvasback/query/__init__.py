@@ -4,7 +4,8 @@ It sits between the layers that ask (the tracking API, the registry, the widgets
 importers) and the store: it imports the store and nothing above it. Callers get Arrow
 tables, DataFrames or Python values and never hold SQL; the catalog's connection and
 lock stay in the store, and its relations are named through ``store/read/relations.py``.
-(The registry's reads, ``tracking/queries/registry.py``, are moving into the registry.)
+(The registry's reads of models, versions and aliases are its own:
+:mod:`canvasback.registry.reads`.)
 
 - :mod:`.filter_lexer`, :mod:`.filter`, :mod:`.filter_sql`: the search grammar: lex,
   parse, compile to SQL with bound parameters;

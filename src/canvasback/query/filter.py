@@ -109,7 +109,7 @@ class OrderKey:
 
 @dataclass(frozen=True)
 class Grammar:
-    """What a filter may name: runs' attributes and entities, or experiments'."""
+    """What a filter may name: the searched view's attributes, and its entities."""
 
     attributes: tuple[str, ...]
     numeric: frozenset[str]
@@ -130,30 +130,6 @@ EXPERIMENTS: Final = Grammar(
     frozenset(("tag",)),
 )
 """``search_experiments``' filters: MLflow's experiment attributes and ``tags.``."""
-REGISTERED_MODELS: Final = Grammar(
-    ("name", "description", "creation_timestamp", "last_updated_timestamp"),
-    frozenset(("creation_timestamp", "last_updated_timestamp")),
-    {"timestamp": "last_updated_timestamp"},
-    frozenset(("tag",)),
-)
-"""``search_registered_models``' filters and order: MLflow's attributes and ``tags.``."""
-MODEL_VERSIONS: Final = Grammar(
-    (
-        "name",
-        "version_number",
-        "run_id",
-        "source_path",
-        "current_stage",
-        "user_id",
-        "description",
-        "creation_timestamp",
-        "last_updated_timestamp",
-    ),
-    frozenset(("version_number", "creation_timestamp", "last_updated_timestamp")),
-    {"version": "version_number", "source": "source_path", "timestamp": "last_updated_timestamp"},
-    frozenset(("tag",)),
-)
-"""``search_model_versions``' filters and order: MLflow's attributes and ``tags.``."""
 
 
 class _Parser(Lexer):

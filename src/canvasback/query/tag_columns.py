@@ -1,8 +1,8 @@
 """SQL of a parsed filter's keys for searches over one view: columns and tag joins.
 
-Experiments and the registry's models and versions are filtered alike: an attribute
-is a column of the searched view, a ``tags.`` key a left join of its tags view, added
-once per key with the key as a bound parameter.
+Experiments, and the entities of layers above that have a tags view, are filtered
+alike: an attribute is a column of the searched view, a ``tags.`` key a left join of
+its tags view, added once per key with the key as a bound parameter.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The model registry: registered models, numbered versions, aliases, stages and tags.
 
-Writes are claims, rows and events of the store (see ``client_methods``); reads are
-functions of ``canvasback.tracking.queries.registry``. The registry's tables, event
-kinds and views (``registered_models``, ``model_versions``, ``aliases``,
+Its calls are functions of one concern each over a store (``registered_models``,
+``versions``, ``aliases``), which :class:`Client` hands MlflowClient's methods to.
+Writes are claims (``claims``) and rows and events of the store (``writes``); reads are
+functions of ``reads`` (the registry panel's of ``panel_reads``). The registry's tables,
+event kinds and views (``registered_models``, ``model_versions``, ``aliases``,
 ``alias_history``, ``registered_model_tags``, ``model_version_tags``) are declared to
 the store by ``tables.py``, imported with this package.
 """

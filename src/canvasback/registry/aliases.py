@@ -7,81 +7,81 @@ order are its history, which MLflow does not keep.
 
 from __future__ import annotations
 
-import socket
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
-from canvasback.registry import names, tables
+from canvasback.registry import claims, names, reads, versions, writes
 from canvasback.registry.entities import AliasMove, ModelVersion, RegistryNotFoundError
-from canvasback.tracking.client import user_name
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from canvasback.store import Store
-    from canvasback.store.read.catalog import Catalog
-
-_PARTITION: Final = tables.PARTITION
 
 
-class AliasMethods:
-    """The alias half of the registry's methods (mixed into ``RegistryMethods``)."""
+def move(
+    store: Store, name: str, alias: str, version: object, *, refresh: bool = True
+) -> AliasMove:
+    """Point an alias at a version (moving it from the version it pointed at); the move.
 
-    store: Store
+    The alias, the name and the version are each checked once, then the version is
+    looked up: in a fresh read of the store, or with ``refresh=False`` in the catalog as
+    it was last read (what a view showed; it is read afresh before the move is refused).
+    The move is on disk when this returns.
+    """
+    checked = names.alias_name(alias)
+    row = versions.row(store, name, version, refresh=refresh)
+    model_id, number = row["model_id"], row["version"]
+    # The catalog the version was found in: store.catalog is the one catalog, as last read.
+    before = reads.aliases_of(store.catalog, [model_id]).get(model_id, {}).get(checked)
+    timestamp, user, host = writes.alias_move(store, model_id, checked, number)
+    store.flush()
+    return AliasMove(
+        name=name,
+        alias=checked,
+        from_version=None if before is None else str(before),
+        to_version=str(number),
+        timestamp=timestamp,
+        user_id=user,
+        host=host,
+    )
 
-    if TYPE_CHECKING:
 
-        def _model_id(self, name: object) -> str: ...
-        def _version_row(self, name: str, version: object) -> rq.Row: ...
-        def _versions(self, catalog: Catalog, rows: list[rq.Row]) -> list[ModelVersion]: ...
+def remove(store: Store, name: str, alias: str) -> None:
+    """Remove an alias."""
+    model_id = claims.held(store, name).entity_id
+    current = reads.aliases_of(store.read(), [model_id]).get(model_id, {})
+    if alias not in current:
+        raise RegistryNotFoundError(_no_alias(name, alias, current))
+    writes.alias_move(store, model_id, alias, None)
+    store.flush()
 
-    # -- aliases ---------------------------------------------------------------------
-    def _alias_row(self, model_id: str, alias: str, version: int | None) -> None:
-        timestamp, writer, seq = self.store.writer.stamp()
-        row = (model_id, alias, version, timestamp, user_name(), socket.gethostname(), writer, seq)
-        self.store.writer.append("model_aliases", _PARTITION, row)
 
-    def set_registered_model_alias(self, name: str, alias: str, version: object) -> None:
-        """Point an alias at a version (moving it from the version it pointed at)."""
-        checked = names.alias_name(alias)
-        row = self._version_row(name, version)
-        self._alias_row(row["model_id"], checked, row["version"])
-        self.store.flush()
+def version_by_alias(store: Store, name: str, alias: str) -> ModelVersion:
+    """The version an alias points at."""
+    model_id = claims.held(store, name).entity_id
+    catalog = store.read()
+    row = reads.version_by_alias(catalog, model_id, alias)
+    if row is None:
+        current = reads.aliases_of(catalog, [model_id]).get(model_id, {})
+        raise RegistryNotFoundError(_no_alias(name, alias, current))
+    return versions.entities(catalog, [row])[0]
 
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove an alias."""
-        model_id = self._model_id(name)
-        current = rq.aliases_of(self.store.read(), [model_id]).get(model_id, {})
-        if alias not in current:
-            raise RegistryNotFoundError(_no_alias(name, alias, current))
-        self._alias_row(model_id, alias, None)
-        self.store.flush()
 
-    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
-        """The version an alias points at."""
-        model_id = self._model_id(name)
-        catalog = self.store.read()
-        row = rq.version_by_alias(catalog, model_id, alias)
-        if row is None:
-            current = rq.aliases_of(catalog, [model_id]).get(model_id, {})
-            raise RegistryNotFoundError(_no_alias(name, alias, current))
-        return self._versions(catalog, [row])[0]
-
-    def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
-        """Every move of a model's aliases (or of one), oldest first: when, from, to, who."""
-        model_id = self._model_id(name)
-        return [
-            AliasMove(
-                name=r["name"],
-                alias=r["alias"],
-                from_version=None if r["from_version"] is None else str(r["from_version"]),
-                to_version=None if r["to_version"] is None else str(r["to_version"]),
-                timestamp=r["timestamp"],
-                user_id=r["user_id"],
-                host=r["host"],
-            )
-            for r in rq.alias_history(self.store.read(), model_id, alias)
-        ]
+def history(store: Store, name: str, alias: str | None = None) -> list[AliasMove]:
+    """Every move of a model's aliases (or of one), oldest first: when, from, to, who."""
+    model_id = claims.held(store, name).entity_id
+    return [
+        AliasMove(
+            name=r["name"],
+            alias=r["alias"],
+            from_version=None if r["from_version"] is None else str(r["from_version"]),
+            to_version=None if r["to_version"] is None else str(r["to_version"]),
+            timestamp=r["timestamp"],
+            user_id=r["user_id"],
+            host=r["host"],
+        )
+        for r in reads.alias_history(store.read(), model_id, alias)
+    ]
 
 
 def _no_alias(name: str, alias: str, current: Mapping[str, int]) -> str:

@@ -24,11 +24,14 @@ and why a call killed at any point leaves a state the next caller or ``recover``
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time as clock
+import uuid
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import tables
-from canvasback.registry.entities import RegistryConflictError
+from canvasback.registry import names, reads, tables, writes
+from canvasback.registry.entities import RegistryConflictError, RegistryNotFoundError
 from canvasback.store.name_claims import (
     ABORT,
     HELD,
@@ -45,7 +48,7 @@ from canvasback.store.name_claims import (
     new_token,
     slot_key,
 )
-from canvasback.tracking.queries import registry as rq
+from canvasback.tracking.client import user_name
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -80,8 +83,6 @@ DELETE: Final = "delete"
 
 ModelLog = EntityLog
 
-_PARTITION: Final = tables.PARTITION
-
 # The events of a model's log written up to a length: each process checks them once.
 _SETTLED: set[tuple[Path, str, int]] = set()
 
@@ -89,7 +90,7 @@ _SETTLED: set[tuple[Path, str, int]] = set()
 def _legacy_holds(store: Store, holding: Holding) -> bool:
     # A claim of before the logs: the name held while its model's row and events
     # (written before such a claim was given back) still say so.
-    row = rq.model_row(store.read(), holding.entity_id)
+    row = reads.model_row(store.read(), holding.entity_id)
     return row is not None and row["name"] == holding.name
 
 
@@ -102,16 +103,14 @@ def settle(store: Store, model_id: str, log: ModelLog) -> bool:
     key = (store.root, model_id, len(log.entries))
     if not log.entries or key in _SETTLED:
         return False
-    names, deleted = rq.model_log_facts(store.read(), model_id)
+    renames, deleted = reads.model_log_facts(store.read(), model_id)
     wrote = False
     last = log.last(RENAME)
-    if last is not None and names.get(slot_key(last.slot)) != last.name:
-        store.writer.event(
-            _PARTITION, model_id, tables.EVENT_MODEL_NAME, slot_key(last.slot), last.name
-        )
+    if last is not None and renames.get(slot_key(last.slot)) != last.name:
+        writes.event(store, model_id, tables.EVENT_MODEL_NAME, slot_key(last.slot), last.name)
         wrote = True
     if log.last(DELETE) is not None and not deleted:
-        store.writer.event(_PARTITION, model_id, tables.EVENT_MODEL_LIFECYCLE, "", "deleted")
+        writes.event(store, model_id, tables.EVENT_MODEL_LIFECYCLE, "", "deleted")
         wrote = True
     if wrote:
         store.flush()
@@ -200,12 +199,12 @@ def write_model(store: Store, holding: Holding) -> None:
     model_id = holding.entity_id
     time, user, tags, description = created(holding)
     for key, value in tags.items():
-        store.writer.event(_PARTITION, model_id, tables.EVENT_MODEL_TAG, key, value)
+        writes.event(store, model_id, tables.EVENT_MODEL_TAG, key, value)
     if description is not None:
-        store.writer.event(_PARTITION, model_id, tables.EVENT_MODEL_DESCRIPTION, "", description)
+        writes.event(store, model_id, tables.EVENT_MODEL_DESCRIPTION, "", description)
     if tags or description is not None:
         store.flush()
-    store.writer.append("registered_models", _PARTITION, (model_id, holding.name, time, user))
+    writes.model_row(store, model_id, holding.name, time, user)
     store.flush()
     CLAIMS.mark_row(store, model_id)
 
@@ -215,8 +214,81 @@ def ensure_written(store: Store, holding: Holding) -> bool:
     model_id = holding.entity_id
     if holding.slot or not holding.token or CLAIMS.row_marked(store, model_id):
         return False
-    if rq.model_written(store.read(), model_id):  # its creator died just before the mark
+    if reads.model_written(store.read(), model_id):  # its creator died just before the mark
         CLAIMS.mark_row(store, model_id)
         return False
     write_model(store, holding)
     return True
+
+
+# -- a call's model, by name -----------------------------------------------------------
+def not_found(store: Store, name: str) -> RegistryNotFoundError:
+    """The error for a name no model holds, naming the models there are."""
+    known = reads.model_names(store.read())
+    shown = ", ".join(repr(n) for n in known[:20]) or "none yet"
+    return RegistryNotFoundError(
+        f"No registered model named {name!r}; the registered models are {shown}"
+    )
+
+
+def held(store: Store, name: object) -> Holding:
+    """The holding of a name that holds, the name checked (a read: nothing is written)."""
+    checked = names.model_name(name)
+    found = lookup(store, checked)
+    if found is None or found.state != HELD:
+        raise not_found(store, checked)
+    return found.holding
+
+
+def writable(store: Store, name: object) -> tuple[Holding, ModelLog]:
+    """A name's holding and model log, for a call that writes to the model.
+
+    It settles what a killed call left on the way: the events of a committed rename
+    or deletion, the row of a model whose creator died after claiming its name.
+    """
+    checked = names.model_name(name)
+    found = _held_for_writing(store, checked)
+    if found is None:
+        raise not_found(store, checked)
+    return found
+
+
+def _held_for_writing(store: Store, name: str) -> tuple[Holding, ModelLog] | None:
+    found = lookup(store, name)
+    if found is not None and found.state == STALE and found.holding.entity_id:
+        settle(store, found.holding.entity_id, found.log)
+    if found is None or found.state != HELD:
+        return None
+    settle(store, found.holding.entity_id, found.log)
+    ensure_written(store, found.holding)
+    return found.holding, found.log
+
+
+def create(store: Store, name: str, tags: dict[str, str], description: str | None) -> None:
+    """Claim a (checked) name for a new model and write its row; raises if it is held."""
+    holding = take_name(
+        store,
+        name,
+        uuid.uuid4().hex,
+        slot=0,
+        token=new_token(),
+        time=clock.time_ns() // 1_000_000,
+        user=user_name(),
+        tags=tags,
+        description=description,
+    )
+    write_model(store, holding)
+
+
+def created_if_absent(store: Store, name: str) -> tuple[Holding, ModelLog]:
+    """A name's holding and model log for a write, the model created if there is none."""
+    checked = names.model_name(name)
+    found = _held_for_writing(store, checked)
+    if found is None:
+        # Another process may create it at the same moment: then its model is the one.
+        with contextlib.suppress(RegistryConflictError):
+            create(store, checked, {}, None)
+        found = _held_for_writing(store, checked)
+    if found is None:  # created, then deleted by another call at once
+        raise not_found(store, checked)
+    return found

@@ -1,29 +1,37 @@
 """``Client``: MlflowClient's tracking and registry methods over one store.
 
-The tracking half lives in :mod:`canvasback.tracking.client`, the registry half in
-:mod:`canvasback.registry.client_methods`; this class joins them, so
-``canvasback.MlflowClient`` answers both as MLflow's does. :func:`client` is the one
-of the current store: made over the fluent API's client (sharing its runs) and kept in
-the process's context.
+The tracking half is :class:`canvasback.tracking.client.Client`, which this class
+extends; each registry method hands its call to the module of its concern
+(``registered_models``, ``versions``, ``aliases``), which does it over the client's
+store. :func:`client` is the one of the current store: made over the fluent API's
+client (sharing its runs) and kept in the process's context.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from canvasback.registry import names, sources
-from canvasback.registry.client_methods import RegistryMethods
+from canvasback.registry import (
+    aliases,
+    claims,
+    names,
+    reads,
+    registered_models,
+    sources,
+    versions,
+)
 from canvasback.registry.entities import ModelVersion, RegistryNotFoundError
 from canvasback.tracking import current
 from canvasback.tracking.client import Client as TrackingClient
 from canvasback.tracking.context import Slot, current_context
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
+
+    from canvasback.registry.entities import AliasMove, PagedList, RegisteredModel
 
 
-class Client(TrackingClient, RegistryMethods):
+class Client(TrackingClient):
     """Tracking and model registry operations on one store (MLflow's ``MlflowClient``).
 
     Parameters
@@ -33,6 +41,140 @@ class Client(TrackingClient, RegistryMethods):
 
     """
 
+    # -- registered models -----------------------------------------------------------
+    def create_registered_model(
+        self,
+        name: str,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> RegisteredModel:
+        """Create a registered model; its name must be new in this store."""
+        return registered_models.create(self.store, name, tags, description)
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """A registered model with its tags, aliases and latest version per stage."""
+        return registered_models.get(self.store, name)
+
+    def search_registered_models(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """Registered models that match (``name LIKE 'churn%' AND tags.team = 'a'``)."""
+        return registered_models.search(
+            self.store, filter_string, max_results, order_by, page_token
+        )
+
+    def update_registered_model(self, name: str, description: str | None = None) -> RegisteredModel:
+        """Change a registered model's description."""
+        return registered_models.update(self.store, name, description)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Give a registered model a new name; its versions and aliases stay with it.
+
+        The new name is claimed with the intent (model, log slot, token), then the slot
+        is taken: the rename is done exactly when it gets the slot. A rename or deletion
+        of the model that took it first, or a call that wanted the new name and gave the
+        intent up, makes this call raise.
+        """
+        return registered_models.rename(self.store, name, new_name)
+
+    def delete_registered_model(self, name: str) -> None:
+        """Delete a registered model and its versions; the name is free again."""
+        registered_models.delete(self.store, name)
+
+    def set_registered_model_tag(self, name: str, key: str, value: object) -> None:
+        """Set a tag on a registered model."""
+        registered_models.set_tag(self.store, name, key, value)
+
+    def delete_registered_model_tag(self, name: str, key: str) -> None:
+        """Remove a tag from a registered model."""
+        registered_models.delete_tag(self.store, name, key)
+
+    def get_latest_versions(
+        self, name: str, stages: Sequence[str] | None = None
+    ) -> list[ModelVersion]:
+        """The newest version in each stage (or in each of ``stages``)."""
+        return registered_models.latest_versions(self.store, name, stages)
+
+    # -- versions --------------------------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        source: str,
+        run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        run_link: str | None = None,
+        description: str | None = None,
+    ) -> ModelVersion:
+        """A new version of a registered model (created if needed) for a model folder."""
+        del run_link  # a run is linked by its id: the widgets open it in place
+        return versions.create(self.store, name, source, run_id, tags, description)
+
+    def get_model_version(self, name: str, version: object) -> ModelVersion:
+        """One version of a registered model."""
+        return versions.get(self.store, name, version)
+
+    def search_model_versions(
+        self,
+        filter_string: str | None = None,
+        max_results: int = 10_000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList:
+        """Versions that match (``name = 'churn' AND tags.validated = 'yes'``)."""
+        return versions.search(self.store, filter_string, max_results, order_by, page_token)
+
+    def update_model_version(
+        self, name: str, version: object, description: str | None = None
+    ) -> ModelVersion:
+        """Change a version's description."""
+        return versions.update(self.store, name, version, description)
+
+    def delete_model_version(self, name: str, version: object) -> None:
+        """Delete a version (its number is never given again); its aliases go with it."""
+        versions.delete(self.store, name, version)
+
+    def set_model_version_tag(self, name: str, version: object, key: str, value: object) -> None:
+        """Set a tag on a model version."""
+        versions.set_tag(self.store, name, version, key, value)
+
+    def delete_model_version_tag(self, name: str, version: object, key: str) -> None:
+        """Remove a tag from a model version."""
+        versions.delete_tag(self.store, name, version, key)
+
+    def transition_model_version_stage(
+        self, name: str, version: object, stage: str, archive_existing_versions: bool = False
+    ) -> ModelVersion:
+        """Move a version to a stage; optionally archive the others in that stage."""
+        return versions.transition_stage(
+            self.store, name, version, stage, archive_existing_versions=archive_existing_versions
+        )
+
+    def get_model_version_download_uri(self, name: str, version: object) -> str:
+        """The source of a version (where its model folder is)."""
+        return versions.download_uri(self.store, name, version)
+
+    # -- aliases ---------------------------------------------------------------------
+    def set_registered_model_alias(self, name: str, alias: str, version: object) -> None:
+        """Point an alias at a version (moving it from the version it pointed at)."""
+        aliases.move(self.store, name, alias, version)
+
+    def delete_registered_model_alias(self, name: str, alias: str) -> None:
+        """Remove an alias."""
+        aliases.remove(self.store, name, alias)
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at."""
+        return aliases.version_by_alias(self.store, name, alias)
+
+    def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
+        """Every move of a model's aliases (or of one), oldest first: when, from, to, who."""
+        return aliases.history(self.store, name, alias)
+
+    # -- model URIs ------------------------------------------------------------------
     def register_model(
         self, model_uri: str, name: str, tags: Mapping[str, Any] | None = None
     ) -> ModelVersion:
@@ -63,8 +205,8 @@ class Client(TrackingClient, RegistryMethods):
         if not slash:
             return None  # models:/m-<id>: a logged model, not a registered one
         if version.lower() == "latest":
-            model_id = self._model_id(name)
-            rows = rq.versions_of(self.store.read(), [model_id])
+            model_id = claims.held(self.store, name).entity_id
+            rows = reads.versions_of(self.store.read(), [model_id])
             if not rows:
                 msg = f"Registered model {name!r} has no versions yet ({model_uri!r})"
                 raise RegistryNotFoundError(msg)

@@ -7,6 +7,7 @@ every method that takes a version also takes an int.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST, MlflowException
 
@@ -26,6 +27,14 @@ class RegistryConflictError(MlflowException, ValueError):
     """A registered model name that is taken, or a call that lost a race for it."""
 
     error_code = RESOURCE_ALREADY_EXISTS
+
+
+class PagedList(list[Any]):
+    """A page of search results; ``token`` fetches the next page (None: no more)."""
+
+    def __init__(self, items: list[Any], token: str | None) -> None:
+        super().__init__(items)
+        self.token = token
 
 
 @dataclass(frozen=True)

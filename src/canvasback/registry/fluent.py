@@ -9,8 +9,7 @@ from canvasback.registry.client import client
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from canvasback.registry.client_methods import PagedList
-    from canvasback.registry.entities import ModelVersion
+    from canvasback.registry.entities import ModelVersion, PagedList
 
 
 def register_model(

@@ -1,4 +1,4 @@
-"""What the registry accepts as model names, versions, aliases and stages.
+"""What the registry accepts as model names, versions, aliases, stages and tags.
 
 Each check raises an error that names the value and says what is allowed, before
 anything is written; the rules are MLflow's.
@@ -11,6 +11,7 @@ from typing import Final
 
 from canvasback.registry.entities import STAGES
 from canvasback.store.schema import INT64_MAX
+from canvasback.tracking import validation
 from canvasback.tracking.validation import InvalidInputError, unicode_text
 
 # Whole-string matches (fullmatch): "$" would also match before a trailing newline.
@@ -117,3 +118,8 @@ def stage(value: object) -> str:
         msg = f"Invalid stage {value!r}: the stages are {', '.join(STAGES)}"
         raise InvalidInputError(msg)
     return found
+
+
+def tag(key: object, value: object) -> tuple[str, str]:
+    """A tag's key and value, checked as every tag is."""
+    return validation.validate_key("tag", key), validation.tag_value(str(key), value)

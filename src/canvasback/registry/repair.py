@@ -71,9 +71,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Final
 
-from canvasback.registry import claims, tables
+from canvasback.registry import claims, reads, tables, writes
 from canvasback.store import layout
-from canvasback.tracking.queries import registry as rq
 
 if TYPE_CHECKING:
     from canvasback.store import Store
@@ -102,7 +101,7 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
     for model in store.fs.list(base):
         if not model.is_dir:
             continue
-        have = rq.version_numbers_written(catalog, model.name)
+        have = reads.version_numbers_written(catalog, model.name)
         for claim in store.fs.list(f"{base}/{model.name}"):
             if not claim.name.isdigit() or int(claim.name) in have:
                 continue
@@ -111,15 +110,10 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
             data = json.loads(store.fs.read_bytes(f"{base}/{model.name}/{claim.name}"))
             entity = f"{model.name}/{claim.name}"
             for key, value in (data.get("tags") or {}).items():
-                store.writer.event(tables.PARTITION, entity, tables.EVENT_VERSION_TAG, key, value)
+                writes.event(store, entity, tables.EVENT_VERSION_TAG, key, value)
             if data.get("description") is not None:
-                store.writer.event(
-                    tables.PARTITION,
-                    entity,
-                    tables.EVENT_VERSION_DESCRIPTION,
-                    "",
-                    data["description"],
-                )
+                description = data["description"]
+                writes.event(store, entity, tables.EVENT_VERSION_DESCRIPTION, "", description)
             rows.append(
                 (
                     model.name,
@@ -132,6 +126,6 @@ def recover_versions(store: Store, *, grace_seconds: float = GRACE_SECONDS) -> i
             )
     store.flush()  # the versions' events first: a version is visible once its row is
     for row in rows:
-        store.writer.append("model_versions", tables.PARTITION, row)
+        writes.version_row(store, *row)
     store.flush()
     return len(rows)

@@ -20,7 +20,7 @@ _LAZY: dict[str, str] = {
     "compare": ".compare",
     "LiveRun": ".live_run",
     "RegistryPanel": ".registry",
-    "registry": ".registry",
+    "registry_panel": ".registry",
     "RunTable": ".run_table",
     "runs": ".run_table",
 }
@@ -34,7 +34,7 @@ __all__: list[str] = [
     "RunTable",
     "compare",
     "dashboard",
-    "registry",
+    "registry_panel",
     "runs",
 ]
 
@@ -42,8 +42,8 @@ __all__: list[str] = [
 def load(name: str) -> Any:  # noqa: ANN401 - a widget class or function
     """The widget class or function ``name``, importing its module on first use.
 
-    A widget function shares its module's name (``compare``, ``registry``), and importing
-    a module binds that name here to the module: so callers ask this, not the attribute.
+    A widget function may share its module's name (``compare``), and importing a module
+    binds that name here to the module: so callers ask this, not the attribute.
     """
     module_name = _LAZY.get(name)
     if module_name is None:

@@ -1,7 +1,7 @@
 """What the registry panel shows, read from the catalog as trait values.
 
-Pure reads through :mod:`canvasback.tracking.queries.registry`: the panel decides when
-to read and sets the traits; this module decides what they hold.
+Pure reads through :mod:`canvasback.registry.reads` and ``panel_reads``: the panel
+decides when to read and sets the traits; this module decides what they hold.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.query.filter import FilterError
-from canvasback.tracking.queries import registry as rq
+from canvasback.registry import panel_reads, reads
 from canvasback.widgets._base import arrow_ipc_bytes
 
 if TYPE_CHECKING:
@@ -26,10 +26,10 @@ _MOVE_FIELDS: Final = ("alias", "from_version", "to_version", "timestamp", "user
 
 def models(catalog: Catalog) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Every model (name, description, counts, stages, aliases, tags) and name -> id."""
-    summaries = rq.model_summaries(catalog)
+    summaries = panel_reads.model_summaries(catalog)
     ids = [m["model_id"] for m in summaries]
-    aliases = rq.aliases_of(catalog, ids)
-    tags = rq.model_tags(catalog, ids)
+    aliases = reads.aliases_of(catalog, ids)
+    tags = reads.model_tags(catalog, ids)
     shown = [
         {
             **{k: v for k, v in m.items() if k != "model_id"},
@@ -68,19 +68,19 @@ def versions(
     only, filter_error = None, ""
     if version_filter.strip():
         try:
-            found = rq.search_model_versions(catalog, version_filter)
+            found = reads.search_model_versions(catalog, version_filter)
         except (FilterError, ValueError) as exc:
             filter_error = str(exc)
         else:
             only = [int(r["version"]) for r in found if r["model_id"] == model_id]
-    metrics, params = rq.source_run_keys(catalog, model_id)
+    metrics, params = panel_reads.source_run_keys(catalog, model_id)
     if not metric_keys or not set(metric_keys) & set(metrics):
         metric_keys = metrics[:DEFAULT_KEYS]
     if not param_keys or not set(param_keys) & set(params):
         param_keys = params[:DEFAULT_KEYS]
-    total = rq.version_count(catalog, model_id, only)
+    total = panel_reads.version_count(catalog, model_id, only)
     page = min(page, max((total - 1) // page_size, 0))
-    table = rq.version_page(
+    table = panel_reads.version_page(
         catalog,
         model_id,
         [k for k in metric_keys if k in metrics],
@@ -89,7 +89,7 @@ def versions(
         limit=page_size,
         only=only,
     )
-    history = rq.alias_history(catalog, model_id)[-MAX_HISTORY:]
+    history = reads.alias_history(catalog, model_id)[-MAX_HISTORY:]
     return {
         "available_metrics": metrics,
         "available_params": params,
@@ -108,13 +108,13 @@ def table_runs(catalog: Catalog, run_ids: Sequence[str]) -> list[dict[str, Any]]
     if not run_ids:
         return []
     registered: dict[str, list[str]] = {}
-    for version in rq.versions_of_run(catalog, list(run_ids)):
+    for version in reads.versions_of_run(catalog, list(run_ids)):
         registered.setdefault(version["run_id"], []).append(
             f"{version['name']} v{version['version']}"
         )
     return [
         {**row, "registered": registered.get(row["run_id"], [])}
-        for row in rq.model_folders(catalog, run_ids)
+        for row in panel_reads.model_folders(catalog, run_ids)
     ]
 
 

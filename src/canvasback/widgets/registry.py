@@ -1,4 +1,4 @@
-"""``RegistryPanel``: the model registry in the notebook (use :func:`registry` to make one).
+"""``RegistryPanel``: the model registry in the notebook (:func:`registry_panel` makes one).
 
 The models, the versions of the one shown (with their source run's key metrics and
 params, a page at a time), aliases, stages, tags, descriptions and the alias history.
@@ -8,10 +8,12 @@ what Python last set.
 
 Actions (move or remove an alias, change a stage, edit a description or a tag, register
 the runs selected in a run table) arrive as requests and call the registry's Python API,
-the very calls a user makes; a failed one sets :attr:`RegistryPanel.error` and changes
-nothing. Every panel of the same store in the kernel then reloads, and each view polls
-Python for a cheap signature of the registry (:func:`registry_signature`), so a change
-made by plain Python or by another process shows up within the poll interval.
+the calls a user makes (an alias move, the function ``set_registered_model_alias`` hands
+it to, checking the version against what the panel last read); a failed one sets
+:attr:`RegistryPanel.error` and changes nothing. The store is then read once, and every
+panel of it in the kernel reloads from that read; each view polls Python for a cheap
+signature of the registry (:func:`registry_signature`), so a change made by plain
+Python or by another process shows up within the poll interval.
 """
 
 from __future__ import annotations
@@ -23,11 +25,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 import traitlets
 
-from canvasback.registry import names
+from canvasback.registry import aliases, names, panel_reads
 from canvasback.registry.client import Client as RegistryClient
 from canvasback.registry.entities import STAGES
 from canvasback.tracking.context import Slot, current_context
-from canvasback.tracking.queries import registry as rq
 from canvasback.widgets import _registry_state as state
 from canvasback.widgets import _registry_static, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
@@ -39,9 +40,10 @@ if TYPE_CHECKING:
 
     from canvasback.registry.entities import ModelVersion
     from canvasback.store import Store
+    from canvasback.store.read.catalog import Catalog
     from canvasback.tracking.client import Client
 
-__all__ = ["RegistryPanel", "registry"]
+__all__ = ["RegistryPanel", "registry_panel"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -68,7 +70,7 @@ _PANELS: Final[Slot[weakref.WeakSet[RegistryPanel]]] = Slot(
 
 
 class RegistryPanel(_static.StaticRepr, BaseWidget):
-    """Registered models, their versions, aliases, stages and history; see :func:`registry`."""
+    """Registered models, versions, aliases, stages and history; see :func:`registry_panel`."""
 
     _shared_bundle: ClassVar[str | None] = "registry"
 
@@ -77,7 +79,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     models = traitlets.List(traitlets.Dict()).tag(sync=True)
     """Every registered model: name, description, version counts, stages, aliases, tags."""
     versions = traitlets.Bytes(b"").tag(sync=True, echo_update=False)
-    """Arrow IPC of the page of versions shown (see ``queries.registry.version_page``)."""
+    """Arrow IPC of the page of versions shown (see ``registry.panel_reads.version_page``)."""
     version_total = traitlets.Int(0).tag(sync=True)
     page = traitlets.Int(0, min=0).tag(sync=True)
     page_size = traitlets.Int(25, min=1, max=MAX_PAGE).tag(sync=True)
@@ -183,8 +185,10 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
 
     def reload(self) -> None:
         """Load the models, the shown model's versions and its alias history."""
-        catalog = self.store.read()
-        signature = rq.registry_signature(catalog)
+        self._reload_from(self.store.read())
+
+    def _reload_from(self, catalog: Catalog) -> None:
+        signature = panel_reads.registry_signature(catalog)
         models, by_name = state.models(catalog)
         shown = self.model if self.model in by_name else next(iter(by_name), "")
         shown_versions = state.versions(
@@ -196,7 +200,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             param_keys=self.param_keys,
             version_filter=self.version_filter,
         )
-        live = rq.versions_by_key(catalog, list(self.selected_versions))
+        live = panel_reads.versions_by_key(catalog, list(self.selected_versions))
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
         self._ready, ready = False, self._ready
         try:
@@ -236,7 +240,9 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         if not self._ready:
             return
         keys = list(change["new"])
-        self.selected_ids = state.runs_of(keys, rq.versions_by_key(self.store.read(), keys))
+        self.selected_ids = state.runs_of(
+            keys, panel_reads.versions_by_key(self.store.read(), keys)
+        )
         table = self._table
         if table is not None and len(change["new"]) >= COMPARE_FROM and self.selected_ids:
             table.selected_ids = list(self.selected_ids)
@@ -260,18 +266,22 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         with self.hold_sync():
             self.set_trait("error", None)
             self.notice = notice
+        # One read of the store after the write, and every panel of it reloads from that.
+        catalog = self.store.read()
         panels = current_context().get(_PANELS)
         for panel in list(panels):
             if panel.store.root == self.store.root:
-                panel._reload_if_changed(force=panel is self)  # noqa: SLF001 - same class
+                shared = catalog if panel.store is self.store else None
+                panel._reload_if_changed(shared, force=panel is self)  # noqa: SLF001 - same class
         return {"notice": notice, "revision": self.revision}, []
 
-    def _reload_if_changed(self, *, force: bool = False) -> bool:
+    def _reload_if_changed(self, catalog: Catalog | None = None, *, force: bool = False) -> bool:
+        """Reload if the registry changed since the last load (``catalog``: read already)."""
         if self.comm is None and not force:
             return False  # closed
-        signature = rq.registry_signature(self.store.read())
-        if force or signature != self._signature:
-            self.reload()
+        catalog = self.store.read() if catalog is None else catalog
+        if force or panel_reads.registry_signature(catalog) != self._signature:
+            self._reload_from(catalog)
             return True
         return False
 
@@ -280,12 +290,12 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         name, alias, version = str(request["model"]), request["alias"], request["version"]
 
         def work() -> str:
-            checked = names.alias_name(alias)
-            number = names.version_number(version)
-            before = self._client.get_registered_model(name).aliases.get(checked)
-            self._client.set_registered_model_alias(name, checked, number)
-            moved = f" (from version {before})" if before and before != str(number) else ""
-            return f"@{checked} now points at {name} version {number}{moved}"
+            # The version is looked up as the panel last read the store (what its user
+            # chose from); the store is read once, after the move, for every panel.
+            move = aliases.move(self.store, name, alias, version, refresh=False)
+            before, after = move.from_version, move.to_version
+            moved = f" (from version {before})" if before and before != after else ""
+            return f"@{move.alias} now points at {name} version {after}{moved}"
 
         return self._act("set_alias", work)
 
@@ -389,7 +399,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         return _registry_static.panel_html(self)
 
 
-def registry(
+def registry_panel(
     name: str | None = None,
     *,
     table: object = None,
@@ -412,7 +422,7 @@ def registry(
 
     Examples
     --------
-    >>> panel = canvasback.registry("digits")  # doctest: +SKIP
+    >>> panel = canvasback.registry_panel("digits")  # doctest: +SKIP
     >>> canvasback.compare(panel)  # the selected versions' source runs  # doctest: +SKIP
 
     """

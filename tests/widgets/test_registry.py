@@ -8,12 +8,18 @@ must leave the store as it was and say why in the panel.
 from __future__ import annotations
 
 import importlib
+import inspect
+import pydoc
+import sys
+import warnings
+from pathlib import Path
 
 import pytest
+from mypy import api as mypy_api
 
 import canvasback
+from canvasback.registry import names, panel_reads
 from canvasback.registry.entities import RegistryNotFoundError
-from canvasback.tracking.queries import registry as rq
 from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets.registry import RegistryPanel
 
@@ -57,7 +63,7 @@ def panels():
     made = []
 
     def make(*args, **kwargs):
-        panel = canvasback.registry(*args, **kwargs)
+        panel = canvasback.registry_panel(*args, **kwargs)
         made.append(panel)
         return panel
 
@@ -107,7 +113,7 @@ def test_panel_shows_models_versions_and_their_runs(runs, panels):
 def test_no_name_opens_the_first_model_and_an_unknown_one_is_refused(panels):
     assert panels().model == "digits"
     with pytest.raises(RegistryNotFoundError, match="'digits', 'other'"):
-        canvasback.registry("nope")
+        canvasback.registry_panel("nope")
 
 
 def test_an_empty_registry_is_a_panel_too(store, panels):  # noqa: ARG001 - an empty store
@@ -215,7 +221,7 @@ def test_register_the_runs_selected_in_a_table(client, runs, panels):
 def test_a_refused_action_changes_nothing_and_says_why(client, runs, panels):
     panel = panels("digits")
     catalog = client.store.read()
-    before = rq.registry_signature(catalog)
+    before = panel_reads.registry_signature(catalog)
     message = refused(panel, "set_alias", model="digits", alias="latest", version="1")
     assert "Invalid alias 'latest'" in message
     assert panel.error == {"action": "set_alias", "message": message}
@@ -237,11 +243,70 @@ def test_a_refused_action_changes_nothing_and_says_why(client, runs, panels):
     assert "names cannot contain '/'" in panel.error["message"]
     refused(panel, "register", name="digits", runs=[])
     refused(panel, "set_description", model="digits", version=None, description=5)
-    assert rq.registry_signature(client.store.read()) == before
+    assert panel_reads.registry_signature(client.store.read()) == before
     assert client.get_registered_model("digits").aliases == {"champion": "2"}
     # The next action that works clears the error.
     ok(panel, "set_alias", model="digits", alias="challenger", version="3")
     assert panel.error is None
+
+
+# -- what an action costs -----------------------------------------------------------------
+def _spy(monkeypatch, owner, name, calls):
+    """Wrap ``owner.name`` so each call is recorded, then made as before."""
+    real = getattr(owner, name)
+
+    def spy(*args, **kwargs):
+        calls.append((name, args))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+
+
+@pytest.mark.usefixtures("runs")
+def test_an_alias_move_checks_once_writes_once_and_reads_the_store_once(panels, monkeypatch):
+    one, two = panels("digits"), panels("digits")
+    store = one.store
+    refreshes, checks, writes = [], [], []
+    _spy(monkeypatch, store.catalog, "refresh", refreshes)
+    for check in ("model_name", "alias_name", "version_number"):
+        _spy(monkeypatch, names, check, checks)
+    for write in ("append", "event"):
+        _spy(monkeypatch, store.writer, write, writes)
+    reply = ok(one, "set_alias", model="digits", alias="champion", version="3")
+    assert reply["notice"] == "@champion now points at digits version 3 (from version 2)"
+    assert len(refreshes) == 1
+    assert checks == [
+        ("alias_name", ("champion",)),
+        ("model_name", ("digits",)),
+        ("version_number", ("3",)),
+    ]
+    assert [(call, args[0]) for call, args in writes] == [("append", "model_aliases")]
+    # Both panels show the move, from that one read.
+    for panel in (one, two):
+        assert panel.models[0]["aliases"] == {"champion": "3"}
+        assert versions(panel)[0]["aliases"] == ["champion"]
+
+
+@pytest.mark.usefixtures("runs")
+def test_a_version_the_panel_has_not_read_yet_is_found_by_reading_again(client, panels):
+    panel = panels("digits")
+    run_id = client.get_model_version("digits", 1).run_id
+    client.register_model(f"runs:/{run_id}/model", "digits")  # version 4: not shown yet
+    ok(panel, "set_alias", model="digits", alias="champion", version="4")
+    assert client.get_model_version_by_alias("digits", "champion").version == "4"
+    message = refused(panel, "set_alias", model="digits", alias="champion", version="5")
+    assert "has no version 5; its versions are 1, 2, 3, 4" in message
+
+
+@pytest.mark.usefixtures("runs")
+def test_a_poll_that_finds_a_change_reads_the_store_once(client, panels, monkeypatch):
+    panel = panels("digits")
+    client.set_registered_model_alias("digits", "champion", 3)
+    refreshes = []
+    _spy(monkeypatch, panel.store.catalog, "refresh", refreshes)
+    assert ok(panel, "poll")["changed"] is True
+    assert len(refreshes) == 1
+    assert panel.models[0]["aliases"] == {"champion": "3"}
 
 
 # -- every open panel refreshes ---------------------------------------------------------
@@ -269,7 +334,7 @@ def test_a_change_from_plain_python_shows_at_the_next_poll(client, runs, panels)
     assert ok(panel, "poll")["changed"] is False
     # Each kind of write changes the signature that the poll compares.
     catalog = client.store.read()
-    seen = {rq.registry_signature(catalog)}
+    seen = {panel_reads.registry_signature(catalog)}
     for write in (
         lambda: client.update_model_version("digits", 1, "x"),
         lambda: client.update_model_version("digits", 1, "y"),
@@ -280,7 +345,7 @@ def test_a_change_from_plain_python_shows_at_the_next_poll(client, runs, panels)
         lambda: client.delete_model_version("digits", 4),
     ):
         write()
-        signature = rq.registry_signature(client.store.read())
+        signature = panel_reads.registry_signature(client.store.read())
         assert signature not in seen
         seen.add(signature)
 
@@ -333,16 +398,70 @@ def test_static_view_escapes_every_text(client, panels):
 
 @pytest.mark.usefixtures("runs")
 def test_entry_points(panels):
-    assert isinstance(panels("digits"), RegistryPanel)  # panels() calls canvasback.registry
-    assert canvasback.registry.Client is canvasback.Client  # still the registry package
+    assert isinstance(panels("digits"), RegistryPanel)  # panels() calls registry_panel
     assert canvasback.RegistryPanel is RegistryPanel
-    # A module named like its widget function (widgets/registry.py) does not shadow it.
     importlib.import_module("canvasback.widgets.registry")
-
+    assert canvasback.registry_panel is canvasback.widgets.registry_panel
+    assert "registry_panel" in dir(canvasback)
     assert panels("digits").model == "digits"
     assert callable(canvasback.compare)
     with pytest.raises(TypeError, match="unexpected keyword argument"):
-        canvasback.registry("digits", colour="red")
+        canvasback.registry_panel("digits", colour="red")
+
+
+@pytest.mark.usefixtures("runs")
+def test_registry_panel_opens_the_panel_without_a_warning(panels):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel = panels("digits")
+    assert panel.model == "digits"
+    assert [w for w in caught if "canvasback" in str(w.message)] == []
+
+
+@pytest.mark.usefixtures("runs")
+def test_calling_the_registry_package_is_deprecated_and_still_opens_the_panel():
+    with pytest.deprecated_call(match=r"call canvasback\.registry_panel\(\.\.\.\) instead") as got:
+        panel = canvasback.registry("digits", poll_ms=0)
+    try:
+        assert isinstance(panel, RegistryPanel)
+        assert (panel.model, panel.poll_ms) == ("digits", 0)
+    finally:
+        panel.close()
+    assert [w.filename for w in got] == [__file__]  # it names the caller's line
+
+
+def test_canvasback_registry_is_the_registry_package_to_help_and_type_checkers(tmp_path):
+    package = canvasback.registry
+    assert inspect.ismodule(package)
+    assert package is sys.modules["canvasback.registry"]
+    assert package.Client is canvasback.Client
+    assert pydoc.describe(package) == "package canvasback.registry"
+    assert "register_model" in pydoc.render_doc(package, renderer=pydoc.plaintext)
+    # What mypy makes of it, from the package root's source and the registry package's.
+    snippet = tmp_path / "use.py"
+    snippet.write_text(
+        "import canvasback as cb\n\n"
+        "reveal_type(cb.registry)\n"
+        "cb.registry_panel('digits')\n"
+        "cb.registry('digits')\n"
+    )
+    root = Path(canvasback.__file__).parent
+    out, _err, _status = mypy_api.run(
+        [
+            "--config-file=",
+            "--cache-dir=/dev/null",
+            "--follow-imports=skip",
+            "--ignore-missing-imports",
+            str(snippet),
+            str(root / "__init__.py"),
+            str(root / "registry" / "__init__.py"),
+        ]
+    )
+    said = [line.removeprefix(f"{snippet}:") for line in out.splitlines()]
+    assert [line for line in said if line[:1].isdigit()] == [
+        '3: note: Revealed type is "types.ModuleType"',
+        "5: error: Module not callable  [operator]",  # the deprecated call alone
+    ]
 
 
 # -- in the dashboard -------------------------------------------------------------------

@@ -26,7 +26,7 @@ import pytest
 
 import canvasback as cb
 from canvasback.registry import RegistryNotFoundError
-from canvasback.registry.client_methods import NAME_CLAIMS
+from canvasback.registry.claims import NAME_CLAIMS
 from canvasback.registry.entities import RegistryConflictError
 from canvasback.registry.repair import recover_registry
 

@@ -1,7 +1,7 @@
 """The registry's input, checked whole at the call: descriptions and names that are not
 Unicode, aliases with a trailing newline, page tokens and version numbers beyond 64
-bits, and ``models://`` URIs each get an error naming the value and what is allowed,
-and nothing already registered is lost."""
+bits each get an error naming the value and what is allowed, and nothing already
+registered is lost."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from canvasback.registry.entities import RegistryNotFoundError
 from canvasback.tracking.validation import InvalidInputError
 
 LONE = "ok\ud800"  # a lone surrogate: no UTF-8 form, so no Parquet file can hold it
+
 TOKEN_31 = "1" * 31
+
 SUPERSCRIPT_TWO, ARABIC_ONE = "\u00b2", "\u0661"  # digits to str.isdigit, not to int()
 
 
@@ -103,13 +105,3 @@ def test_page_tokens_and_sizes_beyond_64_bits_are_refused(client):
 def test_a_version_number_is_a_64_bit_positive_integer_of_ascii_digits(client, version):
     with pytest.raises(InvalidInputError, match=r"Invalid model version .*digits 0-9"):
         client.get_model_version("churn", version)
-
-
-@pytest.mark.parametrize(
-    "uri", ["models://churn/1", "models://churn@champion", "models:///churn/1", "models:/"]
-)
-def test_a_models_uri_has_one_slash(client, uri):
-    client.set_registered_model_alias("churn", "champion", 1)
-    with pytest.raises(InvalidInputError, match=r"Invalid model URI .*one slash after 'models:'"):
-        client.locate_model(uri)
-    assert client.version_of_uri("models:/churn/1").version == "1"  # the right form resolves

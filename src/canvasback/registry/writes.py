@@ -1,0 +1,48 @@
+"""The registry's rows and events, appended to its partition of the store.
+
+One place spells each row's layout (the columns of ``tables.py``, in order). Appends are
+buffered by the process's writer; every registry call flushes before it returns, so
+every process's next read sees what it wrote.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING, Final
+
+from canvasback.registry import tables
+from canvasback.tracking.client import user_name
+
+if TYPE_CHECKING:
+    from canvasback.store import Store
+
+PARTITION: Final = tables.PARTITION
+
+
+def event(store: Store, entity: str, kind: str, key: str, value: str | None) -> None:
+    """A fact of a model (``entity`` its id) or a version (``"<model id>/<version>"``)."""
+    store.writer.event(PARTITION, entity, kind, key, value)
+
+
+def model_row(store: Store, model_id: str, name: str, time: int, user: str) -> None:
+    """A registered model as created (its name the first it had)."""
+    store.writer.append(tables.REGISTERED_MODELS.name, PARTITION, (model_id, name, time, user))
+
+
+def version_row(
+    store: Store, model_id: str, version: int, source: str, run_id: str | None, time: int, user: str
+) -> None:
+    """A model version as registered."""
+    row = (model_id, version, source, run_id, time, user)
+    store.writer.append(tables.MODEL_VERSIONS.name, PARTITION, row)
+
+
+def alias_move(
+    store: Store, model_id: str, alias: str, version: int | None
+) -> tuple[int, str, str]:
+    """An alias pointed at a version (None removes it); returns when, by whom, from where."""
+    timestamp, writer, seq = store.writer.stamp()
+    user, host = user_name(), socket.gethostname()
+    row = (model_id, alias, version, timestamp, user, host, writer, seq)
+    store.writer.append(tables.MODEL_ALIASES.name, PARTITION, row)
+    return timestamp, user, host
