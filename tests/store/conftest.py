@@ -12,6 +12,7 @@ tier (``tests/conftest.py``).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import itertools
 import json
 import os
@@ -216,3 +217,25 @@ def s3_env(seaweedfs, monkeypatch, tmp_path) -> dict[str, str]:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return seaweedfs.env
+
+
+def _proxy_module():
+    # Tests are not a package (--import-mode=importlib): load the proxy by its path.
+    spec = importlib.util.spec_from_file_location(
+        "s3_proxy", Path(__file__).with_name("s3_proxy.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def s3_proxy(seaweedfs):
+    """Start proxies in front of the server (``s3_proxy.py``): ``s3_proxy(strip=True, ...)``."""
+    proxy_class = _proxy_module().S3Proxy
+    with contextlib.ExitStack() as stack:
+
+        def start(**options):
+            return stack.enter_context(proxy_class(seaweedfs.endpoint, **options))
+
+        yield start

@@ -37,32 +37,23 @@ from (``local_path``); ``url`` names the store. The store is gone when its bucke
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import os
 import random
-import re
 import secrets
-import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Final
 
 import obstore
-from obstore.exceptions import (
-    AlreadyExistsError,
-    BaseError,
-    NotFoundError,
-    NotModifiedError,
-    PermissionDeniedError,
-    UnauthenticatedError,
-)
+from obstore.exceptions import AlreadyExistsError, NotModifiedError
 from obstore.store import S3Store
 
 from canvasback._config import S3Address, StoreAddressError, StoreNotYetSupportedError, parse_store
+from canvasback.store.fs import write_probe
 from canvasback.store.fs.local import LocalFileSystem
 from canvasback.store.fs.protocol import Entry, StorePathError, check_rel
+from canvasback.store.fs.s3_errors import ConditionalWriteConflictError, is_conflict, translated
 from canvasback.store.fs.s3_settings import S3Settings
 
 if TYPE_CHECKING:
@@ -70,32 +61,12 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
     from obstore import GetOptions, ObjectMeta
-    from obstore.store import S3Config
 
 # A 409 ConditionalRequestConflict is retried with jittered, doubling waits up to this
 # long in all: AWS answers it while another conditional write of the key is in flight.
 CONFLICT_RETRY_SECONDS: Final = 30.0
-_CONFLICT: Final = re.compile(r"status code: 409|ConditionalRequestConflict")
-_MISSING: Final = re.compile(r"status code: 404|<Code>NoSuch(Bucket|Key)</Code>")
 _LIST_CHUNK: Final = 1000
 _DELETE_BATCH: Final = 1000  # DeleteObjects takes at most 1,000 keys
-
-
-class ConditionalWriteConflictError(OSError):
-    """A conditional write still answered 409 Conflict after retrying for a while."""
-
-
-def default_cache_dir(settings: S3Settings, address: S3Address) -> Path:
-    """A store's local cache: ``$XDG_CACHE_HOME/canvasback/s3/<hash of server and address>``."""
-    name = hashlib.sha256(f"{settings.endpoint or 'aws'}\0{address.url}".encode()).hexdigest()
-    cache = os.environ.get("XDG_CACHE_HOME")
-    if not cache:
-        try:
-            cache = str(Path("~/.cache").expanduser())
-        except RuntimeError:  # no home folder
-            uid = os.getuid() if hasattr(os, "getuid") else 0
-            return Path(tempfile.gettempdir()) / f"canvasback-s3-{uid}" / name[:16]
-    return Path(cache) / "canvasback" / "s3" / name[:16]
 
 
 class S3FileSystem:
@@ -111,6 +82,12 @@ class S3FileSystem:
     cache_dir
         The local folder of files fetched for DuckDB and pyarrow (``local_path``);
         None: one in the user's cache for this server and address.
+    single_writer
+        Use a store whose conditional writes failed the probe, promising that this is
+        the only process writing to it (creates then check the name is free first).
+    probe
+        Check conditional writes (``write_probe.py``) before the first exclusive
+        create, once per store and endpoint (the verdict is kept in the store).
 
     """
 
@@ -120,38 +97,31 @@ class S3FileSystem:
         *,
         settings: S3Settings | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
+        single_writer: bool = False,
+        probe: bool = True,
     ) -> None:
         self.address = address
+        self.single_writer = single_writer
         self.url = address.url
         self.settings = S3Settings.resolve() if settings is None else settings
         self.root = (
             Path(cache_dir).expanduser().absolute()
             if cache_dir is not None
-            else default_cache_dir(self.settings, address)
+            else self.settings.cache_dir(address)
         )
-        s = self.settings
-        config: S3Config = {
-            "region": s.region,
-            "virtual_hosted_style_request": not s.path_style,
-            "conditional_put": "etag",  # If-None-Match: * for mode="create"
-        }
-        if s.endpoint is not None:
-            config["endpoint"] = s.endpoint
-        if s.access_key_id is not None and s.secret_access_key is not None:
-            config["access_key_id"] = s.access_key_id
-            config["secret_access_key"] = s.secret_access_key
-            if s.session_token is not None:
-                config["session_token"] = s.session_token
         self._store = S3Store(
             address.bucket,
             prefix=address.prefix or None,
-            config=config,
-            client_options={"allow_http": s.allow_http},
+            config=self.settings.client_config(),
+            client_options={"allow_http": self.settings.allow_http},
         )
         self._cache = LocalFileSystem(self.root)
         self._cached_etags: dict[str, str] = {}
         self._lock = threading.Lock()
         self._root_seen = False
+        self._probe = probe
+        self._verdict: write_probe.Verdict | None = None
+        self._guarded = False  # a failed probe, opted into by a single writer
 
     @classmethod
     def from_url(
@@ -165,6 +135,8 @@ class S3FileSystem:
         secret_access_key: str | None = None,
         session_token: str | None = None,
         profile: str | None = None,
+        single_writer: bool = False,
+        probe: bool = True,
     ) -> S3FileSystem:
         """The store at ``s3://bucket/prefix``; options override the AWS variables."""
         address = parse_store(url)
@@ -179,7 +151,13 @@ class S3FileSystem:
             session_token=session_token,
             profile=profile,
         )
-        return cls(address, settings=settings, cache_dir=cache_dir)
+        return cls(
+            address,
+            settings=settings,
+            cache_dir=cache_dir,
+            single_writer=single_writer,
+            probe=probe,
+        )
 
     def __repr__(self) -> str:
         return f"S3FileSystem({self.url!r}, endpoint={self.settings.endpoint!r})"
@@ -205,7 +183,7 @@ class S3FileSystem:
         cached = self._cached_etags.get(rel)
         target = self.root / rel
         try:
-            with self._errors(rel, keep=(NotModifiedError,)):
+            with translated(self._url_of(rel), keep=(NotModifiedError,)):
                 options: GetOptions = {} if cached is None else {"if_none_match": cached}
                 result = obstore.get(self._store, rel, options=options)
                 data = result.bytes()
@@ -213,7 +191,7 @@ class S3FileSystem:
         except NotModifiedError:
             if target.is_file():
                 return str(target)
-            with self._errors(rel):  # the copy was removed under us: fetch it whole
+            with translated(self._url_of(rel)):  # the copy was removed under us: fetch it whole
                 result = obstore.get(self._store, rel)
                 data, etag = result.bytes(), result.meta["e_tag"]
         self._cache.write_bytes(rel, memoryview(data))
@@ -234,7 +212,7 @@ class S3FileSystem:
         tmp = staging / f"{os.getpid()}-{secrets.token_hex(6)}.tmp"
         try:
             yield tmp
-            with self._errors(rel):
+            with translated(self._url_of(rel)):
                 obstore.put(self._store, rel, tmp)
             self._root_seen = True
         finally:
@@ -245,7 +223,9 @@ class S3FileSystem:
         """Write an object (one PUT: seen whole or not at all)."""
         _key(rel, file=True)
         view = memoryview(data)
-        with self._errors(rel):  # obstore takes a view of bytes ("B"), not of Arrow's "b"
+        with translated(
+            self._url_of(rel)
+        ):  # obstore takes a view of bytes ("B"), not of Arrow's "b"
             obstore.put(self._store, rel, view if view.format == "B" else view.cast("B"))
         self._root_seen = True
 
@@ -265,7 +245,7 @@ class S3FileSystem:
         """Upload a local file (in parts when large; it appears whole); returns its size."""
         _key(rel, file=True)
         size = source.stat().st_size
-        with self._errors(rel):
+        with translated(self._url_of(rel)):
             obstore.put(self._store, rel, source)
         self._root_seen = True
         return size
@@ -273,30 +253,54 @@ class S3FileSystem:
     def create_exclusive(self, rel: str, data: bytes) -> bool:
         """Create an object only if none exists: a conditional PUT (``If-None-Match: *``).
 
-        True if this call created it. A 412 (another writer holds the name) is False; a
-        409 Conflict (another conditional write of the name in flight) is retried.
+        True if this call created it. The store's conditional writes are checked first,
+        once (:meth:`check_conditional_writes`). Only a single writer of a store that
+        failed the check looks for the name before the PUT.
         """
+        _key(rel, file=True)
+        if self._probe and self._verdict is None:
+            self.check_conditional_writes()
+        if self._guarded and self._head(rel) is not None:
+            return False
+        return self.put_if_absent(rel, data)
+
+    def put_if_absent(self, rel: str, data: bytes) -> bool:
+        """The conditional PUT itself, unchecked: 412 is False; 409 Conflict is retried."""
         _key(rel, file=True)
         deadline = time.monotonic() + CONFLICT_RETRY_SECONDS
         wait = 0.005
         while True:
             try:
-                with self._errors(rel, keep=(AlreadyExistsError,)):
+                with translated(self._url_of(rel), keep=(AlreadyExistsError,)):
                     obstore.put(self._store, rel, data, mode="create")
             except AlreadyExistsError as exc:
-                if not _CONFLICT.search(str(exc)):
+                if not is_conflict(exc):
                     return False  # 412 Precondition Failed: the name is taken
                 if time.monotonic() + wait > deadline:
                     msg = (
-                        f"conditional write of {rel!r} in {self.url!r} still conflicts "
-                        f"(409) after {CONFLICT_RETRY_SECONDS:.0f} s of retries"
+                        f"conditional write still conflicts (409) after "
+                        f"{CONFLICT_RETRY_SECONDS:.0f} s of retries"
                     )
-                    raise ConditionalWriteConflictError(msg) from exc
+                    raise ConditionalWriteConflictError(msg, self._url_of(rel)) from exc
                 time.sleep(wait * random.uniform(0.5, 1.5))  # noqa: S311  # jitter, not secrets
                 wait = min(wait * 2, 0.5)
                 continue
             self._root_seen = True
             return True
+
+    def check_conditional_writes(self) -> write_probe.Verdict:
+        """The store's verdict on exclusive creates, probed once per store and endpoint.
+
+        Raises ``ConditionalWriteError`` for a store that failed, unless opened with
+        ``single_writer=True``.
+        """
+        with self._lock:
+            if self._verdict is None:
+                endpoint = self.settings.endpoint or f"aws:{self.settings.region}"
+                verdict = write_probe.check(self, endpoint, single_writer=self.single_writer)
+                self._guarded = not verdict.exclusive
+                self._verdict = verdict
+            return self._verdict
 
     def root_gone(self) -> bool:
         """Whether this process saw the bucket and it is gone now (deleted)."""
@@ -306,12 +310,12 @@ class S3FileSystem:
     def read_bytes(self, rel: str) -> bytes:
         """The content of an object."""
         _key(rel, file=True)
-        with self._errors(rel):
+        with translated(self._url_of(rel)):
             return bytes(obstore.get(self._store, rel).bytes())
 
     def _head(self, rel: str) -> ObjectMeta | None:
         try:
-            with self._errors(rel):
+            with translated(self._url_of(rel)):
                 return obstore.head(self._store, rel)
         except FileNotFoundError:
             return None
@@ -319,7 +323,7 @@ class S3FileSystem:
     def _children(self, rel: str) -> tuple[list[ObjectMeta], list[str]]:
         """The objects and the folders' names directly below a folder (none if missing)."""
         try:
-            with self._errors(rel):
+            with translated(self._url_of(rel)):
                 found = obstore.list_with_delimiter(self._store, rel or None)
         except FileNotFoundError:  # the bucket is gone
             return [], []
@@ -332,7 +336,7 @@ class S3FileSystem:
         # A recursive listing's first object: a delimited listing can still show a
         # folder whose objects are all deleted (SeaweedFS keeps its directories).
         try:
-            with self._errors(rel):
+            with translated(self._url_of(rel)):
                 return any(obstore.list(self._store, rel or None, chunk_size=1))
         except FileNotFoundError:  # the bucket is gone
             return False
@@ -397,7 +401,7 @@ class S3FileSystem:
         """Store-relative paths of all objects below a folder."""
         _key(rel)
         try:
-            with self._errors(rel):
+            with translated(self._url_of(rel)):
                 for chunk in obstore.list(self._store, rel or None, chunk_size=_LIST_CHUNK):
                     for meta in chunk:
                         yield meta["path"]
@@ -408,7 +412,7 @@ class S3FileSystem:
     def delete(self, rel: str) -> None:
         """Remove an object; a missing one is fine."""
         _key(rel, file=True)
-        with contextlib.suppress(FileNotFoundError), self._errors(rel):
+        with contextlib.suppress(FileNotFoundError), translated(self._url_of(rel)):
             obstore.delete(self._store, rel)
 
     def delete_tree(self, rel: str) -> None:
@@ -424,7 +428,7 @@ class S3FileSystem:
             self._delete_many(batch)
 
     def _delete_many(self, paths: Sequence[str]) -> None:
-        with contextlib.suppress(FileNotFoundError), self._errors(paths[0]):
+        with contextlib.suppress(FileNotFoundError), translated(self._url_of(paths[0])):
             obstore.delete(self._store, paths)
 
     def move_aside(self, rel: str, quarantine_dir: str) -> str | None:
@@ -432,7 +436,7 @@ class S3FileSystem:
         _key(rel, file=True)
         dest = f"{_key(quarantine_dir, file=True)}/{time.time_ns()}-{rel.replace('/', '__')}"
         try:
-            with self._errors(rel):
+            with translated(self._url_of(rel)):
                 obstore.copy(self._store, rel, dest)
         except FileNotFoundError:
             return None
@@ -440,38 +444,16 @@ class S3FileSystem:
         return dest
 
     # -- errors ----------------------------------------------------------------------
+    def _url_of(self, rel: str) -> str:
+        return f"{self.url}/{rel}" if rel else self.url
+
     def _bucket_exists(self) -> bool:
         try:
-            with self._errors(""):
+            with translated(self.url):
                 obstore.list_with_delimiter(self._store, None)
         except FileNotFoundError:
             return False
         return True
-
-    @contextlib.contextmanager
-    def _errors(self, rel: str, *, keep: tuple[type[BaseError], ...] = ()) -> Iterator[None]:
-        """Errors of obstore as the OSErrors the store handles (a missing object, no access)."""
-        try:
-            yield
-        except keep:
-            raise
-        except (FileNotFoundError, NotFoundError) as exc:
-            _raise(FileNotFoundError, self, rel, exc)
-        except (PermissionDeniedError, UnauthenticatedError) as exc:
-            _raise(PermissionError, self, rel, exc)
-        except BaseError as exc:  # the network, the server: retried by obstore first
-            # A listing of a missing bucket comes as a generic error with S3's 404.
-            gone = _MISSING.search(str(exc)) is not None
-            _raise(FileNotFoundError if gone else OSError, self, rel, exc)
-
-
-_ERRNO: Final = {FileNotFoundError: errno.ENOENT, PermissionError: errno.EACCES}
-
-
-def _raise(kind: type[OSError], fs: S3FileSystem, rel: str, exc: Exception) -> NoReturn:
-    """``kind`` as the local backend raises it: errno, message, the object's URL."""
-    detail = str(exc).split("\n\nDebug source:", 1)[0]  # obstore appends its Rust debug dump
-    raise kind(_ERRNO.get(kind, errno.EIO), detail, f"{fs.url}/{rel}") from exc
 
 
 def _key(rel: str, *, file: bool = False) -> str:

@@ -13,7 +13,9 @@ keys found, the client's own chain (instance or container credentials) is left t
 from __future__ import annotations
 
 import configparser
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -23,6 +25,10 @@ from canvasback.exceptions import MlflowException
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from obstore.store import S3Config
+
+    from canvasback._config import S3Address
 
 DEFAULT_REGION: Final = "us-east-1"
 
@@ -51,6 +57,35 @@ class S3Settings:
     def path_style(self) -> bool:
         """Path-style addressing (``endpoint/bucket/key``), which servers other than AWS need."""
         return self.endpoint is not None
+
+    def client_config(self) -> S3Config:
+        """The client's configuration: path-style for a server of our own; If-None-Match."""
+        config: S3Config = {
+            "region": self.region,
+            "virtual_hosted_style_request": not self.path_style,
+            "conditional_put": "etag",  # If-None-Match: * for mode="create"
+        }
+        if self.endpoint is not None:
+            config["endpoint"] = self.endpoint
+        if self.access_key_id is not None and self.secret_access_key is not None:
+            config["access_key_id"] = self.access_key_id
+            config["secret_access_key"] = self.secret_access_key
+            if self.session_token is not None:
+                config["session_token"] = self.session_token
+        return config
+
+    def cache_dir(self, address: S3Address) -> Path:
+        """A store's local cache: ``$XDG_CACHE_HOME/canvasback/s3/<hash of server, address>``."""
+        key = f"{self.endpoint or 'aws'}\0{address.url}"
+        name = hashlib.sha256(key.encode()).hexdigest()[:16]
+        cache = os.environ.get("XDG_CACHE_HOME")
+        if not cache:
+            try:
+                cache = str(Path("~/.cache").expanduser())
+            except RuntimeError:  # no home folder
+                uid = os.getuid() if hasattr(os, "getuid") else 0
+                return Path(tempfile.gettempdir()) / f"canvasback-s3-{uid}" / name
+        return Path(cache) / "canvasback" / "s3" / name
 
     @classmethod
     def resolve(
