@@ -9,6 +9,7 @@ does), or answers ``409 ConditionalRequestConflict``.
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -119,3 +120,39 @@ def test_a_409_conflict_is_retried_and_a_412_is_a_lost_race(seaweedfs, s3_proxy,
     assert not fs.create_exclusive("claims/names/a", b"theirs")  # 412: taken, not retried
     assert len([r for r in proxy.requests if r[0] == "PUT"]) == 5
     assert fs.read_bytes("claims/names/a") == b"mine"
+
+
+def test_processes_opening_a_new_store_at_once_agree_on_one_kept_verdict(
+    s3_env, address, spawn_python
+):
+    children = [
+        spawn_python(
+            """
+            import json, sys
+            from dataclasses import asdict
+            from canvasback.store.fs.s3 import S3FileSystem
+            fs = S3FileSystem.from_url(sys.argv[1])
+            print("ready", flush=True)
+            sys.stdin.readline()
+            print(json.dumps(asdict(fs.check_conditional_writes())), flush=True)
+            """,
+            address.url,
+            stdin=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    for child in children:
+        assert child.stdout.readline().strip() == "ready"
+    for child in children:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    verdicts = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        verdicts.append(json.loads(out))
+    assert verdicts[0]["exclusive"]
+    assert all(v == verdicts[0] for v in verdicts)  # the first kept is everyone's
+    fs = S3FileSystem(address, probe=False)
+    assert fs.names("_probe") == [verdict_rel(s3_env["AWS_ENDPOINT_URL"]).rpartition("/")[2]]
+    assert json.loads(fs.read_bytes(verdict_rel(s3_env["AWS_ENDPOINT_URL"]))) == verdicts[0]
