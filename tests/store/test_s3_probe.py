@@ -8,13 +8,16 @@ does), or answers ``409 ConditionalRequestConflict``.
 
 from __future__ import annotations
 
+import errno
 import json
 import subprocess
 
 import pytest
 
 from canvasback._config import S3Address
+from canvasback.store.fs import s3
 from canvasback.store.fs.s3 import S3FileSystem
+from canvasback.store.fs.s3_errors import ConditionalWriteConflictError
 from canvasback.store.fs.s3_settings import S3Settings
 from canvasback.store.fs.write_probe import ConditionalWriteError, verdict_rel
 
@@ -156,3 +159,18 @@ def test_processes_opening_a_new_store_at_once_agree_on_one_kept_verdict(
     fs = S3FileSystem(address, probe=False)
     assert fs.names("_probe") == [verdict_rel(s3_env["AWS_ENDPOINT_URL"]).rpartition("/")[2]]
     assert json.loads(fs.read_bytes(verdict_rel(s3_env["AWS_ENDPOINT_URL"]))) == verdicts[0]
+
+
+def test_a_409_that_never_ends_is_an_os_error_and_nothing_is_created(
+    seaweedfs, s3_proxy, address, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(s3, "CONFLICT_RETRY_SECONDS", 0.3)  # not half a minute of retries
+    proxy = s3_proxy(conflicts=10_000)
+    fs = _through(seaweedfs, proxy.endpoint, address, tmp_path, probe=False)
+    with pytest.raises(OSError, match=r"still conflicts \(409\)") as caught:
+        fs.create_exclusive("claims/names/a", b"mine")
+    assert isinstance(caught.value, ConditionalWriteConflictError)
+    assert caught.value.errno == errno.EBUSY
+    assert caught.value.filename == f"{address.url}/claims/names/a"
+    assert len([r for r in proxy.requests if r[0] == "PUT"]) > 1  # retried
+    assert not fs.exists("claims/names/a")

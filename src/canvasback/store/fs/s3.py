@@ -37,6 +37,7 @@ from (``local_path``); ``url`` names the store. The store is gone when its bucke
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import random
 import secrets
@@ -222,10 +223,8 @@ class S3FileSystem:
     def write_bytes(self, rel: str, data: bytes | memoryview) -> None:
         """Write an object (one PUT: seen whole or not at all)."""
         _key(rel, file=True)
-        view = memoryview(data)
-        with translated(
-            self._url_of(rel)
-        ):  # obstore takes a view of bytes ("B"), not of Arrow's "b"
+        view = memoryview(data)  # obstore takes a view of bytes ("B"), not Arrow's ("b")
+        with translated(self._url_of(rel)):
             obstore.put(self._store, rel, view if view.format == "B" else view.cast("B"))
         self._root_seen = True
 
@@ -281,7 +280,8 @@ class S3FileSystem:
                         f"conditional write still conflicts (409) after "
                         f"{CONFLICT_RETRY_SECONDS:.0f} s of retries"
                     )
-                    raise ConditionalWriteConflictError(msg, self._url_of(rel)) from exc
+                    url = self._url_of(rel)
+                    raise ConditionalWriteConflictError(errno.EBUSY, msg, url) from exc
                 time.sleep(wait * random.uniform(0.5, 1.5))  # noqa: S311  # jitter, not secrets
                 wait = min(wait * 2, 0.5)
                 continue
