@@ -179,6 +179,14 @@ def seaweedfs(tmp_path_factory) -> Iterator[SeaweedFS]:
         yield server
     finally:
         _stop(process)
+        # It leaves a unix socket per gRPC port in /tmp (no flag moves them): its own go.
+        for kind, port in (
+            ("master", master_grpc),
+            ("volume", volume_grpc),
+            ("filer", filer_grpc),
+            ("s3", s3_grpc),
+        ):
+            Path(f"/tmp/seaweedfs-{kind}-grpc-{port}.sock").unlink(missing_ok=True)  # noqa: S108
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
