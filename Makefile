@@ -8,8 +8,8 @@ STAMP   := $(VENV)/.installed
 PYTEST_WORKERS ?= auto
 # Each test module on one worker; the modules of the longest tiers first (tests/conftest.py).
 XDIST   = -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
-# The unit tier: no child Python, kernel, wheel or browser (the markers in pyproject.toml).
-FAST    = not (slow or kernel or wheel or browser or jupyterlab)
+# The unit tier: no child Python, kernel, wheel, browser or S3 server (the markers in pyproject.toml).
+FAST    = not (slow or kernel or wheel or browser or jupyterlab or s3)
 # More pytest options for both targets, e.g. `make test-fast PYTEST_ARGS="-x --durations=20"`.
 PYTEST_ARGS ?=
 

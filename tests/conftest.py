@@ -1,7 +1,7 @@
 """Shared fixtures: a fresh store and a fresh context per test, child-process helpers.
 
 And the test tiers. ``make test-fast`` runs the unit tier: every test without one of the
-markers ``slow``, ``kernel``, ``wheel``, ``browser`` or ``jupyterlab`` (pyproject.toml says
+markers ``slow``, ``kernel``, ``wheel``, ``browser``, ``jupyterlab`` or ``s3`` (pyproject.toml says
 what each means). A test gets its marker from the fixtures it uses (``TIER_OF_FIXTURE``:
 a test that starts a child Python or a browser is in that tier without saying so), or
 from a mark on it or on its module, for what fixtures cannot show (a kernel started by
@@ -30,17 +30,18 @@ import canvasback
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-TIERS: Final = ("slow", "kernel", "wheel", "browser", "jupyterlab")
+TIERS: Final = ("slow", "kernel", "wheel", "browser", "jupyterlab", "s3")
 TIER_OF_FIXTURE: Final = {
     "run_python": "slow",
     "spawn_python": "slow",
     "jupyterlab": "jupyterlab",
     "notebook7": "jupyterlab",
     "browser": "browser",
+    "seaweedfs": "s3",
 }
 # Under xdist (`--dist loadfile`: a module's tests on one worker), the modules of the
 # longest tiers start first and the unit tests fill in at the end.
-FIRST_TO_LAST: Final = ("jupyterlab", "kernel", "wheel", "slow", "browser")
+FIRST_TO_LAST: Final = ("jupyterlab", "kernel", "wheel", "slow", "s3", "browser")
 
 
 def tiers_of(item: pytest.Item) -> set[str]:

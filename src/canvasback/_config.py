@@ -1,29 +1,189 @@
-"""Where the store is.
+"""Where the store is: the one parser of store strings.
 
 An explicit argument, else ``set_store()`` (the process's context passes its choice
 here), else ``CANVASBACK_STORE``, else ``./canvasback-store`` next to the notebook or
-script.
+script. Every way a store is named (``set_store``, ``Client(store=...)``,
+``set_tracking_uri``, ``CANVASBACK_STORE``, the command line's ``--store``) comes through
+:func:`parse_store`: a folder path, a ``file:`` URI, the ``canvasback:`` URI a launched
+run is given, or ``s3://bucket/prefix`` (S3-compatible object storage); any other scheme
+is refused, naming the value and what is allowed.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, NoReturn
+from urllib.parse import unquote, urlsplit
 
 from canvasback.exceptions import MlflowException
 
 ENV_VAR: Final = "CANVASBACK_STORE"
 DEFAULT_FOLDER: Final = "canvasback-store"
 
+# The scheme of the URI a launched run's process gets as MLFLOW_TRACKING_URI: one of its
+# own, so that MLflow itself refuses it rather than writing its files into the store.
+STORE_SCHEME: Final = "canvasback"
 
-def resolve_store(root: str | os.PathLike[str] | None = None) -> Path:
-    """The store folder to use for an optional explicit (or chosen) root."""
+ALLOWED: Final = (
+    "a store is a folder (a path, or a file: URI such as file:///data/store) or "
+    "S3-compatible object storage (s3://bucket/prefix)"
+)
+
+# MLflow's tracking servers and databases: canvasback moves their runs in, never opens them.
+_MLFLOW_SCHEMES: Final = frozenset(
+    {"http", "https", "databricks", "databricks-uc", "uc", "sqlite", "postgresql", "mysql"}
+    | {"mssql", "oracle"}
+)
+# MLflow reads these bare words as hosted tracking servers, not as folder names.
+_SERVER_WORDS: Final = frozenset({"databricks", "databricks-uc", "uc"})
+# RFC 3986's scheme; one letter is a Windows drive (C:), not a scheme.
+_SCHEME: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+# A bucket name as it can stand in a URL's host: up to 63 letters, digits, dots, hyphens
+# and underscores. AWS asks for more (3 or more lower-case characters); the server says so.
+_BUCKET: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?")
+
+
+class StoreAddressError(MlflowException, ValueError):
+    """A store string canvasback cannot use: an unknown scheme, or a malformed address."""
+
+
+class StoreNotYetSupportedError(MlflowException, NotImplementedError):
+    """A store on object storage, for an operation that works on local folders only so far."""
+
+
+@dataclass(frozen=True, slots=True)
+class S3Address:
+    """A store on S3-compatible object storage: a bucket and a prefix (``""``: the bucket).
+
+    Where the server is and who is asking (endpoint, region, credentials) is not part of
+    the address: the S3 file system takes them from explicit options or the standard
+    AWS variables (``store/fs/s3_settings.py``).
+    """
+
+    bucket: str
+    prefix: str
+
+    @property
+    def url(self) -> str:
+        """``s3://bucket/prefix``."""
+        return f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+StoreAddress = Path | S3Address
+"""Where a store is: a local folder, or a bucket and prefix on object storage."""
+
+
+def parse_store(value: str | os.PathLike[str], *, given_as: str = "Store") -> StoreAddress:
+    """The address a store string names, or :class:`StoreAddressError` saying what is allowed.
+
+    ``value`` is a path (a ``PathLike`` is always one), a ``file:`` or ``canvasback:`` URI,
+    or ``s3://bucket/prefix``. ``given_as`` names where the value came from in an error
+    (``"CANVASBACK_STORE"``, ``"--store"``).
+    """
+    if not isinstance(value, str):
+        return Path(value).expanduser().absolute()
+    scheme = _SCHEME.match(value)
+    if value in _SERVER_WORDS or (scheme and scheme[1].lower() in _MLFLOW_SCHEMES):
+        msg = (
+            f"{given_as} {value!r} is not a local store. canvasback reads and writes its own "
+            "store, a folder of Parquet files (a path or a file: URI); it does not talk to an "
+            "MLflow tracking server, database or Databricks. To bring an MLflow store's runs "
+            "over: canvasback import-mlflow "
+            f"{value} --store <store> (canvasback.import_mlflow)."
+        )
+        raise StoreAddressError(msg)
+    if scheme is None:
+        return Path(value).expanduser().absolute()
+    name = scheme[1].lower()
+    if name in ("file", STORE_SCHEME):
+        parts = urlsplit(value)
+        if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+            _refuse(value, given_as, f"a {name}: URI names a local path, with no host or query")
+        return Path(unquote(parts.path)).expanduser().absolute()
+    if name != "s3":
+        _refuse(
+            value,
+            given_as,
+            f"the scheme {name!r} is not one canvasback serves (a folder whose name has a "
+            "colon is written ./name)",
+        )
+    return _s3_address(value, given_as)
+
+
+def _s3_address(value: str, given_as: str) -> S3Address:
+    parts = urlsplit(value)
+    if "@" in parts.netloc:  # never echo credentials: show the address without them
+        _refuse(
+            _without_userinfo(value),
+            given_as,
+            "credentials do not go in the address: set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE",
+        )
+    if not value.lower().startswith("s3://"):
+        _refuse(value, given_as, "an S3 address is written s3://bucket/prefix")
+    if parts.query or parts.fragment:
+        _refuse(
+            value,
+            given_as,
+            "an S3 address takes no query or fragment: the endpoint and region come from "
+            "AWS_ENDPOINT_URL and AWS_REGION",
+        )
+    bucket = parts.netloc
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        _refuse(
+            value,
+            given_as,
+            f"{bucket!r} is not a bucket name (up to 63 letters, digits, dots, hyphens "
+            "and underscores, starting and ending with a letter or digit)",
+        )
+    prefix = parts.path.strip("/")
+    if prefix and any(p in ("", ".", "..") for p in prefix.split("/")):
+        _refuse(value, given_as, f"the prefix {prefix!r} has an empty, '.' or '..' component")
+    return S3Address(bucket, prefix)
+
+
+def _without_userinfo(value: str) -> str:
+    head, _, rest = value.partition("://")
+    netloc, slash, path = rest.partition("/")
+    return f"{head}://***@{netloc.rpartition('@')[2]}{slash}{path}"
+
+
+def _refuse(value: str, given_as: str, why: str) -> NoReturn:
+    msg = f"{given_as} {value!r} is not a store address: {why}. Allowed: {ALLOWED}."
+    raise StoreAddressError(msg)
+
+
+def local_store(address: StoreAddress, purpose: str, *, given_as: str = "Store") -> Path:
+    """The folder of a local store; a store on object storage is refused for ``purpose``."""
+    if isinstance(address, Path):
+        return address
+    msg = (
+        f"{given_as} {address.url!r} is on S3-compatible object storage, which is not yet "
+        f"supported for {purpose}. Use a local folder (a path or a file: URI) for now."
+    )
+    raise StoreNotYetSupportedError(msg)
+
+
+def resolve_store(
+    root: str | os.PathLike[str] | None = None, *, purpose: str = "logging and reading runs"
+) -> Path:
+    """The store folder to use for an optional explicit (or chosen) root.
+
+    A store string that names no store is refused (:class:`StoreAddressError`), and one
+    on object storage too, for now (:class:`StoreNotYetSupportedError`, naming
+    ``purpose``): a mistyped ``CANVASBACK_STORE`` never becomes a folder of that name.
+    """
     if root is not None:
-        return Path(root).expanduser().absolute()
+        return local_store(parse_store(root), purpose)
     env = os.environ.get(ENV_VAR)
     if env:
-        return Path(env).expanduser().absolute()
+        return local_store(parse_store(env, given_as=ENV_VAR), purpose, given_as=ENV_VAR)
     return Path.cwd() / DEFAULT_FOLDER
 
 

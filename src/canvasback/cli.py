@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 
 import click
 
+from canvasback import _config
 from canvasback._config import mlflow_store_at
 from canvasback.exceptions import MlflowException
 from canvasback.store import declarations, layout
@@ -96,22 +97,28 @@ def store_folder(value: str | None, *, create: bool) -> Path:
     """The store a command works on, checked: the one place that says what a store is.
 
     ``value`` is a path or a ``file:`` URI, or None for the default store
-    (``CANVASBACK_STORE``, else ``./canvasback-store``). It must be an existing store
-    folder; with ``create`` (a command that starts runs) also a missing path in an
-    existing folder, or an empty folder. ``recover`` also takes a store that is gone
+    (``CANVASBACK_STORE``, else ``./canvasback-store``), parsed by the one parser of
+    store strings: an ``s3://`` store is refused until the commands run on object
+    storage, and any other scheme too. It must be an existing store folder; with
+    ``create`` (a command that starts runs) also a missing path in an existing folder,
+    or an empty folder. ``recover`` also takes a store that is gone
     when rows are kept for it: writing them creates it again.
     """
     from canvasback.store.write import spill  # noqa: PLC0415  # pyarrow: only when a store is used
-    from canvasback.tracking import uris  # noqa: PLC0415
     from canvasback.tracking.context import current_context  # noqa: PLC0415
 
-    given = value if value is not None else str(current_context().store_path())
-    shown = f"store {_shown(given)}" if value is not None else f"the default store {_shown(given)}"
+    ctx = click.get_current_context(silent=True)
+    command = f"the command '{ctx.command_path if ctx is not None else PROG}'"
     try:
-        path = uris.store_path(given)
-    except MlflowException as exc:
-        msg = f"store {_shown(given)} is not a folder: {str(exc).split('. ')[0]}"
-        raise Refused(msg) from None
+        if value is None:  # CANVASBACK_STORE, else the default folder
+            path = current_context().store_path(purpose=command)
+        else:
+            address = _config.parse_store(value, given_as="store")
+            path = _config.local_store(address, command, given_as="store")
+    except MlflowException as exc:  # the one parser's reason: its first sentence
+        raise Refused(str(exc).split(". ")[0]) from None
+    given = value if value is not None else str(path)
+    shown = f"store {_shown(given)}" if value is not None else f"the default store {_shown(given)}"
     mlflow = mlflow_store_at(path)
     if mlflow is not None:
         what, source = mlflow

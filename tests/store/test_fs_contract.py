@@ -1,15 +1,17 @@
 """The file-system seam's contract: what every backend of ``canvasback.store.fs`` must do.
 
-Each test runs against every backend in ``BACKENDS`` (the local folder today); the
-object-store backend joins the list and passes the same tests unchanged. Races run in
-real processes, each opening the store the way its backend says.
+Each test runs against every backend in ``BACKENDS``: the local folder, and S3-compatible
+object storage (a SeaweedFS server, ``conftest.py``; those tests are in the ``s3`` tier).
+Races run in real processes, each opening the store the way its backend says.
 """
 
 from __future__ import annotations
 
+import errno
 import shutil
 import subprocess
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from canvasback._config import S3Address
 from canvasback.store.fs import NAME_MAX, FileSystem, LocalFileSystem, StorePathError
 
 if TYPE_CHECKING:
@@ -29,33 +32,70 @@ class Backend:
     """How a test makes a backend, reaches it from a child process, and breaks it."""
 
     name: str
-    make: Callable[[Path], FileSystem]  # a fresh, not yet existing store under a folder
-    open_in_child: str  # Python that binds ``fs`` to the same store; its root is argv[1]
-    remove_root: Callable[[FileSystem], None]  # the store deleted under a running process
+    # A fresh, not yet existing store of a name, for a test (its request) and its folder.
+    make: Callable[[pytest.FixtureRequest, Path, str], FileSystem]
+    open_in_child: str  # Python that binds ``fs`` to the same store; its url is argv[1]
+    remove_root: Callable[[pytest.FixtureRequest, FileSystem], None]  # deleted under a process
 
 
-def _rmtree(fs: FileSystem) -> None:
+def _make_local(request, tmp: Path, name: str) -> FileSystem:
+    del request
+    return LocalFileSystem(tmp / name)
+
+
+def _rmtree(request, fs: FileSystem) -> None:
+    del request
     shutil.rmtree(fs.root)
 
 
+def _make_s3(request, tmp: Path, name: str) -> FileSystem:
+    """A store under the prefix ``name`` of the test's own bucket; the AWS variables set."""
+    from canvasback.store.fs.s3 import S3FileSystem  # noqa: PLC0415  # the s3 extra
+
+    request.getfixturevalue("s3_env")  # children read the same variables
+    bucket = request.getfixturevalue("s3_bucket")
+    del tmp  # the cache goes to XDG_CACHE_HOME, in the test's folder
+    # The contract races creates itself; the probe before a store's first create is
+    # test_s3_probe.py's.
+    return S3FileSystem(S3Address(bucket, name), probe=False)
+
+
+def _remove_bucket(request, fs: FileSystem) -> None:
+    request.getfixturevalue("seaweedfs").delete_bucket(fs.address.bucket)
+
+
 BACKENDS = [
-    Backend(
-        "local",
-        lambda tmp: LocalFileSystem(tmp / "store"),
-        "from canvasback.store.fs import LocalFileSystem\nfs = LocalFileSystem(sys.argv[1])",
-        _rmtree,
+    pytest.param(
+        Backend(
+            "local",
+            _make_local,
+            "from canvasback.store.fs import LocalFileSystem\nfs = LocalFileSystem(sys.argv[1])",
+            _rmtree,
+        ),
+        id="local",
+    ),
+    pytest.param(
+        Backend(
+            "s3",
+            _make_s3,
+            "from canvasback.store.fs.s3 import S3FileSystem\n"
+            "fs = S3FileSystem.from_url(sys.argv[1], probe=False)",
+            _remove_bucket,
+        ),
+        id="s3",
+        marks=pytest.mark.s3,
     ),
 ]
 
 
-@pytest.fixture(params=BACKENDS, ids=lambda b: b.name)
+@pytest.fixture(params=BACKENDS)
 def backend(request) -> Backend:
     return request.param
 
 
 @pytest.fixture
-def fs(backend, tmp_path) -> FileSystem:
-    return backend.make(tmp_path)
+def fs(backend, request, tmp_path) -> FileSystem:
+    return backend.make(request, tmp_path, "store")
 
 
 # -- writes and reads ----------------------------------------------------------------
@@ -168,7 +208,7 @@ def test_a_reader_sees_a_file_whole_or_not_at_all(fs, backend, spawn_python):
             print("done", flush=True)
             """,
         ),
-        fs.root,
+        fs.url,
         stdin=subprocess.PIPE,
     )
     assert writer.stdout.readline().strip() == "ready"
@@ -210,7 +250,7 @@ def test_create_exclusive_has_one_winner_among_racing_processes(fs, backend, spa
                 print("won" if won else "lost", flush=True)
                 """,
             ),
-            fs.root,
+            fs.url,
             i,
             stdin=subprocess.PIPE,
         )
@@ -256,10 +296,10 @@ def test_move_aside_keeps_the_content_elsewhere(fs):
     assert fs.move_aside("t/p/bad.parquet", "_quarantine") is None
 
 
-def test_a_store_gone_is_not_made_again(fs, backend):
+def test_a_store_gone_is_not_made_again(fs, backend, request):
     assert not fs.root_gone()
     fs.write_bytes("t/a", b"1")  # the first write makes a new store
-    backend.remove_root(fs)
+    backend.remove_root(request, fs)
     assert fs.root_gone()
     with pytest.raises(FileNotFoundError):
         fs.write_bytes("t/b", b"2")
@@ -355,6 +395,114 @@ def test_the_root_is_a_folder_not_a_file(fs):
         with pytest.raises(StorePathError):
             operation()
     assert fs.names("") == ["a"]
+
+
+# -- what an object store needs besides ---------------------------------------------
+def test_create_exclusive_refuses_a_written_file_and_takes_a_removed_name(fs):
+    fs.write_bytes("claims/ns/written", b"plain write")
+    assert not fs.create_exclusive("claims/ns/written", b"claim")
+    assert fs.read_bytes("claims/ns/written") == b"plain write"
+    assert fs.create_exclusive("claims/ns/released", b"first holder")
+    fs.delete("claims/ns/released")  # a released claim (a renamed experiment's old name)
+    assert fs.create_exclusive("claims/ns/released", b"next holder")
+    assert fs.read_bytes("claims/ns/released") == b"next holder"
+    assert sorted(fs.names("claims/ns")) == ["released", "written"]
+
+
+def test_create_exclusive_has_one_winner_among_racing_threads(fs):
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda i: fs.create_exclusive("claims/t/x", b"%d" % i), range(8)))
+    assert won.count(True) == 1
+    assert fs.read_bytes("claims/t/x") == b"%d" % won.index(True)
+
+
+def test_listings_keep_to_their_folder_among_names_sharing_a_prefix(fs):
+    for rel in ("p/a", "p/ab", "p/a-b/c", "p/a.b", "p/a0/d/e", "pq/x", "p-other/y"):
+        fs.write_bytes(rel, rel.encode())
+    assert sorted(fs.names("p")) == ["a", "a-b", "a.b", "a0", "ab"]
+    assert sorted(fs.list_names("p")) == [
+        ("a", False, True),
+        ("a-b", True, False),
+        ("a.b", False, True),
+        ("a0", True, False),
+        ("ab", False, True),
+    ]
+    assert sorted(fs.walk_files("p")) == ["p/a", "p/a-b/c", "p/a.b", "p/a0/d/e", "p/ab"]
+    assert fs.names("p/a") == []  # a file lists nothing
+    assert fs.names("p/a0") == ["d"]
+    fs.delete_tree("p/a0")
+    assert not fs.exists("p/a0")
+    assert fs.read_bytes("p/ab") == b"p/ab"  # the tree's neighbours stay
+    assert sorted(fs.walk_files("")) == ["p-other/y", "p/a", "p/a-b/c", "p/a.b", "p/ab", "pq/x"]
+
+
+def test_a_listing_of_more_than_a_thousand_entries_is_whole(fs):
+    # S3 answers a listing in pages of at most 1,000 keys.
+    names = [f"seg-{i:05d}" for i in range(1050)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda n: fs.write_bytes(f"big/{n}", b"1"), names))
+    assert sorted(fs.names("big")) == names
+    assert len(fs.list("big")) == 1050
+    assert sorted(fs.walk_files("big")) == [f"big/{n}" for n in names]
+    fs.delete_tree("big")
+    assert fs.names("big") == []
+
+
+def test_a_missing_file_is_file_not_found_naming_it(fs):
+    fs.write_bytes("there/file", b"1")
+    for read in (fs.read_bytes, lambda rel: fs.local_path(rel) and fs.read_bytes(rel)):
+        with pytest.raises(FileNotFoundError) as caught:
+            read("there/nothing")
+        assert caught.value.errno == errno.ENOENT
+        assert "there/nothing" in str(caught.value)
+
+
+def test_large_files_arrive_whole(fs, tmp_path):
+    size = 12 * 1024 * 1024 + 7  # above S3's multipart threshold, not a multiple of a part
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    fs.write_bytes("large/bytes.bin", data)
+    source = tmp_path / "large.bin"
+    source.write_bytes(data[::-1])
+    assert fs.copy_in(source, "large/copied.bin") == size
+    with fs.atomic_write("large/atomic.bin") as tmp:
+        tmp.write_bytes(data[1:])
+    assert fs.read_bytes("large/bytes.bin") == data
+    assert fs.read_bytes("large/copied.bin") == data[::-1]
+    assert fs.read_bytes("large/atomic.bin") == data[1:]
+    with open(fs.local_path("large/copied.bin"), "rb") as fh:  # noqa: PTH123
+        assert fh.read() == data[::-1]
+    assert {e.name: e.size for e in fs.list("large")} == {
+        "bytes.bin": size,
+        "copied.bin": size,
+        "atomic.bin": size - 1,
+    }
+
+
+def test_a_rewritten_file_is_read_anew_through_its_local_path(fs):
+    fs.write_bytes("d/f", b"first")
+    with open(fs.local_path("d/f"), "rb") as fh:  # noqa: PTH123
+        assert fh.read() == b"first"
+    fs.write_bytes("d/f", b"second, longer")
+    with open(fs.local_path("d/f"), "rb") as fh:  # noqa: PTH123
+        assert fh.read() == b"second, longer"
+
+
+def test_a_store_never_reaches_a_neighbour_whose_name_extends_its_own(
+    fs, backend, request, tmp_path
+):
+    neighbour = backend.make(request, tmp_path, "store-b")
+    neighbour.write_bytes("t/a", b"neighbour's")
+    neighbour.write_bytes("x", b"neighbour's")
+    fs.write_bytes("t/a", b"mine")
+    fs.write_bytes("%2e%2e/x", b"a literal name")  # percent signs are not decoded
+    assert fs.names("%2e%2e") == ["x"]
+    assert sorted(fs.walk_files("")) == ["%2e%2e/x", "t/a"]
+    fs.delete_tree("t")
+    fs.delete("x")
+    assert not fs.exists("x")
+    assert neighbour.read_bytes("t/a") == b"neighbour's"
+    assert neighbour.read_bytes("x") == b"neighbour's"
+    assert sorted(neighbour.walk_files("")) == ["t/a", "x"]
 
 
 def _child(backend: Backend, body: str) -> str:

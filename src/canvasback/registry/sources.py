@@ -79,7 +79,7 @@ def locate(store: Store, uri: str) -> ModelLocation:
     if uri.startswith("runs:/") or _under_artifacts(store, uri):
         run_id, path = uris.parse_runs_uri(uri, store.root)
         return _run_model(store, run_id, validation.artifact_path(path), uri=uri)
-    folder = uris.store_path(uri)
+    folder = uris.store_path(uri, purpose="loading a model")
     if not (folder / MLMODEL).is_file():
         what = "is not a folder" if not folder.is_dir() else "has no MLmodel file"
         msg = f"No model at {uri!r}: {str(folder)!r} {what}"
@@ -142,7 +142,7 @@ def _mapping(value: object) -> dict[str, Any]:
 def _under_artifacts(store: Store, uri: str) -> bool:
     try:
         local = uris.store_path(uri)
-    except validation.InvalidInputError:
+    except MlflowException:  # not a local path (an unknown scheme, object storage)
         return False
     return local.is_relative_to(store.root / layout.ARTIFACTS_DIR)
 

@@ -97,9 +97,19 @@ class Context:
     def __repr__(self) -> str:
         return f"<Context store={self.chosen_store} experiment={self.experiment_id}>"
 
-    def store_path(self, root: str | os.PathLike[str] | None = None) -> Path:
-        """The store folder for an optional explicit root: else the chosen one, else the default."""
-        return _config.resolve_store(self.chosen_store if root is None else root)
+    def store_path(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        purpose: str = "logging and reading runs",
+    ) -> Path:
+        """The store folder for an optional explicit root: else the chosen one, else the default.
+
+        A store string is parsed by ``_config.parse_store``; one on object storage is
+        refused for ``purpose`` (not yet supported), as is an unknown scheme.
+        """
+        chosen = self.chosen_store if root is None else root
+        return _config.resolve_store(chosen, purpose=purpose)
 
     def get(self, slot: Slot[T]) -> T:
         """The state of ``slot`` in this context (made on first use)."""

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING
 
+from canvasback import _config
+from canvasback.exceptions import MlflowException
 from canvasback.store import layout
 from canvasback.tracking.validation import InvalidInputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def parse_runs_uri(uri: str, store_root: Path) -> tuple[str, str]:
@@ -16,9 +20,12 @@ def parse_runs_uri(uri: str, store_root: Path) -> tuple[str, str]:
         if run_id:
             return run_id, path
     else:
-        local = store_path(uri)
+        try:
+            local: Path | None = store_path(uri)
+        except MlflowException:  # no local path: said below, as any other URI
+            local = None
         base = store_root / layout.ARTIFACTS_DIR
-        if local.is_relative_to(base):
+        if local is not None and local.is_relative_to(base):
             parts = local.relative_to(base).parts
             if parts:
                 return parts[0], "/".join(parts[1:])
@@ -29,33 +36,20 @@ def parse_runs_uri(uri: str, store_root: Path) -> tuple[str, str]:
     raise InvalidInputError(msg)
 
 
-STORE_SCHEME = "canvasback"
-
-# MLflow reads these bare words as hosted tracking servers, not as folder names.
-_SERVER_WORDS = frozenset({"databricks", "databricks-uc", "uc"})
+STORE_SCHEME = _config.STORE_SCHEME
 
 
-def store_path(uri: str) -> Path:
+def store_path(uri: str, *, purpose: str = "logging and reading runs") -> Path:
     """The local path of a store URI: a path, a ``file:`` or a ``canvasback:`` URI.
 
     ``canvasback:///path`` is the URI a launched run's process gets as
     ``MLFLOW_TRACKING_URI``: a scheme of its own, so that MLflow itself refuses it
-    rather than writing its own files into the store (until a plugin maps it).
+    rather than writing its own files into the store (until a plugin maps it). The
+    string is parsed by the one parser of store strings (``_config.parse_store``); an
+    ``s3://`` store is refused for ``purpose`` until the store runs on object storage.
     """
-    parsed = urlparse(uri)
-    local = parsed.scheme in ("", "file", STORE_SCHEME) or (
-        len(parsed.scheme) == 1 and uri[1:2] == ":"
-    )
-    if local and uri not in _SERVER_WORDS:
-        path = unquote(parsed.path) if parsed.scheme in ("file", STORE_SCHEME) else uri
-        return Path(path).expanduser().absolute()
-    msg = (
-        f"Tracking URI {uri!r} is not a local store. canvasback reads and writes its own "
-        "store, a folder of Parquet files (a path or a file: URI); it does not talk to an "
-        "MLflow tracking server or Databricks. To bring an MLflow store's runs over: "
-        f"canvasback import-mlflow {uri} --store <store> (canvasback.import_mlflow)."
-    )
-    raise InvalidInputError(msg)
+    address = _config.parse_store(uri, given_as="Tracking URI")
+    return _config.local_store(address, purpose, given_as="Tracking URI")
 
 
 def store_uri(path: Path) -> str:

@@ -43,6 +43,7 @@ class LocalFileSystem:
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.root = Path(root).expanduser().absolute()
+        self.url = str(self.root)
         self.fsync = fsync
         self._root_seen = self.root.is_dir()
 

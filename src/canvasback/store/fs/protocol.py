@@ -67,15 +67,23 @@ class FileSystem(Protocol):
     """
 
     root: Path
-    """Where the store is: it names the store (spill folders are keyed by it)."""
+    """The store's local folder: the store itself for a local store, the cache of an
+    object store's files (``local_path``) for one on object storage. It names the store
+    on this machine (spill folders are keyed by it)."""
+
+    url: str
+    """The store as a user names it: its folder's path, or ``s3://bucket/prefix``."""
 
     # -- reads -----------------------------------------------------------------------
     def local_path(self, rel: str) -> str:
-        """A path DuckDB and pyarrow open to read the file."""
+        """A path DuckDB and pyarrow open to read the file (an object store's cached copy)."""
         ...
 
     def path(self, rel: str) -> Path:
-        """The file's local path, resolved; refuses one that resolves outside the store."""
+        """The file's local path, resolved; refuses one that resolves outside the store.
+
+        Only a local store has one (an object store refuses: not yet supported).
+        """
         ...
 
     def read_bytes(self, rel: str) -> bytes:
@@ -91,7 +99,11 @@ class FileSystem(Protocol):
         ...
 
     def stat_mtime_ns(self, rel: str) -> int | None:
-        """Modification time of a file or folder, None if it does not exist."""
+        """Modification time of a file or folder, None if it does not exist.
+
+        A folder on object storage has no time of its own: it gives the time of the
+        call, so a reader that skips folders whose time did not move looks again.
+        """
         ...
 
     def is_regular_file(self, rel: str) -> bool:

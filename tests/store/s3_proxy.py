@@ -1,0 +1,175 @@
+"""An HTTP proxy in front of an S3 server that breaks conditional writes, for the probe's tests.
+
+``strip``: it drops the ``If-None-Match`` header from every request, as a gateway that
+does not know conditional writes would. Clients sign that header (SigV4), so the server
+refuses the request (403) unless the proxy signs it again: with ``resign=(key,
+secret)`` it does, as a gateway holding credentials of its own, and the server then
+overwrites whatever is there. ``conflicts``: it
+answers the first N conditional PUTs itself with AWS's ``409 ConditionalRequestConflict``
+(another conditional write of the key in flight), never passing them on. Everything
+else is passed through as it came (the Host header too, so request signatures hold).
+Threads, one per client connection; HTTP/1.1 with keep-alive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar, Self
+from urllib.parse import urlsplit
+
+CONFLICT_BODY = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>ConditionalRequestConflict</Code>'
+    b"<Message>A conflicting operation occurred. If using PutObject you can retry the "
+    b"request.</Message></Error>"
+)
+# Hop-by-hop headers are the proxy's own business (RFC 9110 7.6.1).
+_HOP: frozenset[str] = frozenset({"connection", "keep-alive", "transfer-encoding", "te"})
+
+
+_AUTH = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/]+)/(?P<scope>[^,]+), ?"
+    r"SignedHeaders=(?P<signed>[^,]+), ?Signature=[0-9a-f]+"
+)
+
+
+def resigned(method: str, path: str, headers: dict[str, str], secret: str) -> str:
+    """The Authorization header of a request whose headers changed: AWS SigV4, again."""
+    found = _AUTH.fullmatch(headers["authorization"])
+    if found is None:
+        msg = f"not a SigV4 Authorization header: {headers['authorization'][:40]!r}"
+        raise ValueError(msg)
+    signed = [h for h in found["signed"].split(";") if h in headers]
+    uri, _, query = path.partition("?")
+    pairs = sorted(q if "=" in q else f"{q}=" for q in query.split("&") if q)
+    canonical = "\n".join(
+        [
+            method,
+            uri,
+            "&".join(pairs),
+            "".join(f"{h}:{' '.join(headers[h].split())}\n" for h in signed),
+            ";".join(signed),
+            headers["x-amz-content-sha256"],
+        ]
+    )
+    scope = found["scope"]
+    date, region, service, _ = scope.split("/")
+    to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            headers["x-amz-date"],
+            scope,
+            hashlib.sha256(canonical.encode()).hexdigest(),
+        ]
+    )
+    key = f"AWS4{secret}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    return (
+        f"AWS4-HMAC-SHA256 Credential={found['key']}/{scope}, "
+        f"SignedHeaders={';'.join(signed)}, Signature={signature}"
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # a reply's head and body leave at once
+    proxy: ClassVar[S3Proxy]
+
+    def log_message(self, format, *args):  # noqa: A002  # the base class's name
+        del format, args  # quiet: the tests say what went wrong
+
+    def _relay(self) -> None:
+        proxy = self.proxy
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        conditional = self.headers.get("If-None-Match") is not None
+        with proxy.lock:
+            proxy.requests.append((self.command, self.path, conditional))
+            answer_conflict = conditional and self.command == "PUT" and proxy.conflicts > 0
+            if answer_conflict:
+                proxy.conflicts -= 1
+        if answer_conflict:
+            self.send_response_only(409, "Conflict")
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(CONFLICT_BODY)))
+            self.end_headers()
+            self.wfile.write(CONFLICT_BODY)
+            return
+        upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=60)
+        try:
+            upstream.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            headers = {
+                name.lower(): value
+                for name, value in self.headers.items()
+                if name.lower() not in _HOP
+                and not (proxy.strip and name.lower() == "if-none-match")
+            }
+            if conditional and proxy.strip and proxy.resign is not None:
+                headers["authorization"] = resigned(
+                    self.command, self.path, headers, proxy.resign[1]
+                )
+            for name, value in headers.items():
+                upstream.putheader(name, value)
+            upstream.endheaders(body or None)
+            response = upstream.getresponse()
+            data = response.read()
+            self.send_response_only(response.status, response.reason)
+            for name, value in response.getheaders():
+                if name.lower() not in _HOP and name.lower() != "content-length":
+                    self.send_header(name, value)
+            if self.command != "HEAD" or response.getheader("Content-Length") is None:
+                self.send_header("Content-Length", str(len(data)))
+            else:  # a HEAD's length is the object's, with no body
+                self.send_header("Content-Length", response.getheader("Content-Length"))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+        finally:
+            upstream.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay  # noqa: N815  # the base's names
+
+
+class S3Proxy:
+    """A proxy on 127.0.0.1 (a free port) in front of ``upstream``; a context manager."""
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        strip: bool = False,
+        resign: tuple[str, str] | None = None,
+        conflicts: int = 0,
+    ) -> None:
+        parts = urlsplit(upstream)
+        self.upstream_host = parts.hostname or "127.0.0.1"
+        self.upstream_port = parts.port or 80
+        self.strip = strip
+        self.resign = resign
+        self.conflicts = conflicts
+        self.requests: list[tuple[str, str, bool]] = []  # (method, path, had If-None-Match)
+        self.lock = threading.Lock()
+        handler = type("Handler", (_Handler,), {"proxy": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
