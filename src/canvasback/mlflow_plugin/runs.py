@@ -19,7 +19,12 @@ from mlflow.entities import (
     RunStatus,
 )
 from mlflow.store.entities.paged_list import PagedList
-from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_LOGGED_MODELS
+from mlflow.utils.mlflow_tags import (
+    MLFLOW_DATASET_CONTEXT,
+    MLFLOW_LOGGED_MODELS,
+    MLFLOW_PARENT_RUN_ID,
+    MLFLOW_RUN_NAME,
+)
 from mlflow.utils.search_utils import SearchUtils
 
 from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST
@@ -74,13 +79,18 @@ class RunStoreMethods:
         tags: Sequence[RunTag] | None,
         run_name: str | None,
     ) -> Run:
-        """Start a run (RUNNING, kept alive by this process until it ends)."""
+        """Start a run (RUNNING, kept alive by this process until it ends).
+
+        MLflow names a nested run's parent by its ``mlflow.parentRunId`` tag; canvasback
+        keeps it as the run's ``parent_run_id`` too.
+        """
         given = _tags(tags)
         run = self.client.create_run(
             str(experiment_id),
             start_time=start_time,
             tags=given,
-            run_name=run_name or given.get("mlflow.runName"),
+            run_name=run_name or given.get(MLFLOW_RUN_NAME),
+            parent_run_id=given.get(MLFLOW_PARENT_RUN_ID),
             user_id=user_id or None,
         )
         return self.get_run(run.info.run_id)
