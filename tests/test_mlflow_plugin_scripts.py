@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
 
 import canvasback
 from canvasback.mlflow_plugin import uris
@@ -345,3 +346,66 @@ def test_runs_of_either_api_are_one_table_mlflows_search_is_canvasbacks(store, r
         assert ids, filter_string  # each filter matches something
     origins = cb.search_runs_frame([experiment_id], filter_string="tags.origin = 'mlflow'")
     assert sorted(origins["tags.mlflow.runName"]) == sorted(f"ml-{i}" for i in range(12, 23))
+
+
+def test_mlflows_server_answers_its_pages_calls_from_what_canvasback_logged(store, run_python):
+    """The API calls of the UI's experiment, run and model pages, on MLflow's own server
+    handlers (Flask's test client: no server process, no browser)."""
+    features, labels = load_iris(return_X_y=True, as_frame=True)
+    canvasback.set_store(store)
+    canvasback.set_experiment("served")
+    with canvasback.start_run(run_name="trained", live=False) as run:
+        canvasback.log_params({"C": 0.5})
+        for step in range(3):
+            canvasback.log_metric("loss", 1.0 / (step + 1), step=step)
+        model = LogisticRegression(max_iter=300).fit(features, labels)
+        info = canvasback.sklearn.log_model(model, name="model", registered_model_name="served")
+    canvasback.MlflowClient().set_registered_model_alias("served", "prod", 1)
+    canvasback.flush()
+    experiment_id = run.info.experiment_id
+    found = result(
+        run_python,
+        """
+        import json, os, sys
+        os.environ["_MLFLOW_SERVER_FILE_STORE"] = os.environ["MLFLOW_TRACKING_URI"]
+        os.environ["_MLFLOW_SERVER_SERVE_ARTIFACTS"] = "false"
+        from mlflow.server import app
+        client, experiment_id, run_id = app.test_client(), sys.argv[1], sys.argv[2]
+        def call(url, body=None):
+            answer = client.open(url, method="POST" if body else "GET", json=body)
+            assert answer.status_code == 200, (url, answer.get_data(as_text=True))
+            return answer.get_json() if answer.is_json else answer.get_data(as_text=True)
+        api = "/ajax-api/2.0/mlflow"
+        out = {
+            "experiments": call(f"{api}/experiments/search", {"max_results": 10}),
+            "runs": call(f"{api}/runs/search", {"experiment_ids": [experiment_id]}),
+            "run": call(f"{api}/runs/get?run_id={run_id}"),
+            "history": call(f"{api}/metrics/get-history?run_id={run_id}&metric_key=loss"),
+            "artifacts": call(f"{api}/artifacts/list?run_id={run_id}&path=model"),
+            "mlmodel": call(f"/get-artifact?path=model/MLmodel&run_uuid={run_id}"),
+            "models": call(f"{api}/logged-models/search", {"experiment_ids": [experiment_id]}),
+            "registered": call(f"{api}/registered-models/get?name=served"),
+            "versions": call(f"{api}/model-versions/search?filter=name%3D%27served%27"),
+        }
+        print(json.dumps(out))
+        """,
+        experiment_id,
+        run.info.run_id,
+    )
+    assert [e["name"] for e in found["experiments"]["experiments"]] == ["served", "Default"]
+    (listed,) = found["runs"]["runs"]
+    assert listed["info"]["run_id"] == run.info.run_id
+    assert listed["info"]["run_name"] == "trained"
+    assert {p["key"]: p["value"] for p in listed["data"]["params"]} == {"C": "0.5"}
+    latest = {m["key"]: (m["value"], m["step"]) for m in found["run"]["run"]["data"]["metrics"]}
+    assert latest == {"loss": (1 / 3, 2)}
+    assert [m["step"] for m in found["history"]["metrics"]] == [0, 1, 2]
+    assert {f["path"] for f in found["artifacts"]["files"]} >= {"model/MLmodel"}
+    assert "sklearn" in found["mlmodel"]
+    (logged,) = found["models"]["models"]
+    assert logged["info"]["model_id"] == info.model_id
+    assert logged["info"]["source_run_id"] == run.info.run_id
+    registered = found["registered"]["registered_model"]
+    assert registered["aliases"] == [{"alias": "prod", "version": "1"}]
+    (version,) = found["versions"]["model_versions"]
+    assert (version["version"], version["source"]) == ("1", f"runs:/{run.info.run_id}/model")
