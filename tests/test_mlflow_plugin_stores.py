@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from mlflow.entities import (
@@ -450,3 +451,31 @@ def test_registry_searches_walk_every_model_and_version_once(registry):
     )
     assert sorted(v.source for v in versions) == [f"s3://bucket/m{i}" for i in range(7)]
     assert sizes == [4, 3]
+
+
+# -- URIs ----------------------------------------------------------------------------
+
+
+def test_store_uris_absolute_relative_and_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert uris.store_root("canvasback:///abs/my%20store") == Path("/abs/my store")
+    assert uris.store_root("canvasback:rel/store") == tmp_path / "rel" / "store"
+    assert uris.store_uri(Path("/abs/my store")) == "canvasback:///abs/my%20store"
+    for bad in ("canvasback://host/x", "canvasback:///x?q=1", "file:///x", "canvasback:"):
+        with pytest.raises(MlflowException, match="canvasback") as caught:
+            uris.store_root(bad)
+        assert code(caught.value) == "INVALID_PARAMETER_VALUE"
+
+
+def test_artifact_uris_in_both_of_mlflows_forms_name_the_run_and_path(tracking, root):
+    run_id = new_run(tracking)
+    uri = tracking.get_run(run_id).info.artifact_uri
+    joined = uri.replace("canvasback:///", "canvasback:/") + "/model/sub"  # as MLflow joins
+    for given, path in ((uri, ""), (joined, "model/sub")):
+        location = uris.artifact_location(given, [])  # found by the store's claims folder
+        assert (location.root, location.run_id, location.path) == (root, run_id, path)
+    elsewhere = uris.store_uri(root.parent / "not-a-store" / "artifacts" / run_id)
+    with pytest.raises(MlflowException, match="names no run's artifacts"):
+        uris.artifact_location(elsewhere, [])
+    with pytest.raises(MlflowException, match="names no run's artifacts"):
+        uris.artifact_location(uris.artifacts_uri(root), [root])  # the store's, no run's
