@@ -31,6 +31,7 @@ from mlflow.entities import (
 )
 from mlflow.entities.model_registry import ModelVersionTag, RegisteredModelTag
 from mlflow.exceptions import MlflowException
+from sklearn.linear_model import LinearRegression
 
 import canvasback
 from canvasback.mlflow_plugin import uris
@@ -479,3 +480,20 @@ def test_artifact_uris_in_both_of_mlflows_forms_name_the_run_and_path(tracking, 
         uris.artifact_location(elsewhere, [])
     with pytest.raises(MlflowException, match="names no run's artifacts"):
         uris.artifact_location(uris.artifacts_uri(root), [root])  # the store's, no run's
+
+
+def test_canvasbacks_own_logged_models_are_mlflows_and_a_purged_ones_gone(tracking, cb, root):
+    canvasback.set_store(root)
+    with canvasback.start_run(live=False) as run:
+        info = canvasback.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]), name="lin")
+    found = tracking.get_logged_model(info.model_id)
+    assert (found.name, found.source_run_id, found.status) == ("lin", run.info.run_id, "READY")
+    assert found.experiment_id == run.info.experiment_id
+    assert found.artifact_location == uris.artifacts_uri(root, run.info.run_id, "lin")
+    assert [m.model_id for m in tracking.search_logged_models(["0"])] == [info.model_id]
+    cb.delete_run(run.info.run_id)
+    cb.compact(purge_deleted=True, grace_seconds=0)
+    assert list(tracking.search_logged_models(["0"])) == []
+    with pytest.raises(MlflowException) as caught:
+        tracking.get_logged_model(info.model_id)
+    assert code(caught.value) == "RESOURCE_DOES_NOT_EXIST"

@@ -28,6 +28,7 @@ from canvasback.mlflow_plugin import uris
 from canvasback.mlflow_plugin.errors import mlflow_error, translate_errors
 from canvasback.store import layout
 from canvasback.tracking import logged_models, validation
+from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.experiments import DEFAULT_EXPERIMENT_ID
 from canvasback.tracking.names import random_run_name
 
@@ -149,7 +150,10 @@ class LoggedModelStoreMethods:
         created = details.get("time")
         experiment_id = details.get("experiment_id")
         if experiment_id is None or created is None:  # logged by canvasback's own log_model
-            run = self.client.get_run(run_id).info
+            try:
+                run = self.client.get_run(run_id).info
+            except RunNotFoundError:  # its run was purged, and its folder with it
+                return None
             experiment_id, created = experiment_id or run.experiment_id, created or run.start_time
         state = _State(
             experiment_id=str(experiment_id),
