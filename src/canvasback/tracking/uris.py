@@ -39,8 +39,9 @@ def store_path(uri: str) -> Path:
     """The local path of a store URI: a path, a ``file:`` or a ``canvasback:`` URI.
 
     ``canvasback:///path`` is the URI a launched run's process gets as
-    ``MLFLOW_TRACKING_URI``: a scheme of its own, so that MLflow itself refuses it
-    rather than writing its own files into the store (until a plugin maps it).
+    ``MLFLOW_TRACKING_URI``: a scheme of its own, so that MLflow itself never writes its
+    own files into the store: it logs through canvasback's plugin for that scheme, or
+    refuses the URI where the plugin is not installed.
     """
     parsed = urlparse(uri)
     local = parsed.scheme in ("", "file", STORE_SCHEME) or (
