@@ -168,6 +168,9 @@ def test_a_run_logged_through_the_store_is_canvasbacks_run(tracking, cb, root):
     )
     assert [m.step for m in items] == [0, 1, 2]
     assert sizes == [2, 1]
+    # What the UI's charts ask (MLflow's own, over get_metric_history).
+    picked = tracking.get_metric_history_bulk_interval_from_steps(run_id, "loss", [0, 2], 10)
+    assert [(m.step, m.value, m.run_id) for m in picked] == [(0, 0.5, run_id), (2, 0.125, run_id)]
 
     info = tracking.update_run_info(run_id, RunStatus.FINISHED, 5_000, "renamed")
     assert (info.status, info.end_time, info.run_name) == ("FINISHED", 5_000, "renamed")
