@@ -2,8 +2,9 @@
 
 Under canvasback's names and MLflow's, so that ``import canvasback as mlflow`` in the
 launched code logs into the run made for it (the fluent API resumes
-``CANVASBACK_RUN_ID`` / ``MLFLOW_RUN_ID`` once), and so that a future MLflow plugin can
-map ``MLFLOW_TRACKING_URI`` (a ``canvasback:`` URI) to the same store.
+``CANVASBACK_RUN_ID`` / ``MLFLOW_RUN_ID`` once), and so that MLflow itself, through
+canvasback's plugin (``canvasback.mlflow_plugin``), maps ``MLFLOW_TRACKING_URI`` (a
+``canvasback:`` URI) to the same store.
 """
 
 from __future__ import annotations

@@ -310,6 +310,16 @@ class Client(ExperimentMethods):
             for step, ts, value in zip(cols["step"], cols["timestamp"], cols["value"], strict=True)
         ]
 
+    def latest_metrics(self, run_id: str) -> list[Metric]:
+        """A run's latest point of every metric (by step, then time), by key."""
+        catalog = self.store.read()
+        if query.run_info(catalog, run_id, self.store.root) is None:
+            raise RunNotFoundError(self._no_run(run_id))
+        return [
+            Metric(key, value, timestamp, step)
+            for key, step, timestamp, value in query.latest_metric_rows(catalog, run_id)
+        ]
+
     def metric_history(self, run_id: str, key: str) -> Any:  # noqa: ANN401  # pyarrow.Table
         """One metric's history as an Arrow table (step, timestamp, value)."""
         catalog = self.store.read()

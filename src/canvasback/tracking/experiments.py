@@ -283,7 +283,13 @@ class ExperimentMethods:
         experiment, _log = self._for_writing(str(experiment_id))
         self._experiment_tag(experiment.experiment_id, *checked)
 
-    def _experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Remove a tag from an experiment."""
+        checked = validation.validate_key("tag", key)
+        experiment, _log = self._for_writing(str(experiment_id))
+        self._experiment_tag(experiment.experiment_id, checked, None)
+
+    def _experiment_tag(self, experiment_id: str, key: str, value: str | None) -> None:
         self.store.writer.event(
             experiment_id, experiment_id, schema.EVENT_EXPERIMENT_TAG, key, value
         )

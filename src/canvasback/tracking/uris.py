@@ -43,9 +43,10 @@ def store_path(uri: str, *, purpose: str = "logging and reading runs") -> Path:
     """The local path of a store URI: a path, a ``file:`` or a ``canvasback:`` URI.
 
     ``canvasback:///path`` is the URI a launched run's process gets as
-    ``MLFLOW_TRACKING_URI``: a scheme of its own, so that MLflow itself refuses it
-    rather than writing its own files into the store (until a plugin maps it). The
-    string is parsed by the one parser of store strings (``_config.parse_store``); an
+    ``MLFLOW_TRACKING_URI``: a scheme of its own, so that MLflow itself never writes its
+    own files into the store: it logs through canvasback's plugin for that scheme, or
+    refuses the URI where the plugin is not installed.
+    The string is parsed by the one parser of store strings (``_config.parse_store``); an
     ``s3://`` store is refused for ``purpose`` until the store runs on object storage.
     """
     address = _config.parse_store(uri, given_as="Tracking URI")
