@@ -34,6 +34,7 @@ from canvasback.query.runs import (
 from canvasback.query.search import (
     runs_frame,
     search_runs,
+    search_runs_table,
     select_runs,
 )
 
@@ -49,5 +50,6 @@ __all__ = [
     "runs_with_tag",
     "search_experiments",
     "search_runs",
+    "search_runs_table",
     "select_runs",
 ]
