@@ -328,6 +328,13 @@ class Client(ExperimentMethods):
             raise RunNotFoundError(self._no_run(run_id))
         return query.metric_history(catalog, run_id, key)
 
+    def metric_points(self, run_id: str) -> pa.Table:
+        """Every point of every metric of a run as an Arrow table (key, step, timestamp, value)."""
+        catalog = self.store.read()
+        if query.run_info(catalog, run_id, self.store.root) is None:
+            raise RunNotFoundError(self._no_run(run_id))
+        return query.metric_points(catalog, run_id)
+
     def search_runs(
         self,
         experiment_ids: str | list[str] | None = None,
