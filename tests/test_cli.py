@@ -6,7 +6,9 @@ nothing is written anywhere. Good ones keep working on a real store.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -435,16 +437,48 @@ def test_export_writes_runs_or_one_runs_metrics(filled, tmp_path):
     ]
 
 
+def test_in_a_terminal_the_columns_that_do_not_fit_are_named_not_folded(filled):
+    root, ids = filled
+    leader, follower = pty.openpty()
+    base = {k: v for k, v in os.environ.items() if k != "CANVASBACK_STORE"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "canvasback", "runs", "--store", root, "-x", "digits"],
+        stdout=follower,
+        stderr=subprocess.PIPE,
+        env={**base, "COLUMNS": "72", "LINES": "40"},
+    ) as child:
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO: the child closed the terminal
+            while chunk := os.read(leader, 65536):
+                shown += chunk
+        assert child.wait(timeout=120) == 0, child.stderr.read()
+    os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown.decode())
+    lines = text.replace("\r", "").splitlines()
+    assert max(len(line) for line in lines) <= 72
+    assert ids["high"] in text  # an id is never folded
+    assert "not shown (too wide for the terminal):" in text
+    assert "start_time" in text.split("not shown")[1]  # named under the table
+
+
 def test_compact_and_gc(tmp_path):
     root = tmp_path / "store"
-    client = Client(root)
-    kept, dropped = (client.create_run(None, run_name=n).info.run_id for n in ("kept", "dropped"))
-    for run_id in (kept, dropped):
+    client = registry.Client(root)
+    kept, dropped, registered = (
+        client.create_run(None, run_name=n).info.run_id for n in ("kept", "dropped", "registered")
+    )
+    for run_id in (kept, dropped, registered):
         client.log_metric(run_id, "loss", 1.0)
         client.set_terminated(run_id)
+    folder = tmp_path / "model"
+    sklearn.save_model(LogisticRegression().fit([[0.0], [1.0]], [0, 1]), folder)
+    client.log_artifacts(registered, folder, "model")
     client.flush()
+    client.register_model(f"runs:/{registered}/model", "kept-model")
     client.log_text(dropped, "bye", "notes.txt")
     client.delete_run(dropped)
+    client.delete_run(registered)
     client.flush()
     compacted = canvasback("compact", "--store", root)
     assert compacted.returncode == 0, compacted.stderr
@@ -455,6 +489,9 @@ def test_compact_and_gc(tmp_path):
     assert collected.returncode == 0, collected.stderr
     assert "canvasback gc: purged 1 deleted run(s)" in collected.stdout
     assert f"purged: {dropped}" in collected.stdout
+    assert f"kept 1 deleted run(s) that registered model versions come from: {registered}" in (
+        collected.stdout
+    )
     fresh = Client(root)
     with pytest.raises(cb.RunNotFoundError):
         fresh.get_run(dropped)
