@@ -164,6 +164,10 @@ def test_recover_works_on_a_store(store):
     result = canvasback("recover", root)
     assert result.returncode == 0, result.stderr
     assert f"wrote 0 row(s) in 0 file(s) to {root}" in result.stdout
+    as_option = canvasback("recover", "--store", root)  # as every other command takes it
+    assert as_option.returncode == 0, as_option.stderr
+    assert as_option.stdout == result.stdout
+    refused(canvasback("recover", root, "--store", root / "other"), "two stores given")
     # A short folder: a long path (a pytest-xdist worker's) is shortened in the message.
     with tempfile.TemporaryDirectory(prefix="cb-") as folder:
         result = canvasback("recover", cwd=folder)  # ./canvasback-store: none here
