@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -266,6 +267,8 @@ def test_reproduce_refuses_a_run_it_did_not_launch():
 
 def test_the_command_line_runs_a_notebook(store, train):
     env = {"CANVASBACK_STORE": str(store), "PATH": str(Path(sys.executable).parent)}
+    if "PYTHONPATH" in os.environ:  # the canvasback this test imported, not another one
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     result = subprocess.run(
         [
             sys.executable,
@@ -285,11 +288,39 @@ def test_the_command_line_runs_a_notebook(store, train):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "FINISHED" in result.stdout
+    # One line, naming the experiment; nothing of the kernel's own log (its warning that
+    # it talks over TCP, an interrupt caught at shutdown) reaches the terminal.
+    assert result.stderr == ""
+    assert len(result.stdout.splitlines()) == 1
+    assert "FINISHED in experiment 'Default' (id 0)" in result.stdout
     run_id = re.search(r"run ([0-9a-f]{32})", result.stdout).group(1)
     run = cb.get_run(run_id)
     assert run.data.params["lr"] == "0.25"  # text from the command line, read as a float
     assert run.data.params["label"] == "cli"
+
+
+@pytest.mark.usefixtures("store")
+def test_a_kernel_that_never_starts_fails_the_run_with_what_it_said(tmp_path, train, monkeypatch):
+    spec = tmp_path / "kernels" / "kernels" / "broken"
+    spec.mkdir(parents=True)
+    said = "No module named ipykernel_launcher (a broken environment)"
+    code = f"import sys; sys.stderr.write({said!r}); sys.exit(3)"
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", code, "{connection_file}"],
+                "language": "python",
+                "display_name": "broken",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(spec.parents[1]))
+    with pytest.warns(notebooks.NotebookRunWarning, match="Kernel died"):
+        run = cb.run_notebook(train, kernel_name="broken")
+    assert run.info.status == "FAILED"
+    assert run.data.tags["canvasback.notebook.failed_cell"] == "-1"
+    text = Path(cb.client().download_artifacts(run.run_id, notebooks.ERROR_ARTIFACT)).read_text()
+    assert f"The kernel's log ended with:\n{said}" in text
 
 
 # -- bad input: each refused before anything runs ------------------------------------------
