@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 
 import pytest
 import traitlets
@@ -195,8 +196,9 @@ def test_x_axis(runs, widgets):
 
 def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     w = widgets(runs)
-    # The line, the hover rule and the click target; smoothing adds the smoothed line.
-    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 3
+    # The line, a dot for a run of one point, the hover rule and the click target;
+    # smoothing adds the smoothed line.
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 4
     parallel_before = w.data_parallel
     w.set_state({"smoothing": 0.8})
     history = rows(w.data_history)
@@ -204,7 +206,7 @@ def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     assert all(s is not None for s in smoothed)  # every point is its own bucket here
     assert smoothed[0] == pytest.approx(1.0)
     assert smoothed[-1] > math.exp(-199 / 60)  # an EMA lags behind a falling curve
-    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 4
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 5
     assert w.data_parallel is parallel_before  # other panels untouched
     with pytest.raises(traitlets.TraitError):
         w.smoothing = 1.5
@@ -263,6 +265,57 @@ def test_refresh_request_reads_new_points(runs, widgets):
     assert max(r["x"] for r in rows(w.data_history)) == 500
     error, _ = w.handle_request("drop_tables", {})
     assert "unknown request kind" in error["error"]
+
+
+# --------------------------------------------------------------------------- logged once
+def _marks(node):
+    """The mark types of a spec and everything under it."""
+    if isinstance(node, dict):
+        mark = node.get("mark")
+        if mark is not None:
+            yield mark["type"] if isinstance(mark, dict) else mark
+        for value in node.values():
+            yield from _marks(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _marks(value)
+
+
+@pytest.mark.usefixtures("store")
+def test_metrics_logged_once_are_drawn_as_a_value_per_run(widgets, tmp_path):
+    # scikit-learn's usual run: one test score per run, beside a per-epoch loss.
+    ids = []
+    for c in (0.1, 1.0, 10.0):
+        with canvasback.start_run(run_name=f"svc C={c}", params={"C": c}, live=False) as run:
+            canvasback.log_metric("test_acc", 0.8 + c / 100)
+            for epoch in range(5):
+                canvasback.log_metric("loss", c / (epoch + 1), step=epoch)
+        ids.append(run.run_id)
+    w = widgets(ids, metrics=["loss", "test_acc"])
+    cells = {cell["title"]["text"]: cell for cell in w.panels["history"]["spec"]["concat"]}
+    assert set(_marks(cells["test_acc"])) == {"bar", "text"}  # a bar per run, no line
+    assert "line" in set(_marks(cells["loss"]))
+    # Drawn as the saved view and chart.save draw it: three bars, each run's value, and
+    # no axis around the one step they were logged at.
+    svg = w.save(tmp_path / "history.svg", panel="history").read_text()
+    assert svg.count('aria-roledescription="bar"') == 3
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert {"0.801", "0.81", "0.9"} <= set(texts)
+    assert {"svc C=0.1", "svc C=1.0", "svc C=10.0"} <= set(texts)
+    assert texts.count("step") == 1  # the loss panel's axis only
+
+
+@pytest.mark.usefixtures("store")
+def test_a_run_with_one_point_among_lines_is_a_dot(widgets, tmp_path):
+    ids = []
+    for steps in (1, 6):
+        with canvasback.start_run(run_name=f"{steps} steps", live=False) as run:
+            for step in range(steps):
+                canvasback.log_metric("loss", 1 / (step + 1), step=step)
+        ids.append(run.run_id)
+    w = widgets(ids)
+    svg = w.save(tmp_path / "history.svg", panel="history").read_text()
+    assert svg.count('aria-roledescription="point"') == 1
 
 
 # --------------------------------------------------------------------------- static view
