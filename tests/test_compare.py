@@ -180,6 +180,33 @@ def test_metric_choice(runs, widgets):
     assert w.status == "3 runs · 1 metric · 600 points"
 
 
+def test_chosen_metrics_stay_chosen_as_the_selection_changes(runs, widgets):
+    table = StandInTable(selected_ids=runs[:1])
+    w = widgets(table, metrics=["loss"])
+    assert w.metrics == ["loss"]
+    table.selected_ids = []  # nothing selected for a moment: no metrics to show
+    table.selected_ids = runs[1:]
+    assert w.metrics == ["loss"]
+    assert {r["key"] for r in rows(w.data_history)} == {"loss"}
+    w.set_state({"metrics": ["acc"]})  # chosen in the view
+    table.selected_ids = []
+    table.selected_ids = runs
+    assert w.metrics == ["acc"]
+
+
+@pytest.mark.usefixtures("store")
+def test_a_chosen_metric_the_runs_lack_comes_back_with_runs_that_have_it(widgets):
+    with_val = make_run("with val", {"lr": 0.1}, steps=5, keys=("loss", "val_loss"))
+    without = make_run("without", {"lr": 0.2}, steps=5, keys=("loss", "acc"))
+    table = StandInTable(selected_ids=[with_val])
+    w = widgets(table, metrics=["val_loss"])
+    table.selected_ids = [without]
+    assert w.metrics == ["acc", "loss"]  # the default, meanwhile
+    w.set_state({"metrics": ["loss"]})  # a choice in the view, among what it offers
+    table.selected_ids = [with_val, without]
+    assert w.metrics == ["loss", "val_loss"]
+
+
 def test_x_axis(runs, widgets):
     w = widgets(runs)
     w.set_state({"x": "wall_time"})

@@ -22,7 +22,9 @@ def runs(store):  # noqa: ARG001  # the store the runs go to
         with canvasback.start_run(
             experiment="dash", run_name=f"lr={lr}", params={"lr": lr}, live=False
         ) as run:
-            canvasback.log_history({"loss": [lr * (50 - i) for i in range(50)]})
+            canvasback.log_history(
+                {"loss": [lr * (50 - i) for i in range(50)], "acc": [i / 50 for i in range(50)]}
+            )
         ids.append(run.run_id)
     return ids
 
@@ -38,6 +40,15 @@ def test_selection_in_the_table_drives_the_charts(runs):
     assert sorted(dash.compare.run_ids) == sorted(runs[:2])
     assert set(dash.selected["run_id"]) == set(runs[:2])
     assert set(dash.compare.history()["run_id"]) == set(runs[:2])
+
+
+def test_the_chosen_metrics_stay_as_the_selection_changes(runs):
+    dash = canvasback.dashboard("dash", metrics=["loss"])
+    dash.table.selected_ids = runs[:1]
+    dash.table.selected_ids = []  # a click that clears the selection
+    dash.table.selected_ids = runs[2:4]
+    assert dash.compare.metrics == ["loss"]
+    assert set(dash.compare.history()["key"]) == {"loss"}
 
 
 @pytest.mark.usefixtures("runs")

@@ -121,6 +121,10 @@ class Compare(_static.StaticRepr, BaseWidget):
     ) -> None:
         self._store = resolve_store(store, runs)
         self._quiet_depth = 1  # no observer work until the first full load below
+        # The metrics the user chose (here or in the view), kept whatever runs come and go:
+        # charted whenever the runs have any of them, else the default shows meanwhile.
+        chosen = kwargs.get("metrics")
+        self._chosen_metrics: list[str] | None = [str(m) for m in chosen] if chosen else None
         self._source: Any = None
         self._frame = pd.DataFrame({"run_id": pd.Series(dtype=object)})
         self._names: dict[str, str] = {}
@@ -250,6 +254,12 @@ class Compare(_static.StaticRepr, BaseWidget):
     def _on_fetch(self, change: Mapping[str, Any]) -> None:
         if self._quiet_depth:
             return
+        if change["name"] == "metrics":
+            # The view offers only the metrics these runs have: a choice made there keeps
+            # the chosen metrics that these runs lack, for runs that have them.
+            absent = set(self._chosen_metrics or []) - set(self.available_metrics)
+            kept = [m for m in self._chosen_metrics or [] if m in absent]
+            self._chosen_metrics = list(dict.fromkeys([*change["new"], *kept])) or None
         if change["name"] == "x" and self.x_range is not None:
             with self._quiet():
                 self.set_trait("x_range", None)  # a range of another axis means nothing here
@@ -305,8 +315,8 @@ class Compare(_static.StaticRepr, BaseWidget):
                 {"run_id": r, "label": self._names[r], "color": c}
                 for r, c in zip(ids, colours, strict=True)
             ]
-            if not self.metrics or not set(self.metrics) & set(metrics):
-                self.metrics = metrics[:DEFAULT_KEYS]
+            chosen = [m for m in self._chosen_metrics or [] if m in set(metrics)]
+            self.metrics = chosen or metrics[:DEFAULT_KEYS]
             if self.scatter_param not in params:
                 self.scatter_param = default_scatter_param(self._frame, params)
             if self.scatter_metric not in metrics:
