@@ -294,6 +294,35 @@ def test_refresh_request_reads_new_points(runs, widgets):
     assert "unknown request kind" in error["error"]
 
 
+# --------------------------------------------------------------------------- params
+@pytest.mark.usefixtures("store")
+def test_runs_with_different_params_compare_in_json_with_missing_values_as_none(widgets):
+    shared = {"lr": 0.1, "depth": 3, "seed": 1, "opt": "adam", "batch": 32, "epochs": 5}
+    made = {"canvasback.env.python": "3.11.7", "canvasback.env.user": "ana"}
+    ids = []
+    for name, extra in (("dropout", {"dropout": 0.1}), ("momentum", {"momentum": 0.9})):
+        params = {**shared, **extra, "lr": 0.1 if name == "dropout" else 0.01}
+        with canvasback.start_run(run_name=name, params=params, tags=made, live=False) as run:
+            canvasback.log_metric("loss", 0.5)
+        ids.append(run.run_id)
+    w = widgets(ids)
+    state, _paths, _buffers = _remove_buffers(w.get_state())
+    json.dumps(state, allow_nan=False)  # what a kernel sends: NaN is no JSON
+    table = w.panels["params"]["table"]
+    rows = {row["key"]: row for row in table["rows"]}
+    assert rows["dropout"]["values"] == ["0.1", None]  # the view shows None as "—"
+    assert rows["momentum"]["values"] == [None, "0.9"]
+    params = [row["key"] for row in table["rows"] if row["kind"] == "param"]
+    assert params == ["batch", "depth", "dropout", "epochs", "lr", "momentum", "opt", "seed"]
+    differ = [row["key"] for row in table["rows"] if row["differs"]]
+    assert differ == ["dropout", "lr", "momentum"]  # python and user are the same
+    assert {rows["env · python"]["kind"], rows["env · user"]["kind"]} == {"provenance"}
+    # The saved view shows a missing value as the run table does.
+    html = w._static_html()
+    assert "nan" not in html.lower().replace("nanos", "")
+    assert "<td>—</td>" in html
+
+
 # --------------------------------------------------------------------------- logged once
 def _marks(node):
     """The mark types of a spec and everything under it."""

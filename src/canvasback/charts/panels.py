@@ -192,10 +192,14 @@ def params_payload(runs: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
     """The params table as JSON: run columns (with colours) and one row per param.
 
     Each row says whether its values differ across runs, so the front end can hide the
-    others without asking Python again.
+    others without asking Python again, and whether it is a ``param`` or a tag of the
+    run's code or environment (``provenance``), so that it counts them apart. A value a
+    run lacks is None.
     """
-    table = with_provenance(params_table(runs, names), runs, names)
+    params = params_table(runs, names)
+    table = with_provenance(params, runs, names)
     differ = set(differing(table))
+    own = set(params.index)
     ids = [str(r) for r in runs["run_id"]]
     colours = palette(len(ids))
     return {
@@ -204,7 +208,14 @@ def params_payload(runs: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
             for run_id, colour in zip(ids, colours, strict=True)
         ],
         "rows": [
-            {"key": str(key), "values": list(row), "differs": key in differ}
-            for key, row in table.iterrows()
+            {
+                "key": str(key),
+                # Rows as the array they are: a row as a Series would infer pandas' string
+                # dtype, which reads None as NaN (no JSON).
+                "values": [None if value is None else str(value) for value in row],
+                "differs": key in differ,
+                "kind": "param" if key in own else "provenance",
+            }
+            for key, row in zip(table.index, table.to_numpy(dtype=object), strict=True)
         ],
     }
