@@ -170,6 +170,35 @@ def test_follows_the_real_run_table(runs, widgets):
         table.close()
 
 
+@pytest.mark.usefixtures("store")
+def test_a_run_table_with_nothing_selected_shows_its_newest_runs(widgets):
+    ids = [make_run(f"r{i}", {"lr": i / 10}, steps=3) for i in range(7)]
+
+    def newest(**search):
+        return list(canvasback.search_runs(max_results=5, **search)["run_id"])  # as MLflow
+
+    table = canvasback.widgets.runs(sort=[{"column": "run_name", "descending": False}])
+    try:
+        w = widgets(table)
+        assert w.run_ids == newest()
+        assert (
+            w.status == "Showing the 5 newest runs; select runs to choose · 2 metrics · 30 points"
+        )
+        table.selected_ids = ids[:2]
+        assert w.run_ids == ids[:2]
+        assert w.status.startswith("2 runs · ")
+        table.selected_ids = []  # cleared: the newest again
+        assert w.run_ids == newest()
+        table.filter = "params.lr < 0.25"  # the newest of the runs the table shows
+        assert w.run_ids == newest(filter_string="params.lr < 0.25")
+        assert set(w.run_ids) == set(ids[:3])
+        assert w.status.startswith("Showing all 3 runs; select runs to choose")
+        table.selected_ids = list(w.run_ids)  # the same runs, chosen now
+        assert w.status.startswith("3 runs · ")
+    finally:
+        table.close()
+
+
 # --------------------------------------------------------------------------- controls
 def test_metric_choice(runs, widgets):
     w = widgets(runs)

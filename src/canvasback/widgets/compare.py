@@ -62,6 +62,8 @@ _LOG = logging.getLogger(__name__)
 HISTORY_BUDGET: Final = 24_000
 STATIC_HISTORY_BUDGET: Final = 2_000
 DEFAULT_KEYS: Final = 4
+# Runs shown while a followed run table has none selected (the dashboard's rule too).
+NEWEST: Final = 5
 DATASETS: Final = ("history", "parallel", "scatter", "finals")
 _CHART_PANELS: Final = ("history", "parallel", "scatter", "bars")
 
@@ -126,6 +128,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         chosen = kwargs.get("metrics")
         self._chosen_metrics: list[str] | None = [str(m) for m in chosen] if chosen else None
         self._source: Any = None
+        self._newest = False  # showing a table's newest runs, none being selected
         self._frame = pd.DataFrame({"run_id": pd.Series(dtype=object)})
         self._names: dict[str, str] = {}
         self._history_table = pa.table({})
@@ -139,8 +142,8 @@ class Compare(_static.StaticRepr, BaseWidget):
             if missing:
                 msg = f"No run with id {', '.join(map(repr, missing))} in {self._store.root}"
                 raise RunNotFoundError(msg)
-            self.run_ids = ids
             self._follow(runs)
+            self.run_ids = ids if self._source is None else self._source_ids()
         self._quiet_depth = 0
         self._reload()
 
@@ -193,7 +196,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         source, self._source = self._source, None
         if source is not None:
             with contextlib.suppress(Exception):  # the table may already be gone
-                source.unobserve(self._on_source, names=["selected_ids"])
+                source.unobserve(self._on_source, names=["selected_ids", "generation"])
         super().close()
 
     # -- front-end requests ------------------------------------------------------------
@@ -230,10 +233,26 @@ class Compare(_static.StaticRepr, BaseWidget):
             return
         if hasattr(runs, "selected_ids"):
             runs.observe(self._on_source, names=["selected_ids"])
+            if hasattr(runs, "newest_ids"):
+                # Its rows change (a filter, another experiment): so may its newest runs.
+                runs.observe(self._on_source, names=["generation"])
             self._source = runs
 
+    def _source_ids(self) -> list[str]:
+        """The source's selection; with none, a run table's newest runs."""
+        chosen = [str(r) for r in self._source.selected_ids]
+        self._newest = not chosen and hasattr(self._source, "newest_ids")
+        return [str(r) for r in self._source.newest_ids(NEWEST)] if self._newest else chosen
+
     def _on_source(self, change: Mapping[str, Any]) -> None:
-        self.run_ids = [str(r) for r in change["new"]]
+        if change["name"] == "generation" and not self._newest:
+            return  # the selection is what is shown, whatever the table's rows
+        newest = self._newest
+        ids = self._source_ids()
+        if ids != self.run_ids:
+            self.run_ids = ids
+        elif newest != self._newest:
+            self.status = self._status()  # the same runs, now chosen (or no longer)
 
     # -- observers ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -388,9 +407,15 @@ class Compare(_static.StaticRepr, BaseWidget):
             for dataset, payload in data.items():
                 setattr(self, f"data_{dataset}", payload)
             self.panels = {name: panels[name] for name in PANELS if name in panels}
-            self.status = status_text(
-                self._frame, len(self._settings().metrics), self._history_table
-            )
+            self.status = self._status()
+
+    def _status(self) -> str:
+        return status_text(
+            self._frame,
+            len(self._settings().metrics),
+            self._history_table,
+            newest=NEWEST if self._newest else None,
+        )
 
     # -- static view -------------------------------------------------------------------
     def _static_html(self) -> str | None:
