@@ -199,6 +199,47 @@ def test_a_run_table_with_nothing_selected_shows_its_newest_runs(widgets):
         table.close()
 
 
+def _scale_colours(spec):
+    """Run label -> colour of every colour scale in a spec (each must agree)."""
+    found: dict[str, str] = {}
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            scale = node.get("scale") if node.get("field") == "run" else None
+            if isinstance(scale, dict) and "range" in scale:
+                for label, colour in zip(scale["domain"], scale["range"], strict=True):
+                    assert found.setdefault(label, colour) == colour, label
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def test_a_run_keeps_its_colour_in_every_chart_as_the_selection_changes(runs, widgets):
+    table = StandInTable(selected_ids=runs)
+    w = widgets(table)
+    colour = {r["run_id"]: r["color"] for r in w.run_info}
+    assert len(set(colour.values())) == 3
+    label = {r["run_id"]: r["label"] for r in w.run_info}
+    for selection in ([runs[2]], [runs[2], runs[0]], runs[1:], runs):
+        table.selected_ids = selection
+        assert {r["run_id"]: r["color"] for r in w.run_info} == {r: colour[r] for r in selection}
+        for name in ("history", "parallel", "scatter", "bars"):
+            spec = w.panels[name].get("spec")
+            if spec is not None:
+                assert _scale_colours(spec) == {label[r]: colour[r] for r in selection}, name
+        table_runs = w.panels["params"]["table"]["runs"]
+        assert {r["run_id"]: r["color"] for r in table_runs} == {r: colour[r] for r in selection}
+    # Another comparison in the kernel colours them alike, and a new run takes a colour
+    # that its companions do not have.
+    newcomer = make_run("newcomer", {"lr": 0.5, "opt": "adam", "seed": 2})
+    other = widgets([newcomer, runs[1]])
+    colours = {r["run_id"]: r["color"] for r in other.run_info}
+    assert colours[runs[1]] == colour[runs[1]]
+    assert colours[newcomer] != colour[runs[1]]
+
+
 # --------------------------------------------------------------------------- controls
 def test_metric_choice(runs, widgets):
     w = widgets(runs)

@@ -107,19 +107,29 @@ def run_labels(runs: pd.DataFrame) -> dict[str, str]:
     return labels
 
 
-def color_scale(labels: Sequence[str]) -> alt.Scale:
-    """The same colour for a run in every chart: an explicit domain and range."""
-    return alt.Scale(domain=list(labels), range=palette(len(labels)))
+def color_scale(labels: Sequence[str], colors: Sequence[str] | None = None) -> alt.Scale:
+    """The same colour for a run in every chart: an explicit domain and range.
+
+    ``colors`` gives each label's colour (in the same order); by default the palette's.
+    """
+    if colors is not None and len(colors) != len(labels):
+        msg = f"{len(colors)} colours for {len(labels)} runs: give one colour per run"
+        raise ValueError(msg)
+    return alt.Scale(domain=list(labels), range=list(colors or palette(len(labels))))
 
 
 def run_color(
     labels: Sequence[str],
     *,
+    colors: Sequence[str] | None = None,
     legend: bool = True,
     title: str = "run",
     symbol_size: float | None = None,
 ) -> alt.Color:
-    """Colour by run label; the legend lists runs in the given order."""
+    """Colour by run label; the legend lists runs in the given order.
+
+    ``colors`` gives each label's colour, in the same order; by default the palette's.
+    """
     legend_spec: alt.Legend | None = None
     if legend:
         # Solid symbols even where the marks are faint (raw lines behind smoothed ones).
@@ -129,7 +139,7 @@ def run_color(
         if len(labels) > LEGEND_WRAP:  # a long list reads better in columns under the chart
             options.update(orient="bottom", columns=4)
         legend_spec = alt.Legend(**options)
-    return alt.Color("run:N", scale=color_scale(labels), legend=legend_spec, title=title)
+    return alt.Color("run:N", scale=color_scale(labels, colors), legend=legend_spec, title=title)
 
 
 def focus_opacity(on: float, off: float) -> Any:  # noqa: ANN401 - an Altair condition object

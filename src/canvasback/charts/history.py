@@ -132,6 +132,7 @@ def history_chart(
     history: pd.DataFrame,
     *,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     keys: Sequence[str] | None = None,
     x: str = "step",
     x_title: str | None = None,
@@ -153,7 +154,8 @@ def history_chart(
     ``interactive=False`` leaves out what only a live chart needs (for static images).
     Interactive charts also show, on hover, every run's value at the nearest x, and
     report a drag across a panel as the interval parameter ``history_zoom``;
-    ``x_range`` fixes the x axis to a zoomed range.
+    ``x_range`` fixes the x axis to a zoomed range. ``colors`` are the runs' colours, in
+    the order of ``runs``.
     """
     if x not in X_TITLES:
         msg = f"x must be one of {', '.join(X_TITLES)}, not {x!r}"
@@ -173,7 +175,7 @@ def history_chart(
     # clipped lines keep that the plot's top edge, so the titles of a row stay in line.
     y_axis = alt.Axis(tickCount=5, labelFlush=True)
     y_enc = alt.Y("value:Q", title=None, scale=y_scale, axis=y_axis)
-    color = run_color(labels)
+    color = run_color(labels, colors=colors)
     tooltip: list[Any] = [
         alt.Tooltip("run:N"),
         alt.Tooltip("key:N", title="metric"),
@@ -188,7 +190,7 @@ def history_chart(
     # each cell's bounds and drift out of line; a title framed by the group does not.
     for i, key in enumerate(panels):
         if key in once:
-            cells.append(_value_cell(i, key, labels, width, height))
+            cells.append(_value_cell(i, key, color, labels, width, height))
             continue
         raw = (
             base.mark_line(strokeWidth=1 if smoothed else 1.75, interpolate="linear", clip=True)
@@ -269,7 +271,9 @@ def logged_once(history: pd.DataFrame) -> set[str]:
     return {str(key) for key, count in most.items() if count <= 1}
 
 
-def _value_cell(index: int, key: str, labels: Sequence[str], width: int, height: int) -> Any:  # noqa: ANN401 - an Altair layer
+def _value_cell(
+    index: int, key: str, color: alt.Color, labels: Sequence[str], width: int, height: int
+) -> Any:  # noqa: ANN401 - an Altair layer
     """A key logged once per run: a bar per run of its value, in the runs' colours."""
     value = alt.X("value:Q", title=None, axis=alt.Axis(tickCount=4))
     base = alt.Chart().encode(
@@ -279,7 +283,7 @@ def _value_cell(index: int, key: str, labels: Sequence[str], width: int, height:
     bars = (
         base.mark_bar(cornerRadiusEnd=2, height={"band": 0.7}, clip=True)
         .encode(
-            color=run_color(labels),
+            color=color,
             opacity=focus_opacity(1.0, 0.25),
             tooltip=[
                 alt.Tooltip("run:N"),

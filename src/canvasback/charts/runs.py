@@ -179,6 +179,7 @@ def parallel_coordinates(
     data: pd.DataFrame,
     *,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     name: str = "parallel",
     inline: bool = False,
     width: int | None = None,
@@ -214,7 +215,7 @@ def parallel_coordinates(
         .mark_rule(color="#c8c8c8", strokeWidth=1)
         .encode(y=alt.YDatum(0, axis=None, scale=y_scale), y2=alt.Y2Datum(1))
     )
-    color = run_color(labels)
+    color = run_color(labels, colors=colors)
     lines = runs_only.mark_line(strokeWidth=2).encode(
         y=y, color=color, detail="run:N", order="order:Q", opacity=focus_opacity(0.9, 0.12)
     )
@@ -289,6 +290,7 @@ def param_scatter(
     x_title: str,
     y_title: str,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     log_x: bool | None = None,
     log_y: bool = False,
     name: str = "scatter",
@@ -317,7 +319,7 @@ def param_scatter(
         .encode(
             x=x,
             y=alt.Y("y:Q", title=y_title, scale=y_scale),
-            color=run_color(labels, symbol_size=90),
+            color=run_color(labels, colors=colors, symbol_size=90),
             opacity=focus_opacity(0.95, 0.2),
             tooltip=[
                 alt.Tooltip("run:N"),
@@ -357,6 +359,7 @@ def final_bars(
     data: pd.DataFrame,
     *,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     keys: Sequence[str] | None = None,
     name: str = "finals",
     inline: bool = False,
@@ -376,7 +379,7 @@ def final_bars(
         base.mark_bar(cornerRadiusEnd=2, height={"band": 0.72})
         .encode(
             x=alt.X("value:Q", title=None, axis=alt.Axis(tickCount=4)),
-            color=run_color(labels, legend=False),
+            color=run_color(labels, colors=colors, legend=False),
             opacity=focus_opacity(1.0, 0.25),
             tooltip=[
                 alt.Tooltip("run:N"),

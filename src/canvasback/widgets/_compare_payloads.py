@@ -51,11 +51,13 @@ def arrow_bytes(frame: pd.DataFrame) -> bytes:
     return arrow_ipc_bytes(pa.Table.from_pandas(frame, preserve_index=False))
 
 
-def params_panel(frame: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
+def params_panel(
+    frame: pd.DataFrame, names: dict[str, str], colors: dict[str, str]
+) -> dict[str, Any]:
     """The params tab's payload: the table, or why there is none."""
     if frame.empty:
         return {"title": PANELS["params"], "message": "No runs to compare."}
-    payload = params_payload(frame, names)
+    payload = params_payload(frame, names, colors)
     if not payload["rows"]:
         return {"title": PANELS["params"], "message": "These runs have logged no params."}
     return {"title": PANELS["params"], "table": payload}

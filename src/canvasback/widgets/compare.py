@@ -44,6 +44,7 @@ from canvasback.widgets._compare_payloads import (
     status_text,
 )
 from canvasback.widgets._compare_static import static_view
+from canvasback.widgets._run_colors import run_colors
 from canvasback.widgets._sources import resolve_store, run_ids
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         self._newest = False  # showing a table's newest runs, none being selected
         self._frame = pd.DataFrame({"run_id": pd.Series(dtype=object)})
         self._names: dict[str, str] = {}
+        self._colors: dict[str, str] = {}  # run id -> its colour in the kernel
         self._history_table = pa.table({})
         self._history = pd.DataFrame()
         self._x_title = charts.X_TITLES["step"]
@@ -326,13 +328,12 @@ class Compare(_static.StaticRepr, BaseWidget):
         columns = [str(c) for c in self._frame.columns]
         metrics = sorted(c.removeprefix("metrics.") for c in columns if c.startswith("metrics."))
         params = sorted(c.removeprefix("params.") for c in columns if c.startswith("params."))
-        colours = charts.palette(len(ids))
+        self._colors = run_colors(ids)
         with self._quiet():
             self.available_metrics = metrics
             self.available_params = params
             self.run_info = [
-                {"run_id": r, "label": self._names[r], "color": c}
-                for r, c in zip(ids, colours, strict=True)
+                {"run_id": r, "label": self._names[r], "color": self._colors[r]} for r in ids
             ]
             chosen = [m for m in self._chosen_metrics or [] if m in set(metrics)]
             self.metrics = chosen or metrics[:DEFAULT_KEYS]
@@ -389,7 +390,12 @@ class Compare(_static.StaticRepr, BaseWidget):
             )
         chart_names = [n for n in names if n in _CHART_PANELS]
         built = build_panels(
-            self._frame, self._names, self._history, self._settings(), only=chart_names
+            self._frame,
+            self._names,
+            self._history,
+            self._settings(),
+            colors=self._colors,
+            only=chart_names,
         )
         panels = dict(self.panels)
         data: dict[str, bytes] = {}
@@ -402,7 +408,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             if panel.spec is None:
                 data.update(dict.fromkeys(panel_datasets(name), b""))
         if "params" in names:
-            panels["params"] = params_panel(self._frame, self._names)
+            panels["params"] = params_panel(self._frame, self._names, self._colors)
         with self._quiet():
             for dataset, payload in data.items():
                 setattr(self, f"data_{dataset}", payload)
@@ -427,7 +433,12 @@ class Compare(_static.StaticRepr, BaseWidget):
                 table, self._names, x=self.x, smoothing=self.smoothing
             )
         panels = build_panels(
-            self._frame, self._names, history, self._settings(), interactive=False
+            self._frame,
+            self._names,
+            history,
+            self._settings(),
+            colors=self._colors,
+            interactive=False,
         )
         return static_view(
             panels,
