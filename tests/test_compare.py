@@ -328,6 +328,27 @@ def test_scatter_axes(runs, widgets):
     assert spec["encoding"]["y"]["title"] == "loss"
 
 
+@pytest.mark.usefixtures("store")
+def test_the_scatter_shows_a_param_that_varies_between_the_runs_shown(widgets):
+    seed_0 = make_run("seed 0", {"lr": 0.1, "seed": 0}, steps=5)
+    seed_1 = make_run("seed 1", {"lr": 0.1, "seed": 1}, steps=5)
+    small = make_run("small lr", {"lr": 0.01, "seed": 0}, steps=5)
+    table = StandInTable(selected_ids=[seed_0, seed_1])
+    w = widgets(table)
+    assert w.scatter_param == "seed"  # the one that varies between these two
+    table.selected_ids = [seed_0, small]
+    assert w.scatter_param == "lr"  # seed is 0 in both now
+    assert "message" not in w.panels["scatter"]
+    # A param the user chose stays chosen, and the chart says why it is flat.
+    w.set_state({"scatter_param": "seed"})
+    table.selected_ids = []
+    table.selected_ids = [seed_0, small]
+    assert w.scatter_param == "seed"
+    assert w.panels["scatter"]["message"] == (
+        "seed has the same value in every run: choose a param that varies."
+    )
+
+
 def test_selection_from_the_front_end(runs, widgets):
     w = widgets(runs)
     seen = []

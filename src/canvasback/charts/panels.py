@@ -19,6 +19,7 @@ from canvasback.charts.runs import (
     parallel_data,
     param_scatter,
     scatter_data,
+    varies,
 )
 
 if TYPE_CHECKING:
@@ -154,6 +155,10 @@ def _scatter_panel(
     panel.data = {"scatter": rows}
     if rows.empty:
         panel.message = "No run has both this param and this metric."
+    elif len(runs) > 1 and not varies(runs[f"params.{s.scatter_param}"]):
+        panel.message = (
+            f"{s.scatter_param} has the same value in every run: choose a param that varies."
+        )
     return panel
 
 

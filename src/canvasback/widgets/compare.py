@@ -67,6 +67,7 @@ DEFAULT_KEYS: Final = 4
 NEWEST: Final = 5
 DATASETS: Final = ("history", "parallel", "scatter", "finals")
 _CHART_PANELS: Final = ("history", "parallel", "scatter", "bars")
+_SCATTER_AXES: Final = ("scatter_param", "scatter_metric")
 
 
 def _data_trait() -> traitlets.Bytes:
@@ -128,6 +129,8 @@ class Compare(_static.StaticRepr, BaseWidget):
         # charted whenever the runs have any of them, else the default shows meanwhile.
         chosen = kwargs.get("metrics")
         self._chosen_metrics: list[str] | None = [str(m) for m in chosen] if chosen else None
+        # The scatter's axes chosen by the user; the others follow the runs shown.
+        self._chosen_axes = {k: str(kwargs[k]) for k in _SCATTER_AXES if kwargs.get(k)}
         self._source: Any = None
         self._newest = False  # showing a table's newest runs, none being selected
         self._frame = pd.DataFrame({"run_id": pd.Series(dtype=object)})
@@ -297,9 +300,10 @@ class Compare(_static.StaticRepr, BaseWidget):
         if not self._quiet_depth:
             self._update(("history",))
 
-    @traitlets.observe("scatter_param", "scatter_metric")
-    def _on_scatter(self, _change: object) -> None:
+    @traitlets.observe(*_SCATTER_AXES)
+    def _on_scatter(self, change: Mapping[str, Any]) -> None:
         if not self._quiet_depth:
+            self._chosen_axes[change["name"]] = str(change["new"])
             self._update(("scatter",))
 
     @traitlets.observe("params")
@@ -337,10 +341,15 @@ class Compare(_static.StaticRepr, BaseWidget):
             ]
             chosen = [m for m in self._chosen_metrics or [] if m in set(metrics)]
             self.metrics = chosen or metrics[:DEFAULT_KEYS]
-            if self.scatter_param not in params:
-                self.scatter_param = default_scatter_param(self._frame, params)
-            if self.scatter_metric not in metrics:
-                self.scatter_metric = next((m for m in self.metrics if m in metrics), "")
+            # An axis the user chose stays while the runs have it; the others are
+            # chosen again for the runs shown (a param that varies between them).
+            param = self._chosen_axes.get("scatter_param", "")
+            self.scatter_param = (
+                param if param in params else default_scatter_param(self._frame, params)
+            )
+            metric = self._chosen_axes.get("scatter_metric", "")
+            default_metric = next((m for m in self.metrics if m in metrics), "")
+            self.scatter_metric = metric if metric in metrics else default_metric
             self.selected_ids = [r for r in self.selected_ids if r in set(ids)]
             self._update((*_CHART_PANELS, "params"), fetch=True)
 
