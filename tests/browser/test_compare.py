@@ -186,6 +186,30 @@ def test_clicking_a_bar_selects_its_run(mounted, runs):
     wait_selected(page, [ids[label]])
 
 
+def test_a_metric_logged_once_is_a_bar_per_run_that_selects_it(harness, store):
+    del store  # a fresh store of its own
+    ids = []
+    for c in (0.1, 1.0, 10.0):
+        with canvasback.start_run(run_name=f"svc C={c}", params={"C": c}, live=False) as run:
+            canvasback.log_metric("test_acc", 0.8 + c / 100)
+            for epoch in range(5):
+                canvasback.log_metric("loss", c / (epoch + 1), step=epoch)
+        ids.append(run.run_id)
+    widget = compare(ids, metrics=["loss", "test_acc"])
+    page = harness.mount("compare", widget_state(widget))
+    page.wait_for_selector("section[data-panel=history][data-state=rendered]")
+    bars = "section[data-panel=history] g[class*=history_value_] path"
+    assert page.locator(bars).count() == 3
+    assert page.locator(HIT_LINES).count() == 3  # the loss panel keeps its lines
+    label = label_of(page, bars, 1)
+    page.locator(bars).nth(1).click()
+    names = [f"svc C={c}" for c in (0.1, 1.0, 10.0)]
+    wait_selected(page, [dict(zip(names, ids, strict=True))[label]])
+    harness.offline.screenshot("compare_logged_once", full_page=True)
+    assert harness.offline.errors == []
+    widget.close()
+
+
 def test_run_names_are_text_never_markup(mounted, harness):
     page, _ = mounted
     legend = page.locator("section[data-panel=history] g.role-legend-label text")

@@ -281,7 +281,7 @@ def _value_cell(
         x=value,
     )
     bars = (
-        base.mark_bar(cornerRadiusEnd=2, height={"band": 0.7}, clip=True)
+        base.mark_bar(cornerRadiusEnd=2, height={"band": 0.7})
         .encode(
             color=color,
             opacity=focus_opacity(1.0, 0.25),
