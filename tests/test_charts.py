@@ -109,8 +109,10 @@ def test_history_spec_structure():
     assert [view["title"]["text"] for view in spec["concat"]] == ["loss", "acc"]
     assert spec["concat"][1]["transform"] == [{"filter": {"field": "key", "equal": "acc"}}]
     layers = spec["concat"][0]["layer"]
-    assert [layer["mark"]["type"] for layer in layers] == ["line", "line", "rule", "line"]
-    raw, smooth, hover, hit = layers
+    assert [layer["mark"]["type"] for layer in layers] == ["line", "point", "line", "rule", "line"]
+    raw, dot, smooth, hover, hit = layers
+    # A run of one point draws no line: a dot shows it.
+    assert dot["transform"][-1] == {"filter": "datum.points == 1"}
     # The hover rule lists every run's value at its step, under the click targets.
     assert hover["transform"][0]["pivot"] == "run"
     assert [t["title"] for t in hover["encoding"]["tooltip"][1:]] == list(labels.values())
@@ -137,8 +139,8 @@ def test_history_spec_options():
     rows = history_rows(labels)
     plain = charts.history_chart(rows, x="wall_time", log_y=True).to_dict()
     raw = plain["concat"][0]["layer"][0]
-    # No smoothing: the raw line, the hover rule and the line's click target.
-    assert len(plain["concat"][0]["layer"]) == 3
+    # No smoothing: the raw line, the dot of a lone point, the hover rule and the click target.
+    assert len(plain["concat"][0]["layer"]) == 4
     assert raw["encoding"]["x"]["type"] == "temporal"
     assert raw["encoding"]["x"]["title"] == "wall time"
     assert raw["encoding"]["y"]["scale"]["type"] == "log"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 
 import pytest
 import traitlets
@@ -169,6 +170,76 @@ def test_follows_the_real_run_table(runs, widgets):
         table.close()
 
 
+@pytest.mark.usefixtures("store")
+def test_a_run_table_with_nothing_selected_shows_its_newest_runs(widgets):
+    ids = [make_run(f"r{i}", {"lr": i / 10}, steps=3) for i in range(7)]
+
+    def newest(**search):
+        return list(canvasback.search_runs(max_results=5, **search)["run_id"])  # as MLflow
+
+    table = canvasback.widgets.runs(sort=[{"column": "run_name", "descending": False}])
+    try:
+        w = widgets(table)
+        assert w.run_ids == newest()
+        assert (
+            w.status == "Showing the 5 newest runs; select runs to choose · 2 metrics · 30 points"
+        )
+        table.selected_ids = ids[:2]
+        assert w.run_ids == ids[:2]
+        assert w.status.startswith("2 runs · ")
+        table.selected_ids = []  # cleared: the newest again
+        assert w.run_ids == newest()
+        table.filter = "params.lr < 0.25"  # the newest of the runs the table shows
+        assert w.run_ids == newest(filter_string="params.lr < 0.25")
+        assert set(w.run_ids) == set(ids[:3])
+        assert w.status.startswith("Showing all 3 runs; select runs to choose")
+        table.selected_ids = list(w.run_ids)  # the same runs, chosen now
+        assert w.status.startswith("3 runs · ")
+    finally:
+        table.close()
+
+
+def _scale_colours(spec):
+    """Run label -> colour of every colour scale in a spec (each must agree)."""
+    found: dict[str, str] = {}
+    stack = [spec]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            scale = node.get("scale") if node.get("field") == "run" else None
+            if isinstance(scale, dict) and "range" in scale:
+                for label, colour in zip(scale["domain"], scale["range"], strict=True):
+                    assert found.setdefault(label, colour) == colour, label
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def test_a_run_keeps_its_colour_in_every_chart_as_the_selection_changes(runs, widgets):
+    table = StandInTable(selected_ids=runs)
+    w = widgets(table)
+    colour = {r["run_id"]: r["color"] for r in w.run_info}
+    assert len(set(colour.values())) == 3
+    label = {r["run_id"]: r["label"] for r in w.run_info}
+    for selection in ([runs[2]], [runs[2], runs[0]], runs[1:], runs):
+        table.selected_ids = selection
+        assert {r["run_id"]: r["color"] for r in w.run_info} == {r: colour[r] for r in selection}
+        for name in ("history", "parallel", "scatter", "bars"):
+            spec = w.panels[name].get("spec")
+            if spec is not None:
+                assert _scale_colours(spec) == {label[r]: colour[r] for r in selection}, name
+        table_runs = w.panels["params"]["table"]["runs"]
+        assert {r["run_id"]: r["color"] for r in table_runs} == {r: colour[r] for r in selection}
+    # Another comparison in the kernel colours them alike, and a new run takes a colour
+    # that its companions do not have.
+    newcomer = make_run("newcomer", {"lr": 0.5, "opt": "adam", "seed": 2})
+    other = widgets([newcomer, runs[1]])
+    colours = {r["run_id"]: r["color"] for r in other.run_info}
+    assert colours[runs[1]] == colour[runs[1]]
+    assert colours[newcomer] != colour[runs[1]]
+
+
 # --------------------------------------------------------------------------- controls
 def test_metric_choice(runs, widgets):
     w = widgets(runs)
@@ -177,6 +248,33 @@ def test_metric_choice(runs, widgets):
     assert {r["key"] for r in rows(w.data_finals)} == {"loss"}
     assert [v["title"]["text"] for v in w.panels["history"]["spec"]["concat"]] == ["loss"]
     assert w.status == "3 runs · 1 metric · 600 points"
+
+
+def test_chosen_metrics_stay_chosen_as_the_selection_changes(runs, widgets):
+    table = StandInTable(selected_ids=runs[:1])
+    w = widgets(table, metrics=["loss"])
+    assert w.metrics == ["loss"]
+    table.selected_ids = []  # nothing selected for a moment: no metrics to show
+    table.selected_ids = runs[1:]
+    assert w.metrics == ["loss"]
+    assert {r["key"] for r in rows(w.data_history)} == {"loss"}
+    w.set_state({"metrics": ["acc"]})  # chosen in the view
+    table.selected_ids = []
+    table.selected_ids = runs
+    assert w.metrics == ["acc"]
+
+
+@pytest.mark.usefixtures("store")
+def test_a_chosen_metric_the_runs_lack_comes_back_with_runs_that_have_it(widgets):
+    with_val = make_run("with val", {"lr": 0.1}, steps=5, keys=("loss", "val_loss"))
+    without = make_run("without", {"lr": 0.2}, steps=5, keys=("loss", "acc"))
+    table = StandInTable(selected_ids=[with_val])
+    w = widgets(table, metrics=["val_loss"])
+    table.selected_ids = [without]
+    assert w.metrics == ["acc", "loss"]  # the default, meanwhile
+    w.set_state({"metrics": ["loss"]})  # a choice in the view, among what it offers
+    table.selected_ids = [with_val, without]
+    assert w.metrics == ["loss", "val_loss"]
 
 
 def test_x_axis(runs, widgets):
@@ -195,8 +293,9 @@ def test_x_axis(runs, widgets):
 
 def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     w = widgets(runs)
-    # The line, the hover rule and the click target; smoothing adds the smoothed line.
-    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 3
+    # The line, a dot for a run of one point, the hover rule and the click target;
+    # smoothing adds the smoothed line.
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 4
     parallel_before = w.data_parallel
     w.set_state({"smoothing": 0.8})
     history = rows(w.data_history)
@@ -204,7 +303,7 @@ def test_smoothing_resends_rows_and_adds_a_layer(runs, widgets):
     assert all(s is not None for s in smoothed)  # every point is its own bucket here
     assert smoothed[0] == pytest.approx(1.0)
     assert smoothed[-1] > math.exp(-199 / 60)  # an EMA lags behind a falling curve
-    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 4
+    assert len(w.panels["history"]["spec"]["concat"][0]["layer"]) == 5
     assert w.data_parallel is parallel_before  # other panels untouched
     with pytest.raises(traitlets.TraitError):
         w.smoothing = 1.5
@@ -227,6 +326,27 @@ def test_scatter_axes(runs, widgets):
     spec = w.panels["scatter"]["spec"]
     assert spec["encoding"]["x"]["type"] == "nominal"
     assert spec["encoding"]["y"]["title"] == "loss"
+
+
+@pytest.mark.usefixtures("store")
+def test_the_scatter_shows_a_param_that_varies_between_the_runs_shown(widgets):
+    seed_0 = make_run("seed 0", {"lr": 0.1, "seed": 0}, steps=5)
+    seed_1 = make_run("seed 1", {"lr": 0.1, "seed": 1}, steps=5)
+    small = make_run("small lr", {"lr": 0.01, "seed": 0}, steps=5)
+    table = StandInTable(selected_ids=[seed_0, seed_1])
+    w = widgets(table)
+    assert w.scatter_param == "seed"  # the one that varies between these two
+    table.selected_ids = [seed_0, small]
+    assert w.scatter_param == "lr"  # seed is 0 in both now
+    assert "message" not in w.panels["scatter"]
+    # A param the user chose stays chosen, and the chart says why it is flat.
+    w.set_state({"scatter_param": "seed"})
+    table.selected_ids = []
+    table.selected_ids = [seed_0, small]
+    assert w.scatter_param == "seed"
+    assert w.panels["scatter"]["message"] == (
+        "seed has the same value in every run: choose a param that varies."
+    )
 
 
 def test_selection_from_the_front_end(runs, widgets):
@@ -263,6 +383,86 @@ def test_refresh_request_reads_new_points(runs, widgets):
     assert max(r["x"] for r in rows(w.data_history)) == 500
     error, _ = w.handle_request("drop_tables", {})
     assert "unknown request kind" in error["error"]
+
+
+# --------------------------------------------------------------------------- params
+@pytest.mark.usefixtures("store")
+def test_runs_with_different_params_compare_in_json_with_missing_values_as_none(widgets):
+    shared = {"lr": 0.1, "depth": 3, "seed": 1, "opt": "adam", "batch": 32, "epochs": 5}
+    made = {"canvasback.env.python": "3.11.7", "canvasback.env.user": "ana"}
+    ids = []
+    for name, extra in (("dropout", {"dropout": 0.1}), ("momentum", {"momentum": 0.9})):
+        params = {**shared, **extra, "lr": 0.1 if name == "dropout" else 0.01}
+        with canvasback.start_run(run_name=name, params=params, tags=made, live=False) as run:
+            canvasback.log_metric("loss", 0.5)
+        ids.append(run.run_id)
+    w = widgets(ids)
+    state, _paths, _buffers = _remove_buffers(w.get_state())
+    json.dumps(state, allow_nan=False)  # what a kernel sends: NaN is no JSON
+    table = w.panels["params"]["table"]
+    rows = {row["key"]: row for row in table["rows"]}
+    assert rows["dropout"]["values"] == ["0.1", None]  # the view shows None as "—"
+    assert rows["momentum"]["values"] == [None, "0.9"]
+    params = [row["key"] for row in table["rows"] if row["kind"] == "param"]
+    assert params == ["batch", "depth", "dropout", "epochs", "lr", "momentum", "opt", "seed"]
+    differ = [row["key"] for row in table["rows"] if row["differs"]]
+    assert differ == ["dropout", "lr", "momentum"]  # python and user are the same
+    assert {rows["env · python"]["kind"], rows["env · user"]["kind"]} == {"provenance"}
+    # The saved view shows a missing value as the run table does.
+    html = w._static_html()
+    assert "nan" not in html.lower().replace("nanos", "")
+    assert "<td>—</td>" in html
+
+
+# --------------------------------------------------------------------------- logged once
+def _marks(node):
+    """The mark types of a spec and everything under it."""
+    if isinstance(node, dict):
+        mark = node.get("mark")
+        if mark is not None:
+            yield mark["type"] if isinstance(mark, dict) else mark
+        for value in node.values():
+            yield from _marks(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _marks(value)
+
+
+@pytest.mark.usefixtures("store")
+def test_metrics_logged_once_are_drawn_as_a_value_per_run(widgets, tmp_path):
+    # scikit-learn's usual run: one test score per run, beside a per-epoch loss.
+    ids = []
+    for c in (0.1, 1.0, 10.0):
+        with canvasback.start_run(run_name=f"svc C={c}", params={"C": c}, live=False) as run:
+            canvasback.log_metric("test_acc", 0.8 + c / 100)
+            for epoch in range(5):
+                canvasback.log_metric("loss", c / (epoch + 1), step=epoch)
+        ids.append(run.run_id)
+    w = widgets(ids, metrics=["loss", "test_acc"])
+    cells = {cell["title"]["text"]: cell for cell in w.panels["history"]["spec"]["concat"]}
+    assert set(_marks(cells["test_acc"])) == {"bar", "text"}  # a bar per run, no line
+    assert "line" in set(_marks(cells["loss"]))
+    # Drawn as the saved view and chart.save draw it: three bars, each run's value, and
+    # no axis around the one step they were logged at.
+    svg = w.save(tmp_path / "history.svg", panel="history").read_text()
+    assert svg.count('aria-roledescription="bar"') == 3
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert {"0.801", "0.81", "0.9"} <= set(texts)
+    assert {"svc C=0.1", "svc C=1.0", "svc C=10.0"} <= set(texts)
+    assert texts.count("step") == 1  # the loss panel's axis only
+
+
+@pytest.mark.usefixtures("store")
+def test_a_run_with_one_point_among_lines_is_a_dot(widgets, tmp_path):
+    ids = []
+    for steps in (1, 6):
+        with canvasback.start_run(run_name=f"{steps} steps", live=False) as run:
+            for step in range(steps):
+                canvasback.log_metric("loss", 1 / (step + 1), step=step)
+        ids.append(run.run_id)
+    w = widgets(ids)
+    svg = w.save(tmp_path / "history.svg", panel="history").read_text()
+    assert svg.count('aria-roledescription="point"') == 1
 
 
 # --------------------------------------------------------------------------- static view

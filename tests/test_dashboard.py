@@ -22,7 +22,9 @@ def runs(store):  # noqa: ARG001  # the store the runs go to
         with canvasback.start_run(
             experiment="dash", run_name=f"lr={lr}", params={"lr": lr}, live=False
         ) as run:
-            canvasback.log_history({"loss": [lr * (50 - i) for i in range(50)]})
+            canvasback.log_history(
+                {"loss": [lr * (50 - i) for i in range(50)], "acc": [i / 50 for i in range(50)]}
+            )
         ids.append(run.run_id)
     return ids
 
@@ -30,14 +32,25 @@ def runs(store):  # noqa: ARG001  # the store the runs go to
 def test_selection_in_the_table_drives_the_charts(runs):
     dash = canvasback.dashboard("dash", metrics=["loss"])
     assert dash.table.total == len(runs)
-    # It opens with a few runs selected, so that its charts are never empty.
-    assert 0 < len(dash.compare.run_ids) <= 5
-    assert dash.compare.run_ids == dash.table.selected_ids
+    # With no run selected, the charts show the five newest and say so (compare's rule).
+    assert dash.table.selected_ids == []
+    newest = canvasback.search_runs(experiment_names=["dash"], max_results=5)["run_id"]
+    assert dash.compare.run_ids == list(newest)
+    assert dash.compare.status.startswith("Showing the 5 newest runs; select runs to choose")
 
     dash.table.selected_ids = runs[:2]  # as a click in the table does
     assert sorted(dash.compare.run_ids) == sorted(runs[:2])
     assert set(dash.selected["run_id"]) == set(runs[:2])
     assert set(dash.compare.history()["run_id"]) == set(runs[:2])
+
+
+def test_the_chosen_metrics_stay_as_the_selection_changes(runs):
+    dash = canvasback.dashboard("dash", metrics=["loss"])
+    dash.table.selected_ids = runs[:1]
+    dash.table.selected_ids = []  # a click that clears the selection
+    dash.table.selected_ids = runs[2:4]
+    assert dash.compare.metrics == ["loss"]
+    assert set(dash.compare.history()["key"]) == {"loss"}
 
 
 @pytest.mark.usefixtures("runs")

@@ -186,6 +186,14 @@ def a_run_set_rebuilt_and_paged(run_set):
 
 
 @case
+def the_newest_runs_of_a_sorted_run_set(run_set):
+    """RunSet.newest: the newest runs that pass the filter, whatever the sort."""
+    by_name = SortKey(parse_column("run_name"), descending=False)
+    run_set.rebuild(parse_filter("params.opt = 'adam'"), [by_name])
+    return lambda: run_set.newest(2)
+
+
+@case
 def the_columns_a_run_set_could_show(run_set):
     """RunSet.available: every key column, counted and typed in one scan."""
     return lambda: run_set.available(run_set.scope)
