@@ -61,7 +61,7 @@ def test_projects_is_wired_into_the_package_and_its_layer():
     assert capture.capture_hook in current_context().hooks.run_create
     for name in ("run_notebook", "run_project", "sweep", "reproduce", "set_capture", "run"):
         assert name in cb.__all__
-    config = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    config = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
     (layers,) = [  # the package's layers (the store's own contract has containers)
         c["layers"]
         for c in config["tool"]["importlinter"]["contracts"]

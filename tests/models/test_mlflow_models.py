@@ -22,7 +22,7 @@ from canvasback.models import PickleLoadWarning, UntrustedModelError
 # MLflow runs in a venv of its own, built on first use.
 pytestmark = [pytest.mark.slow, pytest.mark.wheel, pytest.mark.usefixtures("store")]
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")

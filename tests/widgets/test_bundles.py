@@ -17,7 +17,7 @@ from pathlib import Path
 import altair as alt
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "src" / "canvasback" / "static"
 ENTRIES = sorted(
     path.stem

@@ -23,7 +23,7 @@ from canvasback.widgets._base import table_from_ipc_bytes
 from canvasback.widgets._table_html import format_number
 from canvasback.widgets.run_table import RunTable
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 XSS = "<img src=x onerror=alert(1)>"
 ADJECTIVES = ("brisk", "calm", "deft", "eager", "fond", "gentle", "keen")
 NOUNS = (

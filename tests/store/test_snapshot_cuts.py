@@ -14,7 +14,7 @@ import time
 import warnings
 
 import pytest
-from tests.test_snapshots import assert_same_as_full_resolve, folder, log_runs, read, state
+from tests.store.test_snapshots import assert_same_as_full_resolve, folder, log_runs, read, state
 
 import canvasback
 from canvasback.query import search
