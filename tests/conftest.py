@@ -20,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -234,3 +235,50 @@ def wait_for(condition, *, timeout: float = 30.0, what: str = "condition"):
 def wait():
     """The ``wait_for`` helper, as a fixture (tests are not a package)."""
     return wait_for
+
+
+PYPROJECT: Final = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+@pytest.fixture(scope="session")
+def mlflow_entry_points(tmp_path_factory) -> Path:
+    """A folder for a child's ``PYTHONPATH`` that gives MLflow canvasback's plugin.
+
+    MLflow finds plugins by the entry points of the distributions on ``sys.path``: the
+    folder holds a ``.dist-info`` whose ``entry_points.txt`` is written from
+    ``pyproject.toml``'s table, as an install writes it (``make setup`` installs
+    canvasback with them), so a child finds the plugin of this checkout's code.
+    """
+    groups = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"]
+    folder = tmp_path_factory.mktemp("entry-points")
+    dist = folder / "canvasback_mlflow_entry_points-0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: canvasback-mlflow-entry-points\nVersion: 0\n"
+    )
+    lines = []
+    for group, targets in groups.items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {target}" for name, target in targets.items()]
+        lines.append("")
+    (dist / "entry_points.txt").write_text("\n".join(lines))
+    return folder
+
+
+def mlflow_child_env(entry_points: Path, tracking_uri: str | None = None) -> dict[str, str]:
+    """A child's environment in which MLflow finds the plugin (and a store, if given)."""
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(entry_points), env.get("PYTHONPATH", "")])
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env.pop("MLFLOW_REGISTRY_URI", None)
+    if tracking_uri is None:
+        env.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+    return env
+
+
+@pytest.fixture(scope="session")
+def mlflow_env():
+    """The ``mlflow_child_env`` helper, as a fixture (tests are not a package)."""
+    return mlflow_child_env

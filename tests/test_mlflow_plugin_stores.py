@@ -500,3 +500,26 @@ def test_canvasbacks_own_logged_models_are_mlflows_and_a_purged_ones_gone(tracki
     with pytest.raises(MlflowException) as caught:
         tracking.get_logged_model(info.model_id)
     assert code(caught.value) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_canvasbacks_own_logged_model_is_its_runs_output_tagged_with_its_versions(
+    tracking, cb, root
+):
+    """MLflow's UI lists a run's models by its outputs, and shows them registered by the
+    versions tag MLflow's register_model sets: canvasback's registry is the source."""
+    canvasback.set_store(root)
+    with canvasback.start_run(live=False) as run:
+        info = canvasback.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]), name="lin")
+    outputs = tracking.get_run(run.info.run_id).outputs.model_outputs
+    assert [(m.model_id, m.step) for m in outputs] == [(info.model_id, 0)]
+    assert "mlflow.modelVersions" not in tracking.get_logged_model(info.model_id).tags
+    cb.register_model(info.model_uri, "lin-reg")
+    cb.register_model(f"runs:/{run.info.run_id}/lin", "lin-reg")
+    registered = [{"name": "lin-reg", "version": "1"}, {"name": "lin-reg", "version": "2"}]
+    found = tracking.get_logged_model(info.model_id)
+    assert json.loads(found.tags["mlflow.modelVersions"]) == registered
+    (searched,) = tracking.search_logged_models(["0"])
+    assert json.loads(searched.tags["mlflow.modelVersions"]) == registered
+    cb.delete_model_version("lin-reg", 1)
+    found = tracking.get_logged_model(info.model_id)
+    assert json.loads(found.tags["mlflow.modelVersions"]) == registered[1:]

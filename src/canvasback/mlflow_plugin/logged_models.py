@@ -14,17 +14,19 @@ which is its ``source_run_id``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import LoggedModel, LoggedModelStatus, Metric
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT
+from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 from mlflow.utils.search_utils import SearchLoggedModelsUtils
 from mlflow.utils.validation import _validate_logged_model_name
 
 from canvasback.exceptions import INVALID_STATE, RESOURCE_DOES_NOT_EXIST
-from canvasback.mlflow_plugin import uris
+from canvasback.mlflow_plugin import entities, uris
 from canvasback.mlflow_plugin.errors import mlflow_error, translate_errors
 from canvasback.store import layout
 from canvasback.tracking import logged_models, validation
@@ -172,7 +174,32 @@ class LoggedModelStoreMethods:
             state.apply(change)
         return state
 
-    def _entity(self, model_id: str, state: _State) -> LoggedModel:
+    def _registered(self, run_id: str | None = None) -> dict[str, list[dict[str, str]]]:
+        """The registered versions of each logged model (of one run's, if given).
+
+        MLflow's ``register_model`` tags the model it registers with its versions
+        (``mlflow.modelVersions``), and MLflow's UI reads that tag to show a run's models
+        as registered; canvasback's registry knows the versions of every model, however
+        they were registered, so the tag is made from it.
+        """
+        where = None if run_id is None else f"run_id = '{validation.given_run_id(run_id)}'"
+        found: dict[str, list[dict[str, str]]] = {}
+        versions = self.client.search_model_versions(where, order_by=["name", "version_number"])
+        for version in versions:
+            model_id = entities.model_id_of(self.client.store, version.source)
+            if model_id is not None:
+                found.setdefault(model_id, []).append(
+                    {"name": version.name, "version": str(version.version)}
+                )
+        return found
+
+    def _entity(
+        self, model_id: str, state: _State, registered: dict[str, list[dict[str, str]]]
+    ) -> LoggedModel:
+        tags = dict(state.tags)
+        tags.pop(MLFLOW_MODEL_VERSIONS, None)
+        if model_id in registered:
+            tags[MLFLOW_MODEL_VERSIONS] = json.dumps(registered[model_id])
         metrics = [
             Metric(k, v, ts, step, model_id=model_id, run_id=run, dataset_name=d, dataset_digest=g)
             for k, v, ts, step, run, d, g in state.metrics
@@ -189,7 +216,7 @@ class LoggedModelStoreMethods:
             source_run_id=state.source_run_id,
             status=LoggedModelStatus(state.status),
             status_message=state.status_message,
-            tags=state.tags,
+            tags=tags,
             params=state.params,
             metrics=metrics,
         )
@@ -203,7 +230,8 @@ class LoggedModelStoreMethods:
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
         """A logged model (RESOURCE_DOES_NOT_EXIST if unknown or deleted)."""
-        return self._entity(model_id, self._live(model_id, allow_deleted=allow_deleted))
+        state = self._live(model_id, allow_deleted=allow_deleted)
+        return self._entity(model_id, state, self._registered(state.run_id))
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         """Set a logged model's final status (READY or FAILED)."""
@@ -269,11 +297,12 @@ class LoggedModelStoreMethods:
             msg = "Invalid datasets: each needs a dataset_name"
             raise validation.InvalidInputError(msg)
         wanted = {str(e) for e in experiment_ids}
+        registered = self._registered()
         models = []
         for model_id in logged_models.model_ids(self.client.store):
             state = self._state(model_id)
             if state is not None and not state.deleted and state.experiment_id in wanted:
-                models.append(self._entity(model_id, state))
+                models.append(self._entity(model_id, state, registered))
         found = SearchLoggedModelsUtils.filter_logged_models(models, filter_string, datasets)
         ordered = SearchLoggedModelsUtils.sort(found, order_by)
         page, token = SearchLoggedModelsUtils.paginate(

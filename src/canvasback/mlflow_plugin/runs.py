@@ -18,6 +18,7 @@ from mlflow.entities import (
     Run,
     RunStatus,
 )
+from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.utils.mlflow_tags import (
     MLFLOW_DATASET_CONTEXT,
@@ -255,3 +256,16 @@ class RunStoreMethods:
         )
         run_ids, token = page(list(frame["run_id"]), offset, max_results)
         return run_reads.page_of_runs(self.client, self.root, run_ids), token
+
+    def _search_datasets(self, experiment_ids: Sequence[str]) -> list[_DatasetSummary]:
+        """The datasets the experiments' runs used (the runs page's dataset filter).
+
+        MLflow's server calls it when its store has it (and answers 500 when not): each
+        (experiment, name, digest, context) once, at most 1,000, as MLflow's stores do.
+        """
+        return [
+            _DatasetSummary(experiment_id, name, digest, context)
+            for experiment_id, name, digest, context in run_reads.dataset_summaries(
+                self.client, [str(e) for e in experiment_ids]
+            )
+        ]
