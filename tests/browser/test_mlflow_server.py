@@ -13,14 +13,8 @@ pages (overview, traces) show their empty state: the plugin answers their reads 
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -84,13 +78,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     url: str
@@ -110,47 +97,18 @@ class Server:
             return json.loads(answer.read())
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:  # noqa: S310
-            return bool(answer.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def start_mlflow(
-    command: str, root: Path, folder: Path, entry_points: Path, mlflow_env: Any
+    command: str, root: Path, folder: Path, env: dict[str, str], helpers: Any
 ) -> Iterator[Server]:
     """``mlflow <command>`` on the store, until it answers ``/health``; stopped after."""
-    port = _free_port()
+    free_port, running_server = helpers
+    port = free_port()
     args = [sys.executable, "-m", "mlflow", command, "--backend-store-uri", uris.store_uri(root)]
     args += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    log_path = folder / f"mlflow-{command}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            args,
-            cwd=folder,  # MLflow's server may write beside it (./mlartifacts): not the repo
-            env=mlflow_env(entry_points),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # the server leads a group: its workers stop with it
-        )
-    server = Server(f"http://127.0.0.1:{port}", log_path)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _answers(server.url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                state = "exited" if proc.poll() is not None else "did not answer"
-                pytest.fail(f"mlflow {command} {state}:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)  # the next probe; the condition is /health's answer
-        yield server
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+    url = f"http://127.0.0.1:{port}"
+    # In a folder of its own: MLflow's server may write beside it (./mlartifacts).
+    with running_server(args, f"{url}/health", env=env, cwd=folder) as log:
+        yield Server(url, log)
 
 
 @pytest.fixture(scope="module")
@@ -159,9 +117,11 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
     mlflow_entry_points: Path,
     mlflow_env: Any,
+    server_helpers: Any,
 ) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("mlflow-server")
-    yield from start_mlflow("server", seeded.root, folder, mlflow_entry_points, mlflow_env)
+    env = mlflow_env(mlflow_entry_points)
+    yield from start_mlflow("server", seeded.root, folder, env, server_helpers)
 
 
 API = "/api/2.0/mlflow"
@@ -203,8 +163,11 @@ def test_mlflow_server_answers_the_rest_api_from_the_store(server, seeded):
     assert summaries == {}  # the runs logged no dataset
 
 
-def test_mlflow_ui_serves_the_same_store(seeded, tmp_path, mlflow_entry_points, mlflow_env):
-    for server in start_mlflow("ui", seeded.root, tmp_path, mlflow_entry_points, mlflow_env):
+def test_mlflow_ui_serves_the_same_store(
+    seeded, tmp_path, mlflow_entry_points, mlflow_env, server_helpers
+):
+    env = mlflow_env(mlflow_entry_points)
+    for server in start_mlflow("ui", seeded.root, tmp_path, env, server_helpers):
         check_rest_api(server, seeded)
 
 
