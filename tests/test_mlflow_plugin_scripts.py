@@ -252,6 +252,64 @@ def test_sklearn_autolog_logs_a_fit_into_the_store(store, run_python):
     assert datasets == [("train",)]
 
 
+def test_lightgbm_autolog_logs_params_each_iterations_metrics_and_the_model(store, run_python):
+    found = result(
+        run_python,
+        """
+        import json, mlflow
+        import lightgbm as lgb
+        from sklearn.datasets import load_iris
+
+        X, y = load_iris(return_X_y=True, as_frame=True)
+        mlflow.set_experiment("boosted")
+        mlflow.lightgbm.autolog()
+        train = lgb.Dataset(X.iloc[::2], y.iloc[::2])
+        valid = lgb.Dataset(X.iloc[1::2], y.iloc[1::2], reference=train)
+        params = {"objective": "multiclass", "num_class": 3, "learning_rate": 0.2,
+                  "num_leaves": 7, "verbose": -1}
+        history = {}
+        with mlflow.start_run() as run:
+            booster = lgb.train(params, train, num_boost_round=8, valid_sets=[valid],
+                                valid_names=["valid"],
+                                callbacks=[lgb.record_evaluation(history)])
+        print(json.dumps({
+            "run": run.info.run_id, "model_id": mlflow.last_logged_model().model_id,
+            "losses": history["valid"]["multi_logloss"],
+            "predicted": booster.predict(X.iloc[:5]).tolist(),
+        }))
+        """,
+    )
+    cb = canvasback.Client(store)
+    run = cb.get_run(found["run"])
+    assert run.info.experiment_id == cb.get_experiment_by_name("boosted").experiment_id
+    assert {"learning_rate": "0.2", "num_leaves": "7", "num_boost_round": "8"}.items() <= (
+        run.data.params.items()
+    )
+    history = cb.get_metric_history(found["run"], "valid-multi_logloss")
+    assert [m.step for m in history] == list(range(8))  # one point per boosting round
+    assert [m.value for m in history] == found["losses"]
+    paths = {
+        p
+        for (p,) in cb.sql("SELECT path FROM artifacts WHERE run_id = ?", [found["run"]]).fetchall()
+    }
+    assert {"model/MLmodel", "model/model.lgb", "feature_importance_gain.json"} <= paths
+    folder = cb.locate_model(f"models:/{found['model_id']}").path
+    assert "lightgbm" in (folder / "MLmodel").read_text()
+    # MLflow loads it back from the store (its lightgbm flavor; canvasback loads sklearn's).
+    loaded = result(
+        run_python,
+        """
+        import json, sys, mlflow
+        from sklearn.datasets import load_iris
+        X = load_iris(return_X_y=True, as_frame=True)[0]
+        booster = mlflow.lightgbm.load_model(f"models:/{sys.argv[1]}")
+        print(json.dumps(booster.predict(X.iloc[:5]).tolist()))
+        """,
+        found["model_id"],
+    )
+    assert loaded == found["predicted"]
+
+
 FILTERS = [
     "metrics.score > 4",
     "params.group = 'a' and metrics.score <= 7",
