@@ -127,8 +127,10 @@ def _no_shared_store(monkeypatch):
 
     ``make test`` sets that variable for the notebooks it runs under nbval: the tests here
     must neither write to that store nor find a default there that a user would not.
+    ``MLFLOW_TRACKING_URI`` names the default store too, when no ``CANVASBACK_STORE`` does.
     """
     monkeypatch.delenv("CANVASBACK_STORE", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
 @pytest.fixture(autouse=True)

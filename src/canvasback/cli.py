@@ -164,9 +164,9 @@ def recover(store: str | None) -> int:
     Rows a process could not write to the store (kept in a spill folder of the user's
     cache) are written into it, and registry and experiment calls (create, register,
     rename, delete) that a killed process left half done are completed or undone.
-    STORE is a store folder (default: CANVASBACK_STORE, else ./canvasback-store). Exit
-    status 0 when nothing is left to write, 1 when rows are still kept (the output says
-    where and why).
+    STORE is a store folder (default: CANVASBACK_STORE, MLFLOW_TRACKING_URI,
+    ./canvasback-store). Exit status 0 when nothing is left to write, 1 when rows are
+    still kept (the output says where and why).
     """
     from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
     from canvasback.store import open_store  # noqa: PLC0415
@@ -225,7 +225,10 @@ def _report_recovery(root: Path, report: ReplayReport, versions: int, experiment
     "--store",
     default=None,
     metavar="STORE",
-    help="The store folder, made if new (default: CANVASBACK_STORE, else ./canvasback-store).",
+    help=(
+        "The store folder, made if new (default: CANVASBACK_STORE, else MLFLOW_TRACKING_URI, "
+        "else ./canvasback-store)."
+    ),
 )
 def run(
     path: str,
@@ -285,7 +288,10 @@ _STORE_OPTION = click.option(
     "--store",
     default=None,
     metavar="STORE",
-    help="The store folder, made if new (default: CANVASBACK_STORE, else ./canvasback-store).",
+    help=(
+        "The store folder, made if new (default: CANVASBACK_STORE, else MLFLOW_TRACKING_URI, "
+        "else ./canvasback-store)."
+    ),
 )
 
 
