@@ -37,7 +37,8 @@ class Client(TrackingClient):
     Parameters
     ----------
     store
-        The store folder; defaults to ``CANVASBACK_STORE`` or ``./canvasback-store``.
+        The store folder; defaults to ``CANVASBACK_STORE``, else ``MLFLOW_TRACKING_URI``'s,
+        else ``./canvasback-store``.
 
     """
 
