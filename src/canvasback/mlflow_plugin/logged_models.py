@@ -15,7 +15,6 @@ which is its ``source_run_id``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import LoggedModel, LoggedModelStatus, Metric
@@ -29,8 +28,7 @@ from canvasback.exceptions import INVALID_STATE, RESOURCE_DOES_NOT_EXIST
 from canvasback.mlflow_plugin import entities, uris
 from canvasback.mlflow_plugin.errors import mlflow_error, translate_errors
 from canvasback.store import layout
-from canvasback.tracking import logged_models, validation
-from canvasback.tracking.client import RunNotFoundError
+from canvasback.tracking import logged_model_reads, logged_models, validation
 from canvasback.tracking.experiments import DEFAULT_EXPERIMENT_ID
 from canvasback.tracking.names import random_run_name
 
@@ -41,42 +39,10 @@ if TYPE_CHECKING:
     from mlflow.entities import LoggedModelParameter, LoggedModelTag
 
     from canvasback.registry import Client
+    from canvasback.tracking.logged_model_reads import ModelState
 
 HOLDER_TAG = "canvasback.logged_model"
 """The tag of a run made to hold a model MLflow created outside a run: the model's id."""
-
-
-@dataclass
-class _State:
-    """A logged model as its creation record and its log make it."""
-
-    experiment_id: str
-    name: str
-    run_id: str
-    artifact_path: str
-    created: int
-    updated: int
-    model_type: str | None = None
-    source_run_id: str | None = None
-    status: str = "READY"
-    status_message: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: list[list[Any]] = field(default_factory=list)
-    deleted: bool = False
-
-    def apply(self, change: dict[str, Any]) -> None:
-        self.updated = max(self.updated, int(change.get("time", 0)))
-        if "status" in change:
-            self.status, self.status_message = change["status"], change.get("status_message")
-        for key, value in change.get("tags", {}).items():
-            if value is None:
-                self.tags.pop(key, None)
-            else:
-                self.tags[key] = value
-        self.params.update(change.get("params", {}))
-        self.metrics.extend(change.get("metrics", []))
-        self.deleted = self.deleted or bool(change.get("deleted"))
 
 
 @translate_errors
@@ -143,36 +109,8 @@ class LoggedModelStoreMethods:
         logged_models.claim_path(store, run_id, path, model_id)
         return path
 
-    def _state(self, model_id: str) -> _State | None:
-        store = self.client.store
-        details = logged_models.read(store, model_id)
-        if details is None:
-            return None
-        run_id, path = str(details["run_id"]), str(details["artifact_path"])
-        created = details.get("time")
-        experiment_id = details.get("experiment_id")
-        if experiment_id is None or created is None:  # logged by canvasback's own log_model
-            try:
-                run = self.client.get_run(run_id).info
-            except RunNotFoundError:  # its run was purged, and its folder with it
-                return None
-            experiment_id, created = experiment_id or run.experiment_id, created or run.start_time
-        state = _State(
-            experiment_id=str(experiment_id),
-            name=str(details.get("name") or path.rsplit("/", 1)[-1]),
-            run_id=run_id,
-            artifact_path=path,
-            created=int(created),
-            updated=int(created),
-            model_type=details.get("model_type"),
-            source_run_id=details.get("source_run_id", run_id),
-            status=str(details.get("status", "READY")),
-            tags=dict(details.get("tags", {})),
-            params=dict(details.get("params", {})),
-        )
-        for change in logged_models.changes(store, model_id):
-            state.apply(change)
-        return state
+    def _state(self, model_id: str) -> ModelState | None:
+        return logged_model_reads.state(self.client, model_id)
 
     def _registered(self, run_id: str | None = None) -> dict[str, list[dict[str, str]]]:
         """The registered versions of each logged model (of one run's, if given).
@@ -194,7 +132,7 @@ class LoggedModelStoreMethods:
         return found
 
     def _entity(
-        self, model_id: str, state: _State, registered: dict[str, list[dict[str, str]]]
+        self, model_id: str, state: ModelState, registered: dict[str, list[dict[str, str]]]
     ) -> LoggedModel:
         tags = dict(state.tags)
         tags.pop(MLFLOW_MODEL_VERSIONS, None)
@@ -221,7 +159,7 @@ class LoggedModelStoreMethods:
             metrics=metrics,
         )
 
-    def _live(self, model_id: str, *, allow_deleted: bool = False) -> _State:
+    def _live(self, model_id: str, *, allow_deleted: bool = False) -> ModelState:
         state = self._state(model_id)
         if state is None or (state.deleted and not allow_deleted):
             msg = f"No logged model {model_id!r} in store {str(self.root)!r}"
@@ -247,13 +185,7 @@ class LoggedModelStoreMethods:
 
     def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
         """Set tags on a logged model."""
-        checked = {
-            validation.validate_key("tag", t.key): validation.tag_value(t.key, t.value)
-            for t in tags
-        }
-        self._live(model_id)
-        if checked:
-            logged_models.add_change(self.client.store, model_id, {"tags": checked})
+        logged_model_reads.set_tags(self.client, model_id, {t.key: t.value for t in tags})
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag from a logged model (RESOURCE_DOES_NOT_EXIST if it has none)."""
