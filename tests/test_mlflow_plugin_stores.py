@@ -523,3 +523,21 @@ def test_canvasbacks_own_logged_model_is_its_runs_output_tagged_with_its_version
     cb.delete_model_version("lin-reg", 1)
     found = tracking.get_logged_model(info.model_id)
     assert json.loads(found.tags["mlflow.modelVersions"]) == registered[1:]
+
+
+@pytest.mark.parametrize("user_id", [None, "someone"])
+def test_a_created_and_an_ended_run_are_answered_as_a_read_of_them_would_be(tracking, user_id):
+    """create_run and update_run_info answer from the client's handle, not a read back
+    (MLflow calls both for every run): what they return is what get_run reads after."""
+    parent = tracking.create_run("0", user_id, None, [], "parent")
+    tags = [RunTag("team", "vision"), RunTag("mlflow.parentRunId", parent.info.run_id)]
+    created = tracking.create_run("0", user_id, 1_000, tags, "child")
+    read = tracking.get_run(created.info.run_id)
+    assert created.info.to_proto() == read.info.to_proto()
+    assert created.data.tags == read.data.tags
+    assert created.data.tags["mlflow.runName"] == "child"
+    assert created.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert created.data.tags["mlflow.user"] == read.info.user_id == (user_id or read.info.user_id)
+    ended = tracking.update_run_info(created.info.run_id, RunStatus.KILLED, 5_000, None)
+    assert (ended.status, ended.end_time) == ("KILLED", 5_000)
+    assert ended.to_proto() == tracking.get_run(created.info.run_id).info.to_proto()
