@@ -119,6 +119,33 @@ def test_no_method_is_both_implemented_and_refused(kind):
     for klass in cls.__mro__[1:]:
         if klass.__module__.startswith("canvasback."):
             assert not set(vars(klass)) & set(cls.REFUSED), klass
+            assert not set(vars(klass)) & getattr(cls, "EMPTY", set()), klass
+    assert not set(cls.REFUSED) & getattr(cls, "EMPTY", set())
+
+
+def test_the_genai_reads_of_the_uis_pages_answer_empty_and_their_writes_are_refused():
+    """The store keeps no traces, scorers, evaluation datasets, issues or review queues:
+    a search or list of them answers empty (the UI's pages show their empty state); a
+    call that would make one, or read one by id, is refused."""
+    assert set(refusals.EMPTY_TRACKING) == TrackingStore.EMPTY
+    empty = {
+        name: getattr(TrackingStore, name)(object(), ["0"], "any")
+        for name in sorted(TrackingStore.EMPTY)
+    }
+    traces, token = empty.pop("search_traces")
+    assert (traces, token) == ([], None)
+    for name, answer in empty.items():
+        assert list(answer) == [], name
+        assert getattr(answer, "token", None) is None, name
+    assert {"start_trace", "log_spans", "get_trace", "create_dataset", "register_scorer"} <= set(
+        TrackingStore.REFUSED
+    )
+    assert (
+        TrackingBase.list_scorers_across_experiments(
+            TrackingStore.__new__(TrackingStore), ["0", "1"]
+        )
+        == []
+    )
 
 
 def test_pyproject_declares_mlflows_three_entry_points_to_the_plugin_classes():

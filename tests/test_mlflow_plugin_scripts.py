@@ -12,9 +12,6 @@ with canvasback's own API in this process, and what canvasback logged is read by
 from __future__ import annotations
 
 import json
-import os
-import tomllib
-from pathlib import Path
 
 import pytest
 from sklearn.datasets import load_iris
@@ -25,36 +22,14 @@ from canvasback.mlflow_plugin import uris
 
 pytestmark = pytest.mark.slow  # real MLflow in child processes, seconds each
 
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
-
-
-def entry_points_folder(folder: Path) -> Path:
-    """A folder holding a distribution with canvasback's MLflow entry points only."""
-    groups = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"]
-    dist = folder / "canvasback_mlflow_entry_points-0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: canvasback-mlflow-entry-points\nVersion: 0\n"
-    )
-    lines = []
-    for group, targets in groups.items():
-        lines.append(f"[{group}]")
-        lines += [f"{name} = {target}" for name, target in targets.items()]
-        lines.append("")
-    (dist / "entry_points.txt").write_text("\n".join(lines))
-    return folder
-
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(tmp_path, monkeypatch, mlflow_entry_points, mlflow_env):
     """A store MLflow logs into: its folder (the child's MLFLOW_TRACKING_URI names it)."""
     path = tmp_path / "store"
-    found = entry_points_folder(tmp_path / "entry-points")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(found), os.environ.get("PYTHONPATH", "")])
-    )
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uris.store_uri(path))
-    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    env = mlflow_env(mlflow_entry_points, uris.store_uri(path))
+    for name in ("PYTHONPATH", "MLFLOW_TRACKING_URI", "MLFLOW_DISABLE_TELEMETRY"):
+        monkeypatch.setenv(name, env[name])
     monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     return path
 
@@ -147,9 +122,10 @@ def test_the_fluent_api_and_mlflow_client_log_runs_canvasback_reads(store, run_p
         except MlflowException as e:
             errors["missing"] = e.error_code
         try:
-            client.search_traces(experiment_ids=[experiment_id])
+            client.get_trace("tr-" + "0" * 32)
         except MlflowException as e:
             errors["traces"] = e.message
+        traces = list(client.search_traces(locations=[experiment_id]))
         client.set_terminated(run.info.run_id, "KILLED")
         client.rename_experiment(experiment_id, "renamed")
         client.set_experiment_tag(experiment_id, "k", "v")
@@ -157,7 +133,7 @@ def test_the_fluent_api_and_mlflow_client_log_runs_canvasback_reads(store, run_p
         names = sorted(e.name for e in client.search_experiments())
         print(json.dumps({
             "parent": parent.info.run_id, "child": child.info.run_id, "manual": run.info.run_id,
-            "errors": errors, "history": history, "experiments": names,
+            "errors": errors, "history": history, "experiments": names, "traces": traces,
         }))
         """,
     )
@@ -189,7 +165,8 @@ def test_the_fluent_api_and_mlflow_client_log_runs_canvasback_reads(store, run_p
     assert found["errors"]["duplicate"] == "RESOURCE_ALREADY_EXISTS"
     assert found["errors"]["param"] == "INVALID_PARAMETER_VALUE"
     assert found["errors"]["missing"] == "RESOURCE_DOES_NOT_EXIST"
-    assert found["errors"]["traces"].startswith("search_traces is not supported")
+    assert found["errors"]["traces"].startswith("get_trace_info is not supported")
+    assert found["traces"] == []  # no traces kept: a search of them finds none
 
 
 def test_a_model_logged_registered_aliased_and_loaded_by_mlflow_is_the_registrys(store, run_python):
@@ -273,6 +250,64 @@ def test_sklearn_autolog_logs_a_fit_into_the_store(store, run_python):
     assert {"model/MLmodel", "estimator.html", "training_confusion_matrix.png"} <= paths
     datasets = cb.sql("SELECT context FROM datasets WHERE run_id = ?", [found["run"]]).fetchall()
     assert datasets == [("train",)]
+
+
+def test_lightgbm_autolog_logs_params_each_iterations_metrics_and_the_model(store, run_python):
+    found = result(
+        run_python,
+        """
+        import json, mlflow
+        import lightgbm as lgb
+        from sklearn.datasets import load_iris
+
+        X, y = load_iris(return_X_y=True, as_frame=True)
+        mlflow.set_experiment("boosted")
+        mlflow.lightgbm.autolog()
+        train = lgb.Dataset(X.iloc[::2], y.iloc[::2])
+        valid = lgb.Dataset(X.iloc[1::2], y.iloc[1::2], reference=train)
+        params = {"objective": "multiclass", "num_class": 3, "learning_rate": 0.2,
+                  "num_leaves": 7, "verbose": -1}
+        history = {}
+        with mlflow.start_run() as run:
+            booster = lgb.train(params, train, num_boost_round=8, valid_sets=[valid],
+                                valid_names=["valid"],
+                                callbacks=[lgb.record_evaluation(history)])
+        print(json.dumps({
+            "run": run.info.run_id, "model_id": mlflow.last_logged_model().model_id,
+            "losses": history["valid"]["multi_logloss"],
+            "predicted": booster.predict(X.iloc[:5]).tolist(),
+        }))
+        """,
+    )
+    cb = canvasback.Client(store)
+    run = cb.get_run(found["run"])
+    assert run.info.experiment_id == cb.get_experiment_by_name("boosted").experiment_id
+    assert {"learning_rate": "0.2", "num_leaves": "7", "num_boost_round": "8"}.items() <= (
+        run.data.params.items()
+    )
+    history = cb.get_metric_history(found["run"], "valid-multi_logloss")
+    assert [m.step for m in history] == list(range(8))  # one point per boosting round
+    assert [m.value for m in history] == found["losses"]
+    paths = {
+        p
+        for (p,) in cb.sql("SELECT path FROM artifacts WHERE run_id = ?", [found["run"]]).fetchall()
+    }
+    assert {"model/MLmodel", "model/model.lgb", "feature_importance_gain.json"} <= paths
+    folder = cb.locate_model(f"models:/{found['model_id']}").path
+    assert "lightgbm" in (folder / "MLmodel").read_text()
+    # MLflow loads it back from the store (its lightgbm flavor; canvasback loads sklearn's).
+    loaded = result(
+        run_python,
+        """
+        import json, sys, mlflow
+        from sklearn.datasets import load_iris
+        X = load_iris(return_X_y=True, as_frame=True)[0]
+        booster = mlflow.lightgbm.load_model(f"models:/{sys.argv[1]}")
+        print(json.dumps(booster.predict(X.iloc[:5]).tolist()))
+        """,
+        found["model_id"],
+    )
+    assert loaded == found["predicted"]
 
 
 FILTERS = [

@@ -500,3 +500,44 @@ def test_canvasbacks_own_logged_models_are_mlflows_and_a_purged_ones_gone(tracki
     with pytest.raises(MlflowException) as caught:
         tracking.get_logged_model(info.model_id)
     assert code(caught.value) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_canvasbacks_own_logged_model_is_its_runs_output_tagged_with_its_versions(
+    tracking, cb, root
+):
+    """MLflow's UI lists a run's models by its outputs, and shows them registered by the
+    versions tag MLflow's register_model sets: canvasback's registry is the source."""
+    canvasback.set_store(root)
+    with canvasback.start_run(live=False) as run:
+        info = canvasback.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]), name="lin")
+    outputs = tracking.get_run(run.info.run_id).outputs.model_outputs
+    assert [(m.model_id, m.step) for m in outputs] == [(info.model_id, 0)]
+    assert "mlflow.modelVersions" not in tracking.get_logged_model(info.model_id).tags
+    cb.register_model(info.model_uri, "lin-reg")
+    cb.register_model(f"runs:/{run.info.run_id}/lin", "lin-reg")
+    registered = [{"name": "lin-reg", "version": "1"}, {"name": "lin-reg", "version": "2"}]
+    found = tracking.get_logged_model(info.model_id)
+    assert json.loads(found.tags["mlflow.modelVersions"]) == registered
+    (searched,) = tracking.search_logged_models(["0"])
+    assert json.loads(searched.tags["mlflow.modelVersions"]) == registered
+    cb.delete_model_version("lin-reg", 1)
+    found = tracking.get_logged_model(info.model_id)
+    assert json.loads(found.tags["mlflow.modelVersions"]) == registered[1:]
+
+
+@pytest.mark.parametrize("user_id", [None, "someone"])
+def test_a_created_and_an_ended_run_are_answered_as_a_read_of_them_would_be(tracking, user_id):
+    """create_run and update_run_info answer from the client's handle, not a read back
+    (MLflow calls both for every run): what they return is what get_run reads after."""
+    parent = tracking.create_run("0", user_id, None, [], "parent")
+    tags = [RunTag("team", "vision"), RunTag("mlflow.parentRunId", parent.info.run_id)]
+    created = tracking.create_run("0", user_id, 1_000, tags, "child")
+    read = tracking.get_run(created.info.run_id)
+    assert created.info.to_proto() == read.info.to_proto()
+    assert created.data.tags == read.data.tags
+    assert created.data.tags["mlflow.runName"] == "child"
+    assert created.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert created.data.tags["mlflow.user"] == read.info.user_id == (user_id or read.info.user_id)
+    ended = tracking.update_run_info(created.info.run_id, RunStatus.KILLED, 5_000, None)
+    assert (ended.status, ended.end_time) == ("KILLED", 5_000)
+    assert ended.to_proto() == tracking.get_run(created.info.run_id).info.to_proto()

@@ -35,8 +35,9 @@ def recover(folder: str | None, store: str | None) -> int:
     cache) are written into it, and registry and experiment calls (create, register,
     rename, delete) that a killed process left half done are completed or undone.
     STORE is a store folder, given as the argument or --store (default:
-    CANVASBACK_STORE, else ./canvasback-store). Exit status 0 when nothing is left to
-    write, 1 when rows are still kept (the output says where and why).
+    CANVASBACK_STORE, else MLFLOW_TRACKING_URI, else ./canvasback-store). Exit status
+    0 when nothing is left to write, 1 when rows are still kept (the output says where
+    and why).
     """
     from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
     from canvasback.store import open_store  # noqa: PLC0415

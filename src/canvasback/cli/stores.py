@@ -129,5 +129,8 @@ def store_option(*, create: bool) -> Callable[[F], F]:
         "--store",
         default=None,
         metavar="STORE",
-        help=f"The store folder{made} (default: CANVASBACK_STORE, else ./canvasback-store).",
+        help=(
+            f"The store folder{made} (default: CANVASBACK_STORE, else MLFLOW_TRACKING_URI, "
+            "else ./canvasback-store)."
+        ),
     )

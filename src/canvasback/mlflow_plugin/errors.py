@@ -92,3 +92,30 @@ def refuse(reasons: Mapping[str, str]) -> Callable[[C], C]:
         return cls
 
     return install
+
+
+def empty_answer(name: str, empty: Callable[[], object]) -> Callable[..., object]:
+    """A store method that answers ``empty()`` whatever it is asked (a GenAI read)."""
+
+    def answer(self: object, *args: object, **kwargs: object) -> object:
+        del self, args, kwargs
+        return empty()
+
+    answer.__name__ = answer.__qualname__ = name
+    answer.__doc__ = "Empty: the store keeps no such records (refusals.EMPTY_TRACKING)."
+    return answer
+
+
+def answer_empty(answers: Mapping[str, Callable[[], object]]) -> Callable[[C], C]:
+    """A class decorator: every method named in ``answers`` returns its empty value.
+
+    The class's ``EMPTY`` names them.
+    """
+
+    def install(cls: C) -> C:
+        for name, empty in answers.items():
+            setattr(cls, name, empty_answer(name, empty))
+        setattr(cls, "EMPTY", frozenset(answers))  # noqa: B010  # any class, as REFUSED
+        return cls
+
+    return install

@@ -103,3 +103,20 @@ def page_of_runs(client: Client, root: Path, run_ids: list[str]) -> list[Run]:
         datasets = rows["datasets"].get(run_id, [])
         runs.append(_run(client, root, info, metrics, params, tags, datasets))
     return runs
+
+
+# MLflow's stores answer the runs page's dataset filter with at most this many.
+_MAX_DATASET_SUMMARIES: Final = 1000
+
+
+def dataset_summaries(
+    client: Client, experiment_ids: list[str]
+) -> list[tuple[str, str, str, str | None]]:
+    """(experiment id, name, digest, context) of the datasets the experiments' runs used."""
+    query = (
+        "SELECT DISTINCT r.experiment_id, d.name, d.digest, d.context "
+        "FROM datasets d JOIN runs r USING (run_id) WHERE list_contains(?, r.experiment_id) "
+        "ORDER BY ALL LIMIT ?"
+    )
+    rows = client.sql(query, [experiment_ids, _MAX_DATASET_SUMMARIES]).fetchall()
+    return [(str(e), str(n), str(g), c) for e, n, g, c in rows]

@@ -53,7 +53,7 @@ class Client(ExperimentMethods):
     ----------
     store
         The store folder; defaults to the current store (``set_store``, else
-        ``CANVASBACK_STORE``, else ``./canvasback-store``).
+        ``CANVASBACK_STORE``, else ``MLFLOW_TRACKING_URI``'s, else ``./canvasback-store``).
 
     """
 
