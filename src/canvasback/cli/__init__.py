@@ -62,9 +62,9 @@ def cli(ctx: click.Context) -> None:
     Runs, metrics, models and their versions live in a store: a folder of Parquet files
     queried by DuckDB. Every command takes --store (default: CANVASBACK_STORE, else
     MLFLOW_TRACKING_URI, else ./canvasback-store). In Python, `import canvasback as
-    mlflow` logs there with MLflow's API; these commands list and query what was logged, export it, run
-    notebooks and projects as tracked runs, move MLflow and TensorBoard logs in, and
-    keep a store in shape.
+    mlflow` logs there with MLflow's API; these commands list and query what was
+    logged, export it, run notebooks and projects as tracked runs, move MLflow and
+    TensorBoard logs in, and keep a store in shape.
     """
     if ctx.invoked_subcommand is None:  # a bare `canvasback`: what it can do
         click.echo(ctx.get_help())
