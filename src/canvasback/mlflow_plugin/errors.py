@@ -8,7 +8,7 @@ as ``mlflow.exceptions.MlflowException`` with the matching code, its message kep
 MLflow's ``AbstractStore`` declares its abstract methods with a Python 2 metaclass
 idiom that Python 3 ignores: a method a store leaves out silently returns None. So the
 plugin refuses every method it does not implement by name, with a reason, and
-``tests/test_mlflow_plugin_completeness.py`` checks that no method is left out.
+``tests/mlflow_plugin/test_completeness.py`` checks that no method is left out.
 """
 
 from __future__ import annotations

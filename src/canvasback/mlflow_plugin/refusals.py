@@ -17,7 +17,7 @@ record by its id stays refused, saying why.
 ``INHERITED_*`` lists the methods MLflow's base classes implement over the methods the
 plugin does implement (``log_metric`` over ``log_batch``, ``search_runs`` over
 ``_search_runs``, ...): they are neither overridden nor refused.
-``tests/test_mlflow_plugin_completeness.py`` checks that every public method of MLflow's
+``tests/mlflow_plugin/test_completeness.py`` checks that every public method of MLflow's
 base classes is implemented, inherited from this list, or refused.
 """
 

@@ -7,7 +7,7 @@ of up to thousands of runs is read in five queries of ``sql()`` over the public 
 (``runs``, ``latest_metrics``, ``params``, ``tags``, ``datasets``), each bound to the
 page's run ids: the views' copies are made once per state of the store, whereas the
 client's reads cost a dozen milliseconds a run. Both give the same ``Run``
-(``tests/test_mlflow_plugin_stores.py`` compares them).
+(``tests/mlflow_plugin/test_stores.py`` compares them).
 """
 
 from __future__ import annotations

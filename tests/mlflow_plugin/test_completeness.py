@@ -26,7 +26,7 @@ from canvasback.mlflow_plugin.artifact_repo import ArtifactRepository
 from canvasback.mlflow_plugin.registry_store import RegistryStore
 from canvasback.mlflow_plugin.tracking_store import TrackingStore
 
-PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 
 # Methods MLflow's clients call on a store that its abstract class does not declare
 # (MlflowClient.delete_tag, log_model_params, get_model_version_stages), and the private

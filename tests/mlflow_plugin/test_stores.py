@@ -3,7 +3,7 @@
 Each test makes the plugin's classes on a fresh store folder and checks what MLflow
 gets back (its entities, error codes, page tokens) against what canvasback's own API
 reads from the same store. The scripts that run MLflow's own API through the entry
-points are in ``test_mlflow_plugin_scripts.py``.
+points are in ``test_scripts.py``.
 """
 
 from __future__ import annotations
