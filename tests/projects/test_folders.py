@@ -1,5 +1,5 @@
-"""run_project: an MLflow MLproject folder with two entry points, a canvasback.toml folder,
-the command line; and the bad inputs, each refused before anything runs."""
+"""Project folders: an MLflow MLproject folder, a canvasback.toml folder, the command line,
+reproducing a run; and the bad inputs, each refused before anything runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -17,51 +16,6 @@ from canvasback.projects import ParamError, ProjectError, load_project
 
 pytestmark = pytest.mark.slow  # a project's entry points run as child processes
 
-MLPROJECT = """\
-name: regression
-python_env: python_env.yaml
-entry_points:
-  main:
-    parameters:
-      alpha: {type: float, default: 0.5}
-      epochs: {type: float, default: 3}
-    command: "python train.py --alpha {alpha} --epochs {epochs}"
-  validate:
-    parameters:
-      data_file: path
-      label: {type: string, default: "v1"}
-    command: "python validate.py {data_file} {label}"
-"""
-TRAIN = """\
-import argparse
-import os
-import canvasback as mlflow
-
-# Read first: the fluent API takes the run id out of the environment once it resumes it.
-seen = {"run_id": os.environ["MLFLOW_RUN_ID"], "uri": os.environ["MLFLOW_TRACKING_URI"]}
-ap = argparse.ArgumentParser()
-ap.add_argument("--alpha", type=float)
-ap.add_argument("--epochs", type=float)
-ap.add_argument("--note", default="")
-args = ap.parse_args()
-if args.alpha < 0:
-    raise SystemExit("alpha must not be negative")
-for step in range(int(args.epochs)):
-    mlflow.log_metric("loss", args.alpha / (step + 1), step=step)
-mlflow.log_param("note", args.note)
-mlflow.set_tag("seen.run_id", seen["run_id"])
-mlflow.set_tag("seen.tracking_uri", seen["uri"])
-print("trained with", args.alpha)
-"""
-VALIDATE = """\
-import sys
-import canvasback as mlflow
-
-rows = open(sys.argv[1]).read().splitlines()
-mlflow.log_metric("rows", len(rows))
-mlflow.set_tag("label", sys.argv[2])
-"""
-
 
 @pytest.fixture(autouse=True)
 def _capture_on(monkeypatch):
@@ -69,58 +23,8 @@ def _capture_on(monkeypatch):
     monkeypatch.delenv("CANVASBACK_CAPTURE", raising=False)
 
 
-@pytest.fixture
-def mlproject(tmp_path):
-    root = tmp_path / "regression"
-    root.mkdir()
-    (root / "MLproject").write_text(MLPROJECT)
-    (root / "train.py").write_text(TRAIN)
-    (root / "validate.py").write_text(VALIDATE)
-    (root / "data.csv").write_text("a\nb\nc\n")
-    return root
-
-
 def _runs() -> int:
     return len(cb.search_runs(search_all_experiments=True))
-
-
-def test_the_main_entry_point_runs_its_command_in_the_same_run(store, mlproject):
-    run = cb.run_project(mlproject, params={"alpha": "0.2", "note": "hi"}, experiment="mlp")
-    assert run.info.status == "FINISHED"
-    # Declared params with their defaults, and the extra one MLflow passes as --note.
-    assert run.data.params == {"alpha": "0.2", "epochs": "3.0", "note": "hi"}
-    assert cb.get_metric_history(run.run_id, "loss")["value"].tolist() == [0.2, 0.1, 0.2 / 3]
-    tags = run.data.tags
-    assert tags["seen.run_id"] == run.run_id
-    assert tags["seen.tracking_uri"] == "canvasback://" + str(store)
-    assert tags["mlflow.project.entryPoint"] == "main"
-    assert tags["mlflow.source.type"] == "PROJECT"
-    assert tags["canvasback.project.command"] == (
-        "python train.py --alpha 0.2 --epochs 3.0 --note hi"
-    )
-    assert tags["canvasback.project.exit_code"] == "0"
-    output = Path(cb.client().download_artifacts(run.run_id, "project/output.log")).read_text()
-    assert "trained with 0.2" in output
-    assert len(cb.search_runs(experiment_names=["mlp"])) == 1
-
-
-@pytest.mark.usefixtures("store")
-def test_a_second_entry_point_with_a_path_parameter(mlproject, monkeypatch):
-    monkeypatch.chdir(mlproject)  # a relative path is read from where run_project is called
-    run = cb.run_project(mlproject, "validate", {"data_file": "data.csv"})
-    assert run.info.status == "FINISHED"
-    assert run.data.metrics["rows"] == 3.0
-    assert run.data.tags["label"] == "v1"
-    assert run.data.params["data_file"] == str(mlproject / "data.csv")
-
-
-@pytest.mark.usefixtures("store")
-def test_a_failing_command_fails_its_run_with_the_exit_status(mlproject):
-    with pytest.warns(cb.projects.ProjectRunWarning, match="exited with status 1"):
-        run = cb.run_project(mlproject, params={"alpha": -1})
-    assert run.info.status == "FAILED"
-    assert run.data.tags["canvasback.project.exit_code"] == "1"
-    assert "alpha must not be negative" in run.data.tags["canvasback.project.error"]
 
 
 @pytest.mark.usefixtures("store")
@@ -246,50 +150,6 @@ def test_the_command_line_names_a_missing_entry_point(store, mlproject):
     assert result.returncode == 2
     assert "No entry point 'deploy'" in result.stderr
     assert _runs() == 0
-
-
-@pytest.mark.usefixtures("store")
-def test_a_python_file_of_the_folder_is_an_entry_point_as_in_mlflow(mlproject):
-    with pytest.warns(cb.projects.ProjectRunWarning):
-        run = cb.run_project(mlproject, "validate.py", {"x": 1})
-    # validate.py reads sys.argv[1] as a file: "--x" is no file, so the run fails.
-    assert run.info.status == "FAILED"
-    assert run.data.tags["canvasback.project.command"] == "python validate.py --x 1"
-
-
-@pytest.mark.kernel
-@pytest.mark.usefixtures("store")
-def test_a_notebook_entry_point_with_typed_params(tmp_path):
-    import nbformat  # noqa: PLC0415
-
-    root = tmp_path / "nbproj"
-    root.mkdir()
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    cell = nbformat.v4.new_code_cell("rate = 0.5\nname = 'x'")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        cell,
-        nbformat.v4.new_code_cell("import canvasback as cb\ncb.log_metric('r', rate)"),
-    ]
-    nbformat.write(nb, root / "fit.ipynb")
-    (root / "canvasback.toml").write_text(
-        '[entry_points.main]\nnotebook = "fit.ipynb"\n'
-        'parameters = { rate = { type = "float", default = 0.25 } }\n'
-    )
-    run = cb.run_project(root, params={"name": "y"})
-    assert run.info.status == "FINISHED"
-    assert run.data.metrics == {"r": 0.25}  # the project's default, typed as a float
-    assert run.data.params == {"rate": "0.25", "name": "y"}
-    assert run.data.tags["canvasback.project.entry_point"] == "main"
-    with pytest.raises(ParamError, match=r"Invalid value 'fast' for parameter 'rate'"):
-        cb.run_project(root, params={"rate": "fast"})
-    with pytest.raises(ParamError, match="Unknown parameter 'depth'"):
-        cb.run_project(root, params={"depth": 3})  # neither the project nor the notebook
 
 
 @pytest.mark.usefixtures("store")

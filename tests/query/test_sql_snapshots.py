@@ -331,17 +331,3 @@ def test_the_sql_of_each_query_function_is_its_snapshot(name, logged, request):
 def test_every_snapshot_has_its_case():
     stale = sorted(p.stem for p in SNAPSHOTS.glob("*.sql") if p.stem not in CASES)
     assert not stale, f"snapshots no case writes (delete them): {stale}"
-
-
-def test_a_statement_is_recorded_with_its_parameters(logged):
-    catalog = logged.catalog()
-    with recorded() as statements:
-        catalog.rows("SELECT ? AS x", [1])
-        cursor = catalog.cursor()
-        try:
-            cursor.arrow("SELECT 2 AS y")
-        finally:
-            cursor.close()
-    assert statements == [("SELECT ? AS x", [1]), ("SELECT 2 AS y", None)]
-    catalog.rows("SELECT 3")
-    assert len(statements) == 2  # recorded while the block runs only

@@ -14,69 +14,12 @@ import time
 import warnings
 
 import pytest
-from tests.store.test_snapshots import assert_same_as_full_resolve, folder, log_runs, read, state
+from tests.store.test_snapshots import folder, log_runs, read, state
 
 import canvasback
-from canvasback.query import search
 from canvasback.store import Store
 from canvasback.store.read import snapshots
 from canvasback.store.read.snapshots import CorruptSnapshotWarning
-
-
-def test_a_run_s_rows_in_a_snapshot_without_its_row_are_merged_once_when_it_comes(store):
-    log_runs(2)
-    experiment = canvasback.set_experiment("late").experiment_id
-    canvasback.flush()
-    # The store refuses this experiment's run rows for now (a file where their folder
-    # goes): the run's params, tags and status are written, its row is kept for a retry.
-    blocked = store / "runs" / f"exp={experiment}"
-    blocked.write_text("")
-    with canvasback.start_run(run_name="late", params={"p": "1"}) as run:
-        canvasback.set_tag("t", "v")
-    with pytest.raises(OSError, match="exp="):
-        canvasback.flush()
-    taken = read(store)  # a reader of another process takes a snapshot now
-    name = taken.write_snapshot("reader")
-    assert name is not None
-    held = snapshots.newest(Store(store).fs)
-    assert held is not None
-    assert held.runs_without_row == {run.info.run_id}
-    blocked.unlink()
-    canvasback.flush()  # the row comes
-    with canvasback.start_run(run_name="next", params={"p": "2"}):
-        pass
-    # Compacting re-delivers the late run's params and events beside the new run's
-    # (their files are deleted at once), then writes the next snapshot.
-    canvasback.compact(grace_seconds=0)
-    catalog = assert_same_as_full_resolve(store)  # no param or tag twice
-    frame = search.search_runs(
-        catalog,
-        store,
-        experiment_ids=[experiment],
-        filter_string=None,
-        run_view_type="ALL",
-        max_results=100,
-        order_by=None,
-    )
-    assert len(frame) == 2  # each run once
-    assert frame["run_id"].is_unique
-    late = frame[frame["run_id"] == run.info.run_id].iloc[0]
-    assert (late["params.p"], late["tags.t"], late["status"]) == ("1", "v", "FINISHED")
-
-
-def test_a_compacted_file_partly_in_the_snapshot_adds_only_the_rows_it_lacks(store):
-    log_runs(3)
-    canvasback.compact(grace_seconds=0)
-    catalog = read(store)
-    epoch = catalog.wide_epoch
-    log_runs(2, start=3)
-    # Compacted with the snapshot's files; the new runs' files stay for the grace period.
-    canvasback.compact(grace_seconds=300, snapshot=False)
-    catalog.refresh()
-    # The snapshot's runs were not touched: no row of theirs was merged again.
-    assert catalog.wide_epoch == epoch
-    assert state(catalog) == state(read(store, use_snapshots=False))
-    assert len(state(catalog)["runs"]) == 5
 
 
 @pytest.mark.parametrize(

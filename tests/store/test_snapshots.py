@@ -3,6 +3,7 @@
 Every answer must be the one a reader gets by resolving every segment itself
 (``CANVASBACK_SNAPSHOTS=0``), whatever happened since the snapshot: new runs, tags and
 params on runs the snapshot holds, deletions, purges, heartbeats, another snapshot.
+How a reader reads the tail over one is in ``test_overlay.py``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,12 @@ import signal
 import warnings
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import pyarrow as pa
 import pytest
 
 import canvasback
-from canvasback.query import search
-from canvasback.store import Store, layout, schema
-from canvasback.store.read import relations, snapshot_write, snapshots
+from canvasback.store import Store
+from canvasback.store.read import relations, snapshots
 from canvasback.store.read.catalog import Catalog
 from canvasback.store.read.snapshots import CorruptSnapshotWarning
 
@@ -98,81 +97,6 @@ def test_a_new_reader_starts_from_the_snapshot_compaction_wrote(store):
     assert catalog.snapshot == report.snapshot
     assert catalog.tail_files == 0  # nothing newer than the snapshot to read
     assert len(state(catalog)["runs"]) == 5
-
-
-def test_the_tail_on_top_of_a_snapshot_gives_the_same_answers(store, run_python):
-    old = log_runs(4)
-    canvasback.compact(grace_seconds=0)
-    # Another process changes runs the snapshot holds and adds new ones.
-    run_python(
-        """
-        import sys
-        import canvasback as cb
-
-        cb.set_store(sys.argv[1])
-        cb.set_experiment("snap")
-        old = sys.argv[2].split(",")
-        client = cb.MlflowClient()
-        client.set_tag(old[0], "team", "moved")
-        client.delete_tag(old[1], "team")
-        client.log_metric(old[2], "loss", 0.0001, step=10)
-        client.log_param(old[2], "extra", "yes")
-        client.delete_run(old[3])
-        with cb.start_run(run_name="new"):
-            cb.log_params({"i": 99})
-            cb.log_metric("brand_new_key", 1.5)
-        cb.flush()
-        """,
-        store,
-        ",".join(old),
-    )
-    catalog = assert_same_as_full_resolve(store)
-    assert catalog.snapshot is not None
-    assert catalog.tail_files > 0
-    runs = {r[0]: r for r in catalog.rows("SELECT run_id, lifecycle_stage FROM runs")}
-    assert runs[old[3]][1] == "deleted"
-    found = canvasback.search_runs(filter_string="tags.team = 'moved'")
-    assert list(found["run_id"]) == [old[0]]
-    frame = canvasback.search_runs(order_by=["metrics.loss ASC"], max_results=1)
-    assert frame["run_id"].iloc[0] == old[2]
-    assert frame["params.extra"].iloc[0] == "yes"
-
-
-def test_search_order_and_pages_match_the_full_resolve(store, monkeypatch):
-    monkeypatch.setattr(snapshot_write, "WIDE_BATCH_ROWS", 4)  # a page's rows span batches
-    log_runs(12)
-    canvasback.compact(grace_seconds=0)
-    log_runs(5, start=12)  # in memory, interleaved in every order with the snapshot's
-    with canvasback.start_run(run_name="late", params={"i": 99}):  # a key newer than it
-        canvasback.log_metric("loss", 0.0)
-        canvasback.log_metric("extra", 1.0)
-    queries = [
-        {"order_by": ["metrics.loss DESC"], "max_results": 7, "filter_string": None},
-        {"order_by": ["params.lr ASC"], "max_results": 100, "filter_string": "params.i > 3"},
-        {
-            "order_by": ["tags.team DESC", "attributes.run_name ASC"],
-            "max_results": 100,
-            "filter_string": "metrics.loss < 0.3",
-        },
-    ]
-    experiment = canvasback.get_experiment_by_name("snap").experiment_id
-    answers = []
-    for use in (True, False):
-        catalog = read(store, use_snapshots=use)
-        assert (catalog.snapshot is not None) is use
-        frames = [
-            search.search_runs(
-                catalog, store, experiment_ids=[experiment], run_view_type="ALL", **q
-            )
-            for q in queries
-        ]
-        # The first page is wholly in the snapshot: taken from its file, with no query.
-        answers.append([f.drop(columns=["artifact_uri"]) for f in frames])
-    for with_snapshot, without in zip(*answers, strict=True):
-        pd.testing.assert_frame_equal(with_snapshot, without)  # values, NaN, dtypes
-    # loss of run i is 1 / (i + 3)
-    assert [len(frame) for frame in answers[0]] == [7, 14, 17]
-    assert "metrics.extra" not in answers[0][0]  # no run of the first page has the key
 
 
 def test_the_snapshot_keeps_few_valued_text_as_dictionaries_and_reads_it_as_text(store):
@@ -326,39 +250,3 @@ def test_a_reader_folds_as_many_runs_as_its_snapshot_holds_into_the_next(store, 
     assert catalog.snapshot not in (None, first)
     assert state(catalog) == state(read(store, use_snapshots=False))
     assert len(state(catalog)["runs"]) == 12
-
-
-def test_purged_runs_leave_the_snapshot_too(store):
-    ids = log_runs(3)
-    canvasback.compact(grace_seconds=0)
-    canvasback.delete_run(ids[0])
-    canvasback.flush()
-    report = canvasback.compact(grace_seconds=0, purge_deleted=True)
-    assert report.purged_runs == [ids[0]]
-    catalog = assert_same_as_full_resolve(store)
-    assert ids[0] not in {r[0] for r in catalog.rows("SELECT run_id FROM runs")}
-
-
-def test_a_heartbeat_after_the_snapshot_moves_a_running_run(store):
-    canvasback.set_experiment("live")
-    run = canvasback.start_run(run_name="long")
-    canvasback.flush()
-    canvasback.compact(grace_seconds=0)
-    writer = canvasback.client().store.writer
-    before = read(store)
-    seen = before.rows(f"SELECT last_seen FROM {relations.RUNS_WIDE}")
-    # The sign of life a writer sends while its run goes on, a second later.
-    writer.event(
-        layout.HEARTBEAT_PARTITION,
-        writer.writer_id,
-        schema.EVENT_HEARTBEAT,
-        "",
-        str(seen[0][0] + 1000),
-    )
-    writer.flush()
-    catalog = assert_same_as_full_resolve(store)
-    assert catalog.rows(f"SELECT last_seen FROM {relations.RUNS_WIDE}") == [(seen[0][0] + 1000,)]
-    canvasback.end_run()
-    canvasback.flush()
-    catalog = assert_same_as_full_resolve(store)
-    assert catalog.rows("SELECT run_id, status FROM runs") == [(run.info.run_id, "FINISHED")]

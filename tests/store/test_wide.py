@@ -1,4 +1,5 @@
-"""Keys are case-sensitive everywhere, as in MLflow: ``Loss`` and ``loss`` are two keys."""
+"""The wide run table keeps keys apart by case, as MLflow does: ``Loss`` and ``loss`` are two
+keys, two numbered columns, in a search, a filter, a new process and the run table."""
 
 from __future__ import annotations
 
