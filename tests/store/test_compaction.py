@@ -31,7 +31,8 @@ def test_compaction_merges_and_keeps_every_row_once(store):
     views_before = snapshot(canvasback.sql)
     run_ids = [r[0] for r in canvasback.sql("SELECT run_id FROM runs").fetchall()]
     histories = {r: canvasback.get_metric_history(r, "loss") for r in run_ids}
-    assert len([f for f in files_before if f.startswith("metrics/")]) == 6
+    # One file per run at least (the flusher's own tick may cut a run's rows in two).
+    assert len([f for f in files_before if f.startswith("metrics/")]) >= 6
 
     report = canvasback.compact(grace_seconds=0)
     assert report.compacted_files > 0
