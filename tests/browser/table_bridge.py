@@ -145,6 +145,6 @@ def load(path: Path, name: str) -> ModuleType:
 
 def write_synthetic_runs(root: Path, n: int, **kwargs: Any) -> str:
     """``write_synthetic_runs`` of the run table's unit tests: ``n`` runs in seconds."""
-    unit_tests = load(HERE.parent / "test_run_table.py", "_run_table_unit_tests")
+    unit_tests = load(HERE.parent / "widgets" / "test_run_table.py", "_run_table_unit_tests")
     experiment_id: str = unit_tests.write_synthetic_runs(root, n, **kwargs)
     return experiment_id
