@@ -209,6 +209,11 @@ def test_live_view_updates_while_the_cell_trains(lab_page):
 
     view = lab_page.cell(1).locator(".cb-live")
     view.and_(lab_page.page.locator('[data-status="FINISHED"]')).wait_for(timeout=30_000)
+    # The status and the last step may reach the page in separate renders.
+    lab_page.page.wait_for_function(
+        "window.__liveSteps.length > 0 && window.__liveSteps.at(-1).step === 39",
+        timeout=30_000,
+    )
     steps = lab_page.page.evaluate("window.__liveSteps")
     # Steps shown while the cell was still running came from the kernel's polling thread.
     # The flusher writes about once a second, so a 4 s cell shows 3-4 steps; 2 is the floor
