@@ -121,25 +121,6 @@ def w4(rec: c.Recorder, mlflow: Any) -> None:  # noqa: ANN401
     c.time_search(rec, search, "W4-1k", rec.sizes["w3_runs"])
 
 
-def w5(rec: c.Recorder, client: Any, run_id: str) -> None:  # noqa: ANN401
-    want = rec.sizes["w2_points"] // 2
-    samples, got = [], 0
-    for _ in range(5):
-        with rec.timed() as sample:
-            got = len(client.get_metric_history(run_id, "loss"))
-        samples.append(sample)
-    check = "ok" if got == want else f"FAIL: {got} points, expected {want}"
-    rec.add(
-        "W5",
-        f"get_metric_history of {want:,} points (ms)",
-        "ms",
-        samples,
-        want,
-        value=c.millis,
-        check=check,
-    )
-
-
 def child(backend: str, out: Path, *, quick: bool, only: list[str]) -> None:
     """One backend's rows, in this process (MLflow keeps its store in globals)."""
     folder = c.fresh_dir(f"mlflow-{backend}")
@@ -176,6 +157,8 @@ def child(backend: str, out: Path, *, quick: bool, only: list[str]) -> None:
     if rec.wants("W4"):
         w4(rec, mlflow)
     if rec.wants("W5"):
+        from bench_mlflow import w5  # noqa: PLC0415 - MLflow's own W5, over either store
+
         w5(rec, client, w2_run)
     rec.write(out)
 
