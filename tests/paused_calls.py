@@ -151,3 +151,18 @@ def kill(call: Call) -> None:
     os.kill(call.child.pid, signal.SIGKILL)
     call.child.communicate(timeout=60)
     assert call.child.returncode == -signal.SIGKILL
+
+
+def call_at_barrier(root: str, method: str, args: tuple[object, ...], barrier: object) -> bool:
+    """In a spawned process: ``MlflowClient(root).method(*args)`` once every racer is
+    ready; whether it won (it raised no ``MlflowException``)."""
+    import canvasback as child_cb  # noqa: PLC0415  # a fresh interpreter (spawn)
+    from canvasback.exceptions import MlflowException  # noqa: PLC0415
+
+    client = child_cb.MlflowClient(root)
+    barrier.wait()  # type: ignore[attr-defined]
+    try:
+        getattr(client, method)(*args)
+    except MlflowException:
+        return False
+    return True

@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 
 import pytest
-from tests.paused_calls import kill, resume, starter
+from tests.paused_calls import call_at_barrier, kill, resume, starter
 
 import canvasback as cb
 from canvasback.registry import RegistryNotFoundError
@@ -142,19 +142,6 @@ def test_claiming_a_name_gives_up_a_rename_to_it_under_way(client, store, start,
     assert [v.version for v in client.get_registered_model("a").latest_versions] == ["1"]
 
 
-def _rename_at_once(root: str, name: str, new_name: str, barrier: object) -> bool:
-    import canvasback as child_cb  # noqa: PLC0415  # a fresh interpreter (spawn)
-    from canvasback.exceptions import MlflowException  # noqa: PLC0415
-
-    client = child_cb.MlflowClient(root)
-    barrier.wait()  # type: ignore[attr-defined]
-    try:
-        client.rename_registered_model(name, new_name)
-    except MlflowException:
-        return False
-    return True
-
-
 def test_processes_renaming_one_model_at_once_one_wins_every_round(store, client):
     racers, rounds = 4, 5
     ctx = multiprocessing.get_context("spawn")
@@ -164,7 +151,8 @@ def test_processes_renaming_one_model_at_once_one_wins_every_round(store, client
             client.create_registered_model(f"m{r}")
             targets = [f"m{r}-to-{i}" for i in range(racers)]
             work = pool.starmap_async(
-                _rename_at_once, [(str(store), f"m{r}", t, barrier) for t in targets]
+                call_at_barrier,
+                [(str(store), "rename_registered_model", (f"m{r}", t), barrier) for t in targets],
             )
             won = work.get(timeout=300)
             assert won.count(True) == 1, (r, won)

@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 import pytest
-from tests.paused_calls import kill, resume, starter
+from tests.paused_calls import call_at_barrier, kill, resume, starter
 
 import canvasback as cb
 from canvasback.tracking.experiment_claims import NAME_CLAIMS, recover_experiments
@@ -140,19 +140,6 @@ def test_claiming_a_name_gives_up_a_rename_to_it_under_way(client, store, experi
     assert client.get_experiment(created).tags == {"new": "yes"}
 
 
-def _rename_at_once(root: str, experiment_id: str, new_name: str, barrier: object) -> bool:
-    import canvasback as child_cb  # noqa: PLC0415  # a fresh interpreter (spawn)
-    from canvasback.exceptions import MlflowException  # noqa: PLC0415
-
-    client = child_cb.MlflowClient(root)
-    barrier.wait()  # type: ignore[attr-defined]
-    try:
-        client.rename_experiment(experiment_id, new_name)
-    except MlflowException:
-        return False
-    return True
-
-
 def test_processes_renaming_one_experiment_at_once_leave_one_name_every_round(store, client):
     racers, rounds = 4, 5
     ctx = multiprocessing.get_context("spawn")
@@ -162,7 +149,8 @@ def test_processes_renaming_one_experiment_at_once_leave_one_name_every_round(st
             experiment_id = client.create_experiment(f"e{r}")
             targets = [f"e{r}-to-{i}" for i in range(racers)]
             work = pool.starmap_async(
-                _rename_at_once, [(str(store), experiment_id, t, barrier) for t in targets]
+                call_at_barrier,
+                [(str(store), "rename_experiment", (experiment_id, t), barrier) for t in targets],
             )
             won = work.get(timeout=300)
             # A rename that read the log after another's commit comes after it, and
