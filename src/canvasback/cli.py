@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 import click
 
 from canvasback import _config
-from canvasback._config import mlflow_store_at
+from canvasback._config import S3Address, mlflow_store_at
 from canvasback.exceptions import MlflowException
 from canvasback.store import declarations, layout
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
+    from canvasback._config import StoreAddress
     from canvasback.importers import ImportReport
     from canvasback.store.write.spill import ReplayReport
 
@@ -93,30 +94,29 @@ def _store_problem(path: Path, shown: str, *, create: bool) -> str | None:
     return f"{shown} is {what} (a store holds folders such as runs, metrics, events and claims)"
 
 
-def store_folder(value: str | None, *, create: bool) -> Path:
+def store_folder(value: str | None, *, create: bool) -> StoreAddress:
     """The store a command works on, checked: the one place that says what a store is.
 
-    ``value`` is a path or a ``file:`` URI, or None for the default store
-    (``CANVASBACK_STORE``, else ``./canvasback-store``), parsed by the one parser of
-    store strings: an ``s3://`` store is refused until the commands run on object
-    storage, and any other scheme too. It must be an existing store folder; with
-    ``create`` (a command that starts runs) also a missing path in an existing folder,
-    or an empty folder. ``recover`` also takes a store that is gone
-    when rows are kept for it: writing them creates it again.
+    ``value`` is a path, a ``file:`` URI or ``s3://bucket/prefix``, or None for the
+    default store (``CANVASBACK_STORE``, else ``./canvasback-store``), parsed by the one
+    parser of store strings: any other scheme is refused. A folder must be an existing
+    store folder; with ``create`` (a command that starts runs) also a missing path in
+    an existing folder, or an empty folder. ``recover`` also takes a store that is gone
+    when rows are kept for it: writing them creates it again. A store on object storage
+    is checked when it is opened (its bucket, its conditional writes).
     """
     from canvasback.store.write import spill  # noqa: PLC0415  # pyarrow: only when a store is used
     from canvasback.tracking.context import current_context  # noqa: PLC0415
 
-    ctx = click.get_current_context(silent=True)
-    command = f"the command '{ctx.command_path if ctx is not None else PROG}'"
     try:
         if value is None:  # CANVASBACK_STORE, else the default folder
-            path = current_context().store_path(purpose=command)
+            path = current_context().store_address()
         else:
-            address = _config.parse_store(value, given_as="store")
-            path = _config.local_store(address, command, given_as="store")
+            path = _config.parse_store(value, given_as="store")
     except MlflowException as exc:  # the one parser's reason: its first sentence
         raise Refused(str(exc).split(". ")[0]) from None
+    if isinstance(path, S3Address):
+        return path
     given = value if value is not None else str(path)
     shown = f"store {_shown(given)}" if value is not None else f"the default store {_shown(given)}"
     mlflow = mlflow_store_at(path)
@@ -164,25 +164,27 @@ def recover(store: str | None) -> int:
     Rows a process could not write to the store (kept in a spill folder of the user's
     cache) are written into it, and registry and experiment calls (create, register,
     rename, delete) that a killed process left half done are completed or undone.
-    STORE is a store folder (default: CANVASBACK_STORE, else ./canvasback-store). Exit
+    STORE is a store folder or s3://bucket/prefix (default: CANVASBACK_STORE, else
+    ./canvasback-store). Exit
     status 0 when nothing is left to write, 1 when rows are still kept (the output says
     where and why).
     """
     from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
-    from canvasback.store import open_store  # noqa: PLC0415
-    from canvasback.store.fs import LocalFileSystem  # noqa: PLC0415
+    from canvasback.store import file_system, open_store  # noqa: PLC0415
     from canvasback.store.write import spill  # noqa: PLC0415
     from canvasback.store.write.arrow_rows import rows_to_table  # noqa: PLC0415
     from canvasback.tracking.experiment_claims import recover_experiments  # noqa: PLC0415
 
     root = store_folder(store, create=False)
-    report = spill.replay(LocalFileSystem(root), rows_to_table)
+    report = spill.replay(file_system(root), rows_to_table)
     versions = repair.recover_registry(open_store(root))
     experiments = recover_experiments(open_store(root))
     return _report_recovery(root, report, versions, experiments)
 
 
-def _report_recovery(root: Path, report: ReplayReport, versions: int, experiments: int) -> int:
+def _report_recovery(
+    root: StoreAddress, report: ReplayReport, versions: int, experiments: int
+) -> int:
     out, err = sys.stdout, sys.stderr
     out.write(
         f"canvasback recover: wrote {report.written_rows} row(s) in "

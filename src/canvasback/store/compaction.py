@@ -105,7 +105,7 @@ def _compact_partition(
     while inputs:
         # The sidecar goes first: a compacted file must never be seen without it.
         fs.write_bytes(side_rel, json.dumps({"inputs": inputs, "purged_run_ids": purge}).encode())
-        paths = [fs.local_path(r) for r in inputs]
+        paths = fs.local_paths(inputs)
         params: list[object] = [paths, purge] if purge else [paths]
         try:
             with fs.atomic_write(data_rel) as tmp:

@@ -157,6 +157,17 @@ def listing_order() -> tuple[str, ...]:
     return (*_LISTED_FIRST, *reversed(declared_tables), *_LISTED_LAST)
 
 
+def listing_phases() -> tuple[tuple[str, ...], ...]:
+    """:func:`listing_order` in steps: the tables of one step may be listed at once.
+
+    The store's tables that name runs name nothing else: they go together, first; then
+    each of the others alone, in order. A store on object storage lists a step's tables
+    in parallel (each a round trip to the server).
+    """
+    rest = listing_order()[len(_LISTED_FIRST) :]
+    return (_LISTED_FIRST, *((t,) for t in rest))
+
+
 def views() -> tuple[tuple[str, str], ...]:
     """Every declared view, ``(name, SQL)``, in the order they are made."""
     return tuple(v for d in declared() for v in d.views)

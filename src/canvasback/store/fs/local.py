@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from canvasback.store.fs.protocol import NAME_MAX, Entry, StorePathError, check_rel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     import pyarrow as pa
 
@@ -44,6 +44,7 @@ class LocalFileSystem:
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.root = Path(root).expanduser().absolute()
         self.url = str(self.root)
+        self.remote = False
         self.fsync = fsync
         self._root_seen = self.root.is_dir()
 
@@ -60,9 +61,25 @@ class LocalFileSystem:
             raise StorePathError(msg)
         return candidate
 
+    def inside(self, rel: str) -> str:
+        """``rel``, refused if it resolves (through a link) outside the store."""
+        self.path(check_rel(rel))
+        return rel
+
     def local_path(self, rel: str) -> str:
         """Path string DuckDB and pyarrow can open."""
         return str(self.root / check_rel(rel))
+
+    def local_paths(self, rels: Sequence[str]) -> list[str]:
+        """Path strings DuckDB and pyarrow can open."""
+        return [self.local_path(rel) for rel in rels]
+
+    def local_copy(self, rel: str) -> Path:
+        """The file or folder itself, resolved inside the store; ``FileNotFoundError`` if none."""
+        path = self.path(check_rel(rel))
+        if not path.exists():
+            raise FileNotFoundError(errno.ENOENT, "no such file or folder", str(path))
+        return path
 
     # -- writes ----------------------------------------------------------------------
     def _tmp_for(self, target: Path) -> Path:
@@ -79,6 +96,10 @@ class LocalFileSystem:
     def root_gone(self) -> bool:
         """Whether the store folder existed and is gone now (deleted, moved or unmounted)."""
         return self._root_seen and not self.root.is_dir()
+
+    def root_exists(self) -> bool:
+        """Whether the store folder exists now."""
+        return self.root.is_dir()
 
     def _make_folder(self, folder: Path) -> None:
         """Create a folder below the root; the root only if it never existed (a new store)."""
