@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from canvasback.store import declarations
 from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
-from canvasback.store.leases import lease
+from canvasback.store.leases import Lease, lease
 from canvasback.store.read import merge, relations, segments, snapshots, user_sql, wide
 from canvasback.store.read.base import SnapshotBase, snapshot_sources
 from canvasback.store.read.catalog_tables import create_tables, views
@@ -206,18 +206,19 @@ class Catalog:
         # This reader paid for a long tail; the next one starts from what it resolved.
 
         with lease(self.fs, "snapshot") as held:
-            if held:
+            if held is not None:
                 try:
-                    self.write_snapshot(f"r{os.getpid()}")
+                    self.write_snapshot(f"r{os.getpid()}", held)
                 except OSError as exc:  # a read-only store, a full disk: reading goes on
                     log.warning("canvasback: no snapshot written (%s)", exc)
                     self._snapshot_refused = True  # said once; this reader stops trying
 
-    def write_snapshot(self, writer_id: str) -> str | None:
+    def write_snapshot(self, writer_id: str, held: Lease | None = None) -> str | None:
         """Write the state this catalog holds as the next snapshot; returns its name.
 
         None if another catalog wrote that generation first: this one then moves onto
-        it at the next refresh, as onto any newer snapshot.
+        it at the next refresh, as onto any newer snapshot. Under a lease (``held``),
+        also None if the lease was taken over before the snapshot was published.
         """
         with self.lock:
             name = write_snapshot_files(
@@ -229,6 +230,7 @@ class Catalog:
                 wide_columns=self.wide.described(),
                 sources=snapshot_sources(),
                 runs_without_row=self.shadow.runs_without_row(),
+                commit=None if held is None else held.commit,
             )
             self._setup_after_writing(name)
             return name
