@@ -271,7 +271,7 @@ def run(
     info = ended.info
     sys.stdout.write(
         f"canvasback run: run {info.run_id} ({info.run_name}) {info.status} "
-        f"in experiment {info.experiment_id}, store {ended.store.root}\n"
+        f"in experiment {info.experiment_id}, store {ended.store.url}\n"
     )
     if info.status == "FINISHED":
         return 0

@@ -545,3 +545,17 @@ def test_local_paths_of_several_files_read_back(fs):
     for rel, path in zip(rels, paths, strict=True):
         with open(path, "rb") as fh:  # noqa: PTH123
             assert fh.read() == f"content {rel.rsplit('f', 1)[1]}".encode()
+
+
+def test_a_walk_keeps_to_the_entries_starting_so(fs):
+    for rel in ("t/exp=0/a", "t/exp=1/b/c", "t/exp=1/d", "t/ex", "t/run1/x", "t/f", "u/exp=0/z"):
+        fs.write_bytes(rel, b"1")
+    assert sorted(fs.walk_files("t", starting="exp=")) == ["t/exp=0/a", "t/exp=1/b/c", "t/exp=1/d"]
+    assert sorted(fs.walk_files("t")) == [
+        "t/ex",
+        "t/exp=0/a",
+        "t/exp=1/b/c",
+        "t/exp=1/d",
+        "t/f",
+        "t/run1/x",
+    ]

@@ -8,6 +8,7 @@ AWS variables, as on a user's machine.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ import canvasback as cb
 from canvasback._config import S3Address
 from canvasback.store import open_store
 from canvasback.store.fs.write_probe import ConditionalWriteError
+from canvasback.store.write import spill
+from canvasback.store.write.arrow_rows import rows_to_table
 from canvasback.tracking.client import Client
 
 
@@ -122,3 +125,35 @@ def test_the_whole_fluent_flow_runs_on_object_storage(url, tmp_path):
         np.testing.assert_array_equal(cb.load_model(uri).predict(x), expected)
     assert client.get_model_version_by_alias("iris", "champion").version == "1"
     assert not (tmp_path / "s3:").exists()
+
+
+def _work_in_fork(conn) -> None:
+    cb.log_metric("in_fork", 1.0)  # to the run it inherited: kept when it ends
+    try:
+        cb.search_runs()
+        conn.send("no error")
+    except Exception as exc:  # noqa: BLE001  # sent to the test, which says what it wanted
+        conn.send(f"{type(exc).__name__}: {exc}")
+
+
+def test_a_forked_worker_is_told_to_spawn_rather_than_left_hanging(url):
+    cb.set_store(url)
+    run = cb.start_run()
+    cb.log_metric("loss", 1.0)
+    cb.search_runs()  # the client has run in this process
+    ctx = multiprocessing.get_context("fork")
+    mine, theirs = ctx.Pipe()
+    worker = ctx.Process(target=_work_in_fork, args=(theirs,))
+    worker.start()
+    assert mine.poll(120), "the forked worker neither answered nor failed"
+    message = mine.recv()
+    worker.join(60)
+    assert message.startswith("ForkedStoreError")
+    assert "'spawn'" in message
+    assert url in message
+    # What it logged was kept in the spill folder, and is written from here.
+    assert spill.pending(url)
+    report = spill.replay(run.store.fs, rows_to_table)
+    assert report.written_rows == 1
+    assert [m.value for m in cb.client().get_metric_history(run.info.run_id, "in_fork")] == [1.0]
+    cb.end_run()

@@ -160,12 +160,14 @@ def listing_order() -> tuple[str, ...]:
 def listing_phases() -> tuple[tuple[str, ...], ...]:
     """:func:`listing_order` in steps: the tables of one step may be listed at once.
 
-    The store's tables that name runs name nothing else: they go together, first; then
-    each of the others alone, in order. A store on object storage lists a step's tables
-    in parallel (each a round trip to the server).
+    The store's tables that name runs name nothing else, and no table names the first
+    declared one in the order (it comes before the tables it names): they go together,
+    first; then each of the others alone, in order. A store on object storage lists a
+    step's tables in parallel (each a round trip to the server).
     """
-    rest = listing_order()[len(_LISTED_FIRST) :]
-    return (_LISTED_FIRST, *((t,) for t in rest))
+    order = listing_order()
+    first = len(_LISTED_FIRST) + (len(order) > len(_LISTED_FIRST) + len(_LISTED_LAST))
+    return (order[:first], *((t,) for t in order[first:]))
 
 
 def views() -> tuple[tuple[str, str], ...]:

@@ -249,10 +249,13 @@ class LocalFileSystem:
                 out.append(Entry(e.name, e.is_dir(), st.st_mtime_ns, st.st_size))
         return out
 
-    def walk_files(self, rel: str) -> Iterator[str]:
-        """Store-relative paths of all files below a folder."""
+    def walk_files(self, rel: str, *, starting: str = "") -> Iterator[str]:
+        """Store-relative paths of all files below a folder (its entries ``starting`` so)."""
         base = self.root / check_rel(rel)
-        for dirpath, _dirs, files in os.walk(base):
+        for dirpath, dirs, files in os.walk(base):
+            if starting and dirpath == str(base):
+                dirs[:] = [d for d in dirs if d.startswith(starting)]
+                files = [f for f in files if f.startswith(starting)]  # noqa: PLW2901
             for f in files:
                 yield str((Path(dirpath) / f).relative_to(self.root).as_posix())
 

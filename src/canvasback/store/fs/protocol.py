@@ -148,8 +148,12 @@ class FileSystem(Protocol):
         """Entries of a folder, with their times and sizes."""
         ...
 
-    def walk_files(self, rel: str) -> Iterator[str]:
-        """Store-relative paths of all files below a folder."""
+    def walk_files(self, rel: str, *, starting: str = "") -> Iterator[str]:
+        """Store-relative paths of all files below a folder.
+
+        ``starting``: only below its entries whose names start so (a table's partitions,
+        ``exp=``, beside whatever else shares its folder).
+        """
         ...
 
     # -- writes ----------------------------------------------------------------------

@@ -2,19 +2,11 @@
 
 The client is obstore (Rust's ``object_store``). Measured against SeaweedFS 4.48 on
 loopback, on a 2-core machine (one process, 1 KB objects, medians of 300 calls;
-listings of a 1,000-object prefix, of 10), with s3fs 2026.9 and pyarrow 26's
-``S3FileSystem`` beside it; two runs, each figure as low-high:
-
-======================  ============  ============  ==============
-                        obstore       s3fs          pyarrow
-======================  ============  ============  ==============
-put                     1.2-1.3 ms    2.7-6.4 ms    4.5-5.9 ms
-get                     0.8 ms        4.4-8.7 ms    1.7-2.4 ms
-put-if-absent, new      1.3-1.8 ms    3.2-3.5 ms    (none)
-put-if-absent, taken    0.7-0.8 ms    2.2-3.0 ms    (none)
-list 1,000 objects      34-43 ms      181-217 ms    25-52 ms
-import                  10-13 ms      0.7-1.1 s     (with pyarrow)
-======================  ============  ============  ==============
+listings of a 1,000-object prefix, of 10; two runs, each figure as low-high), as
+obstore / s3fs 2026.9 / pyarrow 26's ``S3FileSystem``: put 1.2-1.3 / 2.7-6.4 / 4.5-5.9
+ms; get 0.8 / 4.4-8.7 / 1.7-2.4 ms; put-if-absent of a new key 1.3-1.8 / 3.2-3.5 ms /
+none, of a taken one 0.7-0.8 / 2.2-3.0 ms / none; a listing of 1,000 objects 34-43 /
+181-217 / 25-52 ms; import 10-13 ms / 0.7-1.1 s / (with pyarrow).
 
 pyarrow's file system has no conditional write, and s3fs reports SeaweedFS's 412 as
 ``OSError(EINVAL)`` (it looks for an ``If-None-Match`` condition in the reply that only
@@ -33,7 +25,8 @@ The store's ``root`` is a local folder, the machine's cache of the store's objec
 which DuckDB and pyarrow read (``local_path``: copies keyed by name and ETag, shared by
 the machine's processes and bounded in size, ``object_cache.py``; read through
 ``s3_local.py``); ``url`` names the store. The store is gone when its bucket is (S3
-never makes a bucket on a write, so nothing makes it again).
+never makes a bucket on a write, so nothing makes it again). A process forked from one
+that used the client cannot use it (``s3_errors.ProcessBound``): workers are spawned.
 """
 
 from __future__ import annotations
@@ -54,7 +47,7 @@ from canvasback._config import S3Address, StoreAddressError, parse_store
 from canvasback.store.fs import write_probe
 from canvasback.store.fs.object_cache import ObjectCache
 from canvasback.store.fs.protocol import Entry, StorePathError, check_rel
-from canvasback.store.fs.s3_errors import created_unless_taken, translated
+from canvasback.store.fs.s3_errors import ProcessBound, created_unless_taken, translated
 from canvasback.store.fs.s3_local import LocalCopies
 from canvasback.store.fs.s3_settings import S3Settings
 
@@ -112,14 +105,17 @@ class S3FileSystem:
             if cache_dir is not None
             else self.settings.cache_dir(address)
         )
-        self._store = S3Store(
-            address.bucket,
-            prefix=address.prefix or None,
-            config=self.settings.client_config(),
-            client_options=self.settings.client_options(),
-            retry_config=self.settings.retry_config(),
+        self._client = ProcessBound(
+            S3Store(
+                address.bucket,
+                prefix=address.prefix or None,
+                config=self.settings.client_config(),
+                client_options=self.settings.client_options(),
+                retry_config=self.settings.retry_config(),
+            ),
+            self.url,
         )
-        self._copies = LocalCopies(self._store, ObjectCache(self.root), self._url_of)
+        self._copies = LocalCopies(self._client.get, ObjectCache(self.root), self._url_of)
         self._lock = threading.Lock()
         self._root_seen = False
         self._probe = probe
@@ -184,10 +180,7 @@ class S3FileSystem:
         return self._copies.local_paths([_key(rel, file=True) for rel in rels])
 
     def local_copy(self, rel: str) -> Path:
-        """A local file or folder holding ``rel``'s current content (a view of copies).
-
-        Raises ``FileNotFoundError`` if no object is there or below.
-        """
+        """A view of ``rel``'s current content (a file or folder); ``FileNotFoundError`` if none."""
         _key(rel, file=True)
         meta = self._head(rel)
         if meta is not None:  # a file: its current version, fetched if it changed
@@ -211,7 +204,7 @@ class S3FileSystem:
         try:
             yield tmp
             with translated(self._url_of(rel)):
-                etag = obstore.put(self._store, rel, tmp)["e_tag"]
+                etag = obstore.put(self._client.get(), rel, tmp)["e_tag"]
             self._root_seen = True
             self._copies.learn(rel, etag)
             if etag:
@@ -227,7 +220,9 @@ class S3FileSystem:
     def _put(self, rel: str, data: bytes | memoryview) -> str | None:
         view = memoryview(data)  # obstore takes a view of bytes ("B"), not Arrow's ("b")
         with translated(self._url_of(rel)):
-            etag = obstore.put(self._store, rel, view if view.format == "B" else view.cast("B"))
+            etag = obstore.put(
+                self._client.get(), rel, view.cast("B") if view.format != "B" else view
+            )
         self._root_seen = True
         self._copies.learn(rel, etag["e_tag"])
         return etag["e_tag"]
@@ -256,7 +251,7 @@ class S3FileSystem:
         _key(rel, file=True)
         size = source.stat().st_size
         with translated(self._url_of(rel)):
-            etag = obstore.put(self._store, rel, source)["e_tag"]
+            etag = obstore.put(self._client.get(), rel, source)["e_tag"]
         self._root_seen = True
         self._copies.learn(rel, etag)
         return size
@@ -280,7 +275,7 @@ class S3FileSystem:
         _key(rel, file=True)
 
         def put() -> None:
-            result = obstore.put(self._store, rel, data, mode="create")
+            result = obstore.put(self._client.get(), rel, data, mode="create")
             self._copies.learn(rel, result["e_tag"])
 
         created = created_unless_taken(put, self._url_of(rel), CONFLICT_RETRY_SECONDS)
@@ -317,7 +312,7 @@ class S3FileSystem:
         """Whether the store's bucket exists now (its prefix may hold nothing yet)."""
         try:
             with translated(self.url):
-                obstore.list_with_delimiter(self._store, None)
+                obstore.list_with_delimiter(self._client.get(), None)
         except FileNotFoundError:
             return False
         return True
@@ -327,12 +322,12 @@ class S3FileSystem:
         """The content of an object."""
         _key(rel, file=True)
         with translated(self._url_of(rel)):
-            return bytes(obstore.get(self._store, rel).bytes())
+            return bytes(obstore.get(self._client.get(), rel).bytes())
 
     def _head(self, rel: str) -> ObjectMeta | None:
         try:
             with translated(self._url_of(rel)):
-                meta = obstore.head(self._store, rel)
+                meta = obstore.head(self._client.get(), rel)
         except FileNotFoundError:
             return None
         self._copies.learn(rel, meta["e_tag"])
@@ -342,7 +337,7 @@ class S3FileSystem:
         """The objects and the folders' names directly below a folder (none if missing)."""
         try:
             with translated(self._url_of(rel)):
-                found = obstore.list_with_delimiter(self._store, rel or None)
+                found = obstore.list_with_delimiter(self._client.get(), rel or None)
         except FileNotFoundError:  # the bucket is gone
             return [], []
         # SeaweedFS lists a folder emptied by deletes as an entry of itself: not a child.
@@ -357,7 +352,7 @@ class S3FileSystem:
         # folder whose objects are all deleted (SeaweedFS keeps its directories).
         try:
             with translated(self._url_of(rel)):
-                return any(obstore.list(self._store, rel or None, chunk_size=1))
+                return any(obstore.list(self._client.get(), rel or None, chunk_size=1))
         except FileNotFoundError:  # the bucket is gone
             return False
 
@@ -379,11 +374,7 @@ class S3FileSystem:
         return Entry(_name(rel), is_dir=True, mtime_ns=time.time_ns(), size=0)
 
     def stat_mtime_ns(self, rel: str) -> int | None:
-        """An object's time; a folder's is the time now, None if neither exists.
-
-        A folder on object storage has no time of its own, and a time that did not move
-        would let a reader skip a changed folder: now says "look again".
-        """
+        """An object's time; a folder's is now ("look again": it has none), None if none."""
         entry = self.stat(rel)
         return None if entry is None else entry.mtime_ns
 
@@ -417,22 +408,28 @@ class S3FileSystem:
         ]
         return files + [Entry(f, is_dir=True, mtime_ns=now, size=0) for f in folders]
 
-    def walk_files(self, rel: str) -> Iterator[str]:
+    def walk_files(self, rel: str, *, starting: str = "") -> Iterator[str]:
         """Store-relative paths of all objects below a folder (one listing, in pages).
 
-        A reader of a store on object storage lists a table this way at each refresh:
-        folders have no times to skip unchanged ones by, and the listing tells each
-        object's ETag, so its local copy is used with no further request.
+        A reader lists a table so at each refresh; the listing tells each object's ETag
+        (its local copy is then read with no request). Keys come in order: ``starting``
+        starts the listing there and ends it past them (a table's partitions, not the
+        run artifacts beside them: a tenth of the time with a few hundred artifacts).
         """
         _key(rel)
-        for meta in self._walk(rel):
+        for meta in self._walk(rel, starting):
             yield meta["path"]
 
-    def _walk(self, rel: str) -> Iterator[ObjectMeta]:
+    def _walk(self, rel: str, starting: str = "") -> Iterator[ObjectMeta]:
+        first = f"{rel}/{starting}" if rel else starting
         try:
             with translated(self._url_of(rel)):
-                for chunk in obstore.list(self._store, rel or None, chunk_size=_LIST_CHUNK):
+                for chunk in obstore.list(
+                    self._client.get(), rel or None, offset=first or None, chunk_size=_LIST_CHUNK
+                ):
                     for meta in chunk:
+                        if not meta["path"].startswith(first):
+                            return
                         self._copies.learn(meta["path"], meta["e_tag"])
                         yield meta
         except FileNotFoundError:  # the bucket is gone
@@ -444,7 +441,7 @@ class S3FileSystem:
         _key(rel, file=True)
         self._copies.learn(rel, None)
         with contextlib.suppress(FileNotFoundError), translated(self._url_of(rel)):
-            obstore.delete(self._store, rel)
+            obstore.delete(self._client.get(), rel)
 
     def delete_tree(self, rel: str) -> None:
         """Remove every object below a folder, in batches."""
@@ -460,7 +457,7 @@ class S3FileSystem:
 
     def _delete_many(self, paths: Sequence[str]) -> None:
         with contextlib.suppress(FileNotFoundError), translated(self._url_of(paths[0])):
-            obstore.delete(self._store, paths)
+            obstore.delete(self._client.get(), paths)
 
     def move_aside(self, rel: str, quarantine_dir: str) -> str | None:
         """Copy a bad object into the quarantine folder (on the server), then remove it."""
@@ -468,7 +465,7 @@ class S3FileSystem:
         dest = f"{_key(quarantine_dir, file=True)}/{time.time_ns()}-{rel.replace('/', '__')}"
         try:
             with translated(self._url_of(rel)):
-                obstore.copy(self._store, rel, dest)
+                obstore.copy(self._client.get(), rel, dest)
         except FileNotFoundError:
             return None
         self.delete(rel)

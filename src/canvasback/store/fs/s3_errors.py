@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import random
 import re
 import time
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Final, Generic, NoReturn, TypeVar
 
 from obstore.exceptions import (
     AlreadyExistsError,
@@ -25,6 +26,8 @@ from obstore.exceptions import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
+
+from canvasback.exceptions import MlflowException
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -43,6 +46,42 @@ _ERRNO: Final = {
     FileNotFoundError: errno.ENOENT,
     PermissionError: errno.EACCES,
 }
+
+
+T = TypeVar("T")
+
+
+class ForkedStoreError(MlflowException, ConnectionError):
+    """A store on object storage used in a process forked after its client started.
+
+    For the writer, the server is out of reach from this process: it keeps the rows.
+    """
+
+
+class ProcessBound(Generic[T]):
+    """A client usable in the process that made it only.
+
+    obstore's runtime does not survive ``fork``: in a forked child every request would
+    wait for ever. The child gets :class:`ForkedStoreError` instead (the writer then
+    keeps its rows in the spill folder, and the error says how to start workers).
+    """
+
+    def __init__(self, client: T, url: str) -> None:
+        self._client = client
+        self._pid = os.getpid()
+        self._url = url
+
+    def get(self) -> T:
+        """The client, in the process that made it."""
+        if os.getpid() != self._pid:
+            msg = (
+                f"Store {self._url!r} is on object storage, whose client cannot be used in "
+                "a process forked from one that used it (it would hang). Start workers "
+                "with multiprocessing's 'spawn' or 'forkserver' method "
+                "(multiprocessing.get_context('spawn')), or open the store in each worker."
+            )
+            raise ForkedStoreError(msg)
+        return self._client
 
 
 class StoreUnreachableError(ConnectionError):

@@ -47,8 +47,10 @@ VIEWS_DIR: Final = "views"
 class LocalCopies:
     """One store's objects as local files (see the module)."""
 
-    def __init__(self, store: S3Store, cache: ObjectCache, url_of: Callable[[str], str]) -> None:
-        self._store = store
+    def __init__(
+        self, client: Callable[[], S3Store], cache: ObjectCache, url_of: Callable[[str], str]
+    ) -> None:
+        self._client = client
         self.cache = cache
         self._url_of = url_of
         self.etags: dict[str, str] = {}
@@ -96,7 +98,7 @@ class LocalCopies:
         options: GetOptions = {} if kept is None else {"if_none_match": kept[0]}
         try:
             with translated(self._url_of(rel), keep=(NotModifiedError,)):
-                result = obstore.get(self._store, rel, options=options)
+                result = obstore.get(self._client(), rel, options=options)
                 etag = result.meta["e_tag"]
                 path = self.cache.put_chunks(rel, _key_of(etag), result.stream(CHUNK))
         except NotModifiedError:
@@ -105,7 +107,7 @@ class LocalCopies:
             if again is None:  # swept meanwhile by another process: fetch it whole
                 self.cache.path_of(rel, kept[0]).parent.mkdir(parents=True, exist_ok=True)
                 with translated(self._url_of(rel)):
-                    result = obstore.get(self._store, rel)
+                    result = obstore.get(self._client(), rel)
                     etag = result.meta["e_tag"]
                     path = self.cache.put_chunks(rel, _key_of(etag), result.stream(CHUNK))
             else:

@@ -155,7 +155,7 @@ class TableIndex:
     def _refresh_listed(self) -> Changes:
         """:meth:`refresh` from one listing of every object of the table (no folder times)."""
         listed: dict[str, set[str]] = {}
-        for rel in self.fs.walk_files(self.table):
+        for rel in self.fs.walk_files(self.table, starting=f"{layout.PARTITION_KEY}="):
             parts = rel.split("/")
             if len(parts) == 3 and "=" in parts[1]:  # noqa: PLR2004  # table/partition/file
                 listed.setdefault(parts[1], set()).add(parts[2])

@@ -7,12 +7,10 @@ timer, when asked (end of a run), before any read in this process and at interpr
 exit. Nothing is locked in the store: segment names are unique per writer, so the
 writers of many processes never wait for one another.
 
-Logging never waits for the store, on a local disk or on object storage: only the
-background thread and an explicit flush (a read, ``synchronous=True``) write. When the
-store cannot take a segment (a full disk; a server that does not answer), the segment
-keeps its name and waits in memory, and the thread tries again with a doubling pause
-(up to :data:`MAX_RETRY_PAUSE`); whatever is still unwritten when the process ends goes
-to the spill folder (``spill.py``), and the warning says where.
+Logging never waits for the store (a disk, a server): only the thread and an explicit
+flush write. A segment the store does not take (a full disk, a server that does not
+answer) waits in memory under its name, tried again with a doubling pause; what is left
+at exit goes to the spill folder (``spill.py``), and the warning says where.
 """
 
 from __future__ import annotations
@@ -232,22 +230,12 @@ class Writer:
             # after the buffers were taken sets the event again.
             self._wake.clear()
         batches, self._retry = self._retry, []
-        failed: list[Segment] = []
-        error: BaseException | None = None
         with gc_paused():
             for key in {**buffers, **columns}:
                 segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
                 if segment is not None:
                     batches.append(segment)
-            for segment in batches:
-                if isinstance(error, ConnectionError):  # the server does not answer
-                    failed.append(segment)
-                    continue
-                try:
-                    self.fs.write_parquet(segment.rel, segment.data)
-                except Exception as exc:  # noqa: BLE001  # keep the rows, report after
-                    failed.append(segment)
-                    error = exc
+            failed, error = self._write(batches)
         if failed and self.fs.root_gone():
             failed = self._keep_while_gone(failed)
         notices, self._notices = self._notices, []
@@ -258,7 +246,29 @@ class Writer:
             warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=3)
         if failed and error is not None:
             raise error
+        if self._failures:  # any flush that writes ends an outage's pauses
+            log.warning("canvasback: the store %s takes writes again", self.fs.url)
+            self._failures, self._retry_at = 0, 0.0
         return len(batches)
+
+    def _write(self, batches: list[Segment]) -> tuple[list[Segment], BaseException | None]:
+        """Write segments; returns those that failed, and the last error.
+
+        Once the server does not answer (a ``ConnectionError``), the rest are not tried:
+        they would fail the same way, each after the client's retries.
+        """
+        failed: list[Segment] = []
+        error: BaseException | None = None
+        for segment in batches:
+            if isinstance(error, ConnectionError):
+                failed.append(segment)
+                continue
+            try:
+                self.fs.write_parquet(segment.rel, segment.data)
+            except Exception as exc:  # noqa: BLE001  # keep the rows, report after
+                failed.append(segment)
+                error = exc
+        return failed, error
 
     def _gone(self) -> str:
         """The store is gone, as a user would say it."""
@@ -463,10 +473,6 @@ class Writer:
                     exc,
                     MAX_RETRY_PAUSE,
                 )
-            return
-        if self._failures:
-            log.warning("canvasback: the store %s takes writes again", self.fs.url)
-        self._failures, self._retry_at = 0, 0.0
 
     def _flush_unless_done(self, woke_after: int) -> None:
         """Flush for the tick that woke the thread, unless a flush since has done it.
