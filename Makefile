@@ -31,9 +31,13 @@ $(STAMP): $(BIN)/python pyproject.toml src/canvasback/static/.built
 
 setup: $(STAMP)
 
+# JupyterLab's own defaults for the demo come from notebooks/.lab-settings/overrides.json
+# (news feed and update check answered "no", so no question covers the dashboard); the
+# user's own settings still apply over them, and nothing is written to ~/.jupyter.
 demo: setup
 	$(BIN)/python scripts/seed_demo.py notebooks/canvasback-store
-	$(BIN)/jupyter lab notebooks/demo.ipynb $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	$(BIN)/jupyter lab notebooks/demo.ipynb --LabApp.app_settings_dir=$(CURDIR)/notebooks/.lab-settings \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Lint first (it is part of the test command, so CI enforces it); then the JS units;
 # then every pytest tier across the xdist workers, where the notebooks run under nbval

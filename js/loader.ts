@@ -87,10 +87,28 @@ function load(model: AnyModel<LoaderModel>): Promise<Widget> {
   return widget;
 }
 
+/**
+ * Resolves when Python speaks on the model: the answer to a ping, or any message it sends
+ * unasked. A kernel busy with a cell answers no ping until the cell ends, but the live run
+ * views' threads speak while it trains (widgets/live_run.py), so that a view shown by a
+ * long cell is known to have a kernel behind it and keeps its place.
+ */
+function heard(model: AnyModel<LoaderModel>, pings: RpcClient<Rpc>): { answer: () => Promise<unknown>; stop: () => void } {
+  let stop = (): void => undefined;
+  const spoken = new Promise<void>((resolve) => {
+    const onMessage = (): void => resolve();
+    model.on("msg:custom", onMessage);
+    stop = () => model.off("msg:custom", onMessage);
+  });
+  void spoken.then(() => stop());
+  return { answer: () => Promise.race([pings.request("ping", {}), spoken]), stop: () => stop() };
+}
+
 async function render(props: RenderProps<LoaderModel>): Promise<() => void> {
   const { model, el } = props;
   const pings = new RpcClient<Rpc>(model, { timeoutMs: PING_TIMEOUT_MS });
-  const stopFollowing = followSavedView(model, el, { ping: () => pings.request("ping", {}) });
+  const python = heard(model, pings);
+  const stopFollowing = followSavedView(model, el, { ping: python.answer });
   let cleanup: unknown;
   try {
     const widget = await load(model);
@@ -103,6 +121,7 @@ async function render(props: RenderProps<LoaderModel>): Promise<() => void> {
   }
   return () => {
     stopFollowing();
+    python.stop();
     pings.dispose();
     if (typeof cleanup === "function") (cleanup as () => void)();
   };

@@ -16,10 +16,15 @@ from __future__ import annotations
 import contextlib
 import multiprocessing.util
 import os
+import signal
+import socket
 import subprocess
 import sys
 import textwrap
 import time
+import tomllib
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -122,8 +127,10 @@ def _no_shared_store(monkeypatch):
 
     ``make test`` sets that variable for the notebooks it runs under nbval: the tests here
     must neither write to that store nor find a default there that a user would not.
+    ``MLFLOW_TRACKING_URI`` names the default store too, when no ``CANVASBACK_STORE`` does.
     """
     monkeypatch.delenv("CANVASBACK_STORE", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -234,3 +241,104 @@ def wait_for(condition, *, timeout: float = 30.0, what: str = "condition"):
 def wait():
     """The ``wait_for`` helper, as a fixture (tests are not a package)."""
     return wait_for
+
+
+PYPROJECT: Final = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+@pytest.fixture(scope="session")
+def mlflow_entry_points(tmp_path_factory) -> Path:
+    """A folder for a child's ``PYTHONPATH`` that gives MLflow canvasback's plugin.
+
+    MLflow finds plugins by the entry points of the distributions on ``sys.path``: the
+    folder holds a ``.dist-info`` whose ``entry_points.txt`` is written from
+    ``pyproject.toml``'s table, as an install writes it (``make setup`` installs
+    canvasback with them), so a child finds the plugin of this checkout's code.
+    """
+    groups = tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"]
+    folder = tmp_path_factory.mktemp("entry-points")
+    dist = folder / "canvasback_mlflow_entry_points-0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: canvasback-mlflow-entry-points\nVersion: 0\n"
+    )
+    lines = []
+    for group, targets in groups.items():
+        lines.append(f"[{group}]")
+        lines += [f"{name} = {target}" for name, target in targets.items()]
+        lines.append("")
+    (dist / "entry_points.txt").write_text("\n".join(lines))
+    return folder
+
+
+def mlflow_child_env(entry_points: Path, tracking_uri: str | None = None) -> dict[str, str]:
+    """A child's environment in which MLflow finds the plugin (and a store, if given)."""
+    env = child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(entry_points), env.get("PYTHONPATH", "")])
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    # MLflow starts its servers as programs (uvicorn): this venv's, as a user's shell has.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env.pop("MLFLOW_REGISTRY_URI", None)
+    if tracking_uri is None:
+        env.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+    return env
+
+
+@pytest.fixture(scope="session")
+def mlflow_env():
+    """The ``mlflow_child_env`` helper, as a fixture (tests are not a package)."""
+    return mlflow_child_env
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - loopback
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def running_server(
+    args: list[str], ready_url: str, *, env: dict[str, str], cwd: Path, timeout: float = 120
+) -> Iterator[Path]:
+    """A server process (its own process group), once ``ready_url`` answers 200.
+
+    Yields its log file; stops the group (the server and the workers it started) after.
+    """
+    log_path = cwd / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            args, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(ready_url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                state = "exited" if proc.poll() is not None else "did not answer"
+                pytest.fail(f"{' '.join(args[:4])} {state}:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.2)  # the next probe; the condition is the server's answer
+        yield log_path
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server_helpers():
+    """``free_port`` and ``running_server``, as a fixture (tests are not a package)."""
+    return free_port, running_server

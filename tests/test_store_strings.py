@@ -1,6 +1,7 @@
 """Store strings: one parser for every way a store is named, and what it refuses.
 
-``set_store``, ``Client(store=...)``, ``set_tracking_uri`` and ``CANVASBACK_STORE`` (and
+``set_store``, ``Client(store=...)``, ``set_tracking_uri``, ``CANVASBACK_STORE`` and
+``MLFLOW_TRACKING_URI`` (and
 the command line's ``--store``, in ``test_cli.py``) all go through
 ``_config.parse_store``. A scheme canvasback does not serve is refused with the value and
 what is allowed, and never becomes a folder named after it; ``s3://bucket/prefix`` is
@@ -16,8 +17,10 @@ import pytest
 
 import canvasback as cb
 from canvasback._config import (
+    MlflowStoreFolderError,
     S3Address,
     StoreAddressError,
+    StoreNotYetSupportedError,
     parse_store,
 )
 from canvasback.tracking.client import Client
@@ -141,3 +144,77 @@ def test_every_entry_takes_a_file_uri(tmp_path):
     assert Client(uri).get_run(run.info.run_id).data.metrics == {"loss": 1.0}
     cb.set_tracking_uri(uri)
     assert cb.get_store() == folder
+
+
+@pytest.mark.parametrize("form", ["canvasback", "file", "path"])
+def test_mlflow_tracking_uri_names_the_store_when_canvasback_store_does_not(
+    form, tmp_path, monkeypatch
+):
+    """``import canvasback as mlflow`` logs where the script's MLflow setting says."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "team store"
+    uri = {
+        "canvasback": f"canvasback://{folder.as_posix()}",
+        "file": folder.as_uri(),
+        "path": str(folder),
+    }[form]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert cb.get_store() == folder
+    with cb.start_run() as run:
+        cb.log_metric("loss", 1.0)
+    assert Client().get_run(run.info.run_id).data.metrics == {"loss": 1.0}
+    assert Client(folder).get_run(run.info.run_id).data.metrics == {"loss": 1.0}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["team store"]  # no default folder
+
+
+def test_canvasback_store_then_set_store_come_before_mlflow_tracking_uri(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", (tmp_path / "mlflow's").as_uri())
+    monkeypatch.setenv("CANVASBACK_STORE", str(tmp_path / "canvasback's"))
+    assert cb.get_store() == tmp_path / "canvasback's"
+    assert Client().store.root == tmp_path / "canvasback's"
+    cb.set_store(tmp_path / "chosen")
+    assert cb.get_store() == tmp_path / "chosen"
+
+
+@pytest.mark.parametrize(
+    "uri", ["http://127.0.0.1:5000", "sqlite:///mlflow.db", "databricks", "postgresql://h/db"]
+)
+def test_an_mlflow_tracking_uri_of_a_server_or_database_is_an_error_saying_what_to_do(
+    uri, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    for attempt in (Client, cb.get_store, lambda: cb.log_metric("loss", 1.0)):
+        with pytest.raises(StoreAddressError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert message.startswith(f"MLFLOW_TRACKING_URI {uri!r} is not a local store")
+        assert f"canvasback import-mlflow {uri} --store" in message  # to bring its runs over
+        assert "CANVASBACK_STORE=<path> or canvasback.set_store(<path>)" in message
+    assert list(tmp_path.iterdir()) == []  # nothing logged to a default store instead
+
+
+def test_an_mlflow_tracking_uri_on_object_storage_is_refused_naming_canvasback_store(
+    tmp_path, monkeypatch
+):
+    """A store on object storage is named by CANVASBACK_STORE or set_store, not MLflow's URI."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "s3://team-bucket/team")
+    for attempt in (Client, cb.get_store, lambda: cb.log_metric("loss", 1.0)):
+        with pytest.raises(StoreNotYetSupportedError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert message.startswith("MLFLOW_TRACKING_URI 's3://team-bucket/team' is on S3")
+        assert "name it in CANVASBACK_STORE instead" in message
+    assert list(tmp_path.iterdir()) == []  # nothing logged to a default store instead
+
+
+def test_an_mlflow_tracking_uri_of_an_mlflow_file_store_is_refused_with_the_import(
+    tmp_path, monkeypatch
+):
+    mlruns = tmp_path / "mlruns"
+    (mlruns / ".trash").mkdir(parents=True)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlruns.as_uri())
+    with pytest.raises(MlflowStoreFolderError, match=r"canvasback import-mlflow .*mlruns"):
+        cb.log_metric("loss", 1.0)
+    assert sorted(p.name for p in mlruns.iterdir()) == [".trash"]

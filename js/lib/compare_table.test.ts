@@ -23,4 +23,18 @@ describe("params table", () => {
     expect(summary(table)).toBe("2 of 3 params differ");
     expect(summary({ runs: [], rows: [{ key: "x", values: [], differs: true }] })).toBe("1 of 1 param differs");
   });
+
+  it("counts params apart from the tags of the runs' code and environment", () => {
+    const tags = ["python", "platform", "user"].map((key, i) => ({
+      key: `env · ${key}`,
+      values: ["a", i === 0 ? "b" : "a"],
+      differs: i === 0,
+      kind: "provenance" as const,
+    }));
+    const params = table.rows.map((row) => ({ ...row, kind: "param" as const }));
+    expect(summary({ ...table, rows: [...params, ...tags] })).toBe(
+      "2 of 3 params differ · 1 of 3 code and environment tags differs",
+    );
+    expect(summary({ ...table, rows: tags })).toBe("No params · 1 of 3 code and environment tags differs");
+  });
 });

@@ -8,6 +8,8 @@ export interface ParamsRow {
   key: string;
   values: (string | null)[];
   differs: boolean;
+  /** A param, or a tag of the run's code or environment (`code · git.commit`). */
+  kind?: "param" | "provenance";
 }
 
 export interface ParamsTable {
@@ -35,11 +37,22 @@ export function visibleRows(table: ParamsTable, diffOnly: boolean): ParamsRow[] 
   return diffOnly ? table.rows.filter((row) => row.differs) : table.rows;
 }
 
-/** A caption such as "3 of 12 params differ". */
+function differCount(rows: readonly ParamsRow[], noun: string): string {
+  const differ = rows.filter((row) => row.differs).length;
+  const total = rows.length;
+  return `${differ} of ${total} ${noun}${total === 1 ? "" : "s"} differ${differ === 1 ? "s" : ""}`;
+}
+
+/**
+ * A caption such as "3 of 7 params differ · 1 of 14 code and environment tags differs":
+ * params and the tags of how runs were made are counted apart.
+ */
 export function summary(table: ParamsTable): string {
-  const differ = table.rows.filter((row) => row.differs).length;
-  const total = table.rows.length;
-  return `${differ} of ${total} param${total === 1 ? "" : "s"} differ${differ === 1 ? "s" : ""}`;
+  const params = table.rows.filter((row) => row.kind !== "provenance");
+  const tags = table.rows.filter((row) => row.kind === "provenance");
+  const parts = [params.length > 0 || tags.length === 0 ? differCount(params, "param") : "No params"];
+  if (tags.length > 0) parts.push(differCount(tags, "code and environment tag"));
+  return parts.join(" · ");
 }
 
 /** Build the table element; clicking a run's header toggles its selection. */

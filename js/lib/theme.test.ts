@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { themeConfig, withTheme } from "./theme";
 
-const dark = { text: "rgba(255,255,255,0.87)", muted: "rgba(255,255,255,0.54)", grid: "#424242", domain: "#616161" };
+const dark = {
+  text: "rgba(255,255,255,0.87)",
+  muted: "rgba(255,255,255,0.54)",
+  grid: "#424242",
+  domain: "#616161",
+  surface: "#111111",
+};
 
 describe("withTheme", () => {
   it("overlays the theme's colours and keeps the spec's other settings", () => {
@@ -18,6 +24,12 @@ describe("withTheme", () => {
     expect(out.config.point).toEqual({ size: 70 });
     expect((out.config as Record<string, unknown>)["background"]).toBe("transparent");
     expect(spec.config.axis.labelColor).toBe("#555"); // the input is not changed
+  });
+
+  it("draws a label's halo in the page's colour", () => {
+    const spec = { mark: "text", config: { style: { "cb-halo": { color: "#fff", stroke: "#fff" } } } };
+    const out = withTheme(spec, themeConfig(dark));
+    expect(out.config.style).toEqual({ "cb-halo": { color: "#111111", stroke: "#111111" } });
   });
 
   it("adds a config to a spec without one", () => {

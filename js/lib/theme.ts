@@ -9,7 +9,11 @@ const VARIABLES = {
   muted: "--jp-ui-font-color2",
   grid: "--jp-border-color2",
   domain: "--jp-border-color1",
+  surface: "--jp-layout-color0",
 } as const;
+
+/** The style of a label's halo (charts/_common.py `HALO_STYLE`): the page's colour. */
+export const HALO_STYLE = "cb-halo";
 
 export type ThemeColours = Record<keyof typeof VARIABLES, string>;
 
@@ -42,6 +46,7 @@ export function themeConfig(colours: ThemeColours): Record<string, Record<string
     legend: { labelColor: colours.text, titleColor: colours.text },
     title: { color: colours.text, subtitleColor: colours.muted },
     text: { color: colours.text },
+    style: { [HALO_STYLE]: { color: colours.surface, stroke: colours.surface } },
   };
 }
 

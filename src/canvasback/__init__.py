@@ -100,6 +100,11 @@ from canvasback.tracking.fluent import (
     sql,
     start_run,
 )
+from canvasback.tracking.fluent_logged_models import (
+    get_logged_model,
+    search_logged_models,
+    set_logged_model_tags,
+)
 from canvasback.tracking.run import Run, RunEndedError
 from canvasback.tracking.validation import InvalidInputError
 from canvasback.tracking.write_once import ParamConflictError
@@ -246,6 +251,7 @@ __all__ = [
     "get_artifact_uri",
     "get_experiment",
     "get_experiment_by_name",
+    "get_logged_model",
     "get_metric_history",
     "get_parent_run",
     "get_run",
@@ -279,6 +285,7 @@ __all__ = [
     "run_notebook",
     "run_project",
     "search_experiments",
+    "search_logged_models",
     "search_model_versions",
     "search_registered_models",
     "search_runs",
@@ -286,6 +293,7 @@ __all__ = [
     "set_experiment",
     "set_experiment_tag",
     "set_experiment_tags",
+    "set_logged_model_tags",
     "set_store",
     "set_tag",
     "set_tags",

@@ -1,9 +1,14 @@
 """Where the store is: the one parser of store strings.
 
 An explicit argument, else ``set_store()`` (the process's context passes its choice
-here), else ``CANVASBACK_STORE``, else ``./canvasback-store`` next to the notebook or
-script. Every way a store is named (``set_store``, ``Client(store=...)``,
-``set_tracking_uri``, ``CANVASBACK_STORE``, the command line's ``--store``) comes through
+here), else ``CANVASBACK_STORE``, else ``MLFLOW_TRACKING_URI`` when it names a store
+(a path, a ``file:`` or ``canvasback:`` URI: ``import canvasback as mlflow`` logs where
+the script's MLflow setting says), else ``./canvasback-store`` next to the notebook or
+script. An ``MLFLOW_TRACKING_URI`` that names a tracking server or a database is an
+error, not ignored: the runs would land somewhere the user does not look.
+
+Every way a store is named (``set_store``, ``Client(store=...)``, ``set_tracking_uri``,
+``CANVASBACK_STORE``, ``MLFLOW_TRACKING_URI``, the command line's ``--store``) comes through
 :func:`parse_store`: a folder path, a ``file:`` URI, the ``canvasback:`` URI a launched
 run is given, or ``s3://bucket/prefix`` (S3-compatible object storage); any other scheme
 is refused, naming the value and what is allowed. Every part of the store runs on
@@ -23,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 from canvasback.exceptions import MlflowException
 
 ENV_VAR: Final = "CANVASBACK_STORE"
+MLFLOW_ENV_VAR: Final = "MLFLOW_TRACKING_URI"
 DEFAULT_FOLDER: Final = "canvasback-store"
 
 # The scheme of the URI a launched run's process gets as MLFLOW_TRACKING_URI: one of its
@@ -189,7 +195,33 @@ def resolve_store(root: str | os.PathLike[str] | S3Address | None = None) -> Sto
     env = os.environ.get(ENV_VAR)
     if env:
         return parse_store(env, given_as=ENV_VAR)
+    mlflow_uri = os.environ.get(MLFLOW_ENV_VAR)
+    if mlflow_uri:
+        # MLflow's setting names a local store only; a store on object storage is named
+        # by CANVASBACK_STORE or set_store.
+        return local_store(
+            _mlflow_tracking_store(mlflow_uri),
+            f"{MLFLOW_ENV_VAR} (name it in {ENV_VAR} instead)",
+            given_as=MLFLOW_ENV_VAR,
+        )
     return Path.cwd() / DEFAULT_FOLDER
+
+
+def _mlflow_tracking_store(uri: str) -> StoreAddress:
+    """The store ``MLFLOW_TRACKING_URI`` names; a server or database is refused.
+
+    Refused rather than passed over for the default folder: a script that says
+    ``import canvasback as mlflow`` under a tracking server's URI expects its runs on that
+    server, and would not find them in ``./canvasback-store``.
+    """
+    try:
+        return parse_store(uri, given_as=MLFLOW_ENV_VAR)
+    except StoreAddressError as exc:
+        msg = (
+            f"{exc} To log with canvasback while {MLFLOW_ENV_VAR} is set for MLflow, name "
+            f"canvasback's store: {ENV_VAR}=<path> or canvasback.set_store(<path>)."
+        )
+        raise StoreAddressError(msg) from None
 
 
 class MlflowStoreFolderError(MlflowException, ValueError):

@@ -3,12 +3,13 @@
 ``load_model(uri)`` loads any model with a pyfunc flavor; its ``predict`` checks the
 input against the model's signature and names the column that is wrong or missing.
 ``log_model(name=, python_model=MyModel())`` logs a custom model (an object with
-``predict(context, model_input, params=None)``), cloudpickled as MLflow does; loading
-one needs ``trusted=True``.
+``predict(context, model_input, params=None)``), cloudpickled as MLflow does, with its
+``artifacts`` and ``code_paths``; loading one needs ``trusted=True``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canvasback.models import pyfunc_flavor
@@ -19,7 +20,7 @@ from canvasback.models.pyfunc_flavor import PyFuncModel, PythonModel, PythonMode
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from canvasback.models.mlmodel import Model, ModelInfo
     from canvasback.models.signature import ModelSignature
@@ -43,6 +44,7 @@ def save_model(
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    code_paths: Sequence[str | os.PathLike[str]] | None = None,
 ) -> Model:
     """Save a custom model in MLflow's format into a new folder ``path``."""
     return save_to_new_folder(
@@ -56,6 +58,7 @@ def save_model(
             pip_requirements=pip_requirements,
             extra_pip_requirements=extra_pip_requirements,
             metadata=metadata,
+            code_paths=[Path(p) for p in code_paths or []],
         ),
     )
 
@@ -73,8 +76,15 @@ def log_model(
     extra_pip_requirements: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
     tags: dict[str, Any] | None = None,
+    code_paths: Sequence[str | os.PathLike[str]] | None = None,
 ) -> ModelInfo:
-    """Log a custom model into the active run; returns its ``models:/m-<id>`` URI."""
+    """Log a custom model into the active run; returns its ``models:/m-<id>`` URI.
+
+    ``artifacts`` maps names to local paths, ``file:`` URIs, or ``runs:/`` and
+    ``models:/`` URIs of the current store, copied into the model folder (the model's
+    ``load_context`` finds them in ``context.artifacts``); ``code_paths`` are files and
+    folders copied into its ``code/``, put on ``sys.path`` when it loads.
+    """
     return _log(
         lambda folder: pyfunc_flavor.save(
             python_model,
@@ -85,6 +95,7 @@ def log_model(
             pip_requirements=pip_requirements,
             extra_pip_requirements=extra_pip_requirements,
             metadata=metadata,
+            code_paths=[Path(p) for p in code_paths or []],
         ),
         name,
         artifact_path=artifact_path,

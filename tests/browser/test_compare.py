@@ -186,6 +186,30 @@ def test_clicking_a_bar_selects_its_run(mounted, runs):
     wait_selected(page, [ids[label]])
 
 
+def test_a_metric_logged_once_is_a_bar_per_run_that_selects_it(harness, store):
+    del store  # a fresh store of its own
+    ids = []
+    for c in (0.1, 1.0, 10.0):
+        with canvasback.start_run(run_name=f"svc C={c}", params={"C": c}, live=False) as run:
+            canvasback.log_metric("test_acc", 0.8 + c / 100)
+            for epoch in range(5):
+                canvasback.log_metric("loss", c / (epoch + 1), step=epoch)
+        ids.append(run.run_id)
+    widget = compare(ids, metrics=["loss", "test_acc"])
+    page = harness.mount("compare", widget_state(widget))
+    page.wait_for_selector("section[data-panel=history][data-state=rendered]")
+    bars = "section[data-panel=history] g[class*=history_value_] path"
+    assert page.locator(bars).count() == 3
+    assert page.locator(HIT_LINES).count() == 3  # the loss panel keeps its lines
+    label = label_of(page, bars, 1)
+    page.locator(bars).nth(1).click()
+    names = [f"svc C={c}" for c in (0.1, 1.0, 10.0)]
+    wait_selected(page, [dict(zip(names, ids, strict=True))[label]])
+    harness.offline.screenshot("compare_logged_once", full_page=True)
+    assert harness.offline.errors == []
+    widget.close()
+
+
 def test_run_names_are_text_never_markup(mounted, harness):
     page, _ = mounted
     legend = page.locator("section[data-panel=history] g.role-legend-label text")
@@ -312,6 +336,85 @@ def test_in_jupyterlab_a_click_and_a_refresh_reach_the_kernel(lab_page):
     cell.locator("button.cb-refresh").click()
     cell.locator(".cb-status", has_text="151 points").wait_for(timeout=15_000)
     lab_page.screenshot("jupyterlab_compare")
+    assert cell.locator(".canvasback-error").count() == 0
+    assert lab_page.offline.blocked == []
+
+
+# Runs as a sweep names them: long names, and a param that is a category.
+PARALLEL_RUNS = """\
+import tempfile
+import canvasback
+
+canvasback.set_store(tempfile.mkdtemp())
+sweep = [(0.1, "adam", 32), (0.01, "sgd", 64), (0.001, "adamw", 128), (0.03, "rmsprop", 32),
+         (0.003, "sgd-nesterov", 64)]
+for lr, opt, batch in sweep:
+    name = f"resnet50-lr{lr}-{opt}-bs{batch}-warmup-cosine"
+    params = {"lr": lr, "optimizer": opt, "batch_size": batch, "seed": 0}
+    with canvasback.start_run(run_name=name, params=params, live=False):
+        for step in range(10):
+            canvasback.log_metric("loss", lr * 10 / (step + 1), step=step)
+            canvasback.log_metric("val_acc", 0.5 + lr + step / 100, step=step)
+w = canvasback.compare(canvasback.search_runs())
+w
+"""
+
+# The parallel chart's legend labels, where they are, and the page's output box; its
+# axis labels and their halos, and where each sits among the chart's marks.
+_PARALLEL_LAYOUT = """(cell) => {
+    const root = document.querySelectorAll('.jp-Notebook .jp-Cell')[cell];
+    const panel = root.querySelector('section[data-panel=parallel]');
+    const box = (node) => node.getBoundingClientRect().toJSON();
+    const marks = [...panel.querySelectorAll('g.role-mark')];
+    const at = (cls) => marks.findIndex((g) => g.classList.contains(cls));
+    const probe = document.createElement('div');
+    probe.style.color = 'var(--jp-layout-color0)';
+    document.body.append(probe);
+    const page = getComputedStyle(probe).color;
+    probe.remove();
+    const texts = (sel) => [...panel.querySelectorAll(sel)].map((t) => t.textContent);
+    return {
+        legend: texts('g.role-legend-label text'),
+        legendBox: box(panel.querySelector('g.role-legend')),
+        output: box(root.querySelector('.jp-OutputArea-output:has(.cb-compare)')),
+        labels: texts('g.parallel_label_marks text'),
+        halos: texts('g.parallel_label_halo_marks text'),
+        haloColours: [...panel.querySelectorAll('g.parallel_label_halo_marks text')]
+            .map((t) => [getComputedStyle(t).fill, getComputedStyle(t).stroke]),
+        page,
+        order: {lines: at('mark-line'), halo: at('parallel_label_halo_marks'),
+                labels: at('parallel_label_marks')},
+    };
+}"""
+
+
+@pytest.mark.jupyterlab
+def test_in_jupyterlab_parallel_coordinates_keep_names_whole_and_labels_clear(lab_page):
+    notebook = lab_page.make_notebook("compare_parallel.ipynb", [PARALLEL_RUNS])
+    lab_page.open(notebook)
+    lab_page.run_all()
+    cell = lab_page.cell(0)
+    cell.locator("section[data-panel=history][data-state=rendered]").wait_for(timeout=30_000)
+    cell.locator("button[data-tab=parallel]").click()
+    cell.locator("section[data-panel=parallel][data-state=rendered]").wait_for(timeout=30_000)
+    layout = lab_page.page.evaluate(_PARALLEL_LAYOUT, 0)
+    names = [
+        f"resnet50-lr{lr}-{opt}-bs{batch}-warmup-cosine"
+        for lr, opt, batch in [(0.1, "adam", 32), (0.01, "sgd", 64), (0.001, "adamw", 128),
+                               (0.03, "rmsprop", 32), (0.003, "sgd-nesterov", 64)]
+    ]  # fmt: skip
+    # Every run's name whole in the legend, and the legend inside the output, not cut off.
+    assert sorted(layout["legend"]) == sorted(names)
+    legend, output = layout["legendBox"], layout["output"]
+    assert output["left"] <= legend["left"]
+    assert legend["right"] <= output["right"], (legend, output)
+    # Each axis label sits over a halo of the page's colour, drawn above the lines.
+    assert "sgd-nesterov" in layout["labels"]
+    assert layout["halos"] == layout["labels"]
+    assert {tuple(c) for c in layout["haloColours"]} == {(layout["page"], layout["page"])}
+    order = layout["order"]
+    assert order["lines"] < order["halo"] < order["labels"], order
+    lab_page.screenshot("jupyterlab_compare_parallel")
     assert cell.locator(".canvasback-error").count() == 0
     assert lab_page.offline.blocked == []
 

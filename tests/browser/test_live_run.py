@@ -335,3 +335,97 @@ def test_a_sweep_in_one_cell_is_one_view_with_a_row_per_run(lab_page):
     assert single.locator(".cb-live-grid").is_visible()
     lab_page.screenshot("live_sweep")
     assert lab_page.offline.blocked == []
+
+
+# Three runs of about 5 s each, as a cell that trains one model after another does. The
+# kernel is busy with the cell all the while, so it answers no message from the page.
+LONG_SWEEP = """\
+for lr in (0.3, 0.1, 0.03):
+    with cb.start_run(run_name=f"lr={lr}", params={"lr": lr}):
+        for epoch in range(14):
+            cb.log_metric("loss", lr / (epoch + 1), step=epoch)
+            time.sleep(0.4)  # an epoch
+"""
+
+# Records, in the page, what the sweep's cell shows whenever its outputs change, and
+# whether the cell was still running then: the live view's visibility, the static copy's,
+# and each row's status, value and sparkline.
+_RECORD_CELL = """() => {
+    window.__cellStates = [];
+    const cell = () => document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+    const busy = () => cell().querySelector('.jp-InputArea-prompt').textContent.includes('*');
+    const shown = (node) => !!node && node.checkVisibility();
+    let last = '';
+    const look = () => {
+        const here = cell();
+        if (!here) return;
+        const live = here.querySelector('.cb-live');
+        const statics = [...here.querySelectorAll('.jp-OutputArea-child:has([data-cb-static])')];
+        const rows = [...here.querySelectorAll('.cb-live-cell .cb-live-row')].map((row) => ({
+            name: row.querySelector('.cb-live-name').textContent,
+            status: row.dataset.status,
+            metric: row.querySelector('.cb-live-row-metric').textContent,
+            points: Number(row.querySelector('.cb-live-line').dataset.points),
+            clock: row.querySelector('.cb-live-elapsed').textContent,
+        }));
+        const card = here.querySelector('.cb-live-card[data-key="loss"]');
+        const state = {
+            busy: busy(), live: shown(live), cell: !!here.querySelector('.cb-live-cell'),
+            statics: statics.some(shown), card: card ? card.dataset.step : null, rows,
+        };
+        const key = JSON.stringify(state);
+        if (key !== last) {
+            last = key;
+            window.__cellStates.push(state);
+        }
+    };
+    new MutationObserver(look).observe(document.body, {
+        subtree: true, childList: true, attributes: true, characterData: true,
+    });
+}"""
+
+
+@pytest.mark.jupyterlab
+def test_every_run_of_a_long_sweep_is_a_live_row_while_the_cell_trains(lab_page):
+    notebook = lab_page.make_notebook("live_long_sweep.ipynb", [SETUP, LONG_SWEEP])
+    lab_page.open(notebook)
+    lab_page.page.evaluate(_RECORD_CELL)
+    lab_page.run_all()
+    states = lab_page.page.evaluate("window.__cellStates")
+    training = [s for s in states if s["busy"]]
+    # Once a view has shown, the cell shows a live view, never its static copy, until the
+    # cell ends (the run's card makes way for the cell's view as the second run starts).
+    first_live = next(i for i, s in enumerate(training) if s["live"])
+    static = [s for s in training[first_live:] if s["statics"]]
+    assert static == [], static[:3]
+    assert all(s["live"] for s in training[first_live:] if s["rows"]), training
+    # The first run's card updated while it trained; every run after it became a row that
+    # updated while the cell trained: its value and its sparkline moved on, its clock ran.
+    assert len({s["card"] for s in training if s["card"] is not None}) >= 3, training
+    for name in ("lr=0.1", "lr=0.03"):
+        seen = [r for s in training for r in s["rows"] if r["name"] == name]
+        assert len({r["metric"] for r in seen}) >= 3, (name, seen[-3:])
+        assert len({r["points"] for r in seen}) >= 3, (name, seen[-3:])
+        assert len({r["clock"] for r in seen if r["status"] == "RUNNING"}) >= 3, (name, seen)
+    # A run that ended says so while the next one trains.
+    during_third = [s for s in training if any(r["name"] == "lr=0.03" for r in s["rows"])]
+    assert [r["name"] for r in during_third[-1]["rows"]] == ["lr=0.3", "lr=0.1", "lr=0.03"]
+    assert [r["status"] for r in during_third[-1]["rows"][:2]] == ["FINISHED", "FINISHED"]
+    # And in the end, every row has its final value.
+    rows = lab_page.cell(1).locator(".cb-live-cell .cb-live-row")
+    lab_page.page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')[1]
+            .querySelectorAll('.cb-live-cell .cb-live-row')]
+            .map((r) => r.dataset.status).join() === 'FINISHED,FINISHED,FINISHED'""",
+        timeout=30_000,
+    )
+    assert rows.nth(2).locator(".cb-live-row-metric").inner_text() == "loss 0.002143"
+    lab_page.screenshot("live_long_sweep")
+    # Saved, the cell's static copy holds the end: every run finished, with its clock.
+    lab_page.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    outputs = json.loads((lab_page.lab.root / notebook).read_text())["cells"][1]["outputs"]
+    summary = "".join(outputs[0]["data"]["text/html"])
+    assert summary.count("FINISHED") == 3, summary
+    assert "RUNNING" not in summary
+    assert len(re.findall(r">0:0\d<", summary)) == 3, summary
+    assert lab_page.offline.blocked == []

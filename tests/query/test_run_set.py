@@ -50,6 +50,13 @@ def test_a_filter_and_sort_keys(runs):
     assert runs.ids() == ["run-d", "run-c", "run-b", "run-a"]
 
 
+def test_the_newest_runs_that_pass_the_filter_whatever_the_sort(runs):
+    runs.rebuild(parse_filter("params.opt = 'adam'"), [by("run_name")])
+    assert runs.ids() == ["run-a", "run-c", "run-d"]  # alpha, charlie, delta
+    assert runs.newest(2) == ["run-d", "run-c"]
+    assert runs.newest(10) == ["run-d", "run-c", "run-a"]
+
+
 def test_pages_carry_the_columns_asked_for(runs):
     runs.rebuild(None, [by("run_name")])
     columns = [parse_column(n) for n in ("run_name", "metrics.acc", "params.lr", "tags.none")]

@@ -186,6 +186,14 @@ def a_run_set_rebuilt_and_paged(run_set):
 
 
 @case
+def the_newest_runs_of_a_sorted_run_set(run_set):
+    """RunSet.newest: the newest runs that pass the filter, whatever the sort."""
+    by_name = SortKey(parse_column("run_name"), descending=False)
+    run_set.rebuild(parse_filter("params.opt = 'adam'"), [by_name])
+    return lambda: run_set.newest(2)
+
+
+@case
 def the_columns_a_run_set_could_show(run_set):
     """RunSet.available: every key column, counted and typed in one scan."""
     return lambda: run_set.available(run_set.scope)
@@ -323,17 +331,3 @@ def test_the_sql_of_each_query_function_is_its_snapshot(name, logged, request):
 def test_every_snapshot_has_its_case():
     stale = sorted(p.stem for p in SNAPSHOTS.glob("*.sql") if p.stem not in CASES)
     assert not stale, f"snapshots no case writes (delete them): {stale}"
-
-
-def test_a_statement_is_recorded_with_its_parameters(logged):
-    catalog = logged.catalog()
-    with recorded() as statements:
-        catalog.rows("SELECT ? AS x", [1])
-        cursor = catalog.cursor()
-        try:
-            cursor.arrow("SELECT 2 AS y")
-        finally:
-            cursor.close()
-    assert statements == [("SELECT ? AS x", [1]), ("SELECT 2 AS y", None)]
-    catalog.rows("SELECT 3")
-    assert len(statements) == 2  # recorded while the block runs only

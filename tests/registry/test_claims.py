@@ -12,17 +12,14 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import json
 import multiprocessing
-import os
-import signal
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
+from tests.paused_calls import kill, resume, starter
 
 import canvasback as cb
 from canvasback.registry import RegistryNotFoundError
@@ -30,128 +27,22 @@ from canvasback.registry.claims import NAME_CLAIMS
 from canvasback.registry.entities import RegistryConflictError
 from canvasback.registry.repair import recover_registry
 
-if TYPE_CHECKING:
-    import subprocess as sp
-    from pathlib import Path
-
 pytestmark = pytest.mark.slow
 
 SOURCE = "runs:/0123456789abcdef/model"
-
-CALL_SCRIPT = """
-import json
-import sys
-import threading
-import time
-from pathlib import Path
-
-import canvasback as cb
-from canvasback.store.fs import LocalFileSystem
-
-spec = json.loads(Path(sys.argv[1]).read_text())
-folder = Path(spec["folder"])
-pattern, stop_at = spec["pause"] or ("", 0)
-writes = []
-
-
-def stop_here():
-    (folder / "paused").write_text(writes[-1])
-    if spec["then"] == "kill":
-        threading.Event().wait()  # until the test sends SIGKILL
-    deadline = time.monotonic() + 120
-    while not (folder / "resume").exists():
-        if time.monotonic() > deadline:
-            sys.exit("never resumed")
-        time.sleep(0.002)
-
-
-def watch(method):
-    original = getattr(LocalFileSystem, method)
-
-    def wrapped(self, rel, *args, **kwargs):
-        result = original(self, rel, *args, **kwargs)
-        if pattern in rel:
-            writes.append(rel)
-            if len(writes) == stop_at:
-                stop_here()
-        return result
-
-    setattr(LocalFileSystem, method, wrapped)
-
-
-for method in ("create_exclusive", "write_parquet", "write_bytes"):
-    watch(method)
-client = cb.MlflowClient(spec["store"])
-try:
-    result = getattr(client, spec["op"])(*spec["args"], **spec["kwargs"])
-except Exception as exc:
-    outcome = {"raised": type(exc).__name__, "message": str(exc)}
-else:
-    outcome = {"returned": getattr(result, "version", None) or getattr(result, "name", None)}
-(folder / "outcome.json").write_text(json.dumps({**outcome, "writes": writes}))
-"""
-
-
-@dataclass
-class Call:
-    """A registry call running in a child process."""
-
-    child: sp.Popen[str]
-    folder: Path
-
-    def stopped(self) -> bool:
-        return (self.folder / "paused").exists()
-
-    def finished(self) -> bool:
-        return (self.folder / "outcome.json").exists() or self.child.poll() is not None
 
 
 @pytest.fixture
 def start(tmp_path, spawn_python, wait):
     """Start a registry call in a child; it stops after the ``pause`` write and waits."""
-    counter = itertools.count()
-
-    def start(
-        root: Path,
-        op: str,
-        *args: object,
-        pause: tuple[str, int] | None = None,
-        then: str = "resume",
-        **kwargs: object,
-    ) -> Call:
-        folder = tmp_path / f"call-{next(counter)}"
-        folder.mkdir()
-        spec = {
-            "store": str(root),
-            "folder": str(folder),
-            "op": op,
-            "args": args,
-            "kwargs": kwargs,
-            "pause": pause,
-            "then": then,
-        }
-        (folder / "spec.json").write_text(json.dumps(spec))
-        call = Call(spawn_python(CALL_SCRIPT, folder / "spec.json"), folder)
-        wait(lambda: call.stopped() or call.finished(), timeout=60, what=f"{op} to stop")
-        return call
-
-    return start
-
-
-def resume(call: Call, wait) -> dict[str, Any]:
-    """Let a stopped call go on; its outcome (``returned`` or ``raised``)."""
-    (call.folder / "resume").touch()
-    wait(call.finished, timeout=60, what="the call to end")
-    _out, err = call.child.communicate(timeout=60)
-    assert call.child.returncode == 0, err
-    outcome: dict[str, Any] = json.loads((call.folder / "outcome.json").read_text())
-    return outcome
-
-
-def kill(call: Call) -> None:
-    os.kill(call.child.pid, signal.SIGKILL)
-    call.child.communicate(timeout=60)
-    assert call.child.returncode == -signal.SIGKILL
+    return starter(
+        tmp_path,
+        spawn_python,
+        wait,
+        watch=("create_exclusive", "write_parquet", "write_bytes"),
+        flush=False,
+        entity=True,
+    )
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ describe how to draw them, so the specs can be tested without a store or a brows
 Every chart reads its rows from a *named* dataset (``{"data": {"name": ...}}``), which
 lets the widget send rows as Arrow bytes apart from the spec. Pass ``inline=True`` to
 get a chart that carries its rows and displays on its own. Every chart colours runs by
-label with the same explicit scale, declares a ``focus`` parameter (the runs to
-highlight) and a selection parameter that reports which run was clicked or brushed.
+label with the same explicit scale (``colors``, one per run in the order of ``runs``, or
+the palette's), declares a ``focus`` parameter (the runs to highlight) and a selection
+parameter that reports which run was clicked or brushed.
 
 Typical use::
 

@@ -34,6 +34,14 @@ FOCUS_TEST: Final = f"length({FOCUS_PARAM}) == 0 || indexof({FOCUS_PARAM}, datum
 
 # Past this many runs the legend moves under the chart, in columns.
 LEGEND_WRAP: Final = 14
+# Pixels a legend label takes per character at its 11 px font, and per entry beside it.
+_LABEL_CHAR_PX: Final = 6.5
+_ENTRY_PX: Final = 40
+_MAX_LEGEND_COLUMNS: Final = 4
+
+HALO_STYLE: Final = "cb-halo"
+"""A text mark's style that draws it in the page's colour: put under a label, a halo keeps
+the label readable over the lines it sits on (the front end recolours it in a dark theme)."""
 
 FONT: Final = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 
@@ -68,6 +76,7 @@ CONFIG: Final[dict[str, Any]] = {
     },
     "title": {"fontSize": 13, "fontWeight": 600, "anchor": "start", "color": "#222"},
     "point": {"size": 70},
+    "style": {HALO_STYLE: {"color": "#fff", "stroke": "#fff"}},
 }
 
 
@@ -107,29 +116,52 @@ def run_labels(runs: pd.DataFrame) -> dict[str, str]:
     return labels
 
 
-def color_scale(labels: Sequence[str]) -> alt.Scale:
-    """The same colour for a run in every chart: an explicit domain and range."""
-    return alt.Scale(domain=list(labels), range=palette(len(labels)))
+def color_scale(labels: Sequence[str], colors: Sequence[str] | None = None) -> alt.Scale:
+    """The same colour for a run in every chart: an explicit domain and range.
+
+    ``colors`` gives each label's colour (in the same order); by default the palette's.
+    """
+    if colors is not None and len(colors) != len(labels):
+        msg = f"{len(colors)} colours for {len(labels)} runs: give one colour per run"
+        raise ValueError(msg)
+    return alt.Scale(domain=list(labels), range=list(colors or palette(len(labels))))
+
+
+def legend_columns(labels: Sequence[str], width: float) -> int:
+    """How many columns of whole labels a legend under a chart ``width`` wide has room for."""
+    longest = max((len(label) for label in labels), default=0)
+    fits = int(width // (longest * _LABEL_CHAR_PX + _ENTRY_PX))
+    return max(1, min(_MAX_LEGEND_COLUMNS, len(labels), fits))
 
 
 def run_color(
     labels: Sequence[str],
     *,
+    colors: Sequence[str] | None = None,
     legend: bool = True,
     title: str = "run",
     symbol_size: float | None = None,
+    below: float | None = None,
 ) -> alt.Color:
-    """Colour by run label; the legend lists runs in the given order."""
+    """Colour by run label; the legend lists runs in the given order.
+
+    ``colors`` gives each label's colour, in the same order; by default the palette's.
+    ``below``: the legend goes under a chart that wide, in columns of whole labels (for
+    a wide chart, beside which a legend would be cut off).
+    """
     legend_spec: alt.Legend | None = None
     if legend:
         # Solid symbols even where the marks are faint (raw lines behind smoothed ones).
         options: dict[str, Any] = {"title": title, "symbolOpacity": 1, "symbolStrokeWidth": 3}
         if symbol_size is not None:
             options["symbolSize"] = symbol_size
-        if len(labels) > LEGEND_WRAP:  # a long list reads better in columns under the chart
+        if below is not None:
+            columns = legend_columns(labels, below)
+            options.update(orient="bottom", columns=columns, labelLimit=0)
+        elif len(labels) > LEGEND_WRAP:  # a long list reads better in columns under the chart
             options.update(orient="bottom", columns=4)
         legend_spec = alt.Legend(**options)
-    return alt.Color("run:N", scale=color_scale(labels), legend=legend_spec, title=title)
+    return alt.Color("run:N", scale=color_scale(labels, colors), legend=legend_spec, title=title)
 
 
 def focus_opacity(on: float, off: float) -> Any:  # noqa: ANN401 - an Altair condition object

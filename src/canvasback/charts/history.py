@@ -1,4 +1,9 @@
-"""Metric histories: one panel per metric key, one line per run, optional EMA smoothing."""
+"""Metric histories: one panel per metric key, one line per run, optional EMA smoothing.
+
+A key that no run logged more than once (scikit-learn's usual ``test_acc``) has no line
+to draw: its panel is a bar per run of its value instead, as MLflow draws it, rather
+than an empty axis around one x. A run with a single point among others' lines is a dot.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ __all__ = [
     "X_TITLES",
     "ema",
     "history_chart",
+    "logged_once",
     "relative_time_unit",
     "smooth_history",
 ]
@@ -126,6 +132,7 @@ def history_chart(
     history: pd.DataFrame,
     *,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     keys: Sequence[str] | None = None,
     x: str = "step",
     x_title: str | None = None,
@@ -147,7 +154,8 @@ def history_chart(
     ``interactive=False`` leaves out what only a live chart needs (for static images).
     Interactive charts also show, on hover, every run's value at the nearest x, and
     report a drag across a panel as the interval parameter ``history_zoom``;
-    ``x_range`` fixes the x axis to a zoomed range.
+    ``x_range`` fixes the x axis to a zoomed range. ``colors`` are the runs' colours, in
+    the order of ``runs``.
     """
     if x not in X_TITLES:
         msg = f"x must be one of {', '.join(X_TITLES)}, not {x!r}"
@@ -167,7 +175,7 @@ def history_chart(
     # clipped lines keep that the plot's top edge, so the titles of a row stay in line.
     y_axis = alt.Axis(tickCount=5, labelFlush=True)
     y_enc = alt.Y("value:Q", title=None, scale=y_scale, axis=y_axis)
-    color = run_color(labels)
+    color = run_color(labels, colors=colors)
     tooltip: list[Any] = [
         alt.Tooltip("run:N"),
         alt.Tooltip("key:N", title="metric"),
@@ -176,10 +184,14 @@ def history_chart(
     if log_y:  # a log scale cannot place zero or negative values
         base = base.transform_filter("datum.value > 0")
     smoothed = smoothing > 0
+    once = logged_once(history)
     cells = []
     # One view per key rather than a facet: a facet's wrapped headers are placed from
     # each cell's bounds and drift out of line; a title framed by the group does not.
     for i, key in enumerate(panels):
+        if key in once:
+            cells.append(_value_cell(i, key, color, labels, width, height))
+            continue
         raw = (
             base.mark_line(strokeWidth=1 if smoothed else 1.75, interpolate="linear", clip=True)
             .encode(
@@ -188,7 +200,15 @@ def history_chart(
             )
             .properties(name=f"history_raw_{i}")
         )
-        layers = [raw]
+        # A run with one point in this key draws no line: a dot shows it.
+        dot = (
+            base.transform_joinaggregate(points="count()", groupby=["run"])
+            .transform_filter("datum.points == 1")
+            .mark_point(filled=True, size=36, clip=True)
+            .encode(y=y_enc, opacity=focus_opacity(1.0, 0.15))
+            .properties(name=f"history_dot_{i}")
+        )
+        layers = [raw, dot]
         if smoothed:
             smooth = (
                 base.transform_filter("isValid(datum.smoothed)")
@@ -221,21 +241,76 @@ def history_chart(
     )
     if interactive:
         # One selection over every panel's click target, declared once at the top.
-        views = [f"history_hit_{i}" for i in range(len(panels))]
-        hover = alt.TopLevelSelectionParameter(
-            name=HISTORY_HOVER,
-            select=alt.PointSelectionConfig(
-                type="point", fields=["x"], on="pointermove", nearest=True, clear="pointerout"
-            ),
-            views=[f"history_hover_{i}" for i in range(len(panels))],
-        )
-        zoom = alt.TopLevelSelectionParameter(
-            name=HISTORY_ZOOM,
-            select=alt.IntervalSelectionConfig(type="interval", encodings=["x"]),
-            views=views,
-        )
-        chart.params = [*chart.params, pick_over(HISTORY_PICK, views, legend=True), hover, zoom]
+        lines = [i for i, key in enumerate(panels) if key not in once]
+        views = [f"history_hit_{i}" for i in lines]
+        picks = [*views, *(f"history_value_{i}" for i, key in enumerate(panels) if key in once)]
+        params = [*chart.params, pick_over(HISTORY_PICK, picks, legend=True)]
+        if lines:
+            hover = alt.TopLevelSelectionParameter(
+                name=HISTORY_HOVER,
+                select=alt.PointSelectionConfig(
+                    type="point", fields=["x"], on="pointermove", nearest=True, clear="pointerout"
+                ),
+                views=[f"history_hover_{i}" for i in lines],
+            )
+            zoom = alt.TopLevelSelectionParameter(
+                name=HISTORY_ZOOM,
+                select=alt.IntervalSelectionConfig(type="interval", encodings=["x"]),
+                views=views,
+            )
+            params += [hover, zoom]
+        chart.params = params
     return finish(chart, {name: history}, inline=inline)  # type: ignore[no-any-return]
+
+
+def logged_once(history: pd.DataFrame) -> set[str]:
+    """The keys of ``history`` that no run has more than one point of."""
+    if history.empty:
+        return set()
+    most = history.groupby(["key", "run"], observed=True).size().groupby(level=0).max()
+    return {str(key) for key, count in most.items() if count <= 1}
+
+
+def _value_cell(
+    index: int, key: str, color: alt.Color, labels: Sequence[str], width: int, height: int
+) -> Any:  # noqa: ANN401 - an Altair layer
+    """A key logged once per run: a bar per run of its value, in the runs' colours."""
+    value = alt.X("value:Q", title=None, axis=alt.Axis(tickCount=4))
+    base = alt.Chart().encode(
+        y=alt.Y("run:N", sort=list(labels), title=None, axis=alt.Axis(labelLimit=120)),
+        x=value,
+    )
+    bars = (
+        base.mark_bar(cornerRadiusEnd=2, height={"band": 0.7})
+        .encode(
+            color=color,
+            opacity=focus_opacity(1.0, 0.25),
+            tooltip=[
+                alt.Tooltip("run:N"),
+                alt.Tooltip("key:N", title="metric"),
+                alt.Tooltip("value:Q", format=".6~g"),
+            ],
+        )
+        .properties(name=f"history_value_{index}")
+    )
+    text = base.mark_text(align="left", dx=3, fontSize=10, color="#444").encode(
+        text=alt.Text("value:Q", format=".4~g")
+    )
+    title = alt.Title(
+        text=key,
+        subtitle="logged once: its value per run",
+        frame="group",
+        anchor="middle",
+        offset=6,
+        fontSize=12,
+        subtitleFontSize=10,
+        subtitleColor="#777",
+    )
+    return (
+        alt.layer(bars, text)
+        .transform_filter(alt.FieldEqualPredicate(field="key", equal=key))
+        .properties(width=width, height=height, title=title)
+    )
 
 
 def _field(label: str) -> str:

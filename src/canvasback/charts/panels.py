@@ -19,10 +19,11 @@ from canvasback.charts.runs import (
     parallel_data,
     param_scatter,
     scatter_data,
+    varies,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     import pandas as pd
 
@@ -74,7 +75,12 @@ class Panel:
 
 
 def _history_panel(
-    history: pd.DataFrame, labels: list[str], s: Settings, *, interactive: bool
+    history: pd.DataFrame,
+    labels: list[str],
+    s: Settings,
+    *,
+    colors: list[str] | None,
+    interactive: bool,
 ) -> Panel:
     panel = Panel(PANELS["history"])
     if not s.metrics:
@@ -87,6 +93,7 @@ def _history_panel(
     chart = history_chart(
         history,
         runs=labels,
+        colors=colors,
         keys=keys,
         x=s.x,
         x_title=s.x_title,
@@ -104,7 +111,12 @@ _HISTORY_COLUMNS: Final = ["run", "key", "x", "value", "smoothed"]
 
 
 def _parallel_panel(
-    runs: pd.DataFrame, names: dict[str, str], s: Settings, *, interactive: bool
+    runs: pd.DataFrame,
+    names: dict[str, str],
+    s: Settings,
+    *,
+    colors: list[str] | None,
+    interactive: bool,
 ) -> Panel:
     panel = Panel(PANELS["parallel"])
     rows = parallel_data(runs, names, params=s.params, metrics=s.metrics)
@@ -112,14 +124,19 @@ def _parallel_panel(
         panel.message = "Parallel coordinates need at least two params or metrics that vary."
         return panel
     labels = list(names.values())
-    chart = parallel_coordinates(rows, runs=labels, interactive=interactive)
+    chart = parallel_coordinates(rows, runs=labels, colors=colors, interactive=interactive)
     panel.spec = chart.to_dict()
     panel.data = {"parallel": rows}
     return panel
 
 
 def _scatter_panel(
-    runs: pd.DataFrame, names: dict[str, str], s: Settings, *, interactive: bool
+    runs: pd.DataFrame,
+    names: dict[str, str],
+    s: Settings,
+    *,
+    colors: list[str] | None,
+    interactive: bool,
 ) -> Panel:
     panel = Panel(PANELS["scatter"])
     if not s.scatter_param or not s.scatter_metric:
@@ -131,17 +148,27 @@ def _scatter_panel(
         x_title=s.scatter_param,
         y_title=s.scatter_metric,
         runs=list(names.values()),
+        colors=colors,
         interactive=interactive,
     )
     panel.spec = chart.to_dict()
     panel.data = {"scatter": rows}
     if rows.empty:
         panel.message = "No run has both this param and this metric."
+    elif len(runs) > 1 and not varies(runs[f"params.{s.scatter_param}"]):
+        panel.message = (
+            f"{s.scatter_param} has the same value in every run: choose a param that varies."
+        )
     return panel
 
 
 def _bars_panel(
-    runs: pd.DataFrame, names: dict[str, str], s: Settings, *, interactive: bool
+    runs: pd.DataFrame,
+    names: dict[str, str],
+    s: Settings,
+    *,
+    colors: list[str] | None,
+    interactive: bool,
 ) -> Panel:
     panel = Panel(PANELS["bars"])
     rows = final_values(runs, names, s.metrics)
@@ -149,7 +176,9 @@ def _bars_panel(
         panel.message = "These runs have no final values for the chosen metrics."
         return panel
     keys = [k for k in s.metrics if k in set(rows["key"])]
-    chart = final_bars(rows, runs=list(names.values()), keys=keys, interactive=interactive)
+    chart = final_bars(
+        rows, runs=list(names.values()), colors=colors, keys=keys, interactive=interactive
+    )
     panel.spec = chart.to_dict()
     panel.data = {"finals": rows}
     return panel
@@ -161,16 +190,19 @@ def build_panels(
     history: pd.DataFrame,
     settings: Settings,
     *,
+    colors: Mapping[str, str] | None = None,
     interactive: bool = True,
     only: Sequence[str] | None = None,
 ) -> dict[str, Panel]:
     """The chart panels (``history``, ``parallel``, ``scatter``, ``bars``) of a comparison.
 
     ``runs`` is a runs frame, ``names`` maps run id to label (in display order),
-    ``history`` is a prepared history (``history_frame``). ``only`` builds a subset.
+    ``history`` is a prepared history (``history_frame``), ``colors`` run id to colour
+    (by default the palette's, in display order). ``only`` builds a subset.
     """
     wanted = list(only) if only is not None else ["history", "parallel", "scatter", "bars"]
     labels = list(names.values())
+    colours = _aligned(names, colors)
     panels: dict[str, Panel] = {}
     if runs.empty:
         for name in wanted:
@@ -178,33 +210,61 @@ def build_panels(
         return panels
     for name in wanted:
         if name == "history":
-            panels[name] = _history_panel(history, labels, settings, interactive=interactive)
+            panels[name] = _history_panel(
+                history, labels, settings, colors=colours, interactive=interactive
+            )
         elif name == "parallel":
-            panels[name] = _parallel_panel(runs, names, settings, interactive=interactive)
+            panels[name] = _parallel_panel(
+                runs, names, settings, colors=colours, interactive=interactive
+            )
         elif name == "scatter":
-            panels[name] = _scatter_panel(runs, names, settings, interactive=interactive)
+            panels[name] = _scatter_panel(
+                runs, names, settings, colors=colours, interactive=interactive
+            )
         elif name == "bars":
-            panels[name] = _bars_panel(runs, names, settings, interactive=interactive)
+            panels[name] = _bars_panel(
+                runs, names, settings, colors=colours, interactive=interactive
+            )
     return panels
 
 
-def params_payload(runs: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
+def _aligned(names: dict[str, str], colors: Mapping[str, str] | None) -> list[str] | None:
+    """The colours in the order of ``names`` (run ids), or None for the palette's."""
+    if colors is None:
+        return None
+    return [colors[run_id] for run_id in names]
+
+
+def params_payload(
+    runs: pd.DataFrame, names: dict[str, str], colors: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The params table as JSON: run columns (with colours) and one row per param.
 
     Each row says whether its values differ across runs, so the front end can hide the
-    others without asking Python again.
+    others without asking Python again, and whether it is a ``param`` or a tag of the
+    run's code or environment (``provenance``), so that it counts them apart. A value a
+    run lacks is None.
     """
-    table = with_provenance(params_table(runs, names), runs, names)
+    params = params_table(runs, names)
+    table = with_provenance(params, runs, names)
     differ = set(differing(table))
+    own = set(params.index)
     ids = [str(r) for r in runs["run_id"]]
-    colours = palette(len(ids))
+    colours = [colors[r] for r in ids] if colors is not None else palette(len(ids))
     return {
         "runs": [
             {"run_id": run_id, "label": names.get(run_id, run_id), "color": colour}
             for run_id, colour in zip(ids, colours, strict=True)
         ],
         "rows": [
-            {"key": str(key), "values": list(row), "differs": key in differ}
-            for key, row in table.iterrows()
+            {
+                "key": str(key),
+                # Rows as the array they are: a row as a Series would infer pandas' string
+                # dtype, which reads None as NaN (no JSON).
+                "values": [None if value is None else str(value) for value in row],
+                "differs": key in differ,
+                "kind": "param" if key in own else "provenance",
+            }
+            for key, row in zip(table.index, table.to_numpy(dtype=object), strict=True)
         ],
     }

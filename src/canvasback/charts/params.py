@@ -75,10 +75,12 @@ def differing(table: pd.DataFrame) -> list[str]:
 
     A param that some runs did not log differs from one they did.
     """
+    # Rows as arrays: a row as a Series would infer pandas' string dtype and read None as
+    # NaN, and no two NaNs are equal.
     return [
         str(key)
-        for key, row in table.iterrows()
-        if len({"\x00missing" if value is None else value for value in row}) > 1
+        for key, row in zip(table.index, table.to_numpy(dtype=object), strict=True)
+        if len({"\x00missing" if _text(value) is None else value for value in row}) > 1
     ]
 
 

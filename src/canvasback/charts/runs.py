@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from canvasback.charts._common import (
+    HALO_STYLE,
     finish,
     focus_opacity,
     focus_param,
@@ -179,6 +180,7 @@ def parallel_coordinates(
     data: pd.DataFrame,
     *,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     name: str = "parallel",
     inline: bool = False,
     width: int | None = None,
@@ -214,7 +216,8 @@ def parallel_coordinates(
         .mark_rule(color="#c8c8c8", strokeWidth=1)
         .encode(y=alt.YDatum(0, axis=None, scale=y_scale), y2=alt.Y2Datum(1))
     )
-    color = run_color(labels)
+    # Under the chart: a wide chart leaves no room beside it, and names stay whole.
+    color = run_color(labels, colors=colors, below=width)
     lines = runs_only.mark_line(strokeWidth=2).encode(
         y=y, color=color, detail="run:N", order="order:Q", opacity=focus_opacity(0.9, 0.12)
     )
@@ -224,10 +227,21 @@ def parallel_coordinates(
         opacity=focus_opacity(1.0, 0.12),
         tooltip=[alt.Tooltip("run:N"), alt.Tooltip("axis:N"), alt.Tooltip("text:N", title="value")],
     )
-    tick_text = ticks_only.mark_text(
-        align="left", dx=5, fontSize=10, color="#666", baseline="middle"
-    ).encode(y=y, text="text:N")
-    layers = [axis_lines, lines, dots, tick_text]
+    # An axis's labels sit where the lines cross it: each over a halo of the page's colour.
+    tick_halo = (
+        ticks_only.mark_text(
+            align="left", dx=5, fontSize=10, baseline="middle",
+            style=HALO_STYLE, strokeWidth=5, strokeJoin="round",
+        )
+        .encode(y=y, text="text:N")
+        .properties(name="parallel_label_halo")
+    )  # fmt: skip
+    tick_text = (
+        ticks_only.mark_text(align="left", dx=5, fontSize=10, baseline="middle", color="#666")
+        .encode(y=y, text="text:N")
+        .properties(name="parallel_label")
+    )
+    layers = [axis_lines, lines, dots, tick_halo, tick_text]
     if interactive:
         hit = (
             runs_only.mark_line(strokeWidth=10, opacity=0)
@@ -289,6 +303,7 @@ def param_scatter(
     x_title: str,
     y_title: str,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     log_x: bool | None = None,
     log_y: bool = False,
     name: str = "scatter",
@@ -317,7 +332,7 @@ def param_scatter(
         .encode(
             x=x,
             y=alt.Y("y:Q", title=y_title, scale=y_scale),
-            color=run_color(labels, symbol_size=90),
+            color=run_color(labels, colors=colors, symbol_size=90),
             opacity=focus_opacity(0.95, 0.2),
             tooltip=[
                 alt.Tooltip("run:N"),
@@ -357,6 +372,7 @@ def final_bars(
     data: pd.DataFrame,
     *,
     runs: Sequence[str] | None = None,
+    colors: Sequence[str] | None = None,
     keys: Sequence[str] | None = None,
     name: str = "finals",
     inline: bool = False,
@@ -376,7 +392,7 @@ def final_bars(
         base.mark_bar(cornerRadiusEnd=2, height={"band": 0.72})
         .encode(
             x=alt.X("value:Q", title=None, axis=alt.Axis(tickCount=4)),
-            color=run_color(labels, legend=False),
+            color=run_color(labels, colors=colors, legend=False),
             opacity=focus_opacity(1.0, 0.25),
             tooltip=[
                 alt.Tooltip("run:N"),

@@ -8,7 +8,7 @@ as ``mlflow.exceptions.MlflowException`` with the matching code, its message kep
 MLflow's ``AbstractStore`` declares its abstract methods with a Python 2 metaclass
 idiom that Python 3 ignores: a method a store leaves out silently returns None. So the
 plugin refuses every method it does not implement by name, with a reason, and
-``tests/test_mlflow_plugin_completeness.py`` checks that no method is left out.
+``tests/mlflow_plugin/test_completeness.py`` checks that no method is left out.
 """
 
 from __future__ import annotations
@@ -89,6 +89,33 @@ def refuse(reasons: Mapping[str, str]) -> Callable[[C], C]:
             setattr(cls, name, refusal(name, reason))
         refused = {**getattr(cls, "REFUSED", {}), **reasons}
         setattr(cls, "REFUSED", refused)  # noqa: B010  # any class: no REFUSED to type-check
+        return cls
+
+    return install
+
+
+def empty_answer(name: str, empty: Callable[[], object]) -> Callable[..., object]:
+    """A store method that answers ``empty()`` whatever it is asked (a GenAI read)."""
+
+    def answer(self: object, *args: object, **kwargs: object) -> object:
+        del self, args, kwargs
+        return empty()
+
+    answer.__name__ = answer.__qualname__ = name
+    answer.__doc__ = "Empty: the store keeps no such records (refusals.EMPTY_TRACKING)."
+    return answer
+
+
+def answer_empty(answers: Mapping[str, Callable[[], object]]) -> Callable[[C], C]:
+    """A class decorator: every method named in ``answers`` returns its empty value.
+
+    The class's ``EMPTY`` names them.
+    """
+
+    def install(cls: C) -> C:
+        for name, empty in answers.items():
+            setattr(cls, name, empty_answer(name, empty))
+        setattr(cls, "EMPTY", frozenset(answers))  # noqa: B010  # any class, as REFUSED
         return cls
 
     return install

@@ -14,21 +14,21 @@ which is its ``source_run_id``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
 from typing import TYPE_CHECKING, Any
 
 from mlflow.entities import LoggedModel, LoggedModelStatus, Metric
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking import SEARCH_LOGGED_MODEL_MAX_RESULTS_DEFAULT
+from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
 from mlflow.utils.search_utils import SearchLoggedModelsUtils
 from mlflow.utils.validation import _validate_logged_model_name
 
 from canvasback.exceptions import INVALID_STATE, RESOURCE_DOES_NOT_EXIST
-from canvasback.mlflow_plugin import uris
+from canvasback.mlflow_plugin import entities, uris
 from canvasback.mlflow_plugin.errors import mlflow_error, translate_errors
 from canvasback.store import layout
-from canvasback.tracking import logged_models, validation
-from canvasback.tracking.client import RunNotFoundError
+from canvasback.tracking import logged_model_reads, logged_models, validation
 from canvasback.tracking.experiments import DEFAULT_EXPERIMENT_ID
 from canvasback.tracking.names import random_run_name
 
@@ -39,42 +39,10 @@ if TYPE_CHECKING:
     from mlflow.entities import LoggedModelParameter, LoggedModelTag
 
     from canvasback.registry import Client
+    from canvasback.tracking.logged_model_reads import ModelState
 
 HOLDER_TAG = "canvasback.logged_model"
 """The tag of a run made to hold a model MLflow created outside a run: the model's id."""
-
-
-@dataclass
-class _State:
-    """A logged model as its creation record and its log make it."""
-
-    experiment_id: str
-    name: str
-    run_id: str
-    artifact_path: str
-    created: int
-    updated: int
-    model_type: str | None = None
-    source_run_id: str | None = None
-    status: str = "READY"
-    status_message: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    params: dict[str, str] = field(default_factory=dict)
-    metrics: list[list[Any]] = field(default_factory=list)
-    deleted: bool = False
-
-    def apply(self, change: dict[str, Any]) -> None:
-        self.updated = max(self.updated, int(change.get("time", 0)))
-        if "status" in change:
-            self.status, self.status_message = change["status"], change.get("status_message")
-        for key, value in change.get("tags", {}).items():
-            if value is None:
-                self.tags.pop(key, None)
-            else:
-                self.tags[key] = value
-        self.params.update(change.get("params", {}))
-        self.metrics.extend(change.get("metrics", []))
-        self.deleted = self.deleted or bool(change.get("deleted"))
 
 
 @translate_errors
@@ -141,38 +109,35 @@ class LoggedModelStoreMethods:
         logged_models.claim_path(store, run_id, path, model_id)
         return path
 
-    def _state(self, model_id: str) -> _State | None:
-        store = self.client.store
-        details = logged_models.read(store, model_id)
-        if details is None:
-            return None
-        run_id, path = str(details["run_id"]), str(details["artifact_path"])
-        created = details.get("time")
-        experiment_id = details.get("experiment_id")
-        if experiment_id is None or created is None:  # logged by canvasback's own log_model
-            try:
-                run = self.client.get_run(run_id).info
-            except RunNotFoundError:  # its run was purged, and its folder with it
-                return None
-            experiment_id, created = experiment_id or run.experiment_id, created or run.start_time
-        state = _State(
-            experiment_id=str(experiment_id),
-            name=str(details.get("name") or path.rsplit("/", 1)[-1]),
-            run_id=run_id,
-            artifact_path=path,
-            created=int(created),
-            updated=int(created),
-            model_type=details.get("model_type"),
-            source_run_id=details.get("source_run_id", run_id),
-            status=str(details.get("status", "READY")),
-            tags=dict(details.get("tags", {})),
-            params=dict(details.get("params", {})),
-        )
-        for change in logged_models.changes(store, model_id):
-            state.apply(change)
-        return state
+    def _state(self, model_id: str) -> ModelState | None:
+        return logged_model_reads.state(self.client, model_id)
 
-    def _entity(self, model_id: str, state: _State) -> LoggedModel:
+    def _registered(self, run_id: str | None = None) -> dict[str, list[dict[str, str]]]:
+        """The registered versions of each logged model (of one run's, if given).
+
+        MLflow's ``register_model`` tags the model it registers with its versions
+        (``mlflow.modelVersions``), and MLflow's UI reads that tag to show a run's models
+        as registered; canvasback's registry knows the versions of every model, however
+        they were registered, so the tag is made from it.
+        """
+        where = None if run_id is None else f"run_id = '{validation.given_run_id(run_id)}'"
+        found: dict[str, list[dict[str, str]]] = {}
+        versions = self.client.search_model_versions(where, order_by=["name", "version_number"])
+        for version in versions:
+            model_id = entities.model_id_of(self.client.store, version.source)
+            if model_id is not None:
+                found.setdefault(model_id, []).append(
+                    {"name": version.name, "version": str(version.version)}
+                )
+        return found
+
+    def _entity(
+        self, model_id: str, state: ModelState, registered: dict[str, list[dict[str, str]]]
+    ) -> LoggedModel:
+        tags = dict(state.tags)
+        tags.pop(MLFLOW_MODEL_VERSIONS, None)
+        if model_id in registered:
+            tags[MLFLOW_MODEL_VERSIONS] = json.dumps(registered[model_id])
         metrics = [
             Metric(k, v, ts, step, model_id=model_id, run_id=run, dataset_name=d, dataset_digest=g)
             for k, v, ts, step, run, d, g in state.metrics
@@ -189,12 +154,12 @@ class LoggedModelStoreMethods:
             source_run_id=state.source_run_id,
             status=LoggedModelStatus(state.status),
             status_message=state.status_message,
-            tags=state.tags,
+            tags=tags,
             params=state.params,
             metrics=metrics,
         )
 
-    def _live(self, model_id: str, *, allow_deleted: bool = False) -> _State:
+    def _live(self, model_id: str, *, allow_deleted: bool = False) -> ModelState:
         state = self._state(model_id)
         if state is None or (state.deleted and not allow_deleted):
             msg = f"No logged model {model_id!r} in store {str(self.root)!r}"
@@ -203,7 +168,8 @@ class LoggedModelStoreMethods:
 
     def get_logged_model(self, model_id: str, allow_deleted: bool = False) -> LoggedModel:
         """A logged model (RESOURCE_DOES_NOT_EXIST if unknown or deleted)."""
-        return self._entity(model_id, self._live(model_id, allow_deleted=allow_deleted))
+        state = self._live(model_id, allow_deleted=allow_deleted)
+        return self._entity(model_id, state, self._registered(state.run_id))
 
     def finalize_logged_model(self, model_id: str, status: LoggedModelStatus) -> LoggedModel:
         """Set a logged model's final status (READY or FAILED)."""
@@ -219,13 +185,7 @@ class LoggedModelStoreMethods:
 
     def set_logged_model_tags(self, model_id: str, tags: Sequence[LoggedModelTag]) -> None:
         """Set tags on a logged model."""
-        checked = {
-            validation.validate_key("tag", t.key): validation.tag_value(t.key, t.value)
-            for t in tags
-        }
-        self._live(model_id)
-        if checked:
-            logged_models.add_change(self.client.store, model_id, {"tags": checked})
+        logged_model_reads.set_tags(self.client, model_id, {t.key: t.value for t in tags})
 
     def delete_logged_model_tag(self, model_id: str, key: str) -> None:
         """Remove a tag from a logged model (RESOURCE_DOES_NOT_EXIST if it has none)."""
@@ -269,11 +229,12 @@ class LoggedModelStoreMethods:
             msg = "Invalid datasets: each needs a dataset_name"
             raise validation.InvalidInputError(msg)
         wanted = {str(e) for e in experiment_ids}
+        registered = self._registered()
         models = []
         for model_id in logged_models.model_ids(self.client.store):
             state = self._state(model_id)
             if state is not None and not state.deleted and state.experiment_id in wanted:
-                models.append(self._entity(model_id, state))
+                models.append(self._entity(model_id, state, registered))
         found = SearchLoggedModelsUtils.filter_logged_models(models, filter_string, datasets)
         ordered = SearchLoggedModelsUtils.sort(found, order_by)
         page, token = SearchLoggedModelsUtils.paginate(

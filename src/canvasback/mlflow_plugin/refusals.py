@@ -6,20 +6,32 @@ labeling, issues, prompts) and its server's configuration (AI Gateway, MCP serve
 skills, webhooks): the plugin refuses those, each with the reason below, raising MLflow's
 not-implemented error so that callers that fall back on it still do.
 
+Reads of those GenAI records that MLflow's web UI makes on an experiment's pages
+(searches and lists: traces, trace metrics, sessions, scorers, evaluation datasets,
+issues, label schemas, review queues) are not refused but answered empty
+(``EMPTY_TRACKING``): the store holds no such record, since every call that would make
+one is refused, so the empty answer is the true one; the UI then shows its "nothing
+yet" state rather than an error it asks again for every few seconds. A read of one
+record by its id stays refused, saying why.
+
 ``INHERITED_*`` lists the methods MLflow's base classes implement over the methods the
 plugin does implement (``log_metric`` over ``log_batch``, ``search_runs`` over
 ``_search_runs``, ...): they are neither overridden nor refused.
-``tests/test_mlflow_plugin_completeness.py`` checks that every public method of MLflow's
+``tests/mlflow_plugin/test_completeness.py`` checks that every public method of MLflow's
 base classes is implemented, inherited from this list, or refused.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
+from mlflow.store.entities.paged_list import PagedList
 from mlflow.store.tracking.gateway import GatewayStoreMixin
 from mlflow.store.tracking.mcp_server_registry import MCPServerRegistryMixin
 from mlflow.store.tracking.skill_registry import SkillRegistryMixin
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _TRACES: Final = (
     "MLflow Tracing's traces, spans and assessments (GenAI) are not kept by a canvasback "
@@ -61,9 +73,6 @@ REFUSED_TRACKING: Final[dict[str, str]] = {
             "archive_traces",
             "resolve_trace_archival_config",
             "get_online_trace_details",
-            "search_traces",
-            "find_completed_sessions",
-            "query_trace_metrics",
             "set_trace_tag",
             "delete_trace_tag",
             "get_assessment",
@@ -79,13 +88,12 @@ REFUSED_TRACKING: Final[dict[str, str]] = {
         ),
         _TRACES,
     ),
-    **dict.fromkeys(("create_issue", "get_issue", "update_issue", "search_issues"), _ISSUES),
+    **dict.fromkeys(("create_issue", "get_issue", "update_issue"), _ISSUES),
     **dict.fromkeys(
         (
             "create_dataset",
             "get_dataset",
             "delete_dataset",
-            "search_datasets",
             "upsert_dataset_records",
             "delete_dataset_records",
             "set_dataset_tags",
@@ -99,8 +107,6 @@ REFUSED_TRACKING: Final[dict[str, str]] = {
     **dict.fromkeys(
         (
             "register_scorer",
-            "list_scorers",
-            "list_scorers_across_experiments",
             "get_scorer",
             "list_scorer_versions",
             "delete_scorer",
@@ -115,14 +121,12 @@ REFUSED_TRACKING: Final[dict[str, str]] = {
             "create_label_schema",
             "get_label_schema",
             "get_label_schema_by_name",
-            "list_label_schemas",
             "update_label_schema",
             "delete_label_schema",
             "create_review_queue",
             "get_or_create_user_queue",
             "get_review_queue",
             "get_review_queue_by_name",
-            "list_review_queues",
             "update_review_queue",
             "delete_review_queue",
             "add_items_to_review_queue",
@@ -136,6 +140,31 @@ REFUSED_TRACKING: Final[dict[str, str]] = {
     **dict.fromkeys(_public(MCPServerRegistryMixin), _MCP),
     **dict.fromkeys(_public(SkillRegistryMixin), _SKILLS),
 }
+
+
+def _no_traces() -> tuple[list[object], None]:
+    return [], None
+
+
+def _empty_page() -> PagedList[object]:
+    return PagedList([], None)
+
+
+def _none() -> list[object]:
+    return []
+
+
+EMPTY_TRACKING: Final[dict[str, Callable[[], object]]] = {
+    "search_traces": _no_traces,  # (trace infos, next page token)
+    "query_trace_metrics": _empty_page,
+    "find_completed_sessions": _none,
+    "list_scorers": _none,
+    "search_datasets": _empty_page,
+    "search_issues": _empty_page,
+    "list_label_schemas": _empty_page,
+    "list_review_queues": _empty_page,
+}
+"""GenAI reads answered empty: the store keeps none of these records (module docstring)."""
 
 INHERITED_TRACKING: Final = frozenset(
     {
@@ -159,6 +188,8 @@ INHERITED_TRACKING: Final = frozenset(
         "set_model_versions_tags",
         # over get_experiment
         "filter_active_experiment_ids",
+        # over list_scorers (empty)
+        "list_scorers_across_experiments",
         # properties: no workspaces, no trace archival
         "supports_workspaces",
         "supports_trace_archival",

@@ -7,7 +7,7 @@ of up to thousands of runs is read in five queries of ``sql()`` over the public 
 (``runs``, ``latest_metrics``, ``params``, ``tags``, ``datasets``), each bound to the
 page's run ids: the views' copies are made once per state of the store, whereas the
 client's reads cost a dozen milliseconds a run. Both give the same ``Run``
-(``tests/test_mlflow_plugin_stores.py`` compares them).
+(``tests/mlflow_plugin/test_stores.py`` compares them).
 """
 
 from __future__ import annotations
@@ -103,3 +103,20 @@ def page_of_runs(client: Client, root: Path, run_ids: list[str]) -> list[Run]:
         datasets = rows["datasets"].get(run_id, [])
         runs.append(_run(client, root, info, metrics, params, tags, datasets))
     return runs
+
+
+# MLflow's stores answer the runs page's dataset filter with at most this many.
+_MAX_DATASET_SUMMARIES: Final = 1000
+
+
+def dataset_summaries(
+    client: Client, experiment_ids: list[str]
+) -> list[tuple[str, str, str, str | None]]:
+    """(experiment id, name, digest, context) of the datasets the experiments' runs used."""
+    query = (
+        "SELECT DISTINCT r.experiment_id, d.name, d.digest, d.context "
+        "FROM datasets d JOIN runs r USING (run_id) WHERE list_contains(?, r.experiment_id) "
+        "ORDER BY ALL LIMIT ?"
+    )
+    rows = client.sql(query, [experiment_ids, _MAX_DATASET_SUMMARIES]).fetchall()
+    return [(str(e), str(n), str(g), c) for e, n, g, c in rows]

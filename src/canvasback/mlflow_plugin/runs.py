@@ -16,8 +16,11 @@ from mlflow.entities import (
     LoggedModelInput,
     LoggedModelOutput,
     Run,
+    RunInputs,
+    RunOutputs,
     RunStatus,
 )
+from mlflow.entities.dataset_summary import _DatasetSummary
 from mlflow.store.entities.paged_list import PagedList
 from mlflow.utils.mlflow_tags import (
     MLFLOW_DATASET_CONTEXT,
@@ -33,6 +36,7 @@ from canvasback.mlflow_plugin.errors import mlflow_error, translate_errors
 from canvasback.mlflow_plugin.experiments import page
 from canvasback.tracking import entities as cb
 from canvasback.tracking import logged_models
+from canvasback.tracking.client import system_tags
 from canvasback.tracking.datasets import Dataset
 
 if TYPE_CHECKING:
@@ -93,7 +97,14 @@ class RunStoreMethods:
             parent_run_id=given.get(MLFLOW_PARENT_RUN_ID),
             user_id=user_id or None,
         )
-        return self.get_run(run.info.run_id)
+        # The new run as the client made it, not read back: a read costs a catalog
+        # refresh (tens of ms), and MLflow creates a run per start_run.
+        made = {MLFLOW_RUN_NAME: run.info.run_name, **given}
+        if run.info.parent_run_id:
+            made.setdefault(MLFLOW_PARENT_RUN_ID, run.info.parent_run_id)
+        made = {**system_tags(run.info.user_id), **made}
+        data = entities.run_data([], {}, made)
+        return Run(entities.run_info(run.info, self.root), data, RunInputs([], []), RunOutputs([]))
 
     def get_run(self, run_id: str) -> Run:
         """A run with its latest metrics, params, tags, inputs and outputs."""
@@ -105,7 +116,10 @@ class RunStoreMethods:
         """End a run (a terminal status), make it RUNNING again, or rename it."""
         status = RunStatus.to_string(run_status) if isinstance(run_status, int) else run_status
         if status in TERMINAL:
-            self.client.set_terminated(run_id, status, end_time)
+            handle = self.client.handle(run_id)
+            self.client.set_terminated(run_id, status, end_time)  # ends that handle
+            if not run_name:  # its attributes are the run's now: no read back
+                return entities.run_info(handle.info, self.root)
         elif status == "RUNNING" and self.client.get_run(run_id).info.status != "RUNNING":
             self.client.resume_run(run_id)
         elif status is not None:
@@ -255,3 +269,16 @@ class RunStoreMethods:
         )
         run_ids, token = page(list(frame["run_id"]), offset, max_results)
         return run_reads.page_of_runs(self.client, self.root, run_ids), token
+
+    def _search_datasets(self, experiment_ids: Sequence[str]) -> list[_DatasetSummary]:
+        """The datasets the experiments' runs used (the runs page's dataset filter).
+
+        MLflow's server calls it when its store has it (and answers 500 when not): each
+        (experiment, name, digest, context) once, at most 1,000, as MLflow's stores do.
+        """
+        return [
+            _DatasetSummary(experiment_id, name, digest, context)
+            for experiment_id, name, digest, context in run_reads.dataset_summaries(
+                self.client, [str(e) for e in experiment_ids]
+            )
+        ]

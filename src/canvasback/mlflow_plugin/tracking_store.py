@@ -5,7 +5,8 @@
 class, which MLflow finds by the ``mlflow.tracking_store`` entry point. It is MLflow's
 ``AbstractStore`` over canvasback's client: experiments, runs, logging and search
 (:mod:`.experiments`, :mod:`.runs`), and logged models (:mod:`.logged_models`); what
-it does not do is refused by name (:mod:`.refusals`).
+it does not do is refused by name, and the GenAI reads MLflow's UI makes are answered
+empty (:mod:`.refusals`).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from typing import TYPE_CHECKING
 from mlflow.store.tracking.abstract_store import AbstractStore
 
 from canvasback.mlflow_plugin import clients, uris
-from canvasback.mlflow_plugin.errors import refuse, translated
+from canvasback.mlflow_plugin.errors import answer_empty, refuse, translated
 from canvasback.mlflow_plugin.experiments import ExperimentStoreMethods
 from canvasback.mlflow_plugin.logged_models import LoggedModelStoreMethods
-from canvasback.mlflow_plugin.refusals import REFUSED_TRACKING
+from canvasback.mlflow_plugin.refusals import EMPTY_TRACKING, REFUSED_TRACKING
 from canvasback.mlflow_plugin.runs import RunStoreMethods
 from canvasback.tracking.experiments import DEFAULT_EXPERIMENT_NAME
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 
 @refuse(REFUSED_TRACKING)
+@answer_empty(EMPTY_TRACKING)
 class TrackingStore(
     ExperimentStoreMethods,
     RunStoreMethods,

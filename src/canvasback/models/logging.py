@@ -71,6 +71,8 @@ def log_model(
         model.save(folder)
         run.log_artifact(folder / MLMODEL, path)
     logged_models.record(store, model_id, run.info.run_id, path)
+    # The run's output, as MLflow's log_model records it (its UI lists a run's models so).
+    logged_models.add_output(store, run.info.run_id, model_id, 0)
     if tags:
         run.set_tags({f"model.{path}.{k}": v for k, v in tags.items()})
     version = None

@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import inspect
 import pickle
-import shutil
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
-from canvasback.models import requirements, sklearn_flavor, trust
+from canvasback.models import model_files, requirements, sklearn_flavor, trust
 from canvasback.models.mlmodel import Model, save_input_example
 from canvasback.models.signature import ModelSignature, enforce, infer_signature
 from canvasback.registry import sources
 from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
 
 FLAVOR: Final = "python_function"
 _PYTHON_MODEL: Final = "python_model.pkl"
@@ -134,8 +133,13 @@ def save(
     pip_requirements: list[str] | None = None,
     extra_pip_requirements: list[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    code_paths: Sequence[str | Path] | None = None,
 ) -> Model:
-    """Write a custom model (cloudpickled, as MLflow does) into an empty ``folder``."""
+    """Write a custom model (cloudpickled, as MLflow does) into an empty ``folder``.
+
+    ``artifacts`` are copied into it (``runs:/`` and ``models:/`` URIs fetched first),
+    and ``code_paths`` into its ``code/``, which loading puts on ``sys.path``.
+    """
     if not callable(getattr(python_model, "predict", None)):
         msg = (
             f"Invalid python_model {type(python_model).__name__}: an object with a "
@@ -145,16 +149,8 @@ def save(
     import cloudpickle  # noqa: PLC0415  # the format MLflow uses for custom models
 
     model = Model(metadata=metadata)
-    saved: dict[str, dict[str, str]] = {}
-    for name, uri in (artifacts or {}).items():
-        source = Path(uri)
-        if not source.exists():
-            msg = f"Invalid artifact {name!r}: {uri!r} does not exist"
-            raise InvalidInputError(msg)
-        dest = folder / "artifacts" / source.name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if source.is_dir() else shutil.copy2)(source, dest)
-        saved[name] = {"path": f"artifacts/{source.name}", "uri": str(uri)}
+    saved = model_files.copy_artifacts(artifacts, folder)
+    code = model_files.copy_code(code_paths, folder)
     example = save_input_example(model, folder, input_example)
     if signature is None and example is not None:
         context = PythonModelContext({k: str(folder / v["path"]) for k, v in saved.items()})
@@ -170,7 +166,7 @@ def save(
         FLAVOR,
         artifacts=saved or None,
         cloudpickle_version=cloudpickle.__version__,
-        code=None,
+        code=code,
         env={"conda": "conda.yaml", "virtualenv": "python_env.yaml"},
         loader_module=_LOADER,
         python_model=_PYTHON_MODEL,
@@ -197,6 +193,7 @@ def load_pyfunc(
         msg = f"The model at {str(folder)!r} has no python_function flavor (its flavors: {have})"
         raise MlflowException(msg)
     loader = conf.get("loader_module")
+    model_files.add_code_to_path(folder, conf)
     if loader == "mlflow.sklearn":
         raw = sklearn_flavor.load(
             folder, model, trusted=trusted, skops_trusted_types=skops_trusted_types

@@ -17,6 +17,7 @@ for: a notebook is signed when every code cell with outputs ran in its kernel.
 from __future__ import annotations
 
 import ast
+import atexit
 import copy
 import dataclasses
 import json
@@ -24,10 +25,11 @@ import logging
 import math
 import os
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import ExecutionException
 from canvasback.projects import capture, launch
@@ -323,7 +325,8 @@ def finish_notebook_run(
         raise
     except Exception as exc:  # noqa: BLE001  # a kernel that died or never started: the run says why
         executed = nb
-        failure = CellFailure(-1, type(exc).__name__, str(exc), str(exc))
+        detail = "\n\n".join([str(exc), *getattr(exc, "__notes__", ())])
+        failure = CellFailure(-1, type(exc).__name__, str(exc), detail)
     text = _nbformat().writes(executed)
     if signable and signing_on():
         sign_notebook(text)
@@ -421,16 +424,41 @@ def execute(
         resources={"metadata": {"path": str(cwd)}},
         on_cell_execute=executing,
     )
-    executed, failure = run_sync(_execute)(client, env)
+    # The kernel's own stderr is its log (a warning that it talks over TCP, an interrupt
+    # caught at shutdown), never a cell's output (ipykernel sends that to the notebook):
+    # kept out of the caller's terminal, and told only when the kernel died or never
+    # started, where its last lines say why.
+    with tempfile.TemporaryFile() as kernel_log:
+        try:
+            executed, failure = run_sync(_execute)(client, env, kernel_log)
+        except Exception as exc:
+            # nbclient cleans up a kernel that died starting, but leaves its exit hook
+            # registered, which then fails at interpreter exit: nothing is left to clean.
+            atexit.unregister(client._cleanup_kernel)  # noqa: SLF001
+            said = _last_lines(kernel_log)
+            if said:
+                exc.add_note(f"The kernel's log ended with:\n{said}")
+            raise
     return Execution(executed, failure, frozenset(ran))
 
 
-async def _execute(client: Any, env: dict[str, str]) -> tuple[Any, CellFailure | None]:  # noqa: ANN401
+def _last_lines(log: IO[bytes], limit: int = 4000) -> str:
+    """The end of a kernel's log, as text."""
+    log.seek(0, os.SEEK_END)
+    log.seek(max(0, log.tell() - limit))
+    return log.read().decode("utf-8", "replace").strip()
+
+
+async def _execute(
+    client: Any,  # noqa: ANN401  # an nbclient NotebookClient
+    env: dict[str, str],
+    kernel_log: IO[bytes],
+) -> tuple[Any, CellFailure | None]:
     from nbclient.exceptions import CellExecutionError  # noqa: PLC0415
     from nbclient.util import ensure_async  # noqa: PLC0415
 
     failure: CellFailure | None = None
-    async with client.async_setup_kernel(env=env):
+    async with client.async_setup_kernel(env=env, stderr=kernel_log):
         reply = await client.async_wait_for_reply(await ensure_async(client.kc.kernel_info()))
         if reply is not None and "language_info" in reply["content"]:
             client.nb.metadata["language_info"] = reply["content"]["language_info"]

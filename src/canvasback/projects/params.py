@@ -127,6 +127,8 @@ def _path(value: object) -> str:
     path = Path(text).expanduser()
     if not path.exists():
         msg = f"no such file or folder {str(path.absolute())!r}"
+        if not path.is_absolute():  # MLflow's rule, which surprises: say where it looked
+            msg += " (a relative path is read from the current folder, as in MLflow)"
         raise ValueError(msg)
     return str(path.absolute())
 

@@ -26,6 +26,7 @@ from canvasback.query.runs import (
     experiment_ids,
     latest_metric_rows,
     metric_history,
+    metric_points,
     metric_rows_in_files,
     run_data,
     run_info,
@@ -34,6 +35,7 @@ from canvasback.query.runs import (
 from canvasback.query.search import (
     runs_frame,
     search_runs,
+    search_runs_table,
     select_runs,
 )
 
@@ -42,6 +44,7 @@ __all__ = [
     "experiment_ids",
     "latest_metric_rows",
     "metric_history",
+    "metric_points",
     "metric_rows_in_files",
     "run_data",
     "run_info",
@@ -49,5 +52,6 @@ __all__ = [
     "runs_with_tag",
     "search_experiments",
     "search_runs",
+    "search_runs_table",
     "select_runs",
 ]

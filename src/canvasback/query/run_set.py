@@ -230,6 +230,16 @@ class RunSet:
         )
         return [r[0] for r in rows]
 
+    def newest(self, limit: int) -> list[str]:
+        """The ``limit`` newest runs that pass the filter, newest first, whatever the order."""
+        source, params = self.source()
+        rows = self.rows(
+            f"SELECT w.run_id FROM {source} "
+            "ORDER BY w.start_time DESC NULLS LAST, w.run_id LIMIT ?",
+            [*params, max(limit, 0)],
+        )
+        return [r[0] for r in rows]
+
     def order_of(self, run_ids: list[str]) -> list[str]:
         """``run_ids`` in table order; those filtered out follow, in the given order."""
         rows = self.rows(

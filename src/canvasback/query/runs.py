@@ -79,6 +79,21 @@ def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:
     )
 
 
+def metric_points(catalog: Catalog, run_id: str) -> pa.Table:
+    """Every point of every metric of one run, ``(key, step, timestamp, value)``.
+
+    Ordered by key, then step, then timestamp: one run's metrics as a long table.
+    """
+    source = catalog.history_source(run_id)
+    if source is None:
+        return catalog.arrow(f"SELECT NULL::VARCHAR AS key, * FROM ({_EMPTY_HISTORY})")
+    return catalog.arrow(
+        f"SELECT key, step, timestamp, value FROM {source} WHERE run_id = ? "
+        "ORDER BY key, step, timestamp",
+        [run_id],
+    )
+
+
 def runs_with_tag(
     catalog: Catalog, run_ids: list[str], key: str
 ) -> dict[str, tuple[str, str, str | None]]:

@@ -159,7 +159,7 @@ def _search_sql(
     return sql, params
 
 
-def search_runs(
+def search_runs_table(
     catalog: Catalog,
     root: StoreAddress,
     *,
@@ -168,8 +168,8 @@ def search_runs(
     run_view_type: object,
     max_results: int,
     order_by: list[str] | None,
-) -> pd.DataFrame:
-    """Runs that match, as a DataFrame with MLflow's columns, in the requested order."""
+) -> pa.Table:
+    """Runs that match, as an Arrow table with MLflow's columns, in the requested order."""
     sql, params = _search_sql(
         catalog,
         f"b.run_id, {catalog.position_of('b')}",
@@ -188,7 +188,30 @@ def search_runs(
         return catalog.wide_page(_frame_fields(catalog), picks)
 
     # Both queries see one state: no refresh comes between them.
-    return _to_frame(catalog.atomically(page), root)
+    return _shaped(catalog.atomically(page), root)
+
+
+def search_runs(
+    catalog: Catalog,
+    root: StoreAddress,
+    *,
+    experiment_ids: list[str],
+    filter_string: str | None,
+    run_view_type: object,
+    max_results: int,
+    order_by: list[str] | None,
+) -> pd.DataFrame:
+    """Runs that match, as a DataFrame with MLflow's columns, in the requested order."""
+    table = search_runs_table(
+        catalog,
+        root,
+        experiment_ids=experiment_ids,
+        filter_string=filter_string,
+        run_view_type=run_view_type,
+        max_results=max_results,
+        order_by=order_by,
+    )
+    return _to_pandas(table)
 
 
 def runs_frame(catalog: Catalog, root: StoreAddress, run_ids: list[str]) -> pd.DataFrame:
@@ -197,7 +220,7 @@ def runs_frame(catalog: Catalog, root: StoreAddress, run_ids: list[str]) -> pd.D
     def page() -> pa.Table:
         return catalog.wide_page(_frame_fields(catalog), catalog.picks_of(run_ids))
 
-    return _to_frame(catalog.atomically(page), root)
+    return _to_pandas(_shaped(catalog.atomically(page), root))
 
 
 def _frame_fields(catalog: Catalog) -> list[tuple[str, str]]:
@@ -211,12 +234,11 @@ def _frame_fields(catalog: Catalog) -> list[tuple[str, str]]:
     return [*((a, a) for a in _FRAME_ATTRIBUTES), *keys]
 
 
-def _to_frame(table: pa.Table, root: StoreAddress) -> pd.DataFrame:
-    """MLflow's frame: UTC times, absolute artifact URIs, only the keys the runs have."""
+def _shaped(table: pa.Table, root: StoreAddress) -> pa.Table:
+    """MLflow's columns: UTC times, absolute artifact URIs, only the keys the runs have."""
     import pyarrow as pa  # noqa: PLC0415  # loaded already: the table came from DuckDB
     import pyarrow.compute as pc  # noqa: PLC0415
 
-    # Shaped in Arrow, converted once: pandas work per column costs more than the query.
     keys = table.column_names[len(_FRAME_ATTRIBUTES) :]
     table = table.drop_columns([k for k in keys if table.column(k).null_count == len(table)])
     utc = pa.timestamp("ms", tz="UTC")
@@ -225,7 +247,12 @@ def _to_frame(table: pa.Table, root: StoreAddress) -> pd.DataFrame:
         table = table.set_column(i, name, pc.cast(table.column(name), utc))
     i = table.schema.get_field_index("artifact_uri")
     uris = pc.binary_join_element_wise(str(root), table.column("artifact_uri"), "/")
-    table = table.set_column(i, "artifact_uri", uris)
+    return table.set_column(i, "artifact_uri", uris)
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The shaped table as MLflow's DataFrame, converted once."""
+    # Shaped in Arrow, converted once: pandas work per column costs more than the query.
     # One block per column: joining the float columns into one block costs more than it saves.
     frame: pd.DataFrame = table.to_pandas(split_blocks=True)
     return frame

@@ -20,15 +20,16 @@ from canvasback.registry import (
     sources,
     versions,
 )
-from canvasback.registry.entities import ModelVersion, RegistryNotFoundError
-from canvasback.tracking import current
+from canvasback.registry.entities import ModelVersion, PagedList, RegistryNotFoundError
+from canvasback.tracking import current, fluent_logged_models, logged_model_reads
 from canvasback.tracking.client import Client as TrackingClient
 from canvasback.tracking.context import Slot, current_context
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from canvasback.registry.entities import AliasMove, PagedList, RegisteredModel
+    from canvasback.registry.entities import AliasMove, RegisteredModel
+    from canvasback.tracking.logged_model_reads import LoggedModel
 
 
 class Client(TrackingClient):
@@ -37,7 +38,8 @@ class Client(TrackingClient):
     Parameters
     ----------
     store
-        The store folder; defaults to ``CANVASBACK_STORE`` or ``./canvasback-store``.
+        The store folder; defaults to ``CANVASBACK_STORE``, else ``MLFLOW_TRACKING_URI``'s,
+        else ``./canvasback-store``.
 
     """
 
@@ -182,6 +184,27 @@ class Client(TrackingClient):
         names.model_name(name)
         location = self.locate_model(model_uri)
         return self.create_model_version(name, location.source, run_id=location.run_id, tags=tags)
+
+    # -- logged models (MLflow 3) -----------------------------------------------------
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """A logged model by id (``models:/<model_id>``)."""
+        return logged_model_reads.get(self, model_id)
+
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags on a logged model."""
+        logged_model_reads.set_tags(self, model_id, tags)
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str | Mapping[str, Any]] | None = None,
+    ) -> PagedList:
+        """Logged models of the experiments that match (one page: all of them)."""
+        clauses = fluent_logged_models.order_clauses(order_by)
+        found = logged_model_reads.search(self, experiment_ids, filter_string, clauses, max_results)
+        return PagedList(found, None)
 
     def locate_model(self, model_uri: str) -> sources.ModelLocation:
         """The local folder of any model URI: ``runs:/``, ``models:/`` or a folder."""

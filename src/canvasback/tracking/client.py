@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     import duckdb
     import pandas as pd
+    import pyarrow as pa
 
     from canvasback._config import StoreAddress
     from canvasback.store import Store
@@ -54,7 +55,7 @@ class Client(ExperimentMethods):
     store
         The store: a folder, ``s3://bucket/prefix`` or its ``S3Address``; defaults to
         the current store (``set_store``, else ``CANVASBACK_STORE``, else
-        ``./canvasback-store``).
+        ``MLFLOW_TRACKING_URI``'s, else ``./canvasback-store``).
 
     """
 
@@ -322,12 +323,19 @@ class Client(ExperimentMethods):
             for key, step, timestamp, value in query.latest_metric_rows(catalog, run_id)
         ]
 
-    def metric_history(self, run_id: str, key: str) -> Any:  # noqa: ANN401  # pyarrow.Table
+    def metric_history(self, run_id: str, key: str) -> pa.Table:
         """One metric's history as an Arrow table (step, timestamp, value)."""
         catalog = self.store.read()
         if query.run_info(catalog, run_id, self.store.address) is None:
             raise RunNotFoundError(self._no_run(run_id))
         return query.metric_history(catalog, run_id, key)
+
+    def metric_points(self, run_id: str) -> pa.Table:
+        """Every point of every metric of a run as an Arrow table (key, step, timestamp, value)."""
+        catalog = self.store.read()
+        if query.run_info(catalog, run_id, self.store.address) is None:
+            raise RunNotFoundError(self._no_run(run_id))
+        return query.metric_points(catalog, run_id)
 
     def search_runs(
         self,
@@ -339,14 +347,14 @@ class Client(ExperimentMethods):
     ) -> list[Run]:
         """Runs matching a filter, as handles with their data (MLflow's client form)."""
         ids = [experiment_ids] if isinstance(experiment_ids, str) else experiment_ids
-        frame = self.search_runs_frame(
+        table = self.search_runs_table(
             experiment_ids=ids or [self._ensure_default_experiment()],
             filter_string=filter_string,
             run_view_type=run_view_type,
             max_results=max_results,
             order_by=order_by,
         )
-        return [self.get_run(run_id) for run_id in frame["run_id"]]
+        return [self.get_run(run_id) for run_id in table.column("run_id").to_pylist()]
 
     def search_runs_frame(
         self,
@@ -358,6 +366,25 @@ class Client(ExperimentMethods):
     ) -> pd.DataFrame:
         """Runs matching a filter as a DataFrame with MLflow's columns."""
         return query.search_runs(
+            self.store.read(),
+            self.store.address,
+            experiment_ids=[str(e) for e in experiment_ids],
+            filter_string=filter_string,
+            run_view_type=run_view_type,
+            max_results=max_results,
+            order_by=order_by,
+        )
+
+    def search_runs_table(
+        self,
+        experiment_ids: list[str],
+        filter_string: str | None = None,
+        run_view_type: object = "ACTIVE_ONLY",
+        max_results: int = 100_000,
+        order_by: list[str] | None = None,
+    ) -> pa.Table:
+        """Runs matching a filter as an Arrow table, with the DataFrame's columns."""
+        return query.search_runs_table(
             self.store.read(),
             self.store.address,
             experiment_ids=[str(e) for e in experiment_ids],

@@ -3,7 +3,8 @@
 ``canvasback.set_store``, ``set_experiment``, ``start_run``, ``log_metric`` and
 ``canvasback.client()`` read and change the current :class:`Context`:
 
-* the store chosen with ``set_store`` (else ``CANVASBACK_STORE``, else the default);
+* the store chosen with ``set_store`` (else ``CANVASBACK_STORE``, else
+  ``MLFLOW_TRACKING_URI``'s, else the default);
 * the current experiment (``set_experiment``);
 * the fluent API's active runs, one stack per thread (``run_stack.py``);
 * the run-start and run-create hooks through which the layers above follow runs;

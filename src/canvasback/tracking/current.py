@@ -1,8 +1,9 @@
 """The process's current store and experiment: what the fluent API logs into.
 
 The store is chosen by ``set_store`` / ``set_tracking_uri`` (else ``CANVASBACK_STORE``,
-else ``./canvasback-store``); the experiment by ``set_experiment``, else by MLflow's
-environment variables, else the ``Default`` experiment. Both choices, and the fluent
+else the store ``MLFLOW_TRACKING_URI`` names, else ``./canvasback-store``); the
+experiment by ``set_experiment``, else by MLflow's environment variables, else the
+``Default`` experiment. Both choices, and the fluent
 API's client, are the process's context's (``context.py``).
 """
 

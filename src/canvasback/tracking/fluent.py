@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
-from canvasback.tracking import current, uris, validation
+from canvasback.tracking import current, output_formats, uris, validation
 from canvasback.tracking.context import current_context
 from canvasback.tracking.current import client
 
@@ -363,10 +363,17 @@ def get_run(run_id: str) -> Run:
     return client().get_run(run_id)
 
 
-def get_metric_history(run_id: str, key: str) -> pd.DataFrame:
-    """One metric's history as a DataFrame (step, timestamp, value)."""
-    frame: pd.DataFrame = client().metric_history(run_id, key).to_pandas()
-    return frame
+def get_metric_history(run_id: str, key: str, *, output_format: str = "pandas") -> Any:  # noqa: ANN401
+    """One metric's history (step, timestamp, value), by step then time.
+
+    ``output_format``: ``"pandas"`` (a DataFrame), ``"polars"`` (a Polars DataFrame, made
+    from Arrow without pandas; needs ``polars``), ``"arrow"`` (a ``pyarrow.Table``) or
+    ``"list"`` (``Metric`` objects, as ``MlflowClient.get_metric_history``).
+    """
+    fmt = output_formats.check_output_format(output_format)
+    if fmt == "list":
+        return client().get_metric_history(run_id, key)
+    return output_formats.table_as(client().metric_history(run_id, key), fmt)
 
 
 def search_runs(
@@ -378,8 +385,14 @@ def search_runs(
     output_format: str = "pandas",
     search_all_experiments: bool = False,
     experiment_names: list[str] | None = None,
-) -> Any:  # noqa: ANN401  # a DataFrame, or a list of runs for output_format="list"
-    """Runs matching a filter, as a DataFrame with MLflow's columns."""
+) -> Any:  # noqa: ANN401  # the output format's table, or a list of runs
+    """Runs matching a filter, with MLflow's columns (``metrics.acc``, ``params.lr``, ...).
+
+    ``output_format``: ``"pandas"`` (MLflow's DataFrame), ``"polars"`` (a Polars
+    DataFrame, made from Arrow without pandas; needs ``polars``), ``"arrow"`` (a
+    ``pyarrow.Table`` with the same columns) or ``"list"`` (``Run`` objects).
+    """
+    fmt = output_formats.check_output_format(output_format)
     c = client()
     ids = [str(e) for e in experiment_ids or []]
     for name in experiment_names or []:
@@ -396,19 +409,16 @@ def search_runs(
         ids = [e.experiment_id for e in c.search_experiments(view_type="ALL")]
     elif not ids and not experiment_names:
         ids = [current.current_experiment_id(c)]
-    frame = c.search_runs_frame(
+    table = c.search_runs_table(
         ids,
         filter_string=filter_string,
         run_view_type=run_view_type,
         max_results=max_results,
         order_by=order_by,
     )
-    if output_format == "list":
-        return [c.get_run(r) for r in frame["run_id"]]
-    if output_format != "pandas":
-        msg = f"Invalid output_format {output_format!r}: allowed are 'pandas' and 'list'"
-        raise ValueError(msg)
-    return frame
+    if fmt == "list":
+        return [c.get_run(r) for r in table.column("run_id").to_pylist()]
+    return output_formats.table_as(table, fmt)
 
 
 def delete_run(run_id: str) -> None:

@@ -51,24 +51,36 @@ def arrow_bytes(frame: pd.DataFrame) -> bytes:
     return arrow_ipc_bytes(pa.Table.from_pandas(frame, preserve_index=False))
 
 
-def params_panel(frame: pd.DataFrame, names: dict[str, str]) -> dict[str, Any]:
+def params_panel(
+    frame: pd.DataFrame, names: dict[str, str], colors: dict[str, str]
+) -> dict[str, Any]:
     """The params tab's payload: the table, or why there is none."""
     if frame.empty:
         return {"title": PANELS["params"], "message": "No runs to compare."}
-    payload = params_payload(frame, names)
+    payload = params_payload(frame, names, colors)
     if not payload["rows"]:
         return {"title": PANELS["params"], "message": "These runs have logged no params."}
     return {"title": PANELS["params"], "table": payload}
 
 
-def status_text(frame: pd.DataFrame, keys: int, history: pa.Table) -> str:
-    """``3 runs · 2 metrics · 1,200 points, drawn as 600``."""
+def status_text(
+    frame: pd.DataFrame, keys: int, history: pa.Table, *, newest: int | None = None
+) -> str:
+    """``3 runs · 2 metrics · 1,200 points, drawn as 600``.
+
+    ``newest``: the runs are a run table's newest (up to that many), none being selected.
+    """
     runs = len(frame)
     if not runs:
         return "No runs selected."
     shown = history.num_rows
     stored = downsampling.raw_point_count(history) if shown else 0
-    text = f"{runs} run{'s' * (runs != 1)} · {keys} metric{'s' * (keys != 1)}"
+    plural = "s" * (runs != 1)
+    head = f"{runs} run{plural}"
+    if newest is not None:
+        which = f"the {runs} newest run{plural}" if runs == newest else f"all {runs} run{plural}"
+        head = f"Showing {which}; select runs to choose"
+    text = f"{head} · {keys} metric{'s' * (keys != 1)}"
     if stored:
         text += f" · {stored:,} points"
         if stored > shown:

@@ -44,6 +44,7 @@ from canvasback.widgets._compare_payloads import (
     status_text,
 )
 from canvasback.widgets._compare_static import static_view
+from canvasback.widgets._run_colors import run_colors
 from canvasback.widgets._sources import resolve_store, run_ids
 
 if TYPE_CHECKING:
@@ -62,8 +63,11 @@ _LOG = logging.getLogger(__name__)
 HISTORY_BUDGET: Final = 24_000
 STATIC_HISTORY_BUDGET: Final = 2_000
 DEFAULT_KEYS: Final = 4
+# Runs shown while a followed run table has none selected (the dashboard's rule too).
+NEWEST: Final = 5
 DATASETS: Final = ("history", "parallel", "scatter", "finals")
 _CHART_PANELS: Final = ("history", "parallel", "scatter", "bars")
+_SCATTER_AXES: Final = ("scatter_param", "scatter_metric")
 
 
 def _data_trait() -> traitlets.Bytes:
@@ -121,9 +125,17 @@ class Compare(_static.StaticRepr, BaseWidget):
     ) -> None:
         self._store = resolve_store(store, runs)
         self._quiet_depth = 1  # no observer work until the first full load below
+        # The metrics the user chose (here or in the view), kept whatever runs come and go:
+        # charted whenever the runs have any of them, else the default shows meanwhile.
+        chosen = kwargs.get("metrics")
+        self._chosen_metrics: list[str] | None = [str(m) for m in chosen] if chosen else None
+        # The scatter's axes chosen by the user; the others follow the runs shown.
+        self._chosen_axes = {k: str(kwargs[k]) for k in _SCATTER_AXES if kwargs.get(k)}
         self._source: Any = None
+        self._newest = False  # showing a table's newest runs, none being selected
         self._frame = pd.DataFrame({"run_id": pd.Series(dtype=object)})
         self._names: dict[str, str] = {}
+        self._colors: dict[str, str] = {}  # run id -> its colour in the kernel
         self._history_table = pa.table({})
         self._history = pd.DataFrame()
         self._x_title = charts.X_TITLES["step"]
@@ -135,8 +147,8 @@ class Compare(_static.StaticRepr, BaseWidget):
             if missing:
                 msg = f"No run with id {', '.join(map(repr, missing))} in {self._store.url}"
                 raise RunNotFoundError(msg)
-            self.run_ids = ids
             self._follow(runs)
+            self.run_ids = ids if self._source is None else self._source_ids()
         self._quiet_depth = 0
         self._reload()
 
@@ -189,7 +201,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         source, self._source = self._source, None
         if source is not None:
             with contextlib.suppress(Exception):  # the table may already be gone
-                source.unobserve(self._on_source, names=["selected_ids"])
+                source.unobserve(self._on_source, names=["selected_ids", "generation"])
         super().close()
 
     # -- front-end requests ------------------------------------------------------------
@@ -226,10 +238,26 @@ class Compare(_static.StaticRepr, BaseWidget):
             return
         if hasattr(runs, "selected_ids"):
             runs.observe(self._on_source, names=["selected_ids"])
+            if hasattr(runs, "newest_ids"):
+                # Its rows change (a filter, another experiment): so may its newest runs.
+                runs.observe(self._on_source, names=["generation"])
             self._source = runs
 
+    def _source_ids(self) -> list[str]:
+        """The source's selection; with none, a run table's newest runs."""
+        chosen = [str(r) for r in self._source.selected_ids]
+        self._newest = not chosen and hasattr(self._source, "newest_ids")
+        return [str(r) for r in self._source.newest_ids(NEWEST)] if self._newest else chosen
+
     def _on_source(self, change: Mapping[str, Any]) -> None:
-        self.run_ids = [str(r) for r in change["new"]]
+        if change["name"] == "generation" and not self._newest:
+            return  # the selection is what is shown, whatever the table's rows
+        newest = self._newest
+        ids = self._source_ids()
+        if ids != self.run_ids:
+            self.run_ids = ids
+        elif newest != self._newest:
+            self.status = self._status()  # the same runs, now chosen (or no longer)
 
     # -- observers ---------------------------------------------------------------------
     @contextlib.contextmanager
@@ -250,6 +278,12 @@ class Compare(_static.StaticRepr, BaseWidget):
     def _on_fetch(self, change: Mapping[str, Any]) -> None:
         if self._quiet_depth:
             return
+        if change["name"] == "metrics":
+            # The view offers only the metrics these runs have: a choice made there keeps
+            # the chosen metrics that these runs lack, for runs that have them.
+            absent = set(self._chosen_metrics or []) - set(self.available_metrics)
+            kept = [m for m in self._chosen_metrics or [] if m in absent]
+            self._chosen_metrics = list(dict.fromkeys([*change["new"], *kept])) or None
         if change["name"] == "x" and self.x_range is not None:
             with self._quiet():
                 self.set_trait("x_range", None)  # a range of another axis means nothing here
@@ -266,9 +300,10 @@ class Compare(_static.StaticRepr, BaseWidget):
         if not self._quiet_depth:
             self._update(("history",))
 
-    @traitlets.observe("scatter_param", "scatter_metric")
-    def _on_scatter(self, _change: object) -> None:
+    @traitlets.observe(*_SCATTER_AXES)
+    def _on_scatter(self, change: Mapping[str, Any]) -> None:
         if not self._quiet_depth:
+            self._chosen_axes[change["name"]] = str(change["new"])
             self._update(("scatter",))
 
     @traitlets.observe("params")
@@ -297,20 +332,24 @@ class Compare(_static.StaticRepr, BaseWidget):
         columns = [str(c) for c in self._frame.columns]
         metrics = sorted(c.removeprefix("metrics.") for c in columns if c.startswith("metrics."))
         params = sorted(c.removeprefix("params.") for c in columns if c.startswith("params."))
-        colours = charts.palette(len(ids))
+        self._colors = run_colors(ids)
         with self._quiet():
             self.available_metrics = metrics
             self.available_params = params
             self.run_info = [
-                {"run_id": r, "label": self._names[r], "color": c}
-                for r, c in zip(ids, colours, strict=True)
+                {"run_id": r, "label": self._names[r], "color": self._colors[r]} for r in ids
             ]
-            if not self.metrics or not set(self.metrics) & set(metrics):
-                self.metrics = metrics[:DEFAULT_KEYS]
-            if self.scatter_param not in params:
-                self.scatter_param = default_scatter_param(self._frame, params)
-            if self.scatter_metric not in metrics:
-                self.scatter_metric = next((m for m in self.metrics if m in metrics), "")
+            chosen = [m for m in self._chosen_metrics or [] if m in set(metrics)]
+            self.metrics = chosen or metrics[:DEFAULT_KEYS]
+            # An axis the user chose stays while the runs have it; the others are
+            # chosen again for the runs shown (a param that varies between them).
+            param = self._chosen_axes.get("scatter_param", "")
+            self.scatter_param = (
+                param if param in params else default_scatter_param(self._frame, params)
+            )
+            metric = self._chosen_axes.get("scatter_metric", "")
+            default_metric = next((m for m in self.metrics if m in metrics), "")
+            self.scatter_metric = metric if metric in metrics else default_metric
             self.selected_ids = [r for r in self.selected_ids if r in set(ids)]
             self._update((*_CHART_PANELS, "params"), fetch=True)
 
@@ -360,7 +399,12 @@ class Compare(_static.StaticRepr, BaseWidget):
             )
         chart_names = [n for n in names if n in _CHART_PANELS]
         built = build_panels(
-            self._frame, self._names, self._history, self._settings(), only=chart_names
+            self._frame,
+            self._names,
+            self._history,
+            self._settings(),
+            colors=self._colors,
+            only=chart_names,
         )
         panels = dict(self.panels)
         data: dict[str, bytes] = {}
@@ -373,14 +417,20 @@ class Compare(_static.StaticRepr, BaseWidget):
             if panel.spec is None:
                 data.update(dict.fromkeys(panel_datasets(name), b""))
         if "params" in names:
-            panels["params"] = params_panel(self._frame, self._names)
+            panels["params"] = params_panel(self._frame, self._names, self._colors)
         with self._quiet():
             for dataset, payload in data.items():
                 setattr(self, f"data_{dataset}", payload)
             self.panels = {name: panels[name] for name in PANELS if name in panels}
-            self.status = status_text(
-                self._frame, len(self._settings().metrics), self._history_table
-            )
+            self.status = self._status()
+
+    def _status(self) -> str:
+        return status_text(
+            self._frame,
+            len(self._settings().metrics),
+            self._history_table,
+            newest=NEWEST if self._newest else None,
+        )
 
     # -- static view -------------------------------------------------------------------
     def _static_html(self) -> str | None:
@@ -392,7 +442,12 @@ class Compare(_static.StaticRepr, BaseWidget):
                 table, self._names, x=self.x, smoothing=self.smoothing
             )
         panels = build_panels(
-            self._frame, self._names, history, self._settings(), interactive=False
+            self._frame,
+            self._names,
+            history,
+            self._settings(),
+            colors=self._colors,
+            interactive=False,
         )
         return static_view(
             panels,

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets
 
-from canvasback import query
 from canvasback.widgets import _static
 from canvasback.widgets._sources import resolve_client
 from canvasback.widgets.compare import Compare
@@ -19,17 +18,15 @@ if TYPE_CHECKING:
     from canvasback.store import Store
     from canvasback.tracking.client import Client
 
-# Runs selected when the dashboard opens, so that its charts are never empty.
-INITIAL_SELECTION = 5
-
 
 class Dashboard(_static.StaticRepr, ipywidgets.VBox):  # type: ignore[misc]
     """A :class:`RunTable`, a :class:`RegistryPanel` and a :class:`Compare`, linked.
 
-    Selecting rows in the table (click, shift-click, ctrl-click) redraws the charts;
-    ``dashboard.selected`` is the selection as a DataFrame. The registry panel registers
-    the runs selected in the table, and selecting two or more versions there selects
-    their source runs in the table, and so charts them.
+    Selecting rows in the table (click, shift-click, ctrl-click) redraws the charts; with
+    none selected they show the table's newest runs, and say so, as ``compare(table)``
+    does. ``dashboard.selected`` is the selection as a DataFrame. The registry panel
+    registers the runs selected in the table, and selecting two or more versions there
+    selects their source runs in the table, and so charts them.
     """
 
     def __init__(
@@ -102,14 +99,6 @@ def dashboard(
     """
     client = resolve_client(store)
     table = runs(experiment, filter=filter, store=client)
-    if not table.selected_ids:
-        catalog = client.store.read()
-        table.selected_ids = query.select_runs(
-            catalog,
-            experiment_ids=list(table.experiment_ids) or None,
-            filter_string=table.filter or None,
-            limit=INITIAL_SELECTION,
-        )
     compare = Compare(table, store=client, **({"metrics": metrics} if metrics else {}))
     panel = RegistryPanel(store=client, table=table, model=model or "") if registry else None
     return Dashboard(table, compare, panel)

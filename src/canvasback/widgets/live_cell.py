@@ -5,7 +5,8 @@ second run in the same cell turns that output into a LiveCell: one row per run (
 name, elapsed time, the latest value of its first metric and a sparkline), so a sweep of
 twenty runs is one view rather than twenty. Each run keeps a LiveRun that follows it
 (polling the store as it always does) but is not displayed; the cell view reads their
-state whenever it changes.
+state whenever it changes, and each run's heartbeat speaks for the cell view too, so
+that the view keeps its place while the cell trains one run after another.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import html
 import logging
 import math
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 import traitlets
@@ -21,7 +23,7 @@ import traitlets
 from canvasback.tracking.context import Slot, current_context
 from canvasback.widgets._base import BaseWidget
 from canvasback.widgets._static import saved_output
-from canvasback.widgets.live_run import LiveRun, svg_line
+from canvasback.widgets.live_run import LiveRun, clock, svg_line
 
 if TYPE_CHECKING:
     from canvasback.tracking.run import Run
@@ -60,21 +62,32 @@ class LiveCell(BaseWidget):
         """Show ``view``'s run as the next row."""
         with self._lock:
             self._views.append(view)
+        view.speak_for(self)
         view.observe(self._on_view, names=["latest", "series", "status", "end_time"])
         self._push()
 
     def _on_view(self, change: dict[str, Any]) -> None:
         self._push()
-        if change["name"] == "status" and change["new"] in _ENDED and self._static is not None:
+        if change["name"] == "status" and change["new"] in _ENDED:
+            self.update_static()
+
+    def update_static(self) -> None:
+        """Write the rows as they are now into the cell's static output (a saved notebook's)."""
+        # Under the lock, as pushes are: of two threads updating it, the later one writes
+        # the later state.
+        with self._lock:
+            if self._static is None:
+                return
             try:
                 self._static.update(self._saved_output(), raw=True)
             except Exception:  # noqa: BLE001 - the view goes on without its static copy
                 _LOG.debug("canvasback: could not update the cell's summary", exc_info=True)
 
     def _push(self) -> None:
+        # Each run's polling thread pushes: reading the views and sending the rows under
+        # one lock, so that rows read earlier never overwrite rows read later.
         with self._lock:
-            views = list(self._views)
-        self.rows = [_row(view) for view in views]
+            self.rows = [_row(view) for view in self._views]
 
     def _saved_output(self) -> dict[str, str]:
         return {"text/html": saved_output([self._static_key], self.summary_html())}
@@ -82,15 +95,19 @@ class LiveCell(BaseWidget):
     def summary_html(self) -> str:
         """The runs as a self-contained HTML table (a notebook saved without a kernel)."""
         cells = []
+        now = time.time_ns() // 1_000_000
         for row in self.rows:
             points = list(zip(row["xs"], row["ys"], strict=True))
             value = "—" if row["value"] is None else f"{row['value']:.4g}"
+            end = row["end_time"] if row["end_time"] is not None else now
             cells.append(
                 f'<tr><td style="padding:1px 8px 1px 0;font-weight:600">'
                 f"{html.escape(row['status'])}</td>"
                 f'<td style="padding:1px 8px">{html.escape(row["run_name"])}</td>'
                 f'<td style="padding:1px 8px">{html.escape(row["key"])} {html.escape(value)}</td>'
-                f"<td>{svg_line(points)}</td></tr>"
+                f"<td>{svg_line(points)}</td>"
+                f'<td style="padding:1px 8px;color:#757575">{clock(end - row["start_time"])}</td>'
+                "</tr>"
             )
         return (
             '<div class="canvasback-live-cell-static" style="font:13px system-ui,sans-serif;'
@@ -170,7 +187,7 @@ def show_run(run: Run) -> LiveRun:
         data, metadata = entry.cell.view_bundle()
         entry.widget.update(data, metadata=metadata, raw=True)
     entry.cell.add(view)
-    entry.static.update(entry.cell._saved_output(), raw=True)  # noqa: SLF001
+    entry.cell.update_static()
     return view
 
 

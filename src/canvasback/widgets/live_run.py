@@ -8,6 +8,12 @@ the run's new points into a bounded min/max sketch per charted key, and pushes a
 kilobytes of Arrow into synced traits when anything changed. When the run ends the
 thread makes one final update, which flushes first so that it holds every point, and
 stops.
+
+While it polls, the thread also says "alive" to the front end every second. A kernel
+busy with the cell answers none of the page's messages until the cell ends, and a view
+that hears nothing from Python for a few seconds takes itself for one restored without a
+kernel and shows its static copy instead (``js/lib/saved_view.ts``): without the
+heartbeat, every view of a cell that trains for longer than that would freeze.
 """
 
 from __future__ import annotations
@@ -34,11 +40,13 @@ if TYPE_CHECKING:
     from canvasback.store import Store
     from canvasback.tracking.run import Run
 
-__all__ = ["LiveRun", "live_view_of", "show_live_run"]
+__all__ = ["LiveRun", "clock", "live_view_of", "show_live_run", "svg_line"]
 
 _LOG = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S: Final = 0.5
+# Seconds between heartbeats: well within the front end's wait for a sign of Python (5 s).
+HEARTBEAT_S: Final = 1.0
 MAX_CHARTS: Final = 8
 # Buckets per chart; each keeps its minimum and maximum, so a chart has at most twice
 # as many points, whatever the run's length.
@@ -170,6 +178,7 @@ class LiveRun(BaseWidget):
         self._rows: list[LatestRow] = []  # for the static HTML summary
         self._thread: threading.Thread | None = None
         self._display: Any = None  # IPython DisplayHandle, when start_run showed the view
+        self._heard_through: list[BaseWidget] = [self]  # the views the heartbeat speaks for
         _VIEWS[run] = self
         run.on_end(self._on_run_end)
         if run.ended:
@@ -183,7 +192,11 @@ class LiveRun(BaseWidget):
     # -- the polling thread ----------------------------------------------------------
     def _poll(self) -> None:
         warned = False
+        beat = float("-inf")
         while not self._stop.wait(self.interval) and not self._run.ended:
+            if time.monotonic() - beat >= HEARTBEAT_S:
+                beat = time.monotonic()
+                self._heartbeat()
             try:
                 self.update()
             except Exception:  # noqa: BLE001 - a failed look must not end the view; the next may work
@@ -196,6 +209,17 @@ class LiveRun(BaseWidget):
                 warned = True
         if not self._closed:
             self._finish()
+
+    def speak_for(self, widget: BaseWidget) -> None:
+        """Send the heartbeat to ``widget`` as well (the cell view that shows this run)."""
+        self._heard_through.append(widget)
+
+    def _heartbeat(self) -> None:
+        for widget in list(self._heard_through):
+            try:
+                widget.send({"kind": "alive"})
+            except Exception:  # noqa: BLE001 - a closed view hears nothing; the run goes on
+                _LOG.debug("canvasback: no heartbeat for %r", widget, exc_info=True)
 
     def _on_run_end(self, _run: Run, _status: str) -> None:
         # Runs inside end_run: only wake the thread, which does the reading.
@@ -370,7 +394,7 @@ class LiveRun(BaseWidget):
             f'<span style="color:{color};font-weight:600">'
             f"&#9679; {html.escape(self.status)}</span> "
             f"<strong>{html.escape(self.run_name)}</strong> "
-            f'<span style="color:#757575">&middot; {_clock(end - self.start_time)}</span>'
+            f'<span style="color:#757575">&middot; {clock(end - self.start_time)}</span>'
         )
         cells = []
         for key, step, _ts, value in self._rows:
@@ -396,7 +420,8 @@ def _number(value: float) -> str:
     return "NaN" if math.isnan(value) else f"{value:.4g}"
 
 
-def _clock(ms: int) -> str:
+def clock(ms: int) -> str:
+    """Elapsed milliseconds as a clock: ``0:04``, ``12:34``, ``1:02:03``."""
     seconds = max(ms, 0) // 1000
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -404,6 +429,7 @@ def _clock(ms: int) -> str:
 
 
 def svg_line(points: list[tuple[int, float]], width: int = 80, height: int = 18) -> str:
+    """A sparkline of ``points`` as inline SVG (empty for fewer than two points)."""
     if len(points) < 2:  # noqa: PLR2004 - a line needs two points
         return ""
     xs = [p[0] for p in points]

@@ -119,6 +119,10 @@ class RunTable(_static.StaticRepr, BaseWidget):
     def selected(self, runs: pd.DataFrame | Iterable[str] | str | None) -> None:
         self.selected_ids = run_ids(runs)
 
+    def newest_ids(self, limit: int) -> list[str]:
+        """The ``limit`` newest runs the table shows (its filters apply), newest first."""
+        return self._runs.newest(limit)
+
     def refresh(self) -> None:
         """Reload from the store: runs logged since show up; the selection stays."""
         self._runs.refresh()

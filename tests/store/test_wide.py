@@ -1,0 +1,82 @@
+"""The wide run table keeps keys apart by case, as MLflow does: ``Loss`` and ``loss`` are two
+keys, two numbered columns, in a search, a filter, a new process and the run table."""
+
+from __future__ import annotations
+
+import pytest
+
+import canvasback as cb
+from canvasback.store import Store
+from canvasback.widgets._base import table_from_ipc_bytes
+
+
+@pytest.fixture
+def two_cases(store):
+    with cb.start_run(run_name="upper", experiment="a") as upper:
+        cb.set_tag("Owner", "ada")
+        cb.log_metric("Loss", 1.0)
+        cb.log_param("LR", "0.1")
+    with cb.start_run(run_name="lower", experiment="b") as lower:
+        cb.set_tag("owner", "bob")
+        cb.log_metric("loss", 2.0)
+        cb.log_param("lr", "0.2")
+    return store, upper.run_id, lower.run_id
+
+
+def test_search_and_get_run_keep_keys_apart(two_cases):
+    _root, upper, lower = two_cases
+    frame = cb.search_runs(search_all_experiments=True).set_index("run_id")
+    assert frame.loc[upper, "tags.Owner"] == "ada"
+    assert frame.loc[lower, "tags.owner"] == "bob"
+    assert frame.loc[upper, "metrics.Loss"] == 1.0
+    assert frame.loc[lower, "metrics.loss"] == 2.0
+    assert frame.loc[upper, "params.LR"] == "0.1"
+    assert frame.loc[lower, "params.lr"] == "0.2"
+    assert cb.get_run(upper).data.metrics == {"Loss": 1.0}
+    assert cb.get_run(lower).data.tags["owner"] == "bob"
+    assert cb.sql("select 1").fetchall() == [(1,)]
+    with cb.start_run(experiment="a"):  # a third run, after both cases exist
+        cb.log_metric("LOSS", 3.0)
+
+
+@pytest.mark.parametrize(
+    ("filter_string", "expected"),
+    [
+        ("tags.Owner = 'ada'", "upper"),
+        ("tags.owner = 'bob'", "lower"),
+        ("metrics.Loss < 1.5", "upper"),
+        ("metrics.loss > 1.5", "lower"),
+        ("params.LR = '0.1'", "upper"),
+        ("params.lr < 0.5", "lower"),
+    ],
+)
+@pytest.mark.usefixtures("two_cases")
+def test_filters_and_order_tell_the_cases_apart(filter_string, expected):
+    frame = cb.search_runs(search_all_experiments=True, filter_string=filter_string)
+    assert frame["run_name"].tolist() == [expected]
+    ordered = cb.search_runs(search_all_experiments=True, order_by=["metrics.loss DESC"])
+    assert ordered["run_name"].tolist() == ["lower", "upper"]  # no value sorts last
+
+
+def test_a_new_process_reads_the_store(two_cases):
+    root, upper, _lower = two_cases
+    rows = Store(root).read().relation("SELECT key, value FROM tags WHERE run_id = ?", [upper])
+    assert ("Owner", "ada") in rows.fetchall()
+
+
+def test_the_run_table_shows_both_cases(two_cases):
+    root, upper, lower = two_cases
+    table = cb.runs(store=root, columns=["run_name", "tags.Owner", "tags.owner", "metrics.Loss"])
+    reply, buffers = table.handle_request(
+        "page", {"offset": 0, "limit": 10, "columns": list(table.columns)}
+    )
+    assert "error" not in reply, reply
+    page = table_from_ipc_bytes(buffers[0]).to_pylist()
+    by_id = {row["run_id"]: row for row in page}
+    assert by_id[upper]["tags.Owner"] == "ada"
+    assert by_id[upper]["tags.owner"] is None
+    assert by_id[lower]["tags.owner"] == "bob"
+    assert by_id[upper]["metrics.Loss"] == 1.0
+    table.filter = "tags.owner = 'bob'"
+    assert table.total == 1
+    table.close()
