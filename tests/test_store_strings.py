@@ -5,7 +5,8 @@
 the command line's ``--store``, in ``test_cli.py``) all go through
 ``_config.parse_store``. A scheme canvasback does not serve is refused with the value and
 what is allowed, and never becomes a folder named after it; ``s3://bucket/prefix`` is
-understood, and refused for logging until the store runs on object storage.
+opened on object storage (on a real server in ``tests/store/test_s3_store.py``), never
+as a folder of that name.
 """
 
 from __future__ import annotations
@@ -98,17 +99,20 @@ def test_mlflow_servers_are_refused_with_the_import_command(uri):
         parse_store(uri)
 
 
-def test_an_s3_store_from_the_environment_is_refused_for_logging(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_an_s3_store_is_opened_on_object_storage_never_as_a_folder(tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     monkeypatch.setenv("CANVASBACK_STORE", "s3://team-bucket/team")
-    expected = (
-        r"CANVASBACK_STORE 's3://team-bucket/team' is on S3-compatible object storage, "
-        r"which is not yet supported for logging"
-    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKNOBODY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     for attempt in (cb.set_store, Client, cb.get_store, lambda: cb.log_metric("loss", 1.0)):
-        with pytest.raises(StoreNotYetSupportedError, match=expected):
+        with pytest.raises(OSError, match=r"s3://team-bucket/team/_probe/") as caught:
             attempt()
-    assert list(tmp_path.iterdir()) == []  # no ./s3:/team-bucket/team folder
+        assert "not-a-secret" not in str(caught.value)
+    assert list(work.iterdir()) == []  # no ./s3:/team-bucket/team folder
 
 
 def test_an_unknown_scheme_in_the_environment_makes_no_folder(tmp_path, monkeypatch):
@@ -124,10 +128,8 @@ def test_an_unknown_scheme_in_the_environment_makes_no_folder(tmp_path, monkeypa
     [cb.set_store, Client, cb.set_tracking_uri],
     ids=["set_store", "Client", "set_tracking_uri"],
 )
-def test_every_entry_refuses_s3_for_now_and_unknown_schemes(use, tmp_path, monkeypatch):
+def test_every_entry_refuses_unknown_schemes(use, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(StoreNotYetSupportedError, match=r"'s3://team-bucket/x'.*not yet supported"):
-        use("s3://team-bucket/x")
     with pytest.raises(StoreAddressError, match=r"'gs://bucket/x'.*not one canvasback serves"):
         use("gs://bucket/x")
     assert list(tmp_path.iterdir()) == []
@@ -189,6 +191,21 @@ def test_an_mlflow_tracking_uri_of_a_server_or_database_is_an_error_saying_what_
         assert message.startswith(f"MLFLOW_TRACKING_URI {uri!r} is not a local store")
         assert f"canvasback import-mlflow {uri} --store" in message  # to bring its runs over
         assert "CANVASBACK_STORE=<path> or canvasback.set_store(<path>)" in message
+    assert list(tmp_path.iterdir()) == []  # nothing logged to a default store instead
+
+
+def test_an_mlflow_tracking_uri_on_object_storage_is_refused_naming_canvasback_store(
+    tmp_path, monkeypatch
+):
+    """A store on object storage is named by CANVASBACK_STORE or set_store, not MLflow's URI."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "s3://team-bucket/team")
+    for attempt in (Client, cb.get_store, lambda: cb.log_metric("loss", 1.0)):
+        with pytest.raises(StoreNotYetSupportedError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert message.startswith("MLFLOW_TRACKING_URI 's3://team-bucket/team' is on S3")
+        assert "name it in CANVASBACK_STORE instead" in message
     assert list(tmp_path.iterdir()) == []  # nothing logged to a default store instead
 
 

@@ -11,7 +11,9 @@ Every way a store is named (``set_store``, ``Client(store=...)``, ``set_tracking
 ``CANVASBACK_STORE``, ``MLFLOW_TRACKING_URI``, the command line's ``--store``) comes through
 :func:`parse_store`: a folder path, a ``file:`` URI, the ``canvasback:`` URI a launched
 run is given, or ``s3://bucket/prefix`` (S3-compatible object storage); any other scheme
-is refused, naming the value and what is allowed.
+is refused, naming the value and what is allowed. Every part of the store runs on
+either; the few things that need a local folder (the MLflow plugin's ``canvasback:``
+URIs, a model loaded from a folder URI) ask :func:`local_store`.
 """
 
 from __future__ import annotations
@@ -85,13 +87,17 @@ StoreAddress = Path | S3Address
 """Where a store is: a local folder, or a bucket and prefix on object storage."""
 
 
-def parse_store(value: str | os.PathLike[str], *, given_as: str = "Store") -> StoreAddress:
+def parse_store(
+    value: str | os.PathLike[str] | S3Address, *, given_as: str = "Store"
+) -> StoreAddress:
     """The address a store string names, or :class:`StoreAddressError` saying what is allowed.
 
     ``value`` is a path (a ``PathLike`` is always one), a ``file:`` or ``canvasback:`` URI,
     or ``s3://bucket/prefix``. ``given_as`` names where the value came from in an error
     (``"CANVASBACK_STORE"``, ``"--store"``).
     """
+    if isinstance(value, S3Address):
+        return value
     if not isinstance(value, str):
         return Path(value).expanduser().absolute()
     scheme = _SCHEME.match(value)
@@ -176,23 +182,28 @@ def local_store(address: StoreAddress, purpose: str, *, given_as: str = "Store")
     raise StoreNotYetSupportedError(msg)
 
 
-def resolve_store(
-    root: str | os.PathLike[str] | None = None, *, purpose: str = "logging and reading runs"
-) -> Path:
-    """The store folder to use for an optional explicit (or chosen) root.
+def resolve_store(root: str | os.PathLike[str] | S3Address | None = None) -> StoreAddress:
+    """The store to use for an optional explicit (or chosen) root.
 
-    A store string that names no store is refused (:class:`StoreAddressError`), and one
-    on object storage too, for now (:class:`StoreNotYetSupportedError`, naming
-    ``purpose``): a mistyped ``CANVASBACK_STORE`` never becomes a folder of that name.
+    A store string that names no store is refused (:class:`StoreAddressError`): a
+    mistyped ``CANVASBACK_STORE`` never becomes a folder of that name.
     """
+    if isinstance(root, S3Address):
+        return root
     if root is not None:
-        return local_store(parse_store(root), purpose)
+        return parse_store(root)
     env = os.environ.get(ENV_VAR)
     if env:
-        return local_store(parse_store(env, given_as=ENV_VAR), purpose, given_as=ENV_VAR)
+        return parse_store(env, given_as=ENV_VAR)
     mlflow_uri = os.environ.get(MLFLOW_ENV_VAR)
     if mlflow_uri:
-        return local_store(_mlflow_tracking_store(mlflow_uri), purpose, given_as=MLFLOW_ENV_VAR)
+        # MLflow's setting names a local store only; a store on object storage is named
+        # by CANVASBACK_STORE or set_store.
+        return local_store(
+            _mlflow_tracking_store(mlflow_uri),
+            f"{MLFLOW_ENV_VAR} (name it in {ENV_VAR} instead)",
+            given_as=MLFLOW_ENV_VAR,
+        )
     return Path.cwd() / DEFAULT_FOLDER
 
 

@@ -26,7 +26,7 @@ def download_artifacts(
         if run_id is not None or artifact_path is not None:
             msg = "download_artifacts takes artifact_uri, or run_id with artifact_path, not both"
             raise ValueError(msg)
-        run_id, artifact_path = parse_runs_uri(artifact_uri, current.client().store.root)
+        run_id, artifact_path = parse_runs_uri(artifact_uri, current.client().store.address)
     if run_id is None:
         msg = "download_artifacts needs artifact_uri or run_id"
         raise ValueError(msg)
@@ -38,7 +38,7 @@ def list_artifacts(
 ) -> list[FileInfo]:
     """Files and folders directly under a path of a run's artifacts."""
     if artifact_uri is not None:
-        run_id, artifact_path = parse_runs_uri(artifact_uri, current.client().store.root)
+        run_id, artifact_path = parse_runs_uri(artifact_uri, current.client().store.address)
     if run_id is None:
         msg = "list_artifacts needs artifact_uri or run_id"
         raise ValueError(msg)

@@ -1,4 +1,4 @@
-"""An HTTP proxy in front of an S3 server that breaks conditional writes, for the probe's tests.
+"""An HTTP proxy in front of an S3 server that breaks it on purpose, for the store's tests.
 
 ``strip``: it drops the ``If-None-Match`` header from every request, as a gateway that
 does not know conditional writes would. Clients sign that header (SigV4), so the server
@@ -6,17 +6,22 @@ refuses the request (403) unless the proxy signs it again: with ``resign=(key,
 secret)`` it does, as a gateway holding credentials of its own, and the server then
 overwrites whatever is there. ``conflicts``: it
 answers the first N conditional PUTs itself with AWS's ``409 ConditionalRequestConflict``
-(another conditional write of the key in flight), never passing them on. Everything
-else is passed through as it came (the Host header too, so request signatures hold).
-Threads, one per client connection; HTTP/1.1 with keep-alive.
+(another conditional write of the key in flight), never passing them on. ``hold()``
+keeps every request from then on waiting, unanswered, until ``release()`` (a server
+that does not answer); ``stop()`` closes the port and every connection (nothing
+listens there any more). Everything else is passed through as it came (the Host header
+too, so request signatures hold). Threads, one per client connection; HTTP/1.1 with
+keep-alive.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import re
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar, Self
@@ -84,11 +89,26 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002  # the base class's name
         del format, args  # quiet: the tests say what went wrong
 
+    def setup(self) -> None:
+        super().setup()
+        with self.proxy.lock:
+            self.proxy.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.proxy.lock:
+            self.proxy.connections.discard(self.connection)
+        with contextlib.suppress(OSError):
+            super().finish()
+
     def _relay(self) -> None:
         proxy = self.proxy
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         conditional = self.headers.get("If-None-Match") is not None
+        if not proxy.answering.is_set():
+            with proxy.lock:
+                proxy.held.append((self.command, self.path))
+            proxy.answering.wait(timeout=120)
         with proxy.lock:
             proxy.requests.append((self.command, self.path, conditional))
             answer_conflict = conditional and self.command == "PUT" and proxy.conflicts > 0
@@ -154,6 +174,10 @@ class S3Proxy:
         self.resign = resign
         self.conflicts = conflicts
         self.requests: list[tuple[str, str, bool]] = []  # (method, path, had If-None-Match)
+        self.held: list[tuple[str, str]] = []  # requests kept waiting by hold()
+        self.answering = threading.Event()
+        self.answering.set()
+        self.connections: set[socket.socket] = set()
         self.lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"proxy": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -169,7 +193,26 @@ class S3Proxy:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
+    def hold(self) -> None:
+        """From now on, keep every request waiting, unanswered (until :meth:`release`)."""
+        self.answering.clear()
+
+    def release(self) -> None:
+        """Answer the requests held, and every later one."""
+        self.answering.set()
+
+    def stop(self) -> None:
+        """Close the port and every connection: nothing listens there any more."""
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
+        with self.lock:
+            connections = list(self.connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        self.release()  # held handlers end (on a closed connection)
         self._thread.join(timeout=10)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -179,3 +179,16 @@ def test_the_registry_is_declared_with_its_tables_and_partition():
     ]
     order = declarations.listing_order()
     assert order.index("model_versions") < order.index("runs")  # rows naming runs come first
+
+
+def test_listing_phases_keep_the_listing_order_between_steps():
+    phases = declarations.listing_phases()
+    assert [t for phase in phases for t in phase] == list(declarations.listing_order())
+    first = set(phases[0])
+    assert {"params", "metrics", "events", "artifacts", "inputs"} <= first
+    assert first.isdisjoint({"runs", "experiments", "model_versions", "registered_models"})
+    for later in phases[1:]:  # one at a time after the first step, in order
+        assert len(later) == 1
+    step = {t: i for i, phase in enumerate(phases) for t in phase}
+    assert step["model_aliases"] < step["model_versions"] < step["registered_models"]
+    assert step["registered_models"] < step["runs"] < step["experiments"]

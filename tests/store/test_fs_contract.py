@@ -299,8 +299,10 @@ def test_move_aside_keeps_the_content_elsewhere(fs):
 def test_a_store_gone_is_not_made_again(fs, backend, request):
     assert not fs.root_gone()
     fs.write_bytes("t/a", b"1")  # the first write makes a new store
+    assert fs.root_exists()
     backend.remove_root(request, fs)
     assert fs.root_gone()
+    assert not fs.root_exists()
     with pytest.raises(FileNotFoundError):
         fs.write_bytes("t/b", b"2")
     with pytest.raises(FileNotFoundError):
@@ -508,3 +510,52 @@ def test_a_store_never_reaches_a_neighbour_whose_name_extends_its_own(
 def _child(backend: Backend, body: str) -> str:
     """A child's script: open the backend's store (root in argv[1]), then ``body``."""
     return f"import sys\n{backend.open_in_child}\n{textwrap.dedent(body)}"
+
+
+def test_a_local_copy_holds_the_current_content_of_a_file_or_a_folder(fs):
+    fs.write_bytes("artifacts/r1/model/MLmodel", b"flavors: {}")
+    fs.write_bytes("artifacts/r1/model/data/weights.bin", b"\x00\x01")
+    fs.write_bytes("artifacts/r1/notes.txt", b"first")
+    folder = fs.local_copy("artifacts/r1/model")
+    assert folder.name == "model"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "MLmodel",
+        "data/weights.bin",
+    ]
+    assert (folder / "data" / "weights.bin").read_bytes() == b"\x00\x01"
+    file = fs.local_copy("artifacts/r1/notes.txt")
+    assert (file.name, file.read_bytes()) == ("notes.txt", b"first")
+    fs.write_bytes("artifacts/r1/notes.txt", b"second")  # artifacts change: the copy follows
+    assert fs.local_copy("artifacts/r1/notes.txt").read_bytes() == b"second"
+    with pytest.raises(FileNotFoundError):
+        fs.local_copy("artifacts/r1/none")
+    with pytest.raises(StorePathError):
+        fs.local_copy("artifacts/../x")
+    with pytest.raises(StorePathError):
+        fs.inside("artifacts/r1/../../x")
+    assert fs.inside("artifacts/r1/notes.txt") == "artifacts/r1/notes.txt"
+
+
+def test_local_paths_of_several_files_read_back(fs):
+    for i in range(12):
+        fs.write_bytes(f"t/p/f{i}", f"content {i}".encode())
+    rels = [f"t/p/f{i}" for i in (3, 0, 11, 3)]
+    paths = fs.local_paths(rels)
+    assert len(paths) == len(rels)
+    for rel, path in zip(rels, paths, strict=True):
+        with open(path, "rb") as fh:  # noqa: PTH123
+            assert fh.read() == f"content {rel.rsplit('f', 1)[1]}".encode()
+
+
+def test_a_walk_keeps_to_the_entries_starting_so(fs):
+    for rel in ("t/exp=0/a", "t/exp=1/b/c", "t/exp=1/d", "t/ex", "t/run1/x", "t/f", "u/exp=0/z"):
+        fs.write_bytes(rel, b"1")
+    assert sorted(fs.walk_files("t", starting="exp=")) == ["t/exp=0/a", "t/exp=1/b/c", "t/exp=1/d"]
+    assert sorted(fs.walk_files("t")) == [
+        "t/ex",
+        "t/exp=0/a",
+        "t/exp=1/b/c",
+        "t/exp=1/d",
+        "t/f",
+        "t/run1/x",
+    ]

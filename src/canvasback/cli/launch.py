@@ -11,7 +11,7 @@ from canvasback.cli.stores import Refused, store_folder, store_option
 from canvasback.exceptions import MlflowException
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from canvasback._config import StoreAddress
 
 
 @click.command(short_help="Run a notebook or project entry point as a run.")
@@ -77,7 +77,7 @@ def run(
     sys.stdout.write(
         f"canvasback run: run {info.run_id} ({info.run_name}) {info.status} in experiment "
         f"{_experiment_name(root, info.experiment_id)!r} (id {info.experiment_id}), "
-        f"store {ended.store.root}\n"
+        f"store {ended.store.url}\n"
     )
     if info.status == "FINISHED":
         return 0
@@ -90,7 +90,7 @@ def run(
     return 1
 
 
-def _experiment_name(root: Path, experiment_id: str) -> str:
+def _experiment_name(root: StoreAddress, experiment_id: str) -> str:
     from canvasback.tracking.client import Client  # noqa: PLC0415
 
     return Client(root).get_experiment(experiment_id).name

@@ -18,8 +18,7 @@ import click
 from canvasback.cli.stores import Refused, store_folder, store_option
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
+    from canvasback._config import StoreAddress
     from canvasback.store.compaction import CompactionReport
     from canvasback.store.write.spill import ReplayReport
     from canvasback.tracking.client import Client
@@ -34,14 +33,13 @@ def recover(folder: str | None, store: str | None) -> int:
     Rows a process could not write to the store (kept in a spill folder of the user's
     cache) are written into it, and registry and experiment calls (create, register,
     rename, delete) that a killed process left half done are completed or undone.
-    STORE is a store folder, given as the argument or --store (default:
-    CANVASBACK_STORE, else MLFLOW_TRACKING_URI, else ./canvasback-store). Exit status
-    0 when nothing is left to write, 1 when rows are still kept (the output says where
-    and why).
+    STORE is a store folder or s3://bucket/prefix, given as the argument or --store
+    (default: CANVASBACK_STORE, else MLFLOW_TRACKING_URI, else ./canvasback-store). Exit
+    status 0 when nothing is left to write, 1 when rows are still kept (the output says
+    where and why).
     """
     from canvasback.registry import repair  # noqa: PLC0415  # loaded for this command only
-    from canvasback.store import open_store  # noqa: PLC0415
-    from canvasback.store.fs import LocalFileSystem  # noqa: PLC0415
+    from canvasback.store import file_system, open_store  # noqa: PLC0415
     from canvasback.store.write import spill  # noqa: PLC0415
     from canvasback.store.write.arrow_rows import rows_to_table  # noqa: PLC0415
     from canvasback.tracking.experiment_claims import recover_experiments  # noqa: PLC0415
@@ -50,13 +48,15 @@ def recover(folder: str | None, store: str | None) -> int:
         msg = f"two stores given, {folder!r} and --store {store!r}: give one"
         raise Refused(msg)
     root = store_folder(folder if folder is not None else store, create=False)
-    report = spill.replay(LocalFileSystem(root), rows_to_table)
+    report = spill.replay(file_system(root), rows_to_table)
     versions = repair.recover_registry(open_store(root))
     experiments = recover_experiments(open_store(root))
     return _report_recovery(root, report, versions, experiments)
 
 
-def _report_recovery(root: Path, report: ReplayReport, versions: int, experiments: int) -> int:
+def _report_recovery(
+    root: StoreAddress, report: ReplayReport, versions: int, experiments: int
+) -> int:
     out, err = sys.stdout, sys.stderr
     out.write(
         f"canvasback recover: wrote {report.written_rows} row(s) in "
@@ -135,7 +135,7 @@ def _deleted_runs(client: Client) -> set[str]:
     return set(table.column("run_id").to_pylist())
 
 
-def _report_compaction(command: str, root: Path, report: CompactionReport) -> None:
+def _report_compaction(command: str, root: StoreAddress, report: CompactionReport) -> None:
     merged = (
         f"merged {report.input_files} file(s) into {report.compacted_files} ({report.rows} row(s))"
         if report.compacted_files

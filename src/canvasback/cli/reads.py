@@ -21,10 +21,10 @@ from canvasback.exceptions import MlflowException
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-    from pathlib import Path
 
     import pyarrow as pa
 
+    from canvasback._config import StoreAddress
     from canvasback.registry import Client as RegistryClient
     from canvasback.registry.entities import ModelVersion
     from canvasback.tracking.client import Client
@@ -104,7 +104,7 @@ def select_runs(
     from canvasback import query  # noqa: PLC0415
     from canvasback.store import schema  # noqa: PLC0415
 
-    known = query.search_experiments(client.store.read(), client.store.root, view="ALL")
+    known = query.search_experiments(client.store.read(), client.store.address, view="ALL")
     names = {str(e["experiment_id"]): str(e["name"]) for e in known}
     ids = [_experiment_id(client, value, names) for value in experiments] or list(names)
     if max_results is not None and max_results < 0:
@@ -128,7 +128,7 @@ def _experiment_id(client: Client, value: str, names: dict[str, str]) -> str:
     if value in names:
         return value
     listed = ", ".join(repr(n) for n in sorted(by_name)) or "none"
-    msg = f"no experiment named {value!r} in store {str(client.store.root)!r} (it has {listed})"
+    msg = f"no experiment named {value!r} in store {client.store.url!r} (it has {listed})"
     raise Refused(msg)
 
 
@@ -266,7 +266,7 @@ def models(name: str | None, store: str | None) -> int:
     return 0
 
 
-def _show_models(client: RegistryClient, root: Path) -> None:
+def _show_models(client: RegistryClient, root: StoreAddress) -> None:
     found = client.search_registered_models(max_results=_ALL)
     if not found:
         click.echo(f"No registered models in {root}.")

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Final, TypeVar
 import click
 
 from canvasback import _config
-from canvasback._config import mlflow_store_at
+from canvasback._config import S3Address, mlflow_store_at
 from canvasback.exceptions import MlflowException
 from canvasback.store import declarations, layout
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
+
+    from canvasback._config import StoreAddress
 
 F = TypeVar("F", bound="Callable[..., object]")
 
@@ -77,30 +79,30 @@ def _store_problem(path: Path, shown: str, *, create: bool) -> str | None:
     return f"{shown} is {what} (a store holds folders such as runs, metrics, events and claims)"
 
 
-def store_folder(value: str | None, *, create: bool) -> Path:
+def store_folder(value: str | None, *, create: bool) -> StoreAddress:
     """The store a command works on, checked: the one place that says what a store is.
 
-    ``value`` is a path or a ``file:`` URI, or None for the default store
-    (``CANVASBACK_STORE``, else ``./canvasback-store``), parsed by the one parser of
-    store strings: an ``s3://`` store is refused until the commands run on object
-    storage, and any other scheme too. It must be an existing store folder; with
-    ``create`` (a command that starts runs) also a missing path in an existing folder,
-    or an empty folder. ``recover`` also takes a store that is gone
-    when rows are kept for it: writing them creates it again.
+    ``value`` is a path, a ``file:`` URI or ``s3://bucket/prefix``, or None for the
+    default store (``CANVASBACK_STORE``, else ``MLFLOW_TRACKING_URI``'s, else
+    ``./canvasback-store``), parsed by the one parser of store strings: any other scheme
+    is refused. A folder must be an existing store folder; with ``create`` (a command
+    that starts runs) also a missing path in an existing folder, or an empty folder.
+    ``recover`` also takes a store that is gone when rows are kept for it: writing them
+    creates it again. A store on object storage is checked when it is opened (its
+    bucket, its conditional writes).
     """
     from canvasback.store.write import spill  # noqa: PLC0415  # pyarrow: only when a store is used
     from canvasback.tracking.context import current_context  # noqa: PLC0415
 
-    ctx = click.get_current_context(silent=True)
-    command = f"the command '{ctx.command_path if ctx is not None else PROG}'"
     try:
-        if value is None:  # CANVASBACK_STORE, else the default folder
-            path = current_context().store_path(purpose=command)
+        if value is None:  # CANVASBACK_STORE, else MLFLOW_TRACKING_URI, else the default
+            path = current_context().store_address()
         else:
-            address = _config.parse_store(value, given_as="store")
-            path = _config.local_store(address, command, given_as="store")
+            path = _config.parse_store(value, given_as="store")
     except MlflowException as exc:  # the one parser's reason: its first sentence
         raise Refused(str(exc).split(". ")[0]) from None
+    if isinstance(path, S3Address):
+        return path
     given = value if value is not None else str(path)
     shown = f"store {_shown(given)}" if value is not None else f"the default store {_shown(given)}"
     mlflow = mlflow_store_at(path)
@@ -123,14 +125,14 @@ def store_folder(value: str | None, *, create: bool) -> Path:
 
 
 def store_option(*, create: bool) -> Callable[[F], F]:
-    """The ``--store`` option: a store folder (``create``: made if new)."""
+    """The ``--store`` option: a store folder (``create``: made if new) or ``s3://``."""
     made = ", made if new" if create else ""
     return click.option(
         "--store",
         default=None,
         metavar="STORE",
         help=(
-            f"The store folder{made} (default: CANVASBACK_STORE, else MLFLOW_TRACKING_URI, "
-            "else ./canvasback-store)."
+            f"The store folder{made}, or s3://bucket/prefix (default: CANVASBACK_STORE, "
+            "else MLFLOW_TRACKING_URI, else ./canvasback-store)."
         ),
     )

@@ -27,6 +27,7 @@ from canvasback.importers.records import SourceNotFoundError, SourceReadError
 from canvasback.importers.report import ImportReport
 
 if TYPE_CHECKING:
+    from canvasback._config import S3Address
     from canvasback.importers.records import Source
 
 __all__ = [
@@ -44,7 +45,7 @@ _SQLITE_HEADER: Final = b"SQLite format 3\x00"
 
 def import_mlflow(
     uri: str | os.PathLike[str],
-    store: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | S3Address | None = None,
     *,
     progress: bool = True,
 ) -> ImportReport:
@@ -68,7 +69,7 @@ def import_mlflow(
 
 def import_tensorboard(
     logdir: str | os.PathLike[str],
-    store: str | os.PathLike[str] | None = None,
+    store: str | os.PathLike[str] | S3Address | None = None,
     *,
     experiment: str | None = None,
     progress: bool = True,
@@ -106,7 +107,7 @@ def open_mlflow_source(uri: str) -> Source:
 
 
 def _run(
-    source: Source, store: str | os.PathLike[str] | None, what: str, *, progress: bool
+    source: Source, store: str | os.PathLike[str] | S3Address | None, what: str, *, progress: bool
 ) -> ImportReport:
     """Read the source's records, then write them; the report of it all."""
     from canvasback.importers.progress import Progress  # noqa: PLC0415
@@ -118,7 +119,7 @@ def _run(
     runs = [run for experiment in experiments for run in source.runs(experiment)]
     models = source.registered_models()
     client = Client(store)
-    report = ImportReport(source=source.uri, store=str(client.store.root))
+    report = ImportReport(source=source.uri, store=client.store.url)
     bar = Progress(len(runs), f"importing {what}", show=progress)
     writer = RunWriter(client, source, report, bar)
     try:

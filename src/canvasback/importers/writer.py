@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     )
     from canvasback.importers.report import ImportReport
     from canvasback.registry import Client
+    from canvasback.store.fs import FileSystem
     from canvasback.tracking.run import Run
 
 MARKER: Final = "canvasback.imported_from"
@@ -334,11 +335,9 @@ class RunWriter:
         except validation.InvalidInputError:
             path = ""
         if path:
-            mlmodel = self.client.store.fs.path(
-                f"{layout.ARTIFACTS_DIR}/{run_id}/{path}/{_MLMODEL}"
-            )
-            folder = mlmodel.parent
-            if not folder.exists() or _model_id_of(mlmodel) == model.model_id:
+            fs = self.client.store.fs
+            folder = fs.inside(f"{layout.ARTIFACTS_DIR}/{run_id}/{path}")
+            if not fs.exists(folder) or _model_id_of(fs, f"{folder}/{_MLMODEL}") == model.model_id:
                 return path
         return f"models/{model.model_id}"
 
@@ -359,12 +358,12 @@ def _json_object(text: str) -> dict[str, object]:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def _model_id_of(mlmodel: Path) -> str | None:
+def _model_id_of(fs: FileSystem, mlmodel: str) -> str | None:
     """The ``model_id`` an ``MLmodel`` file names (None if absent or unreadable)."""
     import yaml  # type: ignore[import-untyped]  # noqa: PLC0415  # a dependency, loaded late
 
     try:
-        described = yaml.safe_load(mlmodel.read_text())
+        described = yaml.safe_load(fs.read_bytes(mlmodel))
     except (OSError, yaml.YAMLError):
         return None
     return described.get("model_id") if isinstance(described, dict) else None

@@ -114,7 +114,7 @@ def model_id_of(store: Store, source: str | None) -> str | None:
         body = source.removeprefix("models:/").strip("/")
         return body if logged_models.is_model_id(body) else None
     if source.startswith("runs:/"):
-        run_id, path = tracking_uris.parse_runs_uri(source, store.root)
+        run_id, path = tracking_uris.parse_runs_uri(source, store.address)
         return logged_models.model_at(store, run_id, path)
     return None
 

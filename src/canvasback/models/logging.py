@@ -53,8 +53,8 @@ def log_model(
     run = fluent.active_run() or fluent.start_run()
     run.check_open("log a model")
     store = run.store
-    target = store.fs.path(f"{layout.ARTIFACTS_DIR}/{run.info.run_id}/{path}")
-    if target.exists():
+    target = store.fs.inside(f"{layout.ARTIFACTS_DIR}/{run.info.run_id}/{path}")
+    if store.fs.exists(target):
         msg = (
             f"Run {run.info.run_id!r} already has an artifact {path!r}; log the model under "
             "another name"
@@ -77,7 +77,7 @@ def log_model(
         run.set_tags({f"model.{path}.{k}": v for k, v in tags.items()})
     version = None
     if registered_model_name is not None:
-        client = Client(store.root)
+        client = Client(store.address)
         version = int(client.register_model(f"models:/{model_id}", registered_model_name).version)
     return ModelInfo(
         model_uri=f"models:/{model_id}",

@@ -74,7 +74,7 @@ def _local_artifact(name: str, uri: str) -> Path:
         return client().locate_model(uri).path
     if uri.startswith("runs:/"):
         c = client()
-        run_id, path = uris.parse_runs_uri(uri, c.store.root)
+        run_id, path = uris.parse_runs_uri(uri, c.store.address)
         return Path(c.download_artifacts(run_id, path))
     if scheme == "file":
         return Path(unquote(urlsplit(uri).path))

@@ -29,17 +29,19 @@ _DROPPED = ("CANVASBACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
 def run_environment(run: Run, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a child process: this one's, plus the run's ids and store."""
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
-    root = Path(run.store.root)
     env.update(
         {
-            "CANVASBACK_STORE": str(root),
+            "CANVASBACK_STORE": run.store.url,
             "CANVASBACK_RUN_ID": run.run_id,
             "CANVASBACK_EXPERIMENT_ID": run.experiment_id,
             "MLFLOW_RUN_ID": run.run_id,
             "MLFLOW_EXPERIMENT_ID": run.experiment_id,
-            "MLFLOW_TRACKING_URI": uris.store_uri(root),
         }
     )
+    if isinstance(run.store.address, Path):  # MLflow's plugin URIs name local stores only
+        env["MLFLOW_TRACKING_URI"] = uris.store_uri(run.store.address)
+    else:  # an MLflow of the launched code must not log to another store
+        env.pop("MLFLOW_TRACKING_URI", None)
     # "python" in a command is this interpreter: the run happens in the current environment.
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")]) if env.get("PATH") else bin_dir
@@ -53,6 +55,6 @@ def experiment_id(c: Client, experiment: str | None) -> str:
         found = c.experiment_id_for(validation.experiment_name(experiment), create=True)
         assert found is not None  # noqa: S101  # create=True always yields an id
         return found
-    if c.store.root == current.get_store():
+    if c.store.address == current.get_store():
         return current.current_experiment_id(c)
     return c.experiment_id_for("Default", create=True) or "0"

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
     import nbformat
 
+    from canvasback._config import S3Address
     from canvasback.tracking.client import Client
     from canvasback.tracking.run import Run
 
@@ -254,7 +255,7 @@ def run_notebook(
     run_name: str | None = None,
     *,
     parent_run_id: str | None = None,
-    store: str | Path | None = None,
+    store: str | Path | S3Address | None = None,
     kernel_name: str | None = None,
     timeout: float | None = None,
     capture_parts: object = None,

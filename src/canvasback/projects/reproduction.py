@@ -104,7 +104,7 @@ def reproduce(
     tags, params = original.data.tags, original.data.params
     experiment = c.get_experiment(original.info.experiment_id).name
     options: dict[str, object] = {
-        "store": str(c.store.root),
+        "store": c.store.url,
         "capture_parts": capture_parts,
         "parent_run_id": original.info.parent_run_id,
     }

@@ -31,6 +31,7 @@ from canvasback.projects.project_file import EntryPoint, Project, ProjectError, 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from canvasback._config import S3Address
     from canvasback.tracking.client import Client
     from canvasback.tracking.run import Run
 
@@ -51,7 +52,7 @@ class ProjectRunError(ExecutionException):
         self.run = run
 
 
-def _client(store: str | Path | None) -> Client:
+def _client(store: str | Path | S3Address | None) -> Client:
     from canvasback.tracking import current  # noqa: PLC0415
     from canvasback.tracking.client import Client  # noqa: PLC0415
 
@@ -66,7 +67,7 @@ def run_project(
     run_name: str | None = None,
     *,
     parent_run_id: str | None = None,
-    store: str | Path | None = None,
+    store: str | Path | S3Address | None = None,
     capture_parts: object = None,
     echo: bool = False,
     timeout: float | None = None,

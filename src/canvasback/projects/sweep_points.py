@@ -12,7 +12,6 @@ import pickle
 import traceback
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from canvasback.projects import capture, launch, runner
@@ -133,7 +132,7 @@ def _call_function(task: PointTask) -> Run:
 
     assert task.function is not None  # noqa: S101  # the caller checked
     # The function logs through the fluent API, into the current store: the sweep's.
-    if current_context().store_path() != Path(task.store):
+    if current_context().store_address() != current_context().store_address(task.store):
         current.set_store(task.store)
     c = current.client()
     run = c.create_run(

@@ -222,7 +222,7 @@ def sweep(
             target=where,
             entry_point=entry_point,
             params={**(params or {}), **point},
-            store=str(c.store.root),
+            store=c.store.url,
             experiment=c.get_experiment(experiment_id).name,
             parent_run_id=parent.run_id,
             run_name=f"{name} #{i} · {point_text(point)}"[:250],

@@ -8,6 +8,7 @@ the tracking API makes its records of them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from canvasback.query import filter as run_filter
@@ -17,14 +18,13 @@ from canvasback.store import schema
 from canvasback.store.read import relations
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
+    from canvasback._config import StoreAddress
     from canvasback.store.read.catalog import Catalog
 
 
 def search_experiments(
     catalog: Catalog,
-    root: Path,
+    root: StoreAddress,
     *,
     view: object = "ACTIVE_ONLY",
     filter_string: str | None = None,
@@ -60,7 +60,7 @@ def search_experiments(
         {
             "experiment_id": eid,
             "name": name,
-            "artifact_location": (root / loc).as_uri(),
+            "artifact_location": _location_uri(root, loc),
             "lifecycle_stage": stage,
             "creation_time": created,
             "tags": tags.get(eid, {}),
@@ -83,3 +83,8 @@ def experiment_changes(catalog: Catalog, experiment_id: str) -> dict[tuple[str, 
         [experiment_id, schema.EVENT_EXPERIMENT_NAME, schema.EVENT_EXPERIMENT_LIFECYCLE],
     )
     return {(kind, key): value for kind, key, value in rows}
+
+
+def _location_uri(root: StoreAddress, rel: str) -> str:
+    """A store path as a URI: ``file:`` in a folder, ``s3://`` on object storage."""
+    return (root / rel).as_uri() if isinstance(root, Path) else f"{root}/{rel}"

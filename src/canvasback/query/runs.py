@@ -12,10 +12,9 @@ from typing import TYPE_CHECKING, Any, Final
 from canvasback.store import schema
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pyarrow as pa
 
+    from canvasback._config import StoreAddress
     from canvasback.store.read.catalog import Catalog
 
 VIEW_TYPES: Final = {"ACTIVE_ONLY": 1, "DELETED_ONLY": 2, "ALL": 3}
@@ -44,7 +43,7 @@ def view_type(value: object) -> str:
     return text
 
 
-def run_info(catalog: Catalog, run_id: str, root: Path) -> dict[str, Any] | None:
+def run_info(catalog: Catalog, run_id: str, root: StoreAddress) -> dict[str, Any] | None:
     """A run's attributes (``RunInfo``'s fields), None if the store does not hold it."""
     rows = catalog.rows(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", [str(run_id)])
     if not rows:
@@ -56,7 +55,7 @@ def run_info(catalog: Catalog, run_id: str, root: Path) -> dict[str, Any] | None
     if tag_name:
         attributes["run_name"] = tag_name[0][0]
     attributes["status"] = attributes["status"] or "RUNNING"
-    attributes["artifact_uri"] = str(root / attributes["artifact_uri"])
+    attributes["artifact_uri"] = f"{root}/{attributes['artifact_uri']}"
     return attributes
 
 

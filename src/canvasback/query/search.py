@@ -17,11 +17,11 @@ from canvasback.store.read.relations import RUNS_WIDE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
     import pandas as pd
     import pyarrow as pa
 
+    from canvasback._config import StoreAddress
     from canvasback.store.read.catalog import Catalog
 
 ENTITY_PREFIX: Final = {"metric": "metrics", "param": "params", "tag": "tags"}
@@ -161,7 +161,7 @@ def _search_sql(
 
 def search_runs_table(
     catalog: Catalog,
-    root: Path,
+    root: StoreAddress,
     *,
     experiment_ids: list[str],
     filter_string: str | None,
@@ -193,7 +193,7 @@ def search_runs_table(
 
 def search_runs(
     catalog: Catalog,
-    root: Path,
+    root: StoreAddress,
     *,
     experiment_ids: list[str],
     filter_string: str | None,
@@ -214,7 +214,7 @@ def search_runs(
     return _to_pandas(table)
 
 
-def runs_frame(catalog: Catalog, root: Path, run_ids: list[str]) -> pd.DataFrame:
+def runs_frame(catalog: Catalog, root: StoreAddress, run_ids: list[str]) -> pd.DataFrame:
     """Runs (in the given order) with one column per metric, param and tag key they have."""
 
     def page() -> pa.Table:
@@ -234,7 +234,7 @@ def _frame_fields(catalog: Catalog) -> list[tuple[str, str]]:
     return [*((a, a) for a in _FRAME_ATTRIBUTES), *keys]
 
 
-def _shaped(table: pa.Table, root: Path) -> pa.Table:
+def _shaped(table: pa.Table, root: StoreAddress) -> pa.Table:
     """MLflow's columns: UTC times, absolute artifact URIs, only the keys the runs have."""
     import pyarrow as pa  # noqa: PLC0415  # loaded already: the table came from DuckDB
     import pyarrow.compute as pc  # noqa: PLC0415

@@ -11,6 +11,7 @@ or register a file elsewhere on the machine.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
 import yaml  # type: ignore[import-untyped]
@@ -73,11 +74,11 @@ def locate(store: Store, uri: str) -> ModelLocation:
         model_id = models_uri_body(uri)
         found = logged_models.resolve(store, model_id)
         if found is None:
-            msg = f"No logged model {model_id!r} in store {str(store.root)!r} (from {uri!r})"
+            msg = f"No logged model {model_id!r} in store {store.url!r} (from {uri!r})"
             raise ModelNotFoundError(msg)
         return _run_model(store, *found, uri=uri)
-    if uri.startswith("runs:/") or _under_artifacts(store, uri):
-        run_id, path = uris.parse_runs_uri(uri, store.root)
+    if uri.startswith("runs:/") or uris.under_artifacts(uri, store.address):
+        run_id, path = uris.parse_runs_uri(uri, store.address)
         return _run_model(store, run_id, validation.artifact_path(path), uri=uri)
     folder = uris.store_path(uri, purpose="loading a model")
     if not (folder / MLMODEL).is_file():
@@ -139,25 +140,21 @@ def _mapping(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _under_artifacts(store: Store, uri: str) -> bool:
-    try:
-        local = uris.store_path(uri)
-    except MlflowException:  # not a local path (an unknown scheme, object storage)
-        return False
-    return local.is_relative_to(store.root / layout.ARTIFACTS_DIR)
-
-
 def _run_model(store: Store, run_id: str, path: str, *, uri: str) -> ModelLocation:
-    base = store.fs.path(f"{layout.ARTIFACTS_DIR}/{run_id}")
-    folder = store.fs.path(f"{layout.ARTIFACTS_DIR}/{run_id}/{path}") if path else base
-    if (folder / MLMODEL).is_file():
+    """A run's model folder, local: in a local store itself, else a view of its copies."""
+    base = store.fs.inside(f"{layout.ARTIFACTS_DIR}/{run_id}")
+    rel = store.fs.inside(f"{base}/{path}") if path else base
+    if store.fs.is_regular_file(f"{rel}/{MLMODEL}"):
+        folder = store.fs.local_copy(rel)
         check_folder(folder)
         return ModelLocation(folder, f"runs:/{run_id}/{path}", run_id, path)
     if not query.existing_run_ids(store.read(), [run_id]):
-        msg = f"No run {run_id!r} in store {str(store.root)!r} (from model URI {uri!r})"
+        msg = f"No run {run_id!r} in store {store.url!r} (from model URI {uri!r})"
         raise ModelNotFoundError(msg)
     models = sorted(
-        p.parent.relative_to(base).as_posix() for p in base.rglob(MLMODEL) if p.is_file()
+        (PurePosixPath(p).parent.relative_to(base).as_posix())
+        for p in store.fs.walk_files(base)
+        if PurePosixPath(p).name == MLMODEL
     )
     held = (
         f"its models are at {', '.join(repr(m) for m in models)}"

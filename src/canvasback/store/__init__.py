@@ -29,32 +29,59 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from canvasback._config import refuse_mlflow_store
+from canvasback._config import S3Address, StoreAddress, refuse_mlflow_store
 from canvasback.store import declarations, layout
 from canvasback.store.fs import FileSystem, LocalFileSystem
 from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
     from canvasback.store.compaction import CompactionReport
+    from canvasback.store.fs.s3 import S3FileSystem
     from canvasback.store.read.catalog import Catalog
 
-__all__ = ["Store", "close_stores", "open_store"]
+SINGLE_WRITER_ENV = "CANVASBACK_S3_SINGLE_WRITER"
+"""``1``: use a store on object storage whose conditional writes failed the probe, this
+process promising to be its only writer (``store/fs/write_probe.py``)."""
+
+__all__ = ["Store", "close_stores", "file_system", "open_store"]
 
 
 class Store:
-    """One store root: its file system, this process's writer and its DuckDB catalog."""
+    """One store: its file system, this process's writer and its DuckDB catalog.
 
-    def __init__(self, root: str | os.PathLike[str], *, fsync: bool | None = None) -> None:
+    ``root`` is a local folder, or an :class:`~canvasback._config.S3Address` (a bucket
+    and prefix on S3-compatible object storage: the ``s3`` extra). A store on object
+    storage is opened only if its exclusive creates hold (the probe's verdict, kept in
+    the store; ``write_probe.py``), or with ``CANVASBACK_S3_SINGLE_WRITER=1``.
+    """
+
+    def __init__(
+        self, root: str | os.PathLike[str] | S3Address, *, fsync: bool | None = None
+    ) -> None:
         if fsync is None:
             fsync = os.environ.get("CANVASBACK_FSYNC", "") == "1"
-        self.fs: FileSystem = LocalFileSystem(root, fsync=fsync)
+        self.fs = file_system(root, fsync=fsync)
+        self.address: StoreAddress = root if isinstance(root, S3Address) else self.fs.root
         self.root = self.fs.root
+        """The store's local folder: the store itself, or an object store's local cache."""
+        self.url = self.fs.url
+        """The store as a user names it: its folder's path, or ``s3://bucket/prefix``."""
         self.writer = Writer(self.fs)
         self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"Store({str(self.root)!r})"
+        return f"Store({self.url!r})"
+
+    def location(self, rel: str) -> str:
+        """Where a store path is, as a user names it: a local path or an ``s3://`` URL."""
+        return f"{self.url}/{rel}" if rel else self.url
+
+    def location_uri(self, rel: str) -> str:
+        """A store path as a URI: ``file:`` for a local store, ``s3://`` on object storage."""
+        if isinstance(self.address, S3Address):
+            return self.location(rel)
+        return (self.root / rel).as_uri()
 
     @property
     def catalog(self) -> Catalog:
@@ -173,9 +200,32 @@ class Store:
         return report
 
 
-# The process's one Store per root. The store cannot know the tracking context above it:
-# the context's reset closes them through close_stores().
-_STORES: dict[Path, Store] = {}
+def file_system(root: str | os.PathLike[str] | S3Address, *, fsync: bool = False) -> FileSystem:
+    """A store's file system: a local folder's, or an object store's, checked (below)."""
+    if isinstance(root, S3Address):
+        return _s3_file_system(root)
+    return LocalFileSystem(root, fsync=fsync)
+
+
+def _s3_file_system(address: S3Address) -> S3FileSystem:
+    """An object store's file system, its conditional writes checked (probed once per store)."""
+    try:
+        from canvasback.store.fs.s3 import S3FileSystem  # noqa: PLC0415  # the s3 extra
+    except ImportError as exc:
+        msg = (
+            f"Store {address.url!r} is on S3-compatible object storage, which needs the s3 "
+            f"extra: pip install 'canvasback[s3]' ({exc})"
+        )
+        raise ImportError(msg) from exc
+    fs = S3FileSystem(address, single_writer=os.environ.get(SINGLE_WRITER_ENV, "") == "1")
+    fs.check_conditional_writes()
+    return fs
+
+
+# The process's one Store per root (an object store's: per address and endpoint). The
+# store cannot know the tracking context above it: the context's reset closes them
+# through close_stores().
+_STORES: dict[object, Store] = {}
 _STORES_LOCK = threading.Lock()
 
 
@@ -196,18 +246,24 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_reset_catalogs_after_fork)
 
 
-def open_store(root: str | os.PathLike[str]) -> Store:
+def open_store(root: str | os.PathLike[str] | S3Address) -> Store:
     """The process's one Store for a root (created on first use).
 
     A root that is or holds an MLflow store is refused (``MlflowStoreFolderError``):
     canvasback never writes its files into MLflow's folder.
     """
-    key = Path(root).expanduser().absolute()
+    if isinstance(root, S3Address):
+        from canvasback.store.fs.s3_settings import S3Settings  # noqa: PLC0415  # the s3 extra
+
+        key: object = (root, S3Settings.resolve().endpoint)
+    else:
+        key = Path(root).expanduser().absolute()
     with _STORES_LOCK:
         store = _STORES.get(key)
         if store is None:
-            refuse_mlflow_store(key)
-            store = _STORES[key] = Store(key)
+            if isinstance(key, Path):
+                refuse_mlflow_store(key)
+            store = _STORES[key] = Store(key if isinstance(key, Path) else root)
         return store
 
 

@@ -1,10 +1,13 @@
 """Compaction: merge a partition's small segments into one file, losing and duplicating nothing.
 
-Per partition: take a lease (exclusive create, with a time to live), write a sidecar
-naming the inputs, write the compacted file (temp file, then rename), and delete inputs
-of earlier compactions once a reader grace period has passed. A compactor killed at any
-point leaves the store exact: before the compacted file appears its inputs are live;
-after, readers skip them; an orphaned sidecar or temp file is only ever cleaned up.
+Per partition: take a lease (an epoch of it, ``leases.py``), merge the inputs into a
+local temp file, commit the lease's epoch, write a sidecar naming the inputs, write the
+compacted file (it appears whole), and delete inputs of earlier compactions once a
+reader grace period has passed. A compactor killed at any point leaves the store exact:
+before the compacted file appears its inputs are live; after, readers skip them; an
+orphaned sidecar or temp file is only ever cleaned up. A compactor paused past its
+lease finds its epoch fenced by the one that took over when it comes to commit, and
+publishes nothing.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from canvasback.store.leases import lease
 from canvasback.store.read.segments import TableIndex
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
 
     from canvasback.store.fs import FileSystem
+    from canvasback.store.leases import Lease
     from canvasback.store.schema import Table
 
 DEFAULT_GRACE_SECONDS: Final = 300.0
@@ -73,51 +79,63 @@ def compact_store(
         for partition in index.partitions():
             prefix = f"{table}/{partition}/"
             with lease(fs, f"{table}-{partition}") as held:
-                if not held:
+                if held is None:
                     report.skipped_partitions.append(prefix)
                     continue
                 index.refresh()
                 live = sorted(r for r in index.live if r.startswith(prefix))
                 purge = report.purged_runs if spec.run_scoped else []
                 if len(live) >= min_files or (purge and live):
-                    _compact_partition(fs, con, spec, prefix, live, writer_id, purge, report)
+                    job = Job(spec, prefix, live, writer_id, purge)
+                    if not compact_partition(fs, con, job, held, report):
+                        report.skipped_partitions.append(prefix)  # fenced: taken over
+                        continue
                     index.refresh()
                 _delete_replaced(fs, index, prefix, grace_seconds, report)
     return report
 
 
-def _compact_partition(
+@dataclass(frozen=True)
+class Job:
+    """One partition's compaction: its table, its live files, who compacts, what is purged."""
+
+    spec: Table
+    prefix: str
+    inputs: list[str]
+    writer_id: str
+    purge: list[str]
+
+
+class _FencedError(Exception):
+    """The lease's epoch was ended by a successor: the work must not be published."""
+
+
+def compact_partition(
     fs: FileSystem,
     con: duckdb.DuckDBPyConnection,
-    spec: Table,
-    prefix: str,
-    inputs: list[str],
-    writer_id: str,
-    purge: list[str],
+    job: Job,
+    held: Lease,
     report: CompactionReport,
-) -> None:
-    name = layout.segment_name(time.time_ns(), writer_id, 0, compacted=True)
-    data_rel = prefix + name
+) -> bool:
+    """Merge a partition's inputs into one compacted file, under the lease ``held``.
+
+    The merge goes to a local temp file; then the lease's epoch is committed, and only
+    then do the sidecar and the file appear. False if the epoch was fenced (this
+    compactor was paused past its lease and another took it over): nothing is written.
+    """
+    spec, inputs = job.spec, job.inputs
+    data_rel = job.prefix + layout.segment_name(time.time_ns(), job.writer_id, 0, compacted=True)
     side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
-    where = f"WHERE NOT list_contains(?, {spec.run_column})" if purge else ""
-    order = ", ".join(spec.sort)
-    columns = ", ".join(spec.column_names)
     while inputs:
-        # The sidecar goes first: a compacted file must never be seen without it.
-        fs.write_bytes(side_rel, json.dumps({"inputs": inputs, "purged_run_ids": purge}).encode())
-        paths = [fs.local_path(r) for r in inputs]
-        params: list[object] = [paths, purge] if purge else [paths]
         try:
             with fs.atomic_write(data_rel) as tmp:
-                con.execute(
-                    f"COPY (SELECT {columns} FROM read_parquet(?, hive_partitioning = false) "
-                    f"{where} ORDER BY {order}) TO '{_quote(str(tmp))}' "
-                    "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
-                    params,
-                )
-                rows = con.execute(
-                    f"SELECT count(*) FROM read_parquet('{_quote(str(tmp))}')"
-                ).fetchone()
+                rows = _merge(con, job, fs.local_paths(inputs), tmp)
+                _commit(held)
+                # The sidecar goes first: a compacted file must never be seen without it.
+                sidecar = {"inputs": inputs, "purged_run_ids": job.purge, "epoch": held.epoch}
+                fs.write_bytes(side_rel, json.dumps(sidecar).encode())
+        except _FencedError:
+            return False
         except Exception:
             # A corrupt input is moved aside (as a reader would) and the rest merged.
             bad = _quarantine_unreadable(fs, spec.name, inputs)
@@ -127,9 +145,30 @@ def _compact_partition(
             continue
         report.compacted_files += 1
         report.input_files += len(inputs)
-        report.rows += rows[0] if rows else 0
-        return
-    fs.delete(side_rel)  # every input was unreadable: nothing to replace
+        report.rows += rows
+        return True
+    return True  # every input was unreadable: nothing to replace
+
+
+def _merge(con: duckdb.DuckDBPyConnection, job: Job, paths: list[str], out: Path) -> int:
+    """Merge the input files into ``out``, sorted, less purged runs; returns its rows."""
+    spec = job.spec
+    where = f"WHERE NOT list_contains(?, {spec.run_column})" if job.purge else ""
+    params: list[object] = [paths, job.purge] if job.purge else [paths]
+    con.execute(
+        f"COPY (SELECT {', '.join(spec.column_names)} FROM read_parquet(?, "
+        f"hive_partitioning = false) {where} ORDER BY {', '.join(spec.sort)}) "
+        f"TO '{_quote(str(out))}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
+        params,
+    )
+    rows = con.execute(f"SELECT count(*) FROM read_parquet('{_quote(str(out))}')").fetchone()
+    return int(rows[0]) if rows else 0
+
+
+def _commit(held: Lease) -> None:
+    """Commit the lease's epoch; :class:`_FencedError` if a successor fenced it."""
+    if not held.commit():
+        raise _FencedError
 
 
 def _quarantine_unreadable(fs: FileSystem, table: str, inputs: list[str]) -> list[str]:

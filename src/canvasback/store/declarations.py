@@ -157,6 +157,19 @@ def listing_order() -> tuple[str, ...]:
     return (*_LISTED_FIRST, *reversed(declared_tables), *_LISTED_LAST)
 
 
+def listing_phases() -> tuple[tuple[str, ...], ...]:
+    """:func:`listing_order` in steps: the tables of one step may be listed at once.
+
+    The store's tables that name runs name nothing else, and no table names the first
+    declared one in the order (it comes before the tables it names): they go together,
+    first; then each of the others alone, in order. A store on object storage lists a
+    step's tables in parallel (each a round trip to the server).
+    """
+    order = listing_order()
+    first = len(_LISTED_FIRST) + (len(order) > len(_LISTED_FIRST) + len(_LISTED_LAST))
+    return (order[:first], *((t,) for t in order[first:]))
+
+
 def views() -> tuple[tuple[str, str], ...]:
     """Every declared view, ``(name, SQL)``, in the order they are made."""
     return tuple(v for d in declared() for v in d.views)

@@ -255,7 +255,7 @@ class NameClaims:
             found = self.lookup(store, name)
             if found is not None:
                 if found.state == HELD:
-                    msg = f"{self.what} {name!r} already exists in store {str(store.root)!r}"
+                    msg = f"{self.what} {name!r} already exists in store {store.url!r}"
                     raise self.conflict(msg)
                 held = found.holding
                 if found.state == OPEN:

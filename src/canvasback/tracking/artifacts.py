@@ -68,8 +68,7 @@ class ArtifactStore:
     def _rel(self, run_id: str, artifact_path: str) -> str:
         base = f"{layout.ARTIFACTS_DIR}/{run_id}"
         rel = f"{base}/{artifact_path}" if artifact_path else base
-        self.store.fs.path(rel)  # refuses anything that resolves outside the store
-        return rel
+        return self.store.fs.inside(rel)  # refuses anything that resolves outside the store
 
     def _index(self, run: RunIds, artifact_path: str, size: int) -> None:
         key = (run.run_id, artifact_path)
@@ -201,12 +200,14 @@ class ArtifactStore:
         """A table artifact as a DataFrame, None if the run has no such file."""
         import pandas as pd  # noqa: PLC0415  # pandas loads when needed
 
-        path = self.store.fs.path(self._rel(run_id, validation.artifact_path(artifact_file)))
-        if not path.is_file():
+        rel = self._rel(run_id, validation.artifact_path(artifact_file))
+        try:
+            data = self.store.fs.read_bytes(rel)
+        except (FileNotFoundError, IsADirectoryError):  # no such file (a folder is none)
             return None
-        if path.suffix == ".parquet":
-            return pd.read_parquet(path)
-        body = json.loads(path.read_text())
+        if rel.endswith(".parquet"):
+            return pd.read_parquet(io.BytesIO(data))
+        body = json.loads(data)
         return pd.DataFrame(body["data"], columns=body["columns"])
 
     def list(self, run_id: str, path: str | None) -> list[FileInfo]:
@@ -225,12 +226,17 @@ class ArtifactStore:
         return sorted(out, key=lambda f: (not f.is_dir, f.path))
 
     def download(self, run_id: str, path: str, dst_path: str | None) -> str:
-        """Local path of an artifact; copied below ``dst_path`` if given."""
+        """Local path of an artifact; copied below ``dst_path`` if given.
+
+        In a local store, the file or folder in the store itself; on object storage, a
+        view of its current copies in the machine's cache (``store/fs/s3_local.py``).
+        """
         rel = self._rel(run_id, validation.artifact_path(path))
-        source = self.store.fs.path(rel)
-        if not source.exists():
+        try:
+            source = self.store.fs.local_copy(rel)
+        except FileNotFoundError:
             msg = f"Run {run_id!r} has no artifact {path!r}"
-            raise FileNotFoundError(msg)
+            raise FileNotFoundError(msg) from None
         if dst_path is None:
             return str(source)
         dest = Path(dst_path) / source.name

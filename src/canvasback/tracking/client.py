@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
+    from canvasback._config import StoreAddress
     from canvasback.store import Store
     from canvasback.store.compaction import CompactionReport
     from canvasback.store.read.catalog import Catalog
@@ -52,13 +53,14 @@ class Client(ExperimentMethods):
     Parameters
     ----------
     store
-        The store folder; defaults to the current store (``set_store``, else
-        ``CANVASBACK_STORE``, else ``MLFLOW_TRACKING_URI``'s, else ``./canvasback-store``).
+        The store: a folder, ``s3://bucket/prefix`` or its ``S3Address``; defaults to
+        the current store (``set_store``, else ``CANVASBACK_STORE``, else
+        ``MLFLOW_TRACKING_URI``'s, else ``./canvasback-store``).
 
     """
 
-    def __init__(self, store: str | os.PathLike[str] | None = None) -> None:
-        self._attach(open_store(current_context().store_path(store)), RunHandles(), {})
+    def __init__(self, store: str | os.PathLike[str] | StoreAddress | None = None) -> None:
+        self._attach(open_store(current_context().store_address(store)), RunHandles(), {})
 
     @classmethod
     def sharing(cls, other: Client) -> Self:
@@ -79,7 +81,7 @@ class Client(ExperimentMethods):
         self._user: str | None = None
 
     def __repr__(self) -> str:
-        return f"Client(store={str(self.store.root)!r})"
+        return f"Client(store={self.store.url!r})"
 
     # -- runs ------------------------------------------------------------------------
     def create_run(
@@ -135,7 +137,7 @@ class Client(ExperimentMethods):
             start_time=start,
             end_time=None,
             lifecycle_stage="active",
-            artifact_uri=str(self.store.root / artifact_rel),
+            artifact_uri=self.store.location(artifact_rel),
             user_id=user,
             parent_run_id=parent_run_id,
         )
@@ -174,7 +176,7 @@ class Client(ExperimentMethods):
             query.existing_run_ids(self.store.read(), [run_id])
         ):
             return
-        msg = f"Run id {run_id!r} is taken in store {str(self.store.root)!r}: give another id"
+        msg = f"Run id {run_id!r} is taken in store {self.store.url!r}: give another id"
         raise validation.InvalidInputError(msg)
 
     def get_run(self, run_id: str) -> Run:
@@ -189,11 +191,11 @@ class Client(ExperimentMethods):
         return Run(self.store, info, data.params, ended=ended, data=data)
 
     def _run_info(self, catalog: Catalog, run_id: str) -> RunInfo | None:
-        attributes = query.run_info(catalog, run_id, self.store.root)
+        attributes = query.run_info(catalog, run_id, self.store.address)
         return None if attributes is None else RunInfo(**attributes)
 
     def _no_run(self, run_id: str) -> str:
-        return f"Run {run_id!r} not found in store {str(self.store.root)!r}"
+        return f"Run {run_id!r} not found in store {self.store.url!r}"
 
     def handle(self, run_id: str) -> Run:
         """The live handle of a run (resumed from the store if this process has none)."""
@@ -314,7 +316,7 @@ class Client(ExperimentMethods):
     def latest_metrics(self, run_id: str) -> list[Metric]:
         """A run's latest point of every metric (by step, then time), by key."""
         catalog = self.store.read()
-        if query.run_info(catalog, run_id, self.store.root) is None:
+        if query.run_info(catalog, run_id, self.store.address) is None:
             raise RunNotFoundError(self._no_run(run_id))
         return [
             Metric(key, value, timestamp, step)
@@ -324,14 +326,14 @@ class Client(ExperimentMethods):
     def metric_history(self, run_id: str, key: str) -> pa.Table:
         """One metric's history as an Arrow table (step, timestamp, value)."""
         catalog = self.store.read()
-        if query.run_info(catalog, run_id, self.store.root) is None:
+        if query.run_info(catalog, run_id, self.store.address) is None:
             raise RunNotFoundError(self._no_run(run_id))
         return query.metric_history(catalog, run_id, key)
 
     def metric_points(self, run_id: str) -> pa.Table:
         """Every point of every metric of a run as an Arrow table (key, step, timestamp, value)."""
         catalog = self.store.read()
-        if query.run_info(catalog, run_id, self.store.root) is None:
+        if query.run_info(catalog, run_id, self.store.address) is None:
             raise RunNotFoundError(self._no_run(run_id))
         return query.metric_points(catalog, run_id)
 
@@ -365,7 +367,7 @@ class Client(ExperimentMethods):
         """Runs matching a filter as a DataFrame with MLflow's columns."""
         return query.search_runs(
             self.store.read(),
-            self.store.root,
+            self.store.address,
             experiment_ids=[str(e) for e in experiment_ids],
             filter_string=filter_string,
             run_view_type=run_view_type,
@@ -384,7 +386,7 @@ class Client(ExperimentMethods):
         """Runs matching a filter as an Arrow table, with the DataFrame's columns."""
         return query.search_runs_table(
             self.store.read(),
-            self.store.root,
+            self.store.address,
             experiment_ids=[str(e) for e in experiment_ids],
             filter_string=filter_string,
             run_view_type=run_view_type,

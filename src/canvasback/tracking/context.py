@@ -37,8 +37,8 @@ from canvasback.tracking.run_stack import RunStacks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
 
+    from canvasback._config import StoreAddress
     from canvasback.tracking.hooks import RunCreateHook, RunStartHook
 
 T = TypeVar("T")
@@ -87,7 +87,7 @@ class Context:
 
     def __init__(self, hooks: RunHooks | None = None) -> None:
         self.lock = threading.RLock()
-        self.chosen_store: Path | None = None
+        self.chosen_store: StoreAddress | None = None
         """``set_store``'s choice; None: ``CANVASBACK_STORE`` or the default."""
         self.experiment_id: str | None = None
         """``set_experiment``'s choice; None: the environment's, else ``Default``."""
@@ -98,19 +98,16 @@ class Context:
     def __repr__(self) -> str:
         return f"<Context store={self.chosen_store} experiment={self.experiment_id}>"
 
-    def store_path(
-        self,
-        root: str | os.PathLike[str] | None = None,
-        *,
-        purpose: str = "logging and reading runs",
-    ) -> Path:
-        """The store folder for an optional explicit root: else the chosen one, else the default.
+    def store_address(
+        self, root: str | os.PathLike[str] | StoreAddress | None = None
+    ) -> StoreAddress:
+        """The store for an optional explicit root: else the chosen one, else the default.
 
-        A store string is parsed by ``_config.parse_store``; one on object storage is
-        refused for ``purpose`` (not yet supported), as is an unknown scheme.
+        A store string is parsed by ``_config.parse_store``: a folder, or a bucket and
+        prefix on S3-compatible object storage; an unknown scheme is refused.
         """
         chosen = self.chosen_store if root is None else root
-        return _config.resolve_store(chosen, purpose=purpose)
+        return _config.resolve_store(chosen)
 
     def get(self, slot: Slot[T]) -> T:
         """The state of ``slot`` in this context (made on first use)."""

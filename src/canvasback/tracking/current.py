@@ -12,14 +12,16 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback import _config
+from canvasback._config import S3Address
 from canvasback.tracking import uris, validation
 from canvasback.tracking.client import Client
 from canvasback.tracking.context import Slot, current_context
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
+    from canvasback._config import StoreAddress
     from canvasback.tracking.entities import Experiment
 
 # The experiment a process starts in, as MLflow reads it; canvasback's names come first.
@@ -27,7 +29,9 @@ EXPERIMENT_NAME_ENV: Final = ("CANVASBACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_N
 EXPERIMENT_ID_ENV: Final = ("CANVASBACK_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID")
 
 # The fluent API's client: of the context's store, made on first use, dropped by set_store.
-_CLIENT: Final[Slot[Client]] = Slot("the fluent API's client", lambda ctx: Client(ctx.store_path()))
+_CLIENT: Final[Slot[Client]] = Slot(
+    "the fluent API's client", lambda ctx: Client(ctx.store_address())
+)
 
 
 def client() -> Client:
@@ -35,33 +39,38 @@ def client() -> Client:
     return current_context().get(_CLIENT)
 
 
-def set_store(root: str | os.PathLike[str] | None = None) -> Path:
-    """Use ``root`` as the store of this process (None: ``CANVASBACK_STORE`` or the default)."""
+def set_store(root: str | os.PathLike[str] | S3Address | None = None) -> StoreAddress:
+    """Use ``root`` as the store of this process (None: ``CANVASBACK_STORE`` or the default).
+
+    ``root`` is a folder (a path or a ``file:`` URI) or ``s3://bucket/prefix``; returns
+    the store's folder, or its :class:`~canvasback._config.S3Address`.
+    """
     ctx = current_context()
     with ctx.lock:
-        ctx.chosen_store = None if root is None else ctx.store_path(root)
+        ctx.chosen_store = None if root is None else ctx.store_address(root)
         ctx.experiment_id = None
         ctx.discard(_CLIENT)
-    return client().store.root
+    return client().store.address
 
 
-def get_store() -> Path:
-    """The folder of the current store."""
-    return client().store.root
+def get_store() -> StoreAddress:
+    """The current store: its folder, or its :class:`~canvasback._config.S3Address`."""
+    return client().store.address
 
 
 def set_tracking_uri(uri: str | os.PathLike[str]) -> None:
-    """Use a store, given as a path or a ``file:`` URI (MLflow's name for ``set_store``).
+    """Use a store: a path, a ``file:`` URI or ``s3://bucket/prefix`` (``set_store``).
 
     An ``http:``, ``databricks`` or database URI is refused with an error that says
     canvasback reads its own store, and how to move runs over from an MLflow server.
     """
-    set_store(uris.store_path(os.fspath(uri)))
+    set_store(_config.parse_store(os.fspath(uri), given_as="Tracking URI"))
 
 
 def get_tracking_uri() -> str:
-    """The current store as a ``file:`` URI (MLflow's name)."""
-    return uris.file_uri(get_store())
+    """The current store as a ``file:`` URI, or its ``s3://`` URL (MLflow's name)."""
+    store = get_store()
+    return store.url if isinstance(store, S3Address) else uris.file_uri(store)
 
 
 def set_experiment_tag(key: str, value: object) -> None:

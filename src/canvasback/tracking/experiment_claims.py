@@ -91,7 +91,7 @@ def _legacy_holds(store: Store, holding: Holding) -> bool:
     if key in _LEGACY_HELD:
         return True
     found = query.search_experiments(
-        store.read(), store.root, view="ALL", experiment_ids=[holding.entity_id]
+        store.read(), store.address, view="ALL", experiment_ids=[holding.entity_id]
     )
     if found and found[0]["name"] == holding.name:
         _LEGACY_HELD.add(key)

@@ -111,7 +111,7 @@ class ExperimentMethods:
         ):
             msg = (
                 f"Invalid experiment id {experiment_id!r}: an id to give must be digits "
-                f"(at most 19) and free in store {str(self.store.root)!r}"
+                f"(at most 19) and free in store {self.store.url!r}"
             )
             raise validation.InvalidInputError(msg)
         self._create_claimed(experiment_id, name, checked_tags)
@@ -154,7 +154,7 @@ class ExperimentMethods:
     def _experiment(self, experiment_id: str) -> tuple[Experiment, EntityLog, Holding | None]:
         """An experiment, its log, and the holding that created it if its row is missing."""
         found = query.search_experiments(
-            self.store.read(), self.store.root, view="ALL", experiment_ids=[experiment_id]
+            self.store.read(), self.store.address, view="ALL", experiment_ids=[experiment_id]
         )
         log = EntityLog(experiment_id)
         if ec.CLAIMS.entity_id.fullmatch(experiment_id):
@@ -165,10 +165,10 @@ class ExperimentMethods:
         # was killed): its holding has all an experiment being created has.
         holding = ec.creation_holding(self.store, experiment_id)
         if holding is None:
-            msg = f"No experiment with id {experiment_id!r} in store {str(self.store.root)!r}"
+            msg = f"No experiment with id {experiment_id!r} in store {self.store.url!r}"
             raise ExperimentNotFoundError(msg)
         created, tags = ec.created(holding)
-        location = (self.store.root / layout.ARTIFACTS_DIR).as_uri()
+        location = self.store.location_uri(layout.ARTIFACTS_DIR)
         experiment = Experiment(experiment_id, holding.name, location, "active", created, tags)
         return ec.as_logged(experiment, log), log, holding
 
@@ -199,7 +199,7 @@ class ExperimentMethods:
         self._ensure_default_experiment()
         found = query.search_experiments(
             self.store.read(),
-            self.store.root,
+            self.store.address,
             view=view_type,
             filter_string=filter_string,
             order_by=order_by,

@@ -34,10 +34,16 @@ class ActiveRunError(MlflowException, RuntimeError):
 
 
 def get_artifact_uri(artifact_path: str | None = None) -> str:
-    """The ``file:`` URI of the active run's artifacts (or of a path below them)."""
-    root = Path(_run().info.artifact_uri)
-    path = root / validation.artifact_path(artifact_path) if artifact_path else root
-    return uris.file_uri(path)
+    """The URI of the active run's artifacts (or of a path below them).
+
+    A ``file:`` URI, or the ``s3://`` URL of a store on object storage.
+    """
+    run = _run()
+    below = validation.artifact_path(artifact_path) if artifact_path else ""
+    if not isinstance(run.store.address, Path):
+        return f"{run.info.artifact_uri}/{below}" if below else run.info.artifact_uri
+    root = Path(run.info.artifact_uri)
+    return uris.file_uri(root / below if below else root)
 
 
 def get_parent_run(run_id: str) -> Run | None:
@@ -393,8 +399,7 @@ def search_runs(
         found = c.experiment_id_for(name)
         if found is None:  # as MLflow: said, skipped, and no match is an empty frame
             warnings.warn(
-                f"No experiment named {name!r} in store {str(c.store.root)!r}; "
-                "search_runs leaves it out",
+                f"No experiment named {name!r} in store {c.store.url!r}; search_runs leaves it out",
                 UserWarning,
                 stacklevel=2,
             )

@@ -16,7 +16,7 @@ from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST, MlflowException
 from canvasback.query import record_filter
 from canvasback.query.filter import Grammar, parse_filter, parse_order_by
 from canvasback.store import layout
-from canvasback.tracking import logged_models, uris, validation
+from canvasback.tracking import logged_models, validation
 from canvasback.tracking.client import RunNotFoundError
 
 if TYPE_CHECKING:
@@ -170,12 +170,12 @@ def _latest(metrics: list[list[Any]]) -> dict[str, float]:
 
 def entity(client: Client, model_id: str, found: ModelState) -> LoggedModel:
     """A model's state as canvasback's ``LoggedModel``."""
-    folder = client.store.fs.path(f"{layout.ARTIFACTS_DIR}/{found.run_id}/{found.artifact_path}")
+    folder = client.store.fs.inside(f"{layout.ARTIFACTS_DIR}/{found.run_id}/{found.artifact_path}")
     return LoggedModel(
         model_id=model_id,
         experiment_id=found.experiment_id,
         name=found.name,
-        artifact_location=uris.file_uri(folder),
+        artifact_location=client.store.location_uri(folder),
         creation_timestamp=found.created,
         last_updated_timestamp=found.updated,
         model_type=found.model_type,
@@ -192,7 +192,7 @@ def live_state(client: Client, model_id: str) -> ModelState:
     """A model's state; :class:`LoggedModelNotFoundError` if unknown or deleted."""
     found = state(client, model_id)
     if found is None or found.deleted:
-        msg = f"No logged model {model_id!r} in store {str(client.store.root)!r}"
+        msg = f"No logged model {model_id!r} in store {client.store.url!r}"
         raise LoggedModelNotFoundError(msg)
     return found
 

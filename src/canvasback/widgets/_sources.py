@@ -23,7 +23,7 @@ def resolve_client(store: str | os.PathLike[str] | Client | Store | None) -> Cli
     if isinstance(store, Client):
         return store
     if isinstance(store, Store):
-        return Client(store.root)
+        return Client(store.address)
     return Client(store)
 
 
@@ -78,7 +78,7 @@ def experiment_ids(client: Client, experiment: object) -> list[str]:
             if found is None and str(item) in known:
                 found = str(item)
         if found is None or str(found) not in known:
-            msg = f"No experiment {item!r} (by name or id) in store {str(client.store.root)!r}"
+            msg = f"No experiment {item!r} (by name or id) in store {client.store.url!r}"
             raise ExperimentNotFoundError(msg)
         out.append(str(found))
     return list(dict.fromkeys(out))

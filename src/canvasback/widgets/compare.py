@@ -145,7 +145,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             ids = run_ids(runs)
             missing = self._unknown(ids)
             if missing:
-                msg = f"No run with id {', '.join(map(repr, missing))} in {self._store.root}"
+                msg = f"No run with id {', '.join(map(repr, missing))} in {self._store.url}"
                 raise RunNotFoundError(msg)
             self._follow(runs)
             self.run_ids = ids if self._source is None else self._source_ids()
@@ -327,7 +327,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         catalog = self._store.read()
         missing = set(self._unknown(list(self.run_ids))) if self.run_ids else set()
         ids = [r for r in self.run_ids if r not in missing]
-        self._frame = query.runs_frame(catalog, self._store.root, ids)
+        self._frame = query.runs_frame(catalog, self._store.address, ids)
         self._names = charts.run_labels(self._frame) if ids else {}
         columns = [str(c) for c in self._frame.columns]
         metrics = sorted(c.removeprefix("metrics.") for c in columns if c.startswith("metrics."))

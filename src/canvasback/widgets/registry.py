@@ -120,8 +120,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     ) -> None:
         if table is not None and store is None:
             store = getattr(table, "store", None)
-        root = resolve_client(store).store.root
-        self._client = RegistryClient(root)
+        self._client = RegistryClient(resolve_client(store).store.address)
         self._signature: tuple[int, ...] | None = None
         self._ready = False
         self._table: Any = None

@@ -113,7 +113,7 @@ class RunTable(_static.StaticRepr, BaseWidget):
     def selected(self) -> pd.DataFrame:
         """The selected runs (in table order) with MLflow's ``search_runs`` columns."""
         ids = self._runs.order_of(list(self.selected_ids)) if self.selected_ids else []
-        return query.runs_frame(self._runs.catalog, self._runs.store.root, ids)
+        return query.runs_frame(self._runs.catalog, self._runs.store.address, ids)
 
     @selected.setter
     def selected(self, runs: pd.DataFrame | Iterable[str] | str | None) -> None:

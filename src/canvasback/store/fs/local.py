@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from canvasback.store.fs.protocol import NAME_MAX, Entry, StorePathError, check_rel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     import pyarrow as pa
 
@@ -44,6 +44,7 @@ class LocalFileSystem:
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.root = Path(root).expanduser().absolute()
         self.url = str(self.root)
+        self.remote = False
         self.fsync = fsync
         self._root_seen = self.root.is_dir()
 
@@ -60,9 +61,25 @@ class LocalFileSystem:
             raise StorePathError(msg)
         return candidate
 
+    def inside(self, rel: str) -> str:
+        """``rel``, refused if it resolves (through a link) outside the store."""
+        self.path(check_rel(rel))
+        return rel
+
     def local_path(self, rel: str) -> str:
         """Path string DuckDB and pyarrow can open."""
         return str(self.root / check_rel(rel))
+
+    def local_paths(self, rels: Sequence[str]) -> list[str]:
+        """Path strings DuckDB and pyarrow can open."""
+        return [self.local_path(rel) for rel in rels]
+
+    def local_copy(self, rel: str) -> Path:
+        """The file or folder itself, resolved inside the store; ``FileNotFoundError`` if none."""
+        path = self.path(check_rel(rel))
+        if not path.exists():
+            raise FileNotFoundError(errno.ENOENT, "no such file or folder", str(path))
+        return path
 
     # -- writes ----------------------------------------------------------------------
     def _tmp_for(self, target: Path) -> Path:
@@ -79,6 +96,10 @@ class LocalFileSystem:
     def root_gone(self) -> bool:
         """Whether the store folder existed and is gone now (deleted, moved or unmounted)."""
         return self._root_seen and not self.root.is_dir()
+
+    def root_exists(self) -> bool:
+        """Whether the store folder exists now."""
+        return self.root.is_dir()
 
     def _make_folder(self, folder: Path) -> None:
         """Create a folder below the root; the root only if it never existed (a new store)."""
@@ -228,10 +249,13 @@ class LocalFileSystem:
                 out.append(Entry(e.name, e.is_dir(), st.st_mtime_ns, st.st_size))
         return out
 
-    def walk_files(self, rel: str) -> Iterator[str]:
-        """Store-relative paths of all files below a folder."""
+    def walk_files(self, rel: str, *, starting: str = "") -> Iterator[str]:
+        """Store-relative paths of all files below a folder (its entries ``starting`` so)."""
         base = self.root / check_rel(rel)
-        for dirpath, _dirs, files in os.walk(base):
+        for dirpath, dirs, files in os.walk(base):
+            if starting and dirpath == str(base):
+                dirs[:] = [d for d in dirs if d.startswith(starting)]
+                files = [f for f in files if f.startswith(starting)]  # noqa: PLW2901
             for f in files:
                 yield str((Path(dirpath) / f).relative_to(self.root).as_posix())
 

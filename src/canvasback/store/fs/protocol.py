@@ -17,7 +17,7 @@ from canvasback.exceptions import MlflowException
 
 if TYPE_CHECKING:
     import contextlib
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
     from pathlib import Path
 
     import pyarrow as pa
@@ -68,21 +68,47 @@ class FileSystem(Protocol):
 
     root: Path
     """The store's local folder: the store itself for a local store, the cache of an
-    object store's files (``local_path``) for one on object storage. It names the store
-    on this machine (spill folders are keyed by it)."""
+    object store's files (``local_path``) for one on object storage."""
 
     url: str
-    """The store as a user names it: its folder's path, or ``s3://bucket/prefix``."""
+    """The store as a user names it: its folder's path, or ``s3://bucket/prefix``. Spill
+    folders are keyed by it."""
+
+    remote: bool
+    """Whether the files are objects on a server, read through a local cache: folders
+    have no times there (a reader lists them), and a write may find it unreachable."""
 
     # -- reads -----------------------------------------------------------------------
-    def local_path(self, rel: str) -> str:
-        """A path DuckDB and pyarrow open to read the file (an object store's cached copy)."""
+    def inside(self, rel: str) -> str:
+        """``rel``, refused (``StorePathError``) if it resolves outside the store.
+
+        A local folder's links are followed; object storage has none, so a normal path
+        (:func:`check_rel`) is inside.
+        """
         ...
 
-    def path(self, rel: str) -> Path:
-        """The file's local path, resolved; refuses one that resolves outside the store.
+    def local_path(self, rel: str) -> str:
+        """A path DuckDB and pyarrow open to read a file that never changes once written.
 
-        Only a local store has one (an object store refuses: not yet supported).
+        A local store's file itself; an object store's local copy of the version last
+        listed, written or read in this process (segments and snapshot files are never
+        rewritten). A file that changes is read with :meth:`local_copy`.
+        """
+        ...
+
+    def local_paths(self, rels: Sequence[str]) -> list[str]:
+        """:meth:`local_path` of several files (an object store fetches them in parallel).
+
+        Asked again at each refresh for the files a reader's views read, so an object
+        store's copies of them are marked in use and stay.
+        """
+        ...
+
+    def local_copy(self, rel: str) -> Path:
+        """A local file or folder with the current content of ``rel`` (and all below it).
+
+        A local store's own (resolved, inside it); an object store's view of its copies.
+        Raises ``FileNotFoundError`` if nothing is there.
         """
         ...
 
@@ -122,8 +148,12 @@ class FileSystem(Protocol):
         """Entries of a folder, with their times and sizes."""
         ...
 
-    def walk_files(self, rel: str) -> Iterator[str]:
-        """Store-relative paths of all files below a folder."""
+    def walk_files(self, rel: str, *, starting: str = "") -> Iterator[str]:
+        """Store-relative paths of all files below a folder.
+
+        ``starting``: only below its entries whose names start so (a table's partitions,
+        ``exp=``, beside whatever else shares its folder).
+        """
         ...
 
     # -- writes ----------------------------------------------------------------------
@@ -156,7 +186,14 @@ class FileSystem(Protocol):
         ...
 
     def root_gone(self) -> bool:
-        """Whether the store existed and is gone (a write then fails; it is not made again)."""
+        """Whether the store existed and is gone (a write then fails; it is not made again).
+
+        False when that cannot be told now (the server does not answer).
+        """
+        ...
+
+    def root_exists(self) -> bool:
+        """Whether the store's folder (an object store's bucket) exists now."""
         ...
 
     # -- removal ---------------------------------------------------------------------

@@ -2,19 +2,11 @@
 
 The client is obstore (Rust's ``object_store``). Measured against SeaweedFS 4.48 on
 loopback, on a 2-core machine (one process, 1 KB objects, medians of 300 calls;
-listings of a 1,000-object prefix, of 10), with s3fs 2026.9 and pyarrow 26's
-``S3FileSystem`` beside it; two runs, each figure as low-high:
-
-======================  ============  ============  ==============
-                        obstore       s3fs          pyarrow
-======================  ============  ============  ==============
-put                     1.2-1.3 ms    2.7-6.4 ms    4.5-5.9 ms
-get                     0.8 ms        4.4-8.7 ms    1.7-2.4 ms
-put-if-absent, new      1.3-1.8 ms    3.2-3.5 ms    (none)
-put-if-absent, taken    0.7-0.8 ms    2.2-3.0 ms    (none)
-list 1,000 objects      34-43 ms      181-217 ms    25-52 ms
-import                  10-13 ms      0.7-1.1 s     (with pyarrow)
-======================  ============  ============  ==============
+listings of a 1,000-object prefix, of 10; two runs, each figure as low-high), as
+obstore / s3fs 2026.9 / pyarrow 26's ``S3FileSystem``: put 1.2-1.3 / 2.7-6.4 / 4.5-5.9
+ms; get 0.8 / 4.4-8.7 / 1.7-2.4 ms; put-if-absent of a new key 1.3-1.8 / 3.2-3.5 ms /
+none, of a taken one 0.7-0.8 / 2.2-3.0 ms / none; a listing of 1,000 objects 34-43 /
+181-217 / 25-52 ms; import 10-13 ms / 0.7-1.1 s / (with pyarrow).
 
 pyarrow's file system has no conditional write, and s3fs reports SeaweedFS's 412 as
 ``OSError(EINVAL)`` (it looks for an ``If-None-Match`` condition in the reply that only
@@ -29,9 +21,12 @@ never a read then a write: 412 means another writer holds the name; 409
 key is in flight) is retried. Folders are key prefixes: one exists while an object lies
 below it, and has no time of its own (see :meth:`S3FileSystem.stat_mtime_ns`).
 
-The store's ``root`` is a local folder, the cache that DuckDB and pyarrow read objects
-from (``local_path``); ``url`` names the store. The store is gone when its bucket is
-(S3 never makes a bucket on a write, so nothing makes it again).
+The store's ``root`` is a local folder, the machine's cache of the store's objects,
+which DuckDB and pyarrow read (``local_path``: copies keyed by name and ETag, shared by
+the machine's processes and bounded in size, ``object_cache.py``; read through
+``s3_local.py``); ``url`` names the store. The store is gone when its bucket is (S3
+never makes a bucket on a write, so nothing makes it again). A process forked from one
+that used the client cannot use it (``s3_errors.ProcessBound``): workers are spawned.
 """
 
 from __future__ import annotations
@@ -39,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import random
 import secrets
 import threading
 import time
@@ -47,21 +41,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import obstore
-from obstore.exceptions import AlreadyExistsError, NotModifiedError
 from obstore.store import S3Store
 
-from canvasback._config import S3Address, StoreAddressError, StoreNotYetSupportedError, parse_store
+from canvasback._config import S3Address, StoreAddressError, parse_store
 from canvasback.store.fs import write_probe
-from canvasback.store.fs.local import LocalFileSystem
+from canvasback.store.fs.object_cache import ObjectCache
 from canvasback.store.fs.protocol import Entry, StorePathError, check_rel
-from canvasback.store.fs.s3_errors import ConditionalWriteConflictError, is_conflict, translated
+from canvasback.store.fs.s3_errors import ProcessBound, created_unless_taken, translated
+from canvasback.store.fs.s3_local import LocalCopies
 from canvasback.store.fs.s3_settings import S3Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     import pyarrow as pa
-    from obstore import GetOptions, ObjectMeta
+    from obstore import ObjectMeta
 
 # A 409 ConditionalRequestConflict is retried with jittered, doubling waits up to this
 # long in all: AWS answers it while another conditional write of the key is in flight.
@@ -104,20 +98,24 @@ class S3FileSystem:
         self.address = address
         self.single_writer = single_writer
         self.url = address.url
+        self.remote = True
         self.settings = S3Settings.resolve() if settings is None else settings
         self.root = (
             Path(cache_dir).expanduser().absolute()
             if cache_dir is not None
             else self.settings.cache_dir(address)
         )
-        self._store = S3Store(
-            address.bucket,
-            prefix=address.prefix or None,
-            config=self.settings.client_config(),
-            client_options={"allow_http": self.settings.allow_http},
+        self._client = ProcessBound(
+            S3Store(
+                address.bucket,
+                prefix=address.prefix or None,
+                config=self.settings.client_config(),
+                client_options=self.settings.client_options(),
+                retry_config=self.settings.retry_config(),
+            ),
+            self.url,
         )
-        self._cache = LocalFileSystem(self.root)
-        self._cached_etags: dict[str, str] = {}
+        self._copies = LocalCopies(self._client.get, ObjectCache(self.root), self._url_of)
         self._lock = threading.Lock()
         self._root_seen = False
         self._probe = probe
@@ -163,50 +161,42 @@ class S3FileSystem:
     def __repr__(self) -> str:
         return f"S3FileSystem({self.url!r}, endpoint={self.settings.endpoint!r})"
 
-    # -- paths -----------------------------------------------------------------------
-    def path(self, rel: str) -> Path:
-        """Refused: an object has no local path that a write could go to."""
-        _key(rel)
-        msg = (
-            f"Store {self.url!r} is on S3-compatible object storage, which is not yet "
-            f"supported for a file's local path ({rel!r}): read it with local_path or "
-            "read_bytes, write it with write_bytes or atomic_write"
-        )
-        raise StoreNotYetSupportedError(msg)
+    # -- reads of copies ---------------------------------------------------------------
+    def inside(self, rel: str) -> str:
+        """``rel``, checked: an object store has no links, a key is what it names."""
+        return _key(rel)
 
     def local_path(self, rel: str) -> str:
-        """A local copy of the object, fetched into the cache unless it is current there.
+        """A local copy of a file that never changes once written (a segment, a snapshot's).
 
-        The copy is checked against the object's ETag on every call (one request), so a
-        rewritten object is fetched again; a missing one raises ``FileNotFoundError``.
+        The copy of the version this process last listed, wrote or read is used with no
+        request; any other is asked for with the ETag of the copy kept, and fetched only
+        if it differs (``s3_local.py``). A missing object raises ``FileNotFoundError``.
         """
+        return self._copies.local_path(_key(rel, file=True))
+
+    def local_paths(self, rels: Sequence[str]) -> list[str]:
+        """:meth:`local_path` of each; the missing copies fetched in parallel."""
+        return self._copies.local_paths([_key(rel, file=True) for rel in rels])
+
+    def local_copy(self, rel: str) -> Path:
+        """A view of ``rel``'s current content (a file or folder); ``FileNotFoundError`` if none."""
         _key(rel, file=True)
-        cached = self._cached_etags.get(rel)
-        target = self.root / rel
-        try:
-            with translated(self._url_of(rel), keep=(NotModifiedError,)):
-                options: GetOptions = {} if cached is None else {"if_none_match": cached}
-                result = obstore.get(self._store, rel, options=options)
-                data = result.bytes()
-                etag = result.meta["e_tag"]
-        except NotModifiedError:
-            if target.is_file():
-                return str(target)
-            with translated(self._url_of(rel)):  # the copy was removed under us: fetch it whole
-                result = obstore.get(self._store, rel)
-                data, etag = result.bytes(), result.meta["e_tag"]
-        self._cache.write_bytes(rel, memoryview(data))
-        with self._lock:
-            if etag is None:
-                self._cached_etags.pop(rel, None)
-            else:
-                self._cached_etags[rel] = etag
-        return str(target)
+        meta = self._head(rel)
+        if meta is not None:  # a file: its current version, fetched if it changed
+            return self._copies.view(rel, [(rel, meta["e_tag"])])
+        objects = [(o["path"], o["e_tag"]) for o in self._walk(rel)]
+        if not objects:
+            raise FileNotFoundError(errno.ENOENT, "no such object or folder", self._url_of(rel))
+        return self._copies.view(rel, objects)
 
     # -- writes ----------------------------------------------------------------------
     @contextlib.contextmanager
     def atomic_write(self, rel: str) -> Iterator[Path]:
-        """A local temp path to write; uploaded to ``rel`` when the block ends."""
+        """A local temp path to write; uploaded to ``rel`` when the block ends.
+
+        The file written becomes the local copy of the object: nothing is fetched back.
+        """
         _key(rel, file=True)
         staging = self.root / ".staging"  # dot-named: never a store path
         staging.mkdir(parents=True, exist_ok=True)
@@ -214,39 +204,56 @@ class S3FileSystem:
         try:
             yield tmp
             with translated(self._url_of(rel)):
-                obstore.put(self._store, rel, tmp)
+                etag = obstore.put(self._client.get(), rel, tmp)["e_tag"]
             self._root_seen = True
+            self._copies.learn(rel, etag)
+            if etag:
+                self._copies.cache.put_file(rel, etag, tmp)
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
 
     def write_bytes(self, rel: str, data: bytes | memoryview) -> None:
         """Write an object (one PUT: seen whole or not at all)."""
-        _key(rel, file=True)
+        self._put(_key(rel, file=True), data)
+
+    def _put(self, rel: str, data: bytes | memoryview) -> str | None:
         view = memoryview(data)  # obstore takes a view of bytes ("B"), not Arrow's ("b")
         with translated(self._url_of(rel)):
-            obstore.put(self._store, rel, view if view.format == "B" else view.cast("B"))
+            etag = obstore.put(
+                self._client.get(), rel, view.cast("B") if view.format != "B" else view
+            )
         self._root_seen = True
+        self._copies.learn(rel, etag["e_tag"])
+        return etag["e_tag"]
 
     def write_parquet(self, rel: str, table: pa.Table, *, compression: str = "zstd") -> int:
-        """Write a Parquet object, encoded in memory; returns its size in bytes."""
+        """Write a Parquet object, encoded in memory; returns its size in bytes.
+
+        The bytes written become the local copy of the object: a reader of this process
+        (this machine) fetches nothing back.
+        """
         import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first write
         import pyarrow.parquet as pq  # noqa: PLC0415
 
         _key(rel, file=True)
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink, compression=compression, row_group_size=1 << 17)
-        data = sink.getvalue()
-        self.write_bytes(rel, memoryview(data))
-        return int(data.size)
+        data = memoryview(sink.getvalue())
+        etag = self._put(rel, data)
+        if etag:
+            with contextlib.suppress(OSError):  # a full cache disk: read back when needed
+                self._copies.cache.put_bytes(rel, etag, data.cast("B"))
+        return data.nbytes
 
     def copy_in(self, source: Path, rel: str) -> int:
         """Upload a local file (in parts when large; it appears whole); returns its size."""
         _key(rel, file=True)
         size = source.stat().st_size
         with translated(self._url_of(rel)):
-            obstore.put(self._store, rel, source)
+            etag = obstore.put(self._client.get(), rel, source)["e_tag"]
         self._root_seen = True
+        self._copies.learn(rel, etag)
         return size
 
     def create_exclusive(self, rel: str, data: bytes) -> bool:
@@ -266,27 +273,14 @@ class S3FileSystem:
     def put_if_absent(self, rel: str, data: bytes) -> bool:
         """The conditional PUT itself, unchecked: 412 is False; 409 Conflict is retried."""
         _key(rel, file=True)
-        deadline = time.monotonic() + CONFLICT_RETRY_SECONDS
-        wait = 0.005
-        while True:
-            try:
-                with translated(self._url_of(rel), keep=(AlreadyExistsError,)):
-                    obstore.put(self._store, rel, data, mode="create")
-            except AlreadyExistsError as exc:
-                if not is_conflict(exc):
-                    return False  # 412 Precondition Failed: the name is taken
-                if time.monotonic() + wait > deadline:
-                    msg = (
-                        f"conditional write still conflicts (409) after "
-                        f"{CONFLICT_RETRY_SECONDS:.0f} s of retries"
-                    )
-                    url = self._url_of(rel)
-                    raise ConditionalWriteConflictError(errno.EBUSY, msg, url) from exc
-                time.sleep(wait * random.uniform(0.5, 1.5))  # noqa: S311  # jitter, not secrets
-                wait = min(wait * 2, 0.5)
-                continue
-            self._root_seen = True
-            return True
+
+        def put() -> None:
+            result = obstore.put(self._client.get(), rel, data, mode="create")
+            self._copies.learn(rel, result["e_tag"])
+
+        created = created_unless_taken(put, self._url_of(rel), CONFLICT_RETRY_SECONDS)
+        self._root_seen |= created
+        return created
 
     def check_conditional_writes(self) -> write_probe.Verdict:
         """The store's verdict on exclusive creates, probed once per store and endpoint.
@@ -303,33 +297,54 @@ class S3FileSystem:
             return self._verdict
 
     def root_gone(self) -> bool:
-        """Whether this process saw the bucket and it is gone now (deleted)."""
-        return self._root_seen and not self._bucket_exists()
+        """Whether this process saw the bucket and the server says it is gone (deleted).
+
+        False while the server does not answer: unreachable is not gone.
+        """
+        if not self._root_seen:
+            return False
+        try:
+            return not self.root_exists()
+        except OSError:
+            return False
+
+    def root_exists(self) -> bool:
+        """Whether the store's bucket exists now (its prefix may hold nothing yet)."""
+        try:
+            with translated(self.url):
+                obstore.list_with_delimiter(self._client.get(), None)
+        except FileNotFoundError:
+            return False
+        return True
 
     # -- reads -----------------------------------------------------------------------
     def read_bytes(self, rel: str) -> bytes:
         """The content of an object."""
         _key(rel, file=True)
         with translated(self._url_of(rel)):
-            return bytes(obstore.get(self._store, rel).bytes())
+            return bytes(obstore.get(self._client.get(), rel).bytes())
 
     def _head(self, rel: str) -> ObjectMeta | None:
         try:
             with translated(self._url_of(rel)):
-                return obstore.head(self._store, rel)
+                meta = obstore.head(self._client.get(), rel)
         except FileNotFoundError:
             return None
+        self._copies.learn(rel, meta["e_tag"])
+        return meta
 
     def _children(self, rel: str) -> tuple[list[ObjectMeta], list[str]]:
         """The objects and the folders' names directly below a folder (none if missing)."""
         try:
             with translated(self._url_of(rel)):
-                found = obstore.list_with_delimiter(self._store, rel or None)
+                found = obstore.list_with_delimiter(self._client.get(), rel or None)
         except FileNotFoundError:  # the bucket is gone
             return [], []
         # SeaweedFS lists a folder emptied by deletes as an entry of itself: not a child.
         objects = [o for o in found["objects"] if o["path"].rstrip("/") != rel]
         folders = [_name(p) for p in found["common_prefixes"] if p.rstrip("/") != rel]
+        for meta in objects:
+            self._copies.learn(meta["path"], meta["e_tag"])
         return objects, folders
 
     def _has_objects_below(self, rel: str) -> bool:
@@ -337,7 +352,7 @@ class S3FileSystem:
         # folder whose objects are all deleted (SeaweedFS keeps its directories).
         try:
             with translated(self._url_of(rel)):
-                return any(obstore.list(self._store, rel or None, chunk_size=1))
+                return any(obstore.list(self._client.get(), rel or None, chunk_size=1))
         except FileNotFoundError:  # the bucket is gone
             return False
 
@@ -359,11 +374,7 @@ class S3FileSystem:
         return Entry(_name(rel), is_dir=True, mtime_ns=time.time_ns(), size=0)
 
     def stat_mtime_ns(self, rel: str) -> int | None:
-        """An object's time; a folder's is the time now, None if neither exists.
-
-        A folder on object storage has no time of its own, and a time that did not move
-        would let a reader skip a changed folder: now says "look again".
-        """
+        """An object's time; a folder's is now ("look again": it has none), None if none."""
         entry = self.stat(rel)
         return None if entry is None else entry.mtime_ns
 
@@ -397,14 +408,30 @@ class S3FileSystem:
         ]
         return files + [Entry(f, is_dir=True, mtime_ns=now, size=0) for f in folders]
 
-    def walk_files(self, rel: str) -> Iterator[str]:
-        """Store-relative paths of all objects below a folder."""
+    def walk_files(self, rel: str, *, starting: str = "") -> Iterator[str]:
+        """Store-relative paths of all objects below a folder (one listing, in pages).
+
+        A reader lists a table so at each refresh; the listing tells each object's ETag
+        (its local copy is then read with no request). Keys come in order: ``starting``
+        starts the listing there and ends it past them (a table's partitions, not the
+        run artifacts beside them: a tenth of the time with a few hundred artifacts).
+        """
         _key(rel)
+        for meta in self._walk(rel, starting):
+            yield meta["path"]
+
+    def _walk(self, rel: str, starting: str = "") -> Iterator[ObjectMeta]:
+        first = f"{rel}/{starting}" if rel else starting
         try:
             with translated(self._url_of(rel)):
-                for chunk in obstore.list(self._store, rel or None, chunk_size=_LIST_CHUNK):
+                for chunk in obstore.list(
+                    self._client.get(), rel or None, offset=first or None, chunk_size=_LIST_CHUNK
+                ):
                     for meta in chunk:
-                        yield meta["path"]
+                        if not meta["path"].startswith(first):
+                            return
+                        self._copies.learn(meta["path"], meta["e_tag"])
+                        yield meta
         except FileNotFoundError:  # the bucket is gone
             return
 
@@ -412,8 +439,9 @@ class S3FileSystem:
     def delete(self, rel: str) -> None:
         """Remove an object; a missing one is fine."""
         _key(rel, file=True)
+        self._copies.learn(rel, None)
         with contextlib.suppress(FileNotFoundError), translated(self._url_of(rel)):
-            obstore.delete(self._store, rel)
+            obstore.delete(self._client.get(), rel)
 
     def delete_tree(self, rel: str) -> None:
         """Remove every object below a folder, in batches."""
@@ -429,7 +457,7 @@ class S3FileSystem:
 
     def _delete_many(self, paths: Sequence[str]) -> None:
         with contextlib.suppress(FileNotFoundError), translated(self._url_of(paths[0])):
-            obstore.delete(self._store, paths)
+            obstore.delete(self._client.get(), paths)
 
     def move_aside(self, rel: str, quarantine_dir: str) -> str | None:
         """Copy a bad object into the quarantine folder (on the server), then remove it."""
@@ -437,7 +465,7 @@ class S3FileSystem:
         dest = f"{_key(quarantine_dir, file=True)}/{time.time_ns()}-{rel.replace('/', '__')}"
         try:
             with translated(self._url_of(rel)):
-                obstore.copy(self._store, rel, dest)
+                obstore.copy(self._client.get(), rel, dest)
         except FileNotFoundError:
             return None
         self.delete(rel)
@@ -446,14 +474,6 @@ class S3FileSystem:
     # -- errors ----------------------------------------------------------------------
     def _url_of(self, rel: str) -> str:
         return f"{self.url}/{rel}" if rel else self.url
-
-    def _bucket_exists(self) -> bool:
-        try:
-            with translated(self.url):
-                obstore.list_with_delimiter(self._store, None)
-        except FileNotFoundError:
-            return False
-        return True
 
 
 def _key(rel: str, *, file: bool = False) -> str:

@@ -3,32 +3,89 @@
 The store treats a missing file (``FileNotFoundError``), no access (``PermissionError``)
 and anything else that failed (``OSError``: the writer keeps its rows in the spill
 folder) as the local backend raises them: with an errno, a message, and the object's
-URL as the file name. obstore's own message is kept, without its Rust debug dump.
+URL as the file name. obstore's own message is kept, without its Rust debug dump. A
+server that cannot be reached (no connection, a timeout, a connection dropped; obstore
+retried it first) is a :class:`StoreUnreachableError`, a ``ConnectionError``: the writer
+then stops trying the rest of a flush, which would only fail the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import os
+import random
 import re
-from typing import TYPE_CHECKING, Final, NoReturn
+import time
+from typing import TYPE_CHECKING, Final, Generic, NoReturn, TypeVar
 
 from obstore.exceptions import (
+    AlreadyExistsError,
     BaseError,
     NotFoundError,
     PermissionDeniedError,
     UnauthenticatedError,
 )
 
+from canvasback.exceptions import MlflowException
+
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 # obstore reports a 409 Conflict of a conditional PUT as AlreadyExistsError, as it does
 # a 412: only the status in its message tells "in flight, retry" from "taken".
 _CONFLICT: Final = re.compile(r"status code: 409|ConditionalRequestConflict")
 # A listing of a missing bucket comes as a generic error carrying S3's 404.
 _MISSING: Final = re.compile(r"status code: 404|<Code>NoSuch(Bucket|Key)</Code>")
-_ERRNO: Final = {FileNotFoundError: errno.ENOENT, PermissionError: errno.EACCES}
+# reqwest's kinds of transport failure, as obstore's debug dump names them.
+_UNREACHABLE: Final = re.compile(
+    r"kind: (Connect|Timeout)\b|error sending request|connection closed before|"
+    r"[Cc]onnection (refused|reset)|[Bb]roken pipe"
+)
+_ERRNO: Final = {
+    FileNotFoundError: errno.ENOENT,
+    PermissionError: errno.EACCES,
+}
+
+
+T = TypeVar("T")
+
+
+class ForkedStoreError(MlflowException, ConnectionError):
+    """A store on object storage used in a process forked after its client started.
+
+    For the writer, the server is out of reach from this process: it keeps the rows.
+    """
+
+
+class ProcessBound(Generic[T]):
+    """A client usable in the process that made it only.
+
+    obstore's runtime does not survive ``fork``: in a forked child every request would
+    wait for ever. The child gets :class:`ForkedStoreError` instead (the writer then
+    keeps its rows in the spill folder, and the error says how to start workers).
+    """
+
+    def __init__(self, client: T, url: str) -> None:
+        self._client = client
+        self._pid = os.getpid()
+        self._url = url
+
+    def get(self) -> T:
+        """The client, in the process that made it."""
+        if os.getpid() != self._pid:
+            msg = (
+                f"Store {self._url!r} is on object storage, whose client cannot be used in "
+                "a process forked from one that used it (it would hang). Start workers "
+                "with multiprocessing's 'spawn' or 'forkserver' method "
+                "(multiprocessing.get_context('spawn')), or open the store in each worker."
+            )
+            raise ForkedStoreError(msg)
+        return self._client
+
+
+class StoreUnreachableError(ConnectionError):
+    """The server did not answer (no connection, a timeout), after obstore's retries."""
 
 
 class ConditionalWriteConflictError(OSError):
@@ -38,6 +95,30 @@ class ConditionalWriteConflictError(OSError):
 def is_conflict(exc: BaseException) -> bool:
     """Whether a failed conditional PUT was a 409 Conflict (retry), not a 412 (taken)."""
     return _CONFLICT.search(str(exc)) is not None
+
+
+def created_unless_taken(put: Callable[[], None], url: str, retry_seconds: float) -> bool:
+    """Run a conditional create: True if it created, False on 412 (the name is taken).
+
+    409 Conflict is retried with jittered, doubling waits, for ``retry_seconds`` in all;
+    past that it raises :class:`ConditionalWriteConflictError` (EBUSY).
+    """
+    deadline = time.monotonic() + retry_seconds
+    wait = 0.005
+    while True:
+        try:
+            with translated(url, keep=(AlreadyExistsError,)):
+                put()
+        except AlreadyExistsError as exc:
+            if not is_conflict(exc):
+                return False  # 412 Precondition Failed: the name is taken
+            if time.monotonic() + wait > deadline:
+                msg = f"conditional write still conflicts (409) after {retry_seconds:.0f} s"
+                raise ConditionalWriteConflictError(errno.EBUSY, msg, url) from exc
+            time.sleep(wait * random.uniform(0.5, 1.5))  # noqa: S311  # jitter, not secrets
+            wait = min(wait * 2, 0.5)
+            continue
+        return True
 
 
 @contextlib.contextmanager
@@ -52,9 +133,13 @@ def translated(url: str, *, keep: tuple[type[BaseError], ...] = ()) -> Iterator[
     except (PermissionDeniedError, UnauthenticatedError) as exc:
         _raise(PermissionError, url, exc)
     except BaseError as exc:  # the network, the server: obstore retried it first
-        _raise(FileNotFoundError if _MISSING.search(str(exc)) else OSError, url, exc)
+        text = str(exc)
+        if _MISSING.search(text):
+            _raise(FileNotFoundError, url, exc)
+        _raise(StoreUnreachableError if _UNREACHABLE.search(text) else OSError, url, exc)
 
 
 def _raise(kind: type[OSError], url: str, exc: Exception) -> NoReturn:
     detail = str(exc).split("\n\nDebug source:", 1)[0]  # obstore appends its Rust debug dump
-    raise kind(_ERRNO.get(kind, errno.EIO), detail, url) from exc
+    code = errno.ECONNREFUSED if kind is StoreUnreachableError else _ERRNO.get(kind, errno.EIO)
+    raise kind(code, detail, url) from exc

@@ -17,6 +17,7 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -26,11 +27,18 @@ from canvasback.exceptions import MlflowException
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from obstore.store import S3Config
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
     from canvasback._config import S3Address
 
 DEFAULT_REGION: Final = "us-east-1"
+
+# A server that does not answer must not hold a flush (or a process's exit) for
+# minutes: obstore's defaults retry 10 times over up to 3 minutes. A few quick retries
+# ride out a blip; the writer's own backoff (write/writer.py) covers an outage.
+CONNECT_TIMEOUT: Final = "5s"
+MAX_RETRIES: Final = 3
+RETRY_TIMEOUT_SECONDS: Final = 15
 
 
 class S3SettingsError(MlflowException, ValueError):
@@ -74,10 +82,29 @@ class S3Settings:
                 config["session_token"] = self.session_token
         return config
 
+    def client_options(self) -> ClientConfig:
+        """HTTP options: plain http for a local server; a short connect timeout."""
+        return {"allow_http": self.allow_http, "connect_timeout": CONNECT_TIMEOUT}
+
+    def retry_config(self) -> RetryConfig:
+        """A few retries of 5xx answers and dropped connections, within seconds."""
+        return {
+            "max_retries": MAX_RETRIES,
+            "retry_timeout": timedelta(seconds=RETRY_TIMEOUT_SECONDS),
+            "backoff": {
+                "init_backoff": timedelta(milliseconds=100),
+                "max_backoff": timedelta(seconds=2),
+                "base": 2,
+            },
+        }
+
     def cache_dir(self, address: S3Address) -> Path:
-        """A store's local cache: ``$XDG_CACHE_HOME/canvasback/s3/<hash of server, address>``."""
-        key = f"{self.endpoint or 'aws'}\0{address.url}"
-        name = hashlib.sha256(key.encode()).hexdigest()[:16]
+        """A store's local cache: ``$XDG_CACHE_HOME/canvasback/s3/<hash of its url>``.
+
+        Named by the store's url alone: its copies are keyed by name and ETag, so the
+        same store reached through another endpoint (a proxy, a gateway) shares them.
+        """
+        name = hashlib.sha256(address.url.encode()).hexdigest()[:16]
         cache = os.environ.get("XDG_CACHE_HOME")
         if not cache:
             try:

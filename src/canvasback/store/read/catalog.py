@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from canvasback.store import declarations
 from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
-from canvasback.store.leases import lease
+from canvasback.store.leases import Lease, lease
 from canvasback.store.read import merge, relations, segments, snapshots, user_sql, wide
 from canvasback.store.read.base import SnapshotBase, snapshot_sources
 from canvasback.store.read.catalog_tables import create_tables, views
@@ -73,6 +74,7 @@ class Catalog:
         self.base = SnapshotBase(fs, self.con, None)
         self.views_version = 0  # moves whenever what the views answer may have changed
         self.view_copies = user_sql.ViewCopies()
+        self._listers: ThreadPoolExecutor | None = None  # an object store's listings
         self._setup(self._newer_snapshot())
 
     def _setup(self, base: snapshots.Snapshot | None) -> None:
@@ -111,8 +113,7 @@ class Catalog:
         """Load every file that appeared since the last refresh."""
         with self.lock:
             self._follow_snapshots()
-            order = declarations.listing_order()
-            listed = {table: self.indexes[table].refresh() for table in order}
+            listed = self._list_tables()
             for table in self.tables:
                 index, changes = self.indexes[table], listed[table]
                 while changes:
@@ -130,6 +131,8 @@ class Catalog:
             if self.wide.added:
                 self.views.create_wide()
                 self.wide.added = False
+            if self.fs.remote:
+                self._hold_copies()
             first, self.first_refresh = self.first_refresh, False
             if (
                 self.use_snapshots
@@ -140,6 +143,34 @@ class Catalog:
                 )
             ):
                 self._snapshot_for_the_next_reader()
+
+    def _list_tables(self) -> dict[str, Changes]:
+        """Every table's changes, listed in order (``declarations.listing_order``).
+
+        On object storage each listing is a round trip: the tables of one step of
+        ``declarations.listing_phases`` are listed at once.
+        """
+        if not self.fs.remote:
+            return {table: self.indexes[table].refresh() for table in declarations.listing_order()}
+        if self._listers is None:
+            self._listers = ThreadPoolExecutor(8, thread_name_prefix="canvasback-list")
+        listed: dict[str, Changes] = {}
+        for phase in declarations.listing_phases():
+            found = self._listers.map(lambda table: self.indexes[table].refresh(), phase)
+            listed.update(zip(phase, found, strict=True))
+        return listed
+
+    def _hold_copies(self) -> None:
+        """Mark the local copies the views read as in use, so no cache sweep removes them.
+
+        A store on object storage is read through copies in a cache shared by the
+        machine's processes, bounded in size (``fs/object_cache.py``); a copy gone anyway
+        (the cache folder emptied) is fetched again, to the same path.
+        """
+        held = list(self.metric_rels)
+        if self.base.snapshot is not None:
+            held += [f"{self.base.snapshot.folder}/{f}" for f in self.base.snapshot.files]
+        self.fs.local_paths(held)
 
     def _tail_is_long(self) -> bool:
         base = self.base.wide
@@ -153,11 +184,16 @@ class Catalog:
             self._setup(newer)
 
     def _newer_snapshot(self) -> snapshots.Snapshot | None:
-        """The newest snapshot if it is newer than this catalog's; notes the generation."""
-        mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
-        if mtime is None or mtime == self._snapshots_mtime:
-            return None
-        self._snapshots_mtime = mtime
+        """The newest snapshot if it is newer than this catalog's; notes the generation.
+
+        A local folder is listed only when its time moved; object storage has no folder
+        times, so its manifests are listed (one request) at every refresh.
+        """
+        if not self.fs.remote:
+            mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
+            if mtime is None or mtime == self._snapshots_mtime:
+                return None
+            self._snapshots_mtime = mtime
         names = snapshots.manifest_names(self.fs)
         if names:
             self._generation = max(self._generation, snapshots.generation_of(names[0]))
@@ -170,18 +206,19 @@ class Catalog:
         # This reader paid for a long tail; the next one starts from what it resolved.
 
         with lease(self.fs, "snapshot") as held:
-            if held:
+            if held is not None:
                 try:
-                    self.write_snapshot(f"r{os.getpid()}")
+                    self.write_snapshot(f"r{os.getpid()}", held)
                 except OSError as exc:  # a read-only store, a full disk: reading goes on
                     log.warning("canvasback: no snapshot written (%s)", exc)
                     self._snapshot_refused = True  # said once; this reader stops trying
 
-    def write_snapshot(self, writer_id: str) -> str | None:
+    def write_snapshot(self, writer_id: str, held: Lease | None = None) -> str | None:
         """Write the state this catalog holds as the next snapshot; returns its name.
 
         None if another catalog wrote that generation first: this one then moves onto
-        it at the next refresh, as onto any newer snapshot.
+        it at the next refresh, as onto any newer snapshot. Under a lease (``held``),
+        also None if the lease was taken over before the snapshot was published.
         """
         with self.lock:
             name = write_snapshot_files(
@@ -193,6 +230,7 @@ class Catalog:
                 wide_columns=self.wide.described(),
                 sources=snapshot_sources(),
                 runs_without_row=self.shadow.runs_without_row(),
+                commit=None if held is None else held.commit,
             )
             self._setup_after_writing(name)
             return name
@@ -208,7 +246,8 @@ class Catalog:
         if written is not None and written.name == name:
             self._generation = max(self._generation, written.generation)
             self._setup(written)
-            self._snapshots_mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
+            if not self.fs.remote:
+                self._snapshots_mtime = self.fs.stat_mtime_ns(snapshots.SNAPSHOTS_DIR)
         self.refresh()
 
     def _apply(self, table: str, changes: Changes) -> None:
@@ -257,7 +296,7 @@ class Catalog:
         return True
 
     def _load(self, table: str, rels: list[str]) -> None:
-        paths = [self.fs.local_path(r) for r in rels]
+        paths = self.fs.local_paths(rels)
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
@@ -405,3 +444,5 @@ class Catalog:
         """Close the DuckDB connection."""
         with self.lock:
             self.con.close()
+            if self._listers is not None:
+                self._listers.shutdown()

@@ -36,7 +36,7 @@ class MetricFiles:
         """Local paths of the files (of the ``live`` ones) that may hold rows of one run."""
         self._record_ranges([r for r in live if r not in self._ranges])
         files = sorted(self._ranges.items())
-        return [self.fs.local_path(rel) for rel, (lo, hi) in files if lo <= run_id <= hi]
+        return self.fs.local_paths([rel for rel, (lo, hi) in files if lo <= run_id <= hi])
 
     def source_for_run(self, run_id: str, live: Collection[str]) -> str | None:
         """A read_parquet() source over the files that may hold a run's metric rows."""
@@ -49,7 +49,7 @@ class MetricFiles:
         # Footer statistics only: lets a one-run history open just the files that hold it.
         if not rels:
             return
-        paths = [self.fs.local_path(r) for r in rels]
+        paths = self.fs.local_paths(rels)
         ranges = self.con.execute(
             "SELECT file_name, min(stats_min_value), max(stats_max_value) "
             "FROM parquet_metadata(?) WHERE path_in_schema = 'run_id' GROUP BY file_name",
@@ -73,7 +73,7 @@ class MetricFiles:
         if live:
             body = (
                 "SELECT exp AS experiment_id, run_id, key, step, timestamp, value "
-                f"FROM read_parquet({sql_list([self.fs.local_path(r) for r in live])}, "
+                f"FROM read_parquet({sql_list(self.fs.local_paths(live))}, "
                 f"{PARQUET_ARGS})"
             )
         try:

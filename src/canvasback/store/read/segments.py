@@ -10,6 +10,11 @@ granularity (one second on some), nor on the reader's clock: a scan that saw mti
 is trusted only if, before the scan, some folder of the table already showed an mtime
 later than M. The file system's clock had then passed M, so any later change of the
 folder gives it a different mtime. The newest folder is simply listed again.
+
+On object storage folders have no times: each refresh lists the table's objects in one
+listing (pages of 1,000), which names every partition and file at once; files not
+seen before are new, as above. The listing also tells each object's ETag, so its local
+copy is read with no further request (``fs/s3_local.py``).
 """
 
 from __future__ import annotations
@@ -113,6 +118,8 @@ class TableIndex:
 
     def refresh(self) -> Changes:
         """List what changed since the last refresh."""
+        if self.fs.remote:
+            return self._refresh_listed()
         table_mtime = self.fs.stat_mtime_ns(self.table)
         if table_mtime is None:
             return Changes()
@@ -145,20 +152,46 @@ class TableIndex:
             self._recompute_live(changes)
         return changes
 
-    def _scan_partition(self, partition: str, changes: Changes) -> bool:
-        """Update the files present in one partition; True if any came or went."""
+    def _refresh_listed(self) -> Changes:
+        """:meth:`refresh` from one listing of every object of the table (no folder times)."""
+        listed: dict[str, set[str]] = {}
+        for rel in self.fs.walk_files(self.table, starting=f"{layout.PARTITION_KEY}="):
+            parts = rel.split("/")
+            if len(parts) == 3 and "=" in parts[1]:  # noqa: PLR2004  # table/partition/file
+                listed.setdefault(parts[1], set()).add(parts[2])
+        gone = set(self._present) - set(listed)
+        for partition in gone:
+            self._present.pop(partition)
+        changes = Changes()
+        dirty = bool(gone)
+        for partition, names in listed.items():
+            self._present.setdefault(partition, set())
+            dirty |= self._scan_partition(partition, changes, names)
+        if dirty or self.stale:
+            self.stale = False
+            self._recompute_live(changes)
+        return changes
+
+    def _scan_partition(
+        self, partition: str, changes: Changes, listed: set[str] | None = None
+    ) -> bool:
+        """Update the files present in one partition; True if any came or went.
+
+        ``listed``: its objects' names, from a listing of the whole table (objects are
+        regular files); else the folder is listed here.
+        """
         rel = f"{self.table}/{partition}"
         before = set(self._present[partition])
         # Names only (a folder of many segments is listed at C speed); each name not seen
         # before is checked once. Regular files only: opening a FIFO or a device named
         # like a segment would block.
-        names = set(self.fs.names(rel))
+        names = set(self.fs.names(rel)) if listed is None else listed
         fresh = {
             n
             for n in names - before
             if layout.is_data_file(n)
             and f"{rel}/{n}" not in self.ignored
-            and self.fs.is_regular_file(f"{rel}/{n}")
+            and (listed is not None or self.fs.is_regular_file(f"{rel}/{n}"))
         }
         data = (names & before) | fresh
         for name in data - before:

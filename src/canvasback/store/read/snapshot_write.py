@@ -23,6 +23,8 @@ from canvasback.store.read.snapshots import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import duckdb
     import pyarrow as pa
 
@@ -42,13 +44,15 @@ def write(
     wide_columns: list[tuple[str, str, str]],
     sources: dict[str, str],
     runs_without_row: list[str],
+    commit: Callable[[], bool] | None = None,
 ) -> str | None:
     """Write a snapshot of the catalog state ``sources`` select as ``generation``.
 
     ``sources`` maps each file stem to the SELECT that yields its rows (``wide`` too),
     all read under the catalog's lock, so that they and ``covered`` describe one state.
     Returns its name, or None if another catalog wrote that generation first (then
-    nothing of this one is left behind). The manifest is created last.
+    nothing of this one is left behind). The manifest is created last; ``commit`` (a
+    lease's, ``leases.py``) is asked just before it, and a False leaves nothing either.
     """
     name = name_of(generation)
     # Its own folder: two catalogs may be writing one generation.
@@ -66,7 +70,7 @@ def write(
             "files": files,
             "runs_without_row": sorted(runs_without_row),
         }
-        won = fs.create_exclusive(
+        won = (commit is None or commit()) and fs.create_exclusive(
             f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}", json.dumps(manifest).encode()
         )
     except BaseException:

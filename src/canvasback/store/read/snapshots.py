@@ -230,9 +230,17 @@ def _checked(fs: FileSystem, name: str) -> Snapshot:
     from pyarrow import ipc  # noqa: PLC0415
 
     snapshot = _parsed(name, json.loads(fs.read_bytes(f"{SNAPSHOTS_DIR}/{name}{MANIFEST_SUFFIX}")))
-    for file, want in snapshot.files.items():
-        path = fs.local_path(f"{snapshot.folder}/{file}")
-        size = file_size(fs, f"{snapshot.folder}/{file}")
+    # One listing for every file's size (and, on object storage, its ETag: then its
+    # local copy is read with no request); the copies missing are fetched at once.
+    sizes = {e.name: e.size for e in fs.list(snapshot.folder) if not e.is_dir}
+    for file in snapshot.files:
+        if file not in sizes:
+            raise FileNotFoundError(
+                errno.ENOENT, "no such snapshot file", f"{snapshot.folder}/{file}"
+            )
+    paths = fs.local_paths([f"{snapshot.folder}/{file}" for file in snapshot.files])
+    for (file, want), path in zip(snapshot.files.items(), paths, strict=True):
+        size = sizes[file]
         if size != want["bytes"]:
             msg = f"{file} has {size} bytes, its manifest says {want['bytes']}"
             raise ValueError(msg)

@@ -315,7 +315,7 @@ def metric_files(fs: FileSystem, rels: list[str]) -> ds.Dataset:
         ds.field("experiment_id") == rel.split("/")[1].removeprefix(prefix) for rel in rels
     ]
     return ds.FileSystemDataset.from_paths(
-        [fs.local_path(rel) for rel in rels],
+        fs.local_paths(rels),
         schema=schema,
         format=ds.ParquetFileFormat(),
         filesystem=pafs.LocalFileSystem(),

@@ -1,10 +1,11 @@
 """Rows the store could not take, kept on local disk until it can.
 
-When a flush cannot reach the store (it is read-only or full) at the moment a process
-ends, at any flush once the store folder is gone, or when rows hold a value no Parquet
-column can store, the rows go to a spill folder of the user's cache
-(``$XDG_CACHE_HOME/canvasback/spill/<store hash>/``, else the temporary folder), never
-silently nowhere. Three kinds of file:
+When a flush cannot reach the store (it is read-only or full, or its server does not
+answer) at the moment a process ends, at any flush once the store is gone, or when rows
+hold a value no Parquet column can store, the rows go to a spill folder of the user's
+cache (``$XDG_CACHE_HOME/canvasback/spill/<hash of the store's url>/``, else the
+temporary folder), never silently nowhere: on this machine, for a store on object
+storage too. Three kinds of file:
 
 ``<table>/exp=<experiment>/seg-....parquet``
     a finished segment. Replaying copies it to the same path in the store, so a replay
@@ -19,10 +20,10 @@ silently nowhere. Three kinds of file:
     with a warning naming it, and never replayed (nor copied into the store) again.
 
 The next process that opens the store replays its spill folder; so does
-``canvasback recover [STORE]``. Rows kept because the store folder was gone while a
-process wrote (deleted, moved or unmounted) are marked so (a ``STORE_GONE`` file): the
-folder found there later may be another store, so only ``canvasback recover`` writes
-them, and only once the folder exists again.
+``canvasback recover [STORE]``. Rows kept because the store was gone while a process
+wrote (its folder deleted, moved or unmounted; its bucket deleted) are marked so (a
+``STORE_GONE`` file): the folder or bucket found there later may be another store, so
+only ``canvasback recover`` writes them, and only once it exists again.
 """
 
 from __future__ import annotations
@@ -84,13 +85,13 @@ class ReplayReport:
         return sum(self.remaining.values())
 
 
-def _store_hash(root: Path) -> str:
-    return hashlib.sha256(str(root).encode(errors="surrogateescape")).hexdigest()[:16]
+def _store_hash(store: str | os.PathLike[str]) -> str:
+    return hashlib.sha256(os.fspath(store).encode(errors="surrogateescape")).hexdigest()[:16]
 
 
-def spill_dirs(root: Path) -> list[Path]:
-    """Candidate spill folders of a store, in order of preference."""
-    name = _store_hash(root)
+def spill_dirs(store: str | os.PathLike[str]) -> list[Path]:
+    """Candidate spill folders of a store (its url: a folder's path), in order of preference."""
+    name = _store_hash(store)
     uid = os.getuid() if hasattr(os, "getuid") else 0
     folders = [Path(tempfile.gettempdir()) / f"canvasback-spill-{uid}" / name]
     cache = os.environ.get("XDG_CACHE_HOME")
@@ -102,15 +103,15 @@ def spill_dirs(root: Path) -> list[Path]:
     return [Path(cache) / "canvasback" / "spill" / name, *folders]
 
 
-def _open_spill(root: Path) -> LocalFileSystem:
+def _open_spill(store: str | os.PathLike[str]) -> LocalFileSystem:
     """The first spill folder that can be created, marked with the store it belongs to."""
     error: OSError | None = None
-    for folder in spill_dirs(root):
+    for folder in spill_dirs(store):
         try:
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
             spill = LocalFileSystem(folder)
             if not (folder / STORE_FILE).exists():
-                spill.write_bytes(STORE_FILE, os.fsencode(str(root)))
+                spill.write_bytes(STORE_FILE, os.fsencode(os.fspath(store)))
         except OSError as exc:
             error = exc
             continue
@@ -120,56 +121,60 @@ def _open_spill(root: Path) -> LocalFileSystem:
 
 
 def keep_segments(
-    root: Path, segments: list[tuple[str, pa.Table]], *, store_gone: bool = False
+    store: str | os.PathLike[str],
+    segments: list[tuple[str, pa.Table]],
+    *,
+    store_gone: bool = False,
 ) -> Path:
     """Write finished segments (store-relative path, rows) to the spill folder.
 
-    ``store_gone``: the store folder was gone, so only ``canvasback recover`` writes them.
+    ``store_gone``: the store was gone, so only ``canvasback recover`` writes them.
     """
-    spill = _open_spill(root)
+    spill = _open_spill(store)
     if store_gone and not spill.exists(GONE_FILE):
-        spill.write_bytes(GONE_FILE, b"the store folder was gone when these rows were flushed\n")
+        spill.write_bytes(GONE_FILE, b"the store was gone when these rows were flushed\n")
     for rel, table in segments:
         spill.write_parquet(rel, table)
     return spill.root
 
 
-def keep_rejected(root: Path, rel: str, rows: list[tuple[Any, ...]]) -> Path:
+def keep_rejected(store: str | os.PathLike[str], rel: str, rows: list[tuple[Any, ...]]) -> Path:
     """Write rows Parquet cannot hold as JSON lines; returns the spill file's path."""
-    spill = _open_spill(root)
+    spill = _open_spill(store)
     out = f"{REJECTED_DIR}/{rel.removesuffix(layout.PARQUET_SUFFIX)}{JSONL_SUFFIX}"
     lines = (json.dumps(list(row), default=repr) + "\n" for row in rows)
     spill.write_bytes(out, "".join(lines).encode("ascii"))
     return spill.root / out
 
 
-def pending(root: Path) -> bool:
+def pending(store: str | os.PathLike[str]) -> bool:
     """Whether a store has spill files to replay (one stat per candidate folder)."""
-    return any((folder / STORE_FILE).exists() for folder in spill_dirs(root))
+    return any((folder / STORE_FILE).exists() for folder in spill_dirs(store))
 
 
 def replay(fs: FileSystem, rows_to_table: Converter, *, after_gone: bool = True) -> ReplayReport:
     """Write every spill file of a store back into it; remove each file once written.
 
     ``rows_to_table`` is the writer's row conversion (passed in: the writer imports this).
-    Rows kept while the store folder was gone are written only into an existing folder,
-    and only with ``after_gone`` (``canvasback recover``; a process opening the store
-    leaves them, held).
+    Rows kept while the store was gone are written only into an existing folder (an
+    existing bucket), and only with ``after_gone`` (``canvasback recover``; a process
+    opening the store leaves them, held).
     """
     report = ReplayReport()
-    for folder in spill_dirs(fs.root):
+    for folder in spill_dirs(fs.url):
         if not (folder / STORE_FILE).exists():
             continue
         spill = LocalFileSystem(folder)
         files = sorted(r for r in spill.walk_files("") if not r.startswith(f"{CORRUPT_DIR}/"))
-        if spill.exists(GONE_FILE) and not (after_gone and fs.root.is_dir()):
+        if spill.exists(GONE_FILE) and not (after_gone and fs.root_exists()):
             kept = {str(folder / rel): _count_rows(folder / rel) for rel in files}
             kept = {path: rows for path, rows in kept.items() if rows}
             if after_gone:  # never into a new store folder: it must be back first
                 report.remaining.update(kept)
+                where = "bucket" if fs.remote else "folder"
                 report.errors.append(
-                    f"{folder}: kept while the store folder {fs.root} was gone; it does not "
-                    "exist now (bring it back, or make the folder to start a store with them)"
+                    f"{folder}: kept while the store {fs.url} was gone; its {where} does not "
+                    f"exist now (bring it back, or make the {where} to start a store with them)"
                 )
             else:
                 report.held.update(kept)
@@ -261,16 +266,17 @@ def replay_on_open(fs: FileSystem, rows_to_table: Converter) -> None:
             stacklevel=3,
         )
     if report.held:
+        where = "bucket" if fs.remote else "folder"
         now = (
-            "The folder there now may be another store"
-            if fs.root.is_dir()
+            f"The {where} there now may be another store"
+            if fs.root_exists()
             else "A write makes a new store there now"
         )
         warnings.warn(
             f"canvasback: {sum(report.held.values())} row(s) were kept while the store "
-            f"folder {str(fs.root)!r} was gone ({', '.join(report.held)}). {now}, so they "
+            f"{where} {fs.url!r} was gone ({', '.join(report.held)}). {now}, so they "
             "are not written on their own; once the store they belong to is back: "
-            f"canvasback recover {str(fs.root)!r}",
+            f"canvasback recover {fs.url!r}",
             SpilledRowsWarning,
             stacklevel=3,
         )
@@ -281,7 +287,7 @@ def replay_on_open(fs: FileSystem, rows_to_table: Converter) -> None:
         )
     if report.remaining:
         warnings.warn(
-            f"canvasback: {report.remaining_rows} row(s) for the store {str(fs.root)!r} are "
+            f"canvasback: {report.remaining_rows} row(s) for the store {fs.url!r} are "
             f"still kept in spill files ({', '.join(report.remaining)}): "
             + "; ".join(report.errors),
             SpilledRowsWarning,

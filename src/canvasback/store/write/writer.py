@@ -6,6 +6,11 @@ the buffers out as one Parquet segment per table and partition touched, on size,
 timer, when asked (end of a run), before any read in this process and at interpreter
 exit. Nothing is locked in the store: segment names are unique per writer, so the
 writers of many processes never wait for one another.
+
+Logging never waits for the store (a disk, a server): only the thread and an explicit
+flush write. A segment the store does not take (a full disk, a server that does not
+answer) waits in memory under its name, tried again with a doubling pause; what is left
+at exit goes to the spill folder (``spill.py``), and the warning says where.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_FLUSH_INTERVAL: Final = 1.0
 DEFAULT_MAX_ROWS: Final = 250_000
+MAX_RETRY_PAUSE: Final = 30.0
+"""The longest pause, in seconds, between the background thread's tries of a store that
+refuses its writes (the pause doubles from the flush interval)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +94,7 @@ class Writer:
         self.max_rows = max_rows
         self.heartbeat_interval = liveness.heartbeat_interval()
         self._reset_state()
-        if spill.pending(self.fs.root):
+        if spill.pending(self.fs.url):
             spill.replay_on_open(self.fs, rows_to_table)
         lifecycle.register(self)
 
@@ -107,11 +115,13 @@ class Writer:
         self._alive = 0  # runs of this process going on: while > 0, heartbeats go out
         self._last_heartbeat = 0.0
         self._retry: list[Segment] = []  # segments the store refused, retried by name
+        self._failures = 0  # background flushes failed in a row: the pause doubles
+        self._retry_at = 0.0  # monotonic time before which the thread does not try again
         self._notices: list[str] = []  # rows set aside, to warn about when a flush ends
         self.last_error: BaseException | None = None
         self.rejected_rows = 0  # rows set aside because Parquet cannot hold a value
         self.spilled_rows = 0  # rows kept in the spill folder (the process exits 75)
-        self.gone_rows = 0  # of those, rows flushed while the store folder was gone
+        self.gone_rows = 0  # of those, rows flushed while the store was gone
         self.gone_folder: Path | None = None  # where those are
         self.lost_rows = 0  # rows neither written nor kept
 
@@ -220,19 +230,12 @@ class Writer:
             # after the buffers were taken sets the event again.
             self._wake.clear()
         batches, self._retry = self._retry, []
-        failed: list[Segment] = []
-        error: BaseException | None = None
         with gc_paused():
             for key in {**buffers, **columns}:
                 segment = self._prepare(*key, buffers.get(key, []), columns.get(key, []))
                 if segment is not None:
                     batches.append(segment)
-            for segment in batches:
-                try:
-                    self.fs.write_parquet(segment.rel, segment.data)
-                except Exception as exc:  # noqa: BLE001  # keep the rows, report after
-                    failed.append(segment)
-                    error = exc
+            failed, error = self._write(batches)
         if failed and self.fs.root_gone():
             failed = self._keep_while_gone(failed)
         notices, self._notices = self._notices, []
@@ -243,16 +246,44 @@ class Writer:
             warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=3)
         if failed and error is not None:
             raise error
+        if self._failures:  # any flush that writes ends an outage's pauses
+            log.warning("canvasback: the store %s takes writes again", self.fs.url)
+            self._failures, self._retry_at = 0, 0.0
         return len(batches)
 
+    def _write(self, batches: list[Segment]) -> tuple[list[Segment], BaseException | None]:
+        """Write segments; returns those that failed, and the last error.
+
+        Once the server does not answer (a ``ConnectionError``), the rest are not tried:
+        they would fail the same way, each after the client's retries.
+        """
+        failed: list[Segment] = []
+        error: BaseException | None = None
+        for segment in batches:
+            if isinstance(error, ConnectionError):
+                failed.append(segment)
+                continue
+            try:
+                self.fs.write_parquet(segment.rel, segment.data)
+            except Exception as exc:  # noqa: BLE001  # keep the rows, report after
+                failed.append(segment)
+                error = exc
+        return failed, error
+
+    def _gone(self) -> str:
+        """The store is gone, as a user would say it."""
+        if self.fs.remote:
+            return f"the store {self.fs.url!r} is gone (its bucket was deleted)"
+        return f"the store folder {self.fs.url!r} is gone (deleted, moved or unmounted)"
+
     def _keep_while_gone(self, failed: list[Segment]) -> list[Segment]:
-        """The store folder is gone: keep its rows in the spill folder, never in a new one.
+        """The store is gone: keep its rows in the spill folder, never in a new store.
 
         Returns the segments still unkept (retried, or spilled at exit), if keeping failed.
         """
         try:
             folder = spill.keep_segments(
-                self.fs.root, [(s.rel, s.data) for s in failed], store_gone=True
+                self.fs.url, [(s.rel, s.data) for s in failed], store_gone=True
             )
         except Exception:
             log.exception("canvasback: keeping rows for the vanished store %s failed", self.fs)
@@ -263,10 +294,9 @@ class Writer:
         self.spilled_rows += rows
         if first:
             self._notices.append(
-                f"canvasback: the store folder {str(self.fs.root)!r} is gone (deleted, moved "
-                f"or unmounted) and is not made again. {rows} row(s) of this flush, and of "
-                f"every later one while it is gone, are kept in {str(folder)!r}. Once the "
-                f"store is back: canvasback recover {str(self.fs.root)!r}"
+                f"canvasback: {self._gone()} and is not made again. {rows} row(s) of this "
+                f"flush, and of every later one while it is gone, are kept in "
+                f"{str(folder)!r}. Once the store is back: canvasback recover {self.fs.url!r}"
             )
         return []
 
@@ -301,7 +331,7 @@ class Writer:
         rel = f"{layout.partition_dir(table, experiment_id)}/{name}"
         where: str
         try:
-            where = str(spill.keep_rejected(self.fs.root, rel, rows))
+            where = str(spill.keep_rejected(self.fs.url, rel, rows))
         except Exception as spill_exc:  # noqa: BLE001  # say what is lost, loudly
             where = f"nowhere: keeping them failed too ({spill_exc}); they are lost"
             self.lost_rows += len(rows)
@@ -339,12 +369,12 @@ class Writer:
             return None
         tables = ", ".join(sorted({s.rel.split("/", 1)[0] for s in segments}))
         try:
-            folder = spill.keep_segments(self.fs.root, [(s.rel, s.data) for s in segments])
+            folder = spill.keep_segments(self.fs.url, [(s.rel, s.data) for s in segments])
         except Exception as spill_exc:  # noqa: BLE001
             self.lost_rows += rows
             msg = (
                 f"canvasback: {rows} row(s) of table(s) {tables} could not be written to "
-                f"the store {str(self.fs.root)!r} ({type(exc).__name__}: {exc}), nor kept "
+                f"the store {self.fs.url!r} ({type(exc).__name__}: {exc}), nor kept "
                 f"in a spill folder ({spill_exc}): they are lost."
             )
             warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
@@ -352,9 +382,9 @@ class Writer:
         self.spilled_rows += rows
         msg = (
             f"canvasback: {rows} row(s) of table(s) {tables} could not be written to the "
-            f"store {str(self.fs.root)!r} ({type(exc).__name__}: {exc}). They are kept in "
+            f"store {self.fs.url!r} ({type(exc).__name__}: {exc}). They are kept in "
             f"{str(folder)!r} and will be written by the next process that opens this "
-            f"store, or by: canvasback recover {str(self.fs.root)!r}"
+            f"store, or by: canvasback recover {self.fs.url!r}"
         )
         warnings.warn(msg, spill.SpilledRowsWarning, stacklevel=2)
         return folder
@@ -423,11 +453,26 @@ class Writer:
             self._wake.clear()
             woke_after = self._flushes
             self._heartbeat_due()
-            if self._pending or self._retry:
-                try:
-                    self._flush_unless_done(woke_after)
-                except Exception:  # rows are requeued; try again next tick
-                    log.exception("canvasback: flushing to %s failed; will retry", self.fs)
+            if (self._pending or self._retry) and time.monotonic() >= self._retry_at:
+                self._background_flush(woke_after)
+
+    def _background_flush(self, woke_after: int) -> None:
+        """One tick's flush; after a failure, the next try waits, twice as long each time."""
+        try:
+            self._flush_unless_done(woke_after)
+        except Exception as exc:  # noqa: BLE001  # rows wait in memory; said once per outage
+            self._failures += 1
+            pause = min(self.flush_interval * 2**self._failures, MAX_RETRY_PAUSE)
+            self._retry_at = time.monotonic() + pause
+            if self._failures == 1:
+                log.warning(
+                    "canvasback: writing to the store %s failed (%s); its rows wait in "
+                    "memory and are tried again, every %.0f s at most (or kept in the "
+                    "spill folder if the process ends first)",
+                    self.fs.url,
+                    exc,
+                    MAX_RETRY_PAUSE,
+                )
 
     def _flush_unless_done(self, woke_after: int) -> None:
         """Flush for the tick that woke the thread, unless a flush since has done it.
@@ -447,10 +492,9 @@ class Writer:
         self._wake.set()  # after the flush, which clears it: the thread sees it is closed
         if self.gone_rows:
             warnings.warn(
-                f"canvasback: {self.gone_rows} row(s) of this process were not written: the "
-                f"store folder {str(self.fs.root)!r} was gone. They are kept in "
-                f"{str(self.gone_folder)!r}. Once the store is back: "
-                f"canvasback recover {str(self.fs.root)!r}",
+                f"canvasback: {self.gone_rows} row(s) of this process were not written: "
+                f"{self._gone()}. They are kept in {str(self.gone_folder)!r}. Once the store "
+                f"is back: canvasback recover {self.fs.url!r}",
                 spill.SpilledRowsWarning,
                 stacklevel=2,
             )
