@@ -80,3 +80,33 @@ def test_the_run_table_shows_both_cases(two_cases):
     table.filter = "tags.owner = 'bob'"
     assert table.total == 1
     table.close()
+
+
+def _names(filter_string: str) -> list[str]:
+    frame = cb.search_runs(filter_string=filter_string, search_all_experiments=True)
+    return sorted(frame["run_id"])
+
+
+def test_a_renamed_run_is_found_by_its_new_name_only(store):
+    with cb.start_run(run_name="before") as run:
+        pass
+    cb.MlflowClient().update_run(run.info.run_id, name="after")
+    cb.flush()
+    assert _names("attributes.run_name = 'after'") == [run.info.run_id]
+    assert _names("attributes.run_name = 'before'") == []
+    # A new reader, and one that starts from a snapshot holding the run, agree.
+    assert Store(store).read().rows("SELECT run_name FROM runs") == [("after",)]
+    cb.compact(grace_seconds=0)
+    assert Store(store).read().rows("SELECT run_name FROM runs") == [("after",)]
+    cb.MlflowClient().update_run(run.info.run_id, name="again")
+    cb.flush()
+    assert Store(store).read().rows("SELECT run_name FROM runs") == [("again",)]
+
+
+@pytest.mark.usefixtures("store")
+def test_a_run_whose_name_tag_is_deleted_keeps_the_name_it_started_with():
+    with cb.start_run(run_name="first") as run:
+        cb.set_tag("mlflow.runName", "second")
+    assert _names("attributes.run_name = 'second'") == [run.info.run_id]
+    cb.MlflowClient().delete_tag(run.info.run_id, "mlflow.runName")
+    assert _names("attributes.run_name = 'first'") == [run.info.run_id]

@@ -48,7 +48,7 @@ TABLE_ATTRIBUTES: Final = tuple(
 """Attributes offered as columns: lifecycle_stage is always "active" in the table, and
 artifact_uri is a long path nobody sorts by (both still filter)."""
 
-RUN_NAME_TAG: Final = "mlflow.runName"
+RUN_NAME_TAG: Final = schema.RUN_NAME_TAG
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,9 @@ EVENT_LIFECYCLE: Final = "lifecycle"  # "active" or "deleted"
 EVENT_EXPERIMENT_LIFECYCLE: Final = "experiment_lifecycle"
 EVENT_EXPERIMENT_TAG: Final = "experiment_tag"
 EVENT_EXPERIMENT_NAME: Final = "experiment_name"  # a rename; the row keeps the first name
+# The tag that renames a run (MLflow's): the latest one is the run's name, the runs row
+# keeps the name it started with.
+RUN_NAME_TAG: Final = "mlflow.runName"
 # A writer's sign of life while its process has runs going: entity_id is the writer's
 # id, value its clock in ms. Kept in a partition of its own, not an experiment's.
 EVENT_HEARTBEAT: Final = "heartbeat"

@@ -26,13 +26,15 @@ ATTRIBUTES: Final = schema.RUN_ATTRIBUTES
 BUILT_FROM: Final = frozenset({schema.RUNS.name, schema.PARAMS.name})
 """The keyed tables the wide rows are built from: merging them marks their runs."""
 
-# Run attributes with their mutable facts resolved last-writer-wins.
+# Run attributes with their mutable facts resolved last-writer-wins; a run's name is its
+# latest ``mlflow.runName`` tag (a rename), else the name it started with.
 # ``last_seen`` is the last sign of life of the writer that set the status: the status
 # event itself or that writer's latest heartbeat; ``heartbeat_ms`` is the interval that
 # writer recorded between its heartbeats (NULL if none: the default applies; see
 # ``liveness.py``). Intervals past a billion seconds are taken as none.
 RESOLVED_RUNS: Final = f"""
-    SELECT r.run_id, r.experiment_id, r.run_name, s.value AS status, r.start_time,
+    SELECT r.run_id, r.experiment_id, coalesce(n.value, r.run_name) AS run_name,
+           s.value AS status, r.start_time,
            TRY_CAST(t.value AS BIGINT) AS end_time,
            coalesce(l.value, 'active') AS lifecycle_stage,
            r.parent_run_id, r.user_id, r.artifact_uri,
@@ -50,6 +52,8 @@ RESOLVED_RUNS: Final = f"""
          AND t.kind = '{schema.EVENT_END_TIME}' AND t.key = ''
     LEFT JOIN {FACTS} l ON l.entity_id = r.run_id
          AND l.kind = '{schema.EVENT_LIFECYCLE}' AND l.key = ''
+    LEFT JOIN {FACTS} n ON n.entity_id = r.run_id
+         AND n.kind = '{schema.EVENT_TAG}' AND n.key = '{schema.RUN_NAME_TAG}'
 """
 
 # entity prefix -> (source of run_id/key/value rows, column type)
