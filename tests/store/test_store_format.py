@@ -35,7 +35,7 @@ def _section(text: str, heading: str) -> str:
     """The text under a heading, up to the next heading of the same level or above."""
     level = heading.split(" ", 1)[0]
     start = text.index(f"\n{heading}\n") + len(heading) + 2
-    ends = [m.start() for m in re.finditer(r"^#{1,%d} " % len(level), text[start:], re.M)]
+    ends = [m.start() for m in re.finditer(rf"^#{{1,{len(level)}}} ", text[start:], re.MULTILINE)]
     return text[start : start + ends[0]] if ends else text[start:]
 
 
@@ -59,7 +59,7 @@ def documented_tables() -> dict[str, dict]:
     """Each table of the document's "Tables": columns with types, and its bullets."""
     tables = {}
     part = _section(DOC.read_text(), "## Tables")
-    for match in re.finditer(r"^### `(?P<name>[a-z_]+)`$", part, re.M):
+    for match in re.finditer(r"^### `(?P<name>[a-z_]+)`$", part, re.MULTILINE):
         body = _section(part, match.group(0))
         bullets = {}
         for line in body.splitlines():
@@ -123,7 +123,7 @@ def test_the_document_names_every_claim_namespace():
     assert documented == code
 
 
-def _write_every_table(store: Path) -> None:
+def _write_every_table() -> None:
     with cb.start_run(run_name="one") as run:
         cb.log_param("lr", "0.1")
         cb.log_metric("loss", 0.5, step=1)
@@ -151,7 +151,7 @@ def _plain(kind: pa.DataType) -> str:
 
 
 def test_files_of_a_store_have_the_documented_columns_and_keys(store):
-    _write_every_table(store)
+    _write_every_table()
     client = cb.client()
     report = client.compact()
     text = DOC.read_text()
@@ -175,7 +175,9 @@ def test_files_of_a_store_have_the_documented_columns_and_keys(store):
     manifest = json.loads((Path(store) / "_snapshots" / f"{report.snapshot}.json").read_text())
     assert sorted(manifest) == sorted(manifest_keys)
     folder = Path(store) / "_snapshots" / manifest["folder"]
-    files = {_ticked(f)[0]: _ticked(c) for f, _rows_held, c in _rows(part, "| file | rows | columns |")}
+    files = {
+        _ticked(f)[0]: _ticked(c) for f, _rows_held, c in _rows(part, "| file | rows | columns |")
+    }
     assert set(files) == snapshots.expected_files() == set(manifest["files"])
     for name, tokens in files.items():
         if name.endswith(".parquet"):
@@ -185,5 +187,8 @@ def test_files_of_a_store_have_the_documented_columns_and_keys(store):
     wide = ipc.open_file(pa.memory_map(str(folder / snapshots.WIDE_FILE))).schema
     documented = _rows(part, "| column | type | meaning |")
     fixed = [(_ticked(c)[0], _ticked(t)[0]) for c, t, _ in documented if c != "`k0`, `k1`, ..."]
-    keys = [(column, "double" if kind == "DOUBLE" else "string") for _, column, kind in manifest["wide_columns"]]
+    keys = [
+        (column, "double" if kind == "DOUBLE" else "string")
+        for _, column, kind in manifest["wide_columns"]
+    ]
     assert [(f.name, _plain(f.type)) for f in wide] == fixed[:-1] + keys + fixed[-1:]

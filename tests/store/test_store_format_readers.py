@@ -123,14 +123,34 @@ def written(request, tmp_path_factory):
 
 def _write(root: Path, *, purge: bool) -> dict[str, str]:
     client = cb.Client(root)
-    alpha = client.create_experiment("alpha")
-    beta = client.create_experiment("beta")
-    gamma = client.create_experiment("gamma")
-    client.set_experiment_tag(alpha, "owner", "ana")
+    experiments = {name: client.create_experiment(name) for name in ("alpha", "beta", "gamma")}
+    client.set_experiment_tag(experiments["alpha"], "owner", "ana")
+    runs = _before_the_snapshot(client, experiments)
+    client.flush()
+    assert client.compact().snapshot is not None
+    _in_the_tail(client, experiments, runs)
+    client.flush()
+    # Compacted files over the snapshot's files and the tail's.
+    report = client.compact(purge_deleted=purge, snapshot=False, grace_seconds=0 if purge else None)
+    purged = sorted([runs["b"].run_id, runs["d"].run_id]) if purge else []
+    assert sorted(report.purged_runs) == purged
+    _after_the_compaction(client, experiments, runs)
+    ids = {name: run.run_id for name, run in runs.items() if name != "rival"}
+    ids["killed"] = subprocess.run(
+        [sys.executable, "-c", KILLED, str(root)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout.strip()
+    _until(lambda: client.get_run(ids["killed"]).info.status == "KILLED", "the run to be KILLED")
+    return ids
 
-    # Before the snapshot.
-    a = client.create_run(alpha, run_name="a")
-    rival = cb.Client(root).handle(a.run_id)  # another handle of the run, before lr is logged
+
+def _before_the_snapshot(client, experiments: dict[str, str]) -> dict:
+    a = client.create_run(experiments["alpha"], run_name="a")
+    rival = cb.Client(client.store.root).handle(a.run_id)  # another handle, before lr is logged
     a.log_params({"lr": "0.9", "batch": "32"})
     for key, value, step, timestamp in (
         ("loss", 1.0, 5, 1_000),
@@ -142,24 +162,26 @@ def _write(root: Path, *, purge: bool) -> dict[str, str]:
     ):
         a.log_metric(key, value, step=step, timestamp=timestamp)
     a.set_tags({"team": "red", "stage": "draft"})
-    b = client.create_run(alpha, run_name="b")
+    b = client.create_run(experiments["alpha"], run_name="b")
     b.log_param("lr", "0.5")
     b.end()
-    c = client.create_run(beta, run_name="c")
+    c = client.create_run(experiments["beta"], run_name="c")
     c.log_metric("loss", 0.4, step=0)
     c.end()
     client.delete_run(c.run_id)
-    d = client.create_run(beta, run_name="d")
+    d = client.create_run(experiments["beta"], run_name="d")
     d.end()
     client.delete_run(d.run_id)
-    client.flush()
-    assert client.compact().snapshot is not None
+    return {"a": a, "rival": rival, "b": b, "c": c, "d": d}
 
-    # The tail: rows of the same runs, after the snapshot.
+
+def _in_the_tail(client, experiments: dict[str, str], runs: dict) -> None:
+    """Rows of the snapshot's runs, and of a new one, after the snapshot."""
+    a = runs["a"]
     _next_millisecond()
-    rival.log_param("lr", "0.2")  # logged later: the first value stays
+    runs["rival"].log_param("lr", "0.2")  # logged later: the first value stays
     with pytest.raises(ParamConflictError):
-        rival.end()
+        runs["rival"].end()
     for key, value, step, timestamp in (
         ("loss", 9.0, 5, 900),  # the same step, earlier
         ("loss", 0.5, 5, 1_000),  # the same step and time, a lower value
@@ -174,43 +196,33 @@ def _write(root: Path, *, purge: bool) -> dict[str, str]:
     a.delete_tag("stage")
     a.set_tags({"note": "x"})
     a.set_tags({"note": "y"})
-    client.delete_run(b.run_id)
-    client.restore_run(c.run_id)
-    e = client.create_run(gamma, run_name="e", parent_run_id=a.run_id)
+    client.delete_run(runs["b"].run_id)
+    client.restore_run(runs["c"].run_id)
+    e = client.create_run(experiments["gamma"], run_name="e", parent_run_id=a.run_id)
     e.log_history({"loss": [0.9, 0.8, 0.7]})
     e.end()
-    client.set_experiment_tag(alpha, "owner", "bo")
-    client.flush()
-    # Compacted files over the snapshot's files and the tail's.
-    report = client.compact(purge_deleted=purge, snapshot=False, grace_seconds=0 if purge else None)
-    assert sorted(report.purged_runs) == (sorted([b.run_id, d.run_id]) if purge else [])
+    client.set_experiment_tag(experiments["alpha"], "owner", "bo")
+    runs["e"] = e
 
-    # After the compaction.
-    h = client.create_run(gamma, run_name="h")
+
+def _after_the_compaction(client, experiments: dict[str, str], runs: dict) -> None:
+    h = client.create_run(experiments["gamma"], run_name="h")
     h.end()
     client.delete_run(h.run_id)
-    client.rename_experiment(gamma, "gamma-renamed")
-    client.delete_experiment(beta)
-    a.log_metric("acc", 0.1, step=0, timestamp=5_000)  # a lower step: not the latest
-    a.end()
-    killed = subprocess.run(
-        [sys.executable, "-c", KILLED, str(root)],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout.strip()
-    _until(lambda: client.get_run(killed).info.status == "KILLED", "the killed run to read KILLED")
+    client.rename_experiment(experiments["gamma"], "gamma-renamed")
+    client.delete_experiment(experiments["beta"])
+    runs["a"].log_metric("acc", 0.1, step=0, timestamp=5_000)  # a lower step: not the latest
+    runs["a"].end()
     client.flush()
-    ids = {"a": a.run_id, "b": b.run_id, "c": c.run_id, "d": d.run_id, "e": e.run_id}
-    return ids | {"h": h.run_id, "killed": killed}
+    runs["h"] = h
 
 
 def _read_with(library: str, root: Path, *, use_snapshot: bool) -> dict:
     done = subprocess.run(
-        [sys.executable, "-I", "-c", READ, str(READERS / LIBRARIES[library]), str(root)]
-        + ["1" if use_snapshot else "0"],
+        [
+            *(sys.executable, "-I", "-c", READ),
+            *(str(READERS / LIBRARIES[library]), str(root), "1" if use_snapshot else "0"),
+        ],
         env=_env(),
         capture_output=True,
         text=True,

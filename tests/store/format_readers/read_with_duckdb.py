@@ -108,7 +108,7 @@ LEFT JOIN (SELECT entity_id, arg_max(value, key) AS value FROM facts
 """
 
 
-def read_json(path: Path) -> Any:  # noqa: ANN401  # a manifest or a sidecar: JSON of any shape
+def read_json(path: Path) -> Any:  # a manifest or a sidecar: JSON of any shape
     """A small JSON file, or None if it is missing or not JSON."""
     try:
         return json.loads(path.read_bytes())
@@ -116,7 +116,7 @@ def read_json(path: Path) -> Any:  # noqa: ANN401  # a manifest or a sidecar: JS
         return None
 
 
-def sidecar_of(root: Path, rel: str) -> Any:  # noqa: ANN401  # JSON of any shape
+def sidecar_of(root: Path, rel: str) -> Any:  # JSON of any shape
     """What a compacted file replaces (its ``.inputs.json``), or None."""
     return read_json(root / (rel.removesuffix(".parquet") + ".inputs.json"))
 
@@ -192,7 +192,9 @@ def files_to_read(root: Path, table: str, covered: set[str]) -> tuple[list[str],
 def newest_snapshot(root: Path) -> dict[str, Any] | None:
     """The newest snapshot's manifest, if its files are there as it says; else None."""
     folder = root / "_snapshots"
-    names = [p.name for p in folder.iterdir() if MANIFEST.fullmatch(p.name)] if folder.is_dir() else []
+    names = (
+        [p.name for p in folder.iterdir() if MANIFEST.fullmatch(p.name)] if folder.is_dir() else []
+    )
     for name in sorted(names, reverse=True):  # the highest generation first
         manifest = read_json(folder / name)
         if not isinstance(manifest, dict) or manifest.get("format") != SNAPSHOT_FORMAT:
@@ -268,7 +270,10 @@ def _runs(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     for field, sql in (
         ("params", "SELECT run_id, key, value FROM params"),
         ("metrics", "SELECT run_id, key, value FROM latest"),
-        ("tags", "SELECT entity_id, key, value FROM facts WHERE kind = 'tag' AND value IS NOT NULL"),
+        (
+            "tags",
+            "SELECT entity_id, key, value FROM facts WHERE kind = 'tag' AND value IS NOT NULL",
+        ),
     ):
         for run_id, key, value in con.execute(sql).fetchall():
             if run_id in out:
@@ -283,7 +288,8 @@ def _experiments(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         for experiment_id, name, stage in con.execute(EXPERIMENTS).fetchall()
     }
     tags = con.execute(
-        "SELECT entity_id, key, value FROM facts WHERE kind = 'experiment_tag' AND value IS NOT NULL"
+        "SELECT entity_id, key, value FROM facts "
+        "WHERE kind = 'experiment_tag' AND value IS NOT NULL"
     )
     for experiment_id, key, value in tags.fetchall():
         if experiment_id in out:

@@ -64,7 +64,7 @@ DEFAULT_HEARTBEAT_MS = 10_000
 STALE_BEATS = 6
 
 
-def read_json(path: Path) -> Any:  # noqa: ANN401  # a manifest or a sidecar: JSON of any shape
+def read_json(path: Path) -> Any:  # a manifest or a sidecar: JSON of any shape
     """A small JSON file, or None if it is missing or not JSON."""
     try:
         return json.loads(path.read_bytes())
@@ -72,7 +72,7 @@ def read_json(path: Path) -> Any:  # noqa: ANN401  # a manifest or a sidecar: JS
         return None
 
 
-def sidecar_of(root: Path, rel: str) -> Any:  # noqa: ANN401  # JSON of any shape
+def sidecar_of(root: Path, rel: str) -> Any:  # JSON of any shape
     """What a compacted file replaces (its ``.inputs.json``), or None."""
     return read_json(root / (rel.removesuffix(".parquet") + ".inputs.json"))
 
@@ -148,7 +148,9 @@ def files_to_read(root: Path, table: str, covered: set[str]) -> tuple[list[str],
 def newest_snapshot(root: Path) -> dict[str, Any] | None:
     """The newest snapshot's manifest, if its files are there as it says; else None."""
     folder = root / "_snapshots"
-    names = [p.name for p in folder.iterdir() if MANIFEST.fullmatch(p.name)] if folder.is_dir() else []
+    names = (
+        [p.name for p in folder.iterdir() if MANIFEST.fullmatch(p.name)] if folder.is_dir() else []
+    )
     for name in sorted(names, reverse=True):  # the highest generation first
         manifest = read_json(folder / name)
         if not isinstance(manifest, dict) or manifest.get("format") != SNAPSHOT_FORMAT:
@@ -173,8 +175,10 @@ def read_store(store: str, *, use_snapshot: bool = True) -> dict[str, Any]:
     for table in LISTING_ORDER:  # every table is listed before any is read
         tails[table], gone = files_to_read(root, table, covered.get(table, set()))
         purged |= gone
-    rows = {t: pl.concat([_snapshot_rows(snapshot, t, purged), _tail_rows(root, t, tails[t])])
-            for t in LISTING_ORDER}
+    rows = {
+        t: pl.concat([_snapshot_rows(snapshot, t, purged), _tail_rows(root, t, tails[t])])
+        for t in LISTING_ORDER
+    }
     # One row per natural key (the snapshot's first); the first param by (timestamp,
     # value); the latest metric by (step, timestamp, value), NaN above every number;
     # the latest fact by (timestamp, writer, seq).
@@ -225,7 +229,10 @@ def _tail_rows(root: Path, table: str, rels: list[str]) -> pl.DataFrame:
     if not rels:
         return pl.DataFrame(schema=schema)
     files = pl.scan_parquet(
-        [root / rel for rel in rels], hive_partitioning=False, glob=False, include_file_paths="_file"
+        [root / rel for rel in rels],
+        hive_partitioning=False,
+        glob=False,
+        include_file_paths="_file",
     )
     partition = pl.col("_file").str.extract(r"[/\\]exp=([^/\\]+)[/\\][^/\\]+$")
     if table == "experiments":  # its rows carry their own id
@@ -261,15 +268,22 @@ def _runs(
     last_seen = pl.max_horizontal("status_at", "beat")
     patience = STALE_BEATS * pl.col("heartbeat_ms").fill_null(DEFAULT_HEARTBEAT_MS)
     now_ms = time.time_ns() // 1_000_000
-    stale = ((pl.col("status") == "RUNNING") & (last_seen < now_ms - patience)).fill_null(False)  # noqa: FBT003
+    stale = (pl.col("status") == "RUNNING") & (last_seen < now_ms - patience)
     resolved = (
-        runs.join(_fact(facts, "status", "status"), left_on="run_id", right_on="entity_id", how="left")
+        runs.join(
+            _fact(facts, "status", "status"), left_on="run_id", right_on="entity_id", how="left"
+        )
         .join(heartbeat, on="status_by", how="left")
         .join(interval, on="status_by", how="left")
         .join(_fact(facts, "end_time", "end"), left_on="run_id", right_on="entity_id", how="left")
-        .join(_fact(facts, "lifecycle", "stage"), left_on="run_id", right_on="entity_id", how="left")
+        .join(
+            _fact(facts, "lifecycle", "stage"), left_on="run_id", right_on="entity_id", how="left"
+        )
         .with_columns(
-            pl.when(stale).then(pl.lit("KILLED")).otherwise("status").alias("status"),
+            pl.when(stale.fill_null(value=False))
+            .then(pl.lit("KILLED"))
+            .otherwise("status")
+            .alias("status"),
             pl.col("end").cast(pl.Int64, strict=False).alias("end_time"),
             pl.col("stage").fill_null("active").alias("lifecycle_stage"),
         )
@@ -310,7 +324,9 @@ def _experiments(experiments: pl.DataFrame, facts: pl.DataFrame) -> dict[str, An
         )
 
     resolved = (
-        experiments.join(under_greatest_key("experiment_name", "renamed"), on="experiment_id", how="left")
+        experiments.join(
+            under_greatest_key("experiment_name", "renamed"), on="experiment_id", how="left"
+        )
         .join(under_greatest_key("experiment_lifecycle", "stage"), on="experiment_id", how="left")
         .with_columns(
             pl.coalesce("renamed", "name").alias("name"),
@@ -318,7 +334,11 @@ def _experiments(experiments: pl.DataFrame, facts: pl.DataFrame) -> dict[str, An
         )
     )
     out: dict[str, Any] = {
-        row["experiment_id"]: {"name": row["name"], "lifecycle_stage": row["lifecycle_stage"], "tags": {}}
+        row["experiment_id"]: {
+            "name": row["name"],
+            "lifecycle_stage": row["lifecycle_stage"],
+            "tags": {},
+        }
         for row in resolved.to_dicts()
     }
     tags = facts.filter((pl.col("kind") == "experiment_tag") & pl.col("value").is_not_null())
