@@ -32,18 +32,14 @@ def views() -> dict[str, str]:
     """The views' SQL, in the order a catalog creates them: the store's, then the declared."""
     store_views = {
         # A rename's or a deletion's event is keyed by its slot in the experiment's log
-        # (earlier versions wrote key ''): the greatest key is the latest change.
+        # (earlier versions wrote key ''): the greatest key is the latest change. One
+        # pass over the experiments' own facts, not a group of every run's.
         "experiments": f"""
-            SELECT e.experiment_id, coalesce(n.value, e.name) AS name, e.artifact_location,
-                   coalesce(l.value, 'active') AS lifecycle_stage, e.creation_time,
-                   greatest(e.creation_time, (SELECT max(u.timestamp) FROM {FACTS} u
-                                              WHERE u.entity_id = e.experiment_id))
-                       AS last_update_time
+            SELECT e.experiment_id, coalesce(c.name, e.name) AS name, e.artifact_location,
+                   coalesce(c.lifecycle, 'active') AS lifecycle_stage, e.creation_time,
+                   greatest(e.creation_time, c.updated) AS last_update_time
             FROM {rows("experiments")} e
-            LEFT JOIN ({_latest_by_key(schema.EVENT_EXPERIMENT_LIFECYCLE)}) l
-                 ON l.entity_id = e.experiment_id
-            LEFT JOIN ({_latest_by_key(schema.EVENT_EXPERIMENT_NAME)}) n
-                 ON n.entity_id = e.experiment_id
+            LEFT JOIN ({_experiment_changes()}) c ON c.entity_id = e.experiment_id
         """,
         "runs": "SELECT "
         + ", ".join(
@@ -80,11 +76,19 @@ def views() -> dict[str, str]:
     return store_views | declared
 
 
-def _latest_by_key(kind: str) -> str:
-    """Each entity's value of an event kind under its greatest key."""
+def _experiment_changes() -> str:
+    """Each experiment's latest name and lifecycle (by greatest key) and last change."""
+    kinds = (
+        schema.EVENT_EXPERIMENT_LIFECYCLE,
+        schema.EVENT_EXPERIMENT_NAME,
+        schema.EVENT_EXPERIMENT_TAG,
+    )
     return (
-        f"SELECT entity_id, arg_max(value, key) AS value FROM {FACTS} "
-        f"WHERE kind = '{kind}' GROUP BY entity_id"
+        "SELECT entity_id, max(timestamp) AS updated, "
+        f"arg_max(value, key) FILTER (WHERE kind = '{schema.EVENT_EXPERIMENT_NAME}') AS name, "
+        f"arg_max(value, key) FILTER (WHERE kind = '{schema.EVENT_EXPERIMENT_LIFECYCLE}') "
+        f"AS lifecycle FROM {FACTS} WHERE kind IN ({', '.join(repr(k) for k in kinds)}) "
+        "GROUP BY entity_id"
     )
 
 
