@@ -196,6 +196,7 @@ def _in_the_tail(client, experiments: dict[str, str], runs: dict) -> None:
     a.delete_tag("stage")
     a.set_tags({"note": "x"})
     a.set_tags({"note": "y"})
+    client.update_run(a.run_id, name="a-renamed")  # a rename is a tag over the row's name
     client.delete_run(runs["b"].run_id)
     client.restore_run(runs["c"].run_id)
     e = client.create_run(experiments["gamma"], run_name="e", parent_run_id=a.run_id)
@@ -212,6 +213,7 @@ def _after_the_compaction(client, experiments: dict[str, str], runs: dict) -> No
     client.rename_experiment(experiments["gamma"], "gamma-renamed")
     client.delete_experiment(experiments["beta"])
     runs["a"].log_metric("acc", 0.1, step=0, timestamp=5_000)  # a lower step: not the latest
+    client.update_run(runs["a"].run_id, name="a-final")  # renamed again, after the snapshot
     runs["a"].end()
     client.flush()
     runs["h"] = h
@@ -295,6 +297,7 @@ def test_a_reader_with_one_library_reads_what_canvasback_reads(written, library,
     assert stages == {name: "deleted" if name in deleted else "active" for name in names}
     assert (ids["b"] in read["runs"], ids["d"] in read["runs"]) == (not purge, not purge)
     assert read["runs"][ids["e"]]["parent_run_id"] == ids["a"]
+    assert read["runs"][ids["a"]]["run_name"] == "a-final"
     assert read["runs"][ids["killed"]]["status"] == "KILLED"
     assert read["runs"][ids["alive"]]["status"] == "RUNNING"
     named = {e["name"]: (e["lifecycle_stage"], e["tags"]) for e in read["experiments"].values()}

@@ -70,11 +70,13 @@ CREATE TABLE facts AS SELECT * FROM all_events
         PARTITION BY entity_id, kind, key ORDER BY timestamp DESC, writer DESC, seq DESC) = 1;
 """
 
-# A run's attributes; a RUNNING run whose writer showed no sign of life for six of its
+# A run's attributes (its name: a rename's mlflow.runName tag, else its row's); a
+# RUNNING run whose writer showed no sign of life for six of its
 # heartbeat intervals (10 s if it recorded none) is shown KILLED.
 RUNS = """
 WITH resolved AS (
-    SELECT r.*, s.value AS status, TRY_CAST(e.value AS BIGINT) AS end_time,
+    SELECT r.* REPLACE (coalesce(n.value, r.run_name) AS run_name), s.value AS status,
+           TRY_CAST(e.value AS BIGINT) AS end_time,
            coalesce(l.value, 'active') AS lifecycle_stage,
            greatest(s.timestamp, TRY_CAST(h.value AS BIGINT)) AS last_seen,
            CASE WHEN TRY_CAST(i.value AS DOUBLE) > 0 AND TRY_CAST(i.value AS DOUBLE) < 1e9
@@ -85,6 +87,7 @@ WITH resolved AS (
     LEFT JOIN facts i ON i.entity_id = s.writer AND i.kind = 'heartbeat_interval' AND i.key = ''
     LEFT JOIN facts e ON e.entity_id = r.run_id AND e.kind = 'end_time' AND e.key = ''
     LEFT JOIN facts l ON l.entity_id = r.run_id AND l.kind = 'lifecycle' AND l.key = ''
+    LEFT JOIN facts n ON n.entity_id = r.run_id AND n.kind = 'tag' AND n.key = 'mlflow.runName'
 )
 SELECT run_id, experiment_id, run_name,
        CASE WHEN status = 'RUNNING'

@@ -267,6 +267,9 @@ def _runs(
     )
     last_seen = pl.max_horizontal("status_at", "beat")
     patience = STALE_BEATS * pl.col("heartbeat_ms").fill_null(DEFAULT_HEARTBEAT_MS)
+    renamed = facts.filter((pl.col("kind") == "tag") & (pl.col("key") == "mlflow.runName")).select(
+        pl.col("entity_id").alias("run_id"), pl.col("value").alias("renamed")
+    )
     now_ms = time.time_ns() // 1_000_000
     stale = (pl.col("status") == "RUNNING") & (last_seen < now_ms - patience)
     resolved = (
@@ -279,7 +282,9 @@ def _runs(
         .join(
             _fact(facts, "lifecycle", "stage"), left_on="run_id", right_on="entity_id", how="left"
         )
+        .join(renamed, on="run_id", how="left")
         .with_columns(
+            pl.coalesce("renamed", "run_name").alias("run_name"),
             pl.when(stale.fill_null(value=False))
             .then(pl.lit("KILLED"))
             .otherwise("status")
