@@ -82,6 +82,18 @@ def test_compaction_with_a_grace_period_keeps_inputs_but_reads_each_row_once(sto
     assert snapshot(fresh_reader(store)) == views_before
 
 
+@pytest.mark.parametrize("sidecar", ["{}", '{"inputs": 3}', "[]"])
+def test_a_sidecar_that_says_nothing_usable_reads_its_file_whole(store, sidecar):
+    fill(runs=3, steps=5)
+    views_before = snapshot(canvasback.sql)
+    canvasback.compact(snapshot=False)  # the inputs stay beside the compacted files
+    sidecars = sorted(store.glob(f"*/exp=*/*{layout.INPUTS_SUFFIX}"))
+    assert sidecars
+    for path in sidecars:
+        path.write_text(sidecar)
+    assert snapshot(fresh_reader(store)) == views_before
+
+
 def test_compaction_is_safe_while_another_process_writes(store, spawn_python):
     canvasback.set_experiment("shared")
     with canvasback.start_run(run_name="seed") as seed:

@@ -54,9 +54,11 @@ def read_sidecar(fs: FileSystem, data_rel: str) -> Sidecar | None:
     side_rel = data_rel[: -len(layout.PARQUET_SUFFIX)] + layout.INPUTS_SUFFIX
     try:
         raw = json.loads(fs.read_bytes(side_rel))
-    except (FileNotFoundError, ValueError):
+        return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        # A sidecar that says nothing usable: the file is read whole (every merge rule
+        # is idempotent), never a refresh that fails.
         return None
-    return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
 
 
 # Compacted files of compacted files: how deep :func:`remainder` follows them.
