@@ -181,7 +181,7 @@ def load_model(model_uri: str, **kwargs: Any) -> Any:  # noqa: ANN401  # a PyFun
 # imported only by an import.
 _IMPORTERS = ("import_mlflow", "import_tensorboard")
 # Autologging too (canvasback.integrations): a library is patched once it is imported.
-_INTEGRATIONS = ("autolog",)
+_INTEGRATIONS = ("autolog", "AutologgingWarning")
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
@@ -218,6 +218,7 @@ except PackageNotFoundError:  # running from a source tree without an install
 __all__ = [
     "ActiveRunError",
     "AliasMove",
+    "AutologgingWarning",
     "Client",
     "CorruptSegmentWarning",
     "CorruptSnapshotWarning",

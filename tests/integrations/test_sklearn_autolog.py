@@ -494,6 +494,7 @@ def test_mlflow_s_autolog_code_runs_with_no_mlflow_at_all(run_python, tmp_path, 
 
         import canvasback as mlflow
 
+        print("LOADED_BY_IMPORT", "canvasback.integrations" in sys.modules)
         mlflow.set_tracking_uri(sys.argv[1])
         mlflow.autolog()
         print("SKLEARN_BEFORE_IMPORT", "sklearn" in sys.modules)
@@ -516,6 +517,7 @@ def test_mlflow_s_autolog_code_runs_with_no_mlflow_at_all(run_python, tmp_path, 
         tmp_path / "store",
     )
     out = dict(line.split(" ", 1) for line in result.stdout.splitlines())
+    assert out["LOADED_BY_IMPORT"] == "False"  # autologging loads on first use
     assert out["SKLEARN_BEFORE_IMPORT"] == "False"
     # The search, its two candidates, and the last fit.
     assert sorted(json.loads(out["RUNS"])) == ["GridSearchCV"] + ["LogisticRegression"] * 3
