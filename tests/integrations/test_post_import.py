@@ -38,7 +38,7 @@ def test_a_hook_runs_once_the_module_has_run(module_name):
     # The module keeps its own loader, and the finder leaves once nothing waits.
     assert isinstance(module.__loader__, importlib.machinery.SourceFileLoader)
     assert isinstance(module.__spec__.loader, importlib.machinery.SourceFileLoader)
-    assert not post_import.waiting(module_name)
+    assert module_name not in post_import._waiting
     assert all(type(f).__module__ != post_import.__name__ for f in sys.meta_path)
     importlib.reload(module)
     assert seen == [(module_name, 42)]

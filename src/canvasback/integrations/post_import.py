@@ -52,12 +52,6 @@ def forget(name: str) -> None:
         _drop_finder_if_idle()
 
 
-def waiting(name: str) -> bool:
-    """Whether functions wait for ``name``."""
-    with _lock:
-        return name in _waiting
-
-
 def _drop_finder_if_idle() -> None:
     if not _waiting and _FINDER in sys.meta_path:
         sys.meta_path.remove(_FINDER)

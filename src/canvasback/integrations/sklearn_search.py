@@ -49,8 +49,8 @@ def log_results(run: Run, options: Options, search: Any) -> None:  # noqa: ANN40
         LOG.warning("Failed to log the parameter search's results as %s: %s", RESULTS_ARTIFACT, exc)
 
 
-def log_candidates(run: Run, search: Any, max_runs: int | None) -> list[str]:  # noqa: ANN401
-    """A finished child run of ``run`` per candidate kept; returns their ids, best first."""
+def log_candidates(run: Run, search: Any, max_runs: int | None) -> None:  # noqa: ANN401
+    """A finished child run of ``run`` for each candidate kept."""
     results: dict[str, Any] = search.cv_results_
     rank = _rank_column(results, max_runs)
     count = len(results["params"])
@@ -61,7 +61,6 @@ def log_candidates(run: Run, search: Any, max_runs: int | None) -> list[str]:  #
     base = flat_params(seed)
     tags = {AUTOLOGGING_TAG: "sklearn", **estimator_tags(seed)}
     client = current.client()
-    ids = []
     for i in order:
         child = client.create_run(
             run.info.experiment_id,
@@ -78,8 +77,6 @@ def log_candidates(run: Run, search: Any, max_runs: int | None) -> list[str]:  #
             }
         )
         child.end("FINISHED")
-        ids.append(child.run_id)
-    return ids
 
 
 def _rank_column(results: dict[str, Any], max_runs: int | None) -> str:
