@@ -57,7 +57,7 @@ def test_the_sql_detector_finds_sql():
 
 # The layers above the query layer ask it; none holds SQL. (The registry declares its
 # views to the store in SQL, and the importers read other trackers' databases.)
-_ABOVE_THE_QUERY_LAYER = ("tracking", "widgets", "charts", "projects", "models")
+_ABOVE_THE_QUERY_LAYER = ("tracking", "widgets", "charts", "projects", "models", "integrations")
 
 
 def _sql_in(path: Path) -> list[str]:

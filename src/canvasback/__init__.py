@@ -180,6 +180,8 @@ def load_model(model_uri: str, **kwargs: Any) -> Any:  # noqa: ANN401  # a PyFun
 # Importers load on first use too: MLflow's client, TensorBoard's reader and tqdm are
 # imported only by an import.
 _IMPORTERS = ("import_mlflow", "import_tensorboard")
+# Autologging too (canvasback.integrations): a library is patched once it is imported.
+_INTEGRATIONS = ("autolog", "AutologgingWarning")
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
@@ -187,6 +189,10 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
         import canvasback.importers  # noqa: PLC0415  # lazy by design
 
         return getattr(canvasback.importers, name)
+    if name in _INTEGRATIONS:
+        import canvasback.integrations  # noqa: PLC0415  # lazy by design
+
+        return getattr(canvasback.integrations, name)
     if name in _MODEL_MODULES:
         import importlib  # noqa: PLC0415
 
@@ -201,7 +207,7 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
 
 def __dir__() -> list[str]:
     # Completion shows the lazy widget names beside the eagerly imported ones.
-    return sorted({*globals(), *_WIDGETS, *_MODEL_MODULES, *_IMPORTERS})
+    return sorted({*globals(), *_WIDGETS, *_MODEL_MODULES, *_IMPORTERS, *_INTEGRATIONS})
 
 
 try:
@@ -212,6 +218,7 @@ except PackageNotFoundError:  # running from a source tree without an install
 __all__ = [
     "ActiveRunError",
     "AliasMove",
+    "AutologgingWarning",
     "Client",
     "CorruptSegmentWarning",
     "CorruptSnapshotWarning",
@@ -237,6 +244,7 @@ __all__ = [
     "__version__",
     "active_run",
     "artifacts",
+    "autolog",
     "client",
     "compact",
     "create_experiment",

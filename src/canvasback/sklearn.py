@@ -3,13 +3,15 @@
 ``log_model(model, name="model", input_example=X[:5], registered_model_name="churn")``
 logs the model into the active run in MLflow's format; ``load_model(uri)`` loads it
 back, without unpickling unless the model was saved with a pickle format and the caller
-passes ``trusted=True``.
+passes ``trusted=True``. ``autolog()`` logs every fit as a run, with its params,
+training metrics and model (``canvasback.integrations.sklearn_autolog``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
+from canvasback.integrations.sklearn_autolog import autolog
 from canvasback.models import sklearn_flavor
 from canvasback.models.loading import load_sklearn
 from canvasback.models.logging import log_model as _log
@@ -27,6 +29,17 @@ SERIALIZATION_FORMAT_CLOUDPICKLE: Final = "cloudpickle"
 SUPPORTED_SERIALIZATION_FORMATS: Final = sklearn_flavor.FORMATS
 
 load_model = load_sklearn
+
+__all__ = [
+    "SERIALIZATION_FORMAT_CLOUDPICKLE",
+    "SERIALIZATION_FORMAT_PICKLE",
+    "SERIALIZATION_FORMAT_SKOPS",
+    "SUPPORTED_SERIALIZATION_FORMATS",
+    "autolog",
+    "load_model",
+    "log_model",
+    "save_model",
+]
 
 
 def save_model(
