@@ -65,10 +65,11 @@ _OFF: Final = frozenset({"0", "none", "false", "off", "no"})
 
 # set_capture's choice, the process's (None: CANVASBACK_CAPTURE decides).
 _CHOSEN: Final[Slot[frozenset[str] | None]] = Slot("set_capture's parts", lambda _ctx: None)
-# Caches of files' contents and digests by (path, mtime, size): true while the file is.
+# Caches of files' contents and digests: per path, the version (mtime, size) it holds and
+# its value; a new version replaces the old, so a notebook saved all day costs one copy.
 _lock = threading.Lock()
-_copies: dict[tuple[str, int, int], bytes] = {}
-_digests: dict[tuple[str, int, int], str] = {}
+_copies: dict[str, tuple[tuple[int, int], bytes]] = {}
+_digests: dict[str, tuple[tuple[int, int], str]] = {}
 
 
 class CaptureWarning(UserWarning):
@@ -264,16 +265,17 @@ def _digest(path: Path) -> str | None:
         stat = path.stat()
     except OSError:
         return None
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    version = (stat.st_mtime_ns, stat.st_size)
     with _lock:
-        found = _digests.get(key)
+        held = _digests.get(str(path))
+    found = held[1] if held is not None and held[0] == version else None
     if found is None and stat.st_size <= SOURCE_COPY_LIMIT:
         try:
             found = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
             return None
         with _lock:
-            _digests[key] = found
+            _digests[str(path)] = (version, found)
     return found
 
 
@@ -285,14 +287,16 @@ def _read_once(path: Path) -> bytes | None:
         return None
     if stat.st_size > SOURCE_COPY_LIMIT:
         return None
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    version = (stat.st_mtime_ns, stat.st_size)
     with _lock:
-        if key not in _copies:
+        held = _copies.get(str(path))
+        if held is None or held[0] != version:
             try:
-                _copies[key] = path.read_bytes()
+                held = (version, path.read_bytes())
             except OSError:
                 return None
-        return _copies[key]
+            _copies[str(path)] = held
+        return held[1]
 
 
 @functools.cache

@@ -37,10 +37,11 @@ class RunIds(Protocol):
         """The run's experiment: the partition of its index rows."""
 
 
-# Last index timestamp per (run id, artifact path) in this process, whichever client
-# logged it: a file logged again within the same millisecond still gets a later index
-# row, so the reader (newest timestamp wins) shows the new size, not the old one.
-_LAST_INDEXED_MS: dict[tuple[str, str], int] = {}
+# The last index timestamp this process gave, whichever client logged it: each index
+# row gets a later one, so a file logged again within the same millisecond still gets a
+# later row and the reader (newest timestamp wins) shows the new size, not the old one.
+# One number, not one per file: it stays this size over a week-long sweep.
+_last_indexed_ms = -1
 _INDEX_LOCK = threading.Lock()
 
 
@@ -71,10 +72,10 @@ class ArtifactStore:
         return self.store.fs.inside(rel)  # refuses anything that resolves outside the store
 
     def _index(self, run: RunIds, artifact_path: str, size: int) -> None:
-        key = (run.run_id, artifact_path)
+        global _last_indexed_ms  # noqa: PLW0603 - the process's one clock of index rows
         with _INDEX_LOCK:
-            now = max(time.time_ns() // 1_000_000, _LAST_INDEXED_MS.get(key, -1) + 1)
-            _LAST_INDEXED_MS[key] = now
+            now = max(time.time_ns() // 1_000_000, _last_indexed_ms + 1)
+            _last_indexed_ms = now
         row = (run.run_id, artifact_path, size, now)
         self.store.writer.append("artifacts", run.experiment_id, row)
 
