@@ -83,7 +83,7 @@ def test_compaction_with_a_grace_period_keeps_inputs_but_reads_each_row_once(sto
 
 
 @pytest.mark.parametrize("sidecar", ["{}", '{"inputs": 3}', "[]"])
-def test_a_sidecar_that_says_nothing_usable_reads_its_file_whole(store, sidecar):
+def test_a_sidecar_that_says_nothing_usable_leaves_its_file_for_its_inputs(store, sidecar):
     fill(runs=3, steps=5)
     views_before = snapshot(canvasback.sql)
     canvasback.compact(snapshot=False)  # the inputs stay beside the compacted files

@@ -56,8 +56,8 @@ def read_sidecar(fs: FileSystem, data_rel: str) -> Sidecar | None:
         raw = json.loads(fs.read_bytes(side_rel))
         return Sidecar(list(raw["inputs"]), list(raw.get("purged_run_ids", [])))
     except (FileNotFoundError, ValueError, KeyError, TypeError):
-        # A sidecar that says nothing usable: the file is read whole (every merge rule
-        # is idempotent), never a refresh that fails.
+        # A sidecar that says nothing usable leaves its file aside, as a damaged
+        # compacted file is: its inputs are read instead, never a refresh that fails.
         return None
 
 
