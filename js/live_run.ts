@@ -19,7 +19,7 @@ export interface LiveRunModel {
   /** Milliseconds since the epoch. */
   start_time: number;
   end_time: number | null;
-  /** Keys logged, including those not listed. */
+  /** Keys logged, including those not listed (system metrics aside: they are in `system`). */
   metric_count: number;
   /** Arrow IPC: key, step, timestamp, value, chart (slot or -1), axis. */
   latest: ArrowBytes;

@@ -148,7 +148,7 @@ class LiveRun(BaseWidget):
     status = traitlets.Unicode("RUNNING").tag(sync=True)
     start_time = traitlets.Int(0).tag(sync=True)  # ms since the epoch
     end_time = traitlets.Int(None, allow_none=True).tag(sync=True)
-    metric_count = traitlets.Int(0).tag(sync=True)  # keys logged, listed or not
+    metric_count = traitlets.Int(0).tag(sync=True)  # keys logged, listed or not (system/* aside)
     # Arrow IPC: key, step, timestamp, value, chart (slot or -1), axis ("step"/"time"/"").
     latest = traitlets.Bytes(b"").tag(sync=True)
     # Arrow IPC: chart (slot), x, y; each slot's points in x order.
