@@ -90,7 +90,7 @@ def disable_system_metrics_logging() -> None:
 
 def set_system_metrics_sampling_interval(interval: float | None) -> None:
     """Seconds between readings of the machine (None: back to the environment's, or 10)."""
-    checked = None if interval is None else _interval(interval, "the sampling interval")
+    checked = None if interval is None else _interval(interval, "sampling interval")
     current_context().get(_CHOSEN).interval = checked
 
 
@@ -102,7 +102,7 @@ def set_system_metrics_samples_before_logging(samples: int | None) -> None:
 
 def set_system_metrics_node_id(node_id: str | None) -> None:
     """A name for this machine in every key: ``system/<node_id>/...`` (None: none)."""
-    checked = None if node_id is None else _node_id(node_id, "the node id")
+    checked = None if node_id is None else _node_id(node_id, "node id")
     current_context().get(_CHOSEN).node_id = checked
 
 
