@@ -31,6 +31,10 @@ FSYNC_ENV = "CANVASBACK_FSYNC"
 # Every new run records its code and environment by default; the W rows measure the
 # store without it, and W3-capture the same runs with it.
 CAPTURE_ENV = "CANVASBACK_CAPTURE"
+# W1-sysmetrics reads the machine 500 times as often as the default (every 10 s), so
+# that readings fall inside W1's loop (20,000 calls take tens of milliseconds).
+SYSTEM_METRICS_INTERVAL_S = 0.02
+SYSTEM_METRICS_KEY = "system/cpu_utilization_percentage"
 
 EMPTY_RUN = """
 import json, sys, time
@@ -68,6 +72,56 @@ def w1(rec: c.Recorder, row_id: str, note: str = "") -> None:
         n,
         value=c.per_call_us(n),
         note=note,
+    )
+
+
+def system_points(run_id: str, since_ms: int = 0, until_ms: int | None = None) -> int:
+    """The run's system points, or those logged between two times (ms since the epoch)."""
+    stamps = cb.get_metric_history(run_id, SYSTEM_METRICS_KEY)["timestamp"]
+    inside = stamps >= since_ms if until_ms is None else stamps.between(since_ms, until_ms)
+    return int(inside.sum())
+
+
+def w1_system_metrics(rec: c.Recorder) -> None:
+    """W1 in runs started with log_system_metrics=True: the sampler thread beside the loop.
+
+    Each run's first point is awaited before its timer starts (untimed), so the loop runs
+    with the thread sampling; the points logged inside the timer are counted.
+    """
+    n = rec.sizes["w1_calls"]
+    cb.set_experiment("w1-system-metrics")
+    cb.set_system_metrics_sampling_interval(SYSTEM_METRICS_INTERVAL_S)
+    samples: list[c.Sample] = []
+    sampling: list[bool] = []  # whether the run's sampler had logged when its timer started
+    inside: list[int] = []  # system points logged inside each timer
+    for _ in range(REPEATS):
+        run_id = cb.start_run(log_system_metrics=True).info.run_id
+        deadline = time.monotonic() + 10
+        while system_points(run_id) == 0 and time.monotonic() < deadline:
+            time.sleep(SYSTEM_METRICS_INTERVAL_S)  # the next look at the store
+        sampling.append(system_points(run_id) > 0)
+        with rec.timed() as sample:
+            started_ms = time.time_ns() // 1_000_000
+            for i in range(n):
+                key, value, step = c.w1_point(i)
+                cb.log_metric(key, value, step=step)
+            cb.end_run()
+            cb.flush()
+            ended_ms = time.time_ns() // 1_000_000
+        samples.append(sample)
+        inside.append(system_points(run_id, started_ms, ended_ms))
+    cb.set_system_metrics_sampling_interval(None)
+    check = "ok" if all(sampling) else "FAIL: a run's sampler logged no point in 10 s"
+    rec.add(
+        "W1-sysmetrics",
+        "log_metric µs/call incl. end_run + flush, system metrics sampled",
+        "µs",
+        samples,
+        n,
+        value=c.per_call_us(n),
+        check=check,
+        note=f"log_system_metrics=True, a reading every {SYSTEM_METRICS_INTERVAL_S} s "
+        f"(the default is 10 s); system points logged inside the timer per run: {inside}",
     )
 
 
@@ -310,6 +364,8 @@ def variant_rows(rec: c.Recorder) -> None:
 def per_call_rows(rec: c.Recorder) -> None:
     if rec.wants("W1"):
         w1(rec, "W1")
+    if rec.wants("W1-sysmetrics"):
+        w1_system_metrics(rec)
     if rec.wants("W2"):
         w2_history(rec)
 

@@ -133,6 +133,12 @@ ROW_GROUPS = (
         "tracker",
         (
             Spec("W1", "W1 log_metric, µs per call incl. end_run (+ flush)", "<= 2"),
+            Spec(
+                "W1-sysmetrics",
+                "W1 with log_system_metrics=True (a reading every 0.02 s), µs per call",
+                "<= 2",
+                "W1",
+            ),
             Spec("W2", "W2 log_batch, points/s incl. end_run (+ flush)", ">= 1,000,000"),
             Spec(
                 "W2-history",

@@ -1,10 +1,12 @@
 // The runs one notebook cell started (a sweep), as rows of one live view: status, name,
-// elapsed time, the latest value of the run's first metric and its sparkline. Python
-// pushes `rows` as the runs log and end; the clocks of running rows tick here. Text from
-// runs goes in through textContent only.
+// elapsed time, the latest value of the run's first metric and its sparkline, under the
+// system strip of the newest run that logs system metrics. Python pushes `rows` as the
+// runs log and end; the clocks of running rows tick here. Text from runs goes in through
+// textContent only.
 import type { RenderProps } from "@anywidget/types";
 import { formatNumber } from "./lib/format";
 import { styleElement } from "./lib/styles";
+import { drawStrip, type SystemChip } from "./lib/system_strip";
 import { formatClock, sparkPath } from "./live_run";
 import css from "./styles/live_run.css";
 
@@ -25,6 +27,8 @@ export interface CellRow {
 /** Synced traits of `canvasback.widgets.live_cell.LiveCell`. */
 export interface LiveCellModel {
   rows: CellRow[];
+  /** The system strip of the cell's newest run that has one. */
+  system: SystemChip[];
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -51,8 +55,10 @@ export function cellSummary(rows: readonly Pick<CellRow, "status">[]): string {
 function render({ model, el }: RenderProps<LiveCellModel>): () => void {
   const root = element("div", "canvasback cb-live cb-live-cell");
   const head = element("div", "cb-live-head", "");
+  const strip = element("div", "cb-live-system");
+  strip.hidden = true;
   const list = element("div", "cb-live-rows");
-  root.append(head, list);
+  root.append(head, strip, list);
   el.append(styleElement(css), root);
   const clocks: { node: HTMLElement; start: number }[] = [];
 
@@ -94,12 +100,16 @@ function render({ model, el }: RenderProps<LiveCellModel>): () => void {
   const timer = setInterval(() => {
     for (const clock of clocks) clock.node.textContent = formatClock(Date.now() - clock.start);
   }, TICK_MS);
+  const drawSystem = (): void => drawStrip(strip, model.get("system"));
   model.on("change:rows", draw);
+  model.on("change:system", drawSystem);
   draw();
+  drawSystem();
   el.dataset["rendered"] = "true";
   return () => {
     clearInterval(timer);
     model.off("change:rows", draw);
+    model.off("change:system", drawSystem);
   };
 }
 

@@ -1,4 +1,5 @@
-// The live run view: status, elapsed time, latest metrics and a sparkline per charted key.
+// The live run view: status, elapsed time, latest metrics and a sparkline per charted key,
+// and a strip of the machine's CPU, memory and GPUs when the run logs system metrics.
 // Python pushes small Arrow tables into `latest` and `series` while the run trains; the
 // elapsed time ticks here, so the kernel sends nothing while no metric changes. Lines are
 // plain SVG paths: no chart library, so the bundle stays small. Every run-supplied text
@@ -7,6 +8,7 @@ import type { RenderProps } from "@anywidget/types";
 import { decodeColumns, type ArrowBytes } from "./lib/arrow";
 import { formatNumber } from "./lib/format";
 import { styleElement } from "./lib/styles";
+import { drawStrip, type SystemChip } from "./lib/system_strip";
 import css from "./styles/live_run.css";
 
 /** Synced traits of `canvasback.widgets.LiveRun`. */
@@ -17,12 +19,14 @@ export interface LiveRunModel {
   /** Milliseconds since the epoch. */
   start_time: number;
   end_time: number | null;
-  /** Keys logged, including those not listed. */
+  /** Keys logged, including those not listed (system metrics aside: they are in `system`). */
   metric_count: number;
   /** Arrow IPC: key, step, timestamp, value, chart (slot or -1), axis. */
   latest: ArrowBytes;
   /** Arrow IPC: chart (slot), x, y; points of a slot in x order. */
   series: ArrowBytes;
+  /** The system strip's chips (CPU, memory, GPUs); empty without system metrics. */
+  system: SystemChip[];
 }
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -162,10 +166,12 @@ function render({ model, el }: RenderProps<LiveRunModel>): () => void {
   head.addEventListener("click", () => {
     root.dataset["collapsed"] = root.dataset["collapsed"] === "true" ? "false" : "true";
   });
+  const strip = element("div", "cb-live-system");
+  strip.hidden = true;
   const grid = element("div", "cb-live-grid");
   const more = element("div", "cb-live-more");
   const empty = element("div", "cb-live-empty", "waiting for metrics…");
-  root.append(head, grid, more, empty);
+  root.append(head, strip, grid, more, empty);
   el.append(style, root);
 
   const cards = new Map<string, Card>();
@@ -268,14 +274,17 @@ function render({ model, el }: RenderProps<LiveRunModel>): () => void {
   };
   const onHeader = safely(drawHeader);
   const onMetrics = safely(drawMetrics);
+  const onSystem = safely(() => drawStrip(strip, model.get("system")));
   for (const key of ["status", "run_name", "run_id", "start_time", "end_time"]) {
     model.on(`change:${key}`, onHeader);
   }
   for (const key of ["latest", "series", "metric_count"]) {
     model.on(`change:${key}`, onMetrics);
   }
+  model.on("change:system", onSystem);
   onHeader();
   onMetrics();
+  onSystem();
   el.dataset["rendered"] = "true";
 
   return () => {
@@ -287,6 +296,7 @@ function render({ model, el }: RenderProps<LiveRunModel>): () => void {
     for (const key of ["latest", "series", "metric_count"]) {
       model.off(`change:${key}`, onMetrics);
     }
+    model.off("change:system", onSystem);
   };
 }
 

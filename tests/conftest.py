@@ -134,6 +134,20 @@ def _no_shared_store(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_system_metrics_settings(monkeypatch):
+    """No run samples the machine unless its test asks, whatever the shell's settings."""
+    for name in (
+        "CANVASBACK_SYSTEM_METRICS",
+        "CANVASBACK_SYSTEM_METRICS_INTERVAL",
+        "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING",
+        "MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL",
+        "MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING",
+        "MLFLOW_SYSTEM_METRICS_NODE_ID",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _capture_off_by_default(monkeypatch):
     """Runs record their code and environment only in the tests of that capture.
 

@@ -106,6 +106,13 @@ from canvasback.tracking.fluent_logged_models import (
     set_logged_model_tags,
 )
 from canvasback.tracking.run import Run, RunEndedError
+from canvasback.tracking.system_metrics import (
+    disable_system_metrics_logging,
+    enable_system_metrics_logging,
+    set_system_metrics_node_id,
+    set_system_metrics_samples_before_logging,
+    set_system_metrics_sampling_interval,
+)
 from canvasback.tracking.validation import InvalidInputError
 from canvasback.tracking.write_once import ParamConflictError
 
@@ -252,6 +259,8 @@ __all__ = [
     "delete_run",
     "delete_tag",
     "diff_runs",
+    "disable_system_metrics_logging",
+    "enable_system_metrics_logging",
     "end_run",
     "entities",
     "exceptions",
@@ -303,6 +312,9 @@ __all__ = [
     "set_experiment_tags",
     "set_logged_model_tags",
     "set_store",
+    "set_system_metrics_node_id",
+    "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

@@ -234,6 +234,45 @@ def test_python_selection_highlights_everywhere(mounted, harness, runs):
     wait_selected(page, [runs[0]])
 
 
+CPU = "system/cpu_utilization_percentage"
+
+
+def test_system_metrics_sampled_for_real_chart_like_any_metric(harness, store, wait):
+    del store  # a fresh store of its own
+    canvasback.set_system_metrics_sampling_interval(0.05)
+    ids = []
+    for name in ("a", "b"):
+        with canvasback.start_run(run_name=name, log_system_metrics=True, live=False) as run:
+            for step in range(5):
+                canvasback.log_metric("loss", 1 / (step + 1), step=step)
+            wait(
+                lambda run=run: len(canvasback.get_metric_history(run.run_id, CPU)) >= 3,
+                what="three CPU points",
+            )
+        ids.append(run.run_id)
+    # By default the runs' own metric; the system metrics are offered beside it.
+    widget = compare(ids)
+    assert widget.metrics == ["loss"]
+    page = harness.mount("compare", widget_state(widget))
+    page.wait_for_selector("section[data-panel=history][data-state=rendered]")
+    chip = page.locator(f'button.cb-chip[data-metric="{CPU}"]')
+    chip.click()
+    page.wait_for_function(
+        "(cpu) => JSON.stringify(model.get('metrics')) === JSON.stringify(['loss', cpu])", arg=CPU
+    )
+    widget.close()
+    # Chosen, the CPU history is drawn beside the loss, a line per run.
+    widget = compare(ids, metrics=["loss", CPU])
+    page = harness.mount("compare", widget_state(widget))
+    page.wait_for_selector("section[data-panel=history][data-state=rendered]")
+    assert page.locator(RAW_LINES).count() == 4
+    titles = page.locator("section[data-panel=history] g.role-title text").all_text_contents()
+    assert CPU in titles
+    harness.offline.screenshot("compare_system_metrics", full_page=True)
+    assert harness.offline.errors == []
+    widget.close()
+
+
 def test_controls_write_traits(mounted, harness):
     page, _ = mounted
     page.click("button.cb-chip[data-metric=accuracy]")

@@ -29,6 +29,7 @@ def state_of(live: LiveRun) -> dict[str, object]:
             "metric_count",
             "latest",
             "series",
+            "system",
         )
     }
 
@@ -155,6 +156,98 @@ def test_waiting_state_and_cleanup(harness):
     page = harness.mount("live_run", state)
     assert page.locator(".cb-live-empty").is_visible()
     assert page.locator(".cb-live-card").count() == 0
+    assert page.evaluate("model.listenerCount()") > 0
+    page.evaluate("unmount()")
+    assert page.evaluate("model.listenerCount()") == 0
+    assert harness.offline.errors == []
+
+
+# A point of system metrics as a run sampled on a machine with one GPU logs them.
+SYSTEM_POINT = {
+    "system/cpu_utilization_percentage": 37.2,
+    "system/system_memory_usage_percentage": 52.4,
+    "system/system_memory_usage_megabytes": 8_402.1,
+    "system/disk_usage_percentage": 35.1,
+    "system/process_cpu_utilization_percentage": 180.0,
+    "system/gpu_0_utilization_percentage": 87.0,
+    "system/gpu_0_memory_usage_percentage": 70.0,
+}
+
+
+@pytest.mark.browser
+def test_the_system_strip_shows_cpu_memory_and_gpus_beside_the_charts(harness, store):
+    del store
+    run = cb.start_run(run_name="sampled")
+    live = LiveRun(run, start=False)
+    run.log_metrics(SYSTEM_POINT, step=0)
+    for i in range(20):
+        run.log_metric("loss", 1 / (i + 1), step=i)
+    cb.flush()
+    live.update()
+    page = harness.mount("live_run", state_of(live))
+    strip = page.locator(".cb-live-system")
+    assert strip.is_visible()
+    chips = strip.locator(".cb-live-sys")
+    assert chips.locator(".cb-live-sys-label").all_inner_texts() == [
+        "CPU",
+        "Memory",
+        "GPU 0",
+        "GPU 0 mem",
+    ]
+    assert chips.locator(".cb-live-sys-value").all_inner_texts() == ["37%", "52%", "87%", "70%"]
+    assert chips.first.get_attribute("title") == "system/cpu_utilization_percentage"
+    fill = chips.first.locator(".cb-live-sys-fill")
+    assert fill.evaluate("(el) => el.style.width") == "37.2%"
+    # The strip sits between the head line and the charts, and no system key has a card.
+    order = page.evaluate(
+        "[...document.querySelector('.cb-live').children].map((el) => el.className)"
+    )
+    assert order.index("cb-live-system") < order.index("cb-live-grid")
+    cards = page.locator(".cb-live-card")
+    assert [cards.nth(i).get_attribute("data-key") for i in range(cards.count())] == ["loss"]
+    assert page.locator(".cb-live-more .cb-live-chip").count() == 0
+    harness.offline.screenshot(
+        "harness_live_run_system", clip={"x": 0, "y": 0, "width": 840, "height": 160}
+    )
+
+    run.log_metrics({"system/cpu_utilization_percentage": 91.0}, step=1)
+    cb.flush()
+    live.update()
+    harness.update("system", live.system)
+    assert chips.first.locator(".cb-live-sys-value").inner_text() == "91%"
+    cb.end_run()
+    harness.update("system", live.system)
+    harness.update("status", live.status)
+    assert not strip.is_visible()  # an ended run's view is one line until opened
+    page.locator(".cb-live-head").click()
+    assert strip.is_visible()
+    assert harness.offline.errors == []
+    assert harness.offline.blocked == []
+    live.close()
+
+
+@pytest.mark.browser
+def test_a_run_without_system_metrics_has_no_strip_and_a_cell_shows_its_newest(harness):
+    page = harness.mount(
+        "live_run",
+        {
+            "run_name": "plain",
+            "run_id": "0" * 32,
+            "status": "RUNNING",
+            "start_time": 0,
+            "end_time": None,
+            "metric_count": 0,
+            "latest": b"",
+            "series": b"",
+            "system": [],
+        },
+    )
+    assert page.locator(".cb-live-system").is_hidden()
+    chip = {"key": "system/cpu_utilization_percentage", "label": "CPU", "value": 12.0}
+    page = harness.mount("live_cell", {"rows": [], "system": [{**chip, "timestamp": 0}]})
+    assert page.locator(".cb-live-cell .cb-live-system .cb-live-sys-value").inner_text() == "12%"
+    harness.update("system", [])
+    assert page.locator(".cb-live-cell .cb-live-system").is_hidden()
     assert page.evaluate("model.listenerCount()") > 0
     page.evaluate("unmount()")
     assert page.evaluate("model.listenerCount()") == 0

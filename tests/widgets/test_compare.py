@@ -582,3 +582,50 @@ def _tooltips(node):
     elif isinstance(node, list):
         for value in node:
             yield from _tooltips(value)
+
+
+# --------------------------------------------------------------------------- system metrics
+CPU = "system/cpu_utilization_percentage"
+GPU = "system/gpu_0_utilization_percentage"
+
+
+def sampled_run(name, busy):
+    """A run with two metrics and the system metrics a sampler logged beside them."""
+    run_id = make_run(name, {"lr": busy / 100}, steps=20)
+    system = [
+        Metric(key, busy + step % 3, T0 + step * 10_000, step)
+        for key in (CPU, GPU, "system/system_memory_usage_percentage")
+        for step in range(6)
+    ]
+    canvasback.client().log_batch(run_id, system)
+    return run_id
+
+
+@pytest.mark.usefixtures("store")
+def test_system_metrics_chart_like_any_metric_but_not_by_default(widgets):
+    ids = [sampled_run("a", 40.0), sampled_run("b", 80.0)]
+    w = widgets(ids)
+    assert {CPU, GPU} <= set(w.available_metrics)
+    assert w.metrics == ["acc", "loss"]  # the run's own metrics come first
+    w.metrics = [CPU, "loss"]
+    history = rows(w.data_history)
+    cpu = sorted((r["run"], r["x"], r["value"]) for r in history if r["key"] == CPU)
+    assert cpu == [
+        (name, s, base + s % 3) for name, base in (("a", 40.0), ("b", 80.0)) for s in range(6)
+    ]
+    assert "spec" in w.panels["history"], w.panels["history"]
+    finals = {(r["run_id"], r["key"]): r["value"] for r in rows(w.data_finals)}
+    assert finals[(ids[1], CPU)] == 80.0 + 5 % 3
+    assert w.status == "2 runs · 2 metrics · 52 points"  # 20 losses and 6 CPU points each
+    # Asked for by name, a system metric is charted from the start, alone.
+    only = widgets(ids, metrics=[GPU])
+    assert only.metrics == [GPU]
+    assert {r["key"] for r in rows(only.data_history)} == {GPU}
+
+
+@pytest.mark.usefixtures("store")
+def test_runs_with_only_system_metrics_chart_them_by_default(widgets):
+    run = canvasback.start_run()
+    canvasback.client().log_batch(run.info.run_id, [Metric(CPU, 12.0, T0, 0)])
+    canvasback.end_run()
+    assert widgets([run.info.run_id]).metrics == [CPU]

@@ -358,3 +358,98 @@ def test_a_sweep_in_one_cell_shows_one_view_with_a_row_per_run(monkeypatch):
     with cb.start_run(run_name="alone"):
         pass
     assert len(shown) == 4
+
+
+# -- system metrics ---------------------------------------------------------------------------
+# A point of system metrics as a run sampled on a machine with one GPU logs them.
+SYSTEM_POINT = {
+    "system/cpu_utilization_percentage": 37.2,
+    "system/system_memory_usage_percentage": 52.4,
+    "system/system_memory_usage_megabytes": 8_402.1,
+    "system/disk_usage_percentage": 35.1,
+    "system/network_receive_megabytes": 1.2,
+    "system/process_cpu_utilization_percentage": 98.0,
+    "system/gpu_0_utilization_percentage": 87.0,
+    "system/gpu_0_memory_usage_percentage": 70.0,
+    "system/gpu_0_temperature_celsius": 64.0,
+}
+
+
+def strip_of(view):
+    return [(chip["label"], chip["value"]) for chip in view.system]
+
+
+def test_system_metrics_show_in_the_strip_not_in_the_grid(manual):
+    run, live = manual
+    run.log_metrics(SYSTEM_POINT, step=0)  # logged first: they would take the first charts
+    for step in range(3):
+        run.log_metric("loss", 1.0 / (step + 1), step=step)
+    cb.flush()
+    live.update()
+    assert set(latest(live)) == {"loss"}
+    assert live.metric_count == 1
+    assert list(series(live)) == [latest(live)["loss"]["chart"]]
+    assert strip_of(live) == [("CPU", 37.2), ("Memory", 52.4), ("GPU 0", 87.0), ("GPU 0 mem", 70.0)]
+    assert "CPU 37% · Memory 52% · GPU 0 87% · GPU 0 mem 70%" in live.summary_html()
+    cb.end_run()
+    assert strip_of(live)[0] == ("CPU", 37.2)  # the final update keeps the strip
+
+
+def test_system_charts_puts_them_in_the_grid_too(store):
+    del store
+    run = cb.start_run()
+    live = LiveRun(run, start=False, system_charts=True)
+    run.log_metrics(SYSTEM_POINT, step=0)
+    run.log_metric("loss", 0.5, step=0)
+    cb.flush()
+    live.update()
+    assert set(latest(live)) == {*SYSTEM_POINT, "loss"}
+    assert live.metric_count == len(SYSTEM_POINT) + 1
+    assert strip_of(live)[:2] == [("CPU", 37.2), ("Memory", 52.4)]
+    live.close()
+
+
+def test_a_node_id_labels_the_strip(manual):
+    run, live = manual
+    run.log_metrics(
+        {
+            "system/node-1/cpu_utilization_percentage": 12.0,
+            "system/node-0/cpu_utilization_percentage": 90.0,
+            "system/node-0/gpu_1_utilization_percentage": float("nan"),
+        },
+        step=0,
+    )
+    cb.flush()
+    live.update()
+    assert strip_of(live) == [("node-0 CPU", 90.0), ("node-0 GPU 1", None), ("node-1 CPU", 12.0)]
+    assert live.metric_count == 0
+
+
+def test_a_run_sampled_for_real_fills_the_strip(store, wait):
+    del store
+    cb.set_system_metrics_sampling_interval(0.05)
+    run = cb.start_run(log_system_metrics=True)
+    live = LiveRun(run, interval=0.05)
+    run.log_metric("loss", 0.5, step=0)
+    wait(lambda: [c["label"] for c in live.system][:2] == ["CPU", "Memory"], what="the strip")
+    assert all(0 <= chip["value"] <= 100 for chip in live.system)
+    assert set(latest(live)) == {"loss"}
+    cb.end_run()
+    assert live.join(timeout=10)
+
+
+@pytest.mark.usefixtures("store")
+def test_a_cell_shows_the_strip_of_its_newest_run_that_has_one():
+    from canvasback.widgets.live_cell import LiveCell  # noqa: PLC0415
+
+    views = []
+    for name, point in (("a", SYSTEM_POINT), ("b", None)):
+        with cb.start_run(run_name=name) as run:
+            views.append(LiveRun(run, start=False))
+            if point:
+                run.log_metrics(point, step=0)
+            run.log_metric("loss", 1.0, step=0)
+    cell = LiveCell(views)
+    assert [chip["label"] for chip in cell.system][:2] == ["CPU", "Memory"]
+    assert all(row["key"] == "loss" for row in cell.rows)
+    cell.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
-from canvasback.tracking import current, output_formats, uris, validation
+from canvasback.tracking import current, output_formats, system_metrics, uris, validation
 from canvasback.tracking.context import current_context
 from canvasback.tracking.current import client
 
@@ -60,6 +60,7 @@ def start_run(
     parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
+    log_system_metrics: bool | None = None,
     *,
     experiment: str | None = None,
     params: Mapping[str, Any] | None = None,
@@ -83,8 +84,14 @@ def start_run(
     environment; see ``canvasback.projects.capture``): None follows the
     ``CANVASBACK_CAPTURE`` setting, False records nothing, True everything, or a list
     of parts such as ``["git", "environment"]``.
+
+    ``log_system_metrics=True`` samples the machine while the run goes on (CPU, memory,
+    disk, network, this process, NVIDIA GPUs) under MLflow's ``system/*`` keys; None
+    follows ``enable_system_metrics_logging()`` or ``CANVASBACK_SYSTEM_METRICS`` (or
+    MLflow's ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``). See ``system_metrics.py``.
     """
     ctx = current_context()
+    sampling = system_metrics.sampling_for(log_system_metrics)  # a refusal leaves no run
     stacks = ctx.stacks
     active = stacks.current()
     launched = _env_run_id() if run_id is None and not active else None
@@ -127,6 +134,8 @@ def start_run(
         run.on_end(stacks.forget)  # the fluent stack follows the handle
         active.append(run)
         stacks.last = run
+    if sampling is not None:
+        system_metrics.start(run, sampling, resumed=run_id is not None)
     for attach_to in attach:
         attach_to(run)
     return run

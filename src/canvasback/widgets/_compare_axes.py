@@ -1,7 +1,7 @@
 """What the Compare charts put on their axes.
 
 The history's x: relative time in the unit that suits it, kept while zoomed; the
-scatter's x: the param it shows by default.
+scatter's x: the param it shows by default; the metrics charted by default.
 """
 
 from __future__ import annotations
@@ -12,14 +12,25 @@ import pyarrow.compute as pc
 
 from canvasback import charts
 from canvasback.charts.runs import varies
+from canvasback.widgets._system_strip import is_system_key
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-__all__ = ["chart_history", "default_scatter_param"]
+__all__ = ["chart_history", "default_metrics", "default_scatter_param"]
 
 _UNITS: Final = {1.0: "s", 60.0: "min", 3600.0: "h", 86400.0: "d"}
+
+
+def default_metrics(metrics: list[str], count: int) -> list[str]:
+    """The first ``count`` of the runs' own metrics; system metrics only if there are no others.
+
+    A run that logs system metrics has a dozen ``system/*`` keys: charted by default, they
+    would push its own metrics out. Chosen by name, they chart like any metric.
+    """
+    own = [m for m in metrics if not is_system_key(m)]
+    return (own or metrics)[:count]
 
 
 def default_scatter_param(frame: pd.DataFrame, params: list[str]) -> str:

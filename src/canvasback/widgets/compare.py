@@ -35,7 +35,7 @@ from canvasback.query import downsample as downsampling
 from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.widgets import _export, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
-from canvasback.widgets._compare_axes import chart_history, default_scatter_param
+from canvasback.widgets._compare_axes import chart_history, default_metrics, default_scatter_param
 from canvasback.widgets._compare_payloads import (
     arrow_bytes,
     chart_of,
@@ -340,7 +340,7 @@ class Compare(_static.StaticRepr, BaseWidget):
                 {"run_id": r, "label": self._names[r], "color": self._colors[r]} for r in ids
             ]
             chosen = [m for m in self._chosen_metrics or [] if m in set(metrics)]
-            self.metrics = chosen or metrics[:DEFAULT_KEYS]
+            self.metrics = chosen or default_metrics(metrics, DEFAULT_KEYS)
             # An axis the user chose stays while the runs have it; the others are
             # chosen again for the runs shown (a param that varies between them).
             param = self._chosen_axes.get("scatter_param", "")
@@ -476,7 +476,8 @@ def compare(
         Run ids, a DataFrame with a ``run_id`` column (``search_runs``), run objects, or
         a run table, whose selection the comparison then follows.
     metrics
-        Metric keys to chart; by default the first few the runs logged.
+        Metric keys to chart; by default the first few the runs logged (system metrics,
+        ``system/*``, only when the runs logged nothing else; they chart like any metric).
     params
         Params on the parallel coordinates; by default those that differ between runs.
     x

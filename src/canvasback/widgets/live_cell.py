@@ -6,7 +6,8 @@ name, elapsed time, the latest value of its first metric and a sparkline), so a 
 twenty runs is one view rather than twenty. Each run keeps a LiveRun that follows it
 (polling the store as it always does) but is not displayed; the cell view reads their
 state whenever it changes, and each run's heartbeat speaks for the cell view too, so
-that the view keeps its place while the cell trains one run after another.
+that the view keeps its place while the cell trains one run after another. The cell's
+system strip (CPU, memory, GPUs) is that of its newest run that logs system metrics.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class LiveCell(BaseWidget):
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     """Per run: ``run_id``, ``run_name``, ``status``, times, ``key``/``value``/``step``
     of its first metric, and sparkline points ``xs``/``ys``."""
+    system = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The system strip of the newest run that has one (see ``LiveRun.system``)."""
 
     def __init__(self, views: list[LiveRun] | None = None) -> None:
         super().__init__()
@@ -63,7 +66,7 @@ class LiveCell(BaseWidget):
         with self._lock:
             self._views.append(view)
         view.speak_for(self)
-        view.observe(self._on_view, names=["latest", "series", "status", "end_time"])
+        view.observe(self._on_view, names=["latest", "series", "status", "end_time", "system"])
         self._push()
 
     def _on_view(self, change: dict[str, Any]) -> None:
@@ -86,8 +89,9 @@ class LiveCell(BaseWidget):
     def _push(self) -> None:
         # Each run's polling thread pushes: reading the views and sending the rows under
         # one lock, so that rows read earlier never overwrite rows read later.
-        with self._lock:
+        with self._lock, self.hold_sync():
             self.rows = [_row(view) for view in self._views]
+            self.system = next((v.system for v in reversed(self._views) if v.system), [])
 
     def _saved_output(self) -> dict[str, str]:
         return {"text/html": saved_output([self._static_key], self.summary_html())}

@@ -9,6 +9,10 @@ kilobytes of Arrow into synced traits when anything changed. When the run ends t
 thread makes one final update, which flushes first so that it holds every point, and
 stops.
 
+A run's system metrics (``start_run(log_system_metrics=True)``: MLflow's ``system/*``
+keys) stay out of the grid of charts and the list of latest values: the view shows
+CPU, memory and each GPU as a strip of chips beside them (``_system_strip.py``).
+
 While it polls, the thread also says "alive" to the front end every second. A kernel
 busy with the cell answers none of the page's messages until the cell ends, and a view
 that hears nothing from Python for a few seconds takes itself for one restored without a
@@ -35,6 +39,7 @@ from canvasback import query
 from canvasback.query.downsample import SKETCH_BUCKETS, StreamSketch
 from canvasback.widgets._base import BaseWidget, arrow_ipc_bytes
 from canvasback.widgets._static import saved_output
+from canvasback.widgets._system_strip import is_system_key, strip, strip_text
 
 if TYPE_CHECKING:
     from canvasback.store import Store
@@ -130,6 +135,9 @@ class LiveRun(BaseWidget):
         Keys that get a chart, in the order they were first logged; the rest are listed.
     start
         Start the polling thread now.
+    system_charts
+        Chart and list the system metrics (``system/*``) like the others too; by default
+        they show only in the system strip.
 
     """
 
@@ -140,11 +148,13 @@ class LiveRun(BaseWidget):
     status = traitlets.Unicode("RUNNING").tag(sync=True)
     start_time = traitlets.Int(0).tag(sync=True)  # ms since the epoch
     end_time = traitlets.Int(None, allow_none=True).tag(sync=True)
-    metric_count = traitlets.Int(0).tag(sync=True)  # keys logged, listed or not
+    metric_count = traitlets.Int(0).tag(sync=True)  # keys logged, listed or not (system/* aside)
     # Arrow IPC: key, step, timestamp, value, chart (slot or -1), axis ("step"/"time"/"").
     latest = traitlets.Bytes(b"").tag(sync=True)
     # Arrow IPC: chart (slot), x, y; each slot's points in x order.
     series = traitlets.Bytes(b"").tag(sync=True)
+    # The system strip: key, label, value (a percentage, or None), timestamp per chip.
+    system = traitlets.List(traitlets.Dict()).tag(sync=True)
 
     def __init__(
         self,
@@ -153,6 +163,7 @@ class LiveRun(BaseWidget):
         interval: float = DEFAULT_INTERVAL_S,
         max_charts: int = MAX_CHARTS,
         start: bool = True,
+        system_charts: bool = False,
     ) -> None:
         info = run.info
         super().__init__(
@@ -164,6 +175,7 @@ class LiveRun(BaseWidget):
         )
         self.interval = interval
         self.max_charts = max_charts
+        self.system_charts = system_charts
         self._run = run
         # The handle's own store: the one its rows go to, whatever the fluent default is.
         self._store: Store = run.store
@@ -315,6 +327,8 @@ class LiveRun(BaseWidget):
             times = first.column("timestamp_min").to_pylist()
             names = first.column("key").to_pylist()
             for _ts, key in sorted(zip(times, names, strict=True)):
+                if not self.system_charts and is_system_key(key):
+                    continue  # shown in the system strip
                 if key not in self._series and len(self._slots) < self.max_charts:
                     self._slots.append(key)
                     self._series[key] = _Series()
@@ -326,6 +340,9 @@ class LiveRun(BaseWidget):
                 self._revision += 1
 
     def _push(self, latest: list[LatestRow], status: str, end_time: int | None) -> None:
+        system = [r for r in latest if is_system_key(r[0])]
+        if not self.system_charts:
+            latest = [r for r in latest if not is_system_key(r[0])]
         slot_of = {key: i for i, key in enumerate(self._slots)}
         charted = sorted((r for r in latest if r[0] in slot_of), key=lambda r: slot_of[r[0]])
         listed = [r for r in latest if r[0] not in slot_of][:MAX_LISTED]
@@ -363,6 +380,7 @@ class LiveRun(BaseWidget):
             self.latest = arrow_ipc_bytes(latest_table)
             self.series = arrow_ipc_bytes(series_table)
             self.metric_count = len(latest)
+            self.system = strip(system)
             self.status = status
             self.end_time = end_time
 
@@ -409,10 +427,14 @@ class LiveRun(BaseWidget):
         if hidden > 0:
             cells.append(f'<tr><td colspan="4" style="color:#757575">+{hidden} more</td></tr>')
         table = f'<table style="border-collapse:collapse;margin-top:4px">{"".join(cells)}</table>'
+        machine = html.escape(strip_text(self.system))
+        if machine:
+            machine = f'<div style="color:#757575;margin-top:2px">{machine}</div>'
+
         return (
             '<div class="canvasback-live-run-static" style="font:13px system-ui,sans-serif;'
             'border:1px solid #e0e0e0;border-radius:6px;padding:6px 10px;display:inline-block">'
-            f"<div>{head}</div>{table if cells else ''}</div>"
+            f"<div>{head}</div>{machine}{table if cells else ''}</div>"
         )
 
 
