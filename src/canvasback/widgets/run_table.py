@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import traitlets
 
 from canvasback import query
-from canvasback.query import run_stats
+from canvasback.query import filter_hints, run_stats
 from canvasback.query.filter import BoolOp, FilterError, parse_filter
 from canvasback.query.run_set import Column, RunSet, SortKey, parse_column
 from canvasback.widgets import _static
@@ -70,10 +70,14 @@ class RunTable(_static.StaticRepr, BaseWidget):
     group_by = traitlets.Unicode("").tag(sync=True)
     """A param, tag or attribute column to group by; empty for the flat table."""
     selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected_shown = traitlets.Int(0).tag(sync=True)
+    """How many of the selected runs match the filter; the others are hidden by it."""
     total = traitlets.Int(0).tag(sync=True)
     """How many runs match the filter."""
     error = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     """Why the filter was not applied: ``{"reason", "position", "text", "source"}``."""
+    hint = traitlets.Unicode("").tag(sync=True)
+    """Why the filter may match nothing: the keys it names that no run has, the closest."""
     generation = traitlets.Int(0).tag(sync=True)
     """Bumped whenever the rows change, so the front end drops the pages it holds."""
     height = traitlets.Int(440).tag(sync=True)
@@ -191,13 +195,24 @@ class RunTable(_static.StaticRepr, BaseWidget):
             combined = BoolOp("AND", tuple(operands))
         # The same rows as now (an edit that only broke the filter): keep the pages shown.
         signature = (self._loads, combined, tuple(sort_keys))
+        known = {c["name"] for c in self.available_columns}
         with self.hold_sync():
             # set_trait: the Dict trait allows None, which its type annotation does not say.
             self.set_trait("error", errors[0] if errors else None)
+            self.hint = filter_hints.missing_key_hint(combined, known)
             if signature != self._built:
                 self.total = self._runs.rebuild(combined, sort_keys)
                 self._built = signature
                 self.generation += 1
+                self._count_selected_shown()
+
+    @traitlets.observe("selected_ids")
+    def _on_selection_change(self, _change: dict[str, Any]) -> None:
+        if self._ready:
+            self._count_selected_shown()
+
+    def _count_selected_shown(self) -> None:
+        self.selected_shown = self._runs.count_shown(list(self.selected_ids))
 
     def _load_columns(self, *, default: bool) -> None:
         available = self._runs.available(list(self.experiment_ids))
@@ -276,7 +291,11 @@ class RunTable(_static.StaticRepr, BaseWidget):
             ids = self._runs.ids(start, stop + 1)
         else:
             ids = self._runs.ids()
-        if request.get("add"):
+        if request.get("remove"):
+            # Unselect these; the selected runs the filter hides stay selected.
+            dropped = set(ids)
+            ids = [i for i in self.selected_ids if i not in dropped]
+        elif request.get("add"):
             seen = set(self.selected_ids)
             ids = [*self.selected_ids, *(i for i in ids if i not in seen)]
         self.selected_ids = ids
