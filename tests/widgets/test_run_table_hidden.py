@@ -61,6 +61,28 @@ def test_the_header_box_acts_on_the_runs_shown_only(table):
     assert table.selected_shown == 2
 
 
+def test_selected_shown_after_a_select_request_is_what_a_count_finds(table):
+    # The select request works the count out instead of asking DuckDB: check it does so
+    # right for each kind of request, against a count made afresh.
+    ids = table._runs.ids()
+    table.selected_ids = [ids[0], ids[5]]
+    table.set_state({"filter": "params.learning_rate >= 0.02"})  # run-0 ... run-3
+    for params in (
+        {"mode": "range", "start": 0, "end": 1, "add": True},
+        {"mode": "range", "start": 1, "end": 2, "add": False, "remove": True},
+        {"mode": "range", "start": 2, "end": 3, "add": False},
+        {"mode": "all", "add": True},
+        {"mode": "all", "add": False, "remove": True},
+        {"mode": "all", "add": False},
+    ):
+        request(table, "select", **params)
+        fresh = canvasback.runs(store=table.store, filter=table.filter)
+        try:
+            assert table.selected_shown == fresh._runs.count_shown(list(table.selected_ids))
+        finally:
+            fresh.close()
+
+
 def test_a_filter_on_a_key_no_run_has_gets_a_hint(table):
     assert table.hint == ""
     table.set_state({"filter": "params.lr > 0.1"})

@@ -96,6 +96,7 @@ class RunTable(_static.StaticRepr, BaseWidget):
         self._filter_expr: Expr | None = None
         self._built: tuple[object, ...] | None = None
         self._loads = 0
+        self._known_shown: int | None = None
         super().__init__(**kwargs)
         self._runs.refresh()
         self._load_columns(default=not kwargs.get("columns"))
@@ -208,8 +209,17 @@ class RunTable(_static.StaticRepr, BaseWidget):
 
     @traitlets.observe("selected_ids")
     def _on_selection_change(self, _change: dict[str, Any]) -> None:
-        if self._ready:
+        if self._ready and self._known_shown is None:
             self._count_selected_shown()
+
+    def _set_selection(self, ids: list[str], shown: int) -> None:
+        """Select ``ids``, of which ``shown`` pass the filter: known, so not counted."""
+        self._known_shown = shown
+        try:
+            self.selected_ids = ids
+        finally:
+            self._known_shown = None
+        self.selected_shown = shown
 
     def _count_selected_shown(self) -> None:
         self.selected_shown = self._runs.count_shown(list(self.selected_ids))
@@ -291,15 +301,20 @@ class RunTable(_static.StaticRepr, BaseWidget):
             ids = self._runs.ids(start, stop + 1)
         else:
             ids = self._runs.ids()
+        # Every run of `ids` is shown, so how many selected runs are shown follows.
+        before = self.selected_ids
         if request.get("remove"):
             # Unselect these; the selected runs the filter hides stay selected.
             dropped = set(ids)
-            ids = [i for i in self.selected_ids if i not in dropped]
+            kept = [i for i in before if i not in dropped]
+            self._set_selection(kept, self.selected_shown - (len(before) - len(kept)))
         elif request.get("add"):
-            seen = set(self.selected_ids)
-            ids = [*self.selected_ids, *(i for i in ids if i not in seen)]
-        self.selected_ids = ids
-        return {"count": len(ids)}, []
+            seen = set(before)
+            added = [i for i in ids if i not in seen]
+            self._set_selection([*before, *added], self.selected_shown + len(added))
+        else:
+            self._set_selection(ids, len(ids))
+        return {"count": len(self.selected_ids)}, []
 
     @rpc("copy")
     def _copy(self, request: dict[str, Any]) -> RpcReply:
