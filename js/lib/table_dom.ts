@@ -67,7 +67,7 @@ export interface HistogramOptions {
 function binTitle(summary: HistogramSummary, i: number, type: ColumnType): string {
   const fmt = (v: number | undefined): string =>
     v === undefined ? "?" : type === "time" ? formatTimestamp(v) : formatNumber(v);
-  return `[${fmt(summary.edges[i])}, ${fmt(summary.edges[i + 1])}): ${formatNumber(summary.counts[i] ?? 0)} runs`;
+  return `[${fmt(summary.edges[i])}, ${fmt(summary.edges[i + 1])}): ${formatNumber(summary.counts[i] ?? 0)} runs. Drag across bars to filter.`;
 }
 
 /** How far (px) a press must move to brush; less is a click, which the header takes. */
