@@ -13,7 +13,7 @@ import { copyText, keyAction, scrollToShow } from "./lib/table_keys";
 import { makeRow } from "./lib/table_rows";
 import { loadGroups } from "./lib/table_groups";
 import { TableHeader } from "./lib/table_header";
-import { PageCache, nextSort, visibleRange } from "./lib/table_model";
+import { PageCache, firstSort, nextSort, visibleRange } from "./lib/table_model";
 import { applyClick, headerCheck } from "./lib/table_selection";
 import { Toolbar } from "./lib/table_toolbar";
 import type { ColumnInfo, RunTableModel, TableRpc } from "./lib/table_types";
@@ -86,8 +86,10 @@ class RunTableView {
     this.#listen("change:available_columns", () => this.#layout());
     this.#listen("change:sort", () => this.#header?.setSort(model.get("sort")));
     this.#listen("change:selected_ids", () => this.#onSelection());
+    this.#listen("change:selected_shown", () => this.#onSelection());
     this.#listen("change:filter", () => this.#toolbar.setFilter(model.get("filter")));
     this.#listen("change:error", () => this.#toolbar.setError(model.get("error")));
+    this.#listen("change:hint", () => this.#toolbar.setHint(model.get("hint")));
     this.#listen("change:summary_filters", () => this.#toolbar.setSummaryFilters(model.get("summary_filters")));
     this.#listen("change:group_by", () => this.#onGroupBy());
     this.#listen("change:height", () => this.#applyHeight());
@@ -113,6 +115,7 @@ class RunTableView {
     this.#selected = new Set(model.get("selected_ids"));
     this.#toolbar.setFilter(model.get("filter"));
     this.#toolbar.setError(model.get("error"));
+    this.#toolbar.setHint(model.get("hint") ?? "");
     this.#toolbar.setSummaryFilters(model.get("summary_filters"));
     this.#applyHeight();
     this.#cache.reset(model.get("generation"));
@@ -144,7 +147,10 @@ class RunTableView {
     this.#applyWidths(widths);
     this.#root.style.setProperty("--cb-first-left", `${SELECT_WIDTH + OPEN_WIDTH}px`);
     this.#header = new TableHeader(this.#infos, widths, {
-      onSort: (column, additive) => this.#save("sort", nextSort(this.#model.get("sort"), column, additive)),
+      onSort: (column, additive) => {
+        const { descending } = firstSort(describeColumn(column, this.#model.get("available_columns")));
+        this.#save("sort", nextSort(this.#model.get("sort"), column, additive, descending));
+      },
       onSelectAll: () => void this.#selectAll(),
       onBrush: (column, lo, hi) => {
         const info = describeColumn(column, this.#model.get("available_columns"));
@@ -314,8 +320,11 @@ class RunTableView {
       if (check !== null) check.checked = selected;
     }
     const total = this.#model.get("total");
-    this.#header?.setCheck(headerCheck(ids.length, total));
-    this.#toolbar.setCounts(total, ids.length, this.#model.get("group_by") !== "");
+    // Of the selected runs, those the filter passes; the box and the count speak of them.
+    const shown = Math.min(this.#model.get("selected_shown") ?? ids.length, ids.length);
+    const filtered = this.#model.get("filter").trim() !== "" || this.#model.get("summary_filters").length > 0;
+    this.#header?.setCheck(headerCheck(shown, total));
+    this.#toolbar.setCounts(total, ids.length, shown, filtered, this.#model.get("group_by") !== "");
   }
 
   #rowOf(event: Event): HTMLElement | null {
@@ -358,12 +367,17 @@ class RunTableView {
     if (row !== null) void this.#openDetail(row.dataset["runId"] ?? "", row);
   }
 
+  /** The header box acts on the runs shown: some or all ticked unticks them, none ticks them all. */
   async #selectAll(): Promise<void> {
-    if (this.#model.get("selected_ids").length > 0) {
-      this.#save("selected_ids", []);
+    const ids = this.#model.get("selected_ids");
+    const shown = Math.min(this.#model.get("selected_shown") ?? ids.length, ids.length);
+    if (ids.length > 0 && shown >= ids.length) {
+      this.#save("selected_ids", []); // every selected run is shown: no need to ask
       return;
     }
-    await this.#rpc.request("select", { mode: "all", add: false });
+    // Python holds the whole order; the runs the filter hides keep their selection.
+    if (shown > 0) await this.#rpc.request("select", { mode: "all", add: false, remove: true });
+    else await this.#rpc.request("select", { mode: "all", add: true });
   }
 
   // -- summaries, groups, detail, refresh ---------------------------------------------
@@ -406,6 +420,7 @@ class RunTableView {
   async #openDetail(runId: string, row: HTMLElement): Promise<void> {
     const name = row.querySelector(".cb-rt-name")?.textContent ?? runId;
     this.#detail.loading(runId, name);
+    this.#detail.reveal();
     try {
       const { reply, buffers } = await this.#rpc.request("detail", { run_id: runId, max_points: SPARK_POINTS });
       if (this.#detail.runId !== runId) return;

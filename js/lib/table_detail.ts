@@ -1,5 +1,6 @@
-// One run in detail, in a panel over the table: attributes, latest metrics with a
-// sparkline of their (downsampled) history, params, tags and artifacts.
+// One run in detail, in a full-width panel under the table that takes the room its
+// content needs (as MLflow's run page): attributes, latest metrics with a chart of their
+// (downsampled) history, params, tags and artifacts, in columns as wide as they read.
 import { decodeTable, tableRows, type ArrowBytes } from "./arrow";
 import { formatDuration, formatNumber, formatTimestamp } from "./format";
 import { h, sparkline } from "./table_dom";
@@ -7,6 +8,8 @@ import { formatBytes } from "./table_format";
 import type { KeyValue, RunDetail } from "./table_types";
 
 export const SPARK_POINTS = 60;
+const CHART_WIDTH = 160;
+const CHART_HEIGHT = 32;
 
 /** Points per metric key from the `(key, step, value)` Arrow reply. */
 export function historiesByKey(bytes: ArrowBytes | undefined): Map<string, { step: number; value: number }[]> {
@@ -84,7 +87,7 @@ export function renderDetail(
         h("tr", {}, [
           h("th", { text: metric.key, title: metric.key }),
           h("td", { class: "num", text: metricValue(metric.value), title: `${String(metric.value)} at step ${metric.step}` }),
-          h("td", { class: "cb-rt-spark-cell", title: `${points.length} points (downsampled)` }, [sparkline(points, 110, 22)]),
+          h("td", { class: "cb-rt-spark-cell", title: `${points.length} points (downsampled)` }, [sparkline(points, CHART_WIDTH, CHART_HEIGHT)]),
         ]),
       );
     }
@@ -116,7 +119,7 @@ export function renderDetail(
   ];
 }
 
-/** The panel shell: a title bar with a close button and a scrolling body. */
+/** The panel shell: a title bar with a close button, and the body, as tall as its content. */
 export class DetailPanel {
   readonly el: HTMLElement;
   readonly #title: HTMLElement;
@@ -136,6 +139,11 @@ export class DetailPanel {
 
   get open(): boolean {
     return !this.el.hidden;
+  }
+
+  /** Scroll the page (the notebook) as little as shows the panel, or its top if taller. */
+  reveal(): void {
+    this.el.scrollIntoView?.({ block: "nearest" });
   }
 
   loading(runId: string, name: string): void {

@@ -67,12 +67,16 @@ export interface HistogramOptions {
 function binTitle(summary: HistogramSummary, i: number, type: ColumnType): string {
   const fmt = (v: number | undefined): string =>
     v === undefined ? "?" : type === "time" ? formatTimestamp(v) : formatNumber(v);
-  return `[${fmt(summary.edges[i])}, ${fmt(summary.edges[i + 1])}): ${formatNumber(summary.counts[i] ?? 0)} runs`;
+  return `[${fmt(summary.edges[i])}, ${fmt(summary.edges[i + 1])}): ${formatNumber(summary.counts[i] ?? 0)} runs. Drag across bars to filter.`;
 }
 
+/** How far (px) a press must move to brush; less is a click, which the header takes. */
+export const BRUSH_SLOP = 4;
+
 /**
- * Bars of a column's histogram. Dragging across bars (or clicking one) brushes a range;
- * the brushed bins light up while dragging and `onBrush` fires on release.
+ * Bars of a column's histogram. Dragging across bars brushes a range: the brushed bins
+ * light up while dragging and `onBrush` fires on release. A click without a drag is left
+ * to the header cell (it sorts).
  */
 export function histogram(summary: HistogramSummary, options: HistogramOptions): SVGSVGElement {
   const { width, height } = options;
@@ -106,6 +110,8 @@ export function histogram(summary: HistogramSummary, options: HistogramOptions):
     root.append(bar, hit);
   }
   let start: number | null = null;
+  let startX = 0;
+  let dragged = false;
   const binAt = (event: PointerEvent): number => {
     const box = root.getBoundingClientRect();
     return Math.min(Math.max(Math.floor(((event.clientX - box.left) / box.width) * n), 0), n - 1);
@@ -116,13 +122,16 @@ export function histogram(summary: HistogramSummary, options: HistogramOptions):
   };
   root.addEventListener("pointerdown", (event) => {
     event.stopPropagation();
-    event.preventDefault();
+    event.preventDefault(); // no column drag from here
     start = binAt(event);
+    startX = event.clientX;
+    dragged = false;
     root.setPointerCapture?.(event.pointerId);
-    paint(start, start);
   });
   root.addEventListener("pointermove", (event) => {
-    if (start !== null) paint(start, binAt(event));
+    if (start === null) return;
+    dragged ||= Math.abs(event.clientX - startX) >= BRUSH_SLOP;
+    if (dragged) paint(start, binAt(event));
   });
   root.addEventListener("pointerup", (event) => {
     if (start === null) return;
@@ -130,8 +139,10 @@ export function histogram(summary: HistogramSummary, options: HistogramOptions):
     const first = Math.min(start, end);
     const last = Math.max(start, end);
     start = null;
-    options.onBrush(first, last);
+    if (dragged) options.onBrush(first, last);
   });
-  root.addEventListener("click", (event) => event.stopPropagation());
+  root.addEventListener("click", (event) => {
+    if (dragged) event.stopPropagation(); // a brush, not a sort
+  });
   return root;
 }

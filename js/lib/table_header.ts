@@ -1,8 +1,10 @@
 // The run table's header: sortable column titles above summaries computed in DuckDB
-// (a histogram to brush for numbers, the top values to click for text).
+// (a histogram to brush for numbers, the top values to click for text). A click anywhere
+// in a header cell sorts, but on what acts itself: a top value, a brush, the resize handle.
 import { formatNumber } from "./format";
 import { h, histogram } from "./table_dom";
 import { columnLabel, isNumeric } from "./table_format";
+import { firstSort } from "./table_model";
 import type { ColumnInfo, SortSpec, Summary, SummaryFilter, TopSummary } from "./table_types";
 import type { HeaderCheck } from "./table_selection";
 
@@ -20,6 +22,13 @@ const TOP_SHOWN = 3;
 const HIST_HEIGHT = 26;
 const ENTITY_CLASS: Record<string, string> = { metric: "metric", param: "param", tag: "tag", attribute: "attribute" };
 const ENTITY_NAME: Record<string, string> = { metric: "metric", param: "param", tag: "tag", attribute: "attribute" };
+
+/** What a click on the header of `info` does, for its tooltip. */
+export function sortTitle(info: ColumnInfo): string {
+  const goal = info.better === undefined ? "" : `, ${info.better} is better`;
+  const order = info.entity === "metric" ? (firstSort(info).descending ? ", highest first" : ", lowest first") : "";
+  return `${info.name} (${ENTITY_NAME[info.entity] ?? info.entity}${goal}): click to sort${order}; shift-click adds a sort key`;
+}
 
 export class TableHeader {
   readonly el: HTMLDivElement;
@@ -47,15 +56,16 @@ export class TableHeader {
 
   #cell(info: ColumnInfo, first: boolean): HTMLDivElement {
     const arrow = h("span", { class: "cb-rt-arrow" });
-    const button = h("button", { class: "cb-rt-sort", title: `${info.name} (${ENTITY_NAME[info.entity]}): click to sort, shift-click to add a sort key` }, [
+    // The button is the cell's keyboard way in; its click bubbles to the cell's.
+    const button = h("button", { class: "cb-rt-sort" }, [
       h("span", { class: `cb-rt-dot ${ENTITY_CLASS[info.entity] ?? ""}` }),
       h("span", { class: "cb-rt-label", text: columnLabel(info.name) }),
       arrow,
     ]);
-    button.addEventListener("click", (event) => this.#callbacks.onSort(info.name, event.shiftKey));
     const summary = h("div", { class: "cb-rt-summary" });
     const numeric = isNumeric(info) ? " num" : "";
-    const cell = h("div", { class: `cb-rt-hcell${numeric}${first ? " cb-rt-first" : ""}`, attrs: { role: "columnheader", "data-column": info.name } }, [button, summary]);
+    const cell = h("div", { class: `cb-rt-hcell${numeric}${first ? " cb-rt-first" : ""}`, title: sortTitle(info), attrs: { role: "columnheader", "data-column": info.name } }, [button, summary]);
+    cell.addEventListener("click", (event) => this.#callbacks.onSort(info.name, event.shiftKey));
     this.#cells.set(info.name, { cell, arrow, summary });
     return cell;
   }

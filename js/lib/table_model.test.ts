@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PageCache, nextSort, pagesFor, visibleRange } from "./table_model";
+import { PageCache, firstSort, nextSort, pagesFor, visibleRange } from "./table_model";
 
 describe("visibleRange", () => {
   it("covers the viewport plus overscan, clamped to the rows", () => {
@@ -83,5 +83,24 @@ describe("nextSort", () => {
       { column: "metrics.acc", descending: false },
     ]);
     expect(nextSort([{ column: "params.lr", descending: true }, two[1]!], "params.lr", true)).toEqual([two[1]]);
+  });
+
+  it("starts descending when asked: descending, ascending, unsorted", () => {
+    const acc = "metrics.val_acc";
+    expect(nextSort([], acc, false, true)).toEqual([{ column: acc, descending: true }]);
+    expect(nextSort([{ column: acc, descending: true }], acc, false, true)).toEqual([{ column: acc, descending: false }]);
+    expect(nextSort([{ column: acc, descending: false }], acc, false, true)).toEqual([]);
+    const lr = { column: "params.lr", descending: false };
+    expect(nextSort([lr], acc, true, true)).toEqual([lr, { column: acc, descending: true }]);
+  });
+});
+
+describe("firstSort", () => {
+  it("sorts a metric best first and anything else ascending", () => {
+    expect(firstSort({ entity: "metric", better: "lower" })).toEqual({ descending: false });
+    expect(firstSort({ entity: "metric", better: "higher" })).toEqual({ descending: true });
+    expect(firstSort({ entity: "metric" })).toEqual({ descending: true });
+    expect(firstSort({ entity: "param" })).toEqual({ descending: false });
+    expect(firstSort({ entity: "attribute" })).toEqual({ descending: false });
   });
 });

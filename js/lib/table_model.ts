@@ -1,7 +1,7 @@
 // Virtual scrolling bookkeeping: which rows are on screen, which pages they need, and a
 // bounded cache of the pages Python sent. No DOM here, so it is unit-tested in node.
 import type { Row } from "./arrow";
-import type { SortSpec } from "./table_types";
+import type { ColumnInfo, SortSpec } from "./table_types";
 
 export interface RowRange {
   /** First row index (inclusive). */
@@ -127,12 +127,27 @@ export class PageCache {
   }
 }
 
-/** Header click: ascending, then descending, then unsorted; shift adds a key. */
-export function nextSort(sort: readonly SortSpec[], column: string, additive: boolean): SortSpec[] {
+/**
+ * Header click: the column's first direction, then the other, then unsorted; shift adds
+ * a key. The first is descending where the biggest values come first best (`firstSort`).
+ */
+export function nextSort(sort: readonly SortSpec[], column: string, additive: boolean, firstDescending = false): SortSpec[] {
   const current = sort.find((s) => s.column === column);
-  const next: SortSpec | null = current === undefined ? { column, descending: false } : current.descending ? null : { column, descending: true };
+  let next: SortSpec | null;
+  if (current === undefined) next = { column, descending: firstDescending };
+  else if (current.descending !== firstDescending) next = null;
+  else next = { column, descending: !firstDescending };
   if (!additive) return next === null ? [] : [next];
   const others = sort.filter((s) => s.column !== column);
   if (next === null) return others;
   return current === undefined ? [...others, next] : sort.map((s) => (s.column === column ? next : s));
+}
+
+/**
+ * Whether a header's first click sorts descending: a metric's best runs first (lower
+ * first for a loss, higher for an accuracy or a metric whose goal is unknown); any
+ * other column A to Z, oldest or smallest first.
+ */
+export function firstSort(info: Pick<ColumnInfo, "entity" | "better">): { descending: boolean } {
+  return { descending: info.entity === "metric" && info.better !== "lower" };
 }

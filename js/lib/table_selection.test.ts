@@ -61,6 +61,6 @@ describe("helpers", () => {
     expect(headerCheck(0, 10)).toBe("none");
     expect(headerCheck(3, 10)).toBe("some");
     expect(headerCheck(10, 10)).toBe("all");
-    expect(headerCheck(2, 0)).toBe("some");
+    expect(headerCheck(2, 0)).toBe("none"); // runs selected, none of them shown
   });
 });

@@ -64,8 +64,12 @@ export function union(a: readonly string[], b: readonly string[]): string[] {
 
 export type HeaderCheck = "none" | "some" | "all";
 
-/** State of the select-all checkbox: "all" once as many runs are selected as match. */
-export function headerCheck(selectedCount: number, total: number): HeaderCheck {
-  if (selectedCount === 0) return "none";
-  return total > 0 && selectedCount >= total ? "all" : "some";
+/**
+ * State of the select-all checkbox, of the rows shown: "all" once every one of the
+ * `total` runs the filter passes is selected. `shownSelected` counts the selected runs
+ * the filter passes; those it hides do not tick the box.
+ */
+export function headerCheck(shownSelected: number, total: number): HeaderCheck {
+  if (shownSelected <= 0 || total <= 0) return "none";
+  return shownSelected >= total ? "all" : "some";
 }

@@ -1,7 +1,9 @@
-// The run table's controls: the filter box (with its error and caret), the active
-// summary filters, the column chooser, group by, refresh, and the run count.
+// The run table's controls: the filter box (with its error and caret, or a hint when it
+// names a key no run has), the active summary filters, the column chooser, group by,
+// refresh, and the run count with the selection (and how much of it the filter hides).
 import { h } from "./table_dom";
 import { columnLabel, countLabel } from "./table_format";
+import { ColumnMenu } from "./table_menus";
 import type { ColumnInfo, FilterErrorInfo, SummaryFilter } from "./table_types";
 
 export interface ToolbarCallbacks {
@@ -16,28 +18,39 @@ export interface ToolbarCallbacks {
 const FILTER_DELAY_MS = 300;
 const GROUP_ENTITIES = new Set(["param", "tag"]);
 const GROUP_ATTRIBUTES = ["status", "user_id", "experiment_id"];
-const SECTIONS: [string, string][] = [
-  ["attribute", "Attributes"],
-  ["metric", "Metrics"],
-  ["param", "Params"],
-  ["tag", "Tags"],
-];
+
+/** What the run count says: `2 runs · 5 selected, 3 hidden by the filter`. */
+export function countText(total: number, selected: number, shown: number, filtered: boolean, grouped: boolean): string {
+  const parts = [countLabel(total)];
+  if (selected > 0) {
+    const hidden = Math.max(selected - shown, 0);
+    const where = filtered ? "hidden by the filter" : "not in this table";
+    parts.push(`${selected.toLocaleString("en-US")} selected${hidden > 0 ? `, ${hidden.toLocaleString("en-US")} ${where}` : ""}`);
+  }
+  return grouped ? `${parts.join(" · ")} (grouped)` : parts.join(" · ");
+}
+
+function groupLabel(column: string): string {
+  return column === "" ? "None" : column.includes(".") ? column : columnLabel(column);
+}
 
 export class Toolbar {
   readonly el: HTMLDivElement;
   readonly #input: HTMLInputElement;
   readonly #error: HTMLDivElement;
+  readonly #hint: HTMLDivElement;
   readonly #chips: HTMLDivElement;
-  readonly #group: HTMLSelectElement;
+  readonly #group: HTMLButtonElement;
+  readonly #groupMenu: ColumnMenu;
   readonly #count: HTMLSpanElement;
   readonly #clear: HTMLButtonElement;
   readonly #refresh: HTMLButtonElement;
-  readonly #chooser: HTMLDivElement;
+  readonly #chooser: ColumnMenu;
   readonly #chooserButton: HTMLButtonElement;
   readonly #callbacks: ToolbarCallbacks;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #available: ColumnInfo[] = [];
   #columns: string[] = [];
+  #groupBy = "";
 
   constructor(callbacks: ToolbarCallbacks) {
     this.#callbacks = callbacks;
@@ -65,31 +78,63 @@ export class Toolbar {
         callbacks.onFilter(this.#input.value);
       }
     });
-    this.#chooserButton = h("button", { class: "cb-rt-button", text: "Columns", title: "Choose the columns shown", attrs: { "aria-haspopup": "true" } });
-    this.#chooser = h("div", { class: "cb-rt-chooser", attrs: { hidden: "", role: "dialog", "aria-label": "Columns" } });
-    this.#chooserButton.addEventListener("click", (event) => {
-      event.stopPropagation();
-      this.#toggleChooser();
+    this.#chooserButton = h("button", { class: "cb-rt-button", text: "Columns", title: "Choose the columns shown", attrs: { "aria-haspopup": "true", "aria-expanded": "false" } });
+    this.#chooser = new ColumnMenu({ className: "cb-rt-chooser", label: "Columns", offers: () => true, item: (info) => this.#columnItem(info) });
+    this.#chooserButton.addEventListener("click", () => this.#chooser.toggle(this.#chooserButton));
+    this.#group = h("button", { class: "cb-rt-button cb-rt-group", text: "None", attrs: { "aria-haspopup": "true", "aria-expanded": "false", "aria-label": "Group by" } });
+    this.#groupMenu = new ColumnMenu({
+      className: "cb-rt-group-menu",
+      label: "Group by",
+      offers: (info) => GROUP_ENTITIES.has(info.entity) || GROUP_ATTRIBUTES.includes(info.name),
+      item: (info) => this.#groupItem(info.name, columnLabel(info.name)),
+      head: () => [this.#groupItem("", "None")],
     });
-    this.#group = h("select", { class: "cb-rt-group", attrs: { "aria-label": "Group by" } });
-    this.#group.addEventListener("change", () => callbacks.onGroupBy(this.#group.value));
+    this.#group.addEventListener("click", () => this.#groupMenu.toggle(this.#group));
     this.#refresh = h("button", { class: "cb-rt-button cb-rt-refresh", text: "↻", title: "Reload runs from the store", attrs: { "aria-label": "Refresh" } });
     this.#refresh.addEventListener("click", () => callbacks.onRefresh());
     this.#count = h("span", { class: "cb-rt-count", attrs: { "aria-live": "polite" } });
     this.#clear = h("button", { class: "cb-rt-link", text: "clear", title: "Clear the selection", attrs: { hidden: "" } });
     this.#clear.addEventListener("click", () => callbacks.onClearSelection());
     this.#error = h("div", { class: "cb-rt-error", attrs: { role: "alert", hidden: "" } });
+    this.#hint = h("div", { class: "cb-rt-hint", attrs: { role: "status", hidden: "" } });
     this.#chips = h("div", { class: "cb-rt-chips", attrs: { hidden: "" } });
     const bar = h("div", { class: "cb-rt-toolbar" }, [
       h("div", { class: "cb-rt-search" }, [this.#input]),
-      h("div", { class: "cb-rt-anchor" }, [this.#chooserButton, this.#chooser]),
-      h("label", { class: "cb-rt-group-label" }, [h("span", { text: "Group by" }), this.#group]),
+      this.#chooserButton,
+      h("span", { class: "cb-rt-group-label" }, [h("span", { text: "Group by" }), this.#group]),
       this.#refresh,
       h("span", { class: "cb-rt-spacer" }),
       this.#count,
       this.#clear,
     ]);
-    this.el = h("div", { class: "cb-rt-controls" }, [bar, this.#error, this.#chips]);
+    this.el = h("div", { class: "cb-rt-controls" }, [bar, this.#error, this.#hint, this.#chips, this.#chooser.popover.el, this.#groupMenu.popover.el]);
+  }
+
+  #columnItem(info: ColumnInfo): HTMLElement {
+    const box = h("input", { attrs: { type: "checkbox", "data-column": info.name } });
+    box.checked = this.#columns.includes(info.name);
+    box.addEventListener("change", () => {
+      const next = box.checked ? [...this.#columns, info.name] : this.#columns.filter((c) => c !== info.name);
+      this.#columns = next;
+      this.#callbacks.onColumns(next);
+    });
+    const label = info.entity === "attribute" ? `${columnLabel(info.name)} (${info.name})` : columnLabel(info.name);
+    return h("label", { class: "cb-rt-chooser-item", title: info.name }, [box, h("span", { text: label })]);
+  }
+
+  #groupItem(column: string, label: string): HTMLElement {
+    const chosen = column === this.#groupBy;
+    const item = h("button", {
+      class: chosen ? "cb-rt-menu-item chosen" : "cb-rt-menu-item",
+      text: label,
+      title: column || "The runs, ungrouped",
+      attrs: { role: "menuitemradio", "aria-checked": String(chosen), "data-column": column },
+    });
+    item.addEventListener("click", () => {
+      this.#groupMenu.popover.close();
+      this.#callbacks.onGroupBy(column);
+    });
+    return item;
   }
 
   /** Show `text` in the box unless an edit of the user's is still to be applied. */
@@ -113,6 +158,12 @@ export class Toolbar {
     }
   }
 
+  /** A hint on the filter from Python (a key no run has, and the closest ones), as text. */
+  setHint(hint: string): void {
+    this.#hint.textContent = hint;
+    this.#hint.toggleAttribute("hidden", hint === "");
+  }
+
   setSummaryFilters(filters: readonly SummaryFilter[]): void {
     this.#chips.replaceChildren();
     this.#chips.toggleAttribute("hidden", filters.length === 0);
@@ -123,10 +174,9 @@ export class Toolbar {
     });
   }
 
-  setCounts(total: number, selected: number, grouped: boolean): void {
-    const parts = [countLabel(total)];
-    if (selected > 0) parts.push(`${selected.toLocaleString("en-US")} selected`);
-    this.#count.textContent = grouped ? `${parts.join(" · ")} (grouped)` : parts.join(" · ");
+  /** `selected` runs of which `shown` pass the filter (`filtered`: one applies). */
+  setCounts(total: number, selected: number, shown: number, filtered: boolean, grouped: boolean): void {
+    this.#count.textContent = countText(total, selected, shown, filtered, grouped);
     this.#clear.toggleAttribute("hidden", selected === 0);
   }
 
@@ -137,71 +187,23 @@ export class Toolbar {
 
   /** The choosable columns and the visible ones; the group-by menu follows. */
   setColumns(available: ColumnInfo[], columns: string[], groupBy: string): void {
-    this.#available = available;
     this.#columns = columns;
-    const options = [h("option", { text: "None", attrs: { value: "" } })];
-    const candidates = available.filter((c) => GROUP_ENTITIES.has(c.entity) || GROUP_ATTRIBUTES.includes(c.name));
-    for (const info of candidates) {
-      options.push(h("option", { text: info.entity === "attribute" ? columnLabel(info.name) : info.name, attrs: { value: info.name } }));
-    }
-    if (groupBy && !candidates.some((c) => c.name === groupBy)) options.push(h("option", { text: groupBy, attrs: { value: groupBy } }));
-    this.#group.replaceChildren(...options);
-    this.#group.value = groupBy;
-    if (!this.#chooser.hidden) this.#renderChooser(this.#chooser.querySelector("input")?.value ?? "");
+    this.#groupBy = groupBy;
+    this.#group.textContent = groupLabel(groupBy);
+    this.#group.title = groupBy === "" ? "Group the runs by a param, tag or attribute" : `Grouped by ${groupBy}`;
+    this.#chooser.setColumns(available);
+    this.#groupMenu.setColumns(available);
   }
 
-  #toggleChooser(): void {
-    const open = this.#chooser.hidden;
-    this.#chooser.toggleAttribute("hidden", !open);
-    this.#chooserButton.setAttribute("aria-expanded", String(open));
-    if (open) {
-      this.#renderChooser("");
-      this.#chooser.querySelector("input")?.focus();
-    }
-  }
-
-  /** Close the chooser on a click outside it or on Escape. */
+  /** Close the menus on a click outside them or on Escape. */
   closePopups(event: Event): void {
-    if (this.#chooser.hidden) return;
-    if (event instanceof KeyboardEvent && event.key !== "Escape") return;
-    if (event.target instanceof Node && this.#chooser.contains(event.target) && !(event instanceof KeyboardEvent)) return;
-    this.#chooser.setAttribute("hidden", "");
-    this.#chooserButton.setAttribute("aria-expanded", "false");
-  }
-
-  #renderChooser(query: string): void {
-    const search = h("input", { class: "cb-rt-chooser-search", attrs: { type: "search", placeholder: "Find a column", "aria-label": "Find a column" } });
-    search.value = query;
-    search.addEventListener("input", () => {
-      this.#renderChooser(search.value);
-      const again = this.#chooser.querySelector<HTMLInputElement>(".cb-rt-chooser-search");
-      again?.focus();
-      again?.setSelectionRange(search.value.length, search.value.length);
-    });
-    const needle = query.trim().toLowerCase();
-    const lists: HTMLElement[] = [];
-    for (const [entity, title] of SECTIONS) {
-      const items = this.#available.filter((c) => c.entity === entity && c.name.toLowerCase().includes(needle));
-      if (items.length === 0) continue;
-      const list = h("div", { class: "cb-rt-chooser-list" });
-      for (const info of items) {
-        const box = h("input", { attrs: { type: "checkbox", "data-column": info.name } });
-        box.checked = this.#columns.includes(info.name);
-        box.addEventListener("change", () => {
-          const next = box.checked ? [...this.#columns, info.name] : this.#columns.filter((c) => c !== info.name);
-          this.#columns = next;
-          this.#callbacks.onColumns(next);
-        });
-        const label = info.entity === "attribute" ? `${columnLabel(info.name)} (${info.name})` : columnLabel(info.name);
-        list.append(h("label", { class: "cb-rt-chooser-item", title: info.name }, [box, h("span", { text: label })]));
-      }
-      lists.push(h("div", { class: "cb-rt-chooser-section" }, [h("div", { class: "cb-rt-chooser-title", text: `${title} (${items.length})` }), list]));
-    }
-    if (lists.length === 0) lists.push(h("div", { class: "cb-rt-summary-empty", text: "No column matches" }));
-    this.#chooser.replaceChildren(search, ...lists);
+    this.#chooser.popover.dismiss(event);
+    this.#groupMenu.popover.dismiss(event);
   }
 
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#chooser.popover.close();
+    this.#groupMenu.popover.close();
   }
 }

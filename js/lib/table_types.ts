@@ -9,6 +9,8 @@ export interface ColumnInfo {
   name: string;
   entity: ColumnEntity;
   type: ColumnType;
+  /** A metric's better direction, when known (a sweep's goal, else its name). */
+  better?: "lower" | "higher";
 }
 
 export interface SortSpec {
@@ -43,8 +45,12 @@ export interface RunTableModel {
   available_columns: ColumnInfo[];
   group_by: string;
   selected_ids: string[];
+  /** How many of `selected_ids` match the filter; the others are hidden by it. */
+  selected_shown: number;
   total: number;
   error: FilterErrorInfo | null;
+  /** Why the filter may match nothing (keys no run has, and the closest); or "". */
+  hint: string;
   generation: number;
   height: number;
   /** Column name -> width in px, for columns resized in the header. */
@@ -110,8 +116,9 @@ export interface TableRpc {
     reply: { generation: number; groups: number; count: number };
   };
   detail: { request: { run_id: string; max_points: number }; reply: RunDetail };
+  /** Select the runs shown (or a range of them); `add` keeps the selection, `remove` unselects them. */
   select: {
-    request: { mode: "all" | "range"; start?: number; end?: number; add: boolean };
+    request: { mode: "all" | "range"; start?: number; end?: number; add: boolean; remove?: boolean };
     reply: { count: number };
   };
   refresh: { request: Record<string, never>; reply: { total: number; generation: number } };

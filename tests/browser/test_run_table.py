@@ -127,10 +127,14 @@ def test_header_click_sorts_in_python(bridge):
     header = page.locator(".cb-rt-hcell[data-column='metrics.acc'] .cb-rt-sort")
     header.click()
     page.wait_for_function("() => model.get('sort').length === 1")
+    assert bridge.widget.sort == [{"column": "metrics.acc", "descending": True}]  # best first
+    header.click()
+    page.wait_for_function("() => model.get('sort')[0].descending === false")
     assert bridge.widget.sort == [{"column": "metrics.acc", "descending": False}]
     header.click()
-    page.wait_for_function("() => model.get('sort')[0].descending === true")
-    assert bridge.widget.sort == [{"column": "metrics.acc", "descending": True}]
+    page.wait_for_function("() => model.get('sort').length === 0")
+    header.click()
+    page.wait_for_function("() => model.get('sort')[0]?.descending === true")
     expected = bridge.widget._runs.page(0, 3, bridge.widget._visible_columns())
     page.wait_for_function(
         f"""() => {{
@@ -273,7 +277,8 @@ def test_columns_group_by_and_detail(bridge):
     page.keyboard.press("Escape")
     assert page.locator(".cb-rt-hcell[data-column='params.seed']").count() == 0
     # Group by a param: counts and metric stats per group, then drill into one.
-    page.locator(".cb-rt-group").select_option("params.optimizer")
+    page.locator(".cb-rt-group").click()
+    page.locator(".cb-rt-group-menu .cb-rt-menu-item[data-column='params.optimizer']").click()
     page.locator(".cb-rt-group-row").first.wait_for()
     assert bridge.widget.group_by == "params.optimizer"
     groups = page.locator(".cb-rt-group-row").all_inner_texts()
@@ -309,8 +314,7 @@ def test_screenshot(bridge):
     page = bridge.mount()
     page.set_viewport_size({"width": 1320, "height": 640})
     wait_rows(page, 12)
-    page.locator(".cb-rt-hcell[data-column='metrics.acc'] .cb-rt-sort").click()
-    page.locator(".cb-rt-hcell[data-column='metrics.acc'] .cb-rt-sort").click()
+    page.locator(".cb-rt-hcell[data-column='metrics.acc'] .cb-rt-sort").click()  # best first
     page.wait_for_function(
         "() => model.get('sort').length === 1 && model.get('sort')[0].descending"
     )
@@ -400,21 +404,22 @@ def test_in_jupyterlab_clicks_reach_the_kernel(lab_page):
     assert rows.count() == 4
     lab_page.cell(1).locator(".cb-rt-hcell[data-column='metrics.acc'] .cb-rt-sort").click()
     lab_page.wait_for_kernel(notebook, "len(table.sort)", "1")
+    # An accuracy sorts best first: the highest, run-3, on top.
     lab_page.page.wait_for_function(
         """() => document.querySelector('.cb-rt-row[data-index="0"] .cb-rt-name')
-            ?.textContent === 'run-0'"""
+            ?.textContent === 'run-3'"""
     )
     lab_page.cell(1).locator(f"{LOADED}[data-index='1'] .cb-rt-name").click()
     lab_page.wait_for_kernel(notebook, "len(table.selected_ids)", "1")
     assert lab_page.kernel_eval(notebook, "list(table.selected['tags.mlflow.runName'])") == (
-        "['run-1']"
+        "['run-2']"
     )
     # The keys are the table's, not JupyterLab's command-mode shortcuts.
     lab_page.page.keyboard.press("ArrowDown")
     lab_page.page.keyboard.press("Space")
     lab_page.wait_for_kernel(notebook, "len(table.selected_ids)", "2")
     lab_page.page.keyboard.press("Enter")
-    lab_page.cell(1).locator(".cb-rt-detail").get_by_text("run-2").first.wait_for()
+    lab_page.cell(1).locator(".cb-rt-detail").get_by_text("run-1").first.wait_for()
     assert lab_page.page.locator(".jp-Notebook .jp-mod-editMode").count() == 0
     assert lab_page.cell(1).locator("img").count() == 0
     # Header summaries come from the kernel too.

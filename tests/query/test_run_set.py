@@ -3,6 +3,7 @@ order table of its own cursor, paged from it, and the columns the runs could sho
 
 from __future__ import annotations
 
+import logging
 import math
 
 import duckdb
@@ -11,6 +12,7 @@ import pytest
 import canvasback
 from canvasback.query.filter import parse_filter
 from canvasback.query.run_set import Column, RunSet, SortKey, attribute_type, parse_column
+from canvasback.store.read.cursors import STATEMENTS
 
 
 @pytest.fixture
@@ -95,6 +97,29 @@ def test_order_of_puts_the_filtered_out_runs_last(runs):
     assert runs.order_of(["run-b", "run-a", "run-c", "gone"]) == ["run-c", "run-a", "run-b", "gone"]
 
 
+def test_count_shown_counts_the_given_runs_the_filter_passes(runs):
+    runs.rebuild(parse_filter("tags.team = 'vision'"), [])
+    assert runs.count_shown(["run-b", "run-a", "run-c", "gone"]) == 2
+    assert runs.count_shown(["run-b"]) == 0
+    assert runs.count_shown([]) == 0
+    runs.rebuild(None, [])
+    assert runs.count_shown(["run-b", "run-a", "run-c", "gone"]) == 3
+
+
+def test_count_shown_sends_the_same_ids_once(runs, caplog):
+    selection = ["run-b", "run-a", "run-c"]
+    with caplog.at_level(logging.DEBUG, logger=STATEMENTS.name):
+        for text in ("tags.team = 'vision'", "params.opt = 'adam'", "status = 'FAILED'"):
+            runs.rebuild(parse_filter(text), [])
+            runs.count_shown(selection)
+        assert runs.count_shown(["run-b"]) == 1
+    sent = [r.getMessage() for r in caplog.records if runs.held in r.getMessage()]
+    assert sum("CREATE OR REPLACE" in m for m in sent) == 2  # the three ids, then one
+    runs.close()  # the held ids go with the cursor; asked again, they are sent again
+    runs.rebuild(None, [])
+    assert runs.count_shown(["run-b"]) == 1
+
+
 def test_the_order_table_is_the_run_set_s_own(runs):
     runs.rebuild(None, [])
     assert runs.rows(f"SELECT count(*) FROM {runs.order}") == [(4,)]
@@ -133,7 +158,13 @@ def test_the_columns_runs_could_show(runs, logged):
     ]
     assert available["status"]["type"] == "status"
     assert available["start_time"]["type"] == "time"
-    assert available["metrics.acc"] == {"name": "metrics.acc", "entity": "metric", "type": "number"}
+    assert available["metrics.acc"] == {
+        "name": "metrics.acc",
+        "entity": "metric",
+        "type": "number",
+        "better": "higher",  # by its name (query/metric_goal.py)
+    }
+    assert available["metrics.loss"]["better"] == "lower"
     assert available["params.lr"]["type"] == "text"  # "abc" is not a number
     assert available["params.opt"] == {"name": "params.opt", "entity": "param", "type": "text"}
     assert available["tags.team"]["entity"] == "tag"

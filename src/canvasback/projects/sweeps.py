@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from canvasback.projects import capture, launch, runner, sweep_pools
 from canvasback.projects.params import ParamError
 from canvasback.projects.sweep_points import PointResult, PointTask, point_text, run_point
+from canvasback.query.metric_goal import SWEEP_METRIC_TAG
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -210,7 +211,7 @@ def sweep(
             "canvasback.sweep.target": where,
             "canvasback.sweep.points": str(len(chosen)),
             **({"canvasback.sweep.entry_point": entry_point} if entry_point else {}),
-            **({"canvasback.sweep.metric": f"{mode} {metric}"} if metric else {}),
+            **({SWEEP_METRIC_TAG: f"{mode} {metric}"} if metric else {}),
         },
     )
     capture.capture_run(parent, parts, source=source)

@@ -15,7 +15,9 @@ lock stay in the store, and its relations are named through ``store/read/relatio
 - :mod:`.tag_columns`: a filter's keys as a view's columns and tag joins;
 - :mod:`.downsample`: the min/max-preserving downsampler of histories (stored and live);
 - :mod:`.run_set`: a run table's runs, filtered, sorted and paged in a cursor of its own;
-- :mod:`.run_stats`: header summaries, groups and run detail over a run set.
+- :mod:`.run_stats`: header summaries, groups and run detail over a run set;
+- :mod:`.metric_goal`: which way is better for a metric (a sweep's goal, else its name);
+- :mod:`.filter_hints`: what to say of a filter naming a key no run has.
 """
 
 from __future__ import annotations

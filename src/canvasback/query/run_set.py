@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from canvasback.query import metric_goal
 from canvasback.query.filter import ATTRIBUTES
 from canvasback.query.search import ENTITY_PREFIX, filtered_where, sort_terms
 from canvasback.store import liveness, schema
@@ -130,7 +131,10 @@ class RunSet:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.order = f"_canvasback_order_{secrets.token_hex(6)}"
+        token = secrets.token_hex(6)
+        self.order = f"_canvasback_order_{token}"
+        self.held = f"_canvasback_held_{token}"
+        self._held: list[str] = []
         self.scope: list[str] = []
         self.total = 0
         self._where: tuple[str, list[Any]] = ("false", [])
@@ -161,10 +165,11 @@ class RunSet:
         self.store.read()
 
     def close(self) -> None:
-        """Close the cursor; its temp table goes with it."""
+        """Close the cursor; its temp tables go with it."""
         if self._cursor is not None:
             self._cursor.close()
             self._cursor = None
+        self._held = []
 
     def source(self) -> tuple[str, list[Any]]:
         """FROM clause of the runs that pass the filter (alias ``w``), and its parameters.
@@ -250,6 +255,28 @@ class RunSet:
         seen = set(shown)
         return shown + [r for r in run_ids if r not in seen]
 
+    def count_shown(self, run_ids: list[str]) -> int:
+        """How many of ``run_ids`` pass the filter (the rest are hidden by it).
+
+        The ids stay in a temp table of the cursor until other ids are asked about: a
+        table's selection is counted again at every change of the filter, and sending a
+        million ids to DuckDB takes a second where joining them takes milliseconds.
+        """
+        if not run_ids:
+            return 0
+        if run_ids != self._held:
+            self.rows(
+                f"CREATE OR REPLACE TEMP TABLE {self.held} AS "
+                "SELECT DISTINCT unnest(?::VARCHAR[]) AS run_id",
+                [run_ids],
+            )
+            self._held = list(run_ids)
+        # A semi join: list_contains would scan the whole list once per run.
+        rows = self.rows(
+            f"SELECT count(*) FROM {self.order} WHERE run_id IN (SELECT run_id FROM {self.held})"
+        )
+        return int(rows[0][0])
+
     def page(self, offset: int, limit: int, columns: Iterable[Column]) -> pa.Table:
         """Rows ``offset``..``offset + limit``: ``run_id`` and each of ``columns``."""
         start = max(offset, 0)
@@ -301,7 +328,9 @@ class RunSet:
         """Every column the runs of these experiments (all if empty) could show.
 
         Each is ``{"name", "entity", "type"}``; a param is ``number`` when every logged
-        value parses as one, so the front end aligns it as a number.
+        value parses as one, so the front end aligns it as a number. A metric whose
+        better direction is known (:mod:`canvasback.query.metric_goal`: a sweep's goal,
+        else its name) also has ``"better": "lower"`` or ``"higher"``.
         """
         # One scan of the catalog's wide run table (a column per key) summarises them all.
         catalog = self.catalog
@@ -319,22 +348,32 @@ class RunSet:
                 # Counting the values that parse reads each value once, as bool_and would.
                 numeric = f"count(TRY_CAST({value} AS DOUBLE)) = count({value})"
             aggregates += [f"count({value})", numeric]
+        sweep_goal = catalog.key_column(f"tags.{metric_goal.SWEEP_METRIC_TAG}")
+        if sweep_goal is not None:
+            aggregates.append(
+                f"list(DISTINCT b.{sweep_goal}) FILTER (WHERE b.{sweep_goal} IS NOT NULL)"
+            )
         found = (
             self.rows(f"SELECT {', '.join(aggregates)} FROM {RUNS_WIDE} b WHERE {scope}", params)[0]
             if names
             else ()
         )
+        declared = metric_goal.declared_goals(found[-1] or ()) if sweep_goal is not None else {}
         out: list[dict[str, Any]] = [
             {"name": key, "entity": "attribute", "type": attribute_type(key)}
             for key in TABLE_ATTRIBUTES
         ]
-        out += [
-            {
+        for i, name in enumerate(names):
+            if not found[2 * i]:
+                continue
+            prefix, _, key = name.partition(".")
+            column: dict[str, Any] = {
                 "name": name,
-                "entity": PREFIXES[name.split(".", 1)[0]],
+                "entity": PREFIXES[prefix],
                 "type": "number" if found[2 * i + 1] else "text",
             }
-            for i, name in enumerate(names)
-            if found[2 * i]
-        ]
+            goal = metric_goal.better(key, declared) if prefix == "metrics" else None
+            if goal is not None:
+                column["better"] = goal
+            out.append(column)
         return out

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 import traitlets
 
 from canvasback import query
-from canvasback.query import run_stats
+from canvasback.query import filter_hints, run_stats
 from canvasback.query.filter import BoolOp, FilterError, parse_filter
 from canvasback.query.run_set import Column, RunSet, SortKey, parse_column
 from canvasback.widgets import _static
@@ -70,10 +70,14 @@ class RunTable(_static.StaticRepr, BaseWidget):
     group_by = traitlets.Unicode("").tag(sync=True)
     """A param, tag or attribute column to group by; empty for the flat table."""
     selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    selected_shown = traitlets.Int(0).tag(sync=True)
+    """How many of the selected runs match the filter; the others are hidden by it."""
     total = traitlets.Int(0).tag(sync=True)
     """How many runs match the filter."""
     error = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
     """Why the filter was not applied: ``{"reason", "position", "text", "source"}``."""
+    hint = traitlets.Unicode("").tag(sync=True)
+    """Why the filter may match nothing: the keys it names that no run has, the closest."""
     generation = traitlets.Int(0).tag(sync=True)
     """Bumped whenever the rows change, so the front end drops the pages it holds."""
     height = traitlets.Int(440).tag(sync=True)
@@ -92,6 +96,7 @@ class RunTable(_static.StaticRepr, BaseWidget):
         self._filter_expr: Expr | None = None
         self._built: tuple[object, ...] | None = None
         self._loads = 0
+        self._known_shown: int | None = None
         super().__init__(**kwargs)
         self._runs.refresh()
         self._load_columns(default=not kwargs.get("columns"))
@@ -191,13 +196,33 @@ class RunTable(_static.StaticRepr, BaseWidget):
             combined = BoolOp("AND", tuple(operands))
         # The same rows as now (an edit that only broke the filter): keep the pages shown.
         signature = (self._loads, combined, tuple(sort_keys))
+        known = {c["name"] for c in self.available_columns}
         with self.hold_sync():
             # set_trait: the Dict trait allows None, which its type annotation does not say.
             self.set_trait("error", errors[0] if errors else None)
+            self.hint = filter_hints.missing_key_hint(combined, known)
             if signature != self._built:
                 self.total = self._runs.rebuild(combined, sort_keys)
                 self._built = signature
                 self.generation += 1
+                self._count_selected_shown()
+
+    @traitlets.observe("selected_ids")
+    def _on_selection_change(self, _change: dict[str, Any]) -> None:
+        if self._ready and self._known_shown is None:
+            self._count_selected_shown()
+
+    def _set_selection(self, ids: list[str], shown: int) -> None:
+        """Select ``ids``, of which ``shown`` pass the filter: known, so not counted."""
+        self._known_shown = shown
+        try:
+            self.selected_ids = ids
+        finally:
+            self._known_shown = None
+        self.selected_shown = shown
+
+    def _count_selected_shown(self) -> None:
+        self.selected_shown = self._runs.count_shown(list(self.selected_ids))
 
     def _load_columns(self, *, default: bool) -> None:
         available = self._runs.available(list(self.experiment_ids))
@@ -276,11 +301,20 @@ class RunTable(_static.StaticRepr, BaseWidget):
             ids = self._runs.ids(start, stop + 1)
         else:
             ids = self._runs.ids()
-        if request.get("add"):
-            seen = set(self.selected_ids)
-            ids = [*self.selected_ids, *(i for i in ids if i not in seen)]
-        self.selected_ids = ids
-        return {"count": len(ids)}, []
+        # Every run of `ids` is shown, so how many selected runs are shown follows.
+        before = self.selected_ids
+        if request.get("remove"):
+            # Unselect these; the selected runs the filter hides stay selected.
+            dropped = set(ids)
+            kept = [i for i in before if i not in dropped]
+            self._set_selection(kept, self.selected_shown - (len(before) - len(kept)))
+        elif request.get("add"):
+            seen = set(before)
+            added = [i for i in ids if i not in seen]
+            self._set_selection([*before, *added], self.selected_shown + len(added))
+        else:
+            self._set_selection(ids, len(ids))
+        return {"count": len(self.selected_ids)}, []
 
     @rpc("copy")
     def _copy(self, request: dict[str, Any]) -> RpcReply:
