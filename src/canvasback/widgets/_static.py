@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from canvasback.widgets import presence
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
@@ -304,6 +306,10 @@ class StaticRepr:
         """The keys of the live views that replace this static view."""
         return [str(getattr(self, "_static_key", ""))]
 
+    def _speakers(self) -> list[Any]:
+        """The widgets whose views wait for a sign of Python (``presence.py``)."""
+        return [self]
+
     def _safe_static_html(self) -> str | None:
         if static_format() == "off":
             return None
@@ -319,6 +325,7 @@ class StaticRepr:
         result = super()._repr_mimebundle_()  # type: ignore[misc]
         if result is None:
             return
+        presence.speak_while_cell_runs(self._speakers())
         data, metadata = result if isinstance(result, tuple) else (result, {})
         static = self._safe_static_html()
         if static:
@@ -329,6 +336,8 @@ class StaticRepr:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:  # noqa: ANN401 - (data, metadata) or None
         result = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if result is not None:
+            presence.speak_while_cell_runs(self._speakers())
         if result is None or static_format() == "off":
             return result
         data, metadata = result if isinstance(result, tuple) else (result, {})

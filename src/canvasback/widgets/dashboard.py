@@ -59,6 +59,10 @@ class Dashboard(_static.StaticRepr, ipywidgets.VBox):  # type: ignore[misc]
             keys.append(self.registry._static_key)  # noqa: SLF001
         return keys
 
+    def _speakers(self) -> list[Any]:
+        # The box is plain ipywidgets; its parts are the views that wait for Python.
+        return [self.table, self.compare, *([] if self.registry is None else [self.registry])]
+
     def _static_html(self) -> str | None:
         parts = [self.table.to_html()]
         registry_html = None if self.registry is None else self.registry._static_html()  # noqa: SLF001
