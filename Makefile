@@ -43,13 +43,14 @@ demo: setup
 # then every pytest tier across the xdist workers, where the notebooks run under nbval
 # against a temporary store seeded like the demo's (each notebook keeps to an experiment
 # of its own) and a temporary Jupyter data folder (the notebooks that canvasback runs are
-# signed there, not in the user's own); last, alone, the tests marked serial.
+# signed there, not in the user's own); last, alone, the tests marked serial. The 25
+# slowest tests are listed, so that a tier that grows shows where.
 test: lint
 	bash scripts/install-chromium.sh
 	npm test
 	store=$$(mktemp -d) && $(BIN)/python scripts/seed_demo.py $$store/store >/dev/null && \
 	  export CANVASBACK_STORE=$$store/store JUPYTER_DATA_DIR=$$store/jupyter && \
-	  { $(BIN)/python -m pytest $(XDIST) -m "not serial" $(PYTEST_ARGS) tests notebooks --nbval-lax; rc=$$?; \
+	  { $(BIN)/python -m pytest $(XDIST) -m "not serial" --durations=25 $(PYTEST_ARGS) tests notebooks --nbval-lax; rc=$$?; \
 	    $(BIN)/python -m pytest -p no:nbval -m serial $(PYTEST_ARGS) tests; serial=$$?; }; \
 	  rm -rf $$store; [ $$serial = 0 ] || [ $$serial = 5 ] || rc=$$serial; exit $$rc
 
