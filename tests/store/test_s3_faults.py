@@ -63,3 +63,29 @@ def test_versions_whose_claims_lost_their_answers_are_numbered_without_gaps(
     assert registered == [1, 2, 3]
     listed = cb.client().search_model_versions("name = 'm'")
     assert sorted(int(v.version) for v in listed) == [1, 2, 3]
+
+
+@pytest.mark.parametrize("refusal", ["bad credentials", "no such bucket"])
+def test_a_refused_store_is_a_clear_error_at_once_that_names_it(
+    refusal, s3_env, s3_bucket, s3_proxy, monkeypatch
+):
+    proxy = s3_proxy()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)
+    url = f"s3://{s3_bucket}/team"
+    if refusal == "bad credentials":
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        kind, code, advice = PermissionError, "SignatureDoesNotMatch", "AWS_SECRET_ACCESS_KEY"
+    else:
+        url = f"s3://{s3_bucket}-missing/team"
+        kind, code, advice = FileNotFoundError, "NoSuchBucket", "never creates a bucket"
+    for opening in (cb.set_store, lambda u: cb.Client(u).search_runs(["0"])):
+        asked = len(proxy.requests)
+        with pytest.raises(kind) as caught:
+            opening(url)
+        assert len(proxy.requests) == asked + 1  # at once: refused, not asked again
+        message = str(caught.value)
+        assert message.startswith(f"Store {url!r}")
+        assert code in message
+        assert advice in message
+        assert s3_env["AWS_SECRET_ACCESS_KEY"] not in message
+        cb.reset()
