@@ -47,8 +47,8 @@ from obstore.store import S3Store
 from canvasback._config import S3Address, StoreAddressError, parse_store
 from canvasback.store.fs import s3_create, write_probe
 from canvasback.store.fs.object_cache import ObjectCache
-from canvasback.store.fs.protocol import Entry, StorePathError, check_rel
-from canvasback.store.fs.s3_errors import ProcessBound, translated
+from canvasback.store.fs.protocol import Entry, StoreMissingError, StorePathError, check_rel
+from canvasback.store.fs.s3_errors import ProcessBound, refused, translated
 from canvasback.store.fs.s3_local import LocalCopies
 from canvasback.store.fs.s3_settings import S3Settings
 
@@ -284,12 +284,15 @@ class S3FileSystem:
         """The store's verdict on exclusive creates, probed once per store and endpoint.
 
         Raises ``ConditionalWriteError`` for a store that failed, unless opened with
-        ``single_writer=True``.
+        ``single_writer=True``; a refusal (403, no such bucket) names the store and why.
         """
         with self._lock:
             if self._verdict is None:
                 endpoint = self.settings.endpoint or f"aws:{self.settings.region}"
-                verdict = write_probe.check(self, endpoint, single_writer=self.single_writer)
+                try:
+                    verdict = write_probe.check(self, endpoint, single_writer=self.single_writer)
+                except (PermissionError, StoreMissingError) as exc:
+                    raise refused(self.url, self.address.bucket, endpoint, exc) from exc
                 self._guarded = not verdict.exclusive
                 self._verdict = verdict
             return self._verdict
