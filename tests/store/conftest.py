@@ -16,16 +16,18 @@ import importlib.util
 import itertools
 import json
 import os
+import queue
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -270,6 +272,75 @@ def s3_env(seaweedfs, monkeypatch, tmp_path) -> dict[str, str]:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     return seaweedfs.env
+
+
+class Watched:
+    """A child process whose output is read as it comes: one JSON object a line.
+
+    The test waits for a line that meets a condition (``until``), with a deadline; its
+    error output is kept by a thread too, so a child never blocks on a full pipe.
+    """
+
+    def __init__(self, popen: subprocess.Popen[str]) -> None:
+        self.popen = popen
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_errors, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None  # started with stdout=PIPE
+        for line in self.popen.stdout:
+            if line.strip():
+                self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def _read_errors(self) -> None:
+        assert self.popen.stderr is not None  # started with stderr=PIPE
+        self.errors.extend(self.popen.stderr)
+
+    def send(self, line: str) -> None:
+        """Write a line to the child's input."""
+        assert self.popen.stdin is not None  # started with stdin=PIPE
+        self.popen.stdin.write(line + "\n")
+        self.popen.stdin.flush()
+
+    def until(self, condition, *, timeout: float, what: str) -> dict[str, Any]:
+        """The next line that meets ``condition``; fails after ``timeout`` s, or if it ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                last = self.seen[-1] if self.seen else "nothing"
+                pytest.fail(
+                    f"timed out after {timeout} s waiting for {what} (last: {last}):\n{self.stderr}"
+                )
+            if line is None:
+                status = self.popen.wait(timeout=30)
+                pytest.fail(f"the child ended ({status}) before {what}:\n{self.stderr}")
+            self.seen.append(line)
+            if condition(line):
+                return line
+
+    def wait(self, timeout: float) -> int:
+        """Its exit status, once it ended (and its output is read)."""
+        status = self.popen.wait(timeout=timeout)
+        while (line := self.lines.get(timeout=timeout)) is not None:
+            self.seen.append(line)
+        return status
+
+    @property
+    def stderr(self) -> str:
+        """What it wrote to its error output so far."""
+        return "".join(self.errors)
+
+
+@pytest.fixture
+def watched():
+    """``Watched``, as a fixture (tests are not a package)."""
+    return Watched
 
 
 def _proxy_module():

@@ -12,7 +12,8 @@ that does not answer); ``stop()`` closes the port and every connection (nothing
 listens there any more).
 
 ``fail(kind, ...)`` breaks the requests that come next (``count`` of them, or every one
-until ``heal()``; of some methods or paths only, if given), as servers and networks do:
+until ``heal()``; of some methods or paths only, or each by some ``chance``, if given),
+as servers and networks do:
 ``"drop"`` closes the connection before the request is passed on (the server never
 sees it), ``"drop-answer"`` passes it on and closes the connection instead of answering
 (the server did it; the client cannot know), ``"500"`` and ``"503"`` answer S3's
@@ -30,10 +31,12 @@ import contextlib
 import hashlib
 import hmac
 import http.client
+import random
 import re
 import socket
+import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar, Self
 from urllib.parse import urlsplit
@@ -103,12 +106,17 @@ class Fault:
     methods: frozenset[str] | None
     within: str | None  # a part of the paths it breaks
     seconds: float
+    chance: float = 1.0  # of breaking each request it may break
+    # Drawn from a fixed seed: a run of one process's requests breaks alike every time.
+    draws: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
 
     def breaks(self, method: str, path: str) -> bool:
         """Whether it breaks this request."""
-        return (self.methods is None or method in self.methods) and (
-            self.within is None or self.within in path
-        )
+        if (self.methods is not None and method not in self.methods) or (
+            self.within is not None and self.within not in path
+        ):
+            return False
+        return self.chance >= 1.0 or self.draws.random() < self.chance
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -224,6 +232,13 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _relay  # noqa: N815  # the base's names
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """Quiet about connections a client or a fault closed: the tests say what went wrong."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class S3Proxy:
     """A proxy on 127.0.0.1 (a free port) in front of ``upstream``; a context manager."""
 
@@ -258,7 +273,7 @@ class S3Proxy:
         self._reopen: threading.Timer | None = None
 
     def _listen(self) -> tuple[ThreadingHTTPServer, threading.Thread]:
-        server = ThreadingHTTPServer(self._address, self._handler)  # reuses the address
+        server = _Server(self._address, self._handler)  # reuses the address
         server.daemon_threads = True
         return server, threading.Thread(target=server.serve_forever, daemon=True)
 
@@ -288,17 +303,19 @@ class S3Proxy:
         methods: tuple[str, ...] | None = None,
         within: str | None = None,
         seconds: float = 0.0,
+        chance: float = 1.0,
     ) -> None:
         """Break the next ``count`` requests this way (None: all, until :meth:`heal`).
 
-        Only those of ``methods`` and with ``within`` in their path, if given.
+        Only those of ``methods`` and with ``within`` in their path, if given; each
+        with that ``chance`` (drawn from a fixed seed).
         """
         if kind not in FAULTS:
             msg = f"unknown fault {kind!r}: one of {sorted(FAULTS)}"
             raise ValueError(msg)
         with self.lock:
             chosen = None if methods is None else frozenset(methods)
-            self.faults.append(Fault(kind, count, chosen, within, seconds))
+            self.faults.append(Fault(kind, count, chosen, within, seconds, chance))
 
     def heal(self) -> None:
         """Break no more requests."""
