@@ -13,7 +13,10 @@ during the fault, answers in full after it.
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
+import sys
 import time
 from urllib.parse import quote
 
@@ -25,6 +28,7 @@ from canvasback.registry import repair
 from canvasback.store import open_store
 from canvasback.store.fs.s3 import S3FileSystem
 from canvasback.store.fs.s3_settings import RETRY_TIMEOUT_SECONDS, S3Settings
+from canvasback.store.write.lifecycle import EXIT_SPILLED
 
 pytestmark = pytest.mark.s3
 
@@ -378,3 +382,89 @@ def test_a_writer_and_a_reader_through_a_fault(
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", seaweedfs.endpoint)  # checked on the server itself
     _settled(seaweedfs, url, run_id, PHASES, registered, reader)
+
+
+def test_rows_logged_while_connections_are_refused_are_spilled_then_recovered_once(
+    url, seaweedfs, s3_proxy, spawn_python, watched, tmp_path, monkeypatch
+):
+    model_uri = _model(url)
+    proxy = s3_proxy()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint)  # the children's way in
+    writer, reader, run_id = _start(spawn_python, watched, tmp_path, url, model_uri, patient=False)
+    _go(writer, "before")
+    registered = _registered(writer, "before")
+    _answered(reader, after=time.time())
+
+    refused = time.time()
+    proxy.refuse(REFUSAL_SECONDS)
+    _go(writer, "during")
+    assert _registered(writer, "during") == {}  # each registration refused, and said so
+    writer.send("stop")  # the writer ends while the port is closed
+    assert writer.wait(timeout=PATIENCE) == EXIT_SPILLED, writer.stderr
+    assert not proxy.listening.is_set()  # the period outlasted the writer's last tries
+    assert f"could not be written to the store '{url}'" in writer.stderr
+    spilled = int(re.search(r"canvasback: (\d+) row\(s\) of table", writer.stderr)[1])
+    assert str(tmp_path / "writer") in writer.stderr  # where: its machine's spill folder
+    assert f"canvasback recover '{url}'" in writer.stderr
+    _failed(reader, after=refused)
+
+    assert proxy.listening.wait(REFUSAL_SECONDS + PATIENCE)
+    _answered(reader, after=time.time())
+    monkeypatch.setenv("AWS_ENDPOINT_URL", seaweedfs.endpoint)  # checked on the server itself
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "writer"))  # on the writer's machine
+    recovered = _recover(url)
+    assert recovered.returncode == 0, recovered.stderr
+    assert f"wrote {spilled} row(s)" in recovered.stdout  # what was said to be kept
+    assert spilled >= PARAMS + TAGS + STEPS  # the during phase's rows, and the run's end
+    assert "wrote 0 row(s)" in _recover(url).stdout  # each once
+    assert cb.Client(url).get_run(run_id).info.status == "FINISHED"
+    _settled(seaweedfs, url, run_id, PHASES[:2], registered, reader)
+
+
+def _recover(url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "canvasback.cli", "recover", url],
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "CANVASBACK_STORE"},
+    )
+
+
+@pytest.fixture
+def own_url(own_seaweedfs, monkeypatch, tmp_path):
+    """A store on a server of the test's own (children reach it too): ``s3://.../team``."""
+    server = own_seaweedfs.server
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in server.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("CANVASBACK_HEARTBEAT_SECONDS", "3600")
+    return f"s3://{server.new_bucket()}/team"
+
+
+def test_a_writer_and_a_reader_through_a_server_restart(
+    own_seaweedfs, own_url, spawn_python, watched, tmp_path
+):
+    weed, url = own_seaweedfs, own_url
+    writer, reader, run_id = _start(spawn_python, watched, tmp_path, url, _model(url))
+    _go(writer, "before")
+    registered = _registered(writer, "before")
+    _answered(reader, after=time.time())
+
+    stopped = time.time()
+    weed.stop()
+    _go(writer, "during")
+    _failed(writer)
+    _failed(reader, after=stopped)
+    weed.start()  # on the same data and ports; returns once it answers
+    restarted = time.time()
+    registered |= _registered(writer, "during")
+    _answered(reader, after=restarted)
+    _go(writer, "after")
+    registered |= _registered(writer, "after")
+    assert writer.wait(timeout=PATIENCE) == 0, writer.stderr
+    assert len(registered) == len(PHASES) * VERSIONS
+    _settled(weed.server, url, run_id, PHASES, registered, reader)
