@@ -6,7 +6,8 @@ the Iceberg and Lance endpoints off), telemetry off, a signed identity (``s3.jso
 unsigned requests are refused), buckets made only by asking (as on AWS), in its own
 process group, stopped at the end. Readiness is a real condition: a signed bucket
 creation and a put and get through it succeed. Tests that use it are in the ``s3``
-tier (``tests/conftest.py``).
+tier (``tests/conftest.py``). ``own_seaweedfs`` is a server of one test's own, which it
+may stop and start again on the same data and ports (``WeedServer``).
 """
 
 from __future__ import annotations
