@@ -43,6 +43,7 @@ TIER_OF_FIXTURE: Final = {
     "notebook7": "jupyterlab",
     "browser": "browser",
     "seaweedfs": "s3",
+    "own_seaweedfs": "s3",
 }
 # Under xdist (`--dist loadfile`: a module's tests on one worker), the modules of the
 # longest tiers start first and the unit tests fill in at the end.

@@ -6,7 +6,8 @@ the Iceberg and Lance endpoints off), telemetry off, a signed identity (``s3.jso
 unsigned requests are refused), buckets made only by asking (as on AWS), in its own
 process group, stopped at the end. Readiness is a real condition: a signed bucket
 creation and a put and get through it succeed. Tests that use it are in the ``s3``
-tier (``tests/conftest.py``).
+tier (``tests/conftest.py``). ``own_seaweedfs`` is a server of one test's own, which it
+may stop and start again on the same data and ports (``WeedServer``).
 """
 
 from __future__ import annotations
@@ -16,16 +17,18 @@ import importlib.util
 import itertools
 import json
 import os
+import queue
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -112,86 +115,131 @@ def _ready(server: SeaweedFS) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def seaweedfs(tmp_path_factory) -> Iterator[SeaweedFS]:
-    """A SeaweedFS server with an S3 endpoint, for the session."""
-    folder = tmp_path_factory.mktemp("seaweedfs")
-    data = folder / "data"
-    data.mkdir()
-    access_key, secret_key = f"AK{secrets.token_hex(8)}", secrets.token_hex(20)
-    identity = {
-        "identities": [
-            {
-                "name": "canvasback-tests",
-                "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            }
-        ]
-    }
-    config = folder / "s3.json"
-    config.write_text(json.dumps(identity))
-    config.chmod(0o600)
-    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
-    command = [
-        _weed(),
-        "server",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        f"-dir={data}",
-        f"-master.port={master}",
-        f"-master.port.grpc={master_grpc}",
-        "-master.telemetry=false",
-        "-master.volumeSizeLimitMB=64",
-        f"-volume.port={volume}",
-        f"-volume.port.grpc={volume_grpc}",
-        "-volume.max=0",
-        f"-filer.port={filer}",
-        f"-filer.port.grpc={filer_grpc}",
-        "-s3",
-        f"-s3.port={s3}",
-        f"-s3.port.grpc={s3_grpc}",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        f"-s3.config={config}",
-        "-s3.autoCreateBucket=false",  # as on AWS: a write never makes a bucket
-        f"-filer.localSocket={folder / 'filer.sock'}",  # not /tmp/seaweedfs-*.sock
-        f"-s3.localSocket={folder / 's3.sock'}",
-    ]
-    log = folder / "weed.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # a fixed command line
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-            start_new_session=True,  # its own process group, stopped as one below
+class WeedServer:
+    """The ``weed server`` program of one data folder, on ports fixed at the start: started,
+    stopped and started again on the same data (a server restarted mid-run)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.data = folder / "data"
+        self.data.mkdir()
+        access_key, secret_key = f"AK{secrets.token_hex(8)}", secrets.token_hex(20)
+        identity = {
+            "identities": [
+                {
+                    "name": "canvasback-tests",
+                    "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        self.config = folder / "s3.json"
+        self.config.write_text(json.dumps(identity))
+        self.config.chmod(0o600)
+        self.ports = dict(
+            zip(
+                (
+                    "master",
+                    "master_grpc",
+                    "volume",
+                    "volume_grpc",
+                    "filer",
+                    "filer_grpc",
+                    "s3",
+                    "s3_grpc",
+                ),
+                _free_ports(8),
+                strict=True,
+            )
         )
-    server = SeaweedFS(f"http://127.0.0.1:{s3}", access_key, secret_key, log)
-    try:
+        log = folder / "weed.log"
+        self.server = SeaweedFS(f"http://127.0.0.1:{self.ports['s3']}", access_key, secret_key, log)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _command(self) -> list[str]:
+        port = self.ports
+        return [
+            _weed(),
+            "server",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-dir={self.data}",
+            f"-master.port={port['master']}",
+            f"-master.port.grpc={port['master_grpc']}",
+            "-master.telemetry=false",
+            "-master.volumeSizeLimitMB=64",
+            f"-volume.port={port['volume']}",
+            f"-volume.port.grpc={port['volume_grpc']}",
+            "-volume.max=0",
+            f"-filer.port={port['filer']}",
+            f"-filer.port.grpc={port['filer_grpc']}",
+            "-s3",
+            f"-s3.port={port['s3']}",
+            f"-s3.port.grpc={port['s3_grpc']}",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.config={self.config}",
+            "-s3.autoCreateBucket=false",  # as on AWS: a write never makes a bucket
+            f"-filer.localSocket={self.folder / 'filer.sock'}",  # not /tmp/seaweedfs-*.sock
+            f"-s3.localSocket={self.folder / 's3.sock'}",
+        ]
+
+    def start(self) -> None:
+        """Start it, and wait until it is ready (a signed create, put and get succeed)."""
+        log = self.server.log
+        with log.open("ab") as out:
+            self.process = process = subprocess.Popen(  # a fixed command line
+                self._command(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                start_new_session=True,  # its own process group, stopped as one below
+            )
         deadline = time.monotonic() + _READY_TIMEOUT
-        while not _ready(server):
+        while not _ready(self.server):
             if process.poll() is not None:
                 pytest.fail(f"SeaweedFS exited ({process.returncode}):\n{_tail(log)}")
             if time.monotonic() > deadline:
                 pytest.fail(f"SeaweedFS not ready after {_READY_TIMEOUT:.0f} s:\n{_tail(log)}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        _stop(process)
+            time.sleep(0.1)  # the next probe; the condition is the server's answer
+
+    def stop(self) -> None:
+        """Stop it (its data stays in its folder, for a start again)."""
+        if self.process is not None:
+            _stop(self.process)
         # It leaves a unix socket per gRPC port in /tmp (no flag moves them): its own go.
-        for kind, port in (
-            ("master", master_grpc),
-            ("volume", volume_grpc),
-            ("filer", filer_grpc),
-            ("s3", s3_grpc),
-        ):
+        for kind in ("master", "volume", "filer", "s3"):
+            port = self.ports[f"{kind}_grpc"]
             Path(f"/tmp/seaweedfs-{kind}-grpc-{port}.sock").unlink(missing_ok=True)  # noqa: S108
 
 
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory) -> Iterator[SeaweedFS]:
+    """A SeaweedFS server with an S3 endpoint, for the session."""
+    weed = WeedServer(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        weed.start()
+        yield weed.server
+    finally:
+        weed.stop()
+
+
+@pytest.fixture
+def own_seaweedfs(tmp_path_factory) -> Iterator[WeedServer]:
+    """A SeaweedFS server of the test's own, which it may stop and start again."""
+    weed = WeedServer(tmp_path_factory.mktemp("own-seaweedfs"))
+    try:
+        weed.start()
+        yield weed
+    finally:
+        weed.stop()
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to its group, then SIGKILL: its data is thrown away, and its graceful gRPC
-    stop waits 15 s for the streams between its own services."""
+    """SIGTERM to its group, then SIGKILL: its graceful gRPC stop waits 15 s for the
+    streams between its own services. What it answered is written is in its folder
+    already (written to the system's files), so a start again finds it."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -227,12 +275,82 @@ def s3_env(seaweedfs, monkeypatch, tmp_path) -> dict[str, str]:
     return seaweedfs.env
 
 
+class Watched:
+    """A child process whose output is read as it comes: one JSON object a line.
+
+    The test waits for a line that meets a condition (``until``), with a deadline; its
+    error output is kept by a thread too, so a child never blocks on a full pipe.
+    """
+
+    def __init__(self, popen: subprocess.Popen[str]) -> None:
+        self.popen = popen
+        self.lines: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_errors, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.popen.stdout is not None  # started with stdout=PIPE
+        for line in self.popen.stdout:
+            if line.strip():
+                self.lines.put(json.loads(line))
+        self.lines.put(None)
+
+    def _read_errors(self) -> None:
+        assert self.popen.stderr is not None  # started with stderr=PIPE
+        self.errors.extend(self.popen.stderr)
+
+    def send(self, line: str) -> None:
+        """Write a line to the child's input."""
+        assert self.popen.stdin is not None  # started with stdin=PIPE
+        self.popen.stdin.write(line + "\n")
+        self.popen.stdin.flush()
+
+    def until(self, condition, *, timeout: float, what: str) -> dict[str, Any]:
+        """The next line that meets ``condition``; fails after ``timeout`` s, or if it ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                last = self.seen[-1] if self.seen else "nothing"
+                pytest.fail(
+                    f"timed out after {timeout} s waiting for {what} (last: {last}):\n{self.stderr}"
+                )
+            if line is None:
+                status = self.popen.wait(timeout=30)
+                pytest.fail(f"the child ended ({status}) before {what}:\n{self.stderr}")
+            self.seen.append(line)
+            if condition(line):
+                return line
+
+    def wait(self, timeout: float) -> int:
+        """Its exit status, once it ended (and its output is read)."""
+        status = self.popen.wait(timeout=timeout)
+        while (line := self.lines.get(timeout=timeout)) is not None:
+            self.seen.append(line)
+        return status
+
+    @property
+    def stderr(self) -> str:
+        """What it wrote to its error output so far."""
+        return "".join(self.errors)
+
+
+@pytest.fixture
+def watched():
+    """``Watched``, as a fixture (tests are not a package)."""
+    return Watched
+
+
 def _proxy_module():
     # Tests are not a package (--import-mode=importlib): load the proxy by its path.
     spec = importlib.util.spec_from_file_location(
         "s3_proxy", Path(__file__).with_name("s3_proxy.py")
     )
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 

@@ -30,6 +30,10 @@ class StorePathError(MlflowException, ValueError):
     """A relative path that would leave the store, or that no backend spells alike."""
 
 
+class StoreMissingError(FileNotFoundError):
+    """The store itself does not exist (on object storage: its bucket), not a file of it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One file or folder of a listing."""

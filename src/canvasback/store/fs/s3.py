@@ -16,7 +16,8 @@ segments are, and imports in milliseconds.
 
 Objects are whole: a PUT is seen complete or not at all, so an atomic write needs no
 temp name on the server. Exclusive creates are conditional PUTs (``If-None-Match: *``),
-never a read then a write: 412 means another writer holds the name; 409
+never a read then a write: 412 means another writer holds the name (or answers the
+client's retry of this create, whose first answer was lost: ``s3_create.py``); 409
 (``ConditionalRequestConflict``, AWS's answer while another conditional write to the
 key is in flight) is retried. Folders are key prefixes: one exists while an object lies
 below it, and has no time of its own (see :meth:`S3FileSystem.stat_mtime_ns`).
@@ -44,10 +45,10 @@ import obstore
 from obstore.store import S3Store
 
 from canvasback._config import S3Address, StoreAddressError, parse_store
-from canvasback.store.fs import write_probe
+from canvasback.store.fs import s3_create, write_probe
 from canvasback.store.fs.object_cache import ObjectCache
-from canvasback.store.fs.protocol import Entry, StorePathError, check_rel
-from canvasback.store.fs.s3_errors import ProcessBound, created_unless_taken, translated
+from canvasback.store.fs.protocol import Entry, StoreMissingError, StorePathError, check_rel
+from canvasback.store.fs.s3_errors import ProcessBound, refused, translated
 from canvasback.store.fs.s3_local import LocalCopies
 from canvasback.store.fs.s3_settings import S3Settings
 
@@ -271,14 +272,11 @@ class S3FileSystem:
         return self.put_if_absent(rel, data)
 
     def put_if_absent(self, rel: str, data: bytes) -> bool:
-        """The conditional PUT itself, unchecked: 412 is False; 409 Conflict is retried."""
+        """The conditional PUT (``s3_create.py``), unchecked: 412 is False; 409 is retried."""
         _key(rel, file=True)
-
-        def put() -> None:
-            result = obstore.put(self._client.get(), rel, data, mode="create")
-            self._copies.learn(rel, result["e_tag"])
-
-        created = created_unless_taken(put, self._url_of(rel), CONFLICT_RETRY_SECONDS)
+        url, client = self._url_of(rel), self._client.get()
+        created, etag = s3_create.create(client, rel, data, url, CONFLICT_RETRY_SECONDS)
+        self._copies.learn(rel, etag)
         self._root_seen |= created
         return created
 
@@ -286,12 +284,15 @@ class S3FileSystem:
         """The store's verdict on exclusive creates, probed once per store and endpoint.
 
         Raises ``ConditionalWriteError`` for a store that failed, unless opened with
-        ``single_writer=True``.
+        ``single_writer=True``; a refusal (403, no such bucket) names the store and why.
         """
         with self._lock:
             if self._verdict is None:
                 endpoint = self.settings.endpoint or f"aws:{self.settings.region}"
-                verdict = write_probe.check(self, endpoint, single_writer=self.single_writer)
+                try:
+                    verdict = write_probe.check(self, endpoint, single_writer=self.single_writer)
+                except (PermissionError, StoreMissingError) as exc:
+                    raise refused(self.url, self.address.bucket, endpoint, exc) from exc
                 self._guarded = not verdict.exclusive
                 self._verdict = verdict
             return self._verdict

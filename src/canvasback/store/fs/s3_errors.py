@@ -28,6 +28,7 @@ from obstore.exceptions import (
 )
 
 from canvasback.exceptions import MlflowException
+from canvasback.store.fs.protocol import StoreMissingError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -37,6 +38,10 @@ if TYPE_CHECKING:
 _CONFLICT: Final = re.compile(r"status code: 409|ConditionalRequestConflict")
 # A listing of a missing bucket comes as a generic error carrying S3's 404.
 _MISSING: Final = re.compile(r"status code: 404|<Code>NoSuch(Bucket|Key)</Code>")
+_NO_BUCKET: Final = re.compile(r"<Code>NoSuchBucket</Code>")
+# Why S3 refused, from the error body obstore passes on: its code and message, or status.
+_REASON: Final = re.compile(r"<Code>([^<]+)</Code>(?:<Message>([^<]*)</Message>)?")
+_STATUS: Final = re.compile(r"status code: (\d{3}[^:<]*)")
 # reqwest's kinds of transport failure, as obstore's debug dump names them.
 _UNREACHABLE: Final = re.compile(
     r"kind: (Connect|Timeout)\b|error sending request|connection closed before|"
@@ -44,6 +49,7 @@ _UNREACHABLE: Final = re.compile(
 )
 _ERRNO: Final = {
     FileNotFoundError: errno.ENOENT,
+    StoreMissingError: errno.ENOENT,
     PermissionError: errno.EACCES,
 }
 
@@ -88,6 +94,33 @@ class StoreUnreachableError(ConnectionError):
     """The server did not answer (no connection, a timeout), after obstore's retries."""
 
 
+class StoreRefusedError(PermissionError):
+    """The server refused a store's requests: its credentials, or what they may do."""
+
+
+def refused(url: str, bucket: str, endpoint: str, exc: OSError) -> OSError:
+    """The error of a store the server refused when it was opened, naming it and the cause."""
+    text = str(exc)
+    found, status = _REASON.search(text), _STATUS.search(text)
+    if found is not None:
+        reason = f"{found[1]}: {found[2]}" if found[2] else found[1]
+    else:
+        reason = status[1].strip() if status is not None else text
+    if isinstance(exc, StoreMissingError):
+        msg = (
+            f"Store {url!r}: its bucket {bucket!r} does not exist on {endpoint} ({reason}). "
+            "canvasback never creates a bucket: create it first, or check the store's "
+            "name and the endpoint (AWS_ENDPOINT_URL)"
+        )
+        return StoreMissingError(msg)
+    msg = (
+        f"Store {url!r} is refused by {endpoint} ({reason}): check its credentials "
+        "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the options given) "
+        f"and that they may read and write bucket {bucket!r}"
+    )
+    return StoreRefusedError(msg)
+
+
 class ConditionalWriteConflictError(OSError):
     """A conditional write still answered 409 Conflict after retrying for a while."""
 
@@ -129,11 +162,13 @@ def translated(url: str, *, keep: tuple[type[BaseError], ...] = ()) -> Iterator[
     except keep:
         raise
     except (FileNotFoundError, NotFoundError) as exc:
-        _raise(FileNotFoundError, url, exc)
+        _raise(StoreMissingError if _NO_BUCKET.search(str(exc)) else FileNotFoundError, url, exc)
     except (PermissionDeniedError, UnauthenticatedError) as exc:
         _raise(PermissionError, url, exc)
     except BaseError as exc:  # the network, the server: obstore retried it first
         text = str(exc)
+        if _NO_BUCKET.search(text):
+            _raise(StoreMissingError, url, exc)
         if _MISSING.search(text):
             _raise(FileNotFoundError, url, exc)
         _raise(StoreUnreachableError if _UNREACHABLE.search(text) else OSError, url, exc)

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import Final, Protocol
 
 from canvasback.exceptions import INVALID_STATE, MlflowException
+from canvasback.store.fs.protocol import StoreMissingError
 
 PROBE_DIR: Final = "_probe"
 RACERS: Final = 4
@@ -139,6 +140,8 @@ def check(fs: ProbeTarget, endpoint: str, *, single_writer: bool = False) -> Ver
     rel = verdict_rel(endpoint)
     try:
         verdict = Verdict(**json.loads(fs.read_bytes(rel)))
+    except StoreMissingError:
+        raise  # nothing to probe: the store's bucket does not exist
     except FileNotFoundError:
         verdict = probe(fs, endpoint)
         record = json.dumps(asdict(verdict), indent=1).encode()

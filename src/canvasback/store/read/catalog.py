@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from canvasback.store import declarations
@@ -113,16 +113,22 @@ class Catalog:
         """Load every file that appeared since the last refresh."""
         with self.lock:
             self._follow_snapshots()
-            listed = self._list_tables()
-            for table in self.tables:
-                index, changes = self.indexes[table], listed[table]
-                while changes:
-                    self._apply(table, changes)
-                    # A corrupt compacted file was moved aside (its inputs are live
-                    # again), or a file was replaced before it was read: list again.
-                    again = index.stale or table in self.loads.vanished
-                    self.loads.vanished.discard(table)
-                    changes = index.refresh() if again else Changes()
+            unapplied = self._list_tables()
+            try:
+                for table in self.tables:
+                    index = self.indexes[table]
+                    while changes := unapplied[table]:
+                        self._apply(table, changes)
+                        unapplied[table] = Changes()
+                        # A corrupt compacted file was moved aside (its inputs are live
+                        # again), or a file was replaced before it was read: list again.
+                        again = index.stale or table in self.loads.vanished
+                        self.loads.vanished.discard(table)
+                        if again:
+                            unapplied[table] = index.refresh()
+            except BaseException:
+                self._offer_again(unapplied)
+                raise
             grew = bool(self._dirty)
             if self._dirty:
                 self.wide.update(self._dirty)
@@ -150,15 +156,41 @@ class Catalog:
         On object storage each listing is a round trip: the tables of one step of
         ``declarations.listing_phases`` are listed at once.
         """
-        if not self.fs.remote:
-            return {table: self.indexes[table].refresh() for table in declarations.listing_order()}
-        if self._listers is None:
-            self._listers = ThreadPoolExecutor(8, thread_name_prefix="canvasback-list")
         listed: dict[str, Changes] = {}
-        for phase in declarations.listing_phases():
-            found = self._listers.map(lambda table: self.indexes[table].refresh(), phase)
-            listed.update(zip(phase, found, strict=True))
+        try:
+            if not self.fs.remote:
+                for table in declarations.listing_order():
+                    listed[table] = self.indexes[table].refresh()
+                return listed
+            if self._listers is None:
+                self._listers = ThreadPoolExecutor(8, thread_name_prefix="canvasback-list")
+            for phase in declarations.listing_phases():
+                found = [self._listers.submit(self.indexes[t].refresh) for t in phase]
+                wait(found)  # each table's listing ends, whether another's fails or not
+                done = zip(phase, found, strict=True)
+                listed.update((t, f.result()) for t, f in done if f.exception() is None)
+                for future in found:
+                    future.result()  # raises the first listing's error, if one failed
+        except BaseException:
+            self._offer_again(listed)
+            raise
         return listed
+
+    def _offer_again(self, unapplied: dict[str, Changes]) -> None:
+        """Offer changes listed but never merged (a later step failed) at the next refresh.
+
+        A refresh that fails midway (a listing or a download cut short) must leave no
+        file's rows out for good: the files it found are found again.
+        """
+        for table, changes in unapplied.items():
+            index, loaded = self.indexes[table], self._loaded[table]
+            for rel in changes.new:
+                if rel not in loaded:
+                    index.forget(rel, retry=True)
+            still = [rel for rel in changes.gone if rel in loaded]
+            if still:  # reported gone again once the index is worked out anew
+                index.live.update(still)
+                index.stale = True
 
     def _hold_copies(self) -> None:
         """Mark the local copies the views read as in use, so no cache sweep removes them.

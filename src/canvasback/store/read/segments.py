@@ -119,9 +119,19 @@ class TableIndex:
             self._dir_mtimes.pop(rel, None)
 
     def refresh(self) -> Changes:
-        """List what changed since the last refresh."""
-        if self.fs.remote:
-            return self._refresh_listed()
+        """List what changed since the last refresh.
+
+        A listing that fails midway (a server's answer cut short) may have taken in
+        files it never reported: the next refresh reports them.
+        """
+        try:
+            return self._refresh_listed() if self.fs.remote else self._refresh_folders()
+        except BaseException:
+            self.stale = True
+            raise
+
+    def _refresh_folders(self) -> Changes:
+        """:meth:`refresh` of a local folder: only the folders whose time moved are listed."""
         table_mtime = self.fs.stat_mtime_ns(self.table)
         if table_mtime is None:
             return Changes()
