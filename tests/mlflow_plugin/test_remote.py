@@ -121,13 +121,14 @@ def serve(tmp_path: Path, helpers: Any, env: dict[str, str], *flags: str) -> Ite
     free_port, running_server = helpers
     store = tmp_path / "store"
     server_folder, client_folder = tmp_path / "server", tmp_path / "client"
-    for folder in (server_folder / "tmp", client_folder / "home", client_folder / "tmp"):
-        folder.mkdir(parents=True)
+    for folder in (server_folder, client_folder):
+        (folder / "home").mkdir(parents=True)
+        (folder / "tmp").mkdir()
     port = free_port()
     args = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", uris.store_uri(store)]
     args += [*flags, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     url = f"http://127.0.0.1:{port}"
-    server_env = {**env, "TMPDIR": str(server_folder / "tmp")}
+    server_env = {**env, "HOME": str(server_folder / "home"), "TMPDIR": str(server_folder / "tmp")}
     with running_server(args, f"{url}/health", env=server_env, cwd=server_folder) as log:
         yield Team(store, server_folder, client_folder, url, log)
 
@@ -198,11 +199,11 @@ def test_a_client_elsewhere_logs_runs_files_and_models_into_the_store(
     local = canvasback.sklearn.load_model("models:/remote-clf@champion")
     assert local.predict(features[:10]).tolist() == found["expected"]
 
-    # Nothing outside the store: the server's folder holds its log, its temporary
-    # folder is empty again, and the client's folder holds what the client wrote itself.
+    # Nothing outside the store: the server's folder (its working folder, home and
+    # temporary folder) holds its log only, and the client's what the client wrote itself.
     assert files_under(team.server_folder) == {"server.log"}
-    assert "client.py" in files_under(team.client_folder)
-    assert not {p for p in files_under(team.client_folder) if p.startswith(("home/", "model"))}
+    written = {p for p in files_under(team.client_folder) if not p.startswith("tmp/")}
+    assert written == {"client.py", "notes.txt"}  # tmp/: MLflow's copy of the model it loaded
 
 
 def test_a_server_that_does_not_proxy_into_the_store_hands_out_its_folder_and_says_so(
