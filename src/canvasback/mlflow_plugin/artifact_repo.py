@@ -8,6 +8,11 @@ the index), and a file MLflow copied by itself would be in the folder and missin
 the index. So the plugin hands out its own scheme and writes through the run, as
 canvasback's own ``log_artifact`` does; reads go to the folder. A later object-store
 backend (``s3-store``) keeps this repository and changes what is under it.
+
+The store's own URI makes a repository of all its runs' artifacts, by their paths in the
+store (``artifacts/<run_id>/...``): ``mlflow server --artifacts-destination`` names it so,
+and the files clients upload through the server are written through their runs too
+(:mod:`.proxied`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import TYPE_CHECKING
 from mlflow.entities import FileInfo
 from mlflow.store.artifact.artifact_repo import ArtifactRepository as MlflowArtifactRepository
 
-from canvasback.mlflow_plugin import clients, uris
+from canvasback.mlflow_plugin import clients, proxied, uris
 from canvasback.mlflow_plugin.errors import refuse, translate_errors
 from canvasback.mlflow_plugin.refusals import REFUSED_ARTIFACTS
 from canvasback.models.mlmodel import MLMODEL
@@ -40,25 +45,26 @@ class ArtifactRepository(MlflowArtifactRepository):
         self, artifact_uri: str, tracking_uri: str | None = None, registry_uri: str | None = None
     ) -> None:
         super().__init__(artifact_uri, tracking_uri, registry_uri)
-        self.location = uris.artifact_location(artifact_uri, clients.known_roots())
-        self.base = validation.artifact_path(self.location.path)
+        try:
+            self.location = uris.artifact_location(artifact_uri, clients.known_roots())
+        except uris.CanvasbackURIError as error:
+            raise proxied.unreachable(artifact_uri, tracking_uri) or error from None
 
     @property
     def client(self) -> Client:
-        """The canvasback client of the run's store."""
+        """The canvasback client of the store."""
         return clients.client_for(self.location.root)
 
-    def _path(self, artifact_path: str | None) -> str:
-        """A path in the run's artifacts, below this repository's folder (checked)."""
-        inner = validation.artifact_path(artifact_path)
-        return "/".join(p for p in (self.base, inner) if p)
+    def _in_run(self, artifact_path: str | None) -> tuple[str, str]:
+        """The run and the path in its artifacts of a path below this repository (checked)."""
+        return self.location.in_run(artifact_path)
 
     def log_artifact(
         self, local_file: str | os.PathLike[str], artifact_path: str | None = None
     ) -> None:
         """Copy a local file into the folder (indexed in the store)."""
-        run = self.client.handle(self.location.run_id)
-        run.log_artifact(local_file, self._path(artifact_path) or None)
+        run_id, path = self._in_run(artifact_path)
+        self.client.handle(run_id).log_artifact(local_file, path or None)
 
     def log_artifacts(
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
@@ -72,22 +78,25 @@ class ArtifactRepository(MlflowArtifactRepository):
         if not source.is_dir():
             msg = f"Cannot log artifacts from {str(local_dir)!r}: it is not a folder"
             raise FileNotFoundError(msg)
-        run = self.client.handle(self.location.run_id)
+        run_id, folder = self._in_run(artifact_path)
+        run = self.client.handle(run_id)
         files = sorted(p for p in source.rglob("*") if p.is_file())
         for file in sorted(files, key=lambda p: p.name == MLMODEL):  # stable: MLmodel last
             sub = file.parent.relative_to(source).as_posix()
-            inner = "/".join(p for p in (artifact_path or "", "" if sub == "." else sub) if p)
-            run.log_artifact(file, self._path(inner) or None)
+            inner = "/".join(p for p in (folder, "" if sub == "." else sub) if p)
+            run.log_artifact(file, validation.artifact_path(inner) or None)
 
     def list_artifacts(self, path: str | None = None) -> list[FileInfo]:
         """Files and folders directly under a path, relative to this repository's folder."""
-        found = self.client.list_artifacts(self.location.run_id, self._path(path) or None)
-        cut = len(self.base) + 1 if self.base else 0
-        return [FileInfo(f.path[cut:], f.is_dir, f.file_size) for f in found]
+        run_id, inner = self._in_run(path)
+        found = self.client.list_artifacts(run_id, inner or None)
+        return [
+            FileInfo(self.location.relative(run_id, f.path), f.is_dir, f.file_size) for f in found
+        ]
 
     def get_local_path(self, artifact_path: str) -> str:
         """The local path of an artifact (the store's folders are local)."""
-        return self.client.download_artifacts(self.location.run_id, self._path(artifact_path))
+        return self.client.download_artifacts(*self._in_run(artifact_path))
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:
         shutil.copyfile(self.get_local_path(remote_file_path), local_path)

@@ -1,7 +1,8 @@
 """canvasback's records as MLflow's entities (``mlflow.entities``), and back.
 
 Runs' and experiments' artifact locations become ``canvasback:`` URIs, so MLflow sends
-every artifact call to the plugin's repository.
+every artifact call to the plugin's repository (or, behind ``mlflow server``, URIs of
+its proxy, which sends them there: :mod:`.proxied`).
 """
 
 from __future__ import annotations
@@ -30,25 +31,24 @@ from mlflow.entities.model_registry import (
 )
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from canvasback.mlflow_plugin import uris
 from canvasback.tracking import logged_models
 from canvasback.tracking import uris as tracking_uris
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
-    from pathlib import Path
 
+    from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import entities as registry_entities
     from canvasback.store import Store
     from canvasback.tracking import entities as cb
 
 
-def experiment(found: cb.Experiment, root: Path) -> Experiment:
+def experiment(found: cb.Experiment, artifacts: StoreArtifacts) -> Experiment:
     """An MLflow experiment; its artifact location is the store's artifacts folder."""
     return Experiment(
         experiment_id=found.experiment_id,
         name=found.name,
-        artifact_location=uris.artifacts_uri(root),
+        artifact_location=artifacts.uri(),
         lifecycle_stage=found.lifecycle_stage,
         tags=[ExperimentTag(k, v) for k, v in found.tags.items()],
         creation_time=found.creation_time,
@@ -56,8 +56,8 @@ def experiment(found: cb.Experiment, root: Path) -> Experiment:
     )
 
 
-def run_info(info: cb.RunInfo, root: Path) -> RunInfo:
-    """MLflow's run attributes; the artifact URI is the run's ``canvasback:`` folder."""
+def run_info(info: cb.RunInfo, artifacts: StoreArtifacts) -> RunInfo:
+    """MLflow's run attributes; the artifact URI is the run's folder's."""
     return RunInfo(
         run_id=info.run_id,
         experiment_id=info.experiment_id,
@@ -66,7 +66,7 @@ def run_info(info: cb.RunInfo, root: Path) -> RunInfo:
         start_time=info.start_time,
         end_time=info.end_time,
         lifecycle_stage=info.lifecycle_stage,
-        artifact_uri=uris.artifacts_uri(root, info.run_id),
+        artifact_uri=artifacts.uri(info.run_id),
         run_name=info.run_name,
     )
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from mlflow.entities import Experiment, ExperimentTag
 
+    from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
 
 # MLflow's order when none is asked for: the experiments updated last come first.
@@ -36,6 +37,7 @@ class ExperimentStoreMethods:
     """``create_experiment``, ``search_experiments``, tags, renames and deletions."""
 
     root: Path
+    artifacts: StoreArtifacts
 
     if TYPE_CHECKING:
 
@@ -61,12 +63,12 @@ class ExperimentStoreMethods:
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """An experiment by id (RESOURCE_DOES_NOT_EXIST if the store has none)."""
-        return entities.experiment(self.client.get_experiment(str(experiment_id)), self.root)
+        return entities.experiment(self.client.get_experiment(str(experiment_id)), self.artifacts)
 
     def get_experiment_by_name(self, experiment_name: str) -> Experiment | None:
         """An experiment by name, None if the store has none of that name."""
         found = self.client.get_experiment_by_name(experiment_name)
-        return None if found is None else entities.experiment(found, self.root)
+        return None if found is None else entities.experiment(found, self.artifacts)
 
     def search_experiments(
         self,
@@ -85,7 +87,7 @@ class ExperimentStoreMethods:
             order_by=order_by or DEFAULT_ORDER,
         )
         items, token = page(found, offset, max_results)
-        return PagedList([entities.experiment(e, self.root) for e in items], token)
+        return PagedList([entities.experiment(e, self.artifacts) for e in items], token)
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark an experiment deleted."""

@@ -25,7 +25,7 @@ from mlflow.utils.search_utils import SearchLoggedModelsUtils
 from mlflow.utils.validation import _validate_logged_model_name
 
 from canvasback.exceptions import INVALID_STATE, RESOURCE_DOES_NOT_EXIST
-from canvasback.mlflow_plugin import entities, uris
+from canvasback.mlflow_plugin import entities
 from canvasback.mlflow_plugin.errors import mlflow_error, translate_errors
 from canvasback.store import layout
 from canvasback.tracking import logged_model_reads, logged_models, validation
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from mlflow.entities import LoggedModelParameter, LoggedModelTag
 
+    from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
     from canvasback.tracking.logged_model_reads import ModelState
 
@@ -50,6 +51,7 @@ class LoggedModelStoreMethods:
     """Create, read, finalize, tag, search and delete logged models."""
 
     root: Path
+    artifacts: StoreArtifacts
 
     if TYPE_CHECKING:
 
@@ -147,7 +149,7 @@ class LoggedModelStoreMethods:
             experiment_id=state.experiment_id,
             model_id=model_id,
             name=state.name,
-            artifact_location=uris.artifacts_uri(self.root, state.run_id, state.artifact_path),
+            artifact_location=self.artifacts.uri(state.run_id, state.artifact_path),
             creation_timestamp=state.created,
             last_updated_timestamp=state.updated,
             model_type=state.model_type,

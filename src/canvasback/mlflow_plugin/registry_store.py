@@ -19,7 +19,7 @@ from mlflow.store.model_registry import (
 )
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
-from canvasback.mlflow_plugin import clients, entities, uris
+from canvasback.mlflow_plugin import clients, entities, proxied, uris
 from canvasback.mlflow_plugin.errors import refuse, translate_errors
 from canvasback.mlflow_plugin.refusals import REFUSED_REGISTRY
 from canvasback.registry.sources import MODELS_PREFIX
@@ -70,6 +70,8 @@ class RegistryStore(AbstractStore):
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__(store_uri, tracking_uri)
         self.root = uris.store_root(store_uri or "")
+        # MLflow gives a registry store no artifact root: its server's is read.
+        self.artifacts = proxied.store_artifacts(self.root, proxied.server_artifact_root())
 
     @property
     def client(self) -> Client:
@@ -159,8 +161,9 @@ class RegistryStore(AbstractStore):
     ) -> ModelVersion:
         """The next version of a registered model (created if needed), for a model's folder.
 
-        A model of the store (``models:/m-<id>``, ``runs:/``, a ``canvasback:`` folder,
-        another version's ``models:/<name>/<version>``) is checked as canvasback checks
+        A model of the store (``models:/m-<id>``, ``runs:/``, a ``canvasback:`` folder or
+        the ``mlflow-artifacts:`` one a server hands out for it, another version's
+        ``models:/<name>/<version>``) is checked as canvasback checks
         what it registers and kept as ``runs:/<run_id>/<path>``; a logged model with no
         files yet (MLflow's external models) as ``models:/<id>``; any other source as
         given. ``local_model_path`` is MLflow's copy of the files, which the store does
@@ -181,6 +184,8 @@ class RegistryStore(AbstractStore):
 
     def _source(self, source: str, model_id: str | None) -> tuple[str, str | None]:
         """How the store keeps a version's source, and the run its model is in."""
+        if isinstance(source, str):
+            source = self.artifacts.in_store(source)
         if not isinstance(source, str) or urlparse(source).scheme not in _LOCAL_SCHEMES:
             return source, None
         logged = source.removeprefix(MODELS_PREFIX).strip("/")
@@ -233,7 +238,7 @@ class RegistryStore(AbstractStore):
         location = self.client.locate_model(source)
         if location.run_id is None or location.artifact_path is None:
             return location.path.as_uri()
-        return uris.artifacts_uri(self.root, location.run_id, location.artifact_path)
+        return self.artifacts.uri(location.run_id, location.artifact_path)
 
     def search_model_versions(
         self,

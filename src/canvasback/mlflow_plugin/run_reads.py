@@ -22,8 +22,8 @@ from canvasback.tracking.entities import RunInfo
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
+    from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
 
 _ATTRIBUTES: Final = (
@@ -63,7 +63,7 @@ LEFT JOIN (SELECT run_id, list(struct_pack({_DATASET_COLUMNS}) ORDER BY timestam
 
 def _run(
     client: Client,
-    root: Path,
+    artifacts: StoreArtifacts,
     info: RunInfo,
     metrics: list[tuple[str, int, int, float]],
     params: Mapping[str, str],
@@ -79,19 +79,21 @@ def _run(
         [LoggedModelOutput(m, step) for m, step in logged_models.outputs(store, info.run_id)]
     )
     data = entities.run_data(metrics, params, tags)
-    return Run(entities.run_info(info, root), data, inputs, outputs)
+    return Run(entities.run_info(info, artifacts), data, inputs, outputs)
 
 
-def one_run(client: Client, root: Path, run_id: str) -> Run:
+def one_run(client: Client, artifacts: StoreArtifacts, run_id: str) -> Run:
     """A run by id (canvasback's not-found error if the store has none)."""
     found = client.get_run(run_id)
     metrics = [(m.key, m.step, m.timestamp, m.value) for m in client.latest_metrics(run_id)]
     query = f"SELECT {_DATASET_COLUMNS} FROM datasets WHERE run_id = ? ORDER BY timestamp, name"
     datasets = client.sql(query, [run_id]).to_arrow_table().to_pylist()
-    return _run(client, root, found.info, metrics, found.data.params, found.data.tags, datasets)
+    return _run(
+        client, artifacts, found.info, metrics, found.data.params, found.data.tags, datasets
+    )
 
 
-def page_of_runs(client: Client, root: Path, run_ids: list[str]) -> list[Run]:
+def page_of_runs(client: Client, artifacts: StoreArtifacts, run_ids: list[str]) -> list[Run]:
     """The runs of a search page, in its order."""
     if not run_ids:
         return []
@@ -108,12 +110,14 @@ def page_of_runs(client: Client, root: Path, run_ids: list[str]) -> list[Run]:
                 **attributes,
                 "status": attributes["status"] or "RUNNING",
                 "run_name": tags.get(_RUN_NAME_TAG, attributes["run_name"]),
-                "artifact_uri": "",  # the run's canvasback: URI is made from the root
+                "artifact_uri": "",  # made from the store's artifacts by entities.run_info
             }
         )
         metrics = [(m["key"], m["step"], m["timestamp"], m["value"]) for m in row["metrics"] or ()]
         params = {p["key"]: p["value"] for p in row["params"] or ()}
-        runs.append(_run(client, root, info, metrics, params, tags, list(row["datasets"] or ())))
+        runs.append(
+            _run(client, artifacts, info, metrics, params, tags, list(row["datasets"] or ()))
+        )
     return runs
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from mlflow.entities import DatasetInput, Metric, Param, RunInfo, RunTag
     from mlflow.models import Model
 
+    from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
 
 TERMINAL = frozenset({"FINISHED", "FAILED", "KILLED"})
@@ -68,6 +69,7 @@ class RunStoreMethods:
     """Runs: created, read, logged to, ended, deleted, searched."""
 
     root: Path
+    artifacts: StoreArtifacts
 
     if TYPE_CHECKING:
 
@@ -104,11 +106,13 @@ class RunStoreMethods:
             made.setdefault(MLFLOW_PARENT_RUN_ID, run.info.parent_run_id)
         made = {**system_tags(run.info.user_id), **made}
         data = entities.run_data([], {}, made)
-        return Run(entities.run_info(run.info, self.root), data, RunInputs([], []), RunOutputs([]))
+        return Run(
+            entities.run_info(run.info, self.artifacts), data, RunInputs([], []), RunOutputs([])
+        )
 
     def get_run(self, run_id: str) -> Run:
         """A run with its latest metrics, params, tags, inputs and outputs."""
-        return run_reads.one_run(self.client, self.root, run_id)
+        return run_reads.one_run(self.client, self.artifacts, run_id)
 
     def update_run_info(
         self, run_id: str, run_status: int | str, end_time: int | None, run_name: str | None
@@ -119,7 +123,7 @@ class RunStoreMethods:
             handle = self.client.handle(run_id)
             self.client.set_terminated(run_id, status, end_time)  # ends that handle
             if not run_name:  # its attributes are the run's now: no read back
-                return entities.run_info(handle.info, self.root)
+                return entities.run_info(handle.info, self.artifacts)
         elif status == "RUNNING" and self.client.get_run(run_id).info.status != "RUNNING":
             self.client.resume_run(run_id)
         elif status is not None:
@@ -268,7 +272,7 @@ class RunStoreMethods:
             order_by=list(order_by) if order_by else None,
         )
         run_ids, token = page(list(frame["run_id"]), offset, max_results)
-        return run_reads.page_of_runs(self.client, self.root, run_ids), token
+        return run_reads.page_of_runs(self.client, self.artifacts, run_ids), token
 
     def _search_datasets(self, experiment_ids: Sequence[str]) -> list[_DatasetSummary]:
         """The datasets the experiments' runs used (the runs page's dataset filter).

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mlflow.store.tracking.abstract_store import AbstractStore
 
-from canvasback.mlflow_plugin import clients, uris
+from canvasback.mlflow_plugin import clients, proxied, uris
 from canvasback.mlflow_plugin.errors import answer_empty, refuse, translated
 from canvasback.mlflow_plugin.experiments import ExperimentStoreMethods
 from canvasback.mlflow_plugin.logged_models import LoggedModelStoreMethods
@@ -42,15 +42,17 @@ class TrackingStore(
     store_uri
         The store: ``canvasback:///path/to/store`` or ``canvasback:relative/path``.
     artifact_uri
-        MLflow's default artifact root (``mlflow server --default-artifact-root``);
-        not used: a run's artifacts live in its store.
+        MLflow's default artifact root (``mlflow server --default-artifact-root``). A run's
+        artifacts live in its store, whatever the root; the ``mlflow-artifacts:`` root of
+        a server that proxies artifacts into the store makes their URIs the proxy's
+        (:mod:`.proxied`).
 
     """
 
     def __init__(self, store_uri: str | None = None, artifact_uri: str | None = None) -> None:
-        del artifact_uri
         super().__init__()
         self.root = uris.store_root(store_uri or "")
+        self.artifacts = proxied.store_artifacts(self.root, artifact_uri)
         # MLflow's fluent API starts runs in experiment "0" without asking for it first:
         # the store has its Default experiment from the start, as MLflow's own stores do.
         self.client.experiment_id_for(DEFAULT_EXPERIMENT_NAME)
