@@ -123,6 +123,16 @@ def test_no_method_is_both_implemented_and_refused(kind):
     assert not set(cls.REFUSED) & getattr(cls, "EMPTY", set())
 
 
+def test_webhooks_list_empty_and_cannot_be_made():
+    """MLflow's server lists the webhooks of every registry change: none, without an error."""
+    assert set(refusals.EMPTY_REGISTRY) == RegistryStore.EMPTY
+    for name in sorted(RegistryStore.EMPTY):
+        answer = getattr(RegistryStore, name)(object(), "registered_model.created")
+        assert list(answer) == [], name
+        assert answer.token is None, name
+    assert {"create_webhook", "get_webhook", "test_webhook"} <= set(RegistryStore.REFUSED)
+
+
 def test_the_genai_reads_of_the_uis_pages_answer_empty_and_their_writes_are_refused():
     """The store keeps no traces, scorers, evaluation datasets, issues or review queues:
     a search or list of them answers empty (the UI's pages show their empty state); a

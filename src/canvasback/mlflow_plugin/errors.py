@@ -102,7 +102,7 @@ def empty_answer(name: str, empty: Callable[[], object]) -> Callable[..., object
         return empty()
 
     answer.__name__ = answer.__qualname__ = name
-    answer.__doc__ = "Empty: the store keeps no such records (refusals.EMPTY_TRACKING)."
+    answer.__doc__ = "Empty: the store keeps no such records (refusals.EMPTY_*)."
     return answer
 
 

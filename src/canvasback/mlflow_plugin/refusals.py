@@ -224,8 +224,6 @@ REFUSED_REGISTRY: Final[dict[str, str]] = {
         (
             "create_webhook",
             "get_webhook",
-            "list_webhooks",
-            "list_webhooks_by_event",
             "update_webhook",
             "delete_webhook",
             "test_webhook",
@@ -233,6 +231,13 @@ REFUSED_REGISTRY: Final[dict[str, str]] = {
         _WEBHOOKS,
     ),
 }
+
+EMPTY_REGISTRY: Final[dict[str, Callable[[], object]]] = {
+    "list_webhooks": _empty_page,
+    # MLflow's server asks after every registry change which webhooks to deliver to.
+    "list_webhooks_by_event": _empty_page,
+}
+"""Registry lists answered empty: no webhook can be made, so there are none to list."""
 
 INHERITED_REGISTRY: Final = frozenset(
     {

@@ -20,8 +20,8 @@ from mlflow.store.model_registry import (
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
 from canvasback.mlflow_plugin import clients, entities, proxied, uris
-from canvasback.mlflow_plugin.errors import refuse, translate_errors
-from canvasback.mlflow_plugin.refusals import REFUSED_REGISTRY
+from canvasback.mlflow_plugin.errors import answer_empty, refuse, translate_errors
+from canvasback.mlflow_plugin.refusals import EMPTY_REGISTRY, REFUSED_REGISTRY
 from canvasback.registry.sources import MODELS_PREFIX
 from canvasback.store import layout
 from canvasback.tracking import logged_models, validation
@@ -63,6 +63,7 @@ def models_filter(filter_string: str | None) -> str | None:
 
 
 @refuse(REFUSED_REGISTRY)
+@answer_empty(EMPTY_REGISTRY)
 @translate_errors
 class RegistryStore(AbstractStore):
     """MLflow's model registry store over a canvasback store (``canvasback:///path``)."""
