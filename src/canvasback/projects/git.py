@@ -11,6 +11,7 @@ repository parsing here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -37,6 +38,8 @@ class GitInfo:
     dirty: bool
     diff: bytes = field(default=b"", repr=False)
     diff_truncated: bool = False
+    diff_digest: str | None = field(default=None, repr=False)
+    """The diff's hex SHA-256, computed once with it (every run of a process names it)."""
 
 
 @dataclass
@@ -150,7 +153,8 @@ def _ask_git(root: str, known: GitInfo | None) -> GitInfo:
         diff, truncated = _diff(root, has_head=commit is not None) if dirty else (b"", False)
     except (OSError, subprocess.SubprocessError):
         return GitInfo(root, None, None, None, dirty=False)
-    return GitInfo(root, commit, branch, remote, dirty, diff, truncated)
+    digest = hashlib.sha256(diff).hexdigest() if diff else None
+    return GitInfo(root, commit, branch, remote, dirty, diff, truncated, digest)
 
 
 def _remote_url(root: str) -> str | None:
