@@ -155,7 +155,7 @@ def _kept_copy(store: Store, digest: str, name: str) -> Path:
     if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == digest:
         return target  # not written to since it was made
     target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(f".{name}.{threading.get_ident()}.part")
+    part = target.with_name(f".{threading.get_ident()}.part")  # short, whatever the name
     shutil.copyfile(_blob(store, digest, name), part)
     part.replace(target)
     return target
