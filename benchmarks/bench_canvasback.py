@@ -348,8 +348,9 @@ def w3_capture(rec: c.Recorder) -> None:
         chunk,
         value=c.per_second(chunk),
         better="higher",
-        note="separate fresh store; each run also writes environment/requirements.txt and "
-        "source/<script> (and source/diff.patch when the checkout is dirty)",
+        note="separate fresh store; each run also names environment/requirements.txt and "
+        "source/<script> (and source/diff.patch when the checkout is dirty), stored once "
+        "per store as blobs",
     )
 
 

@@ -38,6 +38,8 @@ from canvasback.mlflow_plugin import uris
 from canvasback.mlflow_plugin.artifact_repo import ArtifactRepository
 from canvasback.mlflow_plugin.registry_store import RegistryStore
 from canvasback.mlflow_plugin.tracking_store import TrackingStore
+from canvasback.projects import environment
+from canvasback.store import layout
 
 
 @pytest.fixture
@@ -379,6 +381,30 @@ def test_artifacts_written_through_the_repository_are_indexed(tracking, cb, tmp_
     assert copied == str(tmp_path / "copy" / "model")
     with pytest.raises(MlflowException):
         repo.log_artifact(str(local / "model.pkl"), "../../escape")
+
+
+def test_files_runs_share_read_through_the_repository_as_each_runs_own(tracking, root, tmp_path):
+    canvasback.set_store(root)
+    ids = []
+    for _ in range(2):
+        with canvasback.start_run(capture=["packages"]) as run:
+            pass
+        ids.append(run.run_id)
+    packages, digest = environment.requirements()
+    assert [p.name for p in (root / layout.BLOBS_DIR / "sha256").iterdir()] == [digest]
+    for run_id in ids:
+        repo = ArtifactRepository(tracking.get_run(run_id).info.artifact_uri)
+        listed = repo.list_artifacts("environment")
+        assert [(f.path, f.is_dir, f.file_size) for f in listed] == [
+            ("environment/requirements.txt", False, len(packages))
+        ]
+        (tmp_path / run_id).mkdir()
+        one = repo.download_artifacts("environment/requirements.txt", str(tmp_path / run_id))
+        assert Path(one).read_bytes() == packages
+        whole = Path(repo.download_artifacts("", str(tmp_path / run_id)))
+        assert (whole / "environment" / "requirements.txt").read_bytes() == packages
+        tags = tracking.get_run(run_id).data.tags
+        assert tags["canvasback.env.packages"] == "environment/requirements.txt"
 
 
 # -- the registry --------------------------------------------------------------------

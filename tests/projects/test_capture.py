@@ -121,6 +121,42 @@ def test_a_dirty_tree_is_recorded_with_the_diff_of_tracked_files(repo, store):
 
 
 @pytest.mark.slow  # the script runs in a child process
+def test_the_runs_of_a_script_share_one_copy_of_its_diff_script_and_packages(repo, store):
+    (repo / "train.py").write_text((repo / "train.py").read_text() + "# tuned\n")
+    (repo / "many.py").write_text(
+        "import sys\nimport canvasback as cb\ncb.set_store(sys.argv[1])\nfor _ in range(20):\n"
+        "    with cb.start_run() as run:\n        pass\n    print(run.run_id)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CANVASBACK_")}
+    out = subprocess.run(
+        [sys.executable, str(repo / "many.py"), str(store)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=repo,
+    )
+    ids = out.stdout.split()
+    assert len(ids) == 20
+    blobs = {p.name: p.read_bytes() for p in (store / "blobs" / "sha256").iterdir()}
+    (diff,) = [data for data in blobs.values() if data.startswith(b"diff --git")]
+    assert b"+# tuned" in diff
+    script = (repo / "many.py").read_bytes()
+    assert blobs[hashlib.sha256(script).hexdigest()] == script
+    assert len(blobs) == 3  # the diff, the script and the package list: once each
+    run_folders = [p for p in (store / "artifacts").iterdir() if not p.name.startswith("exp=")]
+    assert run_folders == []
+    for run_id in (ids[0], ids[-1]):
+        tags = cb.get_run(run_id).data.tags
+        assert tags["canvasback.source.git.diff"] == capture.DIFF_ARTIFACT
+        local = cb.client().download_artifacts(run_id, capture.DIFF_ARTIFACT)
+        assert Path(local).read_bytes() == diff
+        assert Path(cb.client().download_artifacts(run_id, "source/many.py")).read_bytes() == script
+        files = {f.path for f in cb.client().list_artifacts(run_id)}
+        assert files == {"environment", "source"}
+
+
+@pytest.mark.slow  # the script runs in a child process
 def test_the_diff_is_capped_and_says_so(repo, store):
     (repo / "train.py").write_text((repo / "train.py").read_text() + "# x\n" * 5000)
     run_id = _run_script(repo, store, ("CANVASBACK_CAPTURE_DIFF_LIMIT", "1000"))

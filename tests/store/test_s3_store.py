@@ -15,6 +15,7 @@ import pytest
 
 import canvasback as cb
 from canvasback._config import S3Address
+from canvasback.projects import environment
 from canvasback.store import open_store
 from canvasback.store.fs.write_probe import ConditionalWriteError
 from canvasback.store.write import spill
@@ -125,6 +126,28 @@ def test_the_whole_fluent_flow_runs_on_object_storage(url, tmp_path):
         np.testing.assert_array_equal(cb.load_model(uri).predict(x), expected)
     assert client.get_model_version_by_alias("iris", "champion").version == "1"
     assert not (tmp_path / "s3:").exists()
+
+
+def test_captured_files_are_stored_once_on_object_storage(url, tmp_path):
+    cb.set_store(url)
+    ids = []
+    for _ in range(3):
+        with cb.start_run(capture=["packages"]) as run:
+            pass
+        ids.append(run.info.run_id)
+    packages, digest = environment.requirements()
+    store = open_store(cb.get_store())
+    assert store.fs.names("blobs/sha256") == [digest]
+    assert store.fs.names("artifacts") == ["exp=0"]  # the index alone: no run has a copy
+    client = cb.client()
+    for run_id in ids:
+        assert [(f.path, f.file_size) for f in client.list_artifacts(run_id, "environment")] == [
+            ("environment/requirements.txt", len(packages))
+        ]
+        one = client.download_artifacts(run_id, "environment/requirements.txt")
+        assert Path(one).read_bytes() == packages
+        whole = Path(client.download_artifacts(run_id, "", str(tmp_path / run_id)))
+        assert (whole / "environment" / "requirements.txt").read_bytes() == packages
 
 
 def _work_in_fork(conn) -> None:

@@ -47,6 +47,7 @@ def store_entries() -> frozenset[str]:
             *declarations.table_names(),
             layout.CLAIMS_DIR,
             layout.ARTIFACTS_DIR,
+            layout.BLOBS_DIR,
             layout.LEASES_DIR,
             layout.QUARANTINE_DIR,
             SNAPSHOTS_DIR,

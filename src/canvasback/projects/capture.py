@@ -25,8 +25,16 @@ The package root registers :func:`capture_hook` as a run-create hook, so each ru
 ``CANVASBACK_CAPTURE`` chooses the parts for a process: unset or ``all`` for every
 part, ``none`` (or ``0``, ``off``) for none, a list such as ``git,environment``, or
 ``-diff,-packages`` for all but those; :func:`set_capture` overrides it, and
-``start_run(capture=...)`` overrides both for one run. What does not change within a
-process is computed once, so a run pays a few hundred microseconds for all of it.
+``start_run(capture=...)`` overrides both for one run.
+
+The three files are the same for every run of a process (until the script, the
+checkout or the packages change), so each is stored once per store, in its blobs
+(``store/blobs.py``), and every run names it (``tracking/artifact_links.py``): its
+artifact index has the file, and a ``canvasback.blob.<path>`` tag its digest. What does
+not change within a process is computed once (the package list, a file's digest per
+version of it; git's answer for a second, ``git.py``), and capture is done when
+``start_run`` returns: nothing of it runs beside the run's own code (a notebook's copy
+is taken by ``end_run``).
 """
 
 from __future__ import annotations
@@ -65,11 +73,11 @@ _OFF: Final = frozenset({"0", "none", "false", "off", "no"})
 
 # set_capture's choice, the process's (None: CANVASBACK_CAPTURE decides).
 _CHOSEN: Final[Slot[frozenset[str] | None]] = Slot("set_capture's parts", lambda _ctx: None)
-# Caches of files' contents and digests: per path, the version (mtime, size) it holds and
-# its value; a new version replaces the old, so a notebook saved all day costs one copy.
+# Scripts' and notebooks' contents and digests: per path, the version (mtime, size) held,
+# its bytes and hex SHA-256; a new version replaces the old, so a file edited all day
+# costs one.
 _lock = threading.Lock()
-_copies: dict[str, tuple[tuple[int, int], bytes]] = {}
-_digests: dict[str, tuple[tuple[int, int], str]] = {}
+_files: dict[str, tuple[tuple[int, int], bytes, str]] = {}
 
 
 class CaptureWarning(UserWarning):
@@ -187,7 +195,7 @@ def _capture(
         if info is not None and "git" in parts:
             tags.update(_git_tags(info))
         if info is not None and info.dirty and "diff" in parts and info.diff:
-            artifacts.log_bytes(run, info.diff, DIFF_ARTIFACT)
+            artifacts.log_shared_bytes(run, info.diff, DIFF_ARTIFACT, digest=info.diff_digest)
             tags[SOURCE_PREFIX + "git.diff"] = DIFF_ARTIFACT
             if info.diff_truncated:
                 tags[SOURCE_PREFIX + "git.diff_truncated"] = "true"
@@ -196,12 +204,10 @@ def _capture(
         libs = environment.library_versions(modules)
         tags.update({f"{ENV_PREFIX}lib.{name}": version for name, version in libs.items()})
     if "packages" in parts:
-        artifacts.log_bytes(run, environment.requirements_text(), PACKAGES_ARTIFACT)
+        text, digest = environment.requirements()
+        artifacts.log_shared_bytes(run, text, PACKAGES_ARTIFACT, digest=digest)
         tags[ENV_PREFIX + "packages"] = PACKAGES_ARTIFACT
     if "source" in parts and source.path and source.kind in ("script", "notebook"):
-        digest = _digest(Path(source.path))
-        if digest is not None:
-            tags[SOURCE_PREFIX + "digest"] = digest
         _copy_source(run, artifacts, source, tags)
     run.set_tags({key: value[:MAX_TAG_VALUE_LENGTH] for key, value in tags.items()})
 
@@ -238,49 +244,28 @@ def _git_tags(info: git.GitInfo) -> dict[str, str]:
 def _copy_source(run: Run, artifacts: ArtifactStore, source: Source, tags: dict[str, str]) -> None:
     path = Path(source.path or "")
     name = f"source/{path.name}"
+    kept = _kept_file(path)
+    if kept is not None:
+        tags[SOURCE_PREFIX + "digest"] = "sha256:" + kept[1]
     if source.kind == "script":
-        data = _read_once(path)
-        if data is not None:
-            artifacts.log_bytes(run, data, name)
+        if kept is not None:
+            artifacts.log_shared_bytes(run, kept[0], name, digest=kept[1])
             tags[SOURCE_PREFIX + "copy"] = name
         return
 
     # A notebook changes while it runs: the copy is taken as it is saved when the run ends.
     def copy_at_end(ended: Run, _status: str) -> None:
-        try:
-            data = path.read_bytes() if path.stat().st_size <= SOURCE_COPY_LIMIT else None
-        except OSError:
-            return
-        if data is not None:
-            artifacts.log_bytes(ended, data, name)
+        saved = _kept_file(path)
+        if saved is not None:
+            artifacts.log_shared_bytes(ended, saved[0], name, digest=saved[1], replace=True)
 
     if path.is_file():
         run.on_end(copy_at_end)
         tags[SOURCE_PREFIX + "copy"] = name
 
 
-def _digest(path: Path) -> str | None:
-    """``sha256:<hex>`` of a script or notebook as saved: its version without git."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    version = (stat.st_mtime_ns, stat.st_size)
-    with _lock:
-        held = _digests.get(str(path))
-    found = held[1] if held is not None and held[0] == version else None
-    if found is None and stat.st_size <= SOURCE_COPY_LIMIT:
-        try:
-            found = "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError:
-            return None
-        with _lock:
-            _digests[str(path)] = (version, found)
-    return found
-
-
-def _read_once(path: Path) -> bytes | None:
-    """A script's bytes, read once per process and version of the file."""
+def _kept_file(path: Path) -> tuple[bytes, str] | None:
+    """A script's or notebook's bytes and hex SHA-256, read once per version of the file."""
     try:
         stat = path.stat()
     except OSError:
@@ -289,14 +274,16 @@ def _read_once(path: Path) -> bytes | None:
         return None
     version = (stat.st_mtime_ns, stat.st_size)
     with _lock:
-        held = _copies.get(str(path))
-        if held is None or held[0] != version:
-            try:
-                held = (version, path.read_bytes())
-            except OSError:
-                return None
-            _copies[str(path)] = held
-        return held[1]
+        held = _files.get(str(path))
+    if held is None or held[0] != version:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        held = (version, data, hashlib.sha256(data).hexdigest())
+        with _lock:
+            _files[str(path)] = held
+    return held[1], held[2]
 
 
 @functools.cache

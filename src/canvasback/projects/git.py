@@ -11,6 +11,8 @@ repository parsing here.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import shutil
 import subprocess
@@ -37,6 +39,8 @@ class GitInfo:
     dirty: bool
     diff: bytes = field(default=b"", repr=False)
     diff_truncated: bool = False
+    diff_digest: str | None = field(default=None, repr=False)
+    """The diff's hex SHA-256, computed once with it (every run of a process names it)."""
 
 
 @dataclass
@@ -53,17 +57,25 @@ _roots: dict[str, str | None] = {}
 
 def repo_root(path: str | os.PathLike[str]) -> str | None:
     """The working tree root holding ``path`` (a file or folder), or None; cached."""
+    # Asked of every run: an absolute path asked before costs not even a stat.
+    given = os.fspath(path)
+    absolute = os.path.isabs(given)  # noqa: PTH117  # a test of the string, no Path made
+    if absolute and given in _roots:
+        return _roots[given]
     start = Path(path).absolute()
     folder = start if start.is_dir() else start.parent
     key = str(folder)
     if key in _roots:
-        return _roots[key]
-    found = None
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            found = str(candidate)
-            break
-    _roots[key] = found
+        found = _roots[key]
+    else:
+        found = None
+        for candidate in (folder, *folder.parents):
+            if (candidate / ".git").exists():
+                found = str(candidate)
+                break
+        _roots[key] = found
+    if absolute:
+        _roots[given] = found  # a file's path holds its folder's answer
     return found
 
 
@@ -99,7 +111,7 @@ def _fingerprint(root: str) -> tuple[int, ...]:
 def git_info(path: str | os.PathLike[str]) -> GitInfo | None:
     """The git state of the repository holding ``path``, or None outside one."""
     root = repo_root(path)
-    if root is None or shutil.which("git") is None:
+    if root is None or _git_program(os.environ.get("PATH")) is None:
         return None
     now = time.monotonic()
     with _lock:
@@ -113,11 +125,18 @@ def git_info(path: str | os.PathLike[str]) -> GitInfo | None:
     return info
 
 
+@functools.lru_cache(maxsize=4)
+def _git_program(search_path: str | None) -> str | None:
+    """Where ``git`` is on a ``PATH`` (looked for once per value of it, not per run)."""
+    return shutil.which("git", path=search_path)
+
+
 def forget() -> None:
     """Drop what is known of every repository (the next run asks git again)."""
     with _lock:
         _cache.clear()
         _roots.clear()
+    _git_program.cache_clear()
 
 
 def _run(root: str, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -150,7 +169,8 @@ def _ask_git(root: str, known: GitInfo | None) -> GitInfo:
         diff, truncated = _diff(root, has_head=commit is not None) if dirty else (b"", False)
     except (OSError, subprocess.SubprocessError):
         return GitInfo(root, None, None, None, dirty=False)
-    return GitInfo(root, commit, branch, remote, dirty, diff, truncated)
+    digest = hashlib.sha256(diff).hexdigest() if diff else None
+    return GitInfo(root, commit, branch, remote, dirty, diff, truncated, digest)
 
 
 def _remote_url(root: str) -> str | None:

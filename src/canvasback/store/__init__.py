@@ -17,6 +17,7 @@ The package, in the order a newcomer reads it:
 - ``read/``: the read side, segment files to one catalog (its ``__init__`` gives the
   order of the steps);
 - ``integrity.py``, ``liveness.py``, ``leases.py``: what both sides agree on;
+  ``blobs.py``: content stored once, named by its digest;
 - ``compaction.py``: maintenance over both sides; ``name_claims.py``: names held by
   one entity at a time, on top of the claims.
 """
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from canvasback._config import S3Address, StoreAddress, refuse_mlflow_store
 from canvasback.store import declarations, layout
+from canvasback.store.blobs import Blobs
 from canvasback.store.fs import FileSystem, LocalFileSystem
 from canvasback.store.write.writer import Writer
 
@@ -47,7 +49,7 @@ __all__ = ["Store", "close_stores", "file_system", "open_store"]
 
 
 class Store:
-    """One store: its file system, this process's writer and its DuckDB catalog.
+    """One store: its file system, this process's writer, its blobs and its DuckDB catalog.
 
     ``root`` is a local folder, or an :class:`~canvasback._config.S3Address` (a bucket
     and prefix on S3-compatible object storage: the ``s3`` extra). A store on object
@@ -67,6 +69,8 @@ class Store:
         self.url = self.fs.url
         """The store as a user names it: its folder's path, or ``s3://bucket/prefix``."""
         self.writer = Writer(self.fs)
+        self.blobs = Blobs(self.fs)
+        """Content stored once, named by its digest (what many runs record alike)."""
         self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
 

@@ -7,6 +7,7 @@ A store is a folder (or an object-store prefix) laid out as::
     <table>/exp=<experiment_id>/cmp-<...>.inputs.json                 what a compacted file replaces
     claims/<namespace>/<name>                                          exclusive-create claims
     artifacts/<run_id>/<path>                                          run artifacts
+    blobs/sha256/<hex digest>                                          content stored once
     _snapshots/snap-<generation>.json, snap-<generation>-<...>/        snapshot manifest, its files
     _leases/, _quarantine/                                             leases, bad files
 
@@ -29,6 +30,7 @@ PARTITION_KEY: Final = "exp"
 
 CLAIMS_DIR: Final = "claims"
 ARTIFACTS_DIR: Final = "artifacts"
+BLOBS_DIR: Final = "blobs"
 LEASES_DIR: Final = "_leases"
 QUARANTINE_DIR: Final = "_quarantine"
 
@@ -39,6 +41,11 @@ HEARTBEAT_PARTITION: Final = "_writers"
 def partition_dir(table: str, experiment_id: str) -> str:
     """Relative folder of one table's partition."""
     return f"{table}/{PARTITION_KEY}={experiment_id}"
+
+
+def blob_path(hex_digest: str) -> str:
+    """Relative path of the content whose SHA-256 is ``hex_digest`` (64 lowercase hex digits)."""
+    return f"{BLOBS_DIR}/sha256/{hex_digest}"
 
 
 def segment_name(time_ns: int, writer: str, seq: int, *, compacted: bool = False) -> str:

@@ -1,7 +1,9 @@
 """Run artifacts: files under ``artifacts/<run_id>/`` of the store, indexed in a table.
 
 A path given by a user can never leave the run's folder: absolute paths and ``..``
-segments are refused before anything is written.
+segments are refused before anything is written. Content that many runs log alike is
+stored once and named by each run (:meth:`ArtifactStore.log_shared_bytes`,
+``artifact_links.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from canvasback.store import layout
-from canvasback.tracking import validation
+from canvasback.store import layout, schema
+from canvasback.tracking import artifact_links, validation
 from canvasback.tracking.entities import FileInfo
 
 if TYPE_CHECKING:
@@ -119,6 +121,36 @@ class ArtifactStore:
         self.store.fs.write_bytes(self._rel(run.run_id, dest), data)
         self._index(run, dest, len(data))
 
+    def log_shared_bytes(
+        self,
+        run: RunIds,
+        data: bytes,
+        artifact_file: str,
+        *,
+        digest: str | None = None,
+        replace: bool = False,
+    ) -> None:
+        """Bytes that many runs log alike: stored once, in the store's blobs.
+
+        The run gets an index row for the file, as for any artifact, and the tag that
+        names its content (``artifact_links.py``), written even once the run has ended
+        (a notebook's copy is taken then). ``digest``: the hex SHA-256 of ``data`` from an
+        earlier call, which spares hashing it again. ``replace``: a file of the run's own
+        at that path is removed, so the shared content is the one read. A path no tag
+        key can spell is written as a file of the run's.
+        """
+        dest = _artifact_file(artifact_file)
+        key = artifact_links.blob_tag(dest)
+        if key is None:
+            self.log_bytes(run, data, dest)
+            return
+        hex_digest = self.store.blobs.put(data, digest)
+        if replace:
+            self.store.fs.delete(self._rel(run.run_id, dest))
+        self._index(run, dest, len(data))
+        value = artifact_links.DIGEST_PREFIX + hex_digest
+        self.store.writer.event(run.experiment_id, run.run_id, schema.EVENT_TAG, key, value)
+
     def log_dict(self, run: RunIds, dictionary: Mapping[str, Any], artifact_file: str) -> None:
         """JSON, or YAML for a .yaml/.yml name."""
         artifact_file = _artifact_file(artifact_file)
@@ -211,8 +243,13 @@ class ArtifactStore:
         body = json.loads(data)
         return pd.DataFrame(body["data"], columns=body["columns"])
 
-    def list(self, run_id: str, path: str | None) -> list[FileInfo]:
-        """Entries directly under a path of a run's artifacts, folders first."""
+    def list(
+        self, run_id: str, path: str | None, links: Mapping[str, str] | None = None
+    ) -> list[FileInfo]:
+        """Entries directly under a path of a run's artifacts, folders first.
+
+        ``links``: the run's files stored once (``artifact_links.linked_files`` of its tags).
+        """
         folder = validation.artifact_path(path)
         rel = self._rel(run_id, folder)
         out = [
@@ -224,20 +261,38 @@ class ArtifactStore:
             for e in self.store.fs.list(rel)
             if not e.name.startswith(".")
         ]
+        if links:
+            out = artifact_links.listed(self.store, folder, out, links)
         return sorted(out, key=lambda f: (not f.is_dir, f.path))
 
-    def download(self, run_id: str, path: str, dst_path: str | None) -> str:
+    def download(
+        self,
+        run_id: str,
+        path: str,
+        dst_path: str | None,
+        links: Mapping[str, str] | None = None,
+    ) -> str:
         """Local path of an artifact; copied below ``dst_path`` if given.
 
         In a local store, the file or folder in the store itself; on object storage, a
         view of its current copies in the machine's cache (``store/fs/s3_local.py``).
+        What holds files stored once (``links``, as for :meth:`list`) is made of copies of
+        them, beside links to the run's own files, in a folder of the process's.
         """
-        rel = self._rel(run_id, validation.artifact_path(path))
+        folder = validation.artifact_path(path)
+        rel = self._rel(run_id, folder)
+        linked = artifact_links.below(links, folder) if links else {}
         try:
             source = self.store.fs.local_copy(rel)
         except FileNotFoundError:
-            msg = f"Run {run_id!r} has no artifact {path!r}"
-            raise FileNotFoundError(msg) from None
+            if not linked:
+                msg = f"Run {run_id!r} has no artifact {path!r}"
+                raise FileNotFoundError(msg) from None
+            source = None
+        if source is None or (linked and source.is_dir()):  # None: only linked files there
+            return artifact_links.materialise(
+                self.store, source, rel.rsplit("/", 1)[-1], linked, dst_path
+            )
         if dst_path is None:
             return str(source)
         dest = Path(dst_path) / source.name

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Self
 from canvasback import query
 from canvasback.exceptions import MlflowException
 from canvasback.store import layout, open_store, schema
-from canvasback.tracking import validation
+from canvasback.tracking import artifact_links, validation
 from canvasback.tracking.artifacts import ArtifactStore
 from canvasback.tracking.context import current_context
 from canvasback.tracking.entities import Metric, Param, RunData, RunInfo, RunTag
@@ -422,13 +422,13 @@ class Client(ExperimentMethods):
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
         """Files and folders directly under a path of a run's artifacts."""
-        self.get_run(run_id)
-        return self.artifacts.list(run_id, path)
+        links = artifact_links.linked_files(self.get_run(run_id).data.tags)
+        return self.artifacts.list(run_id, path, links)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
         """Local path of a run's artifact (copied to ``dst_path`` if given)."""
-        self.get_run(run_id)
-        return self.artifacts.download(run_id, path, dst_path)
+        links = artifact_links.linked_files(self.get_run(run_id).data.tags)
+        return self.artifacts.download(run_id, path, dst_path, links)
 
     def sql(self, query: str, params: list[Any] | None = None) -> duckdb.DuckDBPyRelation:
         """A DuckDB relation over the store's views (runs, params, metrics, ...)."""

@@ -276,8 +276,11 @@ class Run:
             for k, val in tags.items()
         ]
         writer = self.store.writer
-        for key, value in checked:
-            writer.event(self.experiment_id, self.run_id, schema.EVENT_TAG, key, value)
+        # One append for them all: a run's start sets some 30 tags of its code and
+        # environment, each an event taking the buffer's lock on its own otherwise.
+        tag, run_id = schema.EVENT_TAG, self.run_id
+        rows = [(run_id, tag, key, value, *writer.stamp()) for key, value in checked]
+        writer.extend("events", self.experiment_id, rows)
 
     def delete_tag(self, key: str) -> None:
         """Remove a tag."""
