@@ -469,6 +469,23 @@ def test_the_registry_is_canvasbacks_and_mlflows_prompt_clause_reads_as_mlflows(
     assert code(caught.value) == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_a_protected_alias_or_a_gate_refuses_mlflow_s_move_with_its_reason(registry, cb):
+    for source in ("s3://bucket/m1", "s3://bucket/m2"):
+        registry.create_model_version("churn", source)
+    registry.set_registered_model_alias("churn", "champion", "1")
+    cb.protect_alias("churn", "champion")
+    with pytest.raises(MlflowException, match="@champion is protected") as caught:
+        registry.set_registered_model_alias("churn", "champion", "2")
+    assert code(caught.value) == "INVALID_STATE"
+    with pytest.raises(MlflowException, match="@champion is protected"):
+        registry.delete_registered_model_alias("churn", "champion")
+    cb.set_alias_gate("churn", "challenger", "staged", "tags.stage = 'ok'")
+    with pytest.raises(MlflowException, match=r"tags\.stage is missing") as caught:
+        registry.set_registered_model_alias("churn", "challenger", "2")
+    assert code(caught.value) == "INVALID_STATE"
+    assert registry.get_model_version_by_alias("churn", "champion").version == "1"
+
+
 def test_registry_searches_walk_every_model_and_version_once(registry):
     for i in range(7):
         registry.create_registered_model(f"model-{i}")

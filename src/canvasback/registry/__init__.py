@@ -3,10 +3,13 @@
 Its calls are functions of one concern each over a store (``registered_models``,
 ``versions``, ``aliases``), which :class:`Client` hands MlflowClient's methods to.
 Writes are claims (``claims``) and rows and events of the store (``writes``); reads are
-functions of ``reads`` (the registry panel's of ``panel_reads``). The registry's tables,
-event kinds and views (``registered_models``, ``model_versions``, ``aliases``,
-``alias_history``, ``registered_model_tags``, ``model_version_tags``) are declared to
-the store by ``tables.py``, imported with this package.
+functions of ``reads`` (the registry panel's of ``panel_reads``). An alias's protection
+(``protection``) and gates (``gates``) are checked before it moves; ``lineage`` says
+where a version comes from. The registry's tables, event kinds and views
+(``registered_models``, ``model_versions``, ``aliases``, ``alias_history``,
+``protected_aliases``, ``alias_gates``, ``registered_model_tags``,
+``model_version_tags``, ``lineage``) are declared to the store by ``tables.py``,
+imported with this package.
 """
 
 from __future__ import annotations
@@ -18,7 +21,10 @@ from canvasback.registry.client import Client, client
 from canvasback.registry.entities import (
     STAGES,
     AliasMove,
+    AliasMoveRefusedError,
+    GateFailedError,
     ModelVersion,
+    ProtectedAliasError,
     RegisteredModel,
     RegistryNotFoundError,
 )
@@ -27,12 +33,23 @@ from canvasback.registry.fluent import (
     search_model_versions,
     search_registered_models,
 )
+from canvasback.registry.gates import AliasGate, Candidate
+from canvasback.registry.lineage import DatasetInput, Lineage
+from canvasback.registry.protection import AliasProtection
 
 __all__ = [
     "STAGES",
+    "AliasGate",
     "AliasMove",
+    "AliasMoveRefusedError",
+    "AliasProtection",
+    "Candidate",
     "Client",
+    "DatasetInput",
+    "GateFailedError",
+    "Lineage",
     "ModelVersion",
+    "ProtectedAliasError",
     "RegisteredModel",
     "RegistryNotFoundError",
     "client",

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 from canvasback.registry import (
     aliases,
     claims,
+    gates,
+    lineage,
     names,
+    protection,
     reads,
     registered_models,
     sources,
@@ -26,9 +29,12 @@ from canvasback.tracking.client import Client as TrackingClient
 from canvasback.tracking.context import Slot, current_context
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from canvasback.registry.entities import AliasMove, RegisteredModel
+    from canvasback.registry.gates import AliasGate, Candidate
+    from canvasback.registry.lineage import Lineage
+    from canvasback.registry.protection import AliasProtection
     from canvasback.tracking.logged_model_reads import LoggedModel
 
 
@@ -160,13 +166,21 @@ class Client(TrackingClient):
         return versions.download_uri(self.store, name, version)
 
     # -- aliases ---------------------------------------------------------------------
-    def set_registered_model_alias(self, name: str, alias: str, version: object) -> None:
-        """Point an alias at a version (moving it from the version it pointed at)."""
-        aliases.move(self.store, name, alias, version)
+    def set_registered_model_alias(
+        self, name: str, alias: str, version: object, force: bool = False
+    ) -> None:
+        """Point an alias at a version (moving it from the version it pointed at).
 
-    def delete_registered_model_alias(self, name: str, alias: str) -> None:
-        """Remove an alias."""
-        aliases.remove(self.store, name, alias)
+        A protected alias moves only with ``force=True``, and the version must pass the
+        alias's gates (``force=True`` passes only a gate set with ``allow_force=True``);
+        a refused move raises, naming why, and writes nothing. A forced move is kept in
+        the alias's history as forced, with what it passed over.
+        """
+        aliases.move(self.store, name, alias, version, force=force)
+
+    def delete_registered_model_alias(self, name: str, alias: str, force: bool = False) -> None:
+        """Remove an alias (a protected one only with ``force=True``)."""
+        aliases.remove(self.store, name, alias, force=force)
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         """The version an alias points at."""
@@ -175,6 +189,69 @@ class Client(TrackingClient):
     def get_alias_history(self, name: str, alias: str | None = None) -> list[AliasMove]:
         """Every move of a model's aliases (or of one), oldest first: when, from, to, who."""
         return aliases.history(self.store, name, alias)
+
+    def protect_alias(self, name: str, alias: str, reason: str | None = None) -> None:
+        """Protect an alias (set or not yet): it then moves, or goes, only with ``force=True``.
+
+        Not a security boundary: anyone who can write to the store can unprotect it. Every
+        move is attributed (user, host, time) and kept, a forced one marked so.
+        """
+        protection.protect(self.store, name, alias, reason)
+
+    def unprotect_alias(self, name: str, alias: str) -> None:
+        """Let a protected alias move without ``force`` again."""
+        protection.unprotect(self.store, name, alias)
+
+    def get_protected_aliases(self, name: str) -> dict[str, AliasProtection]:
+        """A model's protected aliases: alias -> who protected it, from where, when, why."""
+        model_id = claims.held(self.store, name).entity_id
+        return protection.of_model(self.store.read(), model_id, name)
+
+    def set_alias_gate(
+        self, name: str, alias: str, gate: str, filter_string: str, allow_force: bool = False
+    ) -> None:
+        """Store a gate: a filter the version must pass before ``alias`` points at it.
+
+        ``filter_string`` is in the search grammar, over the candidate version's source
+        run and its own tags (``metrics.val_acc >= 0.9 AND tags.validated = 'yes'``;
+        ``tags.`` reads the version's tag, else the run's). Stored with the model, every
+        process applies it. ``force=True`` passes it only if ``allow_force`` is True.
+        """
+        gates.set_filter(self.store, name, alias, gate, filter_string, allow_force=allow_force)
+
+    def register_alias_gate(
+        self,
+        name: str,
+        alias: str,
+        gate: str,
+        check: Callable[[Candidate], object],
+        allow_force: bool = False,
+    ) -> None:
+        """Register a Python gate: ``check(candidate)`` must return True before a move.
+
+        It lives in this process only (until it ends or ``canvasback.reset()``): other
+        processes do not apply it. Filters (:meth:`set_alias_gate`) are stored.
+        """
+        gates.register(self.store, name, alias, gate, check, allow_force=allow_force)
+
+    def delete_alias_gate(self, name: str, alias: str, gate: str) -> None:
+        """Remove a gate of an alias (this process's callable, or a stored filter)."""
+        gates.delete(self.store, name, alias, gate)
+
+    def get_alias_gates(self, name: str, alias: str | None = None) -> list[AliasGate]:
+        """The gates of a model's aliases (or of one): stored filters, this process's checks."""
+        return gates.listed(self.store, name, alias)
+
+    # -- lineage ---------------------------------------------------------------------
+    def get_lineage(self, name: str, version: object) -> Lineage:
+        """Where a version comes from, and the aliases that point or pointed at it.
+
+        Its run, the datasets the run logged, the code and environment it captured, the
+        logged model it was registered from, and each alias move onto or off it. The
+        other way, the versions trained on a dataset:
+        ``search_model_versions("datasets.digest = '<digest>'")``.
+        """
+        return lineage.get(self.store, name, version)
 
     # -- model URIs ------------------------------------------------------------------
     def register_model(

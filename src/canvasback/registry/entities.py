@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from canvasback.exceptions import RESOURCE_DOES_NOT_EXIST, MlflowException
+from canvasback.exceptions import INVALID_STATE, RESOURCE_DOES_NOT_EXIST, MlflowException
 
 RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 
@@ -27,6 +27,20 @@ class RegistryConflictError(MlflowException, ValueError):
     """A registered model name that is taken, or a call that lost a race for it."""
 
     error_code = RESOURCE_ALREADY_EXISTS
+
+
+class AliasMoveRefusedError(MlflowException):
+    """An alias move (or removal) refused before anything was written."""
+
+    error_code = INVALID_STATE
+
+
+class ProtectedAliasError(AliasMoveRefusedError):
+    """A protected alias asked to move, or to go, without ``force=True``."""
+
+
+class GateFailedError(AliasMoveRefusedError):
+    """A gate of the alias that the candidate version does not pass."""
 
 
 class PagedList(list[Any]):
@@ -73,7 +87,11 @@ class RegisteredModel:
 
 @dataclass(frozen=True)
 class AliasMove:
-    """One move of an alias: from which version to which (None: set first / removed)."""
+    """One move of an alias: from which version to which (None: set first / removed).
+
+    ``forced``: moved with ``force=True`` past its protection or a gate that allows it;
+    ``overrode`` says what was passed over.
+    """
 
     name: str
     alias: str
@@ -82,3 +100,5 @@ class AliasMove:
     timestamp: int
     user_id: str
     host: str
+    forced: bool = False
+    overrode: str | None = None

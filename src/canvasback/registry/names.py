@@ -1,4 +1,4 @@
-"""What the registry accepts as model names, versions, aliases, stages and tags.
+"""What the registry accepts as model names, versions, aliases, gates, stages and tags.
 
 Each check raises an error that names the value and says what is allowed, before
 anything is written; the rules are MLflow's.
@@ -108,6 +108,18 @@ def alias_name(alias: object) -> str:
         msg = f"Invalid alias {alias!r}: 'v<number>' names are reserved for version numbers"
         raise InvalidInputError(msg)
     return alias
+
+
+def gate_name(gate: object) -> str:
+    """A gate's name: letters, digits, '_' and '-', as an alias's."""
+    if not isinstance(gate, str) or not _ALIAS.fullmatch(gate) or len(gate) > MAX_ALIAS_LENGTH:
+        shown = gate[:40] if isinstance(gate, str) else gate
+        msg = (
+            f"Invalid gate name {shown!r}: a name of 1 to {MAX_ALIAS_LENGTH} letters, digits, "
+            "underscores (_) and dashes (-) is required"
+        )
+        raise InvalidInputError(msg)
+    return gate
 
 
 def stage(value: object) -> str:

@@ -8,6 +8,7 @@ The registry panel's own reads are :mod:`canvasback.registry.panel_reads`.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.query import filter as run_filter
@@ -50,9 +51,11 @@ VERSION_FILTERS: Final = run_filter.Grammar(
     ),
     frozenset(("version_number", "creation_timestamp", "last_updated_timestamp")),
     {"version": "version_number", "source": "source_path", "timestamp": "last_updated_timestamp"},
-    frozenset(("tag",)),
+    frozenset(("tag", "dataset")),
 )
-"""``search_model_versions``' filters and order: MLflow's attributes and ``tags.``."""
+"""``search_model_versions``' filters and order: MLflow's attributes and ``tags.``, and
+``datasets.name``/``digest``/``context`` of the datasets the source run logged (the
+versions trained on a dataset), as ``search_runs`` takes them."""
 
 _LATEST_ALIASES: Final = f"""
     SELECT * FROM {ALIAS_ROWS} WHERE list_contains(?, model_id)
@@ -307,4 +310,39 @@ def versions_of_run(catalog: Catalog, run_ids: list[str]) -> list[Row]:
         catalog,
         "SELECT * FROM model_versions WHERE list_contains(?, run_id) ORDER BY name, version",
         [run_ids],
+    )
+
+
+def alias_guards(catalog: Catalog, model_id: str) -> list[Row]:
+    """A model's protections and gates in force (``kind``, ``key``, JSON ``value``, time).
+
+    Its facts of those kinds that hold a value, by kind and key: straight from the
+    resolved facts, as the caller knows the model is live (the ``protected_aliases``
+    and ``alias_gates`` views would resolve every model first).
+    """
+    return rows_of(
+        catalog,
+        f"SELECT kind, key, value, timestamp FROM {relations.FACTS} "
+        "WHERE experiment_id = ? AND entity_id = ? AND kind IN (?, ?) AND value IS NOT NULL "
+        "ORDER BY kind, key",
+        [tables.PARTITION, model_id, tables.EVENT_ALIAS_PROTECTION, tables.EVENT_ALIAS_GATE],
+    )
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """A fact's JSON object; {} for text that is not one (written by hand, or damaged)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def lineage_rows(catalog: Catalog, model_id: str, version: int) -> list[Row]:
+    """A version's rows of the ``lineage`` view: one per dataset its source run logged."""
+    return rows_of(
+        catalog,
+        "SELECT * FROM lineage WHERE model_id = ? AND version = ? "
+        "ORDER BY dataset_context, dataset_name, dataset_digest",
+        [model_id, version],
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from canvasback.registry import claims, names, reads, tables, versions, writes
+from canvasback.registry import claims, names, protection, reads, tables, versions, writes
 from canvasback.registry.entities import (
     ModelVersion,
     PagedList,
@@ -156,9 +156,15 @@ def rename(store: Store, name: str, new_name: str) -> RegisteredModel:
 
 
 def delete(store: Store, name: str) -> None:
-    """Delete a registered model and its versions; the name is free again."""
+    """Delete a registered model and its versions; the name is free again.
+
+    Refused while one of its aliases is protected: the alias would go with the model.
+    """
     holding, log = claims.writable(store, name)
     model_id, seen = holding.entity_id, len(log.entries)
+    catalog = store.read()
+    current = list(reads.aliases_of(catalog, [model_id]).get(model_id, {}))
+    protection.refuse_if_held(catalog, model_id, name, f"delete registered model {name!r}", current)
     for _ in range(claims.MAX_TRIES):
         slot = log.next_slot
         if claims.commit(store, model_id, slot, claims.DELETE, claims.new_token()):

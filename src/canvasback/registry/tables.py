@@ -5,8 +5,10 @@ Registered models and their versions are rows written once (``registered_models`
 registry's partition, resolved last-writer-wins like every other fact (a rename's event
 is keyed by its slot in the model's log, and the greatest slot names the model); alias
 moves are rows of ``model_aliases``, all kept, so the current alias and its history
-come from one table. Deleted models and versions are left out of every view, and a
-purge of deleted runs keeps the runs that live versions come from.
+come from one table. An alias's protection and its gates are facts of its model; a
+forced move is a fact keyed by the move's own stamp, written before the move's row.
+Deleted models and versions are left out of every view, and a purge of deleted runs
+keeps the runs that live versions come from.
 
 Importing this module declares all of it to the store (``store/declarations.py``); the
 registry package imports it first, and the package root imports the registry, so every
@@ -35,6 +37,14 @@ EVENT_VERSION_DESCRIPTION: Final = "version_description"
 EVENT_VERSION_TAG: Final = "version_tag"
 EVENT_VERSION_STAGE: Final = "version_stage"
 EVENT_VERSION_LIFECYCLE: Final = "version_lifecycle"  # "deleted"
+# Of a model; key: the alias. Value: JSON (user, host, reason); null unprotects.
+EVENT_ALIAS_PROTECTION: Final = "alias_protection"
+# Of a model; key: "<alias>/<gate>". Value: JSON (filter, allow_force, user, host); null
+# removes the gate.
+EVENT_ALIAS_GATE: Final = "alias_gate"
+# Of a model; key: its move's "<alias>/<timestamp>/<writer>/<seq>" (one fact per move).
+# Value: what the force overrode, as a sentence.
+EVENT_ALIAS_FORCED: Final = "alias_forced"
 
 # A registered model as created; renames, descriptions, tags are events.
 REGISTERED_MODELS: Final = Table(
@@ -107,9 +117,74 @@ _LATEST_ALIAS: Final = f"""
 """
 
 
-def _tags(kind: str) -> str:
+# What a run records of its code and environment (projects/capture.py's tag prefixes).
+CODE_PREFIX: Final = "canvasback.source."
+ENVIRONMENT_PREFIX: Final = "canvasback.env."
+_MLFLOW_COMMIT: Final = "mlflow.source.git.commit"
+
+# The code and environment tags of the runs the versions ``v`` come from, one per run.
+_CAPTURED: Final = f"""
+    SELECT t.run_id,
+           map_from_entries(list(struct_pack(k := substr(t.key, {len(CODE_PREFIX) + 1}),
+                                             v := t.value))
+                            FILTER (WHERE starts_with(t.key, '{CODE_PREFIX}'))) AS code,
+           map_from_entries(list(struct_pack(k := substr(t.key, {len(ENVIRONMENT_PREFIX) + 1}),
+                                             v := t.value))
+                            FILTER (WHERE starts_with(t.key, '{ENVIRONMENT_PREFIX}')))
+               AS environment,
+           any_value(t.value) FILTER (WHERE t.key = '{_MLFLOW_COMMIT}') AS mlflow_commit
+    FROM tags t
+    WHERE t.run_id IN (SELECT run_id FROM v)
+      AND (starts_with(t.key, '{CODE_PREFIX}') OR starts_with(t.key, '{ENVIRONMENT_PREFIX}')
+           OR t.key = '{_MLFLOW_COMMIT}')
+    GROUP BY t.run_id
+"""
+_NO_TAGS: Final = "MAP {}::MAP(VARCHAR, VARCHAR)"
+
+# A version's lineage: one row per dataset its source run logged (one row, its dataset
+# columns null, if none), with the run's code and environment and the aliases that
+# point at it now and pointed at it before (from the alias rows themselves: the joined
+# version is live already, and each registry view read again costs a pass over the facts).
+_LINEAGE: Final = f"""
+    WITH v AS MATERIALIZED (SELECT * FROM model_versions)
+    SELECT v.name, v.version, v.model_id, v.run_id, v.source,
+           CASE WHEN starts_with(v.source, 'runs:/')
+                THEN nullif(regexp_extract(v.source, '^runs:/+[^/]*/?(.*)$', 1), '')
+           END AS artifact_path,
+           r.run_name, r.experiment_id,
+           d.name AS dataset_name, d.digest AS dataset_digest, d.context AS dataset_context,
+           d.source_type AS dataset_source_type, d.source AS dataset_source,
+           coalesce(c.code['git.commit'], c.mlflow_commit) AS git_commit,
+           coalesce(c.code, {_NO_TAGS}) AS code,
+           coalesce(c.environment, {_NO_TAGS}) AS environment,
+           coalesce(a.aliases, []::VARCHAR[]) AS aliases,
+           coalesce(h.aliases, []::VARCHAR[]) AS past_aliases
+    FROM v
+    LEFT JOIN runs r ON r.run_id = v.run_id
+    LEFT JOIN datasets d ON d.run_id = v.run_id
+    LEFT JOIN ({_CAPTURED}) c ON c.run_id = v.run_id
+    LEFT JOIN (SELECT model_id, version, list(alias ORDER BY alias) AS aliases
+               FROM ({_LATEST_ALIAS}) GROUP BY model_id, version) a
+           ON a.model_id = v.model_id AND a.version = v.version
+    LEFT JOIN (SELECT h.model_id, h.version, list(DISTINCT h.alias ORDER BY h.alias) AS aliases
+               FROM {_ALIASES} h
+               ANTI JOIN ({_LATEST_ALIAS}) now
+                    ON now.model_id = h.model_id AND now.alias = h.alias
+                   AND now.version = h.version
+               GROUP BY h.model_id, h.version) h
+           ON h.model_id = v.model_id AND h.version = v.version
+"""
+
+
+def _json_text(column: str, field: str) -> str:
+    """A field of a fact's JSON value, as text; null where the value is not JSON."""
+    return f"CASE WHEN json_valid({column}) THEN json_extract_string({column}, '$.{field}') END"
+
+
+def _facts_of(kind: str) -> str:
+    """The registry's facts of one kind that hold a value (null deletes one)."""
     return (
-        f"SELECT entity_id, key, value FROM {FACTS} "
+        f"SELECT entity_id, key, value, timestamp FROM {FACTS} "
         f"WHERE experiment_id = '{PARTITION}' AND kind = '{kind}' AND value IS NOT NULL"
     )
 
@@ -168,17 +243,46 @@ VIEWS: Final = (
         f"""
         SELECT m.name, a.alias,
                lag(a.version) OVER w AS from_version, a.version AS to_version,
-               a.timestamp, a.user_id, a.host, a.model_id
+               a.timestamp, a.user_id, a.host, a.model_id,
+               f.value IS NOT NULL AS forced, f.value AS overrode
         FROM {_ALIASES} a
         JOIN _live_models m ON m.model_id = a.model_id
+        LEFT JOIN ({_facts_of(EVENT_ALIAS_FORCED)}) f
+             ON f.entity_id = a.model_id
+            AND f.key = a.alias || '/' || a.timestamp || '/' || a.writer || '/' || a.seq
         WINDOW w AS (PARTITION BY a.model_id, a.alias ORDER BY a.timestamp, a.writer, a.seq)
+        """,
+    ),
+    (
+        "protected_aliases",
+        f"""
+        SELECT m.name, p.key AS alias, {_json_text("p.value", "user")} AS user_id,
+               {_json_text("p.value", "host")} AS host,
+               {_json_text("p.value", "reason")} AS reason, p.timestamp, m.model_id
+        FROM ({_facts_of(EVENT_ALIAS_PROTECTION)}) p
+        JOIN _live_models m ON m.model_id = p.entity_id
+        """,
+    ),
+    (
+        "alias_gates",
+        f"""
+        SELECT m.name, split_part(g.key, '/', 1) AS alias, split_part(g.key, '/', 2) AS gate,
+               {_json_text("g.value", "filter")} AS filter,
+               coalesce(CASE WHEN json_valid(g.value)
+                             THEN json_type(g.value, '$.allow_force') = 'BOOLEAN'
+                                  AND json_extract_string(g.value, '$.allow_force') = 'true'
+                        END, false) AS allow_force,
+               {_json_text("g.value", "user")} AS user_id,
+               {_json_text("g.value", "host")} AS host, g.timestamp, m.model_id
+        FROM ({_facts_of(EVENT_ALIAS_GATE)}) g
+        JOIN _live_models m ON m.model_id = g.entity_id
         """,
     ),
     (
         "registered_model_tags",
         f"""
         SELECT m.name, t.key, t.value, m.model_id
-        FROM ({_tags(EVENT_MODEL_TAG)}) t
+        FROM ({_facts_of(EVENT_MODEL_TAG)}) t
         JOIN _live_models m ON m.model_id = t.entity_id
         """,
     ),
@@ -186,10 +290,11 @@ VIEWS: Final = (
         "model_version_tags",
         f"""
         SELECT v.name, v.version, t.key, t.value, v.model_id
-        FROM ({_tags(EVENT_VERSION_TAG)}) t
+        FROM ({_facts_of(EVENT_VERSION_TAG)}) t
         JOIN model_versions v ON t.entity_id = v.model_id || '/' || v.version
         """,
     ),
+    ("lineage", _LINEAGE),
 )
 """The registry's views, in creation order (later ones read earlier ones)."""
 
@@ -207,6 +312,9 @@ DECLARATION: Final = Declaration(
             EVENT_VERSION_TAG,
             EVENT_VERSION_STAGE,
             EVENT_VERSION_LIFECYCLE,
+            EVENT_ALIAS_PROTECTION,
+            EVENT_ALIAS_GATE,
+            EVENT_ALIAS_FORCED,
         }
     ),
     views=VIEWS,

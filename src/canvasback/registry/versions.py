@@ -15,7 +15,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from canvasback.registry import claims, names, reads, tables, writes
+from canvasback.registry import claims, names, protection, reads, tables, writes
 from canvasback.registry.entities import ModelVersion, PagedList, RegistryNotFoundError
 from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
@@ -183,9 +183,13 @@ def delete(store: Store, name: str, version: object) -> None:
     """Delete a version (its number is never given again); its aliases go with it."""
     found = row(store, name, version)
     model_id, number = found["model_id"], found["version"]
-    for alias, target in reads.aliases_of(store.read(), [model_id]).get(model_id, {}).items():
-        if target == number:
-            writes.alias_move(store, model_id, alias, None)
+    catalog = store.catalog  # row() has just read the store
+    held = [
+        a for a, v in reads.aliases_of(catalog, [model_id]).get(model_id, {}).items() if v == number
+    ]
+    protection.refuse_if_held(catalog, model_id, name, f"delete version {number} of {name!r}", held)
+    for alias in held:
+        writes.alias_move(store, model_id, alias, None)
     writes.event(store, f"{model_id}/{number}", tables.EVENT_VERSION_LIFECYCLE, "", "deleted")
     store.flush()
 

@@ -37,12 +37,27 @@ def version_row(
     store.writer.append(tables.MODEL_VERSIONS.name, PARTITION, row)
 
 
+def who() -> tuple[str, str]:
+    """The user and the machine a registry change is attributed to."""
+    return user_name(), socket.gethostname()
+
+
 def alias_move(
-    store: Store, model_id: str, alias: str, version: int | None
+    store: Store, model_id: str, alias: str, version: int | None, *, overrode: str | None = None
 ) -> tuple[int, str, str]:
-    """An alias pointed at a version (None removes it); returns when, by whom, from where."""
+    """An alias pointed at a version (None removes it); returns when, by whom, from where.
+
+    A forced move (``overrode``: what the force passed over) has its fact written first,
+    keyed by the move's stamp, and on disk before the move's row is appended: a process
+    killed in between leaves a fact of no move, which no view shows, never a forced move
+    that reads as an ordinary one.
+    """
     timestamp, writer, seq = store.writer.stamp()
-    user, host = user_name(), socket.gethostname()
+    user, host = who()
+    if overrode is not None:
+        key = f"{alias}/{timestamp}/{writer}/{seq}"
+        event(store, model_id, tables.EVENT_ALIAS_FORCED, key, overrode)
+        store.flush()
     row = (model_id, alias, version, timestamp, user, host, writer, seq)
     store.writer.append(tables.MODEL_ALIASES.name, PARTITION, row)
     return timestamp, user, host
