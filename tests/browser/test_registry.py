@@ -9,29 +9,17 @@ writes that the panel's buttons make.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.browser import table_bridge as _table_bridge
 
 import canvasback
 from canvasback.widgets.registry import RegistryPanel
 
-
-def _load_table_bridge():
-    # The test tree is not a package: the run table's bridge is loaded by its path.
-    path = Path(__file__).resolve().parent / "table_bridge.py"
-    spec = importlib.util.spec_from_file_location("_canvasback_table_bridge", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_table_bridge = _load_table_bridge()
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.browser
 

@@ -6,27 +6,14 @@ comm between the page and a RunTable in this process (see ``table_bridge.py``).
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from tests.browser import table_bridge as _bridge
 
 import canvasback
 from canvasback.widgets._table_html import format_number
 
-
-def _load_bridge():
-    path = Path(__file__).resolve().parent / "table_bridge.py"
-    spec = importlib.util.spec_from_file_location("_canvasback_table_bridge", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_bridge = _load_bridge()
 Bridge = _bridge.Bridge
 SYNCED = _bridge.SYNCED
 LOADED = _bridge.LOADED

@@ -10,28 +10,16 @@ the system tags fold away, and the selection and the filter say what they hide.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from tests.browser import table_bridge as _bridge
 
 import canvasback
 
 pytestmark = pytest.mark.browser
 
 
-def _load_bridge():
-    path = Path(__file__).resolve().parent / "table_bridge.py"
-    spec = importlib.util.spec_from_file_location("_canvasback_table_bridge", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_bridge = _load_bridge()
 LOADED = _bridge.LOADED
 SECTIONS = ["Attributes", "Metrics", "Params", "Tags", "System tags"]
 

@@ -7,10 +7,8 @@ The table is a real RunTable in this process, bridged to the harness page (see
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from tests.browser import table_bridge as _bridge
 
 import canvasback
 from canvasback.widgets._table_html import tsv
@@ -18,17 +16,6 @@ from canvasback.widgets._table_html import tsv
 pytestmark = pytest.mark.browser
 
 
-def _load_bridge():
-    path = Path(__file__).resolve().parent / "table_bridge.py"
-    spec = importlib.util.spec_from_file_location("_canvasback_table_bridge", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_bridge = _load_bridge()
 LOADED = _bridge.LOADED
 COLUMNS = ["run_name", "status", "metrics.acc", "params.lr", "params.optimizer"]
 
