@@ -15,13 +15,22 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import altair as alt
 import pandas as pd
 
-from canvasback.charts._common import finish, palette, run_color, source
+from canvasback.charts._common import (
+    finish,
+    focus_opacity,
+    focus_param,
+    palette,
+    pick,
+    run_color,
+    source,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 __all__ = [
     "CURVE_PLOTS",
+    "EVALUATION_PICK",
     "PLOTS",
     "confusion_matrix_chart",
     "curve_chart",
@@ -41,6 +50,8 @@ PLOTS: Final = (
     "predicted_vs_actual",
 )
 """Every plot's name, which is also the name of the dataset its chart reads."""
+
+EVALUATION_PICK: Final = "evaluation_pick"
 
 CURVE_PLOTS: Final = ("roc", "pr", "calibration")
 """Plots of curves (columns ``class``, ``curve``, ``x``, ``y``): several runs overlay."""
@@ -292,6 +303,7 @@ def overlay_evaluation(
     runs: Sequence[str] | None = None,
     colors: Sequence[str] | None = None,
     inline: bool = True,
+    interactive: bool = False,
 ) -> alt.LayerChart:
     """One plot's curves of several runs in one chart, a colour per run.
 
@@ -299,6 +311,8 @@ def overlay_evaluation(
     rows of each run's evaluation chart of ``plot`` (``roc``, ``pr`` or
     ``calibration``). A multiclass model's curves (one per class) differ by dash.
     ``runs`` orders the legend and ``colors`` gives each run's colour, in that order.
+    Like the other charts of runs it declares ``focus``; ``interactive`` adds a click
+    selection of runs (``evaluation_pick``, on curves and legend).
     """
     _check_plot(plot, CURVE_PLOTS)
     title, x_title, y_title, _ = _CURVES[plot]
@@ -310,6 +324,7 @@ def overlay_evaluation(
         "x": x,
         "y": y,
         "color": run_color(labels, colors=colors),
+        "opacity": focus_opacity(1.0, 0.2),
         "order": alt.Order("order:Q"),
         "tooltip": [
             alt.Tooltip("run:N"),
@@ -326,7 +341,10 @@ def overlay_evaluation(
         alt.Chart(source(plot))
         .mark_line(interpolate=interpolate, strokeWidth=2, point=plot == "calibration")
         .encode(**encoding)
+        .add_params(focus_param())
     )
+    if interactive:
+        lines = lines.add_params(pick(EVALUATION_PICK, legend=True))
     reference, ends = _reference_line(plot, x, y)
     rows = curves.assign(order=range(len(curves)))
     chart = alt.layer(reference, lines).properties(

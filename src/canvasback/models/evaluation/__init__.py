@@ -14,7 +14,7 @@ from typing import Final
 
 from canvasback.models.evaluation.arguments import CONFIG_KEYS, EVALUATORS, MODEL_TYPES, PLOTS_OF
 from canvasback.models.evaluation.evaluator import evaluate
-from canvasback.models.evaluation.overlay import curves, overlay
+from canvasback.models.evaluation.overlay import curves, overlay, overlay_rows
 from canvasback.models.evaluation.recording import RUN_TAG, SUMMARY_TAG
 from canvasback.models.evaluation.result import (
     ChartEvaluationArtifact,
@@ -38,6 +38,7 @@ __all__ = [
     "evaluate",
     "list_evaluators",
     "overlay",
+    "overlay_rows",
 ]
 
 _EVALUATOR_NAMES: Final = list(EVALUATORS)

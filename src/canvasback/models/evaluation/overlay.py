@@ -21,7 +21,7 @@ from canvasback.tracking import current
 from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping
 
     from canvasback.tracking.client import Client
 
@@ -47,11 +47,8 @@ def _ids(runs: object) -> list[str]:
     return list(dict.fromkeys(ids))
 
 
-def run_curves(client: Client, run_id: str, plot: str, prefix: str = "") -> pd.DataFrame | None:
-    """One run's rows of ``plot`` (``class``, ``curve``, ``x``, ``y``), or None if it has none."""
-    name = f"{prefix}{ARTIFACT_NAMES[_plot(plot)]}.json"
-    if not any(f.path == name for f in client.list_artifacts(run_id)):
-        return None
+def _run_curves(client: Client, run_id: str, plot: str, name: str) -> pd.DataFrame | None:
+    """One run's rows of ``plot`` (``class``, ``curve``, ``x``, ``y``) from its spec ``name``."""
     spec = json.loads(Path(client.download_artifacts(run_id, name)).read_text())
     rows = (spec.get("datasets") or {}).get(plot)
     if not isinstance(rows, list):
@@ -67,14 +64,17 @@ def curves(
     ``runs``: run ids, a ``search_runs`` frame, or runs. ``prefix``: the evaluations'
     ``metric_prefix``. A run without an evaluation of ``plot`` is left out.
     """
-    _plot(plot)
+    name = f"{prefix}{ARTIFACT_NAMES[_plot(plot)]}.json"
     client = client or current.client()
     ids = _ids(runs)
-    frame = query.runs_frame(client.store.read(), client.store.address, ids) if ids else None
+    catalog = client.store.read()
+    evaluated = query.runs_with_artifact(catalog, ids, name) if ids else set()
+    # Labels of all the runs given, so that they are the labels their other charts show.
+    frame = query.runs_frame(catalog, client.store.address, ids) if evaluated else None
     labels = charts.run_labels(frame) if frame is not None and len(frame) else {}
     parts = []
-    for run_id in ids:
-        rows = run_curves(client, run_id, plot, prefix)
+    for run_id in (r for r in ids if r in evaluated):
+        rows = _run_curves(client, run_id, plot, name)
         if rows is not None:
             parts.append(rows.assign(run_id=run_id, run=labels.get(run_id, run_id[:8])))
     columns = ["run_id", "run", "class", "curve", "x", "y"]
@@ -88,12 +88,32 @@ def overlay(
     plot: str = "roc",
     *,
     prefix: str = "",
-    colors: Sequence[str] | None = None,
+    colors: Mapping[str, str] | None = None,
+    client: Client | None = None,
+    interactive: bool = False,
 ) -> Any:  # noqa: ANN401 - an Altair chart
-    """A chart of ``plot``'s curves of every run given that was evaluated (a colour each)."""
-    rows = curves(runs, plot, prefix=prefix)
+    """A chart of ``plot``'s curves of every run given that was evaluated (a colour each).
+
+    ``colors`` maps run ids to their colours (by default the palette's, in order);
+    ``interactive`` lets a click on a curve or its legend entry select its run.
+    """
+    rows = curves(runs, plot, prefix=prefix, client=client)
     if rows.empty:
         msg = f"None of the runs given has an evaluation with a {plot!r} plot"
         raise InvalidInputError(msg)
-    labels = list(dict.fromkeys(rows["run"]))
-    return overlay_evaluation(rows, plot, runs=labels, colors=colors)
+    return overlay_rows(rows, plot, colors=colors, interactive=interactive)
+
+
+def overlay_rows(
+    rows: pd.DataFrame,
+    plot: str,
+    *,
+    colors: Mapping[str, str] | None = None,
+    interactive: bool = False,
+) -> Any:  # noqa: ANN401 - an Altair chart
+    """The chart of :func:`curves`' rows; ``colors`` maps run ids to colours."""
+    by_label = dict(zip(rows["run"], rows["run_id"], strict=True))
+    colours = None if colors is None else [colors[run_id] for run_id in by_label.values()]
+    return overlay_evaluation(
+        rows, plot, runs=list(by_label), colors=colours, interactive=interactive
+    )
