@@ -24,13 +24,13 @@ def svg_tree(chart):
     return ET.fromstring(vl_convert.vegalite_to_svg(chart.to_dict()))  # noqa: S314
 
 
-def line_items(tree):
-    """The lines a chart draws: Vega puts each line mark's items in a g.mark-line."""
+def line_items(tree, kind="line", child="path"):
+    """The items a chart draws of a mark kind: Vega puts them in a g.mark-<kind>."""
     total = 0
     for group in tree.iter(f"{SVG}g"):
         classes = group.get("class", "").split()
-        if "mark-line" in classes and "role-mark" in classes:
-            total += len(group.findall(f"{SVG}path"))
+        if f"mark-{kind}" in classes and "role-mark" in classes:
+            total += len(group.findall(f"{SVG}{child}"))
     return total
 
 
@@ -85,6 +85,12 @@ def test_every_evaluation_chart_validates_and_renders():
     confusion = svg_tree(built[2])
     drawn = ["".join(t.itertext()) for t in confusion.iter(f"{SVG}text")]
     assert {"0.83", "0.17", "0.20", "0.80"} <= set(drawn)
+    # One dashed reference each, not one per point (each would be rasterized in the PNG).
+    residuals, predicted = svg_tree(built[3]), svg_tree(built[4])
+    assert line_items(residuals, "rule", "line") == 1
+    assert line_items(residuals, "symbol") == 3
+    assert line_items(predicted, "line") == 1
+    assert line_items(predicted, "rule", "line") == 0
 
 
 @pytest.mark.usefixtures("store")

@@ -198,28 +198,41 @@ def _scatter(
     plot: str,
     x: tuple[str, str],
     y: tuple[str, str],
-    rule: alt.Chart,
+    reference: pd.DataFrame,
     *,
     title: str,
     subtitle: str | None,
     inline: bool,
 ) -> alt.LayerChart:
+    """Dots, and a dashed reference drawn from its own rows in the dots' fields.
+
+    The reference's rows are not the dots': a line drawn from those would be drawn once
+    per dot (a thousand dashed lines to rasterize into each PNG).
+    """
+    x_axis = alt.X(f"{x[0]}:Q", title=x[1], scale=alt.Scale(zero=False))
+    y_axis = alt.Y(f"{y[0]}:Q", title=y[1], scale=alt.Scale(zero=False))
     dots = (
         alt.Chart(source(plot))
         .mark_circle(size=14, opacity=0.45, color=palette(1)[0])
         .encode(
-            x=alt.X(f"{x[0]}:Q", title=x[1], scale=alt.Scale(zero=False)),
-            y=alt.Y(f"{y[0]}:Q", title=y[1], scale=alt.Scale(zero=False)),
+            x=x_axis,
+            y=y_axis,
             tooltip=[
                 alt.Tooltip(f"{x[0]}:Q", title=x[1], format=".4~g"),
                 alt.Tooltip(f"{y[0]}:Q", title=y[1], format=".4~g"),
             ],
         )
     )
-    chart = alt.layer(dots, rule).properties(
+    dashed = {"color": _GREY, "strokeDash": [4, 4]}
+    if x[0] in reference:
+        line = alt.Chart(source(_REFERENCE)).mark_line(**dashed).encode(x=x_axis, y=y_axis)
+    else:  # a level: a rule across the whole width
+        line = alt.Chart(source(_REFERENCE)).mark_rule(**dashed).encode(y=y_axis)
+    chart = alt.layer(dots, line).properties(
         title=_title(title, subtitle), width=_SQUARE + 60, height=_SQUARE
     )
-    return finish(chart, {plot: points}, inline=inline)  # type: ignore[no-any-return]
+    data = {plot: points, _REFERENCE: reference}
+    return finish(chart, data, inline=inline)  # type: ignore[no-any-return]
 
 
 def residuals_chart(
@@ -229,17 +242,12 @@ def residuals_chart(
 
     ``points`` has columns ``predicted`` and ``residual`` (a sample, for big data).
     """
-    zero = (
-        alt.Chart(source("residuals"))
-        .mark_rule(color=_GREY, strokeDash=[4, 4])
-        .encode(y=alt.YDatum(0))
-    )
     return _scatter(
         points,
         "residuals",
         ("predicted", "Predicted value"),
         ("residual", "Residual (true - predicted)"),
-        zero,
+        pd.DataFrame({"residual": [0.0]}),
         title="Residuals",
         subtitle=subtitle,
         inline=inline,
@@ -255,17 +263,12 @@ def predicted_vs_actual_chart(
     """
     values = pd.concat([points["actual"], points["predicted"]])
     low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
-    diagonal = (
-        alt.Chart(source("predicted_vs_actual"))
-        .mark_rule(color=_GREY, strokeDash=[4, 4])
-        .encode(x=alt.XDatum(low), y=alt.YDatum(low), x2=alt.X2Datum(high), y2=alt.Y2Datum(high))
-    )
     return _scatter(
         points,
         "predicted_vs_actual",
         ("actual", "True value"),
         ("predicted", "Predicted value"),
-        diagonal,
+        pd.DataFrame({"actual": [low, high], "predicted": [low, high]}),
         title="Predicted vs true",
         subtitle=subtitle,
         inline=inline,
