@@ -223,11 +223,11 @@ def _scatter(
             ],
         )
     )
-    dashed = {"color": _GREY, "strokeDash": [4, 4]}
+    lines = alt.Chart(source(_REFERENCE))
     if x[0] in reference:
-        line = alt.Chart(source(_REFERENCE)).mark_line(**dashed).encode(x=x_axis, y=y_axis)
+        line = lines.mark_line(color=_GREY, strokeDash=[4, 4]).encode(x=x_axis, y=y_axis)
     else:  # a level: a rule across the whole width
-        line = alt.Chart(source(_REFERENCE)).mark_rule(**dashed).encode(y=y_axis)
+        line = lines.mark_rule(color=_GREY, strokeDash=[4, 4]).encode(y=y_axis)
     chart = alt.layer(dots, line).properties(
         title=_title(title, subtitle), width=_SQUARE + 60, height=_SQUARE
     )

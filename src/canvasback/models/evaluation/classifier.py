@@ -104,30 +104,34 @@ def score(
     with warnings.catch_warnings():
         # A class never predicted has no precision: 0, as MLflow reports it, said once here.
         warnings.simplefilter("ignore", category=sk_warning())
+        counts = sk.confusion_matrix(y, y_pred, labels=order)
         if binary:
-            neg, pos = order[0], order[1]
-            tn, fp, fn, tp = sk.confusion_matrix(y, y_pred, labels=[neg, pos]).ravel()
+            tn, fp, fn, tp = counts.ravel()
             metrics.update(
                 true_negatives=float(tn),
                 false_positives=float(fp),
                 false_negatives=float(fn),
                 true_positives=float(tp),
             )
-            common = {"average": "binary", "pos_label": pos, "sample_weight": w}
+            common = {"average": "binary", "pos_label": order[1], "sample_weight": w}
         else:
             common = {"average": cfg.average, "sample_weight": w}
         metrics["accuracy_score"] = float(sk.accuracy_score(y, y_pred, sample_weight=w))
-        metrics["recall_score"] = float(sk.recall_score(y, y_pred, **common))
-        metrics["precision_score"] = float(sk.precision_score(y, y_pred, **common))
-        metrics["f1_score"] = float(sk.f1_score(y, y_pred, **common))
+        # What precision_score, recall_score and f1_score each return, in one pass.
+        precision, recall, f1, _ = sk.precision_recall_fscore_support(y, y_pred, **common)
+        metrics["recall_score"] = float(recall)
+        metrics["precision_score"] = float(precision)
+        metrics["f1_score"] = float(f1)
         if proba is not None:
             metrics["log_loss"] = float(sk.log_loss(y, proba, labels=cols, sample_weight=w))
-        per_class = None if binary else _per_class(sk, y, y_pred, order, w)
+        per_class = None if binary else _per_class(sk, counts, y, y_pred, order, w)
     if proba is not None:
         _curves(sk, out, y, proba, order, cols, cfg, per_class=per_class)
     if per_class is not None:
         out.tables["per_class_metrics"] = per_class
-    out.plots["confusion_matrix"] = _confusion_cells(sk, y, y_pred, order, w)
+    if w is not None:
+        counts = sk.confusion_matrix(y, y_pred, labels=order, sample_weight=w)
+    out.plots["confusion_matrix"] = _confusion_cells(counts, order)
     return out
 
 
@@ -141,13 +145,16 @@ def sk_warning() -> type[Warning]:
 
 def _per_class(
     sk: Any,  # noqa: ANN401
+    counts: np.ndarray,
     y: np.ndarray,
     y_pred: np.ndarray,
     order: np.ndarray,
     w: np.ndarray | None,
 ) -> pd.DataFrame:
-    """One row per class, its one-vs-rest figures (MLflow's ``per_class_metrics`` columns)."""
-    counts = sk.confusion_matrix(y, y_pred, labels=order)
+    """One row per class, its one-vs-rest figures (MLflow's ``per_class_metrics`` columns).
+
+    ``counts`` is the confusion matrix in ``order``, unweighted (as MLflow counts).
+    """
     weighted = (
         counts if w is None else sk.confusion_matrix(y, y_pred, labels=order, sample_weight=w)
     )
@@ -210,9 +217,11 @@ def _curves(
             aps.append(np.nan)
             continue  # a class absent from the data (or alone in it) has no curve
         fpr, tpr, _ = sk.roc_curve(truth, score, sample_weight=w)
-        auc = float(sk.roc_auc_score(truth, score, sample_weight=w))
         precision, recall, _ = sk.precision_recall_curve(truth, score, sample_weight=w)
-        ap = float(sk.average_precision_score(truth, score, sample_weight=w))
+        # scikit-learn's own definitions, from the curves drawn: roc_auc_score is the area
+        # under this ROC curve, average_precision_score this sum over the PR curve's steps.
+        auc = float(sk.auc(fpr, tpr))
+        ap = float(-np.sum(np.diff(recall) * precision[:-1]))
         aucs.append(auc)
         aps.append(ap)
         if draw_curves:
@@ -251,15 +260,8 @@ def _thin(n: int) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).round().astype(int))
 
 
-def _confusion_cells(
-    sk: Any,  # noqa: ANN401
-    y: np.ndarray,
-    y_pred: np.ndarray,
-    order: np.ndarray,
-    w: np.ndarray | None,
-) -> pd.DataFrame:
+def _confusion_cells(counts: np.ndarray, order: np.ndarray) -> pd.DataFrame:
     """Each (true, predicted) cell's count and share of its true class (MLflow normalizes so)."""
-    counts = sk.confusion_matrix(y, y_pred, labels=order, sample_weight=w)
     totals = counts.sum(axis=1, keepdims=True)
     shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
     names = [str(c) for c in order]
