@@ -316,3 +316,23 @@ def test_a_regressor_draws_residuals_predictions_and_coefficients():
     assert {r["feature"]: r["importance"] for r in bars} == pytest.approx(
         dict(zip(["a", "b", "c"], np.abs(model.coef_), strict=True))
     )
+
+
+def test_logging_and_loading_a_model_import_no_chart_code(run_python, tmp_path):
+    result = run_python(
+        """
+        import sys
+        from sklearn.linear_model import LinearRegression
+        import canvasback as cb
+        import canvasback.models
+        cb.set_store(sys.argv[1])
+        with cb.start_run():
+            info = cb.sklearn.log_model(LinearRegression().fit([[0], [1]], [0, 1]), name="m")
+        cb.load_model(info.model_uri)
+        print("LOADED", [m for m in ("altair", "vl_convert") if m in sys.modules])
+        print("LAZY", callable(canvasback.models.evaluate))
+        """,
+        tmp_path / "store",
+    )
+    assert "LOADED []" in result.stdout
+    assert "LAZY True" in result.stdout
