@@ -5,8 +5,10 @@ models:/ URI carries the result."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -201,8 +203,12 @@ def test_the_plots_are_valid_png_svg_and_json_artifacts_of_the_run(iris):
         dict(zip(model.feature_names_in_, model.feature_importances_, strict=True))
     )
     html = result._repr_html_()
-    assert html.count("<svg") == len(names)
-    assert "accuracy_score" in html
+    images = re.findall(r'<img alt="(\w+)"[^>]* src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert {name for name, _ in images} == names
+    for name, data in images:
+        assert base64.b64decode(data).decode() == result.artifacts[name].svg
+    assert "<svg" not in html
+    assert "<td>accuracy_score</td>" in html
 
 
 def test_evaluate_logs_on_the_active_run_and_leaves_it_open(binary):

@@ -3,12 +3,13 @@
 ``metrics`` maps MLflow's metric names to values, ``artifacts`` each artifact's name to
 an :class:`EvaluationArtifact` (its ``uri``, a ``runs:/`` URI, and its ``content``), and
 ``run_id`` names the run they were logged on. In a notebook the result shows its metrics
-and its charts as the SVGs logged with the run: plain HTML, so it needs no widget, no
-network and no kernel to be seen again in a saved notebook.
+and its charts, the SVGs logged with the run as images: plain HTML, so it needs no
+widget, no network and no kernel to be seen again in a saved notebook.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import TYPE_CHECKING, Any, Final
 
@@ -127,9 +128,16 @@ class EvaluationResult:
             f"<tr><td>{html.escape(name)}</td><td>{value:.6g}</td></tr>"
             for name, value in sorted(self._metrics.items())
         )
-        charts = [a for a in self._artifacts.values() if isinstance(a, ChartEvaluationArtifact)]
-        # The SVGs are vl-convert's, which escapes the labels it draws.
-        cells = "".join(f'<div style="min-width:0">{a.svg}</div>' for a in charts)
+        charts = {
+            name: a for name, a in self._artifacts.items() if isinstance(a, ChartEvaluationArtifact)
+        }
+        # Each SVG as an image of its own: the ids inside two SVGs of one page would clash
+        # (a legend's gradient taken from another chart), and an image runs no script.
+        cells = "".join(
+            f'<img alt="{html.escape(name)}" style="max-width:100%" '
+            f'src="data:image/svg+xml;base64,{base64.b64encode(a.svg.encode()).decode()}">'
+            for name, a in charts.items()
+        )
         columns = min(_HTML_COLUMNS, max(len(charts), 1))
         run = html.escape(self._run_id or "")
         return (
