@@ -128,3 +128,16 @@ def test_a_model_uri_that_names_nothing_is_refused_before_logging(frame):
     with pytest.raises(cb.RegistryNotFoundError):
         cb.evaluate("models:/absent@champion", frame, targets="label", model_type="classifier")
     assert nothing_logged()
+
+
+def test_a_model_that_predicts_more_than_one_value_per_row_is_refused(frame):
+    def two_columns(features):
+        return np.column_stack([features["a"] > 0, features["b"] > 0]).astype(int)
+
+    with pytest.raises(cb.InvalidInputError) as raised:
+        cb.evaluate(two_columns, frame, targets="label", model_type="classifier")
+    assert str(raised.value) == (
+        "Invalid predictions of shape (200, 2) from the function two_columns: one "
+        "prediction per row of the data (200) is required"
+    )
+    assert nothing_logged()

@@ -176,7 +176,7 @@ def _score(
     if found.predict is None:
         y_pred = np.asarray(data.predictions)
     else:
-        y_pred = np.asarray(found.predict(data.features)).reshape(len(y), -1)[:, 0]
+        y_pred = _one_per_row(found.predict(data.features), len(y), found.description)
     if kind == "classifier":
         proba = None
         known = classes_of(found)
@@ -197,6 +197,20 @@ def _score(
         frame.attrs["value_title"] = what
         rows["feature_importance"] = frame
     return metrics, tables, rows, classes
+
+
+def _one_per_row(output: object, rows: int, description: str) -> np.ndarray:
+    """The model's predictions as one value per row (a column of one, flattened)."""
+    values = np.asarray(output)
+    if values.ndim == 2 and values.shape[1] == 1:  # noqa: PLR2004
+        values = values[:, 0]
+    if values.shape != (rows,):
+        msg = (
+            f"Invalid predictions of shape {values.shape} from {description}: one prediction "
+            f"per row of the data ({rows:,}) is required"
+        )
+        raise InvalidInputError(msg)
+    return values
 
 
 def _sklearn_score(
