@@ -10,8 +10,6 @@ vl-convert (the ``evaluate`` extra).
 
 from __future__ import annotations
 
-from typing import Final
-
 from canvasback.models.evaluation.arguments import CONFIG_KEYS, EVALUATORS, MODEL_TYPES, PLOTS_OF
 from canvasback.models.evaluation.evaluator import evaluate
 from canvasback.models.evaluation.overlay import curves, overlay, overlay_rows
@@ -41,9 +39,7 @@ __all__ = [
     "overlay_rows",
 ]
 
-_EVALUATOR_NAMES: Final = list(EVALUATORS)
-
 
 def list_evaluators() -> list[str]:
     """The evaluators' names (MLflow's ``list_evaluators``)."""
-    return list(_EVALUATOR_NAMES)
+    return list(EVALUATORS)
