@@ -388,10 +388,14 @@ def workloads(rec: c.Recorder, store: Path) -> None:
             compact(rec, "w5")
         w5(rec, "W5-compacted", w2_run)
     variant_rows(rec)
-    if rec.wants("M"):
+    if any(rec.wants(row) for row in ("M1", "M2", "M3", "M4")):
         from models_canvasback import models_rows  # noqa: PLC0415  # scikit-learn loads here
 
         models_rows(rec)
+    if rec.wants("M5"):
+        from models_canvasback import evaluation_rows  # noqa: PLC0415
+
+        evaluation_rows(rec)
     if rec.wants("W6"):
         c.cold_start(
             rec,

@@ -1,17 +1,20 @@
-"""The model rows (M1-M4) on canvasback: log, register, load by alias, search versions."""
+"""The model rows on canvasback: log, register, load by alias, search versions (M1-M4),
+and evaluate a model on 100,000 rows with its plots (M5)."""
 
 from __future__ import annotations
 
 import time
 
-from sklearn.datasets import load_iris
-from sklearn.linear_model import LogisticRegression
+import pandas as pd
+from sklearn.datasets import load_iris, make_classification, make_regression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import canvasback as cb
 import canvasback.sklearn
 import common as c
 
 REPEATS = 20
+EVALUATION_ROWS = 100_000
 
 
 def _model() -> tuple[LogisticRegression, object]:
@@ -65,3 +68,38 @@ def _search(rec: c.Recorder, client: cb.MlflowClient, row_id: str, label: str) -
     samples, found = rec.repeat(lambda _: client.search_model_versions(c.M4_FILTER), 5)
     ok = "ok" if len(found) == c.MODEL_VERSIONS_PER_MODEL else f"{len(found)} versions"
     rec.add(row_id, label, "ms", samples, 1, value=c.millis, check=ok)
+
+
+def _evaluation_data() -> tuple[object, pd.DataFrame, object, pd.DataFrame]:
+    columns = [f"f{i}" for i in range(10)]
+    x, y = make_classification(n_samples=EVALUATION_ROWS, n_features=10, random_state=0)
+    binary = pd.DataFrame(x, columns=columns).assign(label=y)
+    classifier = LogisticRegression().fit(binary[columns], y)
+    x, y = make_regression(n_samples=EVALUATION_ROWS, n_features=10, noise=5, random_state=0)
+    numbers = pd.DataFrame(x, columns=columns).assign(label=y)
+    regressor = LinearRegression().fit(numbers[columns], y)
+    return classifier, binary, regressor, numbers
+
+
+def evaluation_rows(rec: c.Recorder) -> None:
+    """M5: evaluate on 100,000 rows, every plot drawn and logged (PNG, SVG, JSON)."""
+    classifier, binary, regressor, numbers = _evaluation_data()
+    # The first evaluation of a process imports Altair and starts vl-convert's engine.
+    t0 = time.perf_counter()
+    cb.evaluate(classifier, binary.head(1_000), targets="label", model_type="classifier")
+    rec.note(
+        f"M5: the first evaluate of the process (1,000 rows) took {time.perf_counter() - t0:.2f} s"
+    )
+    repeats = 3 if rec.quick else 5
+    for row_id, model, data, kind in (
+        ("M5", classifier, binary, "classifier"),
+        ("M5-regressor", regressor, numbers, "regressor"),
+    ):
+        samples, result = rec.repeat(
+            lambda _, m=model, d=data, k=kind: cb.evaluate(m, d, targets="label", model_type=k),
+            repeats,
+        )
+        plots = len(result.charts)
+        check = "ok" if result.metrics["example_count"] == EVALUATION_ROWS else "rows differ"
+        label = f"evaluate a {kind} on {EVALUATION_ROWS:,} rows, {plots} plots"
+        rec.add(row_id, label, "s", samples, 1, value=lambda s: s, check=check)

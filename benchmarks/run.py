@@ -179,6 +179,15 @@ ROW_GROUPS = (
         peers=(MLFLOW.name,),  # Trackio has no model registry
     ),
     RowGroup(
+        "evaluation",
+        (
+            Spec("M5", "M5 evaluate a binary classifier, 100k rows, 5 plots, s", "<= 2"),
+            Spec("M5-regressor", "M5 evaluate a regressor, 100k rows, 3 plots, s", "<= 2"),
+        ),
+        # MLflow's evaluate draws with matplotlib and SHAP, which its venv here lacks.
+        peers=(),
+    ),
+    RowGroup(
         "cold start",
         (
             Spec("W6-python", "W6 `python -c pass`, s"),

@@ -184,6 +184,16 @@ def load_model(model_uri: str, **kwargs: Any) -> Any:  # noqa: ANN401  # a PyFun
     return loading.load_model(model_uri, **kwargs)
 
 
+def evaluate(model: Any = None, data: Any = None, **kwargs: Any) -> Any:  # noqa: ANN401
+    """Evaluate a model on data, as ``mlflow.evaluate``: metrics, charts, all on a run.
+
+    See :func:`canvasback.models.evaluation.evaluate`; returns an ``EvaluationResult``.
+    """
+    from canvasback.models.evaluation import evaluate as run_evaluation  # noqa: PLC0415
+
+    return run_evaluation(model, data, **kwargs)
+
+
 # Importers load on first use too: MLflow's client, TensorBoard's reader and tqdm are
 # imported only by an import.
 _IMPORTERS = ("import_mlflow", "import_tensorboard")
@@ -263,6 +273,7 @@ __all__ = [
     "enable_system_metrics_logging",
     "end_run",
     "entities",
+    "evaluate",
     "exceptions",
     "flush",
     "get_artifact_uri",

@@ -140,7 +140,7 @@ def a_run_s_reads(logged):
 
 @case
 def what_exists(logged):
-    """existing_run_ids, experiment_ids, runs_with_tag."""
+    """existing_run_ids, experiment_ids, runs_with_tag, runs_with_artifact."""
     catalog = logged.catalog()
 
     def calls() -> object:
@@ -148,6 +148,7 @@ def what_exists(logged):
             query.existing_run_ids(catalog, ["run-a", "nope"]),
             query.experiment_ids(catalog),
             query.runs_with_tag(catalog, ["run-a", "run-b"], "team"),
+            query.runs_with_artifact(catalog, ["run-a", "run-b"], "roc_curve_plot.json"),
         )
 
     return calls

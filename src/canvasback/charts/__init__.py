@@ -10,6 +10,10 @@ label with the same explicit scale (``colors``, one per run in the order of ``ru
 the palette's), declares a ``focus`` parameter (the runs to highlight) and a selection
 parameter that reports which run was clicked or brushed.
 
+A model's evaluation has its charts here too (``evaluation.py``): confusion matrix,
+ROC, precision-recall and calibration curves, residuals, predicted vs true, feature
+importance, and ``overlay_evaluation``, one plot's curves of several runs in one chart.
+
 Typical use::
 
     runs = canvasback.search_runs()
@@ -26,6 +30,14 @@ from canvasback.charts._common import (
     palette,
     records,
     run_labels,
+)
+from canvasback.charts.evaluation import (
+    confusion_matrix_chart,
+    curve_chart,
+    feature_importance_chart,
+    overlay_evaluation,
+    predicted_vs_actual_chart,
+    residuals_chart,
 )
 from canvasback.charts.history import (
     HISTORY_PICK,
@@ -63,22 +75,28 @@ __all__ = [
     "SCATTER_BRUSH",
     "SCATTER_PICK",
     "X_TITLES",
+    "confusion_matrix_chart",
+    "curve_chart",
     "differing",
     "ema",
+    "feature_importance_chart",
     "final_bars",
     "final_values",
     "format_value",
     "history_chart",
     "history_frame",
     "numeric_values",
+    "overlay_evaluation",
     "palette",
     "parallel_coordinates",
     "parallel_data",
     "param_scatter",
     "params_diff",
     "params_table",
+    "predicted_vs_actual_chart",
     "records",
     "relative_time_unit",
+    "residuals_chart",
     "run_labels",
     "scatter_data",
     "smooth_history",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.charts._common import palette
+from canvasback.charts.evaluation import overlay_evaluation
 from canvasback.charts.history import history_chart
 from canvasback.charts.params import differing, params_table, with_provenance
 from canvasback.charts.runs import (
@@ -29,12 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = ["PANELS", "Panel", "Settings", "build_panels", "params_payload"]
 
+_CHARTS: Final = ("history", "parallel", "scatter", "bars")
 PANELS: Final = {
     "history": "Histories",
     "parallel": "Parallel coordinates",
     "scatter": "Param vs metric",
     "bars": "Final values",
     "params": "Params",
+    "evaluation": "Evaluation",
 }
 
 
@@ -52,6 +55,8 @@ class Settings:
     params: Sequence[str] | None = None
     x_range: tuple[float, float] | None = None
     """The zoomed x range of the histories, in the chart's x units; None for all."""
+    evaluation_plot: str = "roc"
+    """The evaluation curves overlaid: ``roc``, ``pr`` or ``calibration``."""
 
 
 @dataclass
@@ -184,6 +189,29 @@ def _bars_panel(
     return panel
 
 
+def _evaluation_panel(
+    curves: pd.DataFrame,
+    names: dict[str, str],
+    s: Settings,
+    *,
+    colors: Mapping[str, str] | None,
+    interactive: bool,
+) -> Panel:
+    """The runs' evaluation curves of one plot, overlaid; rows inline (a few hundred a run)."""
+    panel = Panel(PANELS["evaluation"])
+    evaluated = [run_id for run_id in names if run_id in set(curves["run_id"])]
+    colours = None if colors is None else [colors[run_id] for run_id in evaluated]
+    chart = overlay_evaluation(
+        curves,
+        s.evaluation_plot,
+        runs=[names[run_id] for run_id in evaluated],
+        colors=colours,
+        interactive=interactive,
+    )
+    panel.spec = chart.to_dict()
+    return panel
+
+
 def build_panels(
     runs: pd.DataFrame,
     names: dict[str, str],
@@ -193,19 +221,22 @@ def build_panels(
     colors: Mapping[str, str] | None = None,
     interactive: bool = True,
     only: Sequence[str] | None = None,
+    curves: pd.DataFrame | None = None,
 ) -> dict[str, Panel]:
     """The chart panels (``history``, ``parallel``, ``scatter``, ``bars``) of a comparison.
 
     ``runs`` is a runs frame, ``names`` maps run id to label (in display order),
     ``history`` is a prepared history (``history_frame``), ``colors`` run id to colour
-    (by default the palette's, in display order). ``only`` builds a subset.
+    (by default the palette's, in display order). ``only`` builds a subset. ``curves``:
+    the runs' evaluation curves of ``settings.evaluation_plot`` (columns ``run_id``,
+    ``run``, ``class``, ``x``, ``y``), drawn in an ``evaluation`` panel when there are any.
     """
-    wanted = list(only) if only is not None else ["history", "parallel", "scatter", "bars"]
+    wanted = list(only) if only is not None else [*_CHARTS, "evaluation"]
     labels = list(names.values())
     colours = _aligned(names, colors)
     panels: dict[str, Panel] = {}
     if runs.empty:
-        for name in wanted:
+        for name in (w for w in wanted if w != "evaluation"):
             panels[name] = Panel(PANELS[name], message="No runs to compare.")
         return panels
     for name in wanted:
@@ -224,6 +255,10 @@ def build_panels(
         elif name == "bars":
             panels[name] = _bars_panel(
                 runs, names, settings, colors=colours, interactive=interactive
+            )
+        elif name == "evaluation" and curves is not None and not curves.empty:
+            panels[name] = _evaluation_panel(
+                curves, names, settings, colors=colors, interactive=interactive
             )
     return panels
 

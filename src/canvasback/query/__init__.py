@@ -32,6 +32,7 @@ from canvasback.query.runs import (
     metric_rows_in_files,
     run_data,
     run_info,
+    runs_with_artifact,
     runs_with_tag,
 )
 from canvasback.query.search import (
@@ -51,6 +52,7 @@ __all__ = [
     "run_data",
     "run_info",
     "runs_frame",
+    "runs_with_artifact",
     "runs_with_tag",
     "search_experiments",
     "search_runs",

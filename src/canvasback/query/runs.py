@@ -113,6 +113,15 @@ def existing_run_ids(catalog: Catalog, run_ids: list[str]) -> set[str]:
     return {r[0] for r in rows}
 
 
+def runs_with_artifact(catalog: Catalog, run_ids: list[str], path: str) -> set[str]:
+    """Which of these runs have logged an artifact file at ``path`` (by the index)."""
+    rows = catalog.rows(
+        "SELECT DISTINCT run_id FROM artifacts WHERE list_contains(?, run_id) AND path = ?",
+        [run_ids, path],
+    )
+    return {r[0] for r in rows}
+
+
 def experiment_ids(catalog: Catalog) -> set[str]:
     """Ids of every experiment of the store (deleted ones included)."""
     return {r[0] for r in catalog.rows("SELECT experiment_id FROM experiments")}

@@ -1,14 +1,14 @@
 """``Compare``: runs side by side in one widget (use :func:`compare` to make one).
 
 Histories (downsampled in DuckDB, smoothed, on a step / wall-time / relative-time axis),
-parallel coordinates, a param-vs-metric scatter, final-value bars and a params table
-share one widget, so the Vega bundle ships once however many charts there are.
+parallel coordinates, a param-vs-metric scatter, final-value bars, a params table and
+evaluation curves (a tab once a run has them) share one widget: one Vega bundle for all.
 
 Python builds every chart with :mod:`canvasback.charts` and syncs the Vega-Lite specs
 as one trait; the rows travel apart, as Arrow bytes in one ``data_<name>`` trait per
-named dataset, so a change of smoothing resends one dataset and no spec. The front
-end reports clicks and brushes as ``selected_ids``. Given a run table, the widget
-follows the table's selection.
+named dataset (the evaluation's few rows go in its spec), so a change of smoothing
+resends one dataset and no spec. The front end reports clicks and brushes as
+``selected_ids``. Given a run table, the widget follows the table's selection.
 
 Why Vega-Lite compiles in the browser: ``static/compare.js`` bundles vega, vega-lite
 and vega-embed (about 0.9 MB, 0.31 MB gzipped); a vega-only bundle with specs compiled
@@ -36,6 +36,7 @@ from canvasback.tracking.client import Client, RunNotFoundError
 from canvasback.widgets import _export, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
 from canvasback.widgets._compare_axes import chart_history, default_metrics, default_scatter_param
+from canvasback.widgets._compare_evaluation import CURVE_PLOTS, evaluation_curves
 from canvasback.widgets._compare_payloads import (
     arrow_bytes,
     chart_of,
@@ -66,8 +67,10 @@ DEFAULT_KEYS: Final = 4
 # Runs shown while a followed run table has none selected (the dashboard's rule too).
 NEWEST: Final = 5
 DATASETS: Final = ("history", "parallel", "scatter", "finals")
-_CHART_PANELS: Final = ("history", "parallel", "scatter", "bars")
+_CHART_PANELS: Final = ("history", "parallel", "scatter", "bars", "evaluation")
 _SCATTER_AXES: Final = ("scatter_param", "scatter_metric")
+# Settings that redraw one panel from the rows it has (the evaluation reads its few again).
+_REDRAWN: Final = {"smoothing": "history", "log_y": "history", "params": "parallel"}
 
 
 def _data_trait() -> traitlets.Bytes:
@@ -100,6 +103,8 @@ class Compare(_static.StaticRepr, BaseWidget):
     A zoomed range is fetched anew from the store, downsampled within the range only, so
     detail that the whole history's buckets merged shows again.
     """
+    evaluation_plot = traitlets.Enum(CURVE_PLOTS, default_value="roc").tag(sync=True)
+    """The curves overlaid in the Evaluation tab (runs ``canvasback.evaluate`` logged on)."""
     tab = traitlets.Enum(tuple(PANELS), default_value="history").tag(sync=True)
     selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Runs clicked or brushed in a chart (or set here to highlight them)."""
@@ -138,6 +143,7 @@ class Compare(_static.StaticRepr, BaseWidget):
         self._colors: dict[str, str] = {}  # run id -> its colour in the kernel
         self._history_table = pa.table({})
         self._history = pd.DataFrame()
+        self._curves: pd.DataFrame | None = None  # evaluation curves
         self._x_title = charts.X_TITLES["step"]
         self._x_divisor = 1.0
         super().__init__(**kwargs)
@@ -290,26 +296,17 @@ class Compare(_static.StaticRepr, BaseWidget):
         panels = _CHART_PANELS if change["name"] == "metrics" else ("history",)
         self._update(panels, fetch=True)
 
-    @traitlets.observe("smoothing")
-    def _on_smoothing(self, _change: object) -> None:
+    @traitlets.observe(*_REDRAWN, "evaluation_plot")
+    def _on_redraw(self, change: Mapping[str, Any]) -> None:
         if not self._quiet_depth:
-            self._update(("history",), smooth=True)
-
-    @traitlets.observe("log_y")
-    def _on_log_y(self, _change: object) -> None:
-        if not self._quiet_depth:
-            self._update(("history",))
+            name = change["name"]
+            self._update((_REDRAWN.get(name, "evaluation"),), smooth=name == "smoothing")
 
     @traitlets.observe(*_SCATTER_AXES)
     def _on_scatter(self, change: Mapping[str, Any]) -> None:
         if not self._quiet_depth:
             self._chosen_axes[change["name"]] = str(change["new"])
             self._update(("scatter",))
-
-    @traitlets.observe("params")
-    def _on_params(self, _change: object) -> None:
-        if not self._quiet_depth:
-            self._update(("parallel",))
 
     @traitlets.validate("selected_ids")
     def _valid_selection(self, proposal: Mapping[str, Any]) -> list[str]:
@@ -382,6 +379,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             scatter_metric=self.scatter_metric,
             params=self.params,
             x_range=(self.x_range[0], self.x_range[1]) if self.x_range is not None else None,
+            evaluation_plot=self.evaluation_plot,
         )
 
     def _update(self, names: Iterable[str], *, fetch: bool = False, smooth: bool = False) -> None:
@@ -397,6 +395,8 @@ class Compare(_static.StaticRepr, BaseWidget):
                 zoomed=self.x_range is not None,
                 divisor=self._x_divisor,
             )
+        if "evaluation" in names:
+            self._curves = evaluation_curves(self._store, self._frame, self.evaluation_plot)
         chart_names = [n for n in names if n in _CHART_PANELS]
         built = build_panels(
             self._frame,
@@ -405,8 +405,9 @@ class Compare(_static.StaticRepr, BaseWidget):
             self._settings(),
             colors=self._colors,
             only=chart_names,
+            curves=self._curves,
         )
-        panels = dict(self.panels)
+        panels = {k: v for k, v in self.panels.items() if k not in chart_names}
         data: dict[str, bytes] = {}
         for name, panel in built.items():
             panels[name] = panel.payload()
@@ -448,6 +449,7 @@ class Compare(_static.StaticRepr, BaseWidget):
             self._settings(),
             colors=self._colors,
             interactive=False,
+            curves=self._curves,
         )
         return static_view(
             panels,
