@@ -271,6 +271,13 @@ class WeedServer:
             port = self.ports[f"{kind}_grpc"]
             Path(f"/tmp/seaweedfs-{kind}-grpc-{port}.sock").unlink(missing_ok=True)  # noqa: S108
 
+    def cpu_seconds(self) -> float:
+        """The CPU time (user and system) the server process has used so far."""
+        if self.process is None:
+            return 0.0
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def __enter__(self) -> Self:
         self.start()
         return self
