@@ -36,14 +36,14 @@ from canvasback.tracking import uris as tracking_uris
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
-    from pathlib import Path
 
+    from canvasback._config import StoreAddress
     from canvasback.registry import entities as registry_entities
     from canvasback.store import Store
     from canvasback.tracking import entities as cb
 
 
-def experiment(found: cb.Experiment, root: Path) -> Experiment:
+def experiment(found: cb.Experiment, root: StoreAddress) -> Experiment:
     """An MLflow experiment; its artifact location is the store's artifacts folder."""
     return Experiment(
         experiment_id=found.experiment_id,
@@ -56,7 +56,7 @@ def experiment(found: cb.Experiment, root: Path) -> Experiment:
     )
 
 
-def run_info(info: cb.RunInfo, root: Path) -> RunInfo:
+def run_info(info: cb.RunInfo, root: StoreAddress) -> RunInfo:
     """MLflow's run attributes; the artifact URI is the run's ``canvasback:`` folder."""
     return RunInfo(
         run_id=info.run_id,

@@ -65,7 +65,7 @@ def models_filter(filter_string: str | None) -> str | None:
 @refuse(REFUSED_REGISTRY)
 @translate_errors
 class RegistryStore(AbstractStore):
-    """MLflow's model registry store over a canvasback store (``canvasback:///path``)."""
+    """MLflow's model registry store over a canvasback store (its tracking URI's)."""
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__(store_uri, tracking_uri)

@@ -22,8 +22,8 @@ from canvasback.tracking.entities import RunInfo
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from pathlib import Path
 
+    from canvasback._config import StoreAddress
     from canvasback.registry import Client
 
 Rows = dict[str, list[dict[str, Any]]]
@@ -51,7 +51,7 @@ def _rows(client: Client, view: str, run_ids: list[str]) -> Rows:
 
 def _run(
     client: Client,
-    root: Path,
+    root: StoreAddress,
     info: RunInfo,
     metrics: list[tuple[str, int, int, float]],
     params: Mapping[str, str],
@@ -70,7 +70,7 @@ def _run(
     return Run(entities.run_info(info, root), data, inputs, outputs)
 
 
-def one_run(client: Client, root: Path, run_id: str) -> Run:
+def one_run(client: Client, root: StoreAddress, run_id: str) -> Run:
     """A run by id (canvasback's not-found error if the store has none)."""
     found = client.get_run(run_id)
     metrics = [(m.key, m.step, m.timestamp, m.value) for m in client.latest_metrics(run_id)]
@@ -78,7 +78,7 @@ def one_run(client: Client, root: Path, run_id: str) -> Run:
     return _run(client, root, found.info, metrics, found.data.params, found.data.tags, datasets)
 
 
-def page_of_runs(client: Client, root: Path, run_ids: list[str]) -> list[Run]:
+def page_of_runs(client: Client, root: StoreAddress, run_ids: list[str]) -> list[Run]:
     """The runs of a search page, in its order."""
     if not run_ids:
         return []
