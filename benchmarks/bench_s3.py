@@ -27,6 +27,7 @@ and ``results/s3-latest.md``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import functools
 import importlib.util
@@ -281,6 +282,22 @@ class Child:
             msg = f"a child failed ({self.proc.returncode}); its stderr is above"
             raise RuntimeError(msg)
 
+    def kill(self) -> None:
+        """Stop it if it still runs (this run failed: its stores are about to go)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@contextlib.contextmanager
+def killed_on_error(children: list[Child]) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        for child in children:
+            child.kill()
+        raise
+
 
 def child_search(
     rec: c.Recorder, meter: Meter | None, store: str, n_runs: int, cache: Path | None
@@ -291,14 +308,15 @@ def child_search(
     traffic: dict[str, Any] = {}
     with rec.timed() as outer:
         child = Child(SEARCH_CHILD, args, env)
-        child.expect("ready")
-        before = meter.now() if meter else None
-        first = child.answer()
-        after_first = meter.now() if meter else None
-        warm = child.answer()
-        if meter:
-            traffic = {"first": after_first - before, "warm": meter.now() - after_first}
-        child.close()
+        with killed_on_error([child]):
+            child.expect("ready")
+            before = meter.now() if meter else None
+            first = child.answer()
+            after_first = meter.now() if meter else None
+            warm = child.answer()
+            if meter:
+                traffic = {"first": after_first - before, "warm": meter.now() - after_first}
+            child.close()
     check = c.check_w4(first["seeds"], first["accs"], n_runs)
 
     def inner(seconds: float) -> c.Sample:
@@ -480,18 +498,19 @@ def _writers_round(
         )
         for i in range(n_writers)
     ]
-    for child in children:  # all started first: they set up side by side
-        child.expect("ready")
-    before = meter.now() if meter else None
-    server_cpu = meter.server_cpu() if meter else 0.0
-    with rec.timed() as sample:
+    with killed_on_error(children):
+        for child in children:  # all started first: they set up side by side
+            child.expect("ready")
+        before = meter.now() if meter else None
+        server_cpu = meter.server_cpu() if meter else 0.0
+        with rec.timed() as sample:
+            for child in children:
+                child.go()
+            done = [json.loads(child.line()) for child in children]
+        delta = meter.now() - before if meter and before is not None else None
+        server_cpu = meter.server_cpu() - server_cpu if meter else 0.0
         for child in children:
-            child.go()
-        done = [json.loads(child.line()) for child in children]
-    delta = meter.now() - before if meter and before is not None else None
-    server_cpu = meter.server_cpu() - server_cpu if meter else 0.0
-    for child in children:
-        child.close()
+            child.close()
     return sample, done, delta, server_cpu
 
 
