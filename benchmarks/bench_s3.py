@@ -398,7 +398,7 @@ def _plus(a: Traffic, b: Traffic) -> Traffic:
 # its first flush loads pyarrow's Parquet writer (about 0.1 CPU-s, which 32 processes of
 # 10,000 points each would otherwise spend inside the timer).
 WRITER_CHILD = """
-import json, sys, time
+import json, os, sys, time
 import canvasback as cb
 import common as c
 store, experiment_id, points, name = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -415,13 +415,15 @@ client.log_batch(run_id, metrics=batch(0, c.BATCH, "warmup"))
 client.flush()
 print("ready", flush=True)
 sys.stdin.readline()
-t0, cpu0 = time.perf_counter(), time.process_time()
+t0, cpu0 = time.perf_counter(), os.times()
 for lo in range(0, points, c.BATCH):
     client.log_batch(run_id, metrics=batch(lo, min(lo + c.BATCH, points)))
 client.set_terminated(run_id)
 client.flush()
+cpu1 = os.times()
 print(json.dumps({"run_id": run_id, "seconds": time.perf_counter() - t0,
-                  "cpu_s": time.process_time() - cpu0}), flush=True)
+                  "user_s": cpu1.user - cpu0.user, "system_s": cpu1.system - cpu0.system}),
+      flush=True)
 """
 
 
@@ -445,7 +447,13 @@ def writers(
             samples.append(sample)
             if delta is not None:
                 deltas.append(delta)
-            cpu.append({"writers_cpu_s": sum(d["cpu_s"] for d in done), "server_cpu_s": server_cpu})
+            cpu.append(
+                {
+                    "writers_user_s": sum(d["user_s"] for d in done),
+                    "writers_system_s": sum(d["system_s"] for d in done),
+                    "server_cpu_s": server_cpu,
+                }
+            )
             checks.add(_count_points(store, [d["run_id"] for d in done], points))
         check = "ok" if checks == {"ok"} else "; ".join(sorted(checks))
         rec.add(
@@ -459,13 +467,15 @@ def writers(
             check=check,
         )
         rec.info[f"writers_{kind}_cpu"] = cpu
-        writer_cpu = statistics.median(x["writers_cpu_s"] for x in cpu)
+        user = statistics.median(x["writers_user_s"] for x in cpu)
+        system = statistics.median(x["writers_system_s"] for x in cpu)
         server = statistics.median(x["server_cpu_s"] for x in cpu)
         rec.note(
-            f"writers-{kind}: the writers used {writer_cpu:.1f} CPU-s for {total:,} points "
-            f"({writer_cpu / total * 1e6:.1f} µs each), the server {server:.1f} CPU-s (medians "
-            f"of the rounds): on {os.cpu_count()} otherwise idle CPUs at most "
-            f"{total * (os.cpu_count() or 1) / (writer_cpu + server):,.0f} points/s"
+            f"writers-{kind}: the writers used {user + system:.1f} CPU-s for {total:,} points "
+            f"({(user + system) / total * 1e6:.1f} µs each, {system / (user + system):.0%} of "
+            f"it in the kernel), the server {server:.1f} CPU-s (medians of the rounds): on "
+            f"{os.cpu_count()} otherwise idle CPUs at most "
+            f"{total * (os.cpu_count() or 1) / (user + system + server):,.0f} points/s"
         )
         if deltas:
             summed = deltas[0]
