@@ -65,6 +65,14 @@ class Traffic:
     def total(self) -> int:
         return sum(self.requests.values())
 
+    def __add__(self, other: Traffic) -> Traffic:
+        kinds = sorted(set(self.requests) | set(other.requests))
+        return Traffic(
+            {k: self.requests.get(k, 0) + other.requests.get(k, 0) for k in kinds},
+            self.bytes_in + other.bytes_in,
+            self.bytes_out + other.bytes_out,
+        )
+
     def __sub__(self, before: Traffic) -> Traffic:
         kinds = sorted(set(self.requests) | set(before.requests))
         delta = {k: self.requests.get(k, 0) - before.requests.get(k, 0) for k in kinds}
