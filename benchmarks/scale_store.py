@@ -23,8 +23,7 @@ import pyarrow as pa
 
 import canvasback as cb
 import common as c
-from canvasback.store import declarations, layout, schema
-from canvasback.store.fs import LocalFileSystem
+from canvasback.store import declarations, layout, open_store, schema
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -114,15 +113,19 @@ def _values(source: dict[str, Any], keys: list[str], fallback: list[Any]) -> lis
     return [source.get(key, other) for key, other in zip(keys, fallback, strict=True)]
 
 
-def build(root: Path, n_runs: int, *, first: int = 0) -> str:
-    """Runs ``first..n_runs-1`` of W3 in ``root`` (made if need be); returns the experiment id."""
+def build(root: Path | str, n_runs: int, *, first: int = 0) -> str:
+    """Runs ``first..n_runs-1`` of W3 in ``root`` (made if need be); returns the experiment id.
+
+    ``root`` is a folder or an ``s3://bucket/prefix`` store: the segments are written
+    through the store's own file system, as its writer would.
+    """
     os.environ["CANVASBACK_CAPTURE"] = "none"
     _experiment, template = _template(c.fresh_dir("canvasback-template"))
     base_start = template["runs"][0]["start_time"]
-    fs = LocalFileSystem(root)
     cb.set_store(root)
     experiment_id = cb.set_experiment(EXPERIMENT).experiment_id  # its row, through the API
     cb.flush()
+    fs = open_store(cb.get_store()).fs
     writer = f"bulk{os.getpid():x}"
     for seq, lo in enumerate(range(first, n_runs, CHUNK)):
         runs = range(lo, min(lo + CHUNK, n_runs))

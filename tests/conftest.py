@@ -14,6 +14,7 @@ and Jupyter servers, in seconds), then the tests marked ``serial`` alone.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import multiprocessing.util
 import os
 import signal
@@ -351,6 +352,69 @@ def running_server(
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def _load(name: str, path: Path):
+    # Tests are not a package (--import-mode=importlib): load a helper by its path.
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+# A SeaweedFS server for the tests on S3-compatible object storage (the ``s3`` tier);
+# the same helper starts the benchmarks' and the scale-out notebook's.
+seaweed_server = _load("seaweed_server", Path(__file__).with_name("seaweed_server.py"))
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory) -> Iterator[seaweed_server.SeaweedFS]:
+    """A SeaweedFS server with an S3 endpoint, for the session."""
+    weed = seaweed_server.WeedServer(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        server = weed.start()
+    except seaweed_server.SeaweedFSError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server
+    finally:
+        weed.stop()
+
+
+@pytest.fixture
+def own_seaweedfs(tmp_path_factory) -> Iterator[seaweed_server.WeedServer]:
+    """A SeaweedFS server of the test's own, which it may stop and start again (same data
+    and ports: ``weed.stop()``, ``weed.start()``)."""
+    weed = seaweed_server.WeedServer(tmp_path_factory.mktemp("own-seaweedfs"))
+    try:
+        weed.start()
+    except seaweed_server.SeaweedFSError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield weed
+    finally:
+        weed.stop()
+
+
+@pytest.fixture
+def s3_bucket(seaweedfs) -> Iterator[str]:
+    """A fresh bucket of the session's server, removed after the test."""
+    name = seaweedfs.new_bucket()
+    yield name
+    with contextlib.suppress(OSError):
+        seaweedfs.delete_bucket(name)
+
+
+@pytest.fixture
+def s3_env(seaweedfs, monkeypatch, tmp_path) -> dict[str, str]:
+    """The AWS variables set to reach the server (children inherit them), caches in the test's."""
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in seaweedfs.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return seaweedfs.env
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LinearRegression
 
 import canvasback
+from canvasback._config import S3Address
 from canvasback.mlflow_plugin import uris
 from canvasback.mlflow_plugin.artifact_repo import ArtifactRepository
 from canvasback.mlflow_plugin.registry_store import RegistryStore
@@ -512,6 +513,34 @@ def test_store_uris_absolute_relative_and_refused(tmp_path, monkeypatch):
         with pytest.raises(MlflowException, match="canvasback") as caught:
             uris.store_root(bad)
         assert code(caught.value) == "INVALID_PARAMETER_VALUE"
+
+
+def test_s3_store_uris_name_a_bucket_and_prefix_and_its_runs_artifacts():
+    root = uris.store_root("canvasback:s3://team-runs/vision")
+    assert root == S3Address("team-runs", "vision")
+    assert uris.store_root("canvasback:s3://team-runs") == S3Address("team-runs", "")
+    assert uris.store_uri(root) == "canvasback:s3://team-runs/vision"
+    assert uris.artifacts_uri(root) == "canvasback:s3://team-runs/vision/artifacts"
+    uri = uris.artifacts_uri(root, "ab12", "model/sub")
+    assert uri == "canvasback:s3://team-runs/vision/artifacts/ab12/model/sub"
+    other = S3Address("team-runs", "vision/artifacts/ab12")  # a store inside a run's files
+    for given in (uri, uri.replace("s3://", "s3:/")):  # as MLflow may join it
+        location = uris.artifact_location(given, [other, root])
+        assert (location.root, location.run_id, location.path) == (root, "ab12", "model/sub")
+    for bad in (
+        "canvasback:s3://team..runs/vision",  # no bucket's name
+        "canvasback:s3://team-runs/vision?versionId=1",
+        "canvasback://team-runs/vision",
+    ):
+        with pytest.raises(MlflowException, match="canvasback") as caught:
+            uris.store_root(bad)
+        assert code(caught.value) == "INVALID_PARAMETER_VALUE"
+    for bad, why in (
+        (uris.artifacts_uri(root), "names no run's artifacts"),  # the store's, no run's
+        (uri.replace("/artifacts/ab12", "/artifacts/ab12/../cd34"), "'..' component"),
+    ):
+        with pytest.raises(MlflowException, match=why):
+            uris.artifact_location(bad, [root])
 
 
 def test_artifact_uris_in_both_of_mlflows_forms_name_the_run_and_path(tracking, root):

@@ -6,13 +6,14 @@ local repository. But canvasback indexes every artifact a run logs (the run tabl
 detail view, the registry panel's model folders and ``sql()``'s ``artifacts`` view read
 the index), and a file MLflow copied by itself would be in the folder and missing from
 the index. So the plugin hands out its own scheme and writes through the run, as
-canvasback's own ``log_artifact`` does; reads go to the folder. A later object-store
-backend (``s3-store``) keeps this repository and changes what is under it.
+canvasback's own ``log_artifact`` does; reads go to the folder. On object storage
+(``canvasback:s3://bucket/prefix/artifacts/<run_id>``) the same calls upload through the
+run, and reads are the local copies of canvasback's own downloads (the machine's cache).
 
 The store's own URI makes a repository of all its runs' artifacts, by their paths in the
-store (``artifacts/<run_id>/...``): ``mlflow server --artifacts-destination`` names it so,
-and the files clients upload through the server are written through their runs too
-(:mod:`.proxied`).
+store (``artifacts/<run_id>/...``), on a disk or on object storage alike: ``mlflow server
+--artifacts-destination`` names it so, and the files clients upload through the server
+are written through their runs too (:mod:`.proxied`).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class ArtifactRepository(MlflowArtifactRepository):
         ]
 
     def get_local_path(self, artifact_path: str) -> str:
-        """The local path of an artifact (the store's folders are local)."""
+        """The local path of an artifact (on object storage: a copy in the machine's cache)."""
         return self.client.download_artifacts(*self._in_run(artifact_path))
 
     def _download_file(self, remote_file_path: str, local_path: str) -> None:

@@ -11,18 +11,19 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from canvasback._config import S3Address
 from canvasback.registry import Client
 from canvasback.store import open_store
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from canvasback._config import StoreAddress
 
-_CLIENTS: dict[Path, Client] = {}
+_CLIENTS: dict[StoreAddress, Client] = {}
 _LOCK = threading.Lock()
 
 
-def client_for(root: Path) -> Client:
-    """The client of a store folder (made again if its store was closed meanwhile)."""
+def client_for(root: StoreAddress) -> Client:
+    """The client of a store (made again if its store was closed meanwhile)."""
     store = open_store(root)
     with _LOCK:
         client = _CLIENTS.get(root)
@@ -31,7 +32,11 @@ def client_for(root: Path) -> Client:
         return client
 
 
-def known_roots() -> list[Path]:
-    """The store folders this process has clients of, deepest first."""
+def known_roots() -> list[StoreAddress]:
+    """The stores this process has clients of, deepest first."""
     with _LOCK:
-        return sorted(_CLIENTS, key=lambda p: len(p.parts), reverse=True)
+        return sorted(_CLIENTS, key=_depth, reverse=True)
+
+
+def _depth(root: StoreAddress) -> int:
+    return len(root.prefix.split("/")) if isinstance(root, S3Address) else len(root.parts)

@@ -14,10 +14,9 @@ from canvasback.mlflow_plugin.errors import RESOURCE_ALREADY_EXISTS, mlflow_erro
 from canvasback.tracking.validation import InvalidInputError
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mlflow.entities import Experiment, ExperimentTag
 
+    from canvasback._config import StoreAddress
     from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
 
@@ -36,7 +35,7 @@ def page(items: list[Any], offset: int, max_results: int) -> tuple[list[Any], st
 class ExperimentStoreMethods:
     """``create_experiment``, ``search_experiments``, tags, renames and deletions."""
 
-    root: Path
+    root: StoreAddress
     artifacts: StoreArtifacts
 
     if TYPE_CHECKING:

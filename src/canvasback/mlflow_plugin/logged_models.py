@@ -34,10 +34,10 @@ from canvasback.tracking.names import random_run_name
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from mlflow.entities import LoggedModelParameter, LoggedModelTag
 
+    from canvasback._config import StoreAddress
     from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
     from canvasback.tracking.logged_model_reads import ModelState
@@ -50,7 +50,7 @@ HOLDER_TAG = "canvasback.logged_model"
 class LoggedModelStoreMethods:
     """Create, read, finalize, tag, search and delete logged models."""
 
-    root: Path
+    root: StoreAddress
     artifacts: StoreArtifacts
 
     if TYPE_CHECKING:

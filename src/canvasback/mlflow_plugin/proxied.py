@@ -16,7 +16,9 @@ run, indexed). Otherwise MLflow's destination is not the store (by default a fol
 ``./mlartifacts`` beside the server): the store's folder is handed out, as in a process
 of its own, which the server reads (its UI) and the clients of its machine write; the
 server's log says once how to serve other machines, and a client that cannot reach the
-folder is told the same (:func:`unreachable`).
+folder is told the same (:func:`unreachable`). A store on object storage
+(``canvasback:s3://bucket/prefix``) is proxied alike when it is the destination; when it
+is not, its URIs name the bucket, which clients elsewhere reach with their own keys.
 
 The server gives its workers its settings in environment variables: they are read here,
 in the process that serves.
@@ -28,11 +30,14 @@ import functools
 import logging
 import os
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from urllib.parse import urlparse
 
 from canvasback.mlflow_plugin import uris
 from canvasback.store import layout
+
+if TYPE_CHECKING:
+    from canvasback._config import StoreAddress
 
 PROXY_SCHEME: Final = "mlflow-artifacts"
 # The server's settings as its workers get them (mlflow.server.constants, spelled here:
@@ -50,7 +55,7 @@ def server_artifact_root() -> str | None:
     return os.environ.get(ARTIFACT_ROOT_ENV_VAR)
 
 
-def store_artifacts(root: Path, artifact_root: str | None) -> uris.StoreArtifacts:
+def store_artifacts(root: StoreAddress, artifact_root: str | None) -> uris.StoreArtifacts:
     """How a store's artifact URIs are handed out here, given MLflow's artifact root.
 
     Proxied when ``artifact_root`` is an ``mlflow-artifacts:`` root and this process
@@ -61,7 +66,8 @@ def store_artifacts(root: Path, artifact_root: str | None) -> uris.StoreArtifact
         return uris.StoreArtifacts(root)
     destination = os.environ.get(ARTIFACTS_DESTINATION_ENV_VAR)
     if not _is_store(destination, root):
-        _not_proxied(root, destination)
+        if isinstance(root, Path):  # a bucket is reached from elsewhere as from here
+            _not_proxied(root, destination)
         return uris.StoreArtifacts(root)
     if given.path.strip("/") or given.query or given.fragment:
         msg = (
@@ -75,7 +81,7 @@ def store_artifacts(root: Path, artifact_root: str | None) -> uris.StoreArtifact
     )
 
 
-def _is_store(destination: str | None, root: Path) -> bool:
+def _is_store(destination: str | None, root: StoreAddress) -> bool:
     if not destination or urlparse(destination).scheme != uris.SCHEME:
         return False
     try:
@@ -84,7 +90,7 @@ def _is_store(destination: str | None, root: Path) -> bool:
         return False
 
 
-def command(root: Path) -> str:
+def command(root: StoreAddress) -> str:
     """The command that serves a store's artifacts to other machines."""
     store = uris.store_uri(root)
     return f"mlflow server --backend-store-uri {store} --artifacts-destination {store}"
@@ -115,9 +121,12 @@ def unreachable(uri: str, tracking_uri: str | None) -> uris.CanvasbackURIError |
     if urlparse(server).scheme not in _HTTP:
         return None
     try:
-        parts = uris.store_root(uri).parts
+        store = uris.store_root(uri)
     except uris.CanvasbackURIError:
         return None
+    if not isinstance(store, Path):  # object storage is not one machine's
+        return None
+    parts = store.parts
     # The store is the folder above its artifacts (<store>/artifacts/<run_id>/...).
     at = parts.index(layout.ARTIFACTS_DIR) if layout.ARTIFACTS_DIR in parts else len(parts)
     msg = (

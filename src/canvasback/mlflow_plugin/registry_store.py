@@ -66,7 +66,7 @@ def models_filter(filter_string: str | None) -> str | None:
 @answer_empty(EMPTY_REGISTRY)
 @translate_errors
 class RegistryStore(AbstractStore):
-    """MLflow's model registry store over a canvasback store (``canvasback:///path``)."""
+    """MLflow's model registry store over a canvasback store (its tracking URI's)."""
 
     def __init__(self, store_uri: str | None = None, tracking_uri: str | None = None) -> None:
         super().__init__(store_uri, tracking_uri)
@@ -162,9 +162,9 @@ class RegistryStore(AbstractStore):
     ) -> ModelVersion:
         """The next version of a registered model (created if needed), for a model's folder.
 
-        A model of the store (``models:/m-<id>``, ``runs:/``, a ``canvasback:`` folder or
-        the ``mlflow-artifacts:`` one a server hands out for it, another version's
-        ``models:/<name>/<version>``) is checked as canvasback checks
+        A model of the store (``models:/m-<id>``, ``runs:/``, a ``canvasback:`` folder,
+        ``canvasback:s3://`` or the ``mlflow-artifacts:`` one a server hands out for it,
+        another version's ``models:/<name>/<version>``) is checked as canvasback checks
         what it registers and kept as ``runs:/<run_id>/<path>``; a logged model with no
         files yet (MLflow's external models) as ``models:/<id>``; any other source as
         given. ``local_model_path`` is MLflow's copy of the files, which the store does
@@ -186,7 +186,7 @@ class RegistryStore(AbstractStore):
     def _source(self, source: str, model_id: str | None) -> tuple[str, str | None]:
         """How the store keeps a version's source, and the run its model is in."""
         if isinstance(source, str):
-            source = self.artifacts.in_store(source)
+            source = uris.run_source(self.artifacts.in_store(source), self.root)
         if not isinstance(source, str) or urlparse(source).scheme not in _LOCAL_SCHEMES:
             return source, None
         logged = source.removeprefix(MODELS_PREFIX).strip("/")

@@ -41,11 +41,11 @@ from canvasback.tracking.datasets import Dataset
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from pathlib import Path
 
     from mlflow.entities import DatasetInput, Metric, Param, RunInfo, RunTag
     from mlflow.models import Model
 
+    from canvasback._config import StoreAddress
     from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
 
@@ -68,7 +68,7 @@ def _point(m: cb.Metric) -> tuple[str, int, int, str]:
 class RunStoreMethods:
     """Runs: created, read, logged to, ended, deleted, searched."""
 
-    root: Path
+    root: StoreAddress
     artifacts: StoreArtifacts
 
     if TYPE_CHECKING:

@@ -1,6 +1,7 @@
 """The tracking store of the ``canvasback`` scheme: MLflow's tracking calls on canvasback.
 
-``MLFLOW_TRACKING_URI=canvasback:///path/to/store`` makes MLflow (the fluent API,
+``MLFLOW_TRACKING_URI=canvasback:///path/to/store`` (or ``canvasback:s3://bucket/prefix``
+for a store on S3-compatible object storage) makes MLflow (the fluent API,
 ``MlflowClient``, autologging, model logging) read and write that store through this
 class, which MLflow finds by the ``mlflow.tracking_store`` entry point. It is MLflow's
 ``AbstractStore`` over canvasback's client: experiments, runs, logging and search
@@ -35,12 +36,13 @@ class TrackingStore(
     LoggedModelStoreMethods,
     AbstractStore,
 ):
-    """MLflow's tracking store over a canvasback store (``canvasback:///path``).
+    """MLflow's tracking store over a canvasback store (``canvasback:///path``, ``canvasback:s3://...``).
 
     Parameters
     ----------
     store_uri
-        The store: ``canvasback:///path/to/store`` or ``canvasback:relative/path``.
+        The store: ``canvasback:///path/to/store``, ``canvasback:relative/path`` or
+        ``canvasback:s3://bucket/prefix``.
     artifact_uri
         MLflow's default artifact root (``mlflow server --default-artifact-root``). A run's
         artifacts live in its store, whatever the root; the ``mlflow-artifacts:`` root of

@@ -1,18 +1,23 @@
 """``canvasback:`` URIs: a store (the tracking and registry URI) and its artifacts.
 
-The store's URI is ``canvasback:///path/to/store`` (or ``canvasback:relative/path``).
-A run's artifact URI is the store's ``artifacts/<run_id>`` folder under the same scheme,
-so that MLflow hands every artifact write to the plugin's repository, which writes
-through the run (files indexed in the store, as canvasback's own calls do). MLflow
-joins paths onto it and may drop the empty authority (``canvasback:/path``); both forms
-read the same. The store's own URI names its artifacts too, by their paths in the store
-(``artifacts/<run_id>/...``): ``mlflow server``'s ``--artifacts-destination``. Behind a
-server that proxies them, the same paths are handed out under its ``mlflow-artifacts:``
-root instead (:class:`StoreArtifacts`, :mod:`.proxied`).
+The store's URI is ``canvasback:///path/to/store`` (or ``canvasback:relative/path``),
+or ``canvasback:s3://bucket/prefix`` for a store on S3-compatible object storage (the
+server and keys from the standard AWS variables, as for ``s3://`` stores). A run's
+artifact URI is the store's ``artifacts/<run_id>`` folder under the same scheme, so that
+MLflow hands every artifact write to the plugin's repository, which writes through the
+run (files indexed in the store, as canvasback's own calls do). MLflow joins paths onto
+it and may drop the empty authority (``canvasback:/path``) or a slash of ``s3://``
+(``canvasback:s3:/bucket``); each form reads the same. The store's own URI names its
+artifacts too, by their paths in the store (``artifacts/<run_id>/...``): ``mlflow
+server``'s ``--artifacts-destination``. Behind a server that proxies them, the same paths
+are handed out under its ``mlflow-artifacts:`` root instead (:class:`StoreArtifacts`,
+:mod:`.proxied`).
 """
 
 from __future__ import annotations
 
+import itertools
+import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Final
@@ -21,11 +26,13 @@ from urllib.parse import unquote, urlparse
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from canvasback._config import S3Address, StoreAddress, StoreAddressError, parse_store
 from canvasback.store import layout
 from canvasback.tracking import uris as tracking_uris
 from canvasback.tracking import validation
 
 SCHEME: Final = tracking_uris.STORE_SCHEME
+_S3: Final = re.compile(r"s3:/+", re.IGNORECASE)
 
 
 class CanvasbackURIError(MlflowException):
@@ -42,8 +49,9 @@ def _local(uri: str) -> str:
         raise CanvasbackURIError(msg)
     if parsed.netloc or parsed.query or parsed.fragment:
         msg = (
-            f"Invalid URI {uri!r}: a {SCHEME}: URI names a local folder, with no host, "
-            f"query or fragment ({SCHEME}:///path/to/store or {SCHEME}:relative/path)"
+            f"Invalid URI {uri!r}: a {SCHEME}: URI names a local folder or an s3:// store, "
+            f"with no host, query or fragment ({SCHEME}:///path/to/store, "
+            f"{SCHEME}:relative/path or {SCHEME}:s3://bucket/prefix)"
         )
         raise CanvasbackURIError(msg)
     if not parsed.path:
@@ -52,13 +60,34 @@ def _local(uri: str) -> str:
     return unquote(parsed.path)
 
 
-def store_root(uri: str) -> Path:
-    """The store folder of a tracking or registry URI (a relative one from the cwd)."""
-    return Path(_local(uri)).expanduser().absolute()
+def _s3_address(body: str, uri: str) -> S3Address | None:
+    """The bucket and key path of ``s3://...`` (None for a folder's path)."""
+    found = _S3.match(body)
+    if found is None:
+        return None
+    try:
+        address = parse_store("s3://" + body[found.end() :], given_as="URI")
+    except StoreAddressError as exc:
+        msg = f"Invalid URI {uri!r}: {exc}"
+        raise CanvasbackURIError(msg) from None
+    assert isinstance(address, S3Address)  # noqa: S101  # an s3:// string parses to one
+    return address
 
 
-def store_uri(root: Path) -> str:
-    """The tracking URI of a store folder."""
+def store_root(uri: str) -> StoreAddress:
+    """The store of a tracking or registry URI: a folder, or a bucket and prefix.
+
+    A relative folder is taken from the cwd; ``canvasback:s3://bucket/prefix`` names a
+    store on object storage.
+    """
+    body = _local(uri)
+    return _s3_address(body, uri) or Path(body).expanduser().absolute()
+
+
+def store_uri(root: StoreAddress) -> str:
+    """The tracking URI of a store folder or of a store on object storage."""
+    if isinstance(root, S3Address):
+        return f"{SCHEME}:{root.url}"
     return tracking_uris.store_uri(root)
 
 
@@ -67,21 +96,29 @@ def _in_store(run_id: str | None, path: str) -> PurePosixPath:
     return PurePosixPath(layout.ARTIFACTS_DIR, *([run_id] if run_id else []), *path.split("/"))
 
 
-def artifacts_uri(root: Path, run_id: str | None = None, path: str = "") -> str:
+def _uri_in(root: StoreAddress, inside: PurePosixPath) -> str:
+    """The URI of a path in a store."""
+    if isinstance(root, S3Address):
+        return f"{store_uri(root)}/{inside.as_posix()}"
+    return store_uri(root / inside)
+
+
+def artifacts_uri(root: StoreAddress, run_id: str | None = None, path: str = "") -> str:
     """The URI of the store's artifacts, of a run's, or of a folder in a run's."""
-    return store_uri(root / _in_store(run_id, path))
+    return _uri_in(root, _in_store(run_id, path))
 
 
 @dataclass(frozen=True)
 class StoreArtifacts:
-    """The URIs MLflow is given for a store's artifacts: its folder's, or a server's proxy.
+    """The URIs MLflow is given for a store's artifacts: its own, or a server's proxy.
 
     ``proxy`` is the ``mlflow-artifacts:`` root of an ``mlflow server`` that serves the
     store's artifacts to its clients (:mod:`.proxied`), under which each file keeps its
-    path in the store; None in a process that reaches the store's folder itself.
+    path in the store; None in a process that reaches the store (its folder, or its
+    bucket and prefix) itself.
     """
 
-    root: Path
+    root: StoreAddress
     proxy: str | None = None
 
     def uri(self, run_id: str | None = None, path: str = "") -> str:
@@ -98,7 +135,7 @@ class StoreArtifacts:
         if (given.scheme, given.netloc) != (proxy.scheme, proxy.netloc):
             return uri
         inside = validation.artifact_path(given.path.lstrip("/"), what="artifact URI path")
-        return store_uri(self.root / inside)
+        return _uri_in(self.root, PurePosixPath(inside))
 
 
 @dataclass(frozen=True)
@@ -108,7 +145,7 @@ class ArtifactLocation:
     ``run_id`` is None for the store itself, whose paths start ``artifacts/<run_id>``.
     """
 
-    root: Path
+    root: StoreAddress
     run_id: str | None
     path: str
 
@@ -134,7 +171,7 @@ class ArtifactLocation:
         return path[len(self.path) + 1 :] if self.path else path
 
 
-def artifact_location(uri: str, known_roots: list[Path]) -> ArtifactLocation:
+def artifact_location(uri: str, known_roots: list[StoreAddress]) -> ArtifactLocation:
     """The store, run and path of a run's artifact URI, or the store of a store's URI.
 
     The store is the known root (a store this process opened) that holds the path, or
@@ -143,9 +180,17 @@ def artifact_location(uri: str, known_roots: list[Path]) -> ArtifactLocation:
     that holds a store's claims); a run's folder is looked for first, so a run's files
     never make it a store.
     """
-    path = Path(_local(uri))
+    body = _local(uri)
+    address = _s3_address(body, uri)
+    if address is not None:
+        return _object_location(uri, address, known_roots)
+    path = Path(body)
     if path.is_absolute():
-        candidates = [r for r in known_roots if path.is_relative_to(r / layout.ARTIFACTS_DIR)]
+        candidates = [
+            r
+            for r in known_roots
+            if isinstance(r, Path) and path.is_relative_to(r / layout.ARTIFACTS_DIR)
+        ]
         parts = path.parts
         candidates += [
             Path(*parts[:i])
@@ -159,13 +204,80 @@ def artifact_location(uri: str, known_roots: list[Path]) -> ArtifactLocation:
             if inside and ".." not in inside:
                 return ArtifactLocation(root, inside[0], "/".join(inside[1:]))
     store = store_root(uri)
-    if store in known_roots or (store / layout.CLAIMS_DIR).is_dir():
+    if store in known_roots or (isinstance(store, Path) and (store / layout.CLAIMS_DIR).is_dir()):
         return ArtifactLocation(store, None, "")
     if not path.is_absolute():
         msg = f"Invalid artifact URI {uri!r}: an artifact URI names an absolute path"
         raise CanvasbackURIError(msg)
+    raise _no_artifacts(uri)
+
+
+def run_source(uri: str, root: StoreAddress) -> str:
+    """A model source ``canvasback:s3://...`` of a run of ``root`` as ``runs:/<run_id>/<path>``.
+
+    canvasback's own calls read a ``canvasback:`` URI as a local folder; a source on
+    object storage is a run's folder of the store or refused. Any other URI as given.
+    """
+    if urlparse(uri).scheme != SCHEME or _s3_address(_local(uri), uri) is None:
+        return uri
+    location = artifact_location(uri, [root])
+    if location.root != root or location.run_id is None:
+        msg = (
+            f"Invalid model source {uri!r}: a model of the store {store_uri(root)!r} is in "
+            f"a run's artifacts ({artifacts_uri(root, '<run_id>', '<path>')})"
+        )
+        raise CanvasbackURIError(msg)
+    return f"runs:/{location.run_id}/{location.path}"
+
+
+def _object_location(
+    uri: str, address: S3Address, known_roots: list[StoreAddress]
+) -> ArtifactLocation:
+    """:func:`artifact_location` of ``canvasback:s3://bucket/key``.
+
+    A store this process has not opened is found as on a disk, by its claims (one
+    listing of the server per ``artifacts`` folder in the key, outermost first); a key
+    below no store's artifacts may name a store itself, known or with claims.
+    """
+    parts = [p for p in address.prefix.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise _no_artifacts(uri)
+    known = [r for r in known_roots if isinstance(r, S3Address) and r.bucket == address.bucket]
+    found = (
+        S3Address(address.bucket, "/".join(parts[:i]))
+        for i, part in enumerate(parts)
+        if part == layout.ARTIFACTS_DIR and i + 1 < len(parts)  # a run's folder below it
+    )
+    for root in itertools.chain(known, (r for r in found if _has_claims(r))):
+        base = _artifacts_of(root)
+        inside = parts[len(base) :]
+        if parts[: len(base)] == base and inside:
+            return ArtifactLocation(root, inside[0], "/".join(inside[1:]))
+    store = S3Address(address.bucket, "/".join(parts))
+    if store in known:
+        return ArtifactLocation(store, None, "")
+    # A known store's artifacts folder is no store: asked of no server.
+    in_known = any(parts[: len(_artifacts_of(r))] == _artifacts_of(r) for r in known)
+    if not in_known and _has_claims(store):
+        return ArtifactLocation(store, None, "")
+    raise _no_artifacts(uri)
+
+
+def _artifacts_of(root: S3Address) -> list[str]:
+    """The key's parts of a store's artifacts folder."""
+    return [p for p in root.prefix.split("/") if p] + [layout.ARTIFACTS_DIR]
+
+
+def _has_claims(root: S3Address) -> bool:
+    from canvasback.store.fs.s3 import S3FileSystem  # noqa: PLC0415  # the s3 extra
+
+    return S3FileSystem(root, probe=False).exists(layout.CLAIMS_DIR)
+
+
+def _no_artifacts(uri: str) -> CanvasbackURIError:
     msg = (
         f"Invalid artifact URI {uri!r}: it names no run's artifacts in a canvasback store "
-        f"({SCHEME}:///path/to/store/{layout.ARTIFACTS_DIR}/<run_id>/...)"
+        f"({SCHEME}:///path/to/store/{layout.ARTIFACTS_DIR}/<run_id>/... or "
+        f"{SCHEME}:s3://bucket/prefix/{layout.ARTIFACTS_DIR}/<run_id>/...)"
     )
-    raise CanvasbackURIError(msg)
+    return CanvasbackURIError(msg)
