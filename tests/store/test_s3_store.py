@@ -135,6 +135,7 @@ def test_captured_files_are_stored_once_on_object_storage(url, tmp_path):
         with cb.start_run(capture=["packages"]) as run:
             pass
         ids.append(run.info.run_id)
+    cb.flush()  # the index rows are written by the background flush
     packages, digest = environment.requirements()
     store = open_store(cb.get_store())
     assert store.fs.names("blobs/sha256") == [digest]
