@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from mlflow.entities import LoggedModelInput, LoggedModelOutput, Run, RunInputs, RunOutputs
 
 from canvasback.mlflow_plugin import entities
+from canvasback.store import schema
 from canvasback.tracking import logged_models
 from canvasback.tracking.entities import RunInfo
 
@@ -26,17 +27,8 @@ if TYPE_CHECKING:
     from canvasback.mlflow_plugin.uris import StoreArtifacts
     from canvasback.registry import Client
 
-_ATTRIBUTES: Final = (
-    "run_id",
-    "run_name",
-    "status",
-    "start_time",
-    "end_time",
-    "user_id",
-    "experiment_id",
-    "parent_run_id",
-    "lifecycle_stage",
-)
+# A run's attributes as MLflow's RunInfo takes them; its artifact URI is the plugin's.
+_ATTRIBUTES: Final = tuple(a for a in schema.RUN_ATTRIBUTES if a != "artifact_uri")
 
 _RUN_NAME_TAG: Final = "mlflow.runName"
 _DATASET_COLUMNS: Final = "name, digest, context, source_type, source, schema, profile"
@@ -44,9 +36,7 @@ _DATASET_COLUMNS: Final = "name, digest, context, source_type, source, schema, p
 # metrics, params, tags and datasets as lists.
 _PAGE: Final = f"""
 WITH page AS (SELECT unnest(?) AS run_id)
-SELECT r.run_id, r.run_name, r.status, r.start_time, r.end_time, r.user_id,
-       r.experiment_id, r.parent_run_id, r.lifecycle_stage, m.metrics, p.params, t.tags,
-       d.datasets
+SELECT {", ".join(f"r.{a}" for a in _ATTRIBUTES)}, m.metrics, p.params, t.tags, d.datasets
 FROM runs r SEMI JOIN page USING (run_id)
 LEFT JOIN (SELECT run_id, list(struct_pack(key, step, timestamp, value) ORDER BY key)
                AS metrics
