@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.git_commands import run_git
 
 import canvasback as cb
 from canvasback.projects import capture, environment, git
@@ -25,31 +26,21 @@ def _capture_on(monkeypatch):
     monkeypatch.delenv("CANVASBACK_CAPTURE", raising=False)
 
 
-def _git(repo: Path, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(repo), *args],  # noqa: S607  # git from PATH, as a user runs it
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path):
     """A git repository with one commit, a branch and a remote."""
     root = tmp_path / "repo"
     root.mkdir()
-    _git(root, "init", "-q", "-b", "trunk")
-    _git(root, "config", "user.email", "dev@example.com")
-    _git(root, "config", "user.name", "Dev")
-    _git(root, "remote", "add", "origin", "https://example.com/team/model.git")
+    run_git(root, "init", "-q", "-b", "trunk")
+    run_git(root, "config", "user.email", "dev@example.com")
+    run_git(root, "config", "user.name", "Dev")
+    run_git(root, "remote", "add", "origin", "https://example.com/team/model.git")
     (root / "train.py").write_text(
         "import sys\nimport canvasback as cb\ncb.set_store(sys.argv[1])\n"
         "with cb.start_run() as run:\n    cb.log_metric('m', 1.0)\nprint(run.run_id)\n"
     )
-    _git(root, "add", "train.py")
-    _git(root, "commit", "-q", "-m", "first")
+    run_git(root, "add", "train.py")
+    run_git(root, "commit", "-q", "-m", "first")
     git.forget()
     yield root
     git.forget()
@@ -74,7 +65,7 @@ def test_a_script_run_records_commit_branch_remote_environment_and_packages(repo
     run_id = _run_script(repo, store)
     run = cb.get_run(run_id)
     tags = run.data.tags
-    commit = _git(repo, "rev-parse", "HEAD")
+    commit = run_git(repo, "rev-parse", "HEAD")
     assert tags["canvasback.source.git.commit"] == commit
     assert tags["mlflow.source.git.commit"] == commit
     assert tags["canvasback.source.git.branch"] == "trunk"
@@ -249,16 +240,16 @@ def test_resumed_runs_are_not_captured_again():
 def test_git_state_is_cached_until_the_repository_changes(repo):
     first = git.git_info(repo / "train.py")
     assert first is not None
-    assert first.commit == _git(repo, "rev-parse", "HEAD")
+    assert first.commit == run_git(repo, "rev-parse", "HEAD")
     started = time.perf_counter()
     for _ in range(200):
         assert git.git_info(repo / "train.py") is first
     per_call = (time.perf_counter() - started) / 200
     assert per_call < 0.001  # no git process per run
     (repo / "other.py").write_text("x = 1\n")
-    _git(repo, "add", "other.py")
-    _git(repo, "commit", "-q", "-m", "second")
-    head = _git(repo, "rev-parse", "HEAD")
+    run_git(repo, "add", "other.py")
+    run_git(repo, "commit", "-q", "-m", "second")
+    head = run_git(repo, "rev-parse", "HEAD")
     deadline = time.monotonic() + git.RECHECK_SECONDS + 5
     while (after := git.git_info(repo)) is not None and after.commit != head:
         assert time.monotonic() < deadline, "the new commit never showed"

@@ -5,25 +5,15 @@ same; and the versions trained on a dataset, found by a filter."""
 from __future__ import annotations
 
 import platform
-import subprocess
 
 import numpy as np
 import pytest
 from sklearn.dummy import DummyRegressor
+from tests.git_commands import run_git
 
 import canvasback as cb
 from canvasback.projects import capture, git
 from canvasback.query.filter_lexer import FilterError
-
-
-def _git(repo, *args: str) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(repo), *args],  # noqa: S607  # git from PATH, as a user runs it
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return out.stdout.strip()
 
 
 @pytest.fixture
@@ -31,12 +21,12 @@ def repo(tmp_path):
     """A git repository with one commit of a training script."""
     root = tmp_path / "repo"
     root.mkdir()
-    _git(root, "init", "-q", "-b", "trunk")
-    _git(root, "config", "user.email", "dev@example.com")
-    _git(root, "config", "user.name", "Dev")
+    run_git(root, "init", "-q", "-b", "trunk")
+    run_git(root, "config", "user.email", "dev@example.com")
+    run_git(root, "config", "user.name", "Dev")
     (root / "train.py").write_text("print('training')\n")
-    _git(root, "add", "train.py")
-    _git(root, "commit", "-q", "-m", "first")
+    run_git(root, "add", "train.py")
+    run_git(root, "commit", "-q", "-m", "first")
     git.forget()
     yield root
     git.forget()
@@ -76,7 +66,7 @@ def test_a_version_s_lineage_is_its_run_datasets_code_environment_and_aliases(cl
         ("holdout", HOLDOUT.digest, "s3://b/h", "evaluation"),
         ("digits", DIGITS.digest, "s3://b/d", "training"),
     ]
-    commit = _git(repo, "rev-parse", "HEAD")
+    commit = run_git(repo, "rev-parse", "HEAD")
     assert found.git_commit == commit
     assert found.code["git.commit"] == commit
     assert found.code["git.branch"] == "trunk"
@@ -104,7 +94,7 @@ def test_the_lineage_view_says_what_get_lineage_says(client, repo):
         "dataset_context, git_commit, code['git.branch'], environment['python'], "
         "aliases, past_aliases FROM lineage ORDER BY version"
     ).fetchall()
-    commit = _git(repo, "rev-parse", "HEAD")
+    commit = run_git(repo, "rev-parse", "HEAD")
     common = (run_id, "model", "digits", DIGITS.digest, "training", commit, "trunk")
     python = platform.python_version()
     assert rows == [

@@ -15,7 +15,7 @@ import canvasback
 from canvasback.tracking.client import RunNotFoundError
 from canvasback.tracking.entities import Metric
 from canvasback.widgets._base import STATIC, table_from_ipc_bytes
-from canvasback.widgets.compare import HISTORY_BUDGET, Compare, compare
+from canvasback.widgets.compare import HISTORY_BUDGET, Compare
 
 XSS = "<img src=x onerror=alert(1)>"
 T0 = 1_700_000_000_000
@@ -42,20 +42,6 @@ def runs(store):  # noqa: ARG001 - the fresh store is what it needs
         make_run("small-lr", {"lr": 0.001, "opt": "sgd", "seed": 1}, scale=1.5),
         make_run(XSS, {"lr": 0.0001, "opt": "adam", "seed": 1}, scale=0.7, spike_at=123),
     ]
-
-
-@pytest.fixture
-def widgets():
-    made = []
-
-    def make(*args, **kwargs):
-        widget = compare(*args, **kwargs)
-        made.append(widget)
-        return widget
-
-    yield make
-    for widget in made:
-        widget.close()
 
 
 def rows(data):

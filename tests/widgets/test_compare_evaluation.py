@@ -11,7 +11,6 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 import canvasback as cb
-from canvasback.widgets.compare import compare
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -36,20 +35,6 @@ def runs(store):  # noqa: ARG001 - the fresh store is what it needs
         cb.log_metric("loss", 0.5)
     ids["plain"] = run.info.run_id
     return ids
-
-
-@pytest.fixture
-def widgets():
-    made = []
-
-    def make(*args, **kwargs):
-        widget = compare(*args, **kwargs)
-        made.append(widget)
-        return widget
-
-    yield make
-    for widget in made:
-        widget.close()
 
 
 def lines_drawn(svg_text):
