@@ -59,15 +59,23 @@ def _run(
     params: Mapping[str, str],
     tags: Mapping[str, str],
     datasets: list[dict[str, Any]],
+    with_models: tuple[set[str], set[str]] | None = None,
 ) -> Run:
+    """MLflow's run of a run's rows.
+
+    ``with_models``, the runs known to have logged-model inputs and outputs, spares
+    looking for the others' (a page lists them once).
+    """
     store = client.store
+    run_id = info.run_id
+    has_inputs = with_models is None or run_id in with_models[0]
+    has_outputs = with_models is None or run_id in with_models[1]
+    used = logged_models.inputs(store, run_id) if has_inputs else []
+    made = logged_models.outputs(store, run_id) if has_outputs else []
     inputs = RunInputs(
-        [entities.dataset_input(row) for row in datasets],
-        [LoggedModelInput(m) for m in logged_models.inputs(store, info.run_id)],
+        [entities.dataset_input(row) for row in datasets], [LoggedModelInput(m) for m in used]
     )
-    outputs = RunOutputs(
-        [LoggedModelOutput(m, step) for m, step in logged_models.outputs(store, info.run_id)]
-    )
+    outputs = RunOutputs([LoggedModelOutput(m, step) for m, step in made])
     data = entities.run_data(metrics, params, tags)
     return Run(entities.run_info(info, artifacts), data, inputs, outputs)
 
@@ -87,9 +95,13 @@ def page_of_runs(client: Client, artifacts: StoreArtifacts, run_ids: list[str]) 
     """The runs of a search page, in its order."""
     if not run_ids:
         return []
-    found = {
-        row["run_id"]: row for row in client.sql(_PAGE, [run_ids]).to_arrow_table().to_pylist()
-    }
+    # The catalog's own connection, as the search that found these runs just refreshed
+    # it: the user database's would register every view on a new cursor first.
+    found = {row["run_id"]: row for row in client.store.catalog.arrow(_PAGE, [run_ids]).to_pylist()}
+    with_models = (
+        logged_models.runs_with(client.store, logged_models.INPUTS),
+        logged_models.runs_with(client.store, logged_models.OUTPUTS),
+    )
     runs = []
     for run_id in run_ids:
         row = found[run_id]
@@ -106,7 +118,16 @@ def page_of_runs(client: Client, artifacts: StoreArtifacts, run_ids: list[str]) 
         metrics = [(m["key"], m["step"], m["timestamp"], m["value"]) for m in row["metrics"] or ()]
         params = {p["key"]: p["value"] for p in row["params"] or ()}
         runs.append(
-            _run(client, artifacts, info, metrics, params, tags, list(row["datasets"] or ()))
+            _run(
+                client,
+                artifacts,
+                info,
+                metrics,
+                params,
+                tags,
+                list(row["datasets"] or ()),
+                with_models,
+            )
         )
     return runs
 

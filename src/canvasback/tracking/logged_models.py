@@ -138,6 +138,15 @@ def outputs(store: Store, run_id: str) -> list[tuple[str, int]]:
     return [(e["model_id"], int(e["step"])) for e in _entries(store, f"{OUTPUTS}/{run_id}")]
 
 
+def runs_with(store: Store, kind: str) -> set[str]:
+    """Ids of the runs that recorded a logged model as ``kind``.
+
+    ``kind`` is :data:`INPUTS` or :data:`OUTPUTS`. One listing, so a page of runs
+    needs no listing per run.
+    """
+    return set(store.fs.names(f"{layout.CLAIMS_DIR}/{kind}"))
+
+
 def add_input(store: Store, run_id: str, model_id: str) -> None:
     """Record that a run used a logged model."""
     _append(store, f"{INPUTS}/{run_id}", {"model_id": model_id})
