@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
+from array import array
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.store import declarations
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
     import pyarrow as pa
+
+# Columns up to this many values are built without pa.array (see _array).
+SMALL_COLUMN: Final = 4096
 
 # What Arrow raises for a value its column type cannot hold.
 CONVERSION_ERRORS: Final = (TypeError, ValueError, ArithmeticError, NotImplementedError)
@@ -35,7 +40,7 @@ def rows_to_table(
         parts.append(columns)
     tables = [
         pa.Table.from_arrays(
-            [pa.array(col, type=field.type) for col, field in zip(part, schema, strict=True)],
+            [_array(col, field.type) for col, field in zip(part, schema, strict=True)],
             schema=schema,
         )
         for part in parts
@@ -44,6 +49,45 @@ def rows_to_table(
     # Arrow's sort is stable: rows logged in step order stay so within a key.
     keys = spec.flush_sort or spec.sort
     return arrow_table.sort_by([(k, "ascending") for k in keys])
+
+
+def _array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
+    """An Arrow column of ``values``, as ``pa.array(values, type=arrow_type)`` makes it."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    # pa.array's first call imports pandas (pyarrow asks whether its input is a pandas
+    # object), about 0.2 s: a process that has not imported pandas itself should not
+    # pay for it to write its first few rows (a script's or a kernel's first run).
+    # Small columns of plain values are built without it; pa.array, three times faster
+    # on strings, does the rest, and every value it would refuse or read differently.
+    if len(values) > SMALL_COLUMN or "pandas" in sys.modules:
+        return pa.array(values, type=arrow_type)
+    if arrow_type == pa.string() and all(type(v) is str or v is None for v in values):
+        builder = pa.lib.StringBuilder()
+        builder.append_values(values)
+        return builder.finish()
+    if arrow_type == pa.int64() and all(type(v) is int or v is None for v in values):
+        return _fixed_width(values, arrow_type, "q")
+    if arrow_type == pa.float64() and all(type(v) is float or v is None for v in values):
+        return _fixed_width(values, arrow_type, "d")
+    return pa.array(values, type=arrow_type)
+
+
+def _fixed_width(values: Sequence[Any], arrow_type: pa.DataType, code: str) -> pa.Array:
+    """A column of Python ints or floats (and None) from its buffers."""
+    import pyarrow as pa  # noqa: PLC0415
+
+    if None not in values:
+        return pa.Array.from_buffers(
+            arrow_type, len(values), [None, pa.py_buffer(array(code, values))]
+        )
+    valid = bytearray((len(values) + 7) // 8)
+    for i, v in enumerate(values):
+        if v is not None:
+            valid[i >> 3] |= 1 << (i & 7)  # Arrow's validity bitmap is least-significant bit first
+    filled = array(code, [0 if v is None else v for v in values])
+    buffers = [pa.py_buffer(bytes(valid)), pa.py_buffer(filled)]
+    return pa.Array.from_buffers(arrow_type, len(values), buffers, values.count(None))
 
 
 @contextlib.contextmanager
