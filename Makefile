@@ -70,6 +70,7 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_saved_size.py
+	$(BIN)/python benchmarks/bench_sweeps.py
 
 clean:
 	rm -rf $(VENV) node_modules src/canvasback/static build dist
