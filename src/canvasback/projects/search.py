@@ -315,9 +315,6 @@ def _resume(
 
     c = runner._client(store)  # noqa: SLF001  # the module's own way to the store
     parent_id = _parent_of(c, str(options.resume))
-    launched = sweep_launch.take_up(
-        c, parent_id, target, function, entry_point=entry_point, capture_parts=capture_parts
-    )
     tags = c.get_run(parent_id).data.tags
     journal = journal_path(c.store, parent_id)
     name = tags.get(STUDY_TAG, "")
@@ -342,6 +339,9 @@ def _resume(
                 f"{key}={stored[key]!r} (leave {key} out, or give the same)"
             )
             raise ParamError(msg)
+    launched = sweep_launch.take_up(
+        c, parent_id, target, function, entry_point=entry_point, capture_parts=capture_parts
+    )
     spec = StudySpec(
         str(journal),
         name,
@@ -367,9 +367,10 @@ def _parent_of(c: Any, resume: str) -> str:  # noqa: ANN401  # a Client
     except RunNotFoundError:
         pass
     if _STUDY_NAME.fullmatch(resume):
-        frame = c.search_runs_frame(
-            None, filter_string=f"tags.{STUDY_TAG} = '{resume}'", search_all_experiments=True
-        )
+        experiments = [e.experiment_id for e in c.search_experiments()]
+        frame = c.search_runs_frame(experiments, filter_string=f"tags.{STUDY_TAG} = '{resume}'")
+        if "tags.mlflow.parentRunId" in frame:  # its trials' runs carry the study's name too
+            frame = frame[frame["tags.mlflow.parentRunId"].isna()]
         if len(frame):
             return str(frame["run_id"].iloc[0])
     msg = f"Cannot resume {resume!r}: no sweep run with that id, and no sweep's study of that name"
@@ -438,12 +439,16 @@ def _result(
         run_id = trial.user_attrs.get(search_trials.RUN_ATTR) or row.get("run_id")
         done = by_run.get(run_id) if run_id else None
         error = done.error if done is not None else _error_of(row)
+        status = str(row.get("status") or "FAILED")
+        if trial.state == TrialState.FAIL and status == "FINISHED":  # its metric is missing
+            status = "FAILED"
+            error = error or study.user_attrs.get(search_trials.STOP_ATTR)
         points.append(
             PointResult(
                 trial.number,
                 dict(trial.params),
                 run_id,
-                str(row.get("status") or "FAILED"),
+                status,
                 trial.value if trial.state == TrialState.COMPLETE else None,
                 error,
                 trial=trial.number,

@@ -45,7 +45,8 @@ STUDY_TAG: Final = "canvasback.sweep.study"
 RUN_ATTR: Final = "canvasback.run_id"
 """A trial's user attribute: its run in the store."""
 LOST_ATTR: Final = "canvasback.lost"
-"""A trial's system attribute: it was RUNNING when its worker died (not counted)."""
+"""A trial's system attribute: its own number, when it was RUNNING as its worker died (it
+is not counted). A retry copies the attributes of the trial it retries, hence the number."""
 STOP_ATTR: Final = "canvasback.stop"
 """The study's user attribute: why the sweep stops (trials not yet asked are skipped)."""
 SKIPPED: Final = "SKIPPED"
@@ -82,10 +83,26 @@ def make_sampler(spec: StudySpec, offset: int = 0) -> optuna.samplers.BaseSample
     if spec.sampler == "random":
         return samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
-        return samplers.GridSampler(grid_values(spec.space), seed=seed)
+        return _grid_sampler(grid_values(spec.space), seed)
     if spec.sampler == "cmaes":
         return samplers.CmaEsSampler(seed=seed)
     return samplers.TPESampler(seed=seed)
+
+
+def _grid_sampler(values: dict[str, list[Any]], seed: int | None) -> optuna.samplers.BaseSampler:
+    from optuna import samplers  # noqa: PLC0415
+
+    class SweepGridSampler(samplers.GridSampler):
+        """Optuna's grid sampler, without its stop once the grid is done.
+
+        That stop is for ``study.optimize`` (outside it, it raises); a sweep counts its
+        own trials.
+        """
+
+        def after_trial(self, *_: object) -> None:
+            return
+
+    return SweepGridSampler(values, seed=seed)
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
@@ -214,7 +231,7 @@ def fail_lost(spec: StudySpec, *, retry: bool) -> list[Any]:
     failed = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         try:
-            storage.set_trial_system_attr(trial._trial_id, LOST_ATTR, True)  # noqa: FBT003, SLF001
+            storage.set_trial_system_attr(trial._trial_id, LOST_ATTR, trial.number)  # noqa: SLF001
             if storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):  # noqa: SLF001
                 failed.append(storage.get_trial(trial._trial_id))  # noqa: SLF001
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -241,8 +258,5 @@ def counted(study: optuna.Study) -> list[Any]:
     from optuna.trial import TrialState  # noqa: PLC0415
 
     ended = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    return [
-        t
-        for t in study.get_trials(deepcopy=False, states=ended)
-        if not t.system_attrs.get(LOST_ATTR)
-    ]
+    trials = study.get_trials(deepcopy=False, states=ended)
+    return [t for t in trials if t.system_attrs.get(LOST_ATTR) != t.number]

@@ -179,7 +179,6 @@ def take_up(
 ) -> Launch:
     """A stopped sweep's parent run, RUNNING again, with what its points share."""
     parts = capture.current_parts() if capture_parts is None else capture.parse_parts(capture_parts)
-    parent = c.resume_run(parent_run_id)
     where, source = _source(target, function)
     found = c.get_run(parent_run_id)
     if found.data.tags.get(TARGET_TAG) != where:
@@ -188,6 +187,7 @@ def take_up(
             f"not {where!r}"
         )
         raise ParamError(msg)
+    parent = c.resume_run(parent_run_id)
     return Launch(
         c,
         parent,
