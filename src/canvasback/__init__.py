@@ -24,6 +24,7 @@ from canvasback.projects import (
     set_capture,
     sweep,
 )
+from canvasback.projects import search_space as search
 from canvasback.query.filter import FilterError
 from canvasback.registry import (
     AliasMove,
@@ -312,6 +313,7 @@ __all__ = [
     "run",
     "run_notebook",
     "run_project",
+    "search",
     "search_experiments",
     "search_logged_models",
     "search_model_versions",

@@ -4,11 +4,13 @@
 * :func:`run_notebook`: a parameterised notebook executed in a fresh kernel as a run.
 * :func:`run_project`: an entry point of a ``canvasback.toml`` or MLflow ``MLproject``.
 * :func:`sweep`: one run per point of a grid (a notebook, entry point or function), on
-  threads, a process pool or any Executor.
+  threads, a process pool or any Executor; or per trial of an Optuna search
+  (``space=``, :mod:`search_space` for the ranges; :mod:`search`).
 * :func:`reproduce`: run a launched run again and say what differs.
 * :func:`run`: MLflow's ``mlflow.projects.run`` (local, synchronous), for MLflow code.
 
-Importing this package loads no notebook machinery (nbclient, nbformat, tqdm, YAML):
+Importing this package loads no notebook machinery (nbclient, nbformat, tqdm, YAML)
+nor Optuna:
 each loads when a function that needs it is called.
 """
 

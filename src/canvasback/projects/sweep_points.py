@@ -11,8 +11,8 @@ from __future__ import annotations
 import pickle
 import traceback
 import warnings
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Protocol
 
 from canvasback.projects import capture, launch, runner
 from canvasback.projects.notebooks import NotebookRunWarning
@@ -20,11 +20,14 @@ from canvasback.projects.params import param_text
 from canvasback.projects.runner import ProjectRunWarning
 
 if TYPE_CHECKING:
+    from canvasback.projects.search_space import StudySpec
     from canvasback.tracking.run import Run
 
 POINT_TAG: Final = "canvasback.sweep.point"
 FUNCTION_ERROR_TAG: Final = "canvasback.sweep.error"
 FUNCTION_TRACEBACK: Final = "sweep/error.txt"
+PRUNED_TAG: Final = "canvasback.sweep.pruned"
+"""On a trial's run that its pruner stopped (the run ends KILLED): the step it stopped at."""
 ERROR_TAGS: Final = ("canvasback.notebook.error", "canvasback.project.error", FUNCTION_ERROR_TAG)
 # A point's run that ended with one of these says how the point itself ended; a run left
 # RUNNING (or KILLED) says only that the process running it died.
@@ -50,6 +53,10 @@ class PointTask:
     """A Python function target, pickled by cloudpickle (``target`` is then its name)."""
     source: capture.Source | None = None
     """Where a function target's code comes from (the caller's script or notebook)."""
+    search: StudySpec | None = None
+    """The study a searching sweep's worker asks for this point's params (a trial)."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """More tags of the point's run (a trial's number and study)."""
 
     @property
     def label(self) -> str:
@@ -67,6 +74,19 @@ class PointResult:
     status: str
     metric: float | None = None
     error: str | None = None
+    trial: int | None = None
+    """The Optuna trial's number, in a searching sweep."""
+    pruned: bool = False
+
+
+class RunWatch(Protocol):
+    """What follows a point's run while it runs (a trial's pruning), and may stop it."""
+
+    def attach(self, run: Run) -> None:
+        """Start following the run (its handle in the worker)."""
+
+    def stopped(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is this watch stopping the run (not the target failing)."""
 
 
 def point_text(params: dict[str, object]) -> str:
@@ -91,7 +111,7 @@ def run_point(task: PointTask) -> PointResult:
         return run_point_quietly(task)
 
 
-def run_point_quietly(task: PointTask) -> PointResult:
+def run_point_quietly(task: PointTask, watch: RunWatch | None = None) -> PointResult:
     """:func:`run_point` for a thread of the sweep's own process, whose caller filters warnings.
 
     ``warnings.catch_warnings`` changes the process's filters: threads must not each
@@ -102,7 +122,7 @@ def run_point_quietly(task: PointTask) -> PointResult:
     client = Client(task.store)
     try:
         if task.function is not None:
-            run = _call_function(task)
+            run = _call_function(task, watch)
         else:
             run = runner.run_target(
                 task.target,
@@ -114,7 +134,7 @@ def run_point_quietly(task: PointTask) -> PointResult:
                 store=task.store,
                 capture_parts=list(task.capture_parts),
                 timeout=task.timeout,
-                tags={POINT_TAG: str(task.index)},
+                tags={POINT_TAG: str(task.index), **task.tags},
             )
         return result_of(task, run)
     except Exception as exc:  # noqa: BLE001  # reported as the point's failure
@@ -125,7 +145,7 @@ def run_point_quietly(task: PointTask) -> PointResult:
         client.flush()
 
 
-def _call_function(task: PointTask) -> Run:
+def _call_function(task: PointTask, watch: RunWatch | None = None) -> Run:
     """Call a function target inside a run of its own, active while it runs."""
     from canvasback.tracking import current, fluent  # noqa: PLC0415
     from canvasback.tracking.context import current_context  # noqa: PLC0415
@@ -139,16 +159,25 @@ def _call_function(task: PointTask) -> Run:
         launch.experiment_id(c, task.experiment),
         run_name=task.run_name,
         parent_run_id=task.parent_run_id,
-        tags={POINT_TAG: str(task.index), "canvasback.sweep.function": task.target},
+        tags={
+            POINT_TAG: str(task.index),
+            "canvasback.sweep.function": task.target,
+            **task.tags,
+        },
         params={k: param_text(v) for k, v in task.params.items()},
     )
     capture.capture_run(run, task.capture_parts, source=task.source)
     function = pickle.loads(task.function)  # noqa: S301  # pickled by this sweep's caller
+    if watch is not None:
+        watch.attach(run)
     fluent.start_run(run_id=run.run_id)
     try:
         function(**task.params)
     except Exception as exc:  # noqa: BLE001  # the point's failure, in its run
-        if not run.ended:  # a run the function ended itself keeps its own ending
+        if watch is not None and watch.stopped(exc):
+            if not run.ended:
+                run.end("KILLED")
+        elif not run.ended:  # a run the function ended itself keeps its own ending
             run.set_tag(FUNCTION_ERROR_TAG, f"{type(exc).__name__}: {exc}"[:8000])
             run.log_text(traceback.format_exc(), FUNCTION_TRACEBACK)
             run.end("FAILED")

@@ -25,6 +25,7 @@ import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from canvasback.projects.notebooks import NotebookRunWarning
@@ -53,6 +54,23 @@ Lost = tuple[PointTask, BaseException]
 """A point whose task raised (its worker died), and what it raised."""
 
 
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Workers:
+    """What runs a point, in a worker or in a thread of this process; what settles a loss.
+
+    ``after_loss`` runs once a broken process pool's workers are gone (a searching sweep
+    fails the trials they were running).
+    """
+
+    run: Callable[[PointTask], PointResult] = run_point
+    run_quietly: Callable[[PointTask], PointResult] = run_point_quietly
+    after_loss: Callable[[], object] = _nothing
+
+
 class _Progress:
     """Counts points as they end, on a tqdm bar (notebook-aware)."""
 
@@ -77,37 +95,41 @@ def run_points(
     workers: int,
     name: str,
     progress: bool,
+    work: Workers | None = None,
 ) -> list[PointResult]:
     """Run every point; their results in the order of the points."""
     bar = _Progress(len(tasks), name, enabled=progress)
+    work = work or Workers()
     try:
         if executor is not None:
-            _on_given(executor, tasks, client, bar)
+            _on_given(executor, tasks, client, bar, work)
         elif any(t.function is not None for t in tasks):
-            _on_process_pools(tasks, client, workers, bar)
+            _on_process_pools(tasks, client, workers, bar, work)
         else:
-            _on_threads(tasks, workers, bar)
+            _on_threads(tasks, workers, bar, work)
     finally:
         bar.bar.close()
     return [bar.done[t.index] for t in tasks]
 
 
-def _on_threads(tasks: list[PointTask], workers: int, bar: _Progress) -> None:
+def _on_threads(tasks: list[PointTask], workers: int, bar: _Progress, work: Workers) -> None:
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="canvasback-sweep")
     with warnings.catch_warnings():
         # The point's failure is in its result; a warning per point would repeat it.
         warnings.simplefilter("ignore", NotebookRunWarning)
         warnings.simplefilter("ignore", ProjectRunWarning)
         try:
-            lost = _submit(pool, tasks, run_point_quietly, bar)
+            lost = _submit(pool, tasks, work.run_quietly, bar)
         finally:  # on Ctrl-C the points not yet started are dropped
             pool.shutdown(wait=True, cancel_futures=True)
     for task, exc in lost:  # run_point_quietly reports its own errors: a bug if any
         bar.add(_failed(task, f"{type(exc).__name__}: {exc}"))
 
 
-def _on_given(executor: Executor, tasks: list[PointTask], client: Client, bar: _Progress) -> None:
-    lost = _submit(executor, tasks, run_point, bar)
+def _on_given(
+    executor: Executor, tasks: list[PointTask], client: Client, bar: _Progress, work: Workers
+) -> None:
+    lost = _submit(executor, tasks, work.run, bar)
     runs = _runs_of_points(client, tasks[0].parent_run_id, lost) if lost else {}
     for task, exc in lost:
         run = _latest(runs, task.index)
@@ -117,7 +139,9 @@ def _on_given(executor: Executor, tasks: list[PointTask], client: Client, bar: _
             bar.add(_failed(task, f"point {task.label} was lost: {type(exc).__name__}: {exc}"))
 
 
-def _on_process_pools(tasks: list[PointTask], client: Client, workers: int, bar: _Progress) -> None:
+def _on_process_pools(
+    tasks: list[PointTask], client: Client, workers: int, bar: _Progress, work: Workers
+) -> None:
     import multiprocessing  # noqa: PLC0415  # a process pool only when one is needed
     from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
@@ -134,7 +158,7 @@ def _on_process_pools(tasks: list[PointTask], client: Client, workers: int, bar:
             mp_context=multiprocessing.get_context("spawn"),
         )
         try:
-            lost = _submit(pool, batch, run_point, bar)
+            lost = _submit(pool, batch, work.run, bar)
         finally:  # a broken pool's workers are gone once this returns
             pool.shutdown(wait=True, cancel_futures=True)
         if not lost:
@@ -159,6 +183,7 @@ def _on_process_pools(tasks: list[PointTask], client: Client, workers: int, bar:
                     bar.add(_gave_up(task, run, losses[task.index], exc))
                 else:
                     alone.append(task)
+        work.after_loss()  # the pool's workers are gone: so is their work
 
 
 def _submit(

@@ -92,6 +92,9 @@ class Run:
         self._artifacts = ArtifactStore(store)
         store.writer.start()
         self._on_end: list[Callable[[Run, str], None]] = []
+        # Watchers of a metric (a sweep's trial reporting to its pruner): empty but for
+        # such a run, so the hot path pays one truth test.
+        self._watchers: dict[str, Callable[[float, int], None]] = {}
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "running"
@@ -123,6 +126,14 @@ class Run:
     def on_end(self, callback: Callable[[Run, str], None]) -> None:
         """Call ``callback(run, status)`` when this handle ends the run (at most once)."""
         self._on_end.append(callback)
+
+    def watch_metric(self, key: str, callback: Callable[[float, int], None]) -> None:
+        """Call ``callback(value, step)`` after each point of ``key`` this handle logs.
+
+        What the callback raises reaches the caller of ``log_metric`` (a sweep's pruner
+        stops a trial that way); the point is logged first.
+        """
+        self._watchers[key] = callback
 
     def check_open(self, what: str) -> None:
         """Refuse, naming the run, when the run has ended or was deleted."""
@@ -165,6 +176,8 @@ class Run:
         elif type(timestamp) is not int or not _INT64_MIN <= timestamp <= _INT64_MAX:
             timestamp = validation.timestamp_ms(key, timestamp)
         self._append(self._metrics_key, (self.run_id, key, step, timestamp, value))
+        if self._watchers and key in self._watchers:
+            self._watchers[key](value, step)
 
     def log_metrics(
         self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
@@ -185,6 +198,9 @@ class Run:
             rows.append((self.run_id, key, st, ts, validation.metric_value(key, value)))
         self._metric_keys.update(metrics)
         self.store.writer.extend("metrics", self.experiment_id, rows)
+        for _, key, _, _, value in rows if self._watchers else ():
+            if key in self._watchers:
+                self._watchers[key](value, st)
 
     def log_history(
         self,
