@@ -71,6 +71,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_saved_size.py
 	$(BIN)/python benchmarks/bench_sweeps.py
+	$(BIN)/python benchmarks/bench_search.py
 
 clean:
 	rm -rf $(VENV) node_modules src/canvasback/static build dist
