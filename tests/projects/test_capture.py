@@ -36,7 +36,7 @@ def repo(tmp_path):
     run_git(root, "config", "user.name", "Dev")
     run_git(root, "remote", "add", "origin", "https://example.com/team/model.git")
     (root / "train.py").write_text(
-        "import sys\nimport canvasback as cb\ncb.set_store(sys.argv[1])\n"
+        "import sys\nimport pandas\nimport canvasback as cb\ncb.set_store(sys.argv[1])\n"
         "with cb.start_run() as run:\n    cb.log_metric('m', 1.0)\nprint(run.run_id)\n"
     )
     run_git(root, "add", "train.py")
@@ -81,7 +81,7 @@ def test_a_script_run_records_commit_branch_remote_environment_and_packages(repo
     assert tags["canvasback.env.python"] == ".".join(map(str, sys.version_info[:3]))
     assert tags["canvasback.env.hostname"]
     assert tags["canvasback.env.user"] == tags["mlflow.user"]
-    # The libraries loaded in the process (canvasback's store loads pandas and numpy).
+    # The libraries the script loaded, and only those.
     libs = {k.removeprefix("canvasback.env.lib."): v for k, v in tags.items() if ".lib." in k}
     assert libs["pandas"] == environment.installed_versions()["pandas"]
     assert "torch" not in libs

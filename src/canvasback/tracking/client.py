@@ -23,7 +23,7 @@ from canvasback.tracking.experiments import (
 )
 from canvasback.tracking.names import random_run_name
 from canvasback.tracking.run import Run, RunEndedError
-from canvasback.tracking.run_handles import RunHandles
+from canvasback.tracking.run_handles import RunHandles, handles_of
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -60,7 +60,8 @@ class Client(ExperimentMethods):
     """
 
     def __init__(self, store: str | os.PathLike[str] | StoreAddress | None = None) -> None:
-        self._attach(open_store(current_context().store_address(store)), RunHandles(), {})
+        opened = open_store(current_context().store_address(store))
+        self._attach(opened, handles_of(opened), {})
 
     @classmethod
     def sharing(cls, other: Client) -> Self:

@@ -1,4 +1,4 @@
-"""A client's run handles by run id: held while their runs go on, let go when they end.
+"""The run handles of a store by run id: held while their runs go on, let go when they end.
 
 A client logs by run id through the one live handle of each run (its write-once params,
 its step counter, its heartbeat). A handle is held from the moment the client makes or
@@ -7,6 +7,10 @@ a million runs keeps the handles of the runs still going, not one per run it mad
 While the caller keeps an ended handle it is still the one found: it knows its run has
 ended here (``get_run``), and if the caller resumes it (``Run.resume``) it is the live
 handle again.
+
+Every client of one store in a process shares its handles (:func:`handles_of`): a run
+started through the fluent API and logged to through ``Client(store=...)`` is one
+handle, not a second one resumed from the store (which would read the store to find it).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from canvasback.store import Store
     from canvasback.tracking.run import Run
 
 
@@ -55,3 +60,16 @@ class RunHandles:
             if self._live.get(run.run_id) is run:
                 del self._live[run.run_id]
                 self._ended[run.run_id] = run
+
+
+_BY_STORE: weakref.WeakKeyDictionary[Store, RunHandles] = weakref.WeakKeyDictionary()
+_BY_STORE_LOCK = threading.Lock()
+
+
+def handles_of(store: Store) -> RunHandles:
+    """The process's run handles of ``store``, shared by all its clients."""
+    with _BY_STORE_LOCK:
+        handles = _BY_STORE.get(store)
+        if handles is None:
+            handles = _BY_STORE[store] = RunHandles()
+        return handles
