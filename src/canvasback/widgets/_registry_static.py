@@ -129,7 +129,7 @@ def _guards(panel: Shown) -> _static.Section | None:
             [
                 f"@{guard['alias']}",
                 "—" if guard["version"] is None else f"v{guard['version']}",
-                "" if held is None else f"🔒 by {held['user_id']}: {held['reason'] or ''}",
+                "" if held is None else f"protected by {held['user_id']}: {held['reason'] or ''}",
                 "; ".join(gates),
             ]
         )
