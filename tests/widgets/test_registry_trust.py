@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 import canvasback as cb
 import canvasback.sklearn
 from canvasback.models import evaluation
+from canvasback.registry import lineage
 from canvasback.widgets import _registry_static
 
 TRAIN = cb.data.from_pandas(
@@ -138,6 +139,28 @@ def test_the_selected_version_s_lineage(digits, panels):
     panel.selected_versions = ["digits/1", "digits/2"]
     assert panel.lineage["version"] == 2
     assert [d["name"] for d in panel.lineage["datasets"]] == ["holdout", "digits"]
+
+
+def test_the_lineage_is_read_again_when_the_registry_or_the_selection_changes(
+    client, digits, panels, monkeypatch
+):
+    del digits
+    panel = panels("digits", poll_ms=0, page_size=1)
+    panel.selected_versions = ["digits/1", "digits/2"]
+    reads = []
+    real = lineage.of_row
+    monkeypatch.setattr(lineage, "of_row", lambda *a: reads.append(a[2]["version"]) or real(*a))
+    panel.page = 1  # another page: neither the registry nor the selection changed
+    assert reads == []
+    client.set_registered_model_alias("digits", "challenger", 1)
+    panel.reload()  # the registry changed: the lineage shows the move
+    assert reads
+    assert panel.lineage["past_aliases"] == ["challenger"]
+    assert panel.comparison["versions"][0]["aliases"] == ["challenger", "champion"]
+    reads.clear()
+    panel.selected_versions = ["digits/2"]
+    assert reads == [2]
+    assert panel.comparison == {}
 
 
 def test_the_versions_trained_on_a_dataset(client, digits, panels):

@@ -138,6 +138,9 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             store = getattr(table, "store", None)
         self._client = RegistryClient(resolve_client(store).store.address)
         self._signature: tuple[int, ...] | None = None
+        # The registry's signature and the selection the lineage and comparison were read
+        # for: a reload for another page, filter or columns does not read them again.
+        self._selection_read: tuple[tuple[int, ...], tuple[str, ...]] | None = None
         self._ready = False
         self._table: Any = None
         super().__init__(**kwargs)
@@ -195,7 +198,8 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         self.table_runs = []
 
     def refresh(self) -> None:
-        """Read the registry again (other processes' changes show up)."""
+        """Read the registry again (other processes' changes show up), and the runs too."""
+        self._selection_read = None  # a source run's metrics may have changed meanwhile
         self.reload()
 
     def reload(self) -> None:
@@ -234,7 +238,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
                 self.selected_ids = state.runs_of(kept, live)
                 self.alias_guards = guards
                 self.failed_deliveries = deliveries
-                self._load_selection(catalog)
+                self._load_selection(catalog, signature)
                 self.revision += 1
         finally:
             self._ready = ready
@@ -267,13 +271,16 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         catalog = self.store.read()
         with self.hold_sync():
             self.selected_ids = state.runs_of(keys, panel_reads.versions_by_key(catalog, keys))
-            self._load_selection(catalog)
+            self._load_selection(catalog, panel_reads.registry_signature(catalog))
         table = self._table
         if table is not None and len(change["new"]) >= COMPARE_FROM and self.selected_ids:
             table.selected_ids = list(self.selected_ids)
 
-    def _load_selection(self, catalog: Catalog) -> None:
+    def _load_selection(self, catalog: Catalog, signature: tuple[int, ...]) -> None:
         keys = list(self.selected_versions)
+        if self._selection_read == (signature, tuple(keys)):
+            return
+        self._selection_read = (signature, tuple(keys))
         self.lineage = _registry_lineage.of_version(self.store, catalog, keys[-1]) if keys else {}
         self.comparison = _registry_compare.comparison(self.store, catalog, keys)
 
