@@ -1,6 +1,9 @@
 // The registry panel: registered models, the versions of the one shown (with their
 // source run's key metrics and params), aliases as chips, stages, tags, descriptions,
-// and the alias history as a timeline.
+// and the alias history as a timeline. Before an alias move is trusted: each alias's lock
+// and gates, the selected version's lineage as a graph, the last two selected side by side,
+// a confirm step for a protected alias (the move is then forced), and the gates that
+// refused a move with the values that fail them.
 //
 // Python pushes the whole state in traits (see widgets/registry.py), so every view of the
 // widget draws the same thing; actions (move or remove an alias, change a stage, edit a
@@ -10,15 +13,19 @@
 // changes made elsewhere (plain Python, another process) show up within `poll_ms`.
 import type { RenderProps } from "@anywidget/types";
 import { RpcClient } from "./lib/rpc";
+import { compareSection } from "./lib/registry_compare";
 import type { PanelContext } from "./lib/registry_context";
+import { confirmBox, gateFailures, guardsSection } from "./lib/registry_guards";
+import { lineageSection } from "./lib/registry_lineage";
 import { columnChooser, historySection, modelHeader, modelList, pager, registerForm, selectionBar } from "./lib/registry_parts";
-import { decodeVersions, type RegistryModel, type RegistryRpc } from "./lib/registry_types";
+import { comparisonOf, decodeVersions, lineageOf, type RegistryModel, type RegistryRpc } from "./lib/registry_types";
 import { versionsTable } from "./lib/registry_versions";
 import { styleElement } from "./lib/styles";
 import { h } from "./lib/table_dom";
 import rootCss from "./styles/registry.css";
 import controlsCss from "./styles/registry_controls.css";
 import historyCss from "./styles/registry_history.css";
+import lineageCss from "./styles/registry_lineage.css";
 import modelsCss from "./styles/registry_models.css";
 import registerCss from "./styles/registry_register.css";
 import versionsCss from "./styles/registry_versions.css";
@@ -41,6 +48,10 @@ const REDRAW_ON = [
   "available_metrics",
   "available_params",
   "history",
+  "alias_guards",
+  "lineage",
+  "comparison",
+  "failed_deliveries",
   "selected_versions",
   "selected_ids",
   "table_runs",
@@ -52,7 +63,7 @@ const REDRAW_ON = [
 
 async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<() => void> {
   const root = h("div", { class: "canvasback cb-registry" });
-  host.append(styleElement(rootCss, controlsCss, modelsCss, versionsCss, historyCss, registerCss), root);
+  host.append(styleElement(rootCss, controlsCss, modelsCss, versionsCss, historyCss, registerCss, lineageCss), root);
   // One RPC client per view (see js/run_table.ts): each view takes only its own replies.
   const client = new RpcClient<RegistryRpc>(model);
   let disposed = false;
@@ -64,6 +75,8 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
   const ctx: PanelContext = {
     model,
     edit: { target: null, draft: "" },
+    pending: null,
+    lineage: { open: null, trainedOn: null, note: "" },
     busy: false,
     modelFilter: "",
     act: async (kind, params) => {
@@ -80,6 +93,17 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
       } finally {
         ctx.busy = false;
         schedule();
+      }
+    },
+    ask: async (kind, params) => {
+      localError = null;
+      dismissed = null;
+      try {
+        return (await client.request(kind, params)).reply;
+      } catch (error) {
+        localError = error instanceof Error ? error.message : String(error);
+        schedule();
+        return null;
       }
     },
     save: (key, value) => {
@@ -124,9 +148,12 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
   };
 
   function errorBox(): HTMLElement | null {
-    const message = model.get("error")?.message ?? localError;
+    const error = model.get("error");
+    const message = error?.message ?? localError;
     if (!message || message === dismissed) return null;
-    const box = h("div", { class: "canvasback-error cb-reg-error", attrs: { role: "alert" } }, [h("span", { text: message })]);
+    // A move refused by gates lists each gate, under the message, with the values that fail it.
+    const text = h("div", { class: "cb-reg-error-text" }, [h("span", { text: message }), message === error?.message ? gateFailures(error) : null]);
+    const box = h("div", { class: "canvasback-error cb-reg-error", attrs: { role: "alert" } }, [text]);
     const close = h("button", { class: "cb-reg-button cb-reg-dismiss", text: "×", title: "Dismiss", attrs: { type: "button" } });
     close.addEventListener("click", () => {
       dismissed = message;
@@ -181,7 +208,7 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     const current = models.find((m) => m.name === shown);
     const main = h("div", { class: "cb-reg-main" });
     const layout = h("div", { class: "cb-reg-layout" }, [modelList(ctx, models, shown), main]);
-    root.replaceChildren(...[toolbar(), errorBox(), layout].filter((n): n is HTMLElement => n !== null));
+    root.replaceChildren(...[toolbar(), errorBox(), confirmBox(ctx), layout].filter((n): n is HTMLElement => n !== null));
     root.dataset.revision = String(model.get("revision") ?? 0);
     root.dataset.model = shown;
     if (current === undefined) {
@@ -190,6 +217,8 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
       return;
     }
     main.append(modelHeader(ctx, current));
+    const guards = guardsSection(ctx);
+    if (guards) main.append(guards);
     const rows = decodeVersions(model.get("versions"));
     const available = new Set(model.get("available_metrics") ?? []);
     const availableParams = new Set(model.get("available_params") ?? []);
@@ -208,6 +237,10 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     if (selection) main.append(selection);
     const scroller = h("div", { class: "cb-reg-scroll" }, [versionsTable(ctx, shown, rows, { metrics, params, archive: () => archive, onToggle: toggle })]);
     main.append(scroller);
+    const lineage = lineageOf(model.get("lineage"));
+    if (lineage) main.append(lineageSection(ctx, lineage));
+    const comparison = comparisonOf(model.get("comparison"));
+    if (comparison) main.append(compareSection(ctx, comparison));
     main.append(historySection(ctx, (main.clientWidth || 680) - 8));
     main.append(registerForm(ctx, models, shown));
   }

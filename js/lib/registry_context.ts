@@ -4,7 +4,8 @@
 import { h } from "./table_dom";
 import type { Model, RegistryModel, RegistryRpc } from "./registry_types";
 
-export type ActionKind = Exclude<keyof RegistryRpc, "refresh" | "poll">;
+export type QueryKind = "dataset_versions" | "open_run";
+export type ActionKind = Exclude<keyof RegistryRpc, "refresh" | "poll" | QueryKind>;
 
 export interface EditState {
   /** e.g. "desc:model", "desc:3", "alias:3", "tag:model", "tag:3"; null: none open. */
@@ -12,14 +13,35 @@ export interface EditState {
   draft: string;
 }
 
+/** An alias move or removal that waits for its user to confirm it (a protected alias). */
+export interface PendingForce {
+  model: string;
+  alias: string;
+  /** The target version; null: remove the alias. */
+  version: string | null;
+  reason: string;
+}
+
+/** This view's own state of the lineage graph: the node opened, what it fetched. */
+export interface LineageView {
+  /** e.g. "run", "dataset:<digest>:<context>", "version", "alias:<name>", "model". */
+  open: string | null;
+  trainedOn: { digest: string; rows: RegistryRpc["dataset_versions"]["reply"]["versions"] } | null;
+  note: string;
+}
+
 export interface PanelContext {
   model: Model;
   edit: EditState;
+  pending: PendingForce | null;
+  lineage: LineageView;
   busy: boolean;
   /** Text the model list is narrowed to (this view's own). */
   modelFilter: string;
   /** Runs an action in Python; resolves true on success (errors show in the panel). */
   act<K extends ActionKind>(kind: K, params: RegistryRpc[K]["request"]): Promise<boolean>;
+  /** Asks Python something (no store write); null when it failed (the error shows). */
+  ask<K extends QueryKind>(kind: K, params: RegistryRpc[K]["request"]): Promise<RegistryRpc[K]["reply"] | null>;
   save<K extends keyof RegistryModel>(key: K, value: RegistryModel[K]): void;
   redraw(): void;
 }

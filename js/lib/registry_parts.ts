@@ -224,7 +224,11 @@ export function historySection(ctx: PanelContext, width: number): HTMLElement {
   }
   section.append(timeline(history, Math.max(width, 320)));
   const list = h("ol", { class: "cb-reg-moves" });
-  for (const move of [...history].reverse()) list.append(h("li", { text: describeMove(move), attrs: { "data-alias": move.alias } }));
+  for (const move of [...history].reverse()) {
+    const item = h("li", { text: describeMove(move), attrs: { "data-alias": move.alias, "data-forced": String(Boolean(move.forced)) } });
+    if (move.forced) item.prepend(h("span", { class: "cb-reg-forced", text: "forced", title: move.overrode ?? "" }));
+    list.append(item);
+  }
   section.append(list);
   return section;
 }

@@ -45,6 +45,12 @@ describe("describeMove", () => {
     expect(describeMove(move("c", null, 2, 0), true)).toContain("@c set to v2");
     expect(describeMove(move("c", 2, null, 0), true)).toContain("@c v2 → removed");
   });
+
+  it("says a forced move was forced, and past what", () => {
+    const forced = { ...move("champion", 1, 2, 0), forced: true, overrode: "@champion is protected" };
+    expect(describeMove(forced, true)).toMatch(/ · forced past @champion is protected$/);
+    expect(describeMove(move("champion", 1, 2, 0), true)).not.toContain("forced");
+  });
 });
 
 describe("versionColour", () => {

@@ -68,7 +68,8 @@ export function describeMove(move: AliasMove, utc = false): string {
   const from = move.from_version === null ? "set" : `v${move.from_version}`;
   const to = move.to_version === null ? "removed" : `v${move.to_version}`;
   const arrow = move.from_version === null ? `set to ${to}` : `${from} → ${to}`;
-  return `${formatTimestamp(move.timestamp, { utc })} · @${move.alias} ${arrow} · ${move.user_id}@${move.host}`;
+  const forced = move.forced ? ` · forced${move.overrode ? ` past ${move.overrode}` : ""}` : "";
+  return `${formatTimestamp(move.timestamp, { utc })} · @${move.alias} ${arrow} · ${move.user_id}@${move.host}${forced}`;
 }
 
 /** The timeline of `history` as an SVG `width` pixels wide. */
@@ -111,7 +112,8 @@ export function timeline(history: readonly AliasMove[], width: number, now: numb
       }
     }
     for (const move of lane.moves) {
-      const mark = svg("circle", { cx: x(move.timestamp).toFixed(1), cy: top + 11, r: 3.5, class: move.to_version === null ? "cb-reg-move removed" : "cb-reg-move" });
+      const kind = `${move.to_version === null ? " removed" : ""}${move.forced ? " forced" : ""}`;
+      const mark = svg("circle", { cx: x(move.timestamp).toFixed(1), cy: top + 11, r: 3.5, class: `cb-reg-move${kind}` });
       row.append(titled(mark, describeMove(move)));
     }
     root.append(row);

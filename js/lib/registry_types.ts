@@ -25,6 +25,115 @@ export interface AliasMove {
   timestamp: number;
   user_id: string;
   host: string;
+  /** Moved with force=True past a protection (or a gate that allows force). */
+  forced?: boolean;
+  /** What a forced move passed over, in words. */
+  overrode?: string | null;
+}
+
+export interface Protection {
+  user_id: string | null;
+  host: string | null;
+  timestamp: number;
+  reason: string | null;
+}
+
+export interface GateInfo {
+  gate: string;
+  /** The stored filter; null for a Python check of the kernel. */
+  filter: string | null;
+  python: boolean;
+  allow_force: boolean;
+}
+
+/** An alias of the shown model that is set, protected or gated. */
+export interface AliasGuard {
+  alias: string;
+  /** The version it points at; null if it is not set. */
+  version: number | null;
+  protected: Protection | null;
+  gates: GateInfo[];
+}
+
+export interface DatasetNode {
+  name: string;
+  digest: string;
+  source: string;
+  source_type: string;
+  context: string;
+  schema: Record<string, unknown>;
+  profile: Record<string, unknown>;
+}
+
+export interface LineageRun {
+  run_id: string;
+  run_name: string | null;
+  experiment_id: string | null;
+  status: string | null;
+  git_commit: string | null;
+  code: Record<string, string>;
+  environment: Record<string, string>;
+}
+
+/** The lineage of one version (see widgets/_registry_lineage.py); {} when none is selected. */
+export interface Lineage {
+  key: string;
+  name: string;
+  version: number;
+  source: string;
+  artifact_path: string | null;
+  logged_model_id: string | null;
+  run: LineageRun | null;
+  datasets: DatasetNode[];
+  aliases: string[];
+  past_aliases: string[];
+  moves: AliasMove[];
+}
+
+export interface GateCheck {
+  gate: string;
+  /** Why the version fails it; null: it passes. */
+  why: string | null;
+}
+
+export interface CompareSide {
+  key: string;
+  name: string;
+  version: number;
+  stage: string;
+  run_id: string | null;
+  run_name: string | null;
+  aliases: string[];
+  evaluation: { summary: string | null; run_id: string | null; metrics: Record<string, number | string> } | null;
+  datasets: { name: string; digest: string; context: string }[];
+  git_commit: string | null;
+  logged_model_id: string | null;
+  /** Alias -> its gates, each with why this version fails it (null: passes). */
+  gate_checks: Record<string, GateCheck[]>;
+}
+
+/** Two versions side by side (see widgets/_registry_compare.py); {} for fewer selected. */
+export interface Comparison {
+  versions: CompareSide[];
+  /** Only the params whose values differ. */
+  params: { key: string; values: (string | null)[] }[];
+  same_params: number;
+  metrics: { key: string; values: (number | string | null)[] }[];
+}
+
+export interface FailedDelivery {
+  hook: string;
+  event: string;
+  timestamp: number;
+  error: string;
+}
+
+export interface TrainedOn {
+  name: string;
+  version: number;
+  run_id: string | null;
+  run_name: string | null;
+  context: string;
 }
 
 export interface TableRun {
@@ -40,6 +149,8 @@ export interface TableRun {
 export interface ActionError {
   action: string;
   message: string;
+  /** For a move refused by gates: each gate and the values that fail it. */
+  failures?: { alias: string; gate: string; why: string }[];
 }
 
 /** Synced traits of the panel. */
@@ -57,6 +168,11 @@ export interface RegistryModel {
   available_metrics: string[];
   available_params: string[];
   history: AliasMove[];
+  alias_guards: AliasGuard[];
+  lineage: Lineage | Record<string, never>;
+  comparison: Comparison | Record<string, never>;
+  /** Version (as text) -> its failed hook deliveries. */
+  failed_deliveries: Record<string, FailedDelivery[]>;
   selected_versions: string[];
   selected_ids: string[];
   table_runs: TableRun[];
@@ -74,12 +190,14 @@ type Ack = { notice: string; revision: number };
 
 /** Request kinds the panel's Python side answers. */
 export interface RegistryRpc {
-  set_alias: { request: { model: string; alias: string; version: string }; reply: Ack };
-  delete_alias: { request: { model: string; alias: string }; reply: Ack };
+  set_alias: { request: { model: string; alias: string; version: string; force?: boolean }; reply: Ack };
+  delete_alias: { request: { model: string; alias: string; force?: boolean }; reply: Ack };
   set_stage: { request: { model: string; version: string; stage: string; archive_existing: boolean }; reply: Ack };
   set_description: { request: { model: string; version: string | null; description: string | null }; reply: Ack };
   set_tag: { request: { model: string; version: string | null; key: string; value: string | null }; reply: Ack };
   register: { request: { name: string; runs: { run_id: string; path: string }[] }; reply: Ack };
+  dataset_versions: { request: { digest: string }; reply: { digest: string; versions: TrainedOn[] } };
+  open_run: { request: { run_id: string }; reply: { opened: boolean } };
   refresh: { request: Record<string, never>; reply: { revision: number } };
   poll: { request: Record<string, never>; reply: { changed: boolean; revision: number } };
 }
@@ -115,4 +233,14 @@ export function decodeVersions(bytes: DataView | null | undefined): VersionRow[]
 /** The selection key of a version: names cannot hold '/', so it splits back unambiguously. */
 export function versionKey(model: string, version: number | string): string {
   return `${model}/${version}`;
+}
+
+/** The lineage trait, or null when it is empty (nothing selected). */
+export function lineageOf(value: Lineage | Record<string, never> | null | undefined): Lineage | null {
+  return value && "key" in value ? (value as Lineage) : null;
+}
+
+/** The comparison trait, or null when it is empty (fewer than two selected). */
+export function comparisonOf(value: Comparison | Record<string, never> | null | undefined): Comparison | null {
+  return value && "versions" in value ? (value as Comparison) : null;
 }

@@ -1,9 +1,12 @@
 // The versions table of the registry panel: one row per version (newest first) with its
 // stage, aliases as chips, source run and its key metrics and params, tags and
 // description. A row's checkbox selects it; an alias chip can be removed (×), dragged
-// onto another version's row to move it there, or given anew with "+ alias".
+// onto another version's row to move it there, or given anew with "+ alias". A protected
+// alias shows a lock, and its move or removal asks to confirm first (registry_guards.ts);
+// a version with failed hook deliveries shows how many.
 import { formatNumber, formatRelativeTime, formatTimestamp } from "./format";
 import { button, editor, openEditor, tagChips, type PanelContext } from "./registry_context";
+import { guardOf, lock, moveAlias, removeAlias } from "./registry_guards";
 import { versionColour } from "./registry_timeline";
 import { versionKey, type VersionRow } from "./registry_types";
 import { h } from "./table_dom";
@@ -23,8 +26,13 @@ function aliasChip(ctx: PanelContext, model: string, alias: string, version: num
     attrs: { draggable: "true", "data-alias": alias },
   });
   chip.style.setProperty("--cb-reg-version", versionColour(version));
+  const locked = lock(guardOf(ctx, model, alias));
+  if (locked) {
+    chip.classList.add("protected");
+    chip.append(locked);
+  }
   chip.append(h("span", { text: `@${alias}` }));
-  chip.append(button("×", `Remove @${alias}`, () => void ctx.act("delete_alias", { model, alias }), "cb-reg-chip-x"));
+  chip.append(button("×", `Remove @${alias}`, () => void removeAlias(ctx, model, alias), "cb-reg-chip-x"));
   chip.addEventListener("dragstart", (event) => {
     event.dataTransfer?.setData(ALIAS_MIME, alias);
     event.dataTransfer?.setData("text/plain", `@${alias}`);
@@ -131,7 +139,7 @@ export function versionsTable(ctx: PanelContext, model: string, rows: readonly V
           label: `Alias for version ${row.version}`,
           placeholder: "champion",
           suggestions: modelAliases.filter((a) => !row.aliases.includes(a)),
-          onSubmit: (alias) => ctx.act("set_alias", { model, alias: alias.trim().replace(/^@/, ""), version: String(row.version) }),
+          onSubmit: (alias) => moveAlias(ctx, model, alias.trim().replace(/^@/, ""), String(row.version)),
         }),
       );
     } else {
@@ -150,12 +158,18 @@ export function versionsTable(ctx: PanelContext, model: string, rows: readonly V
       const alias = event.dataTransfer?.getData(ALIAS_MIME);
       if (!alias || row.aliases.includes(alias)) return;
       event.preventDefault();
-      void ctx.act("set_alias", { model, alias, version: String(row.version) });
+      void moveAlias(ctx, model, alias, String(row.version));
     });
 
+    const vnum = h("td", { class: "cb-reg-vnum" }, [h("span", { class: "cb-reg-vbadge", text: `v${row.version}`, title: `models:/${model}/${row.version}` })]);
+    const failed = ctx.model.get("failed_deliveries")?.[String(row.version)] ?? [];
+    if (failed.length > 0) {
+      const list = failed.map((f) => `${formatTimestamp(f.timestamp)} ${f.hook} (${f.event}): ${f.error}`).join("\n");
+      vnum.append(h("span", { class: "cb-reg-deliveries", text: `${failed.length} failed`, title: `Failed hook deliveries:\n${list}` }));
+    }
     const cells: (HTMLElement | string)[] = [
       h("td", { class: "cb-reg-check" }, [box]),
-      h("td", { class: "cb-reg-vnum" }, [h("span", { class: "cb-reg-vbadge", text: `v${row.version}`, title: `models:/${model}/${row.version}` })]),
+      vnum,
       h("td", {}, [stageSelect(ctx, model, row, options.archive)]),
       aliases,
       h("td", {}, [runCell(row)]),

@@ -1,7 +1,9 @@
 """End to end: notebooks/registry.ipynb in a real JupyterLab, with a real kernel.
 
 The notebook trains two scikit-learn models, registers both, moves ``@champion`` and
-loads it back by alias. Then, in the browser: an alias given in one view of the panel
+loads it back by alias; its last cells force a move of the protected ``@production``,
+have a gate refuse a move, and put the two evaluated versions side by side, which the
+panel shows. Then, in the browser: an alias given in one view of the panel
 reaches the kernel's registry and shows in a second view of the same panel and in the
 dashboard's panel (another widget of the same store); an alias moved from plain Python
 shows in all three; and the model loaded by that alias predicts.
@@ -51,6 +53,19 @@ def test_panels_follow_alias_moves_from_a_view_and_from_python(lab_page):
     panels = [lab_page.cell(i) for i in (PANEL_CELL, second_view, DASHBOARD_CELL)]
     for cell in panels:
         cell.locator(ROW.format(best)).locator(CHIP.format("champion")).wait_for(timeout=30_000)
+    # The cells after the panel: @production's forced move is in its history, and the
+    # two versions are side by side with their evaluations.
+    first = panels[0]
+    first.locator(".cb-reg-moves li[data-alias='production'][data-forced='true']").wait_for(
+        timeout=30_000
+    )
+    first.locator(".cb-reg-guard[data-alias='production'] .cb-reg-lock").wait_for()
+    first.locator(
+        ".cb-reg-guard[data-alias='release'] .cb-reg-gate[data-gate='best-acc']"
+    ).wait_for()
+    evaluations = first.locator(".cb-reg-compare .cb-reg-cmp-eval td").all_inner_texts()
+    assert [text.startswith("accuracy_score=") for text in evaluations] == [True, True]
+    assert first.locator(".cb-reg-lineage .cb-reg-node[data-kind='dataset']").count() == 1
     # The tag set from Python in the cell after the panel shows (the panel polls).
     panels[0].locator(ROW.format(best)).locator(".cb-reg-tag-key", has_text="validated").wait_for(
         timeout=30_000

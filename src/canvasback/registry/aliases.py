@@ -18,6 +18,7 @@ from canvasback.registry import claims, gates, names, protection, reads, version
 from canvasback.registry.entities import (
     AliasMove,
     GateFailedError,
+    GateFailure,
     ModelVersion,
     ProtectedAliasError,
     RegistryNotFoundError,
@@ -117,7 +118,10 @@ def _guard(
         f"Refusing to move @{alias} of {name!r} to version {row['version']}: "
         f"{'; '.join(reasons)}. {'. '.join(hints)}. Nothing was written"
     )
-    raise (GateFailedError if blocking else ProtectedAliasError)(msg)
+    if blocking:
+        refused = [GateFailure(f.gate.alias, f.gate.gate, f.why) for f in blocking]
+        raise GateFailedError(msg, refused)
+    raise ProtectedAliasError(msg)
 
 
 def remove(store: Store, name: str, alias: str, *, force: bool = False) -> None:

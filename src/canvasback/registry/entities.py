@@ -7,9 +7,12 @@ every method that takes a version also takes an int.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from canvasback.exceptions import INVALID_STATE, RESOURCE_DOES_NOT_EXIST, MlflowException
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 RESOURCE_ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
 
@@ -39,8 +42,25 @@ class ProtectedAliasError(AliasMoveRefusedError):
     """A protected alias asked to move, or to go, without ``force=True``."""
 
 
+@dataclass(frozen=True)
+class GateFailure:
+    """A gate of an alias that refused a version, and why: the values that fail it."""
+
+    alias: str
+    gate: str
+    why: str
+
+
 class GateFailedError(AliasMoveRefusedError):
-    """A gate of the alias that the candidate version does not pass."""
+    """A gate of the alias that the candidate version does not pass.
+
+    ``failures`` holds each gate that refused, with the values that fail it, for a
+    caller that shows them one by one (the registry panel); the message says the same.
+    """
+
+    def __init__(self, message: object = "", failures: Sequence[GateFailure] = ()) -> None:
+        super().__init__(message)
+        self.failures: tuple[GateFailure, ...] = tuple(failures)
 
 
 class PagedList(list[Any]):

@@ -231,6 +231,16 @@ def registered_for(store: Store, model_id: str, alias: str) -> list[AliasGate]:
     return list(current_context().get(_REGISTERED).get((store.url, model_id, alias), {}).values())
 
 
+def registered_of_model(store: Store, model_id: str) -> list[AliasGate]:
+    """The callables this process registered for any alias of a model."""
+    return [
+        gate
+        for (url, owner, _alias), registered in current_context().get(_REGISTERED).items()
+        if url == store.url and owner == model_id
+        for gate in registered.values()
+    ]
+
+
 def from_facts(facts: list[reads.Row], name: str, alias: str | None = None) -> list[AliasGate]:
     """The stored gates of one alias (or all) among a model's ``reads.alias_guards``.
 

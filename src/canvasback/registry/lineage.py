@@ -23,6 +23,7 @@ from canvasback.tracking import logged_models
 if TYPE_CHECKING:
     from canvasback.registry.entities import AliasMove
     from canvasback.store import Store
+    from canvasback.store.read.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,12 @@ class Lineage:
 def get(store: Store, name: str, version: object) -> Lineage:
     """The lineage of one version of a registered model."""
     row = versions.row(store, name, version)
-    catalog = store.catalog  # row() has just read the store
-    model_id, number = row["model_id"], row["version"]
+    return of_row(store, store.catalog, row)  # row() has just read the store
+
+
+def of_row(store: Store, catalog: Catalog, row: reads.Row) -> Lineage:
+    """The lineage of the version of ``row`` (``model_versions``), as ``catalog`` holds it."""
+    name, model_id, number = row["name"], row["model_id"], row["version"]
     rows = reads.lineage_rows(catalog, model_id, number)
     first = rows[0]  # a live version has a row of the view, with or without datasets
     moves = [

@@ -9,7 +9,7 @@ Arrow tables or values; the panel (``widgets/registry.py``) decides when to read
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from canvasback.query.search import check_page_size
 from canvasback.registry import tables
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from canvasback.store.read.catalog import Catalog
+
+_VERSION_DIGITS: Final = 18
+"""Digits of the longest version number a key may name (a BIGINT holds every such)."""
 
 
 def registry_signature(catalog: Catalog) -> tuple[int, ...]:
@@ -179,3 +182,42 @@ def versions_by_key(catalog: Catalog, keys: Sequence[str]) -> dict[str, str | No
         [list(keys)],
     )
     return {str(key): run_id for key, run_id in rows}
+
+
+def dataset_inputs(catalog: Catalog, run_id: str) -> list[Row]:
+    """The datasets a run logged as inputs, with their schema and profile (JSON text)."""
+    return rows_of(
+        catalog,
+        "SELECT name, digest, context, source_type, source, schema, profile FROM datasets "
+        "WHERE run_id = ? ORDER BY context, name, digest",
+        [run_id],
+    )
+
+
+def versions_on_dataset(catalog: Catalog, digest: str) -> list[Row]:
+    """The live versions whose source run logged the dataset ``digest``, with what for.
+
+    The versions ``search_model_versions("datasets.digest = '<digest>'")`` finds, read
+    with the digest bound as a parameter: one row per version and context.
+    """
+    return rows_of(
+        catalog,
+        "SELECT DISTINCT v.name, v.version, v.run_id, r.run_name, d.context "
+        "FROM model_versions v JOIN datasets d ON d.run_id = v.run_id "
+        f"LEFT JOIN {relations.RUNS_WIDE} r ON r.run_id = v.run_id "
+        "WHERE d.digest = ? ORDER BY lower(v.name), v.name, v.version, d.context",
+        [digest],
+    )
+
+
+def version_by_key(catalog: Catalog, key: str) -> Row | None:
+    """The live version named ``"<model>/<version>"`` (its ``model_versions`` row), or None."""
+    name, _, number = key.rpartition("/")
+    if not number.isdigit() or len(number) > _VERSION_DIGITS:
+        return None
+    found = rows_of(
+        catalog,
+        "SELECT * FROM model_versions WHERE name = ? AND version = ?",
+        [name, int(number)],
+    )
+    return found[0] if found else None

@@ -9,19 +9,29 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.query.filter import FilterError
-from canvasback.registry import panel_reads, reads
+from canvasback.registry import gates, panel_reads, protection, reads
 from canvasback.widgets._base import arrow_ipc_bytes
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from canvasback.store import Store
     from canvasback.store.read.catalog import Catalog
 
 DEFAULT_KEYS: Final = 4
 """Metric and param columns shown when none are chosen (the most logged first)."""
 MAX_HISTORY: Final = 1000
 """Alias moves sent to the front end (the newest); ``client.get_alias_history`` has all."""
-_MOVE_FIELDS: Final = ("alias", "from_version", "to_version", "timestamp", "user_id", "host")
+_MOVE_FIELDS: Final = (
+    "alias",
+    "from_version",
+    "to_version",
+    "timestamp",
+    "user_id",
+    "host",
+    "forced",
+    "overrode",
+)
 
 
 def models(catalog: Catalog) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -121,3 +131,54 @@ def table_runs(catalog: Catalog, run_ids: Sequence[str]) -> list[dict[str, Any]]
 def runs_of(keys: Sequence[str], runs: Mapping[str, str | None]) -> list[str]:
     """The source runs of the versions ``keys``, in order, each once."""
     return list(dict.fromkeys(r for k in keys if (r := runs.get(k))))
+
+
+def alias_guards(store: Store, catalog: Catalog, model_id: str, name: str) -> list[dict[str, Any]]:
+    """Each alias of a model that is set, protected or gated: its version, protection, gates.
+
+    Gates are the stored filters and the Python checks registered in this process (the
+    kernel: the one whose moves the panel makes).
+    """
+    facts = reads.alias_guards(catalog, model_id)
+    protected = protection.from_facts(facts, name)
+    found = gates.from_facts(facts, name) + gates.registered_of_model(store, model_id)
+    current = reads.aliases_of(catalog, [model_id]).get(model_id, {})
+    shown = []
+    for alias in sorted(set(current) | set(protected) | {g.alias for g in found}):
+        held = protected.get(alias)
+        shown.append(
+            {
+                "alias": alias,
+                "version": None if alias not in current else int(current[alias]),
+                "protected": None
+                if held is None
+                else {
+                    "user_id": held.user_id,
+                    "host": held.host,
+                    "timestamp": held.timestamp,
+                    "reason": held.reason,
+                },
+                "gates": [
+                    {
+                        "gate": g.gate,
+                        "filter": g.filter_string,
+                        "python": g.check is not None,
+                        "allow_force": g.allow_force,
+                    }
+                    for g in sorted(found, key=lambda g: g.gate)
+                    if g.alias == alias
+                ],
+            }
+        )
+    return shown
+
+
+def failed_deliveries(catalog: Catalog, model_id: str) -> dict[str, list[dict[str, Any]]]:
+    """Failed deliveries of the model's hooks, by version number (as text), newest first.
+
+    Each is ``{"hook", "event", "timestamp", "error"}``, shown on its version's row. A
+    store records no hook deliveries, so every version has none: ``{}``. A registry
+    that keeps a log of its hooks' deliveries fills this from its reads.
+    """
+    del catalog, model_id  # no delivery log to read
+    return {}

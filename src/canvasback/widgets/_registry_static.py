@@ -1,8 +1,9 @@
-"""The registry panel's static view: its models, versions and alias history as tables.
+"""The registry panel's static view: models, versions, guards, lineage, history as tables.
 
 A saved notebook opened without a kernel shows what the panel showed: every text (model
 names, descriptions, tags, run names) goes through :func:`_static.html_table`, which
-escapes it.
+escapes it. Each alias's protection and gates, and the selected version's lineage
+(datasets, run, logged model, aliases) are tables too.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class Shown(Protocol):
     available_metrics: list[str]
     available_params: list[str]
     history: list[dict[str, Any]]
+    alias_guards: list[dict[str, Any]]
+    lineage: dict[str, Any]
 
 
 def when(ms: object) -> str | None:
@@ -103,16 +106,71 @@ def _history(panel: Shown) -> _static.Section | None:
             "—" if h["from_version"] is None else f"v{h['from_version']}",
             "removed" if h["to_version"] is None else f"v{h['to_version']}",
             h["user_id"],
+            f"forced: {h.get('overrode') or ''}" if h.get("forced") else "",
         ]
         for h in reversed(panel.history)
     ]
-    header = ["when (UTC)", "alias", "from", "to", "by"]
+    header = ["when (UTC)", "alias", "from", "to", "by", "forced"]
     return _static.table_section("Alias history", header, rows, note="Newest first.")
+
+
+def _guards(panel: Shown) -> _static.Section | None:
+    if not panel.alias_guards:
+        return None
+    rows = []
+    for guard in panel.alias_guards:
+        held = guard["protected"]
+        gates = [
+            f"{g['gate']}: {'a Python check' if g['python'] else g['filter']}"
+            + (" (force passes it)" if g["allow_force"] else "")
+            for g in guard["gates"]
+        ]
+        rows.append(
+            [
+                f"@{guard['alias']}",
+                "—" if guard["version"] is None else f"v{guard['version']}",
+                "" if held is None else f"protected by {held['user_id']}: {held['reason'] or ''}",
+                "; ".join(gates),
+            ]
+        )
+    header = ["alias", "version", "protected", "gates"]
+    return _static.table_section("Aliases, protection and gates", header, rows)
+
+
+def _lineage(panel: Shown) -> _static.Section | None:
+    found = panel.lineage
+    if not found:
+        return None
+    rows: list[list[object]] = [
+        [f"dataset ({d['context'] or 'input'})", d["name"], f"{d['digest']} · {d['source']}"]
+        for d in found["datasets"]
+    ]
+    run = found["run"]
+    if run is not None:
+        commit = f" · commit {run['git_commit']}" if run["git_commit"] else ""
+        rows.append(["run", run["run_name"] or run["run_id"], f"{run['run_id']}{commit}"])
+    if found["logged_model_id"]:
+        rows.append(["logged model", found["logged_model_id"], found["artifact_path"] or ""])
+    rows.append(["version", f"{found['name']} v{found['version']}", found["source"]])
+    rows += [["alias", f"@{a}", "points here now"] for a in found["aliases"]]
+    rows += [["alias", f"@{a}", "pointed here before"] for a in found["past_aliases"]]
+    title = f"Lineage of {found['name']} v{found['version']}"
+    return _static.table_section(title, ["node", "name", "detail"], rows)
 
 
 def panel_html(panel: Shown) -> str:
     """The static HTML of a registry panel."""
     count = len(panel.models)
     note = f"{count} registered model{'s' * (count != 1)}" if count else "No registered models yet."
-    sections = [_models(panel), _versions(panel), _history(panel)] if count else []
+    sections = (
+        [
+            _models(panel),
+            _versions(panel),
+            _guards(panel),
+            _lineage(panel),
+            _history(panel),
+        ]
+        if count
+        else []
+    )
     return _static.static_html("Model registry", sections, note=note)

@@ -1,7 +1,11 @@
 """``RegistryPanel``: the model registry in the notebook (:func:`registry_panel` makes one).
 
 The models, the versions of the one shown (with their source run's key metrics and
-params, a page at a time), aliases, stages, tags, descriptions and the alias history.
+params, a page at a time), aliases (with their protection and gates), stages, tags,
+descriptions and the alias history (forced moves marked). The selected version's lineage
+(datasets, run, logged model, aliases), and the last two selected side by side (params
+that differ, metrics, evaluation results, lineage, the gates each would meet).
+
 The registry is small next to the runs, so it is pushed: JSON traits for the models and
 the history, Arrow bytes for the page of versions, and every view of the widget shows
 what Python last set.
@@ -10,15 +14,19 @@ Actions (move or remove an alias, change a stage, edit a description or a tag, r
 the runs selected in a run table) arrive as requests and call the registry's Python API,
 the calls a user makes (an alias move, the function ``set_registered_model_alias`` hands
 it to, checking the version against what the panel last read); a failed one sets
-:attr:`RegistryPanel.error` and changes nothing. The store is then read once, and every
-panel of it in the kernel reloads from that read; each view polls Python for a cheap
-signature of the registry (:func:`registry_signature`), so a change made by plain
-Python or by another process shows up within the poll interval.
+:attr:`RegistryPanel.error` and changes nothing: a move refused by gates names each gate
+and the values that fail it there. A protected alias moves only when the request says
+``force`` (the front end asks its user to confirm first), and the move is kept as forced.
+After an action the store is read once, and every panel of it in the kernel reloads from
+that read; each view polls Python for a cheap signature of the registry
+(:func:`registry_signature`), so a change made by plain Python or by another process
+shows up within the poll interval.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import weakref
 from typing import TYPE_CHECKING, Any, ClassVar, Final
@@ -27,10 +35,10 @@ import traitlets
 
 from canvasback.registry import aliases, names, panel_reads
 from canvasback.registry.client import Client as RegistryClient
-from canvasback.registry.entities import STAGES
+from canvasback.registry.entities import STAGES, GateFailedError
 from canvasback.tracking.context import Slot, current_context
+from canvasback.widgets import _registry_compare, _registry_lineage, _registry_static, _static
 from canvasback.widgets import _registry_state as state
-from canvasback.widgets import _registry_static, _static
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
 from canvasback.widgets._sources import resolve_client, run_ids
 
@@ -93,7 +101,15 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     available_metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
     available_params = traitlets.List(traitlets.Unicode()).tag(sync=True)
     history = traitlets.List(traitlets.Dict()).tag(sync=True)
-    """The shown model's alias moves, oldest first: alias, from, to, time, user, host."""
+    """The shown model's alias moves, oldest first: alias, from, to, time, user, host, forced."""
+    alias_guards = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The shown model's aliases set, protected or gated: version, protection, gates."""
+    lineage = traitlets.Dict().tag(sync=True)
+    """The lineage of the last selected version (``{}``: none selected)."""
+    comparison = traitlets.Dict().tag(sync=True)
+    """The last two selected versions side by side (``{}``: fewer selected)."""
+    failed_deliveries = traitlets.Dict().tag(sync=True)
+    """Failed hook deliveries of the shown model's versions, by version (``{}``: none)."""
     selected_versions = traitlets.List(traitlets.Unicode()).tag(sync=True)
     """Selected versions as ``"<model>/<version>"`` (names cannot hold '/')."""
     selected_ids = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -122,6 +138,9 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             store = getattr(table, "store", None)
         self._client = RegistryClient(resolve_client(store).store.address)
         self._signature: tuple[int, ...] | None = None
+        # The registry's signature and the selection the lineage and comparison were read
+        # for: a reload for another page, filter or columns does not read them again.
+        self._selection_read: tuple[tuple[int, ...], tuple[str, ...]] | None = None
         self._ready = False
         self._table: Any = None
         super().__init__(**kwargs)
@@ -179,7 +198,8 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         self.table_runs = []
 
     def refresh(self) -> None:
-        """Read the registry again (other processes' changes show up)."""
+        """Read the registry again (other processes' changes show up), and the runs too."""
+        self._selection_read = None  # a source run's metrics may have changed meanwhile
         self.reload()
 
     def reload(self) -> None:
@@ -200,6 +220,12 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             version_filter=self.version_filter,
         )
         live = panel_reads.versions_by_key(catalog, list(self.selected_versions))
+        kept = [k for k in self.selected_versions if k in live]
+        model_id = by_name.get(shown)
+        guards = (
+            [] if model_id is None else state.alias_guards(self.store, catalog, model_id, shown)
+        )
+        deliveries = {} if model_id is None else state.failed_deliveries(catalog, model_id)
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
         self._ready, ready = False, self._ready
         try:
@@ -208,8 +234,11 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
                 self.model = shown
                 for name, value in shown_versions.items():
                     setattr(self, name, value)
-                self.selected_versions = [k for k in self.selected_versions if k in live]
-                self.selected_ids = state.runs_of(self.selected_versions, live)
+                self.selected_versions = kept
+                self.selected_ids = state.runs_of(kept, live)
+                self.alias_guards = guards
+                self.failed_deliveries = deliveries
+                self._load_selection(catalog, signature)
                 self.revision += 1
         finally:
             self._ready = ready
@@ -239,12 +268,21 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         if not self._ready:
             return
         keys = list(change["new"])
-        self.selected_ids = state.runs_of(
-            keys, panel_reads.versions_by_key(self.store.read(), keys)
-        )
+        catalog = self.store.read()
+        with self.hold_sync():
+            self.selected_ids = state.runs_of(keys, panel_reads.versions_by_key(catalog, keys))
+            self._load_selection(catalog, panel_reads.registry_signature(catalog))
         table = self._table
         if table is not None and len(change["new"]) >= COMPARE_FROM and self.selected_ids:
             table.selected_ids = list(self.selected_ids)
+
+    def _load_selection(self, catalog: Catalog, signature: tuple[int, ...]) -> None:
+        keys = list(self.selected_versions)
+        if self._selection_read == (signature, tuple(keys)):
+            return
+        self._selection_read = (signature, tuple(keys))
+        self.lineage = _registry_lineage.of_version(self.store, catalog, keys[-1]) if keys else {}
+        self.comparison = _registry_compare.comparison(self.store, catalog, keys)
 
     def _on_table_selection(self, _change: object) -> None:
         self._load_table_runs()
@@ -260,7 +298,10 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         try:
             notice = work()
         except Exception as exc:
-            self.set_trait("error", {"action": action, "message": f"{type(exc).__name__}: {exc}"})
+            error: dict[str, Any] = {"action": action, "message": f"{type(exc).__name__}: {exc}"}
+            if isinstance(exc, GateFailedError):
+                error["failures"] = [dataclasses.asdict(f) for f in exc.failures]
+            self.set_trait("error", error)
             raise
         with self.hold_sync():
             self.set_trait("error", None)
@@ -287,24 +328,27 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     @rpc("set_alias")
     def _set_alias(self, request: dict[str, Any]) -> RpcReply:
         name, alias, version = str(request["model"]), request["alias"], request["version"]
+        force = request.get("force", False)
 
         def work() -> str:
             # The version is looked up as the panel last read the store (what its user
             # chose from); the store is read once, after the move, for every panel.
-            move = aliases.move(self.store, name, alias, version, refresh=False)
+            move = aliases.move(self.store, name, alias, version, refresh=False, force=force)
             before, after = move.from_version, move.to_version
             moved = f" (from version {before})" if before and before != after else ""
-            return f"@{move.alias} now points at {name} version {after}{moved}"
+            forced = f"; forced past {move.overrode}" if move.forced else ""
+            return f"@{move.alias} now points at {name} version {after}{moved}{forced}"
 
         return self._act("set_alias", work)
 
     @rpc("delete_alias")
     def _delete_alias(self, request: dict[str, Any]) -> RpcReply:
         name, alias = str(request["model"]), str(request["alias"])
+        force = request.get("force", False)
 
         def work() -> str:
-            self._client.delete_registered_model_alias(name, alias)
-            return f"@{alias} removed from {name}"
+            self._client.delete_registered_model_alias(name, alias, force=force)
+            return f"@{alias} removed from {name}{' (forced)' if force else ''}"
 
         return self._act("delete_alias", work)
 
@@ -382,6 +426,23 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             return f"Registered {len(made)} version{'s' * (len(made) != 1)} of {checked}: {shown}"
 
         return self._act("register", work)
+
+    @rpc("dataset_versions")
+    def _dataset_versions(self, request: dict[str, Any]) -> RpcReply:
+        digest = request.get("digest")
+        if not isinstance(digest, str) or not digest:
+            msg = f"Invalid dataset digest {digest!r}: the digest of a dataset a run logged"
+            raise ValueError(msg)
+        found = _registry_lineage.versions_on_dataset(self.store.read(), digest)
+        return {"digest": digest, "versions": found}, []
+
+    @rpc("open_run")
+    def _open_run(self, request: dict[str, Any]) -> RpcReply:
+        run_id, table = str(request["run_id"]), self._table
+        if table is None:
+            return {"opened": False}, []
+        table.selected_ids = [run_id]
+        return {"opened": True}, []
 
     @rpc("refresh")
     def _refresh_request(self, _request: dict[str, Any]) -> RpcReply:
