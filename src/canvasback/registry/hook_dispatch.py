@@ -213,8 +213,9 @@ class Dispatcher:
                 _LOG.exception("canvasback: delivery %s to hook %s", job.delivery_id, job.hook)
             with self._cond:
                 self._busy -= 1
-                if delay is not None and not self._closing:
-                    heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), job))
+                if delay is not None:  # at exit (closing): one last attempt, now
+                    due = 0.0 if self._closing else time.monotonic() + delay
+                    heapq.heappush(self._queue, (due, next(self._order), job))
                 self._cond.notify_all()
 
     def _next(self) -> _Job:
