@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,12 @@ def _write_every_table() -> None:
         cb.set_tag("team", "b")
     registry = cb.client()
     registry.create_model_version("churn", f"runs:/{run.info.run_id}/model", run.info.run_id)
+    registry.add_hook("alias_moved", ["true"], name="churn", max_attempts=1)
     registry.set_registered_model_alias("churn", "champion", 1)
+    deadline = time.monotonic() + 30  # the hook's attempt is logged off this thread
+    while registry.get_hook_deliveries("churn")[0].status == "pending":
+        assert time.monotonic() < deadline, "the hook's delivery was never attempted"
+        time.sleep(0.01)
 
 
 def _expected_columns(tokens: list[str], tables: dict[str, dict]) -> list[tuple[str, str]]:
