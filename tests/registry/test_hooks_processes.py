@@ -81,8 +81,9 @@ def test_what_the_changing_process_could_not_deliver_canvasback_hooks_retry_does
     run_python(MOVE, store)
 
     [failed] = client.get_hook_deliveries("churn")
-    # Its first attempt, then one more at exit (bounded), both refused: left to `retry`.
-    assert (failed.status, failed.attempts, failed.retry_at) == ("failed", 2, None)
+    # Refused, and at exit (bounded) refused again if it was tried before: left to `retry`.
+    assert (failed.status, failed.retry_at) == ("failed", None)
+    assert failed.attempts in (1, 2)
     assert "refused" in failed.error.lower()
     down = canvasback("hooks", "retry", "--store", store)
     assert down.returncode == 1, down.stderr
@@ -96,7 +97,8 @@ def test_what_the_changing_process_could_not_deliver_canvasback_hooks_retry_does
     assert "delivered" in up.stdout
     assert [r.delivery_id for r in receiver.got] == [failed.delivery_id]
     [delivered] = client.get_hook_deliveries("churn")
-    assert (delivered.status, delivered.attempts, delivered.http_status) == ("delivered", 4, 200)
+    assert (delivered.status, delivered.http_status) == ("delivered", 200)
+    assert delivered.attempts == failed.attempts + 2  # the two runs of `hooks retry`
 
 
 WRITE_STDIN = (

@@ -17,18 +17,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
-import http.client
 import os
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.registry import hook_events, hooks
 
@@ -101,25 +98,32 @@ def test(hook: Hook, event: str | None, *, trusted: bool) -> HookTestResult:
     )
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
-        return None  # a 3xx then raises HTTPError: not delivered
+@functools.cache
+def _opener() -> tuple[Any, str]:
+    """An opener (urllib's) that follows no redirect, and the User-Agent: made on first use.
 
+    (urllib, http.client and ssl load when a hook first posts, not with the registry.)
+    """
+    import urllib.request  # noqa: PLC0415
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
-_OPENER: Final = urllib.request.build_opener(_NoRedirect())
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+            return None  # a 3xx then raises HTTPError: not delivered
 
-
-def _user_agent() -> str:
     try:
-        return f"canvasback/{version('canvasback')}"
+        agent = f"canvasback/{version('canvasback')}"
     except PackageNotFoundError:
-        return "canvasback"
-
-
-_USER_AGENT: Final = _user_agent()
+        agent = "canvasback"
+    return urllib.request.build_opener(NoRedirect()), agent
 
 
 def _post(hook: Hook, delivery_id: str, body: str) -> Outcome:
+    import http.client  # noqa: PLC0415  # loaded with the first post
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    opener, agent = _opener()
     secret = hook.secret
     if hook.secret_env is not None:
         secret = os.environ.get(hook.secret_env) or None
@@ -132,7 +136,7 @@ def _post(hook: Hook, delivery_id: str, body: str) -> Outcome:
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": _USER_AGENT,
+        "User-Agent": agent,
         DELIVERY_ID_HEADER: delivery_id,
         TIMESTAMP_HEADER: timestamp,
     }
@@ -141,7 +145,7 @@ def _post(hook: Hook, delivery_id: str, body: str) -> Outcome:
     url = str(hook.target)
     request = urllib.request.Request(url, data=body.encode(), headers=headers, method="POST")  # noqa: S310  # http(s) only, checked when the hook was added
     try:
-        with _OPENER.open(request, timeout=hook.timeout) as response:
+        with opener.open(request, timeout=hook.timeout) as response:
             text = response.read(_KEPT).decode(errors="replace")
             return Outcome(delivered=True, http_status=response.status, response_body=text)
     except urllib.error.HTTPError as exc:
@@ -161,7 +165,7 @@ def _post(hook: Hook, delivery_id: str, body: str) -> Outcome:
 
 
 def _reason(exc: BaseException, timeout: float) -> str:
-    cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    cause = getattr(exc, "reason", exc)  # a URLError's cause
     if isinstance(cause, TimeoutError):
         return f"no answer within {timeout:g} s"
     if isinstance(cause, BaseException):
