@@ -365,3 +365,32 @@ def test_a_hook_of_a_model_that_is_none_is_refused(client):
     with pytest.raises(RegistryNotFoundError, match="No registered model named 'fraud'"):
         client.add_hook("alias_moved", "https://ci.example.com/hook", name="fraud")
     assert client.list_hooks() == []
+
+
+def test_a_registration_reads_the_store_for_hooks_only_once_it_has_some(
+    client, model_run, receivers, wait, monkeypatch
+):
+    run_id, refreshes = model_run(), []
+    catalog = client.store.catalog
+    refresh = catalog.refresh
+
+    def spy():
+        refreshes.append("refresh")
+        refresh()
+
+    monkeypatch.setattr(catalog, "refresh", spy)
+    client.create_model_version("churn", f"runs:/{run_id}/model", run_id=run_id)
+    assert refreshes == []  # no hook was ever added to the store: none is looked for
+
+    receiver = receivers()
+    client.add_hook("version_created", receiver.url)
+    refreshes.clear()
+    client.create_model_version("churn", f"runs:/{run_id}/model", run_id=run_id)
+
+    assert refreshes == ["refresh"]  # a hook added by any process since is found
+    [delivery] = settled(client, wait)
+    assert (delivery.event, delivery.version, delivery.status) == (
+        "version_created",
+        "2",
+        "delivered",
+    )

@@ -22,6 +22,7 @@ from pyarrow import ipc
 
 import canvasback as cb
 from canvasback.registry import claims as registry_claims
+from canvasback.registry import hooks as registry_hooks
 from canvasback.store import declarations, schema
 from canvasback.store.read import snapshots
 from canvasback.tracking import client as tracking_client
@@ -120,6 +121,7 @@ def test_the_document_names_every_claim_namespace():
         logged_models.LOGS,
         logged_models.OUTPUTS,
         logged_models.INPUTS,
+        registry_hooks.MARKER,
     }
     assert documented == code
 

@@ -82,15 +82,22 @@ class Redelivery:
 
 def fire(
     store: Store,
-    catalog: Catalog,
+    catalog: Catalog | None,
     model_id: str,
     event: str,
     version: int | None,
     data: dict[str, object],
 ) -> None:
-    """Deliver an event to every hook of ``catalog`` that follows it; never raises."""
+    """Deliver an event to every hook that follows it; never raises.
+
+    The hooks are those of ``catalog`` (a read of the store just made), or of a fresh
+    read if None; a store where no hook was ever added is not read at all.
+    """
     try:
-        found = hooks.matching(catalog, model_id, event)
+        if not hooks.present(store):
+            return
+        catalog = store.read() if catalog is None else catalog
+        found = hooks.matching(catalog, model_id, str(data["name"]), event)
         if not found:
             return
         now, jobs = time.time_ns() // 1_000_000, []

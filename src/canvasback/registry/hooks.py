@@ -13,6 +13,10 @@ itself, or if ``CANVASBACK_TRUST_HOOK_COMMANDS=1`` says it trusts the store's (a
 pickled models load only with ``trusted=True``). Elsewhere the delivery is logged as
 failed, saying so, for a trusting process's ``canvasback hooks retry``.
 
+A store where a hook was ever added has the claim ``registry-hooks/added``: a change in
+a store without it fires nothing, and asks no more of the store than that one small
+file (a registration reads no table).
+
 A secret signs a URL hook's deliveries (MLflow's HMAC scheme). ``secret=`` keeps it in
 the store, where anyone who can read the store can read it; ``secret_env=`` keeps only
 the name of an environment variable, read by the delivering process when it signs.
@@ -32,7 +36,7 @@ from urllib.parse import urlsplit
 
 from canvasback.registry import claims, hook_events, reads, tables, writes
 from canvasback.registry.entities import RegistryNotFoundError
-from canvasback.store.read.relations import rows
+from canvasback.store.read.relations import FACTS, rows
 from canvasback.tracking import validation
 from canvasback.tracking.context import Slot, current_context
 
@@ -51,13 +55,28 @@ COMMAND: Final = "command"
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _VARIABLE: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TARGETS: Final = "an http(s) URL, or a command: a list of arguments or a shell command string"
+MARKER: Final = "registry-hooks"
+"""The claims namespace of ``added``: a hook was added to the store once (never removed)."""
 # The command hooks this process added: it runs them without the variable's word.
 _OWN: Slot[set[str]] = Slot("the command hooks this process added", lambda _ctx: set())
+# The stores this process found the marker in (a marker is never removed).
+_MARKED: Slot[set[str]] = Slot("the stores that have hooks", lambda _ctx: set())
 
 _HOOKS: Final = f"""
     SELECT h.hook_id, h.name, h.model_id, h.events, h.target_type, h.target, h.signed,
            h.secret_env, h.timeout, h.max_attempts, h.creation_time, h.user_id, r.secret
     FROM hooks h JOIN {rows(tables.REGISTRY_HOOKS.name)} r ON r.hook_id = h.hook_id
+"""
+# The hooks of one model and of every model, straight from their rows (an event's
+# firing needs no model's name: the view would resolve every registry fact for it).
+_OF_MODEL: Final = f"""
+    SELECT *, secret IS NOT NULL OR secret_env IS NOT NULL AS signed
+    FROM {rows(tables.REGISTRY_HOOKS.name)}
+    WHERE (model_id IS NULL OR model_id = ?)
+      AND hook_id NOT IN (SELECT entity_id FROM {FACTS}
+                          WHERE experiment_id = '{tables.PARTITION}'
+                            AND kind = '{tables.EVENT_HOOK_LIFECYCLE}')
+    ORDER BY creation_time, hook_id
 """
 
 
@@ -102,6 +121,7 @@ def add(
     attempts = _attempts(max_attempts)
     model_id = None if name is None else claims.held(store, name).entity_id
     hook_id, now, (user, _host) = uuid.uuid4().hex, time.time_ns() // 1_000_000, writes.who()
+    store.claim(MARKER, "added", b"")  # first: a marker with no hook is harmless
     stored_target = json.dumps(list(checked) if isinstance(checked, tuple) else checked)
     row = (hook_id, model_id, json.dumps(events), target_type, stored_target, secret)
     writes.hook_row(store, (*row, secret_env, seconds, attempts, now, user))
@@ -136,10 +156,24 @@ def listed(store: Store, name: str | None = None) -> list[Hook]:
     return _hooks(catalog, "WHERE h.model_id IS NULL OR h.model_id = ?", [model_id])
 
 
-def matching(catalog: Catalog, model_id: str, event: str) -> list[Hook]:
-    """The hooks that follow ``event`` of a model, as ``catalog`` holds them."""
-    found = _hooks(catalog, "WHERE h.model_id IS NULL OR h.model_id = ?", [model_id])
-    return [h for h in found if event in h.events]
+def present(store: Store) -> bool:
+    """Whether a hook was ever added to the store: one small file read, no table."""
+    ctx = current_context()
+    marked = ctx.get(_MARKED)
+    if store.url in marked:
+        return True
+    if store.read_claim(MARKER, "added") is None:
+        return False
+    with ctx.lock:
+        marked.add(store.url)
+    return True
+
+
+def matching(catalog: Catalog, model_id: str, name: str, event: str) -> list[Hook]:
+    """The hooks that follow ``event`` of model ``name``, as ``catalog`` holds them."""
+    found = reads.rows_of(catalog, _OF_MODEL, [model_id])
+    of_model = [_hook({**r, "name": None if r["model_id"] is None else name}) for r in found]
+    return [h for h in of_model if event in h.events]
 
 
 def live(catalog: Catalog) -> dict[str, Hook]:

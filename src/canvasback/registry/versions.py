@@ -81,8 +81,8 @@ def create(
         raise RegistryNotFoundError(msg)
     data: dict[str, object] = {"name": name, "version": str(version), "source": source}
     data |= {"run_id": run_id, "tags": checked_tags, "description": text}
-    # A fresh read: a hook added since this process last read the store fires too.
-    hook_dispatch.fire(store, store.read(), model_id, "version_created", version, data)
+    # No catalog: the store is read for its hooks only if it has any.
+    hook_dispatch.fire(store, None, model_id, "version_created", version, data)
     return ModelVersion(
         name=name,
         version=str(version),
