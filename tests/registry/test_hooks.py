@@ -394,3 +394,28 @@ def test_a_registration_reads_the_store_for_hooks_only_once_it_has_some(
         "2",
         "delivered",
     )
+
+
+@pytest.mark.usefixtures("churn")
+def test_retry_hooks_leaves_a_delivery_to_its_process_and_drops_a_deleted_hook_s(
+    client, receivers, wait, monkeypatch
+):
+    monkeypatch.setenv("CANVASBACK_HOOK_BACKOFF", "600")  # its retry is due in a minute
+    down = receivers(listening=False)
+    hook = client.add_hook("alias_moved", down.url, name="churn")
+    client.set_registered_model_alias("churn", "champion", 1)
+    [failed] = wait(
+        lambda: [d for d in client.get_hook_deliveries("churn") if d.status == "failed"],
+        what="the first attempt",
+    )
+    assert failed.retry_at is not None
+
+    [waiting] = client.retry_hooks()
+    client.delete_hook(hook.hook_id)
+    [dropped] = client.retry_hooks()
+
+    assert (waiting.outcome, waiting.delivery.delivery_id) == ("waiting", failed.delivery_id)
+    assert (dropped.outcome, dropped.detail) == ("dropped", "its hook was deleted")
+    assert down.got == []
+    [still] = client.get_hook_deliveries("churn")
+    assert (still.status, still.attempts) == ("failed", 1)  # retry_hooks sent nothing

@@ -76,7 +76,8 @@ def retry(store: str | None) -> int:
 
     Each goes with its own id (X-MLflow-Delivery-Id) and body, as its first attempt did,
     and its attempt is logged. A delivery whose process still means to try it again is
-    left to that process. Exit status 0 when nothing is left undelivered, 1 otherwise.
+    left to that process (waiting); one whose hook was deleted is dropped. Exit status 0
+    when nothing is left undelivered, 1 otherwise.
     """
     from canvasback.registry import Client  # noqa: PLC0415  # loaded for this command only
 
@@ -87,7 +88,7 @@ def retry(store: str | None) -> int:
         return 0
     columns = ["delivery_id", "event", "model", "version", "first fired", "outcome", "detail"]
     tables.show(columns, [_redelivery_row(r) for r in done], title=f"Hook deliveries in {root}")
-    left = sum(r.outcome != "delivered" for r in done)
+    left = sum(r.outcome in ("failed", "waiting") for r in done)  # dropped: never again
     if left:
         sys.stderr.write(f"{left} of {len(done)} deliveries not delivered\n")
     return 1 if left else 0

@@ -49,6 +49,9 @@ _EXIT_WAIT_S: Final = 5.0
 GRACE_MS: Final = 10 * 60 * 1000
 """How late past its ``retry_at`` a delivery is left to the process that made it."""
 EXITED: Final = "not sent: the process exited first"
+DELETED: Final = "not sent: its hook was deleted"
+WAITING: Final = "waiting"
+DROPPED: Final = "dropped"
 
 
 @dataclass
@@ -76,7 +79,8 @@ class Redelivery:
 
     delivery: HookDelivery
     outcome: str
-    """``delivered``, ``failed``, or ``skipped`` (its hook deleted, or its process on it)."""
+    """``delivered``, ``failed``, ``waiting`` (its process tries it again itself) or
+    ``dropped`` (its hook was deleted: it is sent no more)."""
     detail: str | None = None
 
 
@@ -123,13 +127,12 @@ def redeliver(store: Store) -> list[Redelivery]:
     now, done = time.time_ns() // 1_000_000, []
     for delivery in hook_log.undelivered(catalog):
         hook = known.get(delivery.hook_id)
-        if hook is None:
-            done.append(Redelivery(delivery, "skipped", "its hook was deleted"))
+        if hook is None or delivery.payload is None:
+            why = "its hook was deleted" if hook is None else "its body was not logged"
+            done.append(Redelivery(delivery, DROPPED, why))
         elif delivery.retry_at is not None and delivery.retry_at >= now - GRACE_MS:
-            detail = "its process tries again itself (or 10 minutes after it should have)"
-            done.append(Redelivery(delivery, "skipped", detail))
-        elif delivery.payload is None:
-            done.append(Redelivery(delivery, "skipped", "its body was not logged"))
+            detail = "its process tries it again (this waits until 10 minutes past its time)"
+            done.append(Redelivery(delivery, WAITING, detail))
         else:
             version = None if delivery.version is None else int(delivery.version)
             job = _Job(
@@ -164,6 +167,18 @@ def attempt(job: _Job, *, again: bool) -> tuple[Outcome, float | None]:
     writes.delivery_row(job.store, job.key, job.attempts, result, retry_at)
     job.store.flush()
     return outcome, delay
+
+
+def _deleted(job: _Job) -> bool:
+    """Whether the job's hook was deleted since it fired (read before each retry)."""
+    return job.hook.hook_id not in hooks.live(job.store.read())
+
+
+def _log_final(job: _Job, why: str, *, flush: bool = True) -> None:
+    """Log that the job is not sent (no attempt: its number stays), nor tried again here."""
+    writes.delivery_row(job.store, job.key, job.attempts, (hook_log.FAILED, None, None, why), None)
+    if flush:
+        job.store.flush()
 
 
 def _backoff(attempts: int) -> float:
@@ -215,7 +230,10 @@ class Dispatcher:
             job = self._next()
             delay = None
             try:
-                _, delay = attempt(job, again=not self._closing)
+                if job.attempts and not self._closing and _deleted(job):
+                    _log_final(job, DELETED)
+                else:
+                    _, delay = attempt(job, again=not self._closing)
             except Exception:  # noqa: BLE001  # a write refused (store gone, full): logged
                 _LOG.exception("canvasback: delivery %s to hook %s", job.delivery_id, job.hook)
             with self._cond:
@@ -258,9 +276,7 @@ class Dispatcher:
             self._queue.clear()
         stores = {}
         for job in left_over:
-            job.attempts += 1
-            result = (hook_log.FAILED, None, None, EXITED)
-            writes.delivery_row(job.store, job.key, job.attempts, result, None)
+            _log_final(job, EXITED, flush=False)
             stores[id(job.store)] = job.store
         for store in stores.values():
             try:

@@ -1,7 +1,9 @@
 """The hook deliveries' log, read: each delivery's state, from its rows of attempts.
 
 A delivery's rows (``hook_deliveries``): the pending row written when its event fired
-(attempt 0, holding the body), then one per attempt. Its state is its latest row's:
+(attempt 0, holding the body), then one per attempt (numbered 1, 2, ...), and maybe a
+last one that says why it is not sent (its hook deleted, its process gone first),
+numbered as the attempt before it. Its state is its latest row's:
 ``pending`` (not tried yet), ``delivered`` or ``failed``, with the HTTP status, exit
 code or error of that attempt, and when its process means to try again (``retry_at``;
 None: it will not). The registry panel shows a version's failed deliveries with
@@ -31,7 +33,7 @@ _STATES: Final = """
     FROM (SELECT * FROM d QUALIFY row_number() OVER (
               PARTITION BY delivery_id ORDER BY timestamp DESC, attempt DESC) = 1) l
     JOIN (SELECT delivery_id, min(timestamp) AS first_time,
-                 count(*) FILTER (WHERE attempt > 0) AS attempts,
+                 count(DISTINCT attempt) FILTER (WHERE attempt > 0) AS attempts,
                  any_value(payload) FILTER (WHERE payload IS NOT NULL) AS payload
           FROM d GROUP BY delivery_id) a ON a.delivery_id = l.delivery_id
     {having}
