@@ -419,3 +419,44 @@ def test_retry_hooks_leaves_a_delivery_to_its_process_and_drops_a_deleted_hook_s
     assert down.got == []
     [still] = client.get_hook_deliveries("churn")
     assert (still.status, still.attempts) == ("failed", 1)  # retry_hooks sent nothing
+
+
+@pytest.mark.usefixtures("churn")
+def test_archiving_and_a_version_s_deletion_fire_for_each_version_and_alias(
+    client, receivers, wait
+):
+    client.transition_model_version_stage("churn", 1, "Production")
+    client.set_registered_model_alias("churn", "champion", 2)
+    client.set_registered_model_alias("churn", "shadow", 2)
+    receiver = receivers()
+    client.add_hook(["stage_changed", "alias_removed"], receiver.url, name="churn")
+
+    client.transition_model_version_stage("churn", 2, "Production", archive_existing_versions=True)
+    client.delete_model_version("churn", 2)
+
+    settled(client, wait, count=4)
+    data = sorted((r.json["action"], sorted(r.json["data"].items())) for r in receiver.got)
+    assert data == [
+        ("deleted", [("alias", "champion"), ("name", "churn")]),
+        ("deleted", [("alias", "shadow"), ("name", "churn")]),
+        (
+            "transitioned",
+            [
+                ("from_stage", "None"),
+                ("name", "churn"),
+                ("to_stage", "Production"),
+                ("version", "2"),
+            ],
+        ),
+        (
+            "transitioned",
+            [
+                ("from_stage", "Production"),
+                ("name", "churn"),
+                ("to_stage", "Archived"),
+                ("version", "1"),
+            ],
+        ),
+    ]
+    removed = [d for d in client.get_hook_deliveries("churn") if d.event == "alias_removed"]
+    assert [d.version for d in removed] == ["2", "2"]  # the version the aliases left
