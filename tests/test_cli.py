@@ -71,6 +71,7 @@ COMMANDS = (
     "runs",
     "sql",
     "models",
+    "hooks",
     "export",
     "run",
     "import-mlflow",
@@ -79,6 +80,7 @@ COMMANDS = (
     "gc",
     "recover",
 )
+SUBCOMMANDS = {"hooks": ("list", "retry")}  # a group's commands take --store, not the group
 
 
 def test_the_help_says_what_canvasback_is_and_lists_its_commands():
@@ -92,9 +94,10 @@ def test_the_help_says_what_canvasback_is_and_lists_its_commands():
     assert "..." not in listed
     assert 'canvasback runs -x digits-sgd -o "metrics.val_acc DESC"' in result.stdout
     for command in COMMANDS:
-        shown = canvasback(command, "--help")
-        assert shown.returncode == 0, shown.stderr
-        assert "--store" in shown.stdout, command
+        for args in [[command, sub] for sub in SUBCOMMANDS.get(command, ())] or [[command]]:
+            shown = canvasback(*args, "--help")
+            assert shown.returncode == 0, shown.stderr
+            assert "--store" in shown.stdout, args
     for command, words in (
         ("run", ("--entry-point", "KEY=VALUE", "--store")),
         ("recover", ()),
@@ -394,6 +397,31 @@ def test_models_lists_the_registry_and_one_models_versions(filled):
     assert "@champion" in row
     assert "READY" in row
     refused(canvasback("models", "churn", "--store", root), "'churn'", "digits")
+
+
+def test_hooks_list_shows_each_hook_and_refuses_a_model_that_is_none(tmp_path):
+    root = tmp_path / "store"
+    client = registry.Client(root)
+    client.create_registered_model("churn")
+    client.add_hook(["alias_moved", "version_created"], "https://ci.example.com/deploy")
+    client.add_hook("tag_set", ["./notify", "--quiet"], name="churn")
+    client.flush()
+
+    shown = _wide("hooks", "list", "--store", root)
+
+    assert shown.returncode == 0, shown.stderr
+    rows = {
+        h.hook_id: next(r for r in shown.stdout.splitlines() if h.hook_id in r)
+        for h in client.list_hooks()
+    }
+    assert len(rows) == 2
+    every, churn = rows.values()
+    assert "alias_moved, version_created" in every
+    assert "https://ci.example.com/deploy" in every
+    assert " * " in every  # every model
+    assert "./notify --quiet" in churn
+    assert " churn " in churn
+    refused(canvasback("hooks", "list", "--model", "fraud", "--store", root), "'fraud'", "churn")
 
 
 def test_export_writes_runs_or_one_runs_metrics(filled, tmp_path):

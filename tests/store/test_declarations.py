@@ -176,9 +176,14 @@ def test_the_registry_is_declared_with_its_tables_and_partition():
         "registered_models",
         "model_versions",
         "model_aliases",
+        "registry_hooks",
+        "hook_deliveries",
     ]
     order = declarations.listing_order()
     assert order.index("model_versions") < order.index("runs")  # rows naming runs come first
+    # A delivery names its hook, a hook its model: each listed before what it names.
+    assert order.index("hook_deliveries") < order.index("registry_hooks")
+    assert order.index("registry_hooks") < order.index("registered_models")
 
 
 def test_listing_phases_keep_the_listing_order_between_steps():

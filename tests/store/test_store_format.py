@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from pyarrow import ipc
 
 import canvasback as cb
 from canvasback.registry import claims as registry_claims
+from canvasback.registry import hooks as registry_hooks
 from canvasback.store import declarations, schema
 from canvasback.store.read import snapshots
 from canvasback.tracking import client as tracking_client
@@ -119,6 +121,7 @@ def test_the_document_names_every_claim_namespace():
         logged_models.LOGS,
         logged_models.OUTPUTS,
         logged_models.INPUTS,
+        registry_hooks.MARKER,
     }
     assert documented == code
 
@@ -135,7 +138,12 @@ def _write_every_table() -> None:
         cb.set_tag("team", "b")
     registry = cb.client()
     registry.create_model_version("churn", f"runs:/{run.info.run_id}/model", run.info.run_id)
+    registry.add_hook("alias_moved", ["true"], name="churn", max_attempts=1)
     registry.set_registered_model_alias("churn", "champion", 1)
+    deadline = time.monotonic() + 30  # the hook's attempt is logged off this thread
+    while registry.get_hook_deliveries("churn")[0].status == "pending":
+        assert time.monotonic() < deadline, "the hook's delivery was never attempted"
+        time.sleep(0.01)
 
 
 def _expected_columns(tokens: list[str], tables: dict[str, dict]) -> list[tuple[str, str]]:

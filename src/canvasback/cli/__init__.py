@@ -7,6 +7,8 @@ One module per kind of command, each a click command added to the group here:
   tracked run; exit status 0 when the run FINISHED, 1 when it failed;
 - :mod:`.reads`: ``runs`` (filtered and ordered as ``search_runs``), ``sql QUERY``
   (``canvasback.sql``'s read-only rules) and ``models`` (the registry), as rich tables;
+- :mod:`.hooks`: ``hooks list`` and ``hooks retry`` (the registry's hooks, and their
+  deliveries that failed);
 - :mod:`.export`: ``export --out FILE``: runs, or one run's metrics, to Parquet or CSV;
 - :mod:`.maintenance`: ``recover``, ``compact`` and ``gc`` keep a store in shape;
 - :mod:`.moving_in`: ``import-mlflow URI`` and ``import-tensorboard LOGDIR``.
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from canvasback.cli import export, launch, maintenance, moving_in, reads
+from canvasback.cli import export, hooks, launch, maintenance, moving_in, reads
 from canvasback.cli.stores import PROG, Refused
 
 if TYPE_CHECKING:
@@ -50,6 +52,7 @@ Examples:
   canvasback sql "SELECT key, max(value) FROM latest_metrics GROUP BY key"
   canvasback export --out runs.parquet -x digits-sgd
   canvasback models digits
+  canvasback hooks retry
   canvasback run train.ipynb -P lr=0.01 --experiment digits
 
 'canvasback COMMAND --help' says more about each.""",
@@ -74,6 +77,7 @@ for command in (
     reads.runs,
     reads.sql,
     reads.models,
+    hooks.hooks,
     export.export,
     launch.run,
     moving_in.import_mlflow,

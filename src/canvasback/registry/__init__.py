@@ -5,11 +5,13 @@ Its calls are functions of one concern each over a store (``registered_models``,
 Writes are claims (``claims``) and rows and events of the store (``writes``); reads are
 functions of ``reads`` (the registry panel's of ``panel_reads``). An alias's protection
 (``protection``) and gates (``gates``) are checked before it moves; ``lineage`` says
-where a version comes from. The registry's tables, event kinds and views
+where a version comes from. Hooks (``hooks``) tell URLs and commands of the registry's
+changes: fired by ``hook_dispatch`` after each write, sent by ``hook_delivery``, every
+attempt logged and read by ``hook_log``. The registry's tables, event kinds and views
 (``registered_models``, ``model_versions``, ``aliases``, ``alias_history``,
 ``protected_aliases``, ``alias_gates``, ``registered_model_tags``,
-``model_version_tags``, ``lineage``) are declared to the store by ``tables.py``,
-imported with this package.
+``model_version_tags``, ``lineage``, ``hooks``, ``hook_deliveries``) are declared to the
+store by ``tables.py``, imported with this package.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ from canvasback.registry.fluent import (
     search_registered_models,
 )
 from canvasback.registry.gates import AliasGate, Candidate
+from canvasback.registry.hook_delivery import HookTestResult
+from canvasback.registry.hook_log import HookDelivery
+from canvasback.registry.hooks import Hook
 from canvasback.registry.lineage import DatasetInput, Lineage
 from canvasback.registry.protection import AliasProtection
 
@@ -47,6 +52,9 @@ __all__ = [
     "Client",
     "DatasetInput",
     "GateFailedError",
+    "Hook",
+    "HookDelivery",
+    "HookTestResult",
     "Lineage",
     "ModelVersion",
     "ProtectedAliasError",

@@ -14,7 +14,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from canvasback.registry import claims, gates, names, protection, reads, versions, writes
+from canvasback.registry import (
+    claims,
+    gates,
+    hook_dispatch,
+    names,
+    protection,
+    reads,
+    versions,
+    writes,
+)
 from canvasback.registry.entities import (
     AliasMove,
     GateFailedError,
@@ -58,6 +67,8 @@ def move(
     before = reads.aliases_of(catalog, [model_id]).get(model_id, {}).get(checked)
     timestamp, user, host = writes.alias_move(store, model_id, checked, number, overrode=overrode)
     store.flush()
+    data: dict[str, object] = {"name": name, "alias": checked, "version": str(number)}
+    hook_dispatch.fire(store, catalog, model_id, "alias_moved", number, data)
     return AliasMove(
         name=name,
         alias=checked,
@@ -143,6 +154,8 @@ def remove(store: Store, name: str, alias: str, *, force: bool = False) -> None:
     overrode = None if protected is None else protection.described(protected)
     writes.alias_move(store, model_id, alias, None, overrode=overrode)
     store.flush()
+    data: dict[str, object] = {"name": name, "alias": alias}
+    hook_dispatch.fire(store, catalog, model_id, "alias_removed", current[alias], data)
 
 
 def version_by_alias(store: Store, name: str, alias: str) -> ModelVersion:

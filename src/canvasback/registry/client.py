@@ -15,6 +15,10 @@ from canvasback.registry import (
     aliases,
     claims,
     gates,
+    hook_delivery,
+    hook_dispatch,
+    hook_log,
+    hooks,
     lineage,
     names,
     protection,
@@ -33,6 +37,10 @@ if TYPE_CHECKING:
 
     from canvasback.registry.entities import AliasMove, RegisteredModel
     from canvasback.registry.gates import AliasGate, Candidate
+    from canvasback.registry.hook_delivery import HookTestResult
+    from canvasback.registry.hook_dispatch import Redelivery
+    from canvasback.registry.hook_log import HookDelivery
+    from canvasback.registry.hooks import Hook
     from canvasback.registry.lineage import Lineage
     from canvasback.registry.protection import AliasProtection
     from canvasback.tracking.logged_model_reads import LoggedModel
@@ -252,6 +260,65 @@ class Client(TrackingClient):
         ``search_model_versions("datasets.digest = '<digest>'")``.
         """
         return lineage.get(self.store, name, version)
+
+    # -- hooks -----------------------------------------------------------------------
+    def add_hook(
+        self,
+        event: str | Sequence[str],
+        target: str | Sequence[str],
+        *,
+        name: str | None = None,
+        secret: str | None = None,
+        secret_env: str | None = None,
+        timeout: float = hooks.DEFAULT_TIMEOUT,
+        max_attempts: int = hooks.DEFAULT_ATTEMPTS,
+    ) -> Hook:
+        """Call ``target`` on every ``event`` of model ``name`` (None: of every model).
+
+        ``event``: ``version_created``, ``alias_moved``, ``alias_removed``,
+        ``stage_changed``, ``tag_set`` (or MLflow's names, ``model_version.created``...),
+        or a list of them. ``target``: an http(s) URL, which gets MLflow's webhook POST
+        (signed with ``secret``, or with the value of the environment variable
+        ``secret_env`` in the delivering process), or a command (an argv list, or a
+        string the shell runs) that reads the same JSON on stdin. Stored in the store:
+        every process's changes fire it, each delivery at least once, logged; a failing
+        target never blocks nor undoes a change. See :mod:`canvasback.registry.hooks`.
+        """
+        return hooks.add(
+            self.store,
+            event,
+            target,
+            name=name,
+            secret=secret,
+            secret_env=secret_env,
+            timeout=timeout,
+            max_attempts=max_attempts,
+        )
+
+    def list_hooks(self, name: str | None = None) -> list[Hook]:
+        """Every hook, or those that fire for model ``name`` (its own and every model's)."""
+        return hooks.listed(self.store, name)
+
+    def delete_hook(self, hook_id: str) -> None:
+        """Delete a hook: it fires no more (its deliveries stay in the log)."""
+        hooks.delete(self.store, hook_id)
+
+    def test_hook(self, hook_id: str, event: str | None = None) -> HookTestResult:
+        """Send an example of an event (the hook's first by default) now; nothing is logged."""
+        hook = hooks.get(self.store, hook_id)
+        return hook_delivery.test(hook, event, trusted=hooks.trusted(hook))
+
+    def retry_hooks(self) -> list[Redelivery]:
+        """Send again, once each, every delivery whose latest attempt failed."""
+        return hook_dispatch.redeliver(self.store)
+
+    def get_hook_deliveries(
+        self, name: str, version: object = None, failed_only: bool = False
+    ) -> list[HookDelivery]:
+        """A model's (or a version's) hook deliveries, newest first, with their state."""
+        model_id = claims.held(self.store, name).entity_id
+        number = None if version is None else names.version_number(version)
+        return hook_log.deliveries(self.store.read(), model_id, number, failed_only=failed_only)
 
     # -- model URIs ------------------------------------------------------------------
     def register_model(

@@ -7,6 +7,8 @@ is keyed by its slot in the model's log, and the greatest slot names the model);
 moves are rows of ``model_aliases``, all kept, so the current alias and its history
 come from one table. An alias's protection and its gates are facts of its model; a
 forced move is a fact keyed by the move's own stamp, written before the move's row.
+Hooks are rows written once (``registry_hooks``; a deletion is an event of the hook),
+and every attempt to deliver an event to one is a row of ``hook_deliveries``, all kept.
 Deleted models and versions are left out of every view, and a purge of deleted runs
 keeps the runs that live versions come from.
 
@@ -45,6 +47,8 @@ EVENT_ALIAS_GATE: Final = "alias_gate"
 # Of a model; key: its move's "<alias>/<timestamp>/<writer>/<seq>" (one fact per move).
 # Value: what the force overrode, as a sentence.
 EVENT_ALIAS_FORCED: Final = "alias_forced"
+# Of a hook (entity_id: its id); value "deleted".
+EVENT_HOOK_LIFECYCLE: Final = "hook_lifecycle"
 
 # A registered model as created; renames, descriptions, tags are events.
 REGISTERED_MODELS: Final = Table(
@@ -89,9 +93,60 @@ MODEL_ALIASES: Final = Table(
     keys=("model_id", "alias", "timestamp", "writer", "seq"),
 )
 
+# A hook as added (its deletion is an event): the events it follows (a JSON list), its
+# model (None: every model), its target (a URL, or a command: JSON, an argv list or a
+# shell string) and how it signs (a secret kept here, or the name of an environment
+# variable that holds it in the delivering process).
+REGISTRY_HOOKS: Final = Table(
+    "registry_hooks",
+    (
+        ("hook_id", "VARCHAR"),
+        ("model_id", "VARCHAR"),
+        ("events", "VARCHAR"),
+        ("target_type", "VARCHAR"),
+        ("target", "VARCHAR"),
+        ("secret", "VARCHAR"),
+        ("secret_env", "VARCHAR"),
+        ("timeout", "DOUBLE"),
+        ("max_attempts", "BIGINT"),
+        ("creation_time", "BIGINT"),
+        ("user_id", "VARCHAR"),
+    ),
+    sort=("hook_id",),
+    keys=("hook_id",),
+)
+# Every attempt to deliver an event to a hook, kept: a delivery's first row (attempt 0,
+# status "pending", written as the event is fired) holds its body; each attempt's row
+# its outcome, and when its process tries again (retry_at; None: it will not). The
+# latest row by (timestamp, writer, seq) is the delivery's state.
+HOOK_DELIVERIES: Final = Table(
+    "hook_deliveries",
+    (
+        ("delivery_id", "VARCHAR"),
+        ("hook_id", "VARCHAR"),
+        ("event", "VARCHAR"),
+        ("model_id", "VARCHAR"),
+        ("version", "BIGINT"),
+        ("attempt", "BIGINT"),
+        ("status", "VARCHAR"),
+        ("http_status", "BIGINT"),
+        ("exit_code", "BIGINT"),
+        ("error", "VARCHAR"),
+        ("retry_at", "BIGINT"),
+        ("payload", "VARCHAR"),
+        ("timestamp", "BIGINT"),
+        ("writer", "VARCHAR"),
+        ("seq", "BIGINT"),
+    ),
+    sort=("delivery_id", "timestamp", "writer", "seq"),
+    keys=("delivery_id", "timestamp", "writer", "seq"),
+)
+
 _MODELS: Final = rows(REGISTERED_MODELS.name)
 _VERSIONS: Final = rows(MODEL_VERSIONS.name)
 _ALIASES: Final = rows(MODEL_ALIASES.name)
+_HOOKS: Final = rows(REGISTRY_HOOKS.name)
+_DELIVERIES: Final = rows(HOOK_DELIVERIES.name)
 
 # One row per registry entity (a model id, or "<model id>/<version>") with its facts.
 _FACTS: Final = f"""
@@ -295,13 +350,35 @@ VIEWS: Final = (
         """,
     ),
     ("lineage", _LINEAGE),
+    (
+        "hooks",
+        f"""
+        SELECT h.hook_id, m.name, h.model_id, h.events, h.target_type, h.target,
+               h.secret IS NOT NULL OR h.secret_env IS NOT NULL AS signed, h.secret_env,
+               h.timeout, h.max_attempts, h.creation_time, h.user_id
+        FROM {_HOOKS} h
+        LEFT JOIN _live_models m ON m.model_id = h.model_id
+        WHERE (h.model_id IS NULL OR m.model_id IS NOT NULL)
+          AND h.hook_id NOT IN (SELECT entity_id FROM ({_facts_of(EVENT_HOOK_LIFECYCLE)}))
+        """,
+    ),
+    (
+        "hook_deliveries",
+        f"""
+        SELECT d.delivery_id, d.hook_id, d.event, m.name, d.version, d.attempt, d.status,
+               d.http_status, d.exit_code, d.error, d.retry_at, d.timestamp, d.model_id,
+               d.payload
+        FROM {_DELIVERIES} d
+        LEFT JOIN _live_models m ON m.model_id = d.model_id
+        """,
+    ),
 )
 """The registry's views, in creation order (later ones read earlier ones)."""
 
 DECLARATION: Final = Declaration(
     name="registry",
     partition=PARTITION,
-    tables=(REGISTERED_MODELS, MODEL_VERSIONS, MODEL_ALIASES),
+    tables=(REGISTERED_MODELS, MODEL_VERSIONS, MODEL_ALIASES, REGISTRY_HOOKS, HOOK_DELIVERIES),
     event_kinds=frozenset(
         {
             EVENT_MODEL_NAME,
@@ -315,6 +392,7 @@ DECLARATION: Final = Declaration(
             EVENT_ALIAS_PROTECTION,
             EVENT_ALIAS_GATE,
             EVENT_ALIAS_FORCED,
+            EVENT_HOOK_LIFECYCLE,
         }
     ),
     views=VIEWS,

@@ -15,7 +15,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from canvasback.registry import claims, names, protection, reads, tables, writes
+from canvasback.registry import claims, hook_dispatch, names, protection, reads, tables, writes
 from canvasback.registry.entities import ModelVersion, PagedList, RegistryNotFoundError
 from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
@@ -79,6 +79,10 @@ def create(
             f"{version} was being registered; the version is not kept"
         )
         raise RegistryNotFoundError(msg)
+    data: dict[str, object] = {"name": name, "version": str(version), "source": source}
+    data |= {"run_id": run_id, "tags": checked_tags, "description": text}
+    # No catalog: the store is read for its hooks only if it has any.
+    hook_dispatch.fire(store, None, model_id, "version_created", version, data)
     return ModelVersion(
         name=name,
         version=str(version),
@@ -192,14 +196,20 @@ def delete(store: Store, name: str, version: object) -> None:
         writes.alias_move(store, model_id, alias, None)
     writes.event(store, f"{model_id}/{number}", tables.EVENT_VERSION_LIFECYCLE, "", "deleted")
     store.flush()
+    for alias in held:
+        data: dict[str, object] = {"name": name, "alias": alias}
+        hook_dispatch.fire(store, catalog, model_id, "alias_removed", number, data)
 
 
 def set_tag(store: Store, name: str, version: object, key: str, value: object) -> None:
     """Set a tag on a model version."""
     found = row(store, name, version)
-    entity = f"{found['model_id']}/{found['version']}"
-    writes.event(store, entity, tables.EVENT_VERSION_TAG, *names.tag(key, value))
+    model_id, number = found["model_id"], found["version"]
+    key, text = names.tag(key, value)
+    writes.event(store, f"{model_id}/{number}", tables.EVENT_VERSION_TAG, key, text)
     store.flush()
+    data: dict[str, object] = {"name": name, "version": str(number), "key": key, "value": text}
+    hook_dispatch.fire(store, store.catalog, model_id, "tag_set", number, data)
 
 
 def delete_tag(store: Store, name: str, version: object, key: str) -> None:
@@ -218,6 +228,7 @@ def transition_stage(
     found = row(store, name, version)
     target = names.stage(stage)
     model_id, number = found["model_id"], found["version"]
+    changed = {number: (found["current_stage"], target)}
     if archive_existing_versions:
         if target not in ("Staging", "Production"):
             msg = (
@@ -229,8 +240,14 @@ def transition_stage(
                 writes.event(
                     store, f"{model_id}/{other}", tables.EVENT_VERSION_STAGE, "", "Archived"
                 )
+                changed[other] = (target, "Archived")
     writes.event(store, f"{model_id}/{number}", tables.EVENT_VERSION_STAGE, "", target)
     store.flush()
+    for moved, (before, after) in changed.items():
+        if before != after:
+            data: dict[str, object] = {"name": name, "version": str(moved)}
+            data |= {"from_stage": before, "to_stage": after}
+            hook_dispatch.fire(store, store.catalog, model_id, "stage_changed", moved, data)
     return get(store, name, number)
 
 

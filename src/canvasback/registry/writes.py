@@ -61,3 +61,27 @@ def alias_move(
     row = (model_id, alias, version, timestamp, user, host, writer, seq)
     store.writer.append(tables.MODEL_ALIASES.name, PARTITION, row)
     return timestamp, user, host
+
+
+def hook_row(store: Store, row: tuple[object, ...]) -> None:
+    """A hook as added, its columns those of ``tables.REGISTRY_HOOKS`` in order."""
+    store.writer.append(tables.REGISTRY_HOOKS.name, PARTITION, row)
+
+
+def delivery_row(
+    store: Store,
+    delivery: tuple[str, str, str, str, int | None],
+    attempt: int,
+    outcome: tuple[str, int | None, int | None, str | None],
+    retry_at: int | None,
+    payload: str | None = None,
+) -> int:
+    """One row of a delivery's log; returns its time.
+
+    ``delivery`` is (delivery id, hook id, event, model id, version), ``outcome``
+    (status, HTTP status, exit code, error).
+    """
+    timestamp, writer, seq = store.writer.stamp()
+    row = (*delivery, attempt, *outcome, retry_at, payload, timestamp, writer, seq)
+    store.writer.append(tables.HOOK_DELIVERIES.name, PARTITION, row)
+    return timestamp
