@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import canvasback as cb
+from canvasback.tracking.run import Run
 from canvasback.tracking.write_once import ParamConflictError
 
 pytestmark = pytest.mark.slow  # the readers and the store's writers are child processes
@@ -148,9 +149,15 @@ def _write(root: Path, *, purge: bool) -> dict[str, str]:
     return ids
 
 
+def _other_process_handle(client, run_id: str) -> Run:
+    """A second handle of a run, as another process resumes it (this one's share one)."""
+    found = client.get_run(run_id)
+    return Run(client.store, found.info, found.data.params, resumed=True)
+
+
 def _before_the_snapshot(client, experiments: dict[str, str]) -> dict:
     a = client.create_run(experiments["alpha"], run_name="a")
-    rival = cb.Client(client.store.root).handle(a.run_id)  # another handle, before lr is logged
+    rival = _other_process_handle(client, a.run_id)  # before lr is logged
     a.log_params({"lr": "0.9", "batch": "32"})
     for key, value, step, timestamp in (
         ("loss", 1.0, 5, 1_000),
