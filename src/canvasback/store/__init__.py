@@ -38,7 +38,7 @@ from canvasback.store.fs import FileSystem, LocalFileSystem
 from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     from canvasback.store.compaction import CompactionReport
     from canvasback.store.fs.s3 import S3FileSystem
@@ -108,13 +108,16 @@ class Store:
                     self._catalog = Catalog(self.fs)
         return self._catalog
 
-    def read(self) -> Catalog:
-        """The catalog, with this process's writes flushed and others' loaded."""
+    def read(self, tables: Collection[str] | None = None) -> Catalog:
+        """The catalog, with this process's writes flushed and others' loaded.
+
+        ``tables``: a read that needs only those (a run search) refreshes them alone.
+        """
         # Unconditional: a flush that another thread has begun holds rows this process
         # logged, and a read must wait for it to see them.
         self.writer.flush()
         catalog = self.catalog
-        catalog.refresh()
+        catalog.refresh(tables)
         return catalog
 
     def flush(self) -> None:

@@ -46,7 +46,7 @@ from canvasback.store.read.snapshot_write import write as write_snapshot_files
 from canvasback.store.read.union_views import UnionViews
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
     import duckdb
     import pyarrow as pa
@@ -117,12 +117,18 @@ class Catalog:
         return self.base.snapshot.name if self.base.snapshot is not None else None
 
     # -- refresh ---------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Load every file that appeared since the last refresh."""
+    def refresh(self, tables: Collection[str] | None = None) -> None:
+        """Load every file that appeared since the last refresh.
+
+        ``tables``: only those (the rest keep what they hold, and are read at a later
+        refresh), as a read that needs no other asks, e.g. a search of the wide run
+        table (``wide.READ_FROM``): each table is a listing, on object storage a request.
+        The first refresh on a snapshot reads every table.
+        """
         with self.lock:
-            unapplied = self._listed()
+            unapplied = self._listed(None if self.first_refresh else tables)
             try:
-                for table in self.tables:
+                for table in [t for t in self.tables if t in unapplied]:
                     index = self.indexes[table]
                     while changes := unapplied[table]:
                         self._apply(table, changes)
@@ -157,22 +163,23 @@ class Catalog:
             ):
                 self._snapshot_for_the_next_reader()
 
-    def _listed(self) -> dict[str, Changes]:
-        """Every table's changes, after moving onto a newer snapshot if there is one.
+    def _listed(self, only: Collection[str] | None) -> dict[str, Changes]:
+        """Every table's changes (or ``only`` those), after moving onto a newer snapshot.
 
-        On object storage the snapshots' manifests and every table are listed at once
+        On object storage the snapshots' manifests and the tables are listed at once
         (``listing.py``): one round trip when nothing changed. A newer snapshot found so
-        is moved onto, and its tail listed anew (what was listed was the old one's).
+        is moved onto, and its tail listed anew, whole (what was listed was the old one's).
         """
         if not self.fs.remote:
             self._follow_snapshots()
-            return listing.in_order(self.indexes, self._offer_again)
+            only = None if self.first_refresh else only
+            return listing.in_order(self.indexes, self._offer_again, only)
         if self._listers is None:  # a thread for each table, and one for the manifests
             workers = len(self.tables) + 1
             self._listers = ThreadPoolExecutor(workers, thread_name_prefix="canvasback-list")
         manifests = self._listers.submit(self._newer_snapshot)
         try:
-            listed = listing.at_once(self.indexes, self._listers, self._offer_again)
+            listed = listing.at_once(self.indexes, self._listers, self._offer_again, only)
         finally:
             wait([manifests])
         try:

@@ -23,21 +23,25 @@ from canvasback.store import declarations
 from canvasback.store.read.segments import Changes
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from canvasback.store.read.segments import TableIndex
 
 
 def in_order(
-    indexes: Mapping[str, TableIndex], offer_again: Callable[[dict[str, Changes]], None]
+    indexes: Mapping[str, TableIndex],
+    offer_again: Callable[[dict[str, Changes]], None],
+    only: Collection[str] | None = None,
 ) -> dict[str, Changes]:
-    """Every table's changes, listed one after another in the listing order.
+    """Every table's changes (``only``: of those tables), listed one after another in order.
 
     If a listing fails, the changes found before it go to ``offer_again``.
     """
     listed: dict[str, Changes] = {}
     try:
         for table in declarations.listing_order():
+            if only is not None and table not in only:
+                continue
             listed[table] = indexes[table].refresh()
     except BaseException:
         offer_again(listed)
@@ -49,14 +53,20 @@ def at_once(
     indexes: Mapping[str, TableIndex],
     pool: ThreadPoolExecutor,
     offer_again: Callable[[dict[str, Changes]], None],
+    only: Collection[str] | None = None,
 ) -> dict[str, Changes]:
     """Every table's changes, listed at once; the steps after a change listed again in order.
 
-    ``pool`` has a thread for every table (and more for work beside it). If a listing
-    fails, the changes the others found go to ``offer_again`` (the next refresh must
-    find them) and the first error is raised, once every listing has ended.
+    ``only``: of those tables alone (the order between them is kept). ``pool`` has a
+    thread for every table (and more for work beside it). If a listing fails, the
+    changes the others found go to ``offer_again`` (the next refresh must find them)
+    and the first error is raised, once every listing has ended.
     """
-    phases = declarations.listing_phases()
+    phases = [
+        kept
+        for phase in declarations.listing_phases()
+        if (kept := tuple(t for t in phase if only is None or t in only))
+    ]
     listed = _listed(indexes, pool, [t for phase in phases for t in phase], offer_again)
     changed = next((i for i, phase in enumerate(phases) if any(listed[t] for t in phase)), None)
     if changed is None:
