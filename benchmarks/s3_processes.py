@@ -37,10 +37,14 @@ CHILD_TIMEOUT_S = 600.0
 # ---------------------------------------------------------------- W7, new processes
 
 SEARCH_CHILD = """
-import json, sys, time
+import importlib.util, json, sys, time
 from pathlib import Path
 import canvasback as cb, duckdb, numpy, pandas, pyarrow, pyarrow.compute, pyarrow.ipc
-store, experiment, filter_string, order, warm = sys.argv[1:6]
+store, experiment, filter_string, order, warm, helper = sys.argv[1:7]
+spec = importlib.util.spec_from_file_location("s3_requests", helper)
+s3_requests = importlib.util.module_from_spec(spec)
+sys.modules["s3_requests"] = s3_requests
+spec.loader.exec_module(s3_requests)
 def search():
     return cb.search_runs(experiment_names=[experiment], filter_string=filter_string,
                           order_by=[order], max_results=100)
@@ -53,13 +57,18 @@ first = time.perf_counter() - t0
 print(json.dumps({"first_s": first, "seeds": [str(s) for s in frame["params.seed"]],
                   "accs": [float(a) for a in frame["metrics.acc"]]}), flush=True)
 sys.stdin.readline()
-times = []
+times, trips = [], []
 for _ in range(int(warm)):
-    s = time.perf_counter()
-    search()
-    times.append(time.perf_counter() - s)
-print(json.dumps({"warm_s": times}), flush=True)
+    with s3_requests.Requests() as requests:
+        s = time.perf_counter()
+        search()
+        times.append(time.perf_counter() - s)
+    trips.append(s3_requests.in_a_row(requests.log))
+print(json.dumps({"warm_s": times, "in_a_row": trips}), flush=True)
 """
+# This process's requests to object storage, timed (the tests' helper): a warm search's
+# round trips one after another are counted with it.
+REQUESTS_HELPER = HERE.parent / "tests" / "store" / "s3_requests.py"
 
 
 class Child:
@@ -128,7 +137,14 @@ def child_search(
 ) -> tuple[c.Sample, list[c.Sample], str, dict[str, Any]]:
     """One new process: its first search (timed inside it) and its warm searches."""
     env = {} if cache is None else {"XDG_CACHE_HOME": str(cache)}
-    args = [store, scale_store.EXPERIMENT, c.W4_FILTER, c.W4_ORDER[0], str(WARM_QUERIES)]
+    args = [
+        store,
+        scale_store.EXPERIMENT,
+        c.W4_FILTER,
+        c.W4_ORDER[0],
+        str(WARM_QUERIES),
+        str(REQUESTS_HELPER),
+    ]
     traffic: dict[str, Any] = {}
     with rec.timed() as outer:
         child = Child(SEARCH_CHILD, args, env)
@@ -140,6 +156,7 @@ def child_search(
             warm = child.answer()
             if meter:
                 traffic = {"first": after_first - before, "warm": meter.now() - after_first}
+            traffic["in_a_row"] = warm["in_a_row"]
             child.close()
     check = c.check_w4(first["seeds"], first["accs"], n_runs)
 
@@ -163,8 +180,10 @@ def w7(rec: c.Recorder, meter: Meter, stores: dict[str, str], repeats: int, n_ru
     warms: dict[str, list[c.Sample]] = {"local": [], "s3": []}
     checks: set[str] = set()
     traffic: dict[str, list[Traffic]] = {"empty": [], "warm": [], "warm_search": []}
+    in_a_row: dict[str, list[int]] = {"local": [], "s3": []}
     for _ in range(repeats):
-        first, warm, check, _ = child_search(rec, None, stores["local"], n_runs, None)
+        first, warm, check, got = child_search(rec, None, stores["local"], n_runs, None)
+        in_a_row["local"] += got["in_a_row"]
         firsts["local"].append(first)
         warms["local"] += warm
         checks.add(check)
@@ -176,6 +195,7 @@ def w7(rec: c.Recorder, meter: Meter, stores: dict[str, str], repeats: int, n_ru
             if state == "warm":
                 warms["s3"] += warm
                 traffic["warm_search"].append(got["warm"])
+                in_a_row["s3"] += got["in_a_row"]
             checks.add(check)
     check = "ok" if checks == {"ok"} else "; ".join(sorted(checks))
     what = f"{n_runs:,} runs (ms)"
@@ -194,6 +214,13 @@ def w7(rec: c.Recorder, meter: Meter, stores: dict[str, str], repeats: int, n_ru
         ("W4-warm-s3", traffic["warm_search"], WARM_QUERIES),
     ):
         meter.add_all(row_id, deltas, per * len(deltas))
+    rec.info["w4_warm_in_a_row"] = in_a_row
+    rec.note(
+        f"W4-warm on S3: {statistics.median(in_a_row['s3']):g} requests one after another "
+        f"per search (median; {min(in_a_row['s3'])}-{max(in_a_row['s3'])}): the longest "
+        "chain of requests each sent once the one before it was answered, timed in the "
+        "child (tests/store/s3_requests.py)"
+    )
     rec.note(
         "W7 and warm W4: new processes one at a time (pandas, pyarrow and DuckDB imported "
         "before the timer; set_store inside it); on S3 each round is a child with an empty "

@@ -93,15 +93,17 @@ def watched():
     return Watched
 
 
-def _proxy_module():
-    # Tests are not a package (--import-mode=importlib): load the proxy by its path.
-    spec = importlib.util.spec_from_file_location(
-        "s3_proxy", Path(__file__).with_name("s3_proxy.py")
-    )
+def _helper_module(name: str):
+    # Tests are not a package (--import-mode=importlib): load a helper by its path.
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
+
+
+def _proxy_module():
+    return _helper_module("s3_proxy")
 
 
 @pytest.fixture
@@ -114,3 +116,9 @@ def s3_proxy(seaweedfs):
             return stack.enter_context(proxy_class(seaweedfs.endpoint, **options))
 
         yield start
+
+
+@pytest.fixture
+def s3_requests():
+    """``s3_requests.py`` (this process's requests to object storage, counted and gated)."""
+    return _helper_module("s3_requests")

@@ -36,6 +36,7 @@ from canvasback.query.runs import (
     runs_with_tag,
 )
 from canvasback.query.search import (
+    SEARCHED_TABLES,
     runs_frame,
     search_runs,
     search_runs_table,
@@ -43,6 +44,7 @@ from canvasback.query.search import (
 )
 
 __all__ = [
+    "SEARCHED_TABLES",
     "existing_run_ids",
     "experiment_ids",
     "latest_metric_rows",

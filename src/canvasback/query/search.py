@@ -14,6 +14,7 @@ from canvasback.query.filter_sql import compile_filter
 from canvasback.query.runs import LIFECYCLE_FILTER, view_type
 from canvasback.store import liveness, schema
 from canvasback.store.read.relations import RUNS_WIDE
+from canvasback.store.read.wide import READ_FROM
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from canvasback.store.read.catalog import Catalog
 
 ENTITY_PREFIX: Final = {"metric": "metrics", "param": "params", "tag": "tags"}
+SEARCHED_TABLES: Final = READ_FROM
+"""The tables a run search reads (through the wide run table): a store's read for one
+refreshes these alone (``Store.read``)."""
 # MLflow's frame shows these attributes, in this order, before the key columns.
 _FRAME_ATTRIBUTES: Final = (
     "run_id",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ from canvasback.store.fs import FileSystem, LocalFileSystem
 from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Sequence
+
     from canvasback.store.compaction import CompactionReport
     from canvasback.store.fs.s3 import S3FileSystem
     from canvasback.store.read.catalog import Catalog
@@ -44,6 +47,9 @@ if TYPE_CHECKING:
 SINGLE_WRITER_ENV = "CANVASBACK_S3_SINGLE_WRITER"
 """``1``: use a store on object storage whose conditional writes failed the probe, this
 process promising to be its only writer (``store/fs/write_probe.py``)."""
+
+_CLAIM_READERS = 3
+"""Threads that read claims beside the caller (a name lookup reads two at once)."""
 
 __all__ = ["Store", "close_stores", "file_system", "open_store"]
 
@@ -73,6 +79,10 @@ class Store:
         """Content stored once, named by its digest (what many runs record alike)."""
         self._catalog: Catalog | None = None
         self._catalog_lock = threading.Lock()
+        self._readers: tuple[int, ThreadPoolExecutor] | None = None  # (its pid, threads)
+        self.kept_claims: dict[tuple[str, str], bytes] = {}
+        """Claims a layer above knows never change, ``(namespace, name)`` -> content, kept
+        so that it reads them once (``name_claims.py``: holdings and logs)."""
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
@@ -98,13 +108,16 @@ class Store:
                     self._catalog = Catalog(self.fs)
         return self._catalog
 
-    def read(self) -> Catalog:
-        """The catalog, with this process's writes flushed and others' loaded."""
+    def read(self, tables: Collection[str] | None = None) -> Catalog:
+        """The catalog, with this process's writes flushed and others' loaded.
+
+        ``tables``: a read that needs only those (a run search) refreshes them alone.
+        """
         # Unconditional: a flush that another thread has begun holds rows this process
         # logged, and a read must wait for it to see them.
         self.writer.flush()
         catalog = self.catalog
-        catalog.refresh()
+        catalog.refresh(tables)
         return catalog
 
     def flush(self) -> None:
@@ -118,6 +131,9 @@ class Store:
         finally:
             with self._catalog_lock:
                 catalog, self._catalog = self._catalog, None
+                readers, self._readers = self._readers, None
+            if readers is not None and readers[0] == os.getpid():
+                readers[1].shutdown()
             if catalog is not None:
                 catalog.close()
 
@@ -136,6 +152,27 @@ class Store:
         with contextlib.suppress(FileNotFoundError):
             return self.fs.read_bytes(f"{layout.CLAIMS_DIR}/{namespace}/{name}")
         return None
+
+    def read_claims(self, claims: Sequence[tuple[str, str]]) -> list[bytes | None]:
+        """:meth:`read_claim` of each ``(namespace, name)``; at once on object storage.
+
+        Each read is a round trip to the server there: a caller that needs several
+        claims, none depending on another, waits for one.
+        """
+        if not self.fs.remote or len(claims) < 2:  # noqa: PLR2004  # one needs no thread
+            return [self.read_claim(namespace, name) for namespace, name in claims]
+        rest = [self._claim_readers().submit(self.read_claim, *claim) for claim in claims[1:]]
+        first = self.read_claim(*claims[0])
+        return [first, *(future.result() for future in rest)]
+
+    def _claim_readers(self) -> ThreadPoolExecutor:
+        # Threads kept: a new thread's first request holds this one up until it ends.
+        # A forked child makes its own (its parent's threads are not in it).
+        with self._catalog_lock:
+            if self._readers is None or self._readers[0] != os.getpid():
+                pool = ThreadPoolExecutor(_CLAIM_READERS, thread_name_prefix="canvasback-claims")
+                self._readers = (os.getpid(), pool)
+            return self._readers[1]
 
     def claim_next_number(self, namespace: str, data: bytes, *, start: int = 1) -> int:
         """Claim the lowest free number of a namespace: contiguous across processes."""

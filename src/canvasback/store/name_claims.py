@@ -179,21 +179,35 @@ class NameClaims:
 
     def latest_by_digest(self, store: Store, digest: str, name: str = "") -> Holding | None:
         """The last holding of a name (given by its digest), None if it was never claimed."""
-        found: Holding | None = None
-        index = 0
-        while (data := store.read_claim(self.names, holding_key(digest, index))) is not None:
-            found = self._parse(name, index, data)
-            index += 1
-        return found
+        held = self._kept(store, self.names, lambda i: holding_key(digest, i))
+        while (data := store.read_claim(self.names, holding_key(digest, len(held)))) is not None:
+            self._keep_holding(store, holding_key(digest, len(held)), data)
+            held.append(data)
+        return self._parse(name, len(held) - 1, held[-1]) if held else None
 
     def read_log(self, store: Store, entity_id: str) -> EntityLog:
         """Every slot of an entity's log taken so far."""
-        entries: list[LogEntry] = []
         namespace = f"{self.logs}/{entity_id}"
-        while (data := store.read_claim(namespace, str(len(entries) + 1))) is not None:
-            d = json.loads(data)
-            entries.append(LogEntry(len(entries) + 1, str(d["op"]), str(d["token"]), d.get("name")))
-        return EntityLog(entity_id, tuple(entries))
+        taken = self._kept(store, namespace, lambda i: str(i + 1))
+        while (data := store.read_claim(namespace, str(len(taken) + 1))) is not None:
+            store.kept_claims[namespace, str(len(taken) + 1)] = data
+            taken.append(data)
+        return _log(entity_id, taken)
+
+    # Holdings and log slots never change once created, and nothing deletes them: each
+    # is read once per store, and what could have changed since is in the claims after
+    # them. A claim of before the logs (bare id) is not kept: earlier versions deleted
+    # it at a rename.
+    def _kept(self, store: Store, namespace: str, key: Callable[[int], str]) -> list[bytes]:
+        """The kept contents of a namespace's claims ``key(0)``, ``key(1)``, ... in a row."""
+        found: list[bytes] = []
+        while (data := store.kept_claims.get((namespace, key(len(found))))) is not None:
+            found.append(data)
+        return found
+
+    def _keep_holding(self, store: Store, key: str, data: bytes) -> None:
+        if data.startswith(b"{"):
+            store.kept_claims[self.names, key] = data
 
     def status(self, store: Store, holding: Holding, log: EntityLog) -> str:
         """HELD, STALE (for good) or OPEN (a rename to this name not yet decided)."""
@@ -212,12 +226,33 @@ class NameClaims:
         return HELD
 
     def lookup(self, store: Store, name: str) -> Lookup | None:
-        """The last holding of a (checked) name and its state; None if never claimed."""
-        holding = self.latest_by_digest(store, name_digest(name), name)
-        if holding is None:
+        """The last holding of a (checked) name and its state; None if never claimed.
+
+        A name looked up before in this process is settled by one round trip: its next
+        holding and its entity's next log slot, read at once (every claim before them
+        is kept, and a rename, a deletion or a new holding would be one of these two).
+        """
+        digest = name_digest(name)
+        held = self._kept(store, self.names, lambda i: holding_key(digest, i))
+        entity_id = self._parse(name, len(held) - 1, held[-1]).entity_id if held else ""
+        if entity_id:
+            namespace = f"{self.logs}/{entity_id}"
+            taken = self._kept(store, namespace, lambda i: str(i + 1))
+            nexts = [(self.names, holding_key(digest, len(held))), (namespace, str(len(taken) + 1))]
+            holding_after, slot_after = store.read_claims(nexts)
+            if holding_after is None and slot_after is None:
+                holding = self._parse(name, len(held) - 1, held[-1])
+                log = _log(entity_id, taken)
+                return Lookup(holding, log, self.status(store, holding, log))
+            if holding_after is not None:  # read below from here, not asked again
+                self._keep_holding(store, nexts[0][1], holding_after)
+            if slot_after is not None:
+                store.kept_claims[nexts[1]] = slot_after
+        found = self.latest_by_digest(store, digest, name)
+        if found is None:
             return None
-        log = self.read_log(store, holding.entity_id) if holding.entity_id else EntityLog("")
-        return Lookup(holding, log, self.status(store, holding, log))
+        log = self.read_log(store, found.entity_id) if found.entity_id else EntityLog("")
+        return Lookup(found, log, self.status(store, found, log))
 
     # -- deciding ----------------------------------------------------------------------
     def commit(
@@ -317,3 +352,12 @@ class NameClaims:
         """The ids of the entities that have a log folder."""
         base = f"{layout.CLAIMS_DIR}/{self.logs}"
         return [name for name, is_dir, _file in store.fs.list_names(base) if is_dir]
+
+
+def _log(entity_id: str, taken: list[bytes]) -> EntityLog:
+    """An entity's log from its slots' contents, in order."""
+    entries = []
+    for slot, data in enumerate(taken, start=1):
+        d = json.loads(data)
+        entries.append(LogEntry(slot, str(d["op"]), str(d["token"]), d.get("name")))
+    return EntityLog(entity_id, tuple(entries))

@@ -367,7 +367,7 @@ class Client(ExperimentMethods):
     ) -> pd.DataFrame:
         """Runs matching a filter as a DataFrame with MLflow's columns."""
         return query.search_runs(
-            self.store.read(),
+            self.store.read(query.SEARCHED_TABLES),
             self.store.address,
             experiment_ids=[str(e) for e in experiment_ids],
             filter_string=filter_string,
@@ -386,7 +386,7 @@ class Client(ExperimentMethods):
     ) -> pa.Table:
         """Runs matching a filter as an Arrow table, with the DataFrame's columns."""
         return query.search_runs_table(
-            self.store.read(),
+            self.store.read(query.SEARCHED_TABLES),
             self.store.address,
             experiment_ids=[str(e) for e in experiment_ids],
             filter_string=filter_string,

@@ -25,7 +25,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from canvasback.store import declarations
 from canvasback.store.integrity import CorruptSegmentWarning, UnreadableSegmentWarning
 from canvasback.store.leases import Lease, lease
-from canvasback.store.read import merge, relations, segments, snapshots, user_sql, wide
+from canvasback.store.read import (
+    listing,
+    merge,
+    relations,
+    segments,
+    snapshots,
+    user_sql,
+    wide,
+)
 from canvasback.store.read.base import SnapshotBase, snapshot_sources
 from canvasback.store.read.catalog_tables import create_tables, views
 from canvasback.store.read.cursors import Cursor, log_statement
@@ -38,7 +46,7 @@ from canvasback.store.read.snapshot_write import write as write_snapshot_files
 from canvasback.store.read.union_views import UnionViews
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Collection
 
     import duckdb
     import pyarrow as pa
@@ -109,13 +117,18 @@ class Catalog:
         return self.base.snapshot.name if self.base.snapshot is not None else None
 
     # -- refresh ---------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Load every file that appeared since the last refresh."""
+    def refresh(self, tables: Collection[str] | None = None) -> None:
+        """Load every file that appeared since the last refresh.
+
+        ``tables``: only those (the rest keep what they hold, and are read at a later
+        refresh), as a read that needs no other asks, e.g. a search of the wide run
+        table (``wide.READ_FROM``): each table is a listing, on object storage a request.
+        The first refresh on a snapshot reads every table.
+        """
         with self.lock:
-            self._follow_snapshots()
-            unapplied = self._list_tables()
+            unapplied = self._listed(None if self.first_refresh else tables)
             try:
-                for table in self.tables:
+                for table in [t for t in self.tables if t in unapplied]:
                     index = self.indexes[table]
                     while changes := unapplied[table]:
                         self._apply(table, changes)
@@ -150,31 +163,34 @@ class Catalog:
             ):
                 self._snapshot_for_the_next_reader()
 
-    def _list_tables(self) -> dict[str, Changes]:
-        """Every table's changes, listed in order (``declarations.listing_order``).
+    def _listed(self, only: Collection[str] | None) -> dict[str, Changes]:
+        """Every table's changes (or ``only`` those), after moving onto a newer snapshot.
 
-        On object storage each listing is a round trip: the tables of one step of
-        ``declarations.listing_phases`` are listed at once.
+        On object storage the snapshots' manifests and the tables are listed at once
+        (``listing.py``): one round trip when nothing changed. A newer snapshot found so
+        is moved onto, and its tail listed anew, whole (what was listed was the old one's).
         """
-        listed: dict[str, Changes] = {}
+        if not self.fs.remote:
+            self._follow_snapshots()
+            only = None if self.first_refresh else only
+            return listing.in_order(self.indexes, self._offer_again, only)
+        if self._listers is None:  # a thread for each table, and one for the manifests
+            workers = len(self.tables) + 1
+            self._listers = ThreadPoolExecutor(workers, thread_name_prefix="canvasback-list")
+        manifests = self._listers.submit(self._newer_snapshot)
         try:
-            if not self.fs.remote:
-                for table in declarations.listing_order():
-                    listed[table] = self.indexes[table].refresh()
-                return listed
-            if self._listers is None:
-                self._listers = ThreadPoolExecutor(8, thread_name_prefix="canvasback-list")
-            for phase in declarations.listing_phases():
-                found = [self._listers.submit(self.indexes[t].refresh) for t in phase]
-                wait(found)  # each table's listing ends, whether another's fails or not
-                done = zip(phase, found, strict=True)
-                listed.update((t, f.result()) for t, f in done if f.exception() is None)
-                for future in found:
-                    future.result()  # raises the first listing's error, if one failed
+            listed = listing.at_once(self.indexes, self._listers, self._offer_again, only)
+        finally:
+            wait([manifests])
+        try:
+            newer = manifests.result()
         except BaseException:
             self._offer_again(listed)
             raise
-        return listed
+        if newer is None:
+            return listed
+        self._setup(newer)
+        return listing.at_once(self.indexes, self._listers, self._offer_again)
 
     def _offer_again(self, unapplied: dict[str, Changes]) -> None:
         """Offer changes listed but never merged (a later step failed) at the next refresh.

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 ATTRIBUTES: Final = schema.RUN_ATTRIBUTES
 BUILT_FROM: Final = frozenset({schema.RUNS.name, schema.PARAMS.name})
 """The keyed tables the wide rows are built from: merging them marks their runs."""
+READ_FROM: Final = frozenset({*BUILT_FROM, schema.METRICS.name, schema.EVENTS.name})
+"""Every table the wide rows hold something of (latest metrics; facts: status, tags...)."""
 
 # Run attributes with their mutable facts resolved last-writer-wins; a run's name is its
 # latest ``mlflow.runName`` tag (a rename), else the name it started with.
