@@ -172,6 +172,7 @@ def test_update_renames_describes_and_disables_and_refuses_what_a_hook_keeps(
         description="paused",
         url=receiver.url,  # as it is: no change asked
         events=[ALIAS_SET],
+        secret=SECRET,
         status=WebhookStatus.DISABLED,
     )
     assert (updated.name, updated.description, updated.status) == (

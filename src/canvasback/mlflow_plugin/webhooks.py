@@ -119,7 +119,7 @@ def update(
         fixed.append(f"url to {url!r}")
     if events is not None and set(_events(events)) != set(_mlflow_events(hook)):
         fixed.append(f"events to {[str(e) for e in events]}")
-    if secret is not None and secret != hook.secret:
+    if secret is not None and (secret or None) != hook.secret:  # "": no secret (REST's empty)
         fixed.append("secret")
     if fixed:
         msg = (
