@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Final
 from mlflow.entities.webhook import (
     VALID_ENTITY_ACTIONS,
     Webhook,
-    WebhookEntity,
     WebhookEvent,
     WebhookStatus,
     WebhookTestResult,
@@ -51,11 +50,15 @@ MAX_RESULTS: Final = 1000
 """MLflow's stores' page sizes for webhooks: 100 by default, at most 1000."""
 
 # MLflow's event -> canvasback's, for the events both have (stage_changed is canvasback's).
+_MLFLOWS: Final = {
+    f"{entity.value}.{action.value}"
+    for entity, actions in VALID_ENTITY_ACTIONS.items()
+    for action in actions
+}
 _FIRED: Final = {
     hook_events.mlflow_name(event): event
-    for event, (entity, action) in hook_events.EVENTS.items()
-    if entity in WebhookEntity._value2member_map_
-    and action in {a.value for a in VALID_ENTITY_ACTIONS[WebhookEntity(entity)]}
+    for event in hook_events.EVENTS
+    if hook_events.mlflow_name(event) in _MLFLOWS
 }
 
 
