@@ -123,14 +123,24 @@ def test_no_method_is_both_implemented_and_refused(kind):
     assert not set(cls.REFUSED) & getattr(cls, "EMPTY", set())
 
 
-def test_webhooks_list_empty_and_cannot_be_made():
-    """MLflow's server lists the webhooks of every registry change: none, without an error."""
-    assert set(refusals.EMPTY_REGISTRY) == RegistryStore.EMPTY
-    for name in sorted(RegistryStore.EMPTY):
-        answer = getattr(RegistryStore, name)(object(), "registered_model.created")
-        assert list(answer) == [], name
-        assert answer.token is None, name
-    assert {"create_webhook", "get_webhook", "test_webhook"} <= set(RegistryStore.REFUSED)
+WEBHOOK_METHODS = (
+    "create_webhook",
+    "get_webhook",
+    "list_webhooks",
+    "list_webhooks_by_event",
+    "update_webhook",
+    "delete_webhook",
+    "test_webhook",
+)
+
+
+def test_every_webhook_method_is_the_plugins_own_neither_refused_nor_empty():
+    """Webhooks are canvasback's hooks (tests/mlflow_plugin/test_webhooks.py)."""
+    assert set(WEBHOOK_METHODS) <= public_names(RegistryBase)
+    for name in WEBHOOK_METHODS:
+        assert owner(RegistryStore, name) is RegistryStore, name
+        assert name not in RegistryStore.REFUSED, name
+        assert name not in getattr(RegistryStore, "EMPTY", set()), name
 
 
 def test_the_genai_reads_of_the_uis_pages_answer_empty_and_their_writes_are_refused():

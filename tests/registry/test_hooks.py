@@ -15,7 +15,7 @@ from tests.registry.hook_receiver import HANG, Receiver
 
 import canvasback as cb
 from canvasback.exceptions import InvalidInputError
-from canvasback.registry import RegistryNotFoundError, hook_events
+from canvasback.registry import RegistryNotFoundError, hook_events, hooks
 
 
 @pytest.fixture(autouse=True)
@@ -235,6 +235,35 @@ def test_a_deleted_hook_fires_no_more(client, receivers):
     assert client.list_hooks() == []
     with pytest.raises(RegistryNotFoundError, match=f"No hook with id '{hook.hook_id}'"):
         client.delete_hook(hook.hook_id)
+
+
+@pytest.mark.usefixtures("churn")
+def test_a_disabled_hook_fires_nothing_until_enabled_and_keeps_its_label(
+    client, store, receivers, wait
+):
+    receiver = receivers()
+    added = hooks.add(
+        client.store, "alias_moved", receiver.url, label="deploy", description="CD", enabled=False
+    )
+    client.set_registered_model_alias("churn", "champion", 1)
+    assert client.get_hook_deliveries("churn") == []  # logged before the move returns: none
+
+    hooks.update(client.store, added.hook_id, enabled=True, description="")
+    client.set_registered_model_alias("churn", "champion", 2)
+    [delivery] = settled(client, wait)
+    assert (delivery.hook_id, delivery.status) == (added.hook_id, "delivered")
+    assert [r.json["data"]["version"] for r in receiver.got] == ["2"]
+
+    [hook] = cb.MlflowClient(store).list_hooks()
+    assert (hook.label, hook.description, hook.enabled) == ("deploy", None, True)
+    assert hook.update_time >= hook.creation_time
+    assert cb.sql("SELECT label, description, enabled FROM hooks").fetchall() == [
+        ("deploy", None, True)
+    ]
+    with pytest.raises(InvalidInputError, match="Invalid hook label '': a non-empty name"):
+        hooks.update(client.store, added.hook_id, label="")
+    with pytest.raises(RegistryNotFoundError, match="No hook with id 'none'"):
+        hooks.update(client.store, "none", enabled=False)
 
 
 @pytest.mark.usefixtures("churn")

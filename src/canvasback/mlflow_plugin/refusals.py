@@ -3,7 +3,7 @@
 canvasback keeps experiments, runs, logged models and the model registry. MLflow's
 stores also declare its GenAI side (traces, assessments, evaluation datasets, scorers,
 labeling, issues, prompts) and its server's configuration (AI Gateway, MCP servers,
-skills, webhooks): the plugin refuses those, each with the reason below, raising MLflow's
+skills): the plugin refuses those, each with the reason below, raising MLflow's
 not-implemented error so that callers that fall back on it still do.
 
 Reads of those GenAI records that MLflow's web UI makes on an experiment's pages
@@ -54,7 +54,6 @@ _PROMPTS: Final = (
     "the GenAI prompt registry is out of scope for canvasback's registry (registered "
     "models, versions, aliases, stages and tags are in)"
 )
-_WEBHOOKS: Final = "webhooks need a server to deliver them; a canvasback store is a folder"
 
 
 def _public(mixin: type) -> list[str]:
@@ -220,24 +219,7 @@ REFUSED_REGISTRY: Final[dict[str, str]] = {
         ),
         _PROMPTS,
     ),
-    **dict.fromkeys(
-        (
-            "create_webhook",
-            "get_webhook",
-            "update_webhook",
-            "delete_webhook",
-            "test_webhook",
-        ),
-        _WEBHOOKS,
-    ),
 }
-
-EMPTY_REGISTRY: Final[dict[str, Callable[[], object]]] = {
-    "list_webhooks": _empty_page,
-    # MLflow's server asks after every registry change which webhooks to deliver to.
-    "list_webhooks_by_event": _empty_page,
-}
-"""Registry lists answered empty: no webhook can be made, so there are none to list."""
 
 INHERITED_REGISTRY: Final = frozenset(
     {

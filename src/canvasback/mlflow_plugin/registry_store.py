@@ -4,7 +4,8 @@ Registered models, versions, aliases (with canvasback's alias history), stages a
 are canvasback's registry's, through its client: a version MLflow registers is the same
 version ``canvasback.registry(...)`` shows. A version's source is kept as canvasback
 keeps it (``runs:/<run_id>/<path>`` for a model in a run, however MLflow named it), so a
-version registered either way loads either way.
+version registered either way loads either way. Webhooks are canvasback's registry hooks
+(``webhooks.py``), fired by canvasback's registry.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from mlflow.store.model_registry import (
 )
 from mlflow.store.model_registry.abstract_store import AbstractStore
 
-from canvasback.mlflow_plugin import clients, entities, proxied, uris
-from canvasback.mlflow_plugin.errors import answer_empty, refuse, translate_errors
-from canvasback.mlflow_plugin.refusals import EMPTY_REGISTRY, REFUSED_REGISTRY
+from canvasback.mlflow_plugin import clients, entities, proxied, uris, webhooks
+from canvasback.mlflow_plugin.errors import refuse, translate_errors
+from canvasback.mlflow_plugin.refusals import REFUSED_REGISTRY
 from canvasback.registry.sources import MODELS_PREFIX
 from canvasback.store import layout
 from canvasback.tracking import logged_models, validation
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
         RegisteredModel,
         RegisteredModelTag,
     )
+    from mlflow.entities.webhook import Webhook, WebhookEvent, WebhookStatus, WebhookTestResult
 
     from canvasback.registry import Client
 
@@ -63,7 +65,6 @@ def models_filter(filter_string: str | None) -> str | None:
 
 
 @refuse(REFUSED_REGISTRY)
-@answer_empty(EMPTY_REGISTRY)
 @translate_errors
 class RegistryStore(AbstractStore):
     """MLflow's model registry store over a canvasback store (its tracking URI's)."""
@@ -287,6 +288,65 @@ class RegistryStore(AbstractStore):
         return entities.model_version(
             self.client.get_model_version_by_alias(name, alias), self.client.store
         )
+
+    # -- webhooks --------------------------------------------------------------------
+    def create_webhook(
+        self,
+        name: str,
+        url: str,
+        events: list[WebhookEvent],
+        description: str | None = None,
+        secret: str | None = None,
+        status: WebhookStatus | None = None,
+    ) -> Webhook:
+        """A webhook: a URL hook of every model, which canvasback's registry fires."""
+        return webhooks.create(self.client, name, url, events, description, secret, status)
+
+    def get_webhook(self, webhook_id: str) -> Webhook:
+        """A webhook by id."""
+        return webhooks.get(self.client, webhook_id)
+
+    def list_webhooks(
+        self, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Webhook]:
+        """Every webhook (every URL hook), newest first, a page at a time."""
+        return webhooks.listed(self.client, max_results, page_token)
+
+    def list_webhooks_by_event(
+        self, event: WebhookEvent, max_results: int | None = None, page_token: str | None = None
+    ) -> PagedList[Webhook]:
+        """The webhooks MLflow's own dispatch should send ``event`` to: none.
+
+        MLflow's server asks this after each registry change it makes through the store,
+        and posts to what it gets. canvasback's registry has fired every hook of that
+        change already (logged, retried, in this process), so an answer of the hooks
+        would deliver each twice. ``list_webhooks`` lists them all.
+        """
+        del event, max_results, page_token
+        return PagedList([], None)
+
+    def update_webhook(
+        self,
+        webhook_id: str,
+        name: str | None = None,
+        description: str | None = None,
+        url: str | None = None,
+        events: list[WebhookEvent] | None = None,
+        secret: str | None = None,
+        status: WebhookStatus | None = None,
+    ) -> Webhook:
+        """Rename, describe, disable or enable a webhook (its URL, events, secret stay)."""
+        return webhooks.update(
+            self.client, webhook_id, name, description, url, events, secret, status
+        )
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Delete a webhook: it fires no more."""
+        webhooks.delete(self.client, webhook_id)
+
+    def test_webhook(self, webhook_id: str, event: WebhookEvent | None = None) -> WebhookTestResult:
+        """Send an example of an event (the webhook's first by default) now."""
+        return webhooks.test(self.client, webhook_id, event)
 
 
 def _no_deployment_job(job: Any) -> None:  # noqa: ANN401  # whatever MLflow passes

@@ -20,6 +20,10 @@ file (a registration reads no table).
 A secret signs a URL hook's deliveries (MLflow's HMAC scheme). ``secret=`` keeps it in
 the store, where anyone who can read the store can read it; ``secret_env=`` keeps only
 the name of an environment variable, read by the delivering process when it signs.
+
+Its settings (MLflow's webhook fields) are events of it, changed at will: a label (a
+webhook's name), a description, and whether it is enabled (a disabled hook fires
+nothing until it is enabled again). Its events, target and secret are kept as added.
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ _MARKED: Slot[set[str]] = Slot("the stores that have hooks", lambda _ctx: set())
 
 _HOOKS: Final = f"""
     SELECT h.hook_id, h.name, h.model_id, h.events, h.target_type, h.target, h.signed,
-           h.secret_env, h.timeout, h.max_attempts, h.creation_time, h.user_id, r.secret
+           h.secret_env, h.timeout, h.max_attempts, h.creation_time, h.user_id, r.secret,
+           h.label, h.description, h.enabled, h.update_time
     FROM hooks h JOIN {rows(tables.REGISTRY_HOOKS.name)} r ON r.hook_id = h.hook_id
 """
 # The hooks of one model and of every model, straight from their rows (an event's
@@ -76,6 +81,7 @@ _OF_MODEL: Final = f"""
       AND hook_id NOT IN (SELECT entity_id FROM {FACTS}
                           WHERE experiment_id = '{tables.PARTITION}'
                             AND kind = '{tables.EVENT_HOOK_LIFECYCLE}')
+      AND hook_id NOT IN (SELECT hook_id FROM ({tables.HOOK_SETTINGS}) WHERE NOT enabled)
     ORDER BY creation_time, hook_id
 """
 
@@ -100,6 +106,12 @@ class Hook:
     user_id: str | None
     model_id: str | None = field(default=None, repr=False)
     secret: str | None = field(default=None, repr=False, compare=False)
+    label: str | None = None
+    """Its name, if it was given one (MLflow's webhooks have one)."""
+    description: str | None = None
+    enabled: bool = True
+    update_time: int | None = field(default=None, repr=False)
+    """When it was added or its settings last changed (ms)."""
 
 
 def add(
@@ -112,6 +124,9 @@ def add(
     secret_env: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     max_attempts: int = DEFAULT_ATTEMPTS,
+    label: str | None = None,
+    description: str | None = None,
+    enabled: bool = True,
 ) -> Hook:
     """Store a hook; every argument is checked before anything is written."""
     events = hook_events.event_names(event)
@@ -119,9 +134,13 @@ def add(
     _signing(secret, secret_env, target_type)
     seconds = _timeout(timeout)
     attempts = _attempts(max_attempts)
+    # Only what differs from a new hook's defaults is written.
+    settings = _settings(label, description or None, None if enabled is True else enabled)
     model_id = None if name is None else claims.held(store, name).entity_id
     hook_id, now, (user, _host) = uuid.uuid4().hex, time.time_ns() // 1_000_000, writes.who()
     store.claim(MARKER, "added", b"")  # first: a marker with no hook is harmless
+    if settings:  # before its row: no read sees the hook without them (enabled, say)
+        _write_settings(store, hook_id, settings)
     stored_target = json.dumps(list(checked) if isinstance(checked, tuple) else checked)
     row = (hook_id, model_id, json.dumps(events), target_type, stored_target, secret)
     writes.hook_row(store, (*row, secret_env, seconds, attempts, now, user))
@@ -144,7 +163,27 @@ def add(
         user_id=user,
         model_id=model_id,
         secret=secret,
+        label=label,
+        description=description or None,
+        enabled=enabled,
+        update_time=now,
     )
+
+
+def update(
+    store: Store,
+    hook_id: str,
+    *,
+    label: str | None = None,
+    description: str | None = None,
+    enabled: bool | None = None,
+) -> Hook:
+    """Change a hook's settings (None: as it is; ``description=""`` clears it)."""
+    settings = _settings(label, description, enabled)
+    get(store, hook_id)
+    if settings:
+        _write_settings(store, hook_id, settings)
+    return get(store, hook_id)
 
 
 def listed(store: Store, name: str | None = None) -> list[Hook]:
@@ -234,7 +273,38 @@ def _hook(row: reads.Row) -> Hook:
         user_id=row["user_id"],
         model_id=row["model_id"],
         secret=row["secret"],
+        label=row.get("label"),
+        description=row.get("description"),
+        enabled=bool(row.get("enabled", True)),  # rows of _OF_MODEL are enabled ones
+        update_time=row.get("update_time"),
     )
+
+
+def _settings(label: object, description: object, enabled: object) -> dict[str, str | None]:
+    """The setting events that ``label``, ``description`` and ``enabled`` make, checked."""
+    found: dict[str, str | None] = {}
+    if label is not None:
+        if not isinstance(label, str) or not label.strip() or "\n" in label:
+            msg = f"Invalid hook label {label!r}: a non-empty name on one line"
+            raise validation.InvalidInputError(msg)
+        found[tables.HOOK_LABEL] = label
+    if description is not None:
+        if not isinstance(description, str):
+            msg = f"Invalid hook description {description!r}: a string (empty clears it)"
+            raise validation.InvalidInputError(msg)
+        found[tables.HOOK_DESCRIPTION] = description or None
+    if enabled is not None:
+        if not isinstance(enabled, bool):
+            msg = f"Invalid hook enabled {enabled!r}: True or False"
+            raise validation.InvalidInputError(msg)
+        found[tables.HOOK_STATUS] = "active" if enabled else tables.HOOK_DISABLED
+    return found
+
+
+def _write_settings(store: Store, hook_id: str, settings: dict[str, str | None]) -> None:
+    for key, value in settings.items():
+        writes.event(store, hook_id, tables.EVENT_HOOK_SETTING, key, value)
+    store.flush()
 
 
 def _target(target: object) -> tuple[str, str | tuple[str, ...]]:

@@ -49,6 +49,13 @@ EVENT_ALIAS_GATE: Final = "alias_gate"
 EVENT_ALIAS_FORCED: Final = "alias_forced"
 # Of a hook (entity_id: its id); value "deleted".
 EVENT_HOOK_LIFECYCLE: Final = "hook_lifecycle"
+# Of a hook; key: "label" (MLflow's webhook name), "description" or "status" ("active"
+# or "disabled": a disabled hook fires nothing). Null clears a label or description.
+EVENT_HOOK_SETTING: Final = "hook_setting"
+HOOK_LABEL: Final = "label"
+HOOK_DESCRIPTION: Final = "description"
+HOOK_STATUS: Final = "status"
+HOOK_DISABLED: Final = "disabled"
 
 # A registered model as created; renames, descriptions, tags are events.
 REGISTERED_MODELS: Final = Table(
@@ -244,6 +251,20 @@ def _facts_of(kind: str) -> str:
     )
 
 
+HOOK_SETTINGS: Final = f"""
+    SELECT entity_id AS hook_id,
+           any_value(value) FILTER (WHERE key = '{HOOK_LABEL}') AS label,
+           any_value(value) FILTER (WHERE key = '{HOOK_DESCRIPTION}') AS description,
+           coalesce(any_value(value) FILTER (WHERE key = '{HOOK_STATUS}'), 'active')
+               <> '{HOOK_DISABLED}' AS enabled,
+           max(timestamp) AS update_time
+    FROM {FACTS}
+    WHERE experiment_id = '{PARTITION}' AND kind = '{EVENT_HOOK_SETTING}'
+    GROUP BY entity_id
+"""
+"""Each hook's settings that were ever changed: label, description, enabled, when last."""
+
+
 VIEWS: Final = (
     ("_registry_facts", _FACTS),
     (
@@ -355,9 +376,12 @@ VIEWS: Final = (
         f"""
         SELECT h.hook_id, m.name, h.model_id, h.events, h.target_type, h.target,
                h.secret IS NOT NULL OR h.secret_env IS NOT NULL AS signed, h.secret_env,
-               h.timeout, h.max_attempts, h.creation_time, h.user_id
+               h.timeout, h.max_attempts, h.creation_time, h.user_id, s.label,
+               s.description, coalesce(s.enabled, true) AS enabled,
+               greatest(h.creation_time, s.update_time) AS update_time
         FROM {_HOOKS} h
         LEFT JOIN _live_models m ON m.model_id = h.model_id
+        LEFT JOIN ({HOOK_SETTINGS}) s ON s.hook_id = h.hook_id
         WHERE (h.model_id IS NULL OR m.model_id IS NOT NULL)
           AND h.hook_id NOT IN (SELECT entity_id FROM ({_facts_of(EVENT_HOOK_LIFECYCLE)}))
         """,
@@ -393,6 +417,7 @@ DECLARATION: Final = Declaration(
             EVENT_ALIAS_GATE,
             EVENT_ALIAS_FORCED,
             EVENT_HOOK_LIFECYCLE,
+            EVENT_HOOK_SETTING,
         }
     ),
     views=VIEWS,
