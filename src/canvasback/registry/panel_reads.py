@@ -32,14 +32,17 @@ _VERSION_DIGITS: Final = 18
 def registry_signature(catalog: Catalog) -> tuple[int, ...]:
     """A value that changes whenever any registry fact does (counts and sums: cheap).
 
-    Models, versions and alias moves are rows that are only ever added; every other fact
-    (description, stage, tag, name, deletion) replaces an event of the registry's
-    partition with a newer one, which changes the sum of their timestamps.
+    Models, versions, alias moves, hooks and their deliveries' attempts are rows that
+    are only ever added; every other fact (description, stage, tag, name, deletion)
+    replaces an event of the registry's partition with a newer one, which changes the
+    sum of their timestamps.
     """
     row = catalog.rows(
         f"SELECT (SELECT count(*) FROM {MODEL_ROWS}), "
         f"(SELECT count(*) FROM {VERSION_ROWS}), "
         f"(SELECT count(*) FROM {ALIAS_ROWS}), "
+        f"(SELECT count(*) FROM {relations.rows(tables.REGISTRY_HOOKS.name)}), "
+        f"(SELECT count(*) FROM {relations.rows(tables.HOOK_DELIVERIES.name)}), "
         f"(SELECT count(*) FROM {relations.FACTS} WHERE experiment_id = ?), "
         f"(SELECT coalesce(sum(timestamp), 0)::BIGINT FROM {relations.FACTS} "
         "WHERE experiment_id = ?)",
