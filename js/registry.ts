@@ -3,7 +3,8 @@
 // and the alias history as a timeline. Before an alias move is trusted: each alias's lock
 // and gates, the selected version's lineage as a graph, the last two selected side by side,
 // a confirm step for a protected alias (the move is then forced), and the gates that
-// refused a move with the values that fail them.
+// refused a move with the values that fail them. The hooks that fire for the model, and
+// a version's failed deliveries, opened from its badge and sent again with Retry.
 //
 // Python pushes the whole state in traits (see widgets/registry.py), so every view of the
 // widget draws the same thing; actions (move or remove an alias, change a stage, edit a
@@ -16,6 +17,7 @@ import { RpcClient } from "./lib/rpc";
 import { compareSection } from "./lib/registry_compare";
 import type { PanelContext } from "./lib/registry_context";
 import { confirmBox, gateFailures, guardsSection } from "./lib/registry_guards";
+import { deliveriesDetail, hooksSection } from "./lib/registry_hooks";
 import { lineageSection } from "./lib/registry_lineage";
 import { columnChooser, historySection, modelHeader, modelList, pager, registerForm, selectionBar } from "./lib/registry_parts";
 import { comparisonOf, decodeVersions, lineageOf, type RegistryModel, type RegistryRpc } from "./lib/registry_types";
@@ -25,6 +27,7 @@ import { h } from "./lib/table_dom";
 import rootCss from "./styles/registry.css";
 import controlsCss from "./styles/registry_controls.css";
 import historyCss from "./styles/registry_history.css";
+import hooksCss from "./styles/registry_hooks.css";
 import lineageCss from "./styles/registry_lineage.css";
 import modelsCss from "./styles/registry_models.css";
 import registerCss from "./styles/registry_register.css";
@@ -51,6 +54,7 @@ const REDRAW_ON = [
   "alias_guards",
   "lineage",
   "comparison",
+  "hooks",
   "failed_deliveries",
   "selected_versions",
   "selected_ids",
@@ -63,7 +67,7 @@ const REDRAW_ON = [
 
 async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<() => void> {
   const root = h("div", { class: "canvasback cb-registry" });
-  host.append(styleElement(rootCss, controlsCss, modelsCss, versionsCss, historyCss, registerCss, lineageCss), root);
+  host.append(styleElement(rootCss, controlsCss, modelsCss, versionsCss, historyCss, registerCss, lineageCss, hooksCss), root);
   // One RPC client per view (see js/run_table.ts): each view takes only its own replies.
   const client = new RpcClient<RegistryRpc>(model);
   let disposed = false;
@@ -78,6 +82,7 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     pending: null,
     lineage: { open: null, trainedOn: null, note: "" },
     busy: false,
+    deliveriesOpen: null,
     modelFilter: "",
     act: async (kind, params) => {
       ctx.busy = true;
@@ -219,6 +224,8 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     main.append(modelHeader(ctx, current));
     const guards = guardsSection(ctx);
     if (guards) main.append(guards);
+    const hooks = hooksSection(ctx);
+    if (hooks) main.append(hooks);
     const rows = decodeVersions(model.get("versions"));
     const available = new Set(model.get("available_metrics") ?? []);
     const availableParams = new Set(model.get("available_params") ?? []);
@@ -237,6 +244,8 @@ async function render({ model, el: host }: RenderProps<RegistryModel>): Promise<
     if (selection) main.append(selection);
     const scroller = h("div", { class: "cb-reg-scroll" }, [versionsTable(ctx, shown, rows, { metrics, params, archive: () => archive, onToggle: toggle })]);
     main.append(scroller);
+    const deliveries = deliveriesDetail(ctx);
+    if (deliveries) main.append(deliveries);
     const lineage = lineageOf(model.get("lineage"));
     if (lineage) main.append(lineageSection(ctx, lineage));
     const comparison = comparisonOf(model.get("comparison"));

@@ -36,6 +36,8 @@ export interface PanelContext {
   pending: PendingForce | null;
   lineage: LineageView;
   busy: boolean;
+  /** The version whose failed hook deliveries this view shows in detail; null: none. */
+  deliveriesOpen: string | null;
   /** Text the model list is narrowed to (this view's own). */
   modelFilter: string;
   /** Runs an action in Python; resolves true on success (errors show in the panel). */

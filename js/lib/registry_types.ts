@@ -121,11 +121,35 @@ export interface Comparison {
   metrics: { key: string; values: (number | string | null)[] }[];
 }
 
+/** A delivery whose latest attempt failed (see widgets/_registry_hooks.py). */
 export interface FailedDelivery {
+  delivery_id: string;
+  hook_id: string;
+  /** The hook's target, short. */
   hook: string;
   event: string;
+  /** When its latest attempt was made (ms). */
   timestamp: number;
+  attempts: number;
   error: string;
+}
+
+/** A hook that fires for the shown model; its secret never leaves Python. */
+export interface HookInfo {
+  hook_id: string;
+  events: string[];
+  /** It follows every model, not this one alone. */
+  every_model: boolean;
+  target_type: "url" | "command";
+  /** A URL (its password and query values hidden) or a command. */
+  target: string;
+  signed: boolean;
+  /** The environment variable its secret is read from (its name, not the secret). */
+  secret_env: string | null;
+  /** Whether this kernel runs it (a command hook runs only where trusted). */
+  runs_here: boolean;
+  user_id: string | null;
+  creation_time: number;
 }
 
 export interface TrainedOn {
@@ -171,7 +195,8 @@ export interface RegistryModel {
   alias_guards: AliasGuard[];
   lineage: Lineage | Record<string, never>;
   comparison: Comparison | Record<string, never>;
-  /** Version (as text) -> its failed hook deliveries. */
+  hooks: HookInfo[];
+  /** Version (as text) -> its failed hook deliveries, newest first. */
   failed_deliveries: Record<string, FailedDelivery[]>;
   selected_versions: string[];
   selected_ids: string[];
@@ -196,6 +221,8 @@ export interface RegistryRpc {
   set_description: { request: { model: string; version: string | null; description: string | null }; reply: Ack };
   set_tag: { request: { model: string; version: string | null; key: string; value: string | null }; reply: Ack };
   register: { request: { name: string; runs: { run_id: string; path: string }[] }; reply: Ack };
+  /** Sends again the failed deliveries of a version (or, version null, of the model). */
+  retry_hooks: { request: { model: string; version: string | null }; reply: Ack };
   dataset_versions: { request: { digest: string }; reply: { digest: string; versions: TrainedOn[] } };
   open_run: { request: { run_id: string }; reply: { opened: boolean } };
   refresh: { request: Record<string, never>; reply: { revision: number } };

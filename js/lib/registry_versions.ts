@@ -3,10 +3,12 @@
 // description. A row's checkbox selects it; an alias chip can be removed (×), dragged
 // onto another version's row to move it there, or given anew with "+ alias". A protected
 // alias shows a lock, and its move or removal asks to confirm first (registry_guards.ts);
-// a version with failed hook deliveries shows how many.
+// a version with failed hook deliveries shows how many, a badge that opens them
+// (registry_hooks.ts).
 import { formatNumber, formatRelativeTime, formatTimestamp } from "./format";
 import { button, editor, openEditor, tagChips, type PanelContext } from "./registry_context";
 import { guardOf, lock, moveAlias, removeAlias } from "./registry_guards";
+import { deliveriesBadge } from "./registry_hooks";
 import { versionColour } from "./registry_timeline";
 import { versionKey, type VersionRow } from "./registry_types";
 import { h } from "./table_dom";
@@ -162,11 +164,8 @@ export function versionsTable(ctx: PanelContext, model: string, rows: readonly V
     });
 
     const vnum = h("td", { class: "cb-reg-vnum" }, [h("span", { class: "cb-reg-vbadge", text: `v${row.version}`, title: `models:/${model}/${row.version}` })]);
-    const failed = ctx.model.get("failed_deliveries")?.[String(row.version)] ?? [];
-    if (failed.length > 0) {
-      const list = failed.map((f) => `${formatTimestamp(f.timestamp)} ${f.hook} (${f.event}): ${f.error}`).join("\n");
-      vnum.append(h("span", { class: "cb-reg-deliveries", text: `${failed.length} failed`, title: `Failed hook deliveries:\n${list}` }));
-    }
+    const badge = deliveriesBadge(ctx, String(row.version));
+    if (badge) vnum.append(badge);
     const cells: (HTMLElement | string)[] = [
       h("td", { class: "cb-reg-check" }, [box]),
       vnum,

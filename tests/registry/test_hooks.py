@@ -169,6 +169,34 @@ def test_a_target_that_is_down_is_logged_and_delivered_by_retry_hooks(client, re
 
 
 @pytest.mark.usefixtures("churn")
+def test_retry_hooks_of_one_model_or_version_leaves_the_others(client, model_run, receivers, wait):
+    receiver = receivers(listening=False)
+    client.add_hook("alias_moved", receiver.url, max_attempts=1)
+    run_id = model_run()
+    client.create_model_version("fraud", f"runs:/{run_id}/model", run_id=run_id)
+    client.set_registered_model_alias("churn", "champion", 1)
+    client.set_registered_model_alias("churn", "challenger", 2)
+    client.set_registered_model_alias("fraud", "champion", 1)
+    settled(client, wait, count=2)
+    settled(client, wait, name="fraud")
+    receiver.start()
+
+    [one] = client.retry_hooks("churn", version=2)
+    assert (one.outcome, one.delivery.version) == ("delivered", "2")
+    assert [d.version for d in client.get_hook_deliveries("churn", failed_only=True)] == ["1"]
+    [model] = client.retry_hooks("churn")
+    assert (model.outcome, model.delivery.version) == ("delivered", "1")
+    assert len(client.get_hook_deliveries("fraud", failed_only=True)) == 1
+    assert [r.json["data"]["name"] for r in receiver.got] == ["churn", "churn"]
+    with pytest.raises(InvalidInputError, match="Invalid hook retry of version 2: name its model"):
+        client.retry_hooks(version=2)
+    with pytest.raises(RegistryNotFoundError):
+        client.retry_hooks("ghost")
+    [rest] = client.retry_hooks()
+    assert rest.delivery.name == "fraud"
+
+
+@pytest.mark.usefixtures("churn")
 def test_a_hanging_target_neither_blocks_nor_undoes_the_move(client, receivers, wait):
     receiver = receivers(HANG)
     client.add_hook("alias_moved", receiver.url, name="churn", timeout=60)

@@ -28,7 +28,7 @@ from canvasback.registry import (
     versions,
 )
 from canvasback.registry.entities import ModelVersion, PagedList, RegistryNotFoundError
-from canvasback.tracking import current, fluent_logged_models, logged_model_reads
+from canvasback.tracking import current, fluent_logged_models, logged_model_reads, validation
 from canvasback.tracking.client import Client as TrackingClient
 from canvasback.tracking.context import Slot, current_context
 
@@ -308,9 +308,19 @@ class Client(TrackingClient):
         hook = hooks.get(self.store, hook_id)
         return hook_delivery.test(hook, event, trusted=hooks.trusted(hook))
 
-    def retry_hooks(self) -> list[Redelivery]:
-        """Send again, once each, every delivery whose latest attempt failed."""
-        return hook_dispatch.redeliver(self.store)
+    def retry_hooks(self, name: str | None = None, version: object = None) -> list[Redelivery]:
+        """Send again, once each, every delivery whose latest attempt failed.
+
+        Every one in the store, or only those of model ``name`` (of one ``version``).
+        """
+        if name is None:
+            if version is not None:
+                msg = f"Invalid hook retry of version {version!r}: name its model too"
+                raise validation.InvalidInputError(msg)
+            return hook_dispatch.redeliver(self.store)
+        model_id = claims.held(self.store, name).entity_id
+        number = None if version is None else names.version_number(version)
+        return hook_dispatch.redeliver(self.store, model_id, number)
 
     def get_hook_deliveries(
         self, name: str, version: object = None, failed_only: bool = False

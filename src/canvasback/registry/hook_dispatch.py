@@ -120,12 +120,17 @@ def fire(
         _LOG.exception("canvasback: hooks of %s (model %s) not fired", event, model_id)
 
 
-def redeliver(store: Store) -> list[Redelivery]:
-    """Send again every delivery whose latest attempt failed, once each, in this thread."""
+def redeliver(
+    store: Store, model_id: str | None = None, version: int | None = None
+) -> list[Redelivery]:
+    """Send again every delivery whose latest attempt failed, once each, in this thread.
+
+    Every one in the store, or only a model's (``model_id``), or one version's.
+    """
     catalog = store.read()
     known = hooks.live(catalog)
     now, done = time.time_ns() // 1_000_000, []
-    for delivery in hook_log.undelivered(catalog):
+    for delivery in hook_log.undelivered(catalog, model_id, version):
         hook = known.get(delivery.hook_id)
         if hook is None or delivery.payload is None:
             why = "its hook was deleted" if hook is None else "its body was not logged"

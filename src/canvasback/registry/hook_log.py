@@ -79,9 +79,16 @@ def deliveries(
     return _states(catalog, where, params, having, "DESC")
 
 
-def undelivered(catalog: Catalog) -> list[HookDelivery]:
-    """Every delivery whose latest attempt did not deliver it, oldest first."""
-    return _states(catalog, "TRUE", [], f"WHERE l.status <> '{DELIVERED}'", "ASC")
+def undelivered(
+    catalog: Catalog, model_id: str | None = None, version: int | None = None
+) -> list[HookDelivery]:
+    """Every delivery (of a model, or of one version) not delivered yet, oldest first."""
+    where, params = "TRUE", list[Any]()
+    if model_id is not None:
+        where, params = "model_id = ?", [model_id]
+        if version is not None:
+            where, params = f"{where} AND version = ?", [*params, version]
+    return _states(catalog, where, params, f"WHERE l.status <> '{DELIVERED}'", "ASC")
 
 
 def _states(

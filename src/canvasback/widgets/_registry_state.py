@@ -171,14 +171,3 @@ def alias_guards(store: Store, catalog: Catalog, model_id: str, name: str) -> li
             }
         )
     return shown
-
-
-def failed_deliveries(catalog: Catalog, model_id: str) -> dict[str, list[dict[str, Any]]]:
-    """Failed deliveries of the model's hooks, by version number (as text), newest first.
-
-    Each is ``{"hook", "event", "timestamp", "error"}``, shown on its version's row. A
-    store records no hook deliveries, so every version has none: ``{}``. A registry
-    that keeps a log of its hooks' deliveries fills this from its reads.
-    """
-    del catalog, model_id  # no delivery log to read
-    return {}

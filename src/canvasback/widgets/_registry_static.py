@@ -1,8 +1,9 @@
-"""The registry panel's static view: models, versions, guards, lineage, history as tables.
+"""The registry panel's static view: models, versions, guards, hooks, lineage, history.
 
 A saved notebook opened without a kernel shows what the panel showed: every text (model
-names, descriptions, tags, run names) goes through :func:`_static.html_table`, which
-escapes it. Each alias's protection and gates, and the selected version's lineage
+names, descriptions, tags, run names, hook targets, delivery errors) goes through
+:func:`_static.html_table`, which escapes it. Each alias's protection and gates, the
+model's hooks and its versions' failed deliveries, and the selected version's lineage
 (datasets, run, logged model, aliases) are tables too.
 """
 
@@ -28,6 +29,8 @@ class Shown(Protocol):
     available_params: list[str]
     history: list[dict[str, Any]]
     alias_guards: list[dict[str, Any]]
+    hooks: list[dict[str, Any]]
+    failed_deliveries: dict[str, list[dict[str, Any]]]
     lineage: dict[str, Any]
 
 
@@ -137,6 +140,42 @@ def _guards(panel: Shown) -> _static.Section | None:
     return _static.table_section("Aliases, protection and gates", header, rows)
 
 
+def _hooks(panel: Shown) -> _static.Section | None:
+    if not panel.hooks:
+        return None
+    rows = []
+    for hook in panel.hooks:
+        signed = "no"
+        if hook["signed"]:
+            signed = f"${hook['secret_env']}" if hook["secret_env"] else "yes"
+        rows.append(
+            [
+                ", ".join(hook["events"]),
+                "every model" if hook["every_model"] else panel.model,
+                hook["target"],
+                signed,
+                hook["user_id"],
+                when(hook["creation_time"]),
+            ]
+        )
+    header = ["events", "of", "target", "signed", "added by", "added (UTC)"]
+    return _static.table_section("Hooks", header, rows)
+
+
+def _failed_deliveries(panel: Shown) -> _static.Section | None:
+    failed = panel.failed_deliveries
+    if not failed:
+        return None
+    rows = [
+        [f"v{version}", f["hook"], f["event"], when(f["timestamp"]), f["attempts"], f["error"]]
+        for version in sorted(failed, key=int, reverse=True)
+        for f in failed[version]
+    ]
+    header = ["version", "hook", "event", "when (UTC)", "attempts", "error"]
+    note = "Send them again with client.retry_hooks() or canvasback hooks retry."
+    return _static.table_section("Failed hook deliveries", header, rows, note=note)
+
+
 def _lineage(panel: Shown) -> _static.Section | None:
     found = panel.lineage
     if not found:
@@ -167,6 +206,8 @@ def panel_html(panel: Shown) -> str:
             _models(panel),
             _versions(panel),
             _guards(panel),
+            _hooks(panel),
+            _failed_deliveries(panel),
             _lineage(panel),
             _history(panel),
         ]

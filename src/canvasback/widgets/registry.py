@@ -2,9 +2,10 @@
 
 The models, the versions of the one shown (with their source run's key metrics and
 params, a page at a time), aliases (with their protection and gates), stages, tags,
-descriptions and the alias history (forced moves marked). The selected version's lineage
-(datasets, run, logged model, aliases), and the last two selected side by side (params
-that differ, metrics, evaluation results, lineage, the gates each would meet).
+descriptions, the alias history (forced moves marked) and hooks (a version's failed
+deliveries, sent again from there). The selected version's lineage (datasets, run,
+logged model, aliases), and the last two selected side by side (params that differ,
+metrics, evaluation results, lineage, the gates each would meet).
 
 The registry is small next to the runs, so it is pushed: JSON traits for the models and
 the history, Arrow bytes for the page of versions, and every view of the widget shows
@@ -38,6 +39,7 @@ from canvasback.registry.client import Client as RegistryClient
 from canvasback.registry.entities import STAGES, GateFailedError
 from canvasback.tracking.context import Slot, current_context
 from canvasback.widgets import _registry_compare, _registry_lineage, _registry_static, _static
+from canvasback.widgets import _registry_hooks as hook_state
 from canvasback.widgets import _registry_state as state
 from canvasback.widgets._base import BaseWidget, RpcReply, rpc
 from canvasback.widgets._sources import resolve_client, run_ids
@@ -108,6 +110,8 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
     """The lineage of the last selected version (``{}``: none selected)."""
     comparison = traitlets.Dict().tag(sync=True)
     """The last two selected versions side by side (``{}``: fewer selected)."""
+    hooks = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The hooks that fire for the shown model (its own, every model's); no secret."""
     failed_deliveries = traitlets.Dict().tag(sync=True)
     """Failed hook deliveries of the shown model's versions, by version (``{}``: none)."""
     selected_versions = traitlets.List(traitlets.Unicode()).tag(sync=True)
@@ -225,7 +229,7 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
         guards = (
             [] if model_id is None else state.alias_guards(self.store, catalog, model_id, shown)
         )
-        deliveries = {} if model_id is None else state.failed_deliveries(catalog, model_id)
+        hook_traits = hook_state.of_model(self.store, catalog, model_id)
         # Observers stay quiet meanwhile: this is the one reload, not one per trait.
         self._ready, ready = False, self._ready
         try:
@@ -237,7 +241,8 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
                 self.selected_versions = kept
                 self.selected_ids = state.runs_of(kept, live)
                 self.alias_guards = guards
-                self.failed_deliveries = deliveries
+                for name, value in hook_traits.items():
+                    setattr(self, name, value)
                 self._load_selection(catalog, signature)
                 self.revision += 1
         finally:
@@ -426,6 +431,11 @@ class RegistryPanel(_static.StaticRepr, BaseWidget):
             return f"Registered {len(made)} version{'s' * (len(made) != 1)} of {checked}: {shown}"
 
         return self._act("register", work)
+
+    @rpc("retry_hooks")
+    def _retry_hooks(self, request: dict[str, Any]) -> RpcReply:
+        name, version = str(request["model"]), request.get("version")
+        return self._act("retry_hooks", lambda: hook_state.retry(self._client, name, version))
 
     @rpc("dataset_versions")
     def _dataset_versions(self, request: dict[str, Any]) -> RpcReply:
