@@ -431,9 +431,9 @@ def test_a_registration_reads_the_store_for_hooks_only_once_it_has_some(
     catalog = client.store.catalog
     refresh = catalog.refresh
 
-    def spy():
+    def spy(*args, **kwargs):
         refreshes.append("refresh")
-        refresh()
+        refresh(*args, **kwargs)
 
     monkeypatch.setattr(catalog, "refresh", spy)
     client.create_model_version("churn", f"runs:/{run_id}/model", run_id=run_id)
