@@ -72,6 +72,13 @@ def test_from_ids(runs, widgets):
     assert w.scatter_metric == "acc"
 
 
+def test_compare_opens_on_the_tab_asked_for_and_refuses_one_it_has_not(runs):
+    assert canvasback.compare(runs).tab == "history"
+    assert canvasback.compare(runs, tab="parallel").tab == "parallel"
+    with pytest.raises(traitlets.TraitError, match="'nope'"):
+        canvasback.compare(runs, tab="nope")
+
+
 def test_datasets_decode(runs, widgets):
     w = widgets(runs)
     history = rows(w.data_history)

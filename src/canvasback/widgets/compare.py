@@ -11,18 +11,15 @@ resends one dataset and no spec. The front end reports clicks and brushes as
 ``selected_ids``. Given a run table, the widget follows the table's selection.
 
 Why Vega-Lite compiles in the browser: ``static/compare.js`` bundles vega, vega-lite
-and vega-embed (about 0.9 MB, 0.31 MB gzipped); a vega-only bundle with specs compiled
-by vl-convert in Python would be 0.54 MB. The bundle is saved once per notebook,
-gzipped, in the shared runtime (``_runtime.py``), so five comparisons and five tables
-save at about 1.7 MB with widget state (``benchmarks/bench_saved_size.py``), and the
-Python side needs no JavaScript engine on each control change (vl-convert takes about
-a second to start), only for the static view.
+and vega-embed (0.9 MB, 0.31 MB gzipped), saved once per notebook in the shared runtime
+(``_runtime.py``: five comparisons and five tables save at about 1.7 MB with widget
+state, ``benchmarks/bench_saved_size.py``). Specs compiled by vl-convert in Python would
+save 0.36 MB of bundle but start a JavaScript engine (a second) on control changes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
@@ -56,8 +53,6 @@ if TYPE_CHECKING:
     from canvasback.store import Store
 
 __all__ = ["Compare", "compare"]
-
-_LOG = logging.getLogger(__name__)
 
 # Total history rows across all series (~10 bytes each in the state; about what an SVG
 # chart redraws without stutter). A static image needs far fewer points (a smaller SVG).
@@ -469,6 +464,7 @@ def compare(
     smoothing: float = 0.0,
     log_y: bool = False,
     store: str | os.PathLike[str] | Client | Store | None = None,
+    tab: str = "history",
 ) -> Compare:
     """Compare runs: histories, parallel coordinates, scatter, final values, params.
 
@@ -490,9 +486,11 @@ def compare(
         Log scale for history values.
     store
         The store (folder, Client or Store); by default the current one.
+    tab
+        The panel shown first (``"history"``, ``"parallel"``, ``"evaluation"``, ...).
 
     """
-    kwargs: dict[str, Any] = {"x": x, "smoothing": smoothing, "log_y": log_y}
+    kwargs: dict[str, Any] = {"x": x, "smoothing": smoothing, "log_y": log_y, "tab": tab}
     if metrics is not None:
         kwargs["metrics"] = list(metrics)
     if params is not None:
