@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound="Callable[..., object]")
 
 PROG: Final = "canvasback"
-_SHOWN: Final = 80  # a path longer than this is shortened in an error
+_SHOWN: Final = 200  # a path longer than this is shortened in an error (real ones fit)
 
 
 class Refused(click.ClickException):
