@@ -16,6 +16,7 @@ same params, enqueued as a new trial).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import replace
@@ -52,8 +53,14 @@ STOP_ATTR: Final = "canvasback.stop"
 SKIPPED: Final = "SKIPPED"
 
 
+@functools.lru_cache(maxsize=8)
 def open_storage(journal: str) -> optuna.storages.JournalStorage:
-    """Optuna's storage over a journal file, locked by an exclusive create of its own."""
+    """Optuna's storage over a journal file, locked by an exclusive create of its own.
+
+    One per journal and process (a worker's trials share it): a new one replays the
+    whole journal, which grows with every trial. Optuna's storage is thread-safe, and
+    reads the lines other processes appended before each of its reads.
+    """
     from optuna.storages import JournalStorage  # noqa: PLC0415  # only a search needs Optuna
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock  # noqa: PLC0415
 
@@ -131,7 +138,7 @@ class TrialWatch:
         self._run = run
         run.watch_metric(self.metric, self.report)
 
-    def report(self, value: float, step: int) -> None:
+    def report(self, value: float, step: int, _timestamp: int = 0) -> None:
         """Tell the trial a point; raise ``TrialPruned`` once its pruner says to stop."""
         import optuna  # noqa: PLC0415
 
