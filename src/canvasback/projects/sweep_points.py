@@ -19,6 +19,7 @@ from canvasback.projects import capture, launch, runner
 from canvasback.projects.notebooks import NotebookRunWarning
 from canvasback.projects.params import param_text
 from canvasback.projects.runner import ProjectRunWarning
+from canvasback.projects.trial_env import PRUNED_TAG
 
 if TYPE_CHECKING:
     from canvasback.projects.search_space import StudySpec
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 POINT_TAG: Final = "canvasback.sweep.point"
 FUNCTION_ERROR_TAG: Final = "canvasback.sweep.error"
 FUNCTION_TRACEBACK: Final = "sweep/error.txt"
-PRUNED_TAG: Final = "canvasback.sweep.pruned"
-"""On a trial's run that its pruner stopped (the run ends KILLED): the step it stopped at."""
 ERROR_TAGS: Final = ("canvasback.notebook.error", "canvasback.project.error", FUNCTION_ERROR_TAG)
 # A point's run that ended with one of these says how the point itself ended; a run left
 # RUNNING (or KILLED) says only that the process running it died.
@@ -58,6 +57,8 @@ class PointTask:
     """The study a searching sweep's worker asks for this point's params (a trial)."""
     tags: dict[str, str] = field(default_factory=dict)
     """More tags of the point's run (a trial's number and study)."""
+    trial: dict[str, object] | None = None
+    """A notebook or command trial's study and trial, told to its process to prune it."""
 
     @property
     def label(self) -> str:
@@ -148,6 +149,7 @@ def run_point_quietly(task: PointTask, watch: RunWatch | None = None) -> PointRe
             capture_parts=list(task.capture_parts),
             timeout=task.timeout,
             tags={POINT_TAG: str(task.index), **task.tags},
+            **({"trial": task.trial} if task.trial else {}),
         )
         return result_of(task, run)
     except Exception as exc:  # noqa: BLE001  # reported as the point's failure

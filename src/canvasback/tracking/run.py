@@ -117,6 +117,11 @@ class Run:
         return RunData(**query.run_data(self.store.read(), self.run_id))
 
     @property
+    def known_params(self) -> dict[str, str]:
+        """The params this handle knows the run has: logged through it, or given to it."""
+        return dict(self._params)
+
+    @property
     def ended(self) -> bool:
         """Whether the run has ended; an ended handle refuses to log."""
         return self._ended
