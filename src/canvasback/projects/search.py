@@ -25,6 +25,7 @@ from canvasback.projects import (
     search_trials,
     sweep_launch,
     sweep_pools,
+    sweep_watch,
 )
 from canvasback.projects.params import ParamError
 from canvasback.projects.search_space import PRUNERS, SAMPLERS, StudySpec
@@ -61,6 +62,7 @@ def search(
     run_name: str | None,
     store: str | Path | None,
     progress: bool,
+    live: bool | None,
     timeout: float | None,
     capture_parts: object,
 ) -> SweepResult:
@@ -68,6 +70,7 @@ def search(
     sweep_launch.check_options(options.mode or "min", max_workers, executor)
     function = sweep_launch.function_of(target, entry_point)
     common = dict(params or {})
+    show = sweep_watch.prepare(live) if progress else None  # a refusal writes nothing
     if options.resume is not None:
         launched, spec, n_trials = search_study.resume(
             target, function, space, options, entry_point, store, capture_parts
@@ -95,14 +98,28 @@ def search(
         for i in range(max(remaining, 0))
     ]
     results: list[PointResult] = []
+    workers = max_workers or min(len(tasks), os.cpu_count() or 1)
+    watch = sweep_watch.start(
+        show,
+        sweep_watch.SweepStart(
+            launched.parent.run_id,
+            launched.name,
+            spec.metric,
+            spec.mode,
+            tuple(tasks),
+            workers,
+            searching=True,
+        ),
+    )
     if tasks:
         results = sweep_pools.run_points(
             tasks,
             launched.client,
             executor=executor,
-            workers=max_workers or min(len(tasks), os.cpu_count() or 1),
+            workers=workers,
             name=launched.name,
             progress=progress,
+            watch=watch,
             work=sweep_pools.Workers(
                 search_trials.run_trial,
                 search_trials.run_trial_quietly,
@@ -117,6 +134,7 @@ def search(
         launched.parent, result, {"canvasback.sweep.pruned": str(result.pruned)}
     )
     launched.client.flush()
+    sweep_watch.done(watch, result)
     if stop:
         raise ParamError(str(stop))
     return result

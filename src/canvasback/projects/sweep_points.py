@@ -79,6 +79,8 @@ class PointResult:
     trial: int | None = None
     """The Optuna trial's number, in a searching sweep."""
     pruned: bool = False
+    lost: bool = False
+    """The point was lost with its worker (and not run again, or not to its end)."""
     start_time: int | None = None
     """When the point's run started and ended (ms since the epoch), when known."""
     end_time: int | None = None
