@@ -25,6 +25,8 @@ from canvasback.projects import (
     sweep,
 )
 from canvasback.projects import search_space as search
+from canvasback.projects.sweep_watch import add_sweep_view_hook
+from canvasback.projects.trial_prune import trial_hook
 from canvasback.query.filter import FilterError
 from canvasback.registry import (
     AliasMove,
@@ -121,6 +123,10 @@ from canvasback.tracking.write_once import ParamConflictError
 add_run_start_hook(_notebook.live_view_hook)
 # Every new run records its code version and environment (canvasback.projects.capture).
 add_run_create_hook(capture_hook)
+# A notebook or command run for a sweep's trial reports its metric to the trial's pruner.
+add_run_start_hook(trial_hook)
+# A sweep run in a notebook shows its points live in its cell (instead of a progress bar).
+add_sweep_view_hook(_notebook.sweep_view_hook)
 
 # Widgets load on first use, so that training scripts never import anywidget or need the
 # JavaScript bundles: canvasback.runs(...) imports canvasback.widgets then.

@@ -11,6 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from canvasback.projects.sweep_watch import MakeWatch
     from canvasback.tracking.hooks import RunAttach
     from canvasback.tracking.run import Run
 
@@ -65,3 +66,31 @@ def live_view_hook(live: bool | None) -> RunAttach | None:
             _log.warning("canvasback: could not show the live run view", exc_info=True)
 
     return attach
+
+
+def sweep_view_hook(live: bool | None) -> MakeWatch | None:
+    """The sweep hook: how to show a sweep live in the running cell, if at all.
+
+    As :func:`live_view_hook`: ``live=None`` shows it only inside a Jupyter kernel,
+    ``live=False`` never and ``live=True`` always (an error outside a kernel, raised
+    before the sweep writes anything).
+    """
+    if live is False:
+        return None
+    if not in_kernel():
+        if live:
+            msg = (
+                "sweep(live=True) shows the sweep's live view in a notebook cell, but this "
+                "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
+                "show the view only when running in a notebook (a progress bar otherwise)."
+            )
+            raise RuntimeError(msg)
+        return None
+    try:
+        from canvasback.widgets import sweep_view  # noqa: PLC0415  # widgets only in a kernel
+    except (ImportError, FileNotFoundError):  # no widgets extra, or no built bundle
+        if live:
+            raise  # the message names the fix
+        _log.warning("canvasback: the sweep's live view is unavailable", exc_info=True)
+        return None
+    return sweep_view.show_sweep

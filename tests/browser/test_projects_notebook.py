@@ -1,7 +1,7 @@
 """End to end: notebooks/projects.ipynb in a real JupyterLab. The notebook runs a notebook
-as a run and a sweep from its kernel; the sweep's progress bar reaches its end, the run
-table's detail view shows a run's Source and Environment, and the comparison draws the
-sweep's runs."""
+as a run and a sweep from its kernel; the sweep's live view ends with a row per point and
+the parallel coordinates of the finished ones, the run table's detail view shows a run's
+Source and Environment, and the comparison draws the sweep's runs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ SWEEP_CELL, TABLE_CELL, CHART_CELL = 7, 9, 11
 ROWS = ".cb-rt-row[data-loaded=true]"
 HISTORY_LINES = "section[data-panel=history] g.role-mark[class*=history_hit_] path"
 SECTIONS = ".cb-rt-detail-section h4"
+SWEEP_ROWS = ".cb-live-cell .cb-live-row"
+PARALLEL_LINES = "g.mark-line path"
 
 
 def test_projects_notebook_shows_capture_sweep_and_comparison(lab_page):
@@ -26,9 +28,14 @@ def test_projects_notebook_shows_capture_sweep_and_comparison(lab_page):
 
     assert lab_page.kernel_eval(NOTEBOOK.name, "(result.finished, result.failed)") == "(2, 1)"
     assert lab_page.kernel_eval(NOTEBOOK.name, "run.info.status") == "'FINISHED'"
-    # tqdm's notebook bar: a widget that ends at 3 of 3.
+    # The sweep's live view: a row per point, as each ended, and the finished ones' chart.
     sweep = lab_page.cell(SWEEP_CELL)
-    sweep.get_by_text("3/3", exact=False).first.wait_for(timeout=30_000)
+    sweep.locator(f"{SWEEP_ROWS}[data-status=FAILED]").wait_for(timeout=30_000)
+    statuses = sweep.locator(SWEEP_ROWS).evaluate_all("rows => rows.map(r => r.dataset.status)")
+    assert sorted(statuses) == ["FAILED", "FINISHED", "FINISHED"]
+    assert "lr=3.0" in sweep.locator(f"{SWEEP_ROWS}[data-status=FAILED]").inner_text()
+    sweep.locator(PARALLEL_LINES).first.wait_for(timeout=30_000)
+    assert sweep.get_by_text("best loss =", exact=False).count() >= 1
 
     table = lab_page.cell(TABLE_CELL)
     table.locator(ROWS).first.wait_for(timeout=30_000)

@@ -129,6 +129,23 @@ def test_a_notebook_runs_as_one_run_with_its_params_and_its_own_logging(train):
 
 
 @pytest.mark.usefixtures("store")
+def test_the_kernel_takes_its_run_up_without_reading_the_store(tmp_path):
+    # The launcher hands the kernel its run (attributes and params) with the run's id:
+    # the kernel's first log call resumes it without loading the store's catalog, which
+    # is what imports DuckDB.
+    notebook = write_notebook(
+        tmp_path / "quick.ipynb",
+        "import sys\nimport canvasback as cb\ncb.log_metric('loss', lr)",
+        "cb.set_tag('duckdb_loaded', 'duckdb' in sys.modules)",
+    )
+    run = cb.run_notebook(notebook, {"lr": 0.25})
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"loss": 0.25}
+    assert run.data.tags["duckdb_loaded"] == "False"
+    assert run.data.params["lr"] == "0.25"
+
+
+@pytest.mark.usefixtures("store")
 def test_a_failing_cell_fails_the_run_with_the_cell_and_traceback(tmp_path, jupyter_data_dir):
     path = write_notebook(
         tmp_path / "broken.ipynb",

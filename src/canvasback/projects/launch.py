@@ -14,9 +14,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from canvasback.tracking import current, uris, validation
+from canvasback.projects import trial_env
+from canvasback.tracking import current, launched, uris, validation
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from canvasback.tracking.client import Client
     from canvasback.tracking.run import Run
 
@@ -26,8 +29,13 @@ PARAMS_TAG: Final = "canvasback.launch.params"
 _DROPPED = ("CANVASBACK_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME")
 
 
-def run_environment(run: Run, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a child process: this one's, plus the run's ids and store."""
+def run_environment(
+    run: Run, extra: dict[str, str] | None = None, trial: Mapping[str, object] | None = None
+) -> dict[str, str]:
+    """The environment of a child process: this one's, plus the run's ids and store.
+
+    ``trial``: a searching sweep's trial that the run is (``trial_env.py``).
+    """
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(
         {
@@ -36,6 +44,8 @@ def run_environment(run: Run, extra: dict[str, str] | None = None) -> dict[str, 
             "CANVASBACK_EXPERIMENT_ID": run.experiment_id,
             "MLFLOW_RUN_ID": run.run_id,
             "MLFLOW_EXPERIMENT_ID": run.experiment_id,
+            # The run as made here: the launched process takes it up without a read.
+            launched.RUN_RECORD_ENV: launched.record_text(run),
         }
     )
     if isinstance(run.store.address, Path):  # MLflow's plugin URIs name local stores only
@@ -46,6 +56,7 @@ def run_environment(run: Run, extra: dict[str, str] | None = None) -> dict[str, 
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")]) if env.get("PATH") else bin_dir
     env.update(extra or {})
+    env.update(trial_env.trial_environment(trial, run.run_id))
     return env
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import ExecutionException
-from canvasback.projects import capture, launch
+from canvasback.projects import capture, launch, trial_env
 from canvasback.projects.params import ParamError, ParamSpec, param_text, resolve, type_of_default
 
 if TYPE_CHECKING:
@@ -261,6 +261,7 @@ def run_notebook(
     capture_parts: object = None,
     tags: Mapping[str, object] | None = None,
     raise_on_error: bool = False,
+    trial: Mapping[str, object] | None = None,
 ) -> Run:
     """Run a notebook as a tracked run: inject ``params``, execute it, log it; the run.
 
@@ -273,6 +274,9 @@ def run_notebook(
     ``raise_on_error=True``, a :class:`NotebookRunError` is raised instead). The executed
     notebook is signed with the user's notebook notary (see the module's docstring), so
     that JupyterLab opens it trusted; ``CANVASBACK_SIGN_NOTEBOOKS=0`` leaves it unsigned.
+
+    ``trial``: the searching sweep's trial the run is (``trial_env.py``): a cell its
+    pruner stops ends the run KILLED, tagged with the step, rather than FAILED.
     """
     from canvasback.tracking import current  # noqa: PLC0415  # fluent state, read at call time
     from canvasback.tracking.client import Client  # noqa: PLC0415
@@ -297,7 +301,7 @@ def run_notebook(
     source = capture.Source("notebook", str(notebook))
     capture.capture_run(run, parts, source=source, modules=imported_modules(nb))
     return finish_notebook_run(
-        c, run, notebook, inject(nb, values), kernel_name, timeout, raise_on_error
+        c, run, notebook, inject(nb, values), kernel_name, timeout, raise_on_error, trial
     )
 
 
@@ -309,10 +313,11 @@ def finish_notebook_run(
     kernel_name: str | None,
     timeout: float | None,
     raise_on_error: bool,
+    trial: Mapping[str, object] | None = None,
 ) -> Run:
     """Execute a prepared notebook for ``run``, log the outcome, end the run."""
     c.flush()  # the kernel resumes the run at once: its row must be on disk
-    env = launch.run_environment(run, {"JPY_SESSION_NAME": str(notebook)})
+    env = launch.run_environment(run, {"JPY_SESSION_NAME": str(notebook)}, trial)
     failure: CellFailure | None = None
     status = "FINISHED"
     signable = False
@@ -331,6 +336,9 @@ def finish_notebook_run(
     if signable and signing_on():
         sign_notebook(text)
     run.log_text(text, f"{EXECUTED_ARTIFACT}/{notebook.name}")
+    if failure is not None and trial and failure.ename == trial_env.PRUNED_ERROR:
+        status = "KILLED"  # its trial's pruner stopped it (the kernel tagged the step)
+        failure = None
     if failure is not None:
         status = "FAILED"
         failure = _as_written(nb, failure)

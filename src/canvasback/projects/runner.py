@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from canvasback.exceptions import ExecutionException
-from canvasback.projects import capture, launch, notebooks
+from canvasback.projects import capture, launch, notebooks, trial_env
 from canvasback.projects.params import ParamSpec, param_text, resolve
 from canvasback.projects.project_file import EntryPoint, Project, ProjectError, load_project
 
@@ -73,12 +73,15 @@ def run_project(
     timeout: float | None = None,
     raise_on_error: bool = False,
     tags: Mapping[str, str] | None = None,
+    trial: Mapping[str, object] | None = None,
 ) -> Run:
     """Run an entry point (default ``main``) of a ``canvasback.toml`` / ``MLproject`` folder.
 
     Every check (the folder, the entry point, each parameter and its type) happens
     before anything runs; the run is returned once it has ended. ``echo`` also prints
     a command's output as it comes; ``tags`` are set on the run when it starts.
+    ``trial``: the searching sweep's trial the run is (``trial_env.py``): a command its
+    pruner stops ends the run KILLED, tagged with the step, rather than FAILED.
     """
     project = load_project(path)
     entry = project.entry_point(entry_point)
@@ -103,6 +106,7 @@ def run_project(
             capture_parts=capture_parts,
             tags=project_tags,
             raise_on_error=raise_on_error,
+            trial=trial,
         )
     values, extra = resolve(entry.params, params, where=where, strict=entry.strict)
     command = command_line(entry, values, extra, where=where)
@@ -126,7 +130,14 @@ def run_project(
     source = capture.Source("project", str(project.root), command, entry.name)
     capture.capture_run(run, parts, source=source, modules=_script_modules(project, command))
     return _execute(
-        c, run, project, command, echo=echo, timeout=timeout, raise_on_error=raise_on_error
+        c,
+        run,
+        project,
+        command,
+        echo=echo,
+        timeout=timeout,
+        raise_on_error=raise_on_error,
+        trial=trial,
     )
 
 
@@ -196,6 +207,7 @@ def _execute(
     echo: bool,
     timeout: float | None,
     raise_on_error: bool,
+    trial: Mapping[str, object] | None = None,
 ) -> Run:
     c.flush()  # the command resumes the run at once: its row must be on disk
     shell = shutil.which("bash") or "/bin/sh"
@@ -204,7 +216,7 @@ def _execute(
         with subprocess.Popen(  # noqa: S603  # the project's own command, as MLflow runs it
             [shell, "-c", command],
             cwd=project.root,
-            env=launch.run_environment(run),
+            env=launch.run_environment(run, trial=trial),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         ) as proc:
@@ -222,6 +234,10 @@ def _execute(
         raise
     run.log_text(output.decode(errors="replace"), OUTPUT_ARTIFACT)
     run.set_tag("canvasback.project.exit_code", str(code))
+    if code != 0 and trial and trial_env.PRUNED_TAG in c.get_run(run.run_id).data.tags:
+        run.end("KILLED")  # its trial's pruner stopped it (the command tagged the step)
+        c.flush()
+        return c.get_run(run.run_id)
     if code != 0:
         tail = output.decode(errors="replace").strip().splitlines()[-1:] or [""]
         run.set_tag("canvasback.project.error", f"exit status {code}: {tail[0]}"[:8000])

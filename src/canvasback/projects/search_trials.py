@@ -16,6 +16,7 @@ same params, enqueued as a new trial).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import replace
@@ -25,13 +26,13 @@ from canvasback.projects.notebooks import NotebookRunWarning
 from canvasback.projects.runner import ProjectRunWarning
 from canvasback.projects.search_space import distributions, grid_values
 from canvasback.projects.sweep_points import (
-    PRUNED_TAG,
     PointResult,
     PointTask,
     point_text,
     run_point_quietly,
 )
 from canvasback.projects.sweep_pools import MAX_ATTEMPTS
+from canvasback.projects.trial_env import PRUNED_TAG
 
 if TYPE_CHECKING:
     import optuna
@@ -52,8 +53,14 @@ STOP_ATTR: Final = "canvasback.stop"
 SKIPPED: Final = "SKIPPED"
 
 
+@functools.lru_cache(maxsize=8)
 def open_storage(journal: str) -> optuna.storages.JournalStorage:
-    """Optuna's storage over a journal file, locked by an exclusive create of its own."""
+    """Optuna's storage over a journal file, locked by an exclusive create of its own.
+
+    One per journal and process (a worker's trials share it): a new one replays the
+    whole journal, which grows with every trial. Optuna's storage is thread-safe, and
+    reads the lines other processes appended before each of its reads.
+    """
     from optuna.storages import JournalStorage  # noqa: PLC0415  # only a search needs Optuna
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock  # noqa: PLC0415
 
@@ -107,11 +114,16 @@ def _grid_sampler(values: dict[str, list[Any]], seed: int | None) -> optuna.samp
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
     """The study's pruner (Optuna's NopPruner when the sweep prunes nothing)."""
+    return pruner_named(spec.pruner)
+
+
+def pruner_named(name: object) -> optuna.pruners.BasePruner:
+    """Optuna's pruner of that name (one of ``PRUNERS``), else its NopPruner."""
     from optuna import pruners  # noqa: PLC0415
 
-    if spec.pruner == "median":
+    if name == "median":
         return pruners.MedianPruner()
-    if spec.pruner == "halving":
+    if name == "halving":
         return pruners.SuccessiveHalvingPruner()
     return pruners.NopPruner()
 
@@ -131,7 +143,7 @@ class TrialWatch:
         self._run = run
         run.watch_metric(self.metric, self.report)
 
-    def report(self, value: float, step: int) -> None:
+    def report(self, value: float, step: int, _timestamp: int = 0) -> None:
         """Tell the trial a point; raise ``TrialPruned`` once its pruner says to stop."""
         import optuna  # noqa: PLC0415
 
@@ -179,15 +191,19 @@ def run_trial_quietly(task: PointTask) -> PointResult:
         run_name=f"{task.run_name} #{trial.number} · {point_text(trial.params)}"[:250],
         search=None,
         tags={TRIAL_TAG: str(trial.number), STUDY_TAG: spec.name},
+        trial=_told(spec, trial) if spec.pruner and task.function is None else None,
     )
-    watch = TrialWatch(trial, spec.metric) if spec.pruner else None
+    # A function runs here and reports here; a notebook or command reports from its process.
+    watch = TrialWatch(trial, spec.metric) if spec.pruner and task.function is not None else None
     try:
         result = run_point_quietly(point, watch)
     except BaseException:
         study.tell(trial, state=TrialState.FAIL)
         raise
     result = replace(
-        result, trial=trial.number, pruned=watch is not None and watch.pruned_at is not None
+        result,
+        trial=trial.number,
+        pruned=result.pruned or (watch is not None and watch.pruned_at is not None),
     )
     if result.run_id is not None:
         trial.set_user_attr(RUN_ATTR, result.run_id)
@@ -203,6 +219,18 @@ def run_trial_quietly(task: PointTask) -> PointResult:
             study.set_user_attr(STOP_ATTR, result.error)
         study.tell(trial, state=TrialState.FAIL)
     return result
+
+
+def _told(spec: StudySpec, trial: optuna.Trial) -> dict[str, object]:
+    """What a launched notebook or command is told of its trial, to report to its pruner."""
+    return {
+        "journal": spec.journal,
+        "study": spec.name,
+        "trial_id": trial._trial_id,  # noqa: SLF001  # the id a Trial of another process needs
+        "number": trial.number,
+        "metric": spec.metric,
+        "pruner": spec.pruner,
+    }
 
 
 def _no_metric(spec: StudySpec, task: PointTask, result: PointResult) -> str:

@@ -21,6 +21,7 @@ point whose task failed is reported from its run in the store, or FAILED.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -44,8 +45,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from concurrent.futures import Executor, Future
 
+    from canvasback.projects.sweep_watch import SweepWatch
     from canvasback.tracking.client import Client
     from canvasback.tracking.run import Run
+
+_LOG = logging.getLogger(__name__)
 
 MAX_ATTEMPTS: Final = 3
 """How often a point may be lost with its worker before it is FAILED."""
@@ -72,12 +76,15 @@ class Workers:
 
 
 class _Progress:
-    """Counts points as they end, on a tqdm bar (notebook-aware)."""
+    """Counts points as they end, on a tqdm bar (notebook-aware), or tells the sweep's watch."""
 
-    def __init__(self, total: int, name: str, *, enabled: bool) -> None:
+    def __init__(self, total: int, name: str, *, enabled: bool, watch: SweepWatch | None) -> None:
         from tqdm.auto import tqdm  # noqa: PLC0415  # loaded when a sweep runs
 
-        self.bar = tqdm(total=total, desc=name, unit="run", disable=not enabled)
+        self.bar = tqdm(
+            total=total, desc=name, unit="run", disable=not enabled or watch is not None
+        )
+        self.watch = watch
         self.done: dict[int, PointResult] = {}
 
     def add(self, result: PointResult) -> None:
@@ -85,6 +92,11 @@ class _Progress:
         failed = sum(r.status != "FINISHED" for r in self.done.values())
         self.bar.set_postfix(finished=len(self.done) - failed, failed=failed, refresh=False)
         self.bar.update(1)
+        if self.watch is not None:
+            try:
+                self.watch.point_done(result)
+            except Exception:  # noqa: BLE001  # a view that fails must not stop the sweep
+                _LOG.warning("canvasback: the sweep's view could not show a point", exc_info=True)
 
 
 def run_points(
@@ -96,9 +108,14 @@ def run_points(
     name: str,
     progress: bool,
     work: Workers | None = None,
+    watch: SweepWatch | None = None,
 ) -> list[PointResult]:
-    """Run every point; their results in the order of the points."""
-    bar = _Progress(len(tasks), name, enabled=progress)
+    """Run every point; their results in the order of the points.
+
+    ``watch`` is told each point as it ends (the notebook's live view), in place of the
+    progress bar.
+    """
+    bar = _Progress(len(tasks), name, enabled=progress, watch=watch)
     work = work or Workers()
     try:
         if executor is not None:
@@ -136,7 +153,8 @@ def _on_given(
         if run is not None and run.info.status in OWN_ENDINGS:
             bar.add(result_of(task, run))
         else:
-            bar.add(_failed(task, f"point {task.label} was lost: {type(exc).__name__}: {exc}"))
+            error = f"point {task.label} was lost: {type(exc).__name__}: {exc}"
+            bar.add(_failed(task, error, lost=True))
 
 
 def _on_process_pools(
@@ -235,8 +253,10 @@ def _end_lost(client: Client, run: Run, exc: BaseException) -> None:
         client.flush()
 
 
-def _failed(task: PointTask, error: str, run_id: str | None = None) -> PointResult:
-    return PointResult(task.index, task.params, run_id, "FAILED", error=error)
+def _failed(
+    task: PointTask, error: str, run_id: str | None = None, *, lost: bool = False
+) -> PointResult:
+    return PointResult(task.index, task.params, run_id, "FAILED", error=error, lost=lost)
 
 
 def _gave_up(task: PointTask, run: Run | None, losses: int, exc: BaseException) -> PointResult:
@@ -245,4 +265,4 @@ def _gave_up(task: PointTask, run: Run | None, losses: int, exc: BaseException) 
         f"time running alone: it kills the process that runs it (a crash, os._exit, a "
         f"signal, or out of memory); {type(exc).__name__}: {exc}"
     )
-    return _failed(task, error, run.run_id if run is not None else None)
+    return _failed(task, error, run.run_id if run is not None else None, lost=True)

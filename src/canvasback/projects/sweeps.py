@@ -15,7 +15,7 @@ import itertools
 import os
 from typing import TYPE_CHECKING
 
-from canvasback.projects import search, sweep_launch, sweep_pools
+from canvasback.projects import search, sweep_launch, sweep_pools, sweep_watch
 from canvasback.projects.params import ParamError
 from canvasback.projects.sweep_launch import MODES, check_options
 from canvasback.projects.sweep_points import PointResult, PointTask, run_point
@@ -82,6 +82,7 @@ def sweep(
     run_name: str | None = None,
     store: str | Path | None = None,
     progress: bool = True,
+    live: bool | None = None,
     timeout: float | None = None,
     capture_parts: object = None,
 ) -> SweepResult:
@@ -105,6 +106,10 @@ def sweep(
     worker with cloudpickle, so one defined in a notebook works. As with any process
     pool, a script that sweeps a function calls ``sweep`` under
     ``if __name__ == "__main__":``.
+
+    In a notebook the cell shows the sweep live (a row per point, the best so far, the
+    finished points' parallel coordinates) instead of the progress bar; ``live=False``
+    (or ``progress=False``) turns it off, ``live=True`` outside a notebook is an error.
     """
     if space is not None or resume is not None:
         if grid is not None or points is not None:
@@ -124,6 +129,7 @@ def sweep(
             run_name=run_name,
             store=store,
             progress=progress,
+            live=live,
             timeout=timeout,
             capture_parts=capture_parts,
         )
@@ -133,6 +139,7 @@ def sweep(
     function = sweep_launch.function_of(target, entry_point)
     for point in chosen:  # every point is checked before the first one runs
         sweep_launch.check_point(target, function, entry_point, {**(params or {}), **point})
+    show = sweep_watch.prepare(live) if progress else None  # a refusal writes nothing
     started = sweep_launch.start(
         target,
         function,
@@ -150,17 +157,32 @@ def sweep(
         started.task(i, {**(params or {}), **point}, metric=metric, timeout=timeout)
         for i, point in enumerate(chosen)
     ]
+    workers = max_workers or min(len(tasks), os.cpu_count() or 1)
+    watch = sweep_watch.start(
+        show,
+        sweep_watch.SweepStart(
+            started.parent.run_id,
+            started.name,
+            metric,
+            mode,
+            tuple(tasks),
+            workers,
+            searching=False,
+        ),
+    )
     results = sweep_pools.run_points(
         tasks,
         started.client,
         executor=executor,
-        workers=max_workers or min(len(tasks), os.cpu_count() or 1),
+        workers=workers,
         name=started.name,
         progress=progress,
+        watch=watch,
     )
     result = SweepResult(
         started.parent.run_id, results, metric, mode, [r.run_id for r in results if r.run_id]
     )
     sweep_launch.finish_parent(started.parent, result)
     started.client.flush()
+    sweep_watch.done(watch, result)
     return result

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from canvasback.store.compaction import CompactionReport
     from canvasback.store.read.catalog import Catalog
     from canvasback.tracking.entities import FileInfo
+    from canvasback.tracking.launched import RunRecord
 
 
 RUN_ID_CLAIMS = "run-ids"
@@ -198,10 +199,17 @@ class Client(ExperimentMethods):
     def _no_run(self, run_id: str) -> str:
         return f"Run {run_id!r} not found in store {self.store.url!r}"
 
-    def handle(self, run_id: str) -> Run:
-        """The live handle of a run (resumed from the store if this process has none)."""
+    def handle(self, run_id: str, record: RunRecord | None = None) -> Run:
+        """The live handle of a run (resumed from the store if this process has none).
+
+        ``record``: the run as the process that launched this one made it (no read).
+        """
         run = self._handles.get(run_id)
         if run is not None and not run.ended:
+            return run
+        if record is not None and record.info.run_id == run_id:
+            run = Run(self.store, record.info, record.params, ended=False, resumed=True)
+            self._handles.keep(run)
             return run
         catalog = self.store.read()
         info = self._run_info(catalog, run_id) or self._wait_for_run(run_id)

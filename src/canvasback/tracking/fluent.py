@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import MlflowException
 from canvasback.tracking import current, output_formats, system_metrics, uris, validation
+from canvasback.tracking import launched as launched_record
 from canvasback.tracking.context import current_context
 from canvasback.tracking.current import client
 
@@ -113,7 +114,7 @@ def start_run(
             outer = active or stacks.main()
             parent = outer[-1].run_id if outer else None
         if run_id is not None:
-            run = c.handle(run_id)
+            run = c.handle(run_id, launched_record.take_record(run_id) if launched else None)
             checked_tags = {
                 validation.validate_key("tag", k): validation.tag_value(k, x)
                 for k, x in (tags or {}).items()

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from canvasback.store import Store
     from canvasback.tracking.entities import Metric, Param, RunInfo, RunTag
 
+    MetricWatcher = Callable[[float, int, int], None]
+    """Told each point of a watched metric: its value, step and timestamp (ms)."""
 
 _INT64_MIN, _INT64_MAX = schema.INT64_MIN, schema.INT64_MAX
 
@@ -92,9 +94,10 @@ class Run:
         self._artifacts = ArtifactStore(store)
         store.writer.start()
         self._on_end: list[Callable[[Run, str], None]] = []
-        # Watchers of a metric (a sweep's trial reporting to its pruner): empty but for
-        # such a run, so the hot path pays one truth test.
-        self._watchers: dict[str, Callable[[float, int], None]] = {}
+        # Watchers of a metric (a sweep's trial reporting to its pruner, the sweep's
+        # worker keeping the latest value): empty but for such a run, so the hot path
+        # pays one truth test.
+        self._watchers: dict[str, list[MetricWatcher]] = {}
 
     def __repr__(self) -> str:
         state = "ended" if self._ended else "running"
@@ -114,6 +117,11 @@ class Run:
         return RunData(**query.run_data(self.store.read(), self.run_id))
 
     @property
+    def known_params(self) -> dict[str, str]:
+        """The params this handle knows the run has: logged through it, or given to it."""
+        return dict(self._params)
+
+    @property
     def ended(self) -> bool:
         """Whether the run has ended; an ended handle refuses to log."""
         return self._ended
@@ -127,13 +135,19 @@ class Run:
         """Call ``callback(run, status)`` when this handle ends the run (at most once)."""
         self._on_end.append(callback)
 
-    def watch_metric(self, key: str, callback: Callable[[float, int], None]) -> None:
-        """Call ``callback(value, step)`` after each point of ``key`` this handle logs.
+    def watch_metric(self, key: str, callback: MetricWatcher) -> None:
+        """Call ``callback(value, step, timestamp)`` after each point of ``key`` this handle logs.
 
-        What the callback raises reaches the caller of ``log_metric`` (a sweep's pruner
-        stops a trial that way); the point is logged first.
+        Every way of logging calls it (``log_metric``, ``log_metrics``, ``log``,
+        ``log_history``, ``log_batch``), in the order of the points. What the callback
+        raises reaches the caller (a sweep's pruner stops a trial that way); the points
+        are logged first.
         """
-        self._watchers[key] = callback
+        self._watchers.setdefault(key, []).append(callback)
+
+    def _tell_watchers(self, key: str, value: float, step: int, timestamp: int) -> None:
+        for callback in self._watchers.get(key, ()):
+            callback(value, step, timestamp)
 
     def check_open(self, what: str) -> None:
         """Refuse, naming the run, when the run has ended or was deleted."""
@@ -177,7 +191,7 @@ class Run:
             timestamp = validation.timestamp_ms(key, timestamp)
         self._append(self._metrics_key, (self.run_id, key, step, timestamp, value))
         if self._watchers and key in self._watchers:
-            self._watchers[key](value, step)
+            self._tell_watchers(key, value, step, timestamp)
 
     def log_metrics(
         self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
@@ -199,8 +213,7 @@ class Run:
         self._metric_keys.update(metrics)
         self.store.writer.extend("metrics", self.experiment_id, rows)
         for _, key, _, _, value in rows if self._watchers else ():
-            if key in self._watchers:
-                self._watchers[key](value, st)
+            self._tell_watchers(key, value, st, ts)
 
     def log_history(
         self,
@@ -234,6 +247,9 @@ class Run:
         columns = history_columns(self.run_id, series, step_list, time_list, self._metric_keys)
         if columns is not None:
             self.store.writer.extend_columns("metrics", self.experiment_id, columns)
+        for key in self._watchers.keys() & series.keys() if self._watchers else ():
+            for value, st, ts in zip(series[key], step_list, time_list, strict=True):
+                self._tell_watchers(key, float(value), int(st), int(ts))
 
     def log(self, data: Mapping[str, float], step: int | None = None) -> None:
         """Log a dict of metrics at a step; without a step, each call is the next step."""
@@ -391,6 +407,8 @@ class Run:
     ) -> None:
         """Log many metrics, params and tags; everything is checked before anything is logged."""
         self.check_open("log batch")
+        if self._watchers:
+            metrics = list(metrics)  # read twice: written, then told to the watchers
         columns = metric_columns(self.run_id, metrics, self._metric_keys)
         param_dict = key_values("param", params)
         tag_dict = key_values("tag", tags)
@@ -401,6 +419,11 @@ class Run:
         if columns is not None:
             self.store.writer.extend_columns("metrics", self.experiment_id, columns)
         self.set_tags(tag_dict)
+        for metric in metrics if self._watchers else ():
+            if metric.key in self._watchers:
+                self._tell_watchers(
+                    metric.key, float(metric.value), int(metric.step), int(metric.timestamp)
+                )
 
     # -- status ----------------------------------------------------------------------
     def _event(self, kind: str, value: str) -> None:
