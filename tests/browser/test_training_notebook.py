@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.jupyterlab
 
@@ -19,6 +20,8 @@ TRAIN_CELL, LOSS_CPU_CELL, EVALUATE_CELL, ROC_CELL = 3, 5, 7, 11
 SWEEP_CELL, TRIALS_CELL, PARALLEL_CELL = 13, 17, 19
 CPU = "system/cpu_utilization_percentage"
 ROWS = ".cb-rt-row[data-loaded=true]"
+SWEEP_ROWS = ".cb-live-cell .cb-live-row"
+SWEEP_LINES = "g.mark-line path"
 HISTORY = "section[data-panel=history][data-state=rendered]"
 ROC = "section[data-panel=evaluation][data-state=rendered]"
 ROC_CURVES = f"{ROC} g.mark-line.role-mark path"
@@ -66,9 +69,15 @@ def test_training_notebook_shows_system_strip_evaluation_and_search(lab_page):
     roc.locator(ROC).wait_for(timeout=30_000)
     assert roc.locator(ROC_CURVES).count() >= 2
 
-    # The search: 8 trials, the tqdm bar at its end, each trial a row of the run table.
+    # The search: 8 trials, the live view's rows each ended (finished or pruned) beside the
+    # finished trials' parallel coordinates, and each trial a row of the run table.
     assert kernel("len(result.points), result.failed") == "(8, 0)"
-    lab_page.cell(SWEEP_CELL).get_by_text("8/8", exact=False).first.wait_for(timeout=30_000)
+    sweep = lab_page.cell(SWEEP_CELL)
+    ended = f"{SWEEP_ROWS}[data-status=FINISHED], {SWEEP_ROWS}[data-status=PRUNED]"
+    expect(sweep.locator(ended)).to_have_count(8, timeout=30_000)
+    assert sweep.locator(SWEEP_ROWS).count() == 8
+    sweep.locator(SWEEP_LINES).first.wait_for(timeout=30_000)
+    assert sweep.get_by_text("best val_loss =", exact=False).count() >= 1
     table = lab_page.cell(TRIALS_CELL)
     table.locator(ROWS).first.wait_for(timeout=30_000)
     rows = table.locator(ROWS).all_inner_texts()
