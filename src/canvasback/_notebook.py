@@ -6,11 +6,14 @@ never imports the widgets, and a script (no kernel) never imports IPython or any
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from canvasback.projects.sweep_watch import MakeWatch
     from canvasback.tracking.hooks import RunAttach
     from canvasback.tracking.run import Run
@@ -29,30 +32,39 @@ def in_kernel() -> bool:
     return getattr(shell, "kernel", None) is not None
 
 
-def live_view_hook(live: bool | None) -> RunAttach | None:
-    """The run-start hook: how to show a live view of the run about to start, if any.
+def _widgets_module(live: bool | None, name: str, refusal: str, view: str) -> ModuleType | None:
+    """``canvasback.widgets.<name>`` if a view is to be shown in this process, else None.
 
     ``live=None`` shows one only inside a Jupyter kernel, ``live=False`` never and
-    ``live=True`` always: outside a kernel, or without the widgets, that is an error
-    raised before the run exists.
+    ``live=True`` always: outside a kernel (``refusal``), or without the widgets, that is
+    an error, raised before anything is written.
     """
     if live is False:
         return None
     if not in_kernel():
         if live:
-            msg = (
-                "start_run(live=True) shows the run's live view in a notebook cell, but this "
-                "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
-                "show the view only when running in a notebook."
-            )
-            raise RuntimeError(msg)
+            raise RuntimeError(refusal)
         return None
-    try:
-        from canvasback.widgets import live_cell  # noqa: PLC0415  # widgets only in a kernel
+    try:  # widgets only in a kernel
+        return importlib.import_module(f"canvasback.widgets.{name}")
     except (ImportError, FileNotFoundError):  # no widgets extra, or no built bundle
         if live:
             raise  # the message names the fix
-        _log.warning("canvasback: the live run view is unavailable", exc_info=True)
+        _log.warning("canvasback: %s is unavailable", view, exc_info=True)
+        return None
+
+
+def live_view_hook(live: bool | None) -> RunAttach | None:
+    """The run-start hook: how to show a live view of the run about to start, if any."""
+    live_cell = _widgets_module(
+        live,
+        "live_cell",
+        "start_run(live=True) shows the run's live view in a notebook cell, but this "
+        "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
+        "show the view only when running in a notebook.",
+        "the live run view",
+    )
+    if live_cell is None:
         return None
 
     def attach(run: Run) -> None:
@@ -71,26 +83,14 @@ def live_view_hook(live: bool | None) -> RunAttach | None:
 def sweep_view_hook(live: bool | None) -> MakeWatch | None:
     """The sweep hook: how to show a sweep live in the running cell, if at all.
 
-    As :func:`live_view_hook`: ``live=None`` shows it only inside a Jupyter kernel,
-    ``live=False`` never and ``live=True`` always (an error outside a kernel, raised
-    before the sweep writes anything).
+    As :func:`live_view_hook`, with a progress bar where no view shows.
     """
-    if live is False:
-        return None
-    if not in_kernel():
-        if live:
-            msg = (
-                "sweep(live=True) shows the sweep's live view in a notebook cell, but this "
-                "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
-                "show the view only when running in a notebook (a progress bar otherwise)."
-            )
-            raise RuntimeError(msg)
-        return None
-    try:
-        from canvasback.widgets import sweep_view  # noqa: PLC0415  # widgets only in a kernel
-    except (ImportError, FileNotFoundError):  # no widgets extra, or no built bundle
-        if live:
-            raise  # the message names the fix
-        _log.warning("canvasback: the sweep's live view is unavailable", exc_info=True)
-        return None
-    return sweep_view.show_sweep
+    sweep_view = _widgets_module(
+        live,
+        "sweep_view",
+        "sweep(live=True) shows the sweep's live view in a notebook cell, but this "
+        "process is not a Jupyter kernel. Pass live=False, or leave live unset to "
+        "show the view only when running in a notebook (a progress bar otherwise).",
+        "the sweep's live view",
+    )
+    return None if sweep_view is None else cast("MakeWatch", sweep_view.show_sweep)
