@@ -194,7 +194,7 @@ def test_tpe_finds_a_better_optimum_than_random_search(targets):
 
 
 @pytest.mark.slow
-def test_median_pruning_stops_the_poor_trials(targets, store):
+def test_median_pruning_stops_the_poor_trials(targets, store, capsys):
     qualities = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]
     result = cb.sweep(
         targets.curve,
@@ -205,9 +205,11 @@ def test_median_pruning_stops_the_poor_trials(targets, store):
         mode="min",
         seed=5,
         max_workers=1,
-        progress=False,
     )
     assert len(result.points) == 10
+    bar = capsys.readouterr().err.splitlines()[-1]  # the progress bar at its end
+    assert f"pruned={result.pruned}" in bar
+    assert "failed=0" in bar
     study = _study(store, result)
     trials = sorted(study.trials, key=lambda t: t.number)
     children = _children(result.parent_run_id).set_index("tags.canvasback.sweep.trial")

@@ -89,8 +89,10 @@ class _Progress:
 
     def add(self, result: PointResult) -> None:
         self.done[result.index] = result
-        failed = sum(r.status != "FINISHED" for r in self.done.values())
-        self.bar.set_postfix(finished=len(self.done) - failed, failed=failed, refresh=False)
+        pruned = sum(r.pruned for r in self.done.values())  # stopped early, not failed
+        failed = sum(r.status != "FINISHED" and not r.pruned for r in self.done.values())
+        counts = {"finished": len(self.done) - failed - pruned, "failed": failed}
+        self.bar.set_postfix(**counts, **({"pruned": pruned} if pruned else {}), refresh=False)
         self.bar.update(1)
         if self.watch is not None:
             try:
