@@ -9,6 +9,7 @@ is on disk when the clock stops, as it is for MLflow's committed sqlite rows.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata
 import os
 import time
@@ -19,6 +20,8 @@ import canvasback as cb
 import common as c
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pandas as pd
 
 REPEATS = 5
@@ -28,8 +31,9 @@ W5_FETCHES = 5
 # Off by default in canvasback (the page cache is the "on disk" of the main rows);
 # the -fsync rows repeat W1-W3 with it on, the closest match to sqlite's commits.
 FSYNC_ENV = "CANVASBACK_FSYNC"
-# Every new run records its code and environment by default; the W rows measure the
-# store without it, and W3-capture the same runs with it.
+# Every new run records its code and environment by default: W1, W3 and W6 run so, as a
+# user gets them, and their -nocapture rows repeat them with capture off. W2, W4 and W5
+# measure the store alone (capture off), as the peers record no code or environment.
 CAPTURE_ENV = "CANVASBACK_CAPTURE"
 # W1-sysmetrics reads the machine 500 times as often as the default (every 10 s), so
 # that readings fall inside W1's loop (20,000 calls take tens of milliseconds).
@@ -49,6 +53,16 @@ cb.flush()
 t2 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "run_s": t2 - t1}))
 """
+
+
+@contextlib.contextmanager
+def capture_default() -> Iterator[None]:
+    """Capture as a user gets it (``CANVASBACK_CAPTURE`` unset), then off again."""
+    os.environ.pop(CAPTURE_ENV, None)
+    try:
+        yield
+    finally:
+        os.environ[CAPTURE_ENV] = "none"
 
 
 def w1(rec: c.Recorder, row_id: str, note: str = "") -> None:
@@ -327,22 +341,22 @@ def fsync_rows(rec: c.Recorder) -> None:
 
 
 def w3_capture(rec: c.Recorder) -> None:
-    """W3 with capture on: git state, environment, packages and script copy per run."""
+    """W3 as a user gets it: git state, environment, packages and script copy per run."""
     n, chunk = rec.sizes["w3_runs"], rec.sizes["w3_chunk"]
-    os.environ[CAPTURE_ENV] = "all"
-    # A store of its own, opened without fsync (the -fsync rows' store keeps it on).
+    # A store of its own, opened without fsync (the -fsync rows' store keeps it on); W4
+    # searches the -nocapture runs, shaped as the peers' are.
     cb.set_store(c.fresh_dir("canvasback-capture"))
     cb.set_experiment("w3-capture")
     samples = []
-    for lo in range(0, n, chunk):
-        with rec.timed() as sample:
-            make_runs(lo, lo + chunk)
-            cb.flush()
-        samples.append(sample)
-    os.environ[CAPTURE_ENV] = "none"
+    with capture_default():
+        for lo in range(0, n, chunk):
+            with rec.timed() as sample:
+                make_runs(lo, lo + chunk)
+                cb.flush()
+            samples.append(sample)
     rec.add(
-        "W3-capture",
-        f"runs/s ({n:,} runs in chunks of {chunk}) incl. flush, capture on",
+        "W3",
+        f"runs/s ({n:,} runs in chunks of {chunk}) incl. flush, capture on (the default)",
         "runs/s",
         samples,
         chunk,
@@ -355,7 +369,7 @@ def w3_capture(rec: c.Recorder) -> None:
 
 
 def variant_rows(rec: c.Recorder) -> None:
-    """W1-W3 again with fsync on, and W3 with capture on."""
+    """W1-W3 again with fsync on, and W3 with capture on (the default)."""
     if any(rec.wants(w) for w in ("W1", "W2", "W3")):
         fsync_rows(rec)
     if rec.wants("W3"):
@@ -364,7 +378,9 @@ def variant_rows(rec: c.Recorder) -> None:
 
 def per_call_rows(rec: c.Recorder) -> None:
     if rec.wants("W1"):
-        w1(rec, "W1")
+        with capture_default():
+            w1(rec, "W1", "capture on (the default)")
+        w1(rec, "W1-nocapture", "capture off")
     if rec.wants("W1-sysmetrics"):
         w1_system_metrics(rec)
     if rec.wants("W2"):
@@ -380,7 +396,7 @@ def workloads(rec: c.Recorder, store: Path) -> None:
     if rec.wants("W5"):
         w5(rec, "W5", w2_run)
     if rec.wants("W3") or rec.wants("W4"):
-        w3(rec, "W3", timed=rec.wants("W3"))
+        w3(rec, "W3-nocapture", timed=rec.wants("W3"), note="capture off")
     if rec.wants("W4"):
         w4(rec)
     if rec.wants("W5"):
@@ -397,12 +413,19 @@ def workloads(rec: c.Recorder, store: Path) -> None:
 
         evaluation_rows(rec)
     if rec.wants("W6"):
+        repeats = 3 if rec.quick else REPEATS
+        with capture_default():
+            c.cold_start(
+                rec, lib="canvasback", empty_run_code=EMPTY_RUN, workdir=store, repeats=repeats
+            )
+        # CANVASBACK_CAPTURE=none again: the children inherit it.
         c.cold_start(
             rec,
             lib="canvasback",
             empty_run_code=EMPTY_RUN,
             workdir=store,
-            repeats=3 if rec.quick else REPEATS,
+            repeats=repeats,
+            suffix="-nocapture",
         )
 
 

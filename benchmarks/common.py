@@ -422,17 +422,21 @@ def cold_start(
     workdir: Path,
     repeats: int,
     run_repeats: int | None = None,
+    suffix: str = "",
 ) -> None:
     """W6 rows: import wall time next to a bare interpreter, then the empty-run child.
 
     ``empty_run_code`` runs as ``python -c CODE STORE`` and prints one JSON line with
-    ``import_s`` and ``run_s`` (both timed inside the child with perf_counter).
+    ``import_s`` and ``run_s`` (both timed inside the child with perf_counter). With a
+    ``suffix`` (a variant of the empty run, e.g. ``-nocapture``) only the empty-run rows
+    are timed, under their ids with the suffix.
     """
     py = sys.executable
-    samples = [child_wall([py, "-c", "pass"], rec, workdir)[0] for _ in range(repeats)]
-    rec.add("W6-python", "python -c pass (s)", "s", samples, 1, value=lambda s: s)
-    samples = [child_wall([py, "-c", f"import {lib}"], rec, workdir)[0] for _ in range(repeats)]
-    rec.add("W6-import", f"python -c 'import {lib}' (s)", "s", samples, 1, value=lambda s: s)
+    if not suffix:
+        samples = [child_wall([py, "-c", "pass"], rec, workdir)[0] for _ in range(repeats)]
+        rec.add("W6-python", "python -c pass (s)", "s", samples, 1, value=lambda s: s)
+        samples = [child_wall([py, "-c", f"import {lib}"], rec, workdir)[0] for _ in range(repeats)]
+        rec.add("W6-import", f"python -c 'import {lib}' (s)", "s", samples, 1, value=lambda s: s)
 
     for first_use in (False, True):
         store = fresh_dir(f"{rec.system}-w6")
@@ -451,5 +455,12 @@ def cold_start(
             inner.append(Sample(timing["run_s"], sample.busy_share, sample.wait_s, sample.calib_ms))
         tag = "W6-first-use" if first_use else "W6-empty-run"
         what = "never-used store" if first_use else "existing store"
-        rec.add(tag, f"empty run in a fresh process, {what} (ms)", "ms", inner, 1, value=millis)
-        rec.add(f"{tag}-wall", f"whole child, {what} (s)", "s", walls, 1, value=lambda s: s)
+        rec.add(
+            f"{tag}{suffix}",
+            f"empty run in a fresh process, {what} (ms)",
+            "ms",
+            inner,
+            1,
+            value=millis,
+        )
+        rec.add(f"{tag}-wall{suffix}", f"whole child, {what} (s)", "s", walls, 1, value=lambda s: s)
