@@ -272,9 +272,41 @@ def folded(rec: c.Recorder, row_id: str) -> None:
     )
 
 
+def w4_after_write(rec: c.Recorder, n: int) -> None:
+    """W4 on a store just written to: each search follows a write, so none is answered again.
+
+    The write (untimed) tags a run of another experiment: the answer stays the same, but
+    the catalog has changed, so the search runs its queries (``query/answers.py``).
+    """
+    cb.set_experiment("w4-writes")
+    run_id = cb.start_run().info.run_id
+    cb.end_run()
+    cb.set_experiment(W3_EXPERIMENT)
+    client = cb.Client()
+    samples, df = [], search()
+    for i in range(c.W4_QUERIES):
+        client.set_tag(run_id, "touched", str(i))
+        cb.flush()
+        with rec.timed() as sample:
+            df = search()
+        samples.append(sample)
+    rec.add(
+        "W4-1k-after-write",
+        f"search_runs top 100 over {n:,} runs, each after a write (ms)",
+        "ms",
+        samples,
+        1,
+        value=c.millis,
+        check=c.check_w4(list(df["params.seed"]), list(df["metrics.acc"]), n),
+        note="each search follows a tag set on a run of another experiment (untimed): "
+        "the store changed, so no answer is given again",
+    )
+
+
 def w4(rec: c.Recorder) -> None:
     n = rec.sizes["w3_runs"]
     c.time_search(rec, search, "W4-1k", n)
+    w4_after_write(rec, n)
     compact(rec, "1k")
     c.time_search(rec, search, "W4-1k-compacted", n)
     if not rec.wants("W4-10k") and not rec.wants("W4-100k"):

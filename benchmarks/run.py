@@ -155,6 +155,12 @@ ROW_GROUPS = (
             Spec("W2-fsync", f"W2 with {FSYNC}, points/s", ">= 1,000,000", "W2"),
             Spec("W3-fsync", f"W3 with {FSYNC} (capture off), runs/s", ">= 300", "W3"),
             Spec("W4-1k", "W4 search ms, 1k runs", "<= 3"),
+            Spec(
+                "W4-1k-after-write",
+                "W4 search ms, 1k runs, each search after a write (nothing answered again)",
+                "",
+                "W4-1k",
+            ),
             Spec("W4-1k-compacted", "W4 search ms, 1k runs, after compact()", "<= 3", "W4-1k"),
             Spec("W4-10k", "W4 search ms, 10k runs", "<= 15"),
             Spec("W4-10k-compacted", "W4 search ms, 10k runs, after compact()", "<= 15", "W4-10k"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from canvasback.exceptions import InvalidInputError
+from canvasback.query import answers
 from canvasback.query import filter as run_filter
 from canvasback.query.filter_sql import compile_filter
 from canvasback.query.runs import LIFECYCLE_FILTER, view_type
@@ -185,14 +186,18 @@ def search_runs_table(
         0,
     )
 
+    fields = _frame_fields(catalog)
+
     # Order and page on run ids first, then read whole rows for just that page: the
     # sort then carries one id per run, not every column of the table.
     def page() -> pa.Table:
         picks = catalog.rows(sql, params)
-        return catalog.wide_page(_frame_fields(catalog), picks)
+        return _shaped(catalog.wide_page(fields, picks), root)
 
-    # Both queries see one state: no refresh comes between them.
-    return _shaped(catalog.atomically(page), root)
+    # Both queries see one state: no refresh comes between them. The same search of the
+    # same state gives the answer it gave (``answers.py``).
+    key = (sql, repr(params), tuple(fields), str(root))
+    return catalog.atomically(lambda: answers.remembered(catalog, key, page))
 
 
 def search_runs(

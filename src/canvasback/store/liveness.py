@@ -59,6 +59,18 @@ def status_arrow(
     return pc.if_else(pc.fill_null(stale, fill_value=False), pa.scalar(STALE_STATUS), status)
 
 
+def stale_at_sql(alias: str) -> str:
+    """When the wide row ``alias`` starts to read stale (ms since the epoch).
+
+    NULL unless it is RUNNING with a sign of life: the only rows whose status as shown
+    (:func:`status_sql`) changes with the clock alone.
+    """
+    return (
+        f"CASE WHEN {alias}.status = 'RUNNING' THEN {alias}.last_seen "
+        f"+ {STALE_BEATS:d} * coalesce({alias}.heartbeat_ms, {_DEFAULT_MS:d}) END"
+    )
+
+
 def status_sql(alias: str) -> str:
     """The status of the wide run table's row ``alias`` with the stale rule applied."""
     # Every part is this module's own text and an integer: nothing from a user.
