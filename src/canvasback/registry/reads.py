@@ -248,6 +248,32 @@ def version_tags(catalog: Catalog, model_ids: list[str]) -> dict[tuple[str, int]
     return out
 
 
+def version_details(
+    catalog: Catalog, model_ids: list[str]
+) -> tuple[dict[tuple[str, int], dict[str, str]], dict[tuple[str, int], list[str]]]:
+    """Tags and current aliases of the versions of models, by (model id, version), at once.
+
+    An alias may point at a deleted version: the caller looks up live versions only.
+    """
+    tags: dict[tuple[str, int], dict[str, str]] = {}
+    aliases: dict[tuple[str, int], list[str]] = {}
+    # One query: each costs more to start than these rows take to read.
+    for alias, model_id, version, key, value in catalog.rows(
+        "SELECT false, split_part(entity_id, '/', 1), split_part(entity_id, '/', 2), key, "
+        f"value FROM {relations.FACTS} WHERE experiment_id = ? AND kind = ? "
+        "AND value IS NOT NULL AND list_contains(?, split_part(entity_id, '/', 1)) "
+        "UNION ALL "
+        f"SELECT true, model_id, version::VARCHAR, alias, NULL FROM ({_LATEST_ALIASES}) "
+        "WHERE version IS NOT NULL ORDER BY 1, 4",
+        [tables.PARTITION, tables.EVENT_VERSION_TAG, model_ids, model_ids],
+    ):
+        if alias:
+            aliases.setdefault((model_id, int(version)), []).append(key)
+        else:
+            tags.setdefault((model_id, int(version)), {})[key] = value
+    return tags, aliases
+
+
 def aliases_of(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, int]]:
     """Current aliases of models: model id -> {alias: version}."""
     out: dict[str, dict[str, int]] = {}

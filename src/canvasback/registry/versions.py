@@ -125,14 +125,7 @@ def details(catalog: Catalog, rows: list[reads.Row]) -> Details:
     """The tags and the aliases (sorted) of the versions of these rows' models."""
     if not rows:
         return {}, {}
-    ids = sorted({r["model_id"] for r in rows})
-    by_version: dict[tuple[str, int], list[str]] = {}
-    for model_id, aliases in reads.aliases_of(catalog, ids).items():
-        for alias, number in aliases.items():
-            by_version.setdefault((model_id, number), []).append(alias)
-    for names_of_version in by_version.values():
-        names_of_version.sort()
-    return reads.version_tags(catalog, ids), by_version
+    return reads.version_details(catalog, sorted({r["model_id"] for r in rows}))
 
 
 def built(rows: list[reads.Row], found: Details) -> list[ModelVersion]:
