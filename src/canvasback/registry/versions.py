@@ -186,7 +186,7 @@ def search(
 
     # The same search of a store that has not changed since: the rows found then.
     key = _search_key(filter_string, order_by, max_results, offset)
-    rows, versions = found() if key is None else catalog.remembered(key, found)
+    rows, versions = found() if key is None else catalog.memo.get(key, found)
     token = str(offset + max_results) if len(rows) > max_results else None
     return PagedList(built(rows[:max_results], versions), token)
 

@@ -47,7 +47,7 @@ from canvasback.store.read.snapshot_write import write as write_snapshot_files
 from canvasback.store.read.union_views import UnionViews
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Collection, Hashable
+    from collections.abc import Callable, Collection
 
     import duckdb
     import pyarrow as pa
@@ -83,7 +83,7 @@ class Catalog:
         self.base = SnapshotBase(fs, self.con, None)
         self.views_version = 0  # moves whenever what the views answer may have changed
         self.view_copies = user_sql.ViewCopies()
-        self.memo = Memo()
+        self.memo = Memo(self.lock, lambda: self.views_version)
         self._listers: ThreadPoolExecutor | None = None  # an object store's listings
         self._setup(self._newer_snapshot())
 
@@ -465,15 +465,6 @@ class Catalog:
         """The wide run table's column holding a key (``metrics.acc``); None if no run has it."""
         with self.lock:
             return self.wide.physical.get(name)
-
-    def remembered(self, key: Hashable, work_out: Callable[[], T]) -> T:
-        """``work_out()`` (queries, no refresh), or its answer kept while nothing changed.
-
-        Keyed by ``key`` (say what is asked, and by whom); the answer is shared by every
-        caller asking again before the next refresh loads anything (``memo.py``).
-        """
-        with self.lock:
-            return self.memo.get(self.views_version, key, work_out)
 
     def atomically(self, work: Callable[[], T]) -> T:
         """Run several queries with no refresh in between (row ids stay valid)."""

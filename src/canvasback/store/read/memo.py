@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable, Hashable
 
 T = TypeVar("T")
@@ -20,27 +21,32 @@ SIZE: Final = 32
 
 
 class Memo:
-    """Answers by key, all of one state of the catalog's views. Called under its lock."""
+    """A catalog's answers by key, all of one state of its views (the catalog's ``memo``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lock: threading.RLock, version: Callable[[], int]) -> None:
+        self._lock = lock  # the catalog's: no refresh while an answer is worked out
+        self._version_now = version
         self._version: int | None = None
         self._answers: dict[Hashable, Any] = {}
         self.worked_out = 0
         """How many answers were worked out (a measure of the work done, for tests)."""
 
-    def get(self, version: int, key: Hashable, work_out: Callable[[], T]) -> T:
-        """The answer to ``key`` in state ``version``: kept, or worked out and kept.
+    def get(self, key: Hashable, work_out: Callable[[], T]) -> T:
+        """The answer to ``key`` (say what is asked, and by whom): kept, or worked out.
 
-        Callers must not change an answer they are given: the next caller gets it too.
+        ``work_out`` runs the catalog's queries (no refresh). Callers must not change an
+        answer they are given: the next caller asking gets it too.
         """
-        if version != self._version:
-            self._answers.clear()
-            self._version = version
-        if key in self._answers:
-            return cast("T", self._answers[key])
-        answer = work_out()  # raises before anything is kept
-        self.worked_out += 1
-        if len(self._answers) >= SIZE:
-            del self._answers[next(iter(self._answers))]
-        self._answers[key] = answer
-        return answer
+        with self._lock:
+            version = self._version_now()
+            if version != self._version:
+                self._answers.clear()
+                self._version = version
+            if key in self._answers:
+                return cast("T", self._answers[key])
+            answer = work_out()  # raises before anything is kept
+            self.worked_out += 1
+            if len(self._answers) >= SIZE:
+                del self._answers[next(iter(self._answers))]
+            self._answers[key] = answer
+            return answer
