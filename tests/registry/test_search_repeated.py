@@ -116,3 +116,23 @@ def test_a_change_by_another_process_is_seen_at_the_next_search(
         ("3", ["champion"], "later", None),
         ("2", ["challenger"], "yes", "retrained"),
     ]
+
+
+def test_a_search_row_holds_every_column_of_its_view(client, model_run):
+    _registered(client, model_run)
+    catalog = client.store.read()
+    for view, rows, everything in (
+        (
+            "model_versions",
+            reads.search_model_versions(catalog, FILTER),
+            "SELECT * FROM model_versions WHERE name = 'churn' ORDER BY version DESC",
+        ),
+        (
+            "registered_models",
+            reads.search_registered_models(catalog),
+            "SELECT * FROM registered_models ORDER BY name",
+        ),
+    ):
+        columns = [r[0] for r in catalog.rows(f"DESCRIBE {view}")]
+        assert [list(row) for row in rows] == [columns] * len(rows)
+        assert rows == reads.rows_of(catalog, everything, [])
