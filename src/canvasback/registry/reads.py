@@ -82,9 +82,34 @@ _VERSION_COLUMNS: Final = {
 }
 
 
+# The columns of the views searched: rows come back as tuples (no Arrow on the way,
+# which costs more than a page of rows takes to read), made dicts by these names.
+_MODEL_FIELDS: Final = (
+    "model_id",
+    "name",
+    "description",
+    "creation_time",
+    "last_updated_time",
+    "user_id",
+)
+_VERSION_FIELDS: Final = (
+    "name",
+    "version",
+    "model_id",
+    "creation_time",
+    "last_updated_time",
+    "description",
+    "user_id",
+    "current_stage",
+    "source",
+    "run_id",
+    "status",
+)
+
+
 def _search(
     catalog: Catalog,
-    select: str,
+    view: tuple[str, str, tuple[str, ...]],
     grammar: run_filter.Grammar,
     columns: TaggedColumns,
     filter_string: str | None,
@@ -103,11 +128,14 @@ def _search(
         f"{columns(k.entity, k.key)} {'ASC' if k.ascending else 'DESC'} NULLS LAST" for k in keys
     ]
     limit = "" if max_results is None else f" LIMIT {int(max_results):d}"
+    name, alias, fields = view
     sql = (
-        f"{select} {' '.join(columns.joins)} WHERE {where} "
+        f"SELECT {', '.join(f'{alias}.{f}' for f in fields)} FROM {name} {alias} "
+        f"{' '.join(columns.joins)} WHERE {where} "
         f"ORDER BY {', '.join([*order, *default_order])}{limit} OFFSET {int(offset):d}"
     )
-    return rows_of(catalog, sql, [*columns.params, *params])
+    found = catalog.rows(sql, [*columns.params, *params])
+    return [dict(zip(fields, row, strict=True)) for row in found]
 
 
 def rows_of(catalog: Catalog, sql: str, params: list[Any]) -> list[Row]:
@@ -127,7 +155,7 @@ def search_registered_models(
     columns = TaggedColumns(_MODEL_COLUMNS, "registered_model_tags", "{t}.model_id = m.model_id")
     return _search(
         catalog,
-        "SELECT m.* FROM registered_models m",
+        ("registered_models", "m", _MODEL_FIELDS),
         MODEL_FILTERS,
         columns,
         filter_string,
@@ -153,7 +181,7 @@ def search_model_versions(
     )
     return _search(
         catalog,
-        "SELECT v.* FROM model_versions v",
+        ("model_versions", "v", _VERSION_FIELDS),
         VERSION_FILTERS,
         columns,
         filter_string,
@@ -246,6 +274,32 @@ def version_tags(catalog: Catalog, model_ids: list[str]) -> dict[tuple[str, int]
         model_id, _, version = entity.partition("/")
         out.setdefault((model_id, int(version)), {})[key] = value
     return out
+
+
+def version_details(
+    catalog: Catalog, model_ids: list[str]
+) -> tuple[dict[tuple[str, int], dict[str, str]], dict[tuple[str, int], list[str]]]:
+    """Tags and current aliases of the versions of models, by (model id, version), at once.
+
+    An alias may point at a deleted version: the caller looks up live versions only.
+    """
+    tags: dict[tuple[str, int], dict[str, str]] = {}
+    aliases: dict[tuple[str, int], list[str]] = {}
+    # One query: each costs more to start than these rows take to read.
+    for alias, model_id, version, key, value in catalog.rows(
+        "SELECT false, split_part(entity_id, '/', 1), split_part(entity_id, '/', 2), key, "
+        f"value FROM {relations.FACTS} WHERE experiment_id = ? AND kind = ? "
+        "AND value IS NOT NULL AND list_contains(?, split_part(entity_id, '/', 1)) "
+        "UNION ALL "
+        f"SELECT true, model_id, version::VARCHAR, alias, NULL FROM ({_LATEST_ALIASES}) "
+        "WHERE version IS NOT NULL ORDER BY 1, 4",
+        [tables.PARTITION, tables.EVENT_VERSION_TAG, model_ids, model_ids],
+    ):
+        if alias:
+            aliases.setdefault((model_id, int(version)), []).append(key)
+        else:
+            tags.setdefault((model_id, int(version)), {})[key] = value
+    return tags, aliases
 
 
 def aliases_of(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, int]]:

@@ -21,7 +21,7 @@ from canvasback.tracking import validation
 from canvasback.tracking.client import user_name
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Hashable, Mapping, Sequence
 
     from canvasback.store import Store
     from canvasback.store.read.catalog import Catalog
@@ -117,16 +117,20 @@ def row(store: Store, name: str, version: object, *, refresh: bool = True) -> re
     return {**found, "name": name}
 
 
-def entities(catalog: Catalog, rows: list[reads.Row]) -> list[ModelVersion]:
-    """MLflow's entities of version rows, with their tags and aliases."""
+Details = tuple[dict[tuple[str, int], dict[str, str]], dict[tuple[str, int], list[str]]]
+"""The tags and the aliases of versions, by (model id, version)."""
+
+
+def details(catalog: Catalog, rows: list[reads.Row]) -> Details:
+    """The tags and the aliases (sorted) of the versions of these rows' models."""
     if not rows:
-        return []
-    ids = sorted({r["model_id"] for r in rows})
-    tags = reads.version_tags(catalog, ids)
-    by_version: dict[tuple[str, int], list[str]] = {}
-    for model_id, aliases in reads.aliases_of(catalog, ids).items():
-        for alias, number in aliases.items():
-            by_version.setdefault((model_id, number), []).append(alias)
+        return {}, {}
+    return reads.version_details(catalog, sorted({r["model_id"] for r in rows}))
+
+
+def built(rows: list[reads.Row], found: Details) -> list[ModelVersion]:
+    """MLflow's entities of version rows, each with tags and aliases of its own."""
+    tags, aliases = found
     return [
         ModelVersion(
             name=r["name"],
@@ -139,11 +143,16 @@ def entities(catalog: Catalog, rows: list[reads.Row]) -> list[ModelVersion]:
             source=r["source"],
             run_id=r["run_id"],
             status=r["status"],
-            tags=tags.get((r["model_id"], r["version"]), {}),
-            aliases=sorted(by_version.get((r["model_id"], r["version"]), [])),
+            tags=dict(tags.get((r["model_id"], r["version"]), ())),
+            aliases=list(aliases.get((r["model_id"], r["version"]), ())),
         )
         for r in rows
     ]
+
+
+def entities(catalog: Catalog, rows: list[reads.Row]) -> list[ModelVersion]:
+    """MLflow's entities of version rows, with their tags and aliases."""
+    return built(rows, details(catalog, rows))
 
 
 def latest_per_stage(versions: list[ModelVersion]) -> list[ModelVersion]:
@@ -168,9 +177,31 @@ def search(
     """Versions that match (``name = 'churn' AND tags.validated = 'yes'``)."""
     offset = names.page_offset(page_token, max_results)
     catalog = store.read()
-    rows = reads.search_model_versions(catalog, filter_string, order_by, max_results + 1, offset)
+
+    def found() -> tuple[list[reads.Row], Details]:
+        rows = reads.search_model_versions(
+            catalog, filter_string, order_by, max_results + 1, offset
+        )
+        return rows, details(catalog, rows[:max_results])
+
+    # The same search of a store that has not changed since: the rows found then.
+    key = _search_key(filter_string, order_by, max_results, offset)
+    rows, versions = found() if key is None else catalog.memo.get(key, found)
     token = str(offset + max_results) if len(rows) > max_results else None
-    return PagedList(entities(catalog, rows[:max_results]), token)
+    return PagedList(built(rows[:max_results], versions), token)
+
+
+def _search_key(
+    filter_string: object, order_by: object, max_results: int, offset: int
+) -> Hashable | None:
+    """What a search asks, as a key of the catalog's memo; None if it cannot be one."""
+    order = tuple(order_by) if isinstance(order_by, list | tuple) else order_by
+    key = ("search_model_versions", filter_string, order, max_results, offset)
+    try:
+        hash(key)
+    except TypeError:
+        return None  # the search itself says what is wrong with it
+    return key
 
 
 def update(store: Store, name: str, version: object, description: str | None) -> ModelVersion:

@@ -38,6 +38,7 @@ from canvasback.store.read.base import SnapshotBase, snapshot_sources
 from canvasback.store.read.catalog_tables import create_tables, views
 from canvasback.store.read.cursors import Cursor, log_statement
 from canvasback.store.read.loading import CheckedLoads
+from canvasback.store.read.memo import Memo
 from canvasback.store.read.metric_files import MetricFiles
 from canvasback.store.read.pages import WidePages
 from canvasback.store.read.segments import Changes, TableIndex
@@ -82,6 +83,7 @@ class Catalog:
         self.base = SnapshotBase(fs, self.con, None)
         self.views_version = 0  # moves whenever what the views answer may have changed
         self.view_copies = user_sql.ViewCopies()
+        self.memo = Memo(self.lock, lambda: self.views_version)
         self._listers: ThreadPoolExecutor | None = None  # an object store's listings
         self._setup(self._newer_snapshot())
 

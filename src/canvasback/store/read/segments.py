@@ -7,9 +7,13 @@ read again, and only files not seen before are reported as new.
 
 When a folder's mtime may be trusted does not depend on the file system's timestamp
 granularity (one second on some), nor on the reader's clock: a scan that saw mtime M
-is trusted only if, before the scan, some folder of the table already showed an mtime
-later than M. The file system's clock had then passed M, so any later change of the
-folder gives it a different mtime. The newest folder is simply listed again.
+is trusted only if the file system's clock had passed M before the scan: then any later
+change of the folder gives it a different mtime. Either some folder of the table
+already showed an mtime later than M, or this reader saw M at least one timestamp
+step (:func:`settle_ns`) before the scan: the file system's clock, at M or later then,
+has moved on by as much since (clocks do not run at the same time, but at the same
+rate). Until then the folder is listed again at each refresh, so the newest folder of
+a store that stopped changing is listed a few more times, not at every read.
 
 On object storage folders have no times: each refresh lists the table's objects in one
 listing (pages of 1,000), which names every partition and file at once; files not
@@ -20,13 +24,27 @@ copy is read with no further request (``fs/s3_local.py``).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from canvasback.store import layout
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from canvasback.store.fs import FileSystem
+
+# A file system that stamps whole seconds (FAT: two) or milliseconds (exFAT: ten) may
+# give two changes a step apart the same mtime; one with finer stamps takes them from
+# the kernel's coarse clock, a scheduler tick behind (10 ms at most), with margin.
+_COARSE_STEP_NS: Final = 2_000_000_000
+_FINE_STEP_NS: Final = 50_000_000
+
+
+def settle_ns(mtime_ns: int) -> int:
+    """How long after a reader sees ``mtime_ns`` no new change can be stamped with it."""
+    return _COARSE_STEP_NS if mtime_ns % 1_000_000 == 0 else _FINE_STEP_NS
 
 
 @dataclass
@@ -99,10 +117,14 @@ def remainder(
 class TableIndex:
     """Incremental view of one table's live files (store-relative paths)."""
 
-    def __init__(self, fs: FileSystem, table: str) -> None:
+    def __init__(
+        self, fs: FileSystem, table: str, clock: Callable[[], int] = time.monotonic_ns
+    ) -> None:
         self.fs = fs
         self.table = table
+        self._clock_ns = clock  # the reader's: only the time between two reads is used
         self._dir_mtimes: dict[str, int] = {}  # folder -> mtime at a trusted scan
+        self._first_seen: dict[str, tuple[int, int]] = {}  # folder -> (mtime, reader time)
         self._present: dict[str, set[str]] = {}  # partition -> data file names present
         self._sidecars: dict[str, Sidecar] = {}  # compacted file rel path -> sidecar
         self.accepted: dict[str, Sidecar] = {}  # compacted files in force -> sidecar
@@ -111,10 +133,17 @@ class TableIndex:
         self._clock = 0  # latest mtime seen in this table: the file system's clock passed it
         self.stale = False  # a compacted file was forgotten: recompute live on refresh
 
-    def _trust(self, rel: str, mtime_ns: int, clock_ns: int) -> None:
-        """After a scan of ``rel``: remember its mtime if no later change can share it."""
-        if mtime_ns < clock_ns:
+    def _trust(self, rel: str, mtime_ns: int, clock_ns: int, seen_at: int) -> None:
+        """After a scan of ``rel``: remember its mtime if no later change can share it.
+
+        ``seen_at``: the reader's time just after ``mtime_ns`` was read, before the scan.
+        """
+        first = self._first_seen.get(rel)
+        if first is None or first[0] != mtime_ns:
+            first = self._first_seen[rel] = (mtime_ns, seen_at)
+        if mtime_ns < clock_ns or seen_at - first[1] >= settle_ns(mtime_ns):
             self._dir_mtimes[rel] = mtime_ns
+            self._first_seen.pop(rel, None)
         else:
             self._dir_mtimes.pop(rel, None)
 
@@ -136,20 +165,23 @@ class TableIndex:
         if table_mtime is None:
             return Changes()
         mtimes = {p: self.fs.stat_mtime_ns(f"{self.table}/{p}") for p in self._present}
+        seen_at = self._clock_ns()
         # A lower bound of the file system's clock, from mtimes seen before any scan below.
         clock = max([self._clock, table_mtime, *(m for m in mtimes.values() if m is not None)])
         self._clock = clock
         if self._dir_mtimes.get(self.table) != table_mtime:
             listing = self.fs.list_names(self.table)
             partitions = [name for name, is_dir, _file in listing if is_dir and "=" in name]
-            self._trust(self.table, table_mtime, clock)
+            self._trust(self.table, table_mtime, clock, seen_at)
             for gone in set(self._present) - set(partitions):
                 self._present.pop(gone)
                 self._dir_mtimes.pop(f"{self.table}/{gone}", None)
+                self._first_seen.pop(f"{self.table}/{gone}", None)
             for p in partitions:
                 if p not in self._present:
                     self._present[p] = set()
                     mtimes[p] = self.fs.stat_mtime_ns(f"{self.table}/{p}")
+                    seen_at = self._clock_ns()
         changes = Changes()
         dirty = False
         for partition in list(self._present):
@@ -158,7 +190,7 @@ class TableIndex:
             if mtime is None or self._dir_mtimes.get(rel) == mtime:
                 continue
             dirty |= self._scan_partition(partition, changes)
-            self._trust(rel, mtime, clock)
+            self._trust(rel, mtime, clock, seen_at)
         if dirty or self.stale:
             self.stale = False
             self._recompute_live(changes)
