@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_NONE: Final = object()  # no answer kept (None may be one)
 SIZE: Final = 32
 """Answers kept for one state at most (the oldest goes first)."""
 
@@ -31,22 +32,40 @@ class Memo:
         self.worked_out = 0
         """How many answers were worked out (a measure of the work done, for tests)."""
 
-    def get(self, key: Hashable, work_out: Callable[[], T]) -> T:
+    def get(
+        self,
+        key: Hashable,
+        work_out: Callable[[], T],
+        *,
+        holds: Callable[[], bool] | None = None,
+        keep: Callable[[T], bool] | None = None,
+    ) -> T:
         """The answer to ``key`` (say what is asked, and by whom): kept, or worked out.
 
         ``work_out`` runs the catalog's queries (no refresh). Callers must not change an
-        answer they are given: the next caller asking gets it too.
+        answer they are given: the next caller asking gets it too. ``holds``: whether a
+        kept answer still holds (for an answer that also depends on the clock); ``keep``:
+        whether an answer worked out is worth keeping (not a huge one).
         """
         with self._lock:
             version = self._version_now()
             if version != self._version:
                 self._answers.clear()
                 self._version = version
-            if key in self._answers:
-                return cast("T", self._answers[key])
+            kept = self._answers.get(key, _NONE)
+            if kept is not _NONE and (holds is None or holds()):
+                return cast("T", kept)
+            self._answers.pop(key, None)
             answer = work_out()  # raises before anything is kept
             self.worked_out += 1
+            if keep is not None and not keep(answer):
+                return answer
             if len(self._answers) >= SIZE:
                 del self._answers[next(iter(self._answers))]
             self._answers[key] = answer
             return answer
+
+    def forget(self, key: Hashable) -> None:
+        """Let one answer go (it held until a moment that has passed)."""
+        with self._lock:
+            self._answers.pop(key, None)
