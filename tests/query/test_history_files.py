@@ -10,7 +10,10 @@ from __future__ import annotations
 import logging
 import re
 
+import pyarrow.parquet as pq
+
 import canvasback
+from canvasback.store import schema
 from canvasback.store.read.cursors import STATEMENTS
 
 T0 = 1_750_000_000_000
@@ -81,3 +84,35 @@ def test_a_history_is_the_same_before_and_after_compaction_in_step_order(store):
     points = client.metric_points("run-m").to_pydict()
     assert points["step"] == history["step"]
     assert points["key"] == ["loss"] * 8
+
+
+def test_a_compacted_metrics_file_has_small_sorted_row_groups_a_history_can_skip(store):
+    client = canvasback.Client(store)
+    client.create_experiment("mine", experiment_id=MINE)
+    steps = 3 * schema.METRICS.compacted_row_group // 2
+    for run_id in ("run-a", "run-m", "run-z"):
+        run = client.create_run(MINE, run_id=run_id, start_time=T0)
+        run.log_history({"loss": [float(s) for s in range(steps)]})
+        client.store.flush()
+    client.compact(grace_seconds=0)
+
+    (compacted,) = (store / f"metrics/exp={MINE}").glob("cmp-*.parquet")
+    meta = pq.ParquetFile(compacted).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == 3 * steps
+    assert len(sizes) > 1
+    assert max(sizes) <= schema.METRICS.compacted_row_group < 131_072
+    # Sorted by run, then step: each row group's run ids are one run or two neighbours.
+    rows = pq.read_table(compacted).select(["run_id", "step"]).to_pylist()
+    assert rows == sorted(rows, key=lambda r: (r["run_id"], r["step"]))
+    run_column = meta.schema.names.index("run_id")
+    spans = [
+        (
+            meta.row_group(i).column(run_column).statistics.min,
+            meta.row_group(i).column(run_column).statistics.max,
+        )
+        for i in range(meta.num_row_groups)
+    ]
+    assert sum(lo <= "run-m" <= hi for lo, hi in spans) < meta.num_row_groups - 1
+    history = client.metric_history("run-m", "loss")
+    assert history["step"].to_pylist() == list(range(steps))
