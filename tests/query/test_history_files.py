@@ -13,6 +13,7 @@ import re
 import pyarrow.parquet as pq
 
 import canvasback
+from canvasback.query.downsample import downsample
 from canvasback.store import schema
 from canvasback.store.read.cursors import STATEMENTS
 
@@ -32,8 +33,8 @@ def files_read(caplog, read) -> list[str]:
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger=STATEMENTS.name):
         read()
-    sources = [r.args[0] for r in caplog.records if r.name == STATEMENTS.name]
-    return sorted(set(re.findall(r"(metrics/exp=[^/']+/[^/']+\.parquet)", " ".join(sources))))
+    said = " ".join(repr(r.args) for r in caplog.records if r.name == STATEMENTS.name)
+    return sorted(set(re.findall(r"(metrics/exp=[^/']+/[^/']+\.parquet)", said)))
 
 
 def test_a_history_reads_its_own_experiments_files_alone(store, caplog):
@@ -54,6 +55,20 @@ def test_a_history_reads_its_own_experiments_files_alone(store, caplog):
     assert {rel.rsplit("/", 1)[1][:4] for rel in read} == {"cmp-", "seg-"}
     assert client.metric_history("run-m", "loss")["step"].to_pylist() == [0, 1, 2]
     assert client.metric_history("run-a", "loss")["step"].to_pylist() == [0, 1]
+
+    # Charts' downsampled histories, of runs of both experiments, read the same way.
+    catalog = client.store.read()
+    assert files_read(caplog, lambda: downsample(catalog, ["run-m"], ["loss"])) == read
+    both = files_read(caplog, lambda: downsample(catalog, ["run-m", "run-z"], ["loss"]))
+    assert {rel.split("/")[1] for rel in both} == {f"exp={MINE}", f"exp={OTHER}"}
+    points = downsample(catalog, ["run-m", "run-z"], ["loss"]).to_pydict()
+    assert list(zip(points["run_id"], points["x"], strict=True)) == [
+        ("run-m", 0),
+        ("run-m", 1),
+        ("run-m", 2),
+        ("run-z", 0),
+        ("run-z", 1),
+    ]
 
 
 def test_a_history_is_the_same_before_and_after_compaction_in_step_order(store):
