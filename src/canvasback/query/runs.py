@@ -87,7 +87,7 @@ def metric_history(
         f"SELECT step, timestamp, value FROM {source} WHERE run_id = ? AND key = ?",
         [run_id, key],
     )
-    return in_order(table, ["step", "timestamp"])
+    return _in_order(table, ["step", "timestamp"])
 
 
 def metric_points(catalog: Catalog, run_id: str, experiment_id: str | None = None) -> pa.Table:
@@ -102,10 +102,10 @@ def metric_points(catalog: Catalog, run_id: str, experiment_id: str | None = Non
     table = catalog.arrow(
         f"SELECT key, step, timestamp, value FROM {source} WHERE run_id = ?", [run_id]
     )
-    return in_order(table, ["key", "step", "timestamp"])
+    return _in_order(table, ["key", "step", "timestamp"])
 
 
-def in_order(table: pa.Table, columns: list[str]) -> pa.Table:
+def _in_order(table: pa.Table, columns: list[str]) -> pa.Table:
     """The table sorted by these columns, ascending, nulls last (as SQL's ORDER BY).
 
     A file's points of a run usually lie in this order already (a compacted file is

@@ -387,8 +387,7 @@ class Catalog:
         so a query over these paths made just after this call still finds them.
         """
         with self.lock:
-            live = self._live_metric_files()
-            return self.metric_files.paths_for_run(run_id, live, experiment_id)
+            return self.metric_files.paths_for_run(run_id, self._live_metric_files(), experiment_id)
 
     def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query (no refresh) and return an Arrow table."""
@@ -403,10 +402,7 @@ class Catalog:
             return self.con.execute(sql, params or []).fetchall()
 
     def history_source(self, run_id: str, experiment_id: str | None = None) -> str | None:
-        """A read_parquet() source over the files that may hold a run's metric rows.
-
-        ``experiment_id``: the run's experiment, if known: only its partition is read.
-        """
+        """A read_parquet() source over the files ``metric_paths_for_run`` names."""
         with self.lock:
             live = self._live_metric_files()
             return self.metric_files.source_for_run(run_id, live, experiment_id)
