@@ -122,7 +122,7 @@ def an_experiment_s_row_and_events(logged):
 
 @case
 def a_run_s_reads(logged):
-    """run_info, run_data, metric_history, latest_metric_rows, metric_rows_in_files."""
+    """run_info, run_data, run_experiment, metric_history, latest_metric_rows, rows in files."""
     catalog = logged.catalog()
     paths = catalog.metric_paths_for_run("run-a")
 
@@ -130,7 +130,8 @@ def a_run_s_reads(logged):
         return (
             query.run_info(catalog, "run-a", logged.root),
             query.run_data(catalog, "run-a"),
-            query.metric_history(catalog, "run-a", "acc"),
+            query.run_experiment(catalog, "run-a"),
+            query.metric_history(catalog, "run-a", "acc", logged.EXPERIMENT),
             query.latest_metric_rows(catalog, "run-a"),
             query.metric_rows_in_files(catalog, paths, "run-a", ["loss"]),
         )

@@ -91,6 +91,8 @@ def test_the_document_describes_every_declared_table_as_declared():
         assert doc["Natural key"] == table.keys, table.name
         assert doc.get("First by", ()) == table.first_by, table.name
         assert doc["Run column"] == ((table.run_column,) if table.run_column else ()), table.name
+        row_group = int(doc.get("Compacted row groups", ("131072",))[0])
+        assert row_group == table.compacted_row_group, table.name
 
 
 def test_the_document_names_every_event_kind():

@@ -107,6 +107,35 @@ def test_each_update_reads_only_new_files(manual, monkeypatch):
     assert series(live)[0] == [(0.0, 0.0), (1.0, 1.0), (2.0, 2.0)]
 
 
+def test_a_run_reads_its_own_experiments_files_alone(store, monkeypatch):
+    client = cb.Client(store)
+    client.create_experiment("mine", experiment_id="1")
+    client.create_experiment("other", experiment_id="2")
+    runs = {i: client.create_run(e, run_id=i) for i, e in (("run-m", "1"), ("run-a", "2"))}
+    runs["run-z"] = client.create_run("2", run_id="run-z")
+    for run in runs.values():  # two files each: every partition is compacted
+        for step in range(2):
+            run.log_metric("loss", float(step), step=step)
+            client.store.flush()
+    client.compact(grace_seconds=0)
+    live = LiveRun(runs["run-m"], start=False)
+    catalog = runs["run-m"].store.catalog
+    queried: list[str] = []
+    real_arrow = catalog.arrow
+
+    def arrow(sql, params=None):
+        if "read_parquet" in sql and params:
+            queried.extend(params[0])
+        return real_arrow(sql, params)
+
+    monkeypatch.setattr(catalog, "arrow", arrow)
+    live.update()
+    live.close()
+    assert len(queried) == 1
+    assert "/metrics/exp=1/cmp-" in queried[0]
+    assert series(live)[0] == [(0.0, 0.0), (1.0, 1.0)]
+
+
 def test_compaction_rebuilds_the_series_without_duplicates(manual):
     run, live = manual
     for step in range(6):

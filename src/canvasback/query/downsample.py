@@ -164,8 +164,14 @@ def downsample(
     sources: list[str] = []
     params: list[object] = []
     key_list = ", ".join("?" * len(keys))
+    # A run's rows lie in its experiment's partition alone: its history reads those files.
+    experiment_of = dict(
+        catalog.rows(
+            "SELECT run_id, experiment_id FROM runs WHERE list_contains(?, run_id)", [run_ids]
+        )
+    )
     for code, run_id in enumerate(run_ids):
-        source = catalog.history_source(run_id)
+        source = catalog.history_source(run_id, experiment_of.get(run_id))
         if source is None:  # no metric file can hold this run
             continue
         # The code is a literal int from enumerate(); everything else is bound.

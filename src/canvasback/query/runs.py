@@ -67,31 +67,72 @@ def run_data(catalog: Catalog, run_id: str) -> dict[str, dict[str, Any]]:
     return {"metrics": metrics, "params": params, "tags": tags}
 
 
-def metric_history(catalog: Catalog, run_id: str, key: str) -> pa.Table:
-    """Every point of one metric of one run, ordered by step then timestamp."""
-    source = catalog.history_source(run_id)
+def run_experiment(catalog: Catalog, run_id: str) -> str | None:
+    """The experiment of a run (the partition of its rows), None if the store lacks it."""
+    rows = catalog.rows("SELECT experiment_id FROM runs WHERE run_id = ?", [str(run_id)])
+    return str(rows[0][0]) if rows else None
+
+
+def metric_history(
+    catalog: Catalog, run_id: str, key: str, experiment_id: str | None = None
+) -> pa.Table:
+    """Every point of one metric of one run, ordered by step then timestamp.
+
+    ``experiment_id``: the run's experiment, if known (only its files are read).
+    """
+    source = catalog.history_source(run_id, experiment_id)
     if source is None:
         return catalog.arrow(_EMPTY_HISTORY)
-    return catalog.arrow(
-        f"SELECT step, timestamp, value FROM {source} WHERE run_id = ? AND key = ? "
-        "ORDER BY step, timestamp",
+    table = catalog.arrow(
+        f"SELECT step, timestamp, value FROM {source} WHERE run_id = ? AND key = ?",
         [run_id, key],
     )
+    return _in_order(table, ["step", "timestamp"])
 
 
-def metric_points(catalog: Catalog, run_id: str) -> pa.Table:
+def metric_points(catalog: Catalog, run_id: str, experiment_id: str | None = None) -> pa.Table:
     """Every point of every metric of one run, ``(key, step, timestamp, value)``.
 
     Ordered by key, then step, then timestamp: one run's metrics as a long table.
+    ``experiment_id``: the run's experiment, if known (only its files are read).
     """
-    source = catalog.history_source(run_id)
+    source = catalog.history_source(run_id, experiment_id)
     if source is None:
         return catalog.arrow(f"SELECT NULL::VARCHAR AS key, * FROM ({_EMPTY_HISTORY})")
-    return catalog.arrow(
-        f"SELECT key, step, timestamp, value FROM {source} WHERE run_id = ? "
-        "ORDER BY key, step, timestamp",
-        [run_id],
+    table = catalog.arrow(
+        f"SELECT key, step, timestamp, value FROM {source} WHERE run_id = ?", [run_id]
     )
+    return _in_order(table, ["key", "step", "timestamp"])
+
+
+def _in_order(table: pa.Table, columns: list[str]) -> pa.Table:
+    """The table sorted by these columns, ascending, nulls last (as SQL's ORDER BY).
+
+    A file's points of a run usually lie in this order already (a compacted file is
+    sorted; a flush keeps the order points were logged in), and checking is cheaper
+    than sorting, so the table comes back as read when it is in order.
+    """
+    import pyarrow.compute as pc  # noqa: PLC0415  # loaded with the first history
+
+    if table.num_rows < 2:  # noqa: PLR2004
+        return table
+    if any(table[name].null_count for name in columns):
+        return _sorted(table, columns)
+    ordered = None  # per pair of neighbours: row i is not after row i + 1
+    for name in reversed(columns):
+        column = table[name].combine_chunks()
+        before, after = column[:-1], column[1:]
+        if ordered is None:
+            ordered = pc.less_equal(before, after)
+        else:
+            tie = pc.and_(pc.equal(before, after), ordered)
+            ordered = pc.or_(pc.less(before, after), tie)
+    return table if pc.all(ordered).as_py() else _sorted(table, columns)
+
+
+def _sorted(table: pa.Table, columns: list[str]) -> pa.Table:
+    # Arrow's sort is stable and puts nulls last by default, as DuckDB's ORDER BY does.
+    return table.sort_by([(name, "ascending") for name in columns])
 
 
 def runs_with_tag(

@@ -158,7 +158,8 @@ def _merge(con: duckdb.DuckDBPyConnection, job: Job, paths: list[str], out: Path
     con.execute(
         f"COPY (SELECT {', '.join(spec.column_names)} FROM read_parquet(?, "
         f"hive_partitioning = false) {where} ORDER BY {', '.join(spec.sort)}) "
-        f"TO '{_quote(str(out))}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 131072)",
+        f"TO '{_quote(str(out))}' "
+        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {int(spec.compacted_row_group)})",
         params,
     )
     rows = con.execute(f"SELECT count(*) FROM read_parquet('{_quote(str(out))}')").fetchone()

@@ -57,6 +57,10 @@ class Table:
     flush_sort
         A shorter sort for a flush, when rows arrive in order of the rest (Arrow's
         sort is stable); ``sort`` if empty.
+    compacted_row_group
+        Rows per row group of a compacted file. Smaller for a table whose files one
+        run's rows are read from where they lie (``metrics``: histories), so that a
+        one-run read decodes little more than the run's rows.
 
     """
 
@@ -67,6 +71,7 @@ class Table:
     first_by: tuple[str, ...] = ()
     run_column: str | None = None
     flush_sort: tuple[str, ...] = ()
+    compacted_row_group: int = 131_072
 
     def __post_init__(self) -> None:
         problems = [] if _NAME.fullmatch(self.name) else ["its name must be lowercase a-z, 0-9, _"]
@@ -79,6 +84,8 @@ class Table:
             ]
         if self.run_column is not None and self.run_column not in names:
             problems.append(f"run_column names no column {self.run_column!r}")
+        if self.compacted_row_group < 1:
+            problems.append(f"compacted_row_group is {self.compacted_row_group!r}, not >= 1")
         if problems or not names or len(set(names)) != len(names):
             msg = f"table {self.name!r} is not a table: {'; '.join(problems) or 'its columns'}"
             raise ValueError(msg)
@@ -146,13 +153,14 @@ PARAMS: Final = Table(
     run_column="run_id",
 )
 # Long: one row per point. The catalog keeps each key's latest value; histories are
-# read from the files.
+# read from the files, a run's from the row groups its rows lie in.
 METRICS: Final = Table(
     "metrics",
     (("run_id", _V), ("key", _V), ("step", _B), ("timestamp", _B), ("value", _D)),
     sort=("run_id", "key", "step", "timestamp"),
     run_column="run_id",
     flush_sort=("run_id", "key"),
+    compacted_row_group=32_768,
 )
 # Every mutable fact, appended: resolved last-writer-wins by (timestamp, writer, seq).
 EVENTS: Final = Table(

@@ -335,16 +335,18 @@ class Client(ExperimentMethods):
     def metric_history(self, run_id: str, key: str) -> pa.Table:
         """One metric's history as an Arrow table (step, timestamp, value)."""
         catalog = self.store.read()
-        if query.run_info(catalog, run_id, self.store.address) is None:
+        experiment_id = query.run_experiment(catalog, run_id)
+        if experiment_id is None:
             raise RunNotFoundError(self._no_run(run_id))
-        return query.metric_history(catalog, run_id, key)
+        return query.metric_history(catalog, run_id, key, experiment_id)
 
     def metric_points(self, run_id: str) -> pa.Table:
         """Every point of every metric of a run as an Arrow table (key, step, timestamp, value)."""
         catalog = self.store.read()
-        if query.run_info(catalog, run_id, self.store.address) is None:
+        experiment_id = query.run_experiment(catalog, run_id)
+        if experiment_id is None:
             raise RunNotFoundError(self._no_run(run_id))
-        return query.metric_points(catalog, run_id)
+        return query.metric_points(catalog, run_id, experiment_id)
 
     def search_runs(
         self,

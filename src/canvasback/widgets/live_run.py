@@ -304,7 +304,7 @@ class LiveRun(BaseWidget):
         catalog = self._store.catalog
         catalog.refresh()
         run_id = self._run.run_id
-        paths = catalog.metric_paths_for_run(run_id)
+        paths = catalog.metric_paths_for_run(run_id, self._run.info.experiment_id)
         if not self._seen.issubset(paths):
             # Compaction replaced files already read; their rows are in a new file.
             self._seen = set()

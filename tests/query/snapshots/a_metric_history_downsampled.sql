@@ -1,6 +1,10 @@
 -- downsample: two runs, two keys, relative time, a zoomed range.
 
--- statement 1 of 1
+-- statement 1 of 2
+SELECT run_id, experiment_id FROM runs WHERE list_contains(?, run_id)
+-- parameters: [['run-a', 'run-b']]
+
+-- statement 2 of 2
 WITH src AS (SELECT 0::INTEGER AS r, list_position(?, key)::INTEGER - 1 AS k, step, timestamp, value FROM read_parquet([<files>], hive_partitioning = true, hive_types = {'exp': VARCHAR}) WHERE run_id = ? AND key IN (?, ?) AND isfinite(value) UNION ALL SELECT 1::INTEGER AS r, list_position(?, key)::INTEGER - 1 AS k, step, timestamp, value FROM read_parquet([<files>], hive_partitioning = true, hive_types = {'exp': VARCHAR}) WHERE run_id = ? AND key IN (?, ?) AND isfinite(value)),
 pts AS (SELECT * FROM (SELECT s.r, s.k, s.value, (s.timestamp - t.t0) / 1000.0 AS x FROM src s JOIN (SELECT r, min(timestamp) AS t0 FROM src GROUP BY r) t USING (r)) WHERE x BETWEEN ? AND ?),
 stats AS (

@@ -1,35 +1,39 @@
 -- run_stats.run_detail: attributes, params, tags, metrics, artifacts, datasets, and
 --     the sparklines' downsampled histories.
 
--- statement 1 of 8
+-- statement 1 of 9
 SELECT coalesce(n.value, r.run_name), r.status, r.start_time, r.end_time, r.experiment_id, e.name, r.user_id, r.parent_run_id, r.lifecycle_stage FROM runs r LEFT JOIN tags n ON n.run_id = r.run_id AND n.key = 'mlflow.runName' LEFT JOIN experiments e ON e.experiment_id = r.experiment_id WHERE r.run_id = ?
 -- parameters: ['run-a']
 
--- statement 2 of 8
+-- statement 2 of 9
 SELECT key, value FROM params WHERE run_id = ? ORDER BY key
 -- parameters: ['run-a']
 
--- statement 3 of 8
+-- statement 3 of 9
 SELECT key, value FROM tags WHERE run_id = ? ORDER BY key
 -- parameters: ['run-a']
 
--- statement 4 of 8
+-- statement 4 of 9
 SELECT key, value, step FROM latest_metrics WHERE run_id = ? ORDER BY key
 -- parameters: ['run-a']
 
--- statement 5 of 8
+-- statement 5 of 9
 SELECT path, size FROM artifacts WHERE run_id = ? ORDER BY path
 -- parameters: ['run-a']
 
--- statement 6 of 8
+-- statement 6 of 9
 SELECT name, digest, context, source, profile FROM datasets WHERE run_id = ? ORDER BY name, context
 -- parameters: ['run-a']
 
--- statement 7 of 8
+-- statement 7 of 9
 SELECT DISTINCT key FROM latest_metrics WHERE run_id = ? ORDER BY key
 -- parameters: ['run-a']
 
--- statement 8 of 8
+-- statement 8 of 9
+SELECT run_id, experiment_id FROM runs WHERE list_contains(?, run_id)
+-- parameters: [['run-a']]
+
+-- statement 9 of 9
 WITH src AS (SELECT 0::INTEGER AS r, list_position(?, key)::INTEGER - 1 AS k, step, timestamp, value FROM read_parquet([<files>], hive_partitioning = true, hive_types = {'exp': VARCHAR}) WHERE run_id = ? AND key IN (?, ?) AND isfinite(value)),
 pts AS (SELECT r, k, value, CAST(step AS DOUBLE) AS x FROM src),
 stats AS (

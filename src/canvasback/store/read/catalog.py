@@ -381,14 +381,15 @@ class Catalog:
         return sorted(self.indexes["metrics"].live & self._loaded["metrics"])
 
     # -- queries ---------------------------------------------------------------------
-    def metric_paths_for_run(self, run_id: str) -> list[str]:
+    def metric_paths_for_run(self, run_id: str, experiment_id: str | None = None) -> list[str]:
         """Local paths of the metric files that may hold rows of one run.
 
+        ``experiment_id``: the run's experiment, if known: only its partition is looked at.
         Compaction deletes the files it replaced only after a grace period of minutes,
         so a query over these paths made just after this call still finds them.
         """
         with self.lock:
-            return self.metric_files.paths_for_run(run_id, self._live_metric_files())
+            return self.metric_files.paths_for_run(run_id, self._live_metric_files(), experiment_id)
 
     def arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
         """Run a query (no refresh) and return an Arrow table."""
@@ -402,10 +403,11 @@ class Catalog:
         with self.lock:
             return self.con.execute(sql, params or []).fetchall()
 
-    def history_source(self, run_id: str) -> str | None:
-        """A read_parquet() source over the files that may hold a run's metric rows."""
+    def history_source(self, run_id: str, experiment_id: str | None = None) -> str | None:
+        """A read_parquet() source over the files ``metric_paths_for_run`` names."""
         with self.lock:
-            return self.metric_files.source_for_run(run_id, self._live_metric_files())
+            live = self._live_metric_files()
+            return self.metric_files.source_for_run(run_id, live, experiment_id)
 
     def position_of(self, alias: str) -> str:
         """SQL of a wide row's position in the snapshot's file (NULL for rows in memory)."""

@@ -1,15 +1,19 @@
 """Metric histories stay in their segment files: which files hold a run, and a view of all.
 
 The catalog merges only the latest value of each metric into memory; every point of a
-history is read from the Parquet files where it lies. :class:`MetricFiles` keeps each
-live metric file's range of run ids (from its footer statistics, so a one-run history
-opens only the files that can hold the run) and makes the ``metrics`` view over them.
+history is read from the Parquet files where it lies. A run's rows lie in its
+experiment's partition alone, so a one-run history opens only that partition's files;
+of those, only the ones whose range of run ids (kept from their footer statistics)
+holds the run. A compacted file holds every run of its experiment, so its range
+spans nearly all of them: the partition is what keeps other experiments' compacted
+files out. :class:`MetricFiles` also makes the ``metrics`` view over every file.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from canvasback.store import layout, schema
 from canvasback.store.read.catalog_tables import EMPTY_METRICS, PARQUET_ARGS, sql_list
 
 if TYPE_CHECKING:
@@ -32,15 +36,27 @@ class MetricFiles:
         """A file replaced or removed: it holds no run any more."""
         self._ranges.pop(rel, None)
 
-    def paths_for_run(self, run_id: str, live: Collection[str]) -> list[str]:
-        """Local paths of the files (of the ``live`` ones) that may hold rows of one run."""
-        self._record_ranges([r for r in live if r not in self._ranges])
-        files = sorted(self._ranges.items())
-        return self.fs.local_paths([rel for rel, (lo, hi) in files if lo <= run_id <= hi])
+    def paths_for_run(
+        self, run_id: str, live: Collection[str], experiment_id: str | None = None
+    ) -> list[str]:
+        """Local paths of the files (of the ``live`` ones) that may hold rows of one run.
 
-    def source_for_run(self, run_id: str, live: Collection[str]) -> str | None:
+        ``experiment_id``: the run's experiment, whose partition alone holds its rows
+        (None: the run's experiment is not known, and every partition may).
+        """
+        if experiment_id is not None:
+            partition = layout.partition_dir(schema.METRICS.name, experiment_id) + "/"
+            live = [rel for rel in live if rel.startswith(partition)]
+        self._record_ranges([r for r in live if r not in self._ranges])
+        ranges = self._ranges
+        held = [rel for rel in live if ranges[rel][0] <= run_id <= ranges[rel][1]]
+        return self.fs.local_paths(sorted(held))
+
+    def source_for_run(
+        self, run_id: str, live: Collection[str], experiment_id: str | None = None
+    ) -> str | None:
         """A read_parquet() source over the files that may hold a run's metric rows."""
-        paths = self.paths_for_run(run_id, live)
+        paths = self.paths_for_run(run_id, live, experiment_id)
         if not paths:
             return None
         return f"read_parquet({sql_list(paths)}, {PARQUET_ARGS})"
