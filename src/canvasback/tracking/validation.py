@@ -6,6 +6,7 @@ The rules are MLflow's, so that code moving between the two behaves the same.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import numbers
 import posixpath
@@ -37,8 +38,17 @@ _KEY_RULE: Final = (
 )
 
 
+# Names that passed: a process logs the same few names again and again (every run's
+# params and tags, the ~30 tags of its code and environment), and the check of one,
+# a regular expression and a path normalisation, costs several microseconds.
+_NAMES_PASSED: Final[set[str]] = set()
+_NAMES_KEPT: Final = 100_000
+
+
 def validate_key(kind: str, key: object) -> str:
     """Check a metric, param or tag name; returns it."""
+    if type(key) is str and key in _NAMES_PASSED:
+        return key
     if not isinstance(key, str):
         msg = f"Invalid {kind} name {key!r} (type {type(key).__name__}): names are strings"
         raise InvalidInputError(msg)
@@ -52,6 +62,8 @@ def validate_key(kind: str, key: object) -> str:
     ):
         msg = f"Invalid {kind} name {key!r}: {_KEY_RULE}"
         raise InvalidInputError(msg)
+    if type(key) is str and len(_NAMES_PASSED) < _NAMES_KEPT:  # not a str subclass
+        _NAMES_PASSED.add(key)
     return key
 
 
@@ -219,9 +231,16 @@ def artifact_path(path: object, *, what: str = "artifact path") -> str:
     """A relative POSIX path inside a run's artifacts: no absolute paths, no '..'."""
     if path is None or path == "":
         return ""
+    if type(path) is str:  # the same few paths come again: every run's captured files
+        return _artifact_path(path, what)
     if not isinstance(path, str):
         msg = f"Invalid {what} {path!r}: a relative path string is required"
         raise InvalidInputError(msg)
+    return _artifact_path.__wrapped__(path, what)
+
+
+@functools.lru_cache(maxsize=4096)
+def _artifact_path(path: str, what: str) -> str:
     norm = posixpath.normpath(path.replace("\\", "/"))
     if (
         path.startswith(("/", "\\"))
