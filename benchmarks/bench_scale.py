@@ -41,6 +41,7 @@ import scale_store
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 TAIL_RUNS = 1_000
+FLOOR_RATIO = 3.0  # W7's target: the whole process at most this much slower than the floor
 WARM_QUERIES = 5
 
 # The libraries a notebook has loaded already (W6 times imports) come first; the timer
@@ -71,6 +72,29 @@ print(json.dumps({
     "accs": [float(a) for a in frame["metrics.acc"]],
 }))
 """
+
+# The whole process, imports included, as a user's script or new kernel pays it; beside
+# it the floor: a process that imports DuckDB and runs the same query on one Parquet file
+# of the same runs (their search columns, written once from the store).
+PROCESS = """
+import sys
+import canvasback as cb
+cb.set_store(sys.argv[1])
+frame = cb.search_runs(experiment_names=[sys.argv[2]], filter_string=sys.argv[3],
+                       order_by=[sys.argv[4]], max_results=100)
+print(",".join(str(s) for s in frame["params.seed"]))
+"""
+FLOOR = """
+import sys
+import duckdb
+frame = duckdb.sql(
+    'SELECT * FROM read_parquet(?) WHERE "metrics.acc" > 0.5 AND "params.lr" = ? '
+    'ORDER BY "metrics.acc" DESC LIMIT 100', params=[sys.argv[1], "0.01"]
+).df()
+print(",".join(str(s) for s in frame["params.seed"]))
+"""
+FLOOR_FILTER = "metrics.acc > 0.5 and params.lr = '0.01'"  # FLOOR's WHERE, in W4's words
+assert FLOOR_FILTER == c.W4_FILTER  # noqa: S101  # the floor runs W4's query
 
 # (label, environment): with the snapshot, and the store resolved without it.
 MODES = (("snapshot", {}), ("no snapshot", {"CANVASBACK_SNAPSHOTS": "0"}))
@@ -120,6 +144,51 @@ def paint_row(size: int, root: Path, repeats: int) -> dict[str, Any]:
 
 def measure(root: Path, n_runs: int, repeats: int, *, warm: int) -> dict[str, list[dict[str, Any]]]:
     return {label: [child(root, n_runs, env, warm) for _ in range(repeats)] for label, env in MODES}
+
+
+def _process_wall(args: list[str], n_runs: int) -> float:
+    """Seconds of one whole child process; its answer is checked against the generator."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        msg = f"the child failed: {done.stderr[-2000:]}"
+        raise RuntimeError(msg)
+    seeds = done.stdout.strip().splitlines()[-1].split(",")
+    if seeds != c.w4_expected(n_runs):
+        msg = f"the child's answer is wrong: first seeds {seeds[:3]}"
+        raise RuntimeError(msg)
+    return seconds
+
+
+def floor_row(size: int, root: Path, repeats: int) -> dict[str, Any]:
+    """W7 as the whole process, beside DuckDB alone on one Parquet file of the runs."""
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    cb.set_store(root)
+    runs = cb.search_runs(
+        experiment_names=[scale_store.EXPERIMENT], max_results=size, output_format="arrow"
+    )
+    wanted = ["run_id", "start_time", "metrics.acc", "params.lr", "params.seed"]
+    flat = root.parent / f"{root.name}-runs.parquet"
+    pq.write_table(runs.select(wanted), flat)
+    ours = [
+        _process_wall(
+            ["-c", PROCESS, str(root), scale_store.EXPERIMENT, c.W4_FILTER, c.W4_ORDER[0]], size
+        )
+        for _ in range(repeats)
+    ]
+    floor = [_process_wall(["-c", FLOOR, str(flat)], size) for _ in range(repeats)]
+    return {
+        "id": f"W7-process-{_size(size)}",
+        "label": f"a new process's first search, whole process, {size:,} runs (s), "
+        "beside DuckDB's query of one Parquet file of them",
+        "cells": {
+            "canvasback": (statistics.median(ours), min(ours), max(ours)),
+            "floor": (statistics.median(floor), min(floor), max(floor)),
+        },
+        "check": "ok",
+    }
 
 
 def _median_ms(samples: list[float]) -> tuple[float, float, float]:
@@ -174,7 +243,8 @@ def bench_size(size: int, repeats: int, info: dict[str, Any]) -> list[dict[str, 
         f"snapshotted {info[f'compact_{size}_s']:.1f} s",
         flush=True,
     )
-    rows = rows_for(size, "", measure(root, size, repeats, warm=WARM_QUERIES))
+    rows = [floor_row(size, root, repeats)]
+    rows += rows_for(size, "", measure(root, size, repeats, warm=WARM_QUERIES))
     rows.append(paint_row(size, root, repeats))
     cb.set_store(root)
     cb.set_experiment(scale_store.EXPERIMENT)
@@ -194,13 +264,29 @@ def markdown(rows: list[dict[str, Any]], notes: list[str]) -> str:
         "| row | what | with snapshot | without (full resolve) | ratio | check |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
+    floors = [row for row in rows if "floor" in row["cells"]]
     for row in rows:
+        if row in floors:
+            continue
         with_, without = row["cells"]["snapshot"], row["cells"]["no snapshot"]
         ratio = without[0] / with_[0] if with_[0] else float("nan")
         lines.append(
             f"| {row['id']} | {row['label']} | {c.fmt(with_[0])} ({c.fmt(with_[1])}-"
             f"{c.fmt(with_[2])}) | {c.fmt(without[0])} ({c.fmt(without[1])}-{c.fmt(without[2])}) "
             f"| {ratio:.1f}x | {row['check']} |"
+        )
+    lines += [
+        "",
+        "| row | what | canvasback | the floor | ratio (target ≤ 3x) | pass |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in floors:
+        ours, floor = row["cells"]["canvasback"], row["cells"]["floor"]
+        ratio = ours[0] / floor[0]
+        lines.append(
+            f"| {row['id']} | {row['label']} | {c.fmt(ours[0])} ({c.fmt(ours[1])}-"
+            f"{c.fmt(ours[2])}) | {c.fmt(floor[0])} ({c.fmt(floor[1])}-{c.fmt(floor[2])}) "
+            f"| {ratio:.1f}x | {'pass' if ratio <= FLOOR_RATIO else 'FAIL'} |"
         )
     return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"
 
