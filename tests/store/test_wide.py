@@ -7,6 +7,7 @@ import pytest
 
 import canvasback as cb
 from canvasback.store import Store
+from canvasback.store.read import relations
 from canvasback.widgets._base import table_from_ipc_bytes
 
 
@@ -110,3 +111,67 @@ def test_a_run_whose_name_tag_is_deleted_keeps_the_name_it_started_with():
     assert _names("attributes.run_name = 'second'") == [run.info.run_id]
     cb.MlflowClient().delete_tag(run.info.run_id, "mlflow.runName")
     assert _names("attributes.run_name = 'first'") == [run.info.run_id]
+
+
+def _wide_rows(catalog) -> dict[str, dict[str, object]]:
+    """Each run's wide row by the names its columns stand for, its empty keys left out."""
+    names = catalog.key_columns()
+    columns = ", ".join(catalog.key_column(n) for n in names)
+    rows = catalog.rows(f"SELECT * EXCLUDE ({columns}), {columns} FROM {relations.RUNS_WIDE}")
+    attributes = len(rows[0]) - len(names) if rows else 0
+    return {
+        row[0]: {
+            **{f"attribute{i}": repr(v) for i, v in enumerate(row[:attributes])},
+            **{n: repr(v) for n, v in zip(names, row[attributes:], strict=True) if v is not None},
+        }
+        for row in rows
+    }
+
+
+def test_wide_rows_kept_up_at_every_refresh_are_those_a_new_reader_builds(store):
+    client = cb.MlflowClient()
+    with cb.start_run(run_name="a", experiment="one") as a:
+        cb.log_params({"lr": "0.1"})
+        cb.log_metric("loss", 1.0)
+        cb.set_tag("team", "x")
+    with cb.start_run(run_name="b", experiment="two") as b:
+        cb.log_metric("loss", 2.0)
+    steps = [
+        lambda: client.set_tag(a.info.run_id, "team", "y"),  # a fact changes
+        lambda: client.set_tag(b.info.run_id, "new_key", "1"),  # a new tag column
+        lambda: client.delete_tag(a.info.run_id, "team"),
+        lambda: client.log_param(b.info.run_id, "depth", "3"),  # a new param column
+        lambda: client.log_metric(a.info.run_id, "loss", 0.5, step=5),  # a later step
+        lambda: client.log_metric(a.info.run_id, "acc", float("nan")),  # a new metric column
+        lambda: client.update_run(b.info.run_id, name="renamed"),
+        lambda: client.delete_run(a.info.run_id),
+        lambda: client.restore_run(a.info.run_id),
+        lambda: client.set_terminated(b.info.run_id, "FAILED"),
+    ]
+    catalog = Store(store).read()  # refreshed after each step: the incremental path
+    for step in steps:
+        step()
+        cb.flush()
+        catalog.refresh()
+        assert _wide_rows(catalog) == _wide_rows(Store(store).read()), step
+    assert "tags.new_key" in catalog.key_columns()
+
+
+def test_a_refresh_after_a_tag_is_set_runs_few_statements(store):
+    with cb.start_run(run_name="a", experiment="one") as run:
+        cb.log_params({"lr": "0.1", "seed": "1"})
+        cb.log_metric("loss", 1.0)
+        cb.set_tag("team", "x")
+    catalog = Store(store).read()
+    # DuckDB's own log of the statements the catalog's connection runs.
+    catalog.con.execute("CALL enable_logging('QueryLog')")
+    cb.MlflowClient().set_tag(run.info.run_id, "team", "y")
+    cb.flush()
+    catalog.refresh()
+    ran = [r[0] for r in catalog.rows("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'")]
+    # Merging the file's events, rebuilding the run's wide row, in a transaction; no
+    # statement to look for new keys: the merge says which keys it brought.
+    assert len(ran) <= 6, ran
+    assert catalog.rows(f"SELECT {catalog.key_column('tags.team')} FROM {relations.RUNS_WIDE}") == [
+        ("y",)
+    ]

@@ -109,6 +109,7 @@ class Catalog:
         self.pages = WidePages(self.con, new_base)
         self.views.create()
         self._dirty: set[str] = set()  # runs whose wide rows need rebuilding
+        self._keys: set[str] = set()  # key columns the merged rows hold (new ones added)
         for view, body in views().items():
             self.con.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
         self._set_metrics_view()
@@ -145,8 +146,9 @@ class Catalog:
                 self._offer_again(unapplied)
                 raise
             grew = bool(self._dirty)
+            self.wide.update(self._dirty, self._keys)
+            self._keys = set()
             if self._dirty:
-                self.wide.update(self._dirty)
                 self._dirty = set()
                 self.views.follow_tail()
             if self.wide.added:
@@ -350,12 +352,14 @@ class Catalog:
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            self._dirty.update(merge.merge_files(con, self.shadow, table, paths))
+            merged = merge.merge_files(con, self.shadow, table, paths)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             self.shadow.resync()
             raise
+        self._dirty.update(merged.runs)
+        self._keys.update(merged.keys)
 
     def _forget_runs(self, run_ids: list[str]) -> None:
         self.shadow.hide(run_ids)

@@ -12,7 +12,7 @@ the catalog, the rows it holds of the runs a file touches are brought into memor
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from canvasback.store import declarations, schema
 from canvasback.store.read import events, wide
@@ -28,27 +28,50 @@ if TYPE_CHECKING:
 _SOURCE: Final = f"read_parquet(?, {PARQUET_ARGS})"
 
 
+class Merged(NamedTuple):
+    """What a merge changed, for the wide rows (``wide.py``)."""
+
+    runs: set[str]
+    """The runs (or other entities) whose rows changed: their wide rows are rebuilt."""
+    keys: set[str]
+    """The key columns the merged rows hold a value of (``tags.team``): new ones are added."""
+
+
+# The kinds of fact whose entity is a writer: the running runs of that writer move.
+_WRITER_KINDS: Final = frozenset({schema.EVENT_HEARTBEAT, schema.EVENT_HEARTBEAT_INTERVAL})
+
+
 def merge_files(
     con: duckdb.DuckDBPyConnection, shadow: Shadow, table: str, paths: list[str]
-) -> set[str]:
-    """Merge one table's files (inside the caller's transaction); returns the runs touched."""
+) -> Merged:
+    """Merge one table's files (inside the caller's transaction): what changed."""
     spec = declarations.table(table)
     dirty = _hydrate_for(con, shadow, spec, paths)
     if spec.keys:
-        return dirty | _merge_rows(con, spec, paths)
+        merged = _merge_rows(con, spec, paths)
+        return Merged(dirty | merged.runs, merged.keys)
     if spec is schema.EVENTS:
         columns = ", ".join(schema.EVENTS.column_names)
-        touched = events.merge_events(
+        facts = events.merge_events(
             con, f"SELECT exp AS experiment_id, {columns} FROM {_SOURCE}", [paths]
         )
-        # A heartbeat's entity is a writer: its running runs' last_seen moved.
-        running = con.execute(
-            f"SELECT entity_id FROM {FACTS} WHERE kind = ? "
-            "AND value = 'RUNNING' AND list_contains(?, writer)",
-            [schema.EVENT_STATUS, touched],
-        ).fetchall()
-        return dirty | set(touched) | {r[0] for r in running}
-    return dirty | _merge_metrics(con, paths)
+        touched = {f.entity_id for f in facts}
+        keys = {
+            wide.key_name("tags", f.key)
+            for f in facts
+            if f.kind == schema.EVENT_TAG and f.value is not None
+        }
+        if any(f.kind in _WRITER_KINDS for f in facts):
+            # A heartbeat's entity is a writer: its running runs' last_seen moved.
+            running = con.execute(
+                f"SELECT entity_id FROM {FACTS} WHERE kind = ? "
+                "AND value = 'RUNNING' AND list_contains(?, writer)",
+                [schema.EVENT_STATUS, sorted(touched)],
+            ).fetchall()
+            touched.update(r[0] for r in running)
+        return Merged(dirty | touched, keys)
+    merged = _merge_metrics(con, paths)
+    return Merged(dirty | merged.runs, merged.keys)
 
 
 def _hydrate_for(
@@ -66,7 +89,7 @@ def _hydrate_for(
     return set(shadow.hydrate(ids))
 
 
-def _merge_rows(con: duckdb.DuckDBPyConnection, spec: Table, paths: list[str]) -> set[str]:
+def _merge_rows(con: duckdb.DuckDBPyConnection, spec: Table, paths: list[str]) -> Merged:
     """One row per natural key; of two rows of a key, the first by ``first_by`` wins."""
     name, keys, first_by = rows(spec.name), spec.keys, spec.first_by
     cols = [f"n.{c}" for c in spec.column_names]
@@ -94,12 +117,15 @@ def _merge_rows(con: duckdb.DuckDBPyConnection, spec: Table, paths: list[str]) -
         [paths],
     )
     if spec.name not in wide.BUILT_FROM:
-        return set()
-    touched = con.execute(f"SELECT DISTINCT {spec.run_column} FROM {_SOURCE}", [paths])
-    return {r[0] for r in touched.fetchall()}
+        return Merged(set(), set())
+    if spec is not schema.PARAMS:  # a run's row: no key column
+        runs = con.execute(f"SELECT DISTINCT {spec.run_column} FROM {_SOURCE}", [paths])
+        return Merged({r[0] for r in runs.fetchall()}, set())
+    keyed = con.execute(f"SELECT DISTINCT run_id, key FROM {_SOURCE}", [paths]).fetchall()
+    return Merged({r[0] for r in keyed}, {wide.key_name("params", r[1]) for r in keyed})
 
 
-def _merge_metrics(con: duckdb.DuckDBPyConnection, paths: list[str]) -> set[str]:
+def _merge_metrics(con: duckdb.DuckDBPyConnection, paths: list[str]) -> Merged:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _new_latest AS
@@ -128,6 +154,6 @@ def _merge_metrics(con: duckdb.DuckDBPyConnection, paths: list[str]) -> set[str]
     con.execute(
         f"INSERT INTO {LATEST} SELECT experiment_id, run_id, key, m.step, m.ts, m.v FROM _merged"
     )
-    touched = {r[0] for r in con.execute("SELECT DISTINCT run_id FROM _merged").fetchall()}
+    touched = con.execute("SELECT DISTINCT run_id, key FROM _merged").fetchall()
     con.execute("DROP TABLE _new_latest; DROP TABLE _merged")
-    return touched
+    return Merged({r[0] for r in touched}, {wide.key_name("metrics", r[1]) for r in touched})

@@ -18,7 +18,7 @@ from canvasback.store import schema
 from canvasback.store.read.relations import FACTS, LATEST, WIDE, rows
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Collection, Sequence
 
     import duckdb
 
@@ -71,6 +71,12 @@ _SOURCES: Final = {
     ),
 }
 
+
+def key_name(prefix: str, key: str) -> str:
+    """The name a key's column stands for: ``tags.team`` (prefix ``tags``, key ``team``)."""
+    return f"{prefix}.{key}"
+
+
 # Past this many changed runs, rebuilding every row is cheaper than a run-id filter.
 _FULL_REBUILD: Final = 20_000
 
@@ -104,14 +110,18 @@ class WideRuns:
         """Column names of one entity ("metrics", "params", "tags"), sorted."""
         return sorted(c for c in self.columns if c.startswith(prefix + "."))
 
-    def update(self, run_ids: set[str]) -> None:
-        """Rebuild the rows of runs whose attributes, metrics, params or tags changed."""
+    def update(self, run_ids: set[str], keys: Collection[str]) -> None:
+        """Rebuild the rows of runs whose attributes, metrics, params or tags changed.
+
+        ``keys``: the key columns (``tags.team``) the merged rows hold a value of, as
+        the merges found them: those new here are added, with no look at the tables.
+        """
+        self._add_columns(keys)
         if not run_ids:
             return
         ids: list[str] | None = sorted(run_ids) if len(run_ids) <= _FULL_REBUILD else None
         scope = "" if ids is None else " WHERE run_id IN (SELECT unnest($ids))"
         params: dict[str, object] = {} if ids is None else {"ids": ids}
-        self._add_columns(scope, params)
         pieces = []
         for prefix, (source, _type) in _SOURCES.items():
             names = self.key_columns(prefix)
@@ -135,15 +145,10 @@ class WideRuns:
             params,
         )
 
-    def _add_columns(self, scope: str, params: dict[str, object]) -> None:
-        for prefix, (source, sql_type) in _SOURCES.items():
-            keys = self.con.execute(
-                f"SELECT DISTINCT key FROM ({source}){scope}", params
-            ).fetchall()
-            for (key,) in keys:
-                name = f"{prefix}.{key}"
-                if name not in self.columns:
-                    self._add(name, f"k{len(self.physical)}", sql_type)
+    def _add_columns(self, keys: Collection[str]) -> None:
+        for name in sorted(set(keys).difference(self.columns)):
+            _source, sql_type = _SOURCES[name.split(".", 1)[0]]
+            self._add(name, f"k{len(self.physical)}", sql_type)
 
     def forget(self, run_ids: list[str]) -> None:
         """Drop the rows of purged runs."""
