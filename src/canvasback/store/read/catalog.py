@@ -388,9 +388,8 @@ class Catalog:
     def metric_paths_for_run(self, run_id: str, experiment_id: str | None = None) -> list[str]:
         """Local paths of the metric files that may hold rows of one run.
 
-        ``experiment_id``: the run's experiment, if known: only its partition is looked at.
-        Compaction deletes the files it replaced only after a grace period of minutes,
-        so a query over these paths made just after this call still finds them.
+        ``experiment_id``: the run's experiment, if known (only its partition is read).
+        Compaction deletes replaced files only after minutes: a query just after finds them.
         """
         with self.lock:
             return self.metric_files.paths_for_run(run_id, self._live_metric_files(), experiment_id)
@@ -422,13 +421,9 @@ class Catalog:
     def picks_of(self, run_ids: list[str]) -> list[tuple[str, int | None]]:
         """The runs of ``run_ids`` the store has, in that order, with their positions."""
         with self.lock:
-            found = dict(
-                self.rows(
-                    f"SELECT run_id, {self.position_of('b')} FROM {relations.RUNS_WIDE} b "
-                    "WHERE b.run_id IN (SELECT unnest(?))",
-                    [run_ids],
-                )
-            )
+            where = "WHERE b.run_id IN (SELECT unnest(?))"
+            sql = f"SELECT run_id, {self.position_of('b')} FROM {relations.RUNS_WIDE} b {where}"
+            found = dict(self.rows(sql, [run_ids]))
         return [(run_id, found[run_id]) for run_id in run_ids if run_id in found]
 
     @property
