@@ -13,7 +13,10 @@ child of this interpreter, run one at a time):
   store opening included, and its peak memory (``ru_maxrss``);
 * W7-warm: the next five searches of that process;
 * W7-tail: the first search again, with 1,000 more runs made through the API on top of
-  the snapshot and not compacted.
+  the snapshot and not compacted;
+* W7-process: the whole process of a first search (imports, store, query, DataFrame),
+  beside the floor: a process that imports DuckDB alone and runs the same query on one
+  Parquet file of the same runs (their search columns), its rows as tuples.
 
 Each figure is printed beside the same measurement without the snapshot
 (``CANVASBACK_SNAPSHOTS=0``: every table resolved from the compacted segments, as
@@ -75,7 +78,7 @@ print(json.dumps({
 
 # The whole process, imports included, as a user's script or new kernel pays it; beside
 # it the floor: a process that imports DuckDB and runs the same query on one Parquet file
-# of the same runs (their search columns, written once from the store).
+# of the same runs (their search columns, written once from the store), its rows as tuples.
 PROCESS = """
 import sys
 import canvasback as cb
@@ -90,8 +93,8 @@ import duckdb
 frame = duckdb.sql(
     'SELECT * FROM read_parquet(?) WHERE "metrics.acc" > 0.5 AND "params.lr" = ? '
     'ORDER BY "metrics.acc" DESC LIMIT 100', params=[sys.argv[1], "0.01"]
-).df()
-print(",".join(str(s) for s in frame["params.seed"]))
+)
+print(",".join(str(row[-1]) for row in frame.fetchall()))
 """
 FLOOR_FILTER = "metrics.acc > 0.5 and params.lr = '0.01'"  # FLOOR's WHERE, in W4's words
 assert FLOOR_FILTER == c.W4_FILTER  # noqa: S101  # the floor runs W4's query
