@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 import types
 import warnings
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from canvasback import _notebook, artifacts, data, entities, exceptions
@@ -209,6 +208,8 @@ _INTEGRATIONS = ("autolog", "AutologgingWarning")
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401  # a widget function or class
+    if name == "__version__":  # importlib.metadata costs ~30 ms: only when asked
+        return _version()
     if name in _IMPORTERS:
         import canvasback.importers  # noqa: PLC0415  # lazy by design
 
@@ -234,10 +235,13 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_WIDGETS, *_MODEL_MODULES, *_IMPORTERS, *_INTEGRATIONS})
 
 
-try:
-    __version__ = version("canvasback")
-except PackageNotFoundError:  # running from a source tree without an install
-    __version__ = "0.0.0"
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("canvasback")
+    except PackageNotFoundError:  # running from a source tree without an install
+        return "0.0.0"
 
 __all__ = [
     "ActiveRunError",

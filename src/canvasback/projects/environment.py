@@ -12,13 +12,13 @@ from __future__ import annotations
 import functools
 import getpass
 import hashlib
-import importlib.metadata
 import platform
 import socket
 import sys
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
+    import importlib.metadata
     from collections.abc import Iterable, Mapping
 
 # Import name -> distribution name of the libraries whose versions a run is tagged
@@ -65,6 +65,8 @@ def basics() -> dict[str, str]:
 @functools.cache
 def installed_versions() -> dict[str, str]:
     """Every installed distribution's version, by normalised name (the first on the path)."""
+    import importlib.metadata  # noqa: PLC0415  # ~30 ms, for the first captured run only
+
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
         name, version = name_and_version(dist)
