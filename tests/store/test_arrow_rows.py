@@ -171,5 +171,7 @@ def test_rows_out_of_order_get_the_stable_order():
     assert arrow_rows.sort_order(alternating, ["run_id", "key"]).to_pylist() == [1, 3, 0, 2]
     with_null = _table(run_id=["r", None, "r"], key=["b", "a", "a"])
     assert arrow_rows.sort_order(with_null, ["run_id", "key"]).to_pylist() == [2, 0, 1]
+    same_ends = _table(run_id=["r", "s", "r"], key=["k"] * 3)
+    assert arrow_rows.sort_order(same_ends, ["run_id", "key"]).to_pylist() == [0, 2, 1]
     null_first = _table(key=[None, "a"])
     assert arrow_rows.sort_order(null_first, ["key"]).to_pylist() == [1, 0]

@@ -63,9 +63,13 @@ def sort_order(table: pa.Table, keys: Sequence[str]) -> pa.Array | None:
     for key in keys:
         column = table.column(key).combine_chunks()
         if pa.types.is_string(column.type):
+            # A key with one value (one run's rows) orders nothing; the comparison is
+            # cheaper than the encoding that would find it.
+            if not column.null_count and _one_value(column):
+                continue
             # A flush holds few distinct run ids and metric keys: sorting the distinct
             # values and then the rows by their small integer ranks costs a third of
-            # sorting the strings; a key with one value (one run's rows) orders nothing.
+            # sorting the strings.
             encoded = pc.dictionary_encode(column)
             if len(encoded.dictionary) + (encoded.null_count > 0) <= 1:
                 continue
@@ -79,6 +83,16 @@ def sort_order(table: pa.Table, keys: Sequence[str]) -> pa.Array | None:
         if not column.null_count and _ascending(column):
             return None
     return pc.sort_indices(pa.table(ranked), sort_keys=[(k, "ascending") for k in ranked])
+
+
+def _one_value(column: pa.Array) -> bool:
+    """Whether a column without nulls holds one value (its first and last, then all)."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if len(column) < 2:  # noqa: PLR2004  # a value or none
+        return True
+    first = column[0]
+    return column[-1] == first and bool(pc.all(pc.equal(column, first)).as_py())
 
 
 def _ascending(column: pa.Array) -> bool:
