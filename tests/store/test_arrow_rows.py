@@ -1,8 +1,9 @@
-"""The writer's row conversion: small columns are built without pa.array, with the same result."""
+"""The writer's row conversion: the columns and the order pa.array and sort_by would give."""
 
 from __future__ import annotations
 
 import math
+import random
 
 import pyarrow as pa
 import pytest
@@ -26,6 +27,10 @@ FLOATS = [0.5, None, math.inf, -math.inf, -0.0, 1e-300, None, 3.25, 9.0]
         ([None] * 17, pa.float64()),
         ([], pa.string()),
         (list(range(SMALL_COLUMN)), pa.int64()),
+        (["run-1"] * 3, pa.string()),
+        (["run-1"] * (SMALL_COLUMN + 1), pa.string()),
+        (["run-1"] * 3 + [None], pa.string()),
+        ([None, None], pa.string()),
     ],
 )
 def test_a_small_column_is_the_column_pa_array_makes(values, arrow_type):
@@ -62,6 +67,8 @@ def _outcome(convert, values, arrow_type):
         (["a", 3], pa.string()),
         (["a", math.nan], pa.string()),
         ([2**63], pa.int64()),
+        (["\ud800"] * 3, pa.string()),
+        (["\ud800"] * (SMALL_COLUMN + 1), pa.string()),
     ],
 )
 def test_other_values_are_read_or_refused_as_pa_array_does(values, arrow_type):
@@ -103,3 +110,68 @@ def test_a_first_run_in_a_new_process_does_not_import_pandas(run_python, tmp_pat
     imported, value = result.stdout.split()
     assert imported == "False"
     assert float(value) == 0.5
+
+
+def _metric_rows(seed: int, n: int) -> list[tuple]:
+    rng = random.Random(seed)  # noqa: S311  # test data, not secrets
+    runs = ["r2", "r1", "r10", None]
+    keys = ["loss", "acc", "Acc", "é", "z", "", None]
+    return [
+        (rng.choice(runs), rng.choice(keys), rng.randrange(50), rng.randrange(3), rng.random())
+        for _ in range(n)
+    ]
+
+
+def _sorted_by_reference(table: str, rows: list[tuple]) -> pa.Table:
+    spec = declarations.table(table)
+    schema = spec.arrow_schema()
+    by_column = zip(*rows, strict=True)
+    columns = [pa.array(list(c), type=f.type) for c, f in zip(by_column, schema, strict=True)]
+    whole = pa.Table.from_arrays(columns, schema=schema)
+    return whole.sort_by([(k, "ascending") for k in spec.flush_sort or spec.sort])
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("n", [2, 40, SMALL_COLUMN + 3])
+def test_a_flush_orders_rows_as_a_stable_sort_by_its_keys(seed, n):
+    rows = _metric_rows(seed, n)
+    assert rows_to_table("metrics", rows).equals(_sorted_by_reference("metrics", rows))
+    # Rows and column-wise batches in one buffer (two chunks) sort as one table.
+    half = n // 2
+    columns = [list(col) for col in zip(*rows[half:], strict=True)]
+    both = rows_to_table("metrics", rows[:half], columns)
+    assert both.equals(_sorted_by_reference("metrics", rows))
+
+
+def test_events_sort_by_text_and_time_together():
+    rows = [
+        (entity, "tag", key, None, ts, "w", seq)
+        for seq, (entity, key, ts) in enumerate(
+            [("b", "k", 3), ("a", "k", 2), ("b", "j", 1), ("a", "k", 1), ("a", "k", None)]
+        )
+    ]
+    assert rows_to_table("events", rows).equals(_sorted_by_reference("events", rows))
+
+
+def _table(**columns: list) -> pa.Table:
+    return pa.table({name: pa.array(values, type=pa.string()) for name, values in columns.items()})
+
+
+def test_rows_already_in_order_are_left_in_place():
+    one_run = _table(run_id=["r"] * 6, key=["acc"] * 3 + ["loss"] * 3)
+    assert arrow_rows.sort_order(one_run, ["run_id", "key"]) is None
+    one_key = _table(run_id=["r1", "r1", "r2"], key=["k"] * 3)
+    assert arrow_rows.sort_order(one_key, ["run_id", "key"]) is None
+    assert arrow_rows.sort_order(_table(run_id=[], key=[]), ["run_id", "key"]) is None
+    assert arrow_rows.sort_order(_table(run_id=[None] * 3), ["run_id"]) is None
+
+
+def test_rows_out_of_order_get_the_stable_order():
+    alternating = _table(run_id=["r"] * 4, key=["loss", "acc", "loss", "acc"])
+    assert arrow_rows.sort_order(alternating, ["run_id", "key"]).to_pylist() == [1, 3, 0, 2]
+    with_null = _table(run_id=["r", None, "r"], key=["b", "a", "a"])
+    assert arrow_rows.sort_order(with_null, ["run_id", "key"]).to_pylist() == [2, 0, 1]
+    same_ends = _table(run_id=["r", "s", "r"], key=["k"] * 3)
+    assert arrow_rows.sort_order(same_ends, ["run_id", "key"]).to_pylist() == [0, 2, 1]
+    null_first = _table(key=[None, "a"])
+    assert arrow_rows.sort_order(null_first, ["key"]).to_pylist() == [1, 0]

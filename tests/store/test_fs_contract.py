@@ -169,6 +169,33 @@ def test_parquet_and_copies_arrive_whole(fs, tmp_path):
     assert fs.read_bytes("artifacts/r1/big.bin") == source.read_bytes()
 
 
+def test_parquet_files_keep_dictionaries_to_their_text_columns(fs):
+    n = 50_000
+    table = pa.table(
+        {
+            "run_id": ["r1"] * n,
+            "key": ["acc", "loss"] * (n // 2),
+            "step": list(range(n)),
+            "value": [1.0 / (1 + i) for i in range(n)],
+        }
+    )
+    fs.write_parquet("metrics/exp=1/seg.parquet", table)
+    path = fs.local_path("metrics/exp=1/seg.parquet")
+    assert pq.read_table(path).equals(table)
+    meta = pq.ParquetFile(path).metadata
+    assert meta.num_row_groups == 1  # 131,072 rows to a group
+    group = meta.row_group(0)
+    encodings = {
+        group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)
+    }
+    assert group.column(0).compression == "ZSTD"
+    for text in ("run_id", "key"):
+        assert "RLE_DICTIONARY" in encodings[text], encodings
+    for number in ("step", "value"):
+        assert "RLE_DICTIONARY" not in encodings[number], encodings
+    assert group.column(0).statistics.min == group.column(0).statistics.max == "r1"
+
+
 # -- atomicity -----------------------------------------------------------------------
 def test_a_failed_write_leaves_the_old_content_and_no_trace(fs):
     fs.write_bytes("f", b"old")

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from canvasback.store.fs import parquet_bytes
 from canvasback.store.fs.protocol import NAME_MAX, Entry, StorePathError, check_rel
 
 if TYPE_CHECKING:
@@ -142,12 +143,7 @@ class LocalFileSystem:
         of any of them (a full disk, a read-only or vanished folder) raises ``OSError``
         and leaves nothing behind under the final name.
         """
-        import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first write
-        import pyarrow.parquet as pq  # noqa: PLC0415
-
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression=compression, row_group_size=1 << 17)
-        data = sink.getvalue()
+        data = parquet_bytes.encode(table, compression=compression)
         with self.atomic_write(rel) as tmp:
             _write_file(tmp, memoryview(data))
         return int(data.size)

@@ -45,7 +45,7 @@ import obstore
 from obstore.store import S3Store
 
 from canvasback._config import S3Address, StoreAddressError, parse_store
-from canvasback.store.fs import s3_create, write_probe
+from canvasback.store.fs import parquet_bytes, s3_create, write_probe
 from canvasback.store.fs.object_cache import ObjectCache
 from canvasback.store.fs.protocol import Entry, StoreMissingError, StorePathError, check_rel
 from canvasback.store.fs.s3_errors import ProcessBound, refused, translated
@@ -234,13 +234,8 @@ class S3FileSystem:
         The bytes written become the local copy of the object: a reader of this process
         (this machine) fetches nothing back.
         """
-        import pyarrow as pa  # noqa: PLC0415  # pyarrow loads on first write
-        import pyarrow.parquet as pq  # noqa: PLC0415
-
         _key(rel, file=True)
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression=compression, row_group_size=1 << 17)
-        data = memoryview(sink.getvalue())
+        data = memoryview(parquet_bytes.encode(table, compression=compression))
         etag = self._put(rel, data)
         if etag:
             with contextlib.suppress(OSError):  # a full cache disk: read back when needed

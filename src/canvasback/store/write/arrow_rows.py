@@ -46,9 +46,62 @@ def rows_to_table(
         for part in parts
     ]
     arrow_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-    # Arrow's sort is stable: rows logged in step order stay so within a key.
-    keys = spec.flush_sort or spec.sort
-    return arrow_table.sort_by([(k, "ascending") for k in keys])
+    order = sort_order(arrow_table, spec.flush_sort or spec.sort)
+    return arrow_table if order is None else arrow_table.take(order)
+
+
+def sort_order(table: pa.Table, keys: Sequence[str]) -> pa.Array | None:
+    """Row indices that sort ``table`` by ``keys`` as ``Table.sort_by`` does; None if in order.
+
+    Ascending, nulls last, strings by their UTF-8 bytes; stable, so rows logged in step
+    order stay so within a key.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    ranked: dict[str, pa.Array] = {}
+    for key in keys:
+        column = table.column(key).combine_chunks()
+        if pa.types.is_string(column.type):
+            # A key with one value (one run's rows) orders nothing; the comparison is
+            # cheaper than the encoding that would find it.
+            if not column.null_count and _one_value(column):
+                continue
+            # A flush holds few distinct run ids and metric keys: sorting the distinct
+            # values and then the rows by their small integer ranks costs a third of
+            # sorting the strings.
+            encoded = pc.dictionary_encode(column)
+            if not len(encoded.dictionary):  # every value null: nothing to order
+                continue
+            rank = pc.sort_indices(pc.sort_indices(encoded.dictionary))
+            column = pc.take(rank, encoded.indices)
+        ranked[key] = column
+    if not ranked:
+        return None
+    if len(ranked) == 1:
+        (column,) = ranked.values()
+        if not column.null_count and _ascending(column):
+            return None
+    return pc.sort_indices(pa.table(ranked), sort_keys=[(k, "ascending") for k in ranked])
+
+
+def _one_value(column: pa.Array) -> bool:
+    """Whether a column without nulls holds one value (its first and last, then all)."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if len(column) < 2:  # noqa: PLR2004  # a value or none
+        return True
+    first = column[0]
+    return column[-1] == first and bool(pc.all(pc.equal(column, first)).as_py())
+
+
+def _ascending(column: pa.Array) -> bool:
+    """Whether each value of a column without nulls is at most the next."""
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    if len(column) < 2:  # noqa: PLR2004  # no pair to compare
+        return True
+    return bool(pc.all(pc.less_equal(column[:-1], column[1:])).as_py())
 
 
 def _array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
@@ -60,6 +113,11 @@ def _array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
     # pay for it to write its first few rows (a script's or a kernel's first run).
     # Small columns of plain values are built without it; pa.array, three times faster
     # on strings, does the rest, and every value it would refuse or read differently.
+    if arrow_type == pa.string() and _one_string(values):
+        # One run's rows repeat its id in every row: one value, repeated by Arrow.
+        builder = pa.lib.StringBuilder()
+        builder.append_values(values[:1])
+        return pa.repeat(builder.finish()[0], len(values))
     if len(values) > SMALL_COLUMN or "pandas" in sys.modules:
         return pa.array(values, type=arrow_type)
     if arrow_type == pa.string() and all(type(v) is str or v is None for v in values):
@@ -71,6 +129,13 @@ def _array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:
     if arrow_type == pa.float64() and all(type(v) is float or v is None for v in values):
         return _fixed_width(values, arrow_type, "d")
     return pa.array(values, type=arrow_type)
+
+
+def _one_string(values: Sequence[Any]) -> bool:
+    """Whether ``values`` are many copies of one ``str`` (a count, at C speed)."""
+    if len(values) < 2 or type(values[0]) is not str or values[-1] != values[0]:  # noqa: PLR2004
+        return False
+    return values.count(values[0]) == len(values)
 
 
 def _fixed_width(values: Sequence[Any], arrow_type: pa.DataType, code: str) -> pa.Array:
