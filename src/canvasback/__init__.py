@@ -243,6 +243,7 @@ def _version() -> str:
     except PackageNotFoundError:  # running from a source tree without an install
         return "0.0.0"
 
+
 __all__ = [
     "ActiveRunError",
     "AliasMove",
