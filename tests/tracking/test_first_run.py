@@ -8,12 +8,15 @@ another process at once, and a deleted experiment is refused as before.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 
 import pytest
 
 import canvasback as cb
+from canvasback.store import schema
+from canvasback.tracking.experiment_claims import NAME_CLAIMS
 
 # The benchmark's empty run, with capture as a user gets it; then what it saw.
 EMPTY_RUN = """
@@ -143,3 +146,21 @@ def test_the_experiment_set_reads_as_the_one_got(store):
     assert repr(experiment) == repr(got)
     assert pickle.loads(pickle.dumps(experiment)) == got  # noqa: S301 -- our own object
     assert experiment.tags == {"team": "a", "stage": "dev"}
+
+
+def test_a_claim_of_an_earlier_version_is_set_from_the_catalog(store):
+    """Before the logs, a name's claim held the bare id and a deletion was an event."""
+    client = cb.MlflowClient(store)
+    client.create_experiment("seed")  # the Default experiment, and ids
+    digest = hashlib.sha256(b"old").hexdigest()
+    assert client.store.claim(NAME_CLAIMS, digest, b"7")
+    assert client.store.claim("experiment-ids", "7", b"old")
+    client.store.writer.append("experiments", "7", ("7", "old", "artifacts", 1))
+    client.store.writer.event("7", "7", schema.EVENT_EXPERIMENT_LIFECYCLE, "", "deleted")
+    client.store.flush()
+    with pytest.raises(cb.InvalidInputError, match="Cannot set the deleted experiment 'old'"):
+        cb.set_experiment("old")
+    client.restore_experiment("7")
+    experiment = cb.set_experiment("old")
+    assert (experiment.experiment_id, experiment.lifecycle_stage) == ("7", "active")
+    assert experiment.creation_time == 1
