@@ -14,6 +14,8 @@ from tests.store.segment_files import SEGMENT, data_files, fill
 import canvasback
 from canvasback import Client, Metric
 from canvasback.store import declarations, schema
+from canvasback.store.fs.local import LocalFileSystem
+from canvasback.store.write.writer import Writer
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -127,3 +129,43 @@ def test_client_store_layout(tmp_path):
     assert all(f"exp={experiment_id}/" in rel or "exp=0/" in rel for rel in files)
     metrics = [rel for rel in files if rel.startswith("metrics/")]
     assert metrics == [next(r for r in metrics if f"exp={experiment_id}/" in r)]
+
+
+class _HeldWake(threading.Event):
+    """The flusher's wake: once woken by a request, it holds there until let go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.woke = threading.Event()
+        self.go_on = threading.Event()
+        self.waits = 0
+        self.waiting_again = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        if self.waits > 1:
+            self.waiting_again.set()
+        woken = super().wait(timeout)
+        if woken and not self.woke.is_set():
+            self.woke.set()
+            assert self.go_on.wait(30)
+        return woken
+
+
+def test_a_flush_begun_after_the_flusher_woke_is_not_taken_for_its_tick(tmp_path):
+    """The flusher woke for a request; a caller's flush did it first; rows logged after
+    that stay buffered (one file per flush), not cut into a file of the flusher's."""
+    writer = Writer(LocalFileSystem(tmp_path / "store"), flush_interval=3600)
+    wake = writer._wake = _HeldWake()
+    writer.append("experiments", "1", ("1", "a", "artifacts", 1))
+    writer.request_flush()
+    assert wake.woke.wait(30)  # the flusher is awake, before it looks at anything
+    assert writer.flush() == 1  # the caller's flush writes what the request was for
+    written = set(data_files(tmp_path / "store"))
+    writer.append("experiments", "1", ("1", "b", "artifacts", 2))
+    wake.go_on.set()
+    assert wake.waiting_again.wait(30)  # the flusher went round, and waits again
+    assert set(data_files(tmp_path / "store")) == written
+    assert writer.pending == 1
+    writer.close()
+    assert len(set(data_files(tmp_path / "store")) - written) == 1

@@ -96,9 +96,7 @@ def set_experiment(
     if experiment_id is not None:
         experiment = c.get_experiment(str(experiment_id))
     elif experiment_name is not None:
-        found = c.experiment_id_for(validation.experiment_name(experiment_name), create=True)
-        assert found is not None  # noqa: S101  # create=True always yields an id
-        experiment = c.get_experiment(found)
+        experiment = c.experiment_to_use(validation.experiment_name(experiment_name))
     else:
         msg = "set_experiment needs experiment_name or experiment_id"
         raise ValueError(msg)

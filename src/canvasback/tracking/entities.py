@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import NamedTuple
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class Metric(NamedTuple):
@@ -40,6 +43,83 @@ class Experiment:
     creation_time: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
     last_update_time: int | None = None
+
+
+class LazyExperiment(Experiment):
+    """An experiment whose creation time, tags and last update are read when first asked.
+
+    ``set_experiment`` knows an experiment's id, name and lifecycle stage from its name's
+    claims; the rest is in the catalog, which a process that only logs never opens. It
+    reads, compares, prints and pickles as the :class:`Experiment` it stands for.
+    """
+
+    def __init__(
+        self,
+        experiment_id: str,
+        name: str,
+        artifact_location: str,
+        lifecycle_stage: str,
+        *,
+        read: Callable[[], Experiment],
+    ) -> None:
+        # Frozen: its fields are set once, here, as the dataclass's own __init__ does.
+        self.__dict__.update(
+            experiment_id=experiment_id,
+            name=name,
+            artifact_location=artifact_location,
+            lifecycle_stage=lifecycle_stage,
+            _read=read,
+            _read_fields=None,
+        )
+
+    def _rest(self) -> Experiment:
+        """The experiment as the catalog has it (read once)."""
+        found: Experiment | None = self.__dict__["_read_fields"]
+        if found is None:
+            found = self.__dict__["_read"]()
+            self.__dict__["_read_fields"] = found
+        return found
+
+    @property  # read-only, as the frozen field it stands for
+    def creation_time(self) -> int | None:
+        """When the experiment was created (ms)."""
+        return self._rest().creation_time
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The experiment's tags as the store has them when first asked."""
+        return self._rest().tags
+
+    @property
+    def last_update_time(self) -> int | None:
+        """The experiment's last change (ms), as the store has it when first asked."""
+        return self._rest().last_update_time
+
+    def plain(self) -> Experiment:
+        """The plain :class:`Experiment` this one stands for (the catalog's fields read)."""
+        return Experiment(
+            self.experiment_id,
+            self.name,
+            self.artifact_location,
+            self.lifecycle_stage,
+            self.creation_time,
+            self.tags,
+            self.last_update_time,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyExperiment):
+            other = other.plain()
+        return self.plain() == other if isinstance(other, Experiment) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as Experiment's: its tags are a dict
+
+    def __repr__(self) -> str:
+        return repr(self.plain())
+
+    def __reduce__(self) -> tuple[type[Experiment], tuple[Any, ...]]:
+        plain = self.plain()  # a copy or a pickle is a plain Experiment
+        return Experiment, tuple(getattr(plain, f.name) for f in fields(Experiment))
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,14 @@ from canvasback.store.name_claims import (
     RENAME,
     EntityLog,
     Holding,
+    Lookup,
     name_digest,
     new_token,
     slot_key,
 )
 from canvasback.tracking import experiment_claims as ec
 from canvasback.tracking import validation
-from canvasback.tracking.entities import Experiment
+from canvasback.tracking.entities import Experiment, LazyExperiment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -117,15 +118,15 @@ class ExperimentMethods:
         self._create_claimed(experiment_id, name, checked_tags)
         return experiment_id
 
-    def _held(self, name: str, *, writing: bool = False) -> Holding | None:
-        """The holding of a name that holds; ``writing``: settled for a write first."""
+    def _held(self, name: str, *, writing: bool = False) -> Lookup | None:
+        """The lookup of a name that holds; ``writing``: settled for a write first."""
         found = ec.CLAIMS.lookup(self.store, name)
         if found is None or found.state != HELD:
             return None
         if writing:
             ec.settle(self.store, found.holding.entity_id, found.log)
             ec.ensure_written(self.store, found.holding)
-        return found.holding
+        return found
 
     def experiment_id_for(self, name: str, *, create: bool = False) -> str | None:
         """The id of an experiment name (None if absent, unless ``create``).
@@ -140,7 +141,43 @@ class ExperimentMethods:
                 return self.create_experiment(name)
             except validation.InvalidInputError:  # another process created it just now
                 found = self._held(name, writing=True)
-        return None if found is None else found.entity_id
+        return None if found is None else found.holding.entity_id
+
+    def experiment_to_use(self, name: str) -> Experiment:
+        """The experiment of a name, created if absent: what ``set_experiment`` returns.
+
+        Its id, name and lifecycle stage are its name's claims' and its log's (a deletion
+        is a slot of the log); its creation time, tags and last update are read from the
+        catalog when first asked, so a process that only logs never opens the catalog.
+        The row a killed creator left unwritten is written here (its mark is one read);
+        the events of a killed change wait for the experiment's next change, or
+        ``recover``: the claims answer for them meanwhile.
+        """
+        if name == DEFAULT_EXPERIMENT_NAME:
+            self._ensure_default_experiment()
+        found = self._held(name)
+        if found is None:
+            try:
+                created = self.create_experiment(name)
+            except validation.InvalidInputError:  # another process created it just now
+                found = self._held(name)
+            else:
+                return self._lazy(created, name, "active")
+        if found is None:
+            msg = f"Experiment {name!r} was renamed by another call as it was set; try again"
+            raise ExperimentNotFoundError(msg)
+        holding = found.holding
+        ec.ensure_written(self.store, holding)
+        if not holding.token:  # a claim of an earlier version: its row and events decide
+            return self.get_experiment(holding.entity_id)
+        _name, stage = ec.logged(found.log)
+        return self._lazy(holding.entity_id, holding.name, stage or "active")
+
+    def _lazy(self, experiment_id: str, name: str, stage: str) -> Experiment:
+        location = self.store.location_uri(layout.ARTIFACTS_DIR)
+        return LazyExperiment(
+            experiment_id, name, location, stage, read=lambda: self.get_experiment(experiment_id)
+        )
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment of that name, or None."""

@@ -35,6 +35,9 @@ def rows_to_table(
 
     spec = declarations.table(table)
     schema = spec.arrow_schema()
+    keys = spec.flush_sort or spec.sort
+    if len(rows) + (len(columns[0]) if columns else 0) <= SMALL_COLUMN:
+        return _small_table(schema, keys, rows + list(zip(*columns, strict=True)))
     parts: list[Sequence[Sequence[Any]]] = [list(zip(*rows, strict=True))] if rows else []
     if columns:
         parts.append(columns)
@@ -46,7 +49,7 @@ def rows_to_table(
         for part in parts
     ]
     arrow_table = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-    order = sort_order(arrow_table, spec.flush_sort or spec.sort)
+    order = sort_order(arrow_table, keys)
     return arrow_table if order is None else arrow_table.take(order)
 
 
@@ -102,6 +105,26 @@ def _ascending(column: pa.Array) -> bool:
     if len(column) < 2:  # noqa: PLR2004  # no pair to compare
         return True
     return bool(pc.all(pc.less_equal(column[:-1], column[1:])).as_py())
+
+
+def _small_table(schema: pa.Schema, keys: Sequence[str], rows: list[tuple[Any, ...]]) -> pa.Table:
+    """A few rows sorted in Python as Arrow sorts them: stable, ascending, nulls last.
+
+    Arrow's sort is pyarrow.compute's, whose import takes tens of milliseconds: a
+    process's first flush (a short script's only one) would wait for it. Key columns
+    are ids, names and integers, which Python orders as Arrow does (strings by code
+    point, which is UTF-8's byte order); values Python cannot compare are refused as a
+    conversion error, as Arrow refuses them.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    positions = [schema.get_field_index(k) for k in keys]
+    ordered = sorted(rows, key=lambda row: [(row[i] is None, row[i]) for i in positions])
+    columns = list(zip(*ordered, strict=True)) or [() for _ in schema]
+    return pa.Table.from_arrays(
+        [_array(col, field.type) for col, field in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
 
 
 def _array(values: Sequence[Any], arrow_type: pa.DataType) -> pa.Array:

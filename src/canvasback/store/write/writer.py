@@ -402,13 +402,11 @@ class Writer:
             self._record_heartbeat_interval()
 
     def _record_heartbeat_interval(self) -> None:
-        self.event(
-            layout.HEARTBEAT_PARTITION,
-            self.writer_id,
-            schema.EVENT_HEARTBEAT_INTERVAL,
-            "",
-            repr(self.heartbeat_interval),
-        )
+        self._beat(schema.EVENT_HEARTBEAT_INTERVAL, repr(self.heartbeat_interval))
+
+    def _beat(self, kind: str, value: str) -> None:
+        """A sign of life: an event of this writer's, in the heartbeats' partition."""
+        self.event(layout.HEARTBEAT_PARTITION, self.writer_id, kind, "", value)
 
     def release_alive(self) -> None:
         """A run held by :meth:`hold_alive` has ended."""
@@ -422,13 +420,7 @@ class Writer:
         if now - self._last_heartbeat < self.heartbeat_interval:
             return False
         self._last_heartbeat = now
-        self.event(
-            layout.HEARTBEAT_PARTITION,
-            self.writer_id,
-            schema.EVENT_HEARTBEAT,
-            "",
-            str(time.time_ns() // 1_000_000),
-        )
+        self._beat(schema.EVENT_HEARTBEAT, str(time.time_ns() // 1_000_000))
         self._record_heartbeat_interval()
         return True
 
@@ -449,17 +441,20 @@ class Writer:
     def _run(self) -> None:
         warm_up_pyarrow()
         while not self._closed:
+            before = self._flushes  # counted before the wait (see _flush_unless_done)
             self._wake.wait(min(self.flush_interval, self.heartbeat_interval))
-            self._wake.clear()
-            woke_after = self._flushes
             self._heartbeat_due()
             if (self._pending or self._retry) and time.monotonic() >= self._retry_at:
-                self._background_flush(woke_after)
+                self._background_flush(before)
+                continue
+            with self._lock:  # nothing to write, or a pause: the next wait waits
+                if not self._pending or time.monotonic() < self._retry_at:
+                    self._wake.clear()
 
-    def _background_flush(self, woke_after: int) -> None:
+    def _background_flush(self, before: int) -> None:
         """One tick's flush; after a failure, the next try waits, twice as long each time."""
         try:
-            self._flush_unless_done(woke_after)
+            self._flush_unless_done(before)
         except Exception as exc:  # noqa: BLE001  # rows wait in memory; said once per outage
             self._failures += 1
             pause = min(self.flush_interval * 2**self._failures, MAX_RETRY_PAUSE)
@@ -474,15 +469,15 @@ class Writer:
                     MAX_RETRY_PAUSE,
                 )
 
-    def _flush_unless_done(self, woke_after: int) -> None:
-        """Flush for the tick that woke the thread, unless a flush since has done it.
+    def _flush_unless_done(self, before: int) -> None:
+        """Flush for the request or the tick that woke the thread, unless done since.
 
-        A caller's ``flush()`` that ran while this thread waited for the lock wrote what
-        the tick was for; flushing again would cut the rows appended since into a second
-        file for no reason.
+        A request is undone while the wake is set (a flush clears it as it takes the
+        buffers); a tick, until a flush begins after the wait did (not one begun after
+        the thread woke): another would cut the rows appended since into a second file.
         """
         with self._flush_lock:
-            if self._flushes == woke_after:
+            if self._wake.is_set() or self._flushes == before:
                 self._flush_held()
 
     def close(self) -> None:
