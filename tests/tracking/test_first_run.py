@@ -18,8 +18,20 @@ import canvasback as cb
 from canvasback.store import schema
 from canvasback.tracking.experiment_claims import NAME_CLAIMS
 
+# An experiment's fields, as the child reads them and as another process does.
+FIELDS = (
+    "experiment_id",
+    "name",
+    "artifact_location",
+    "lifecycle_stage",
+    "creation_time",
+    "tags",
+    "last_update_time",
+)
+
 # The benchmark's empty run, with capture as a user gets it; then what it saw.
-EMPTY_RUN = """
+EMPTY_RUN = f"""
+FIELDS = {FIELDS!r}
 import json, os, sys
 os.environ.pop("CANVASBACK_CAPTURE", None)
 import canvasback as cb
@@ -30,20 +42,12 @@ cb.end_run()
 duckdb_after_run = "duckdb" in sys.modules
 cb.flush()
 duckdb_after_flush = "duckdb" in sys.modules
-print(json.dumps({
+print(json.dumps({{
     "duckdb_after_run": duckdb_after_run,
     "duckdb_after_flush": duckdb_after_flush,
     "run_id": run.info.run_id,
-    "experiment": {
-        "experiment_id": experiment.experiment_id,
-        "name": experiment.name,
-        "artifact_location": experiment.artifact_location,
-        "lifecycle_stage": experiment.lifecycle_stage,
-        "creation_time": experiment.creation_time,
-        "tags": experiment.tags,
-        "last_update_time": experiment.last_update_time,
-    },
-}))
+    "experiment": {{field: getattr(experiment, field) for field in FIELDS}},
+}}))
 """
 
 SET_EXPERIMENT = """
@@ -61,15 +65,7 @@ print("duckdb" in sys.modules)
 
 
 def as_dict(experiment: cb.Experiment) -> dict[str, object]:
-    return {
-        "experiment_id": experiment.experiment_id,
-        "name": experiment.name,
-        "artifact_location": experiment.artifact_location,
-        "lifecycle_stage": experiment.lifecycle_stage,
-        "creation_time": experiment.creation_time,
-        "tags": experiment.tags,
-        "last_update_time": experiment.last_update_time,
-    }
+    return {field: getattr(experiment, field) for field in FIELDS}
 
 
 def empty_run(run_python, store, name: str) -> dict[str, object]:
