@@ -14,7 +14,7 @@ from canvasback.query import filter as run_filter
 from canvasback.query.filter_sql import compile_filter
 from canvasback.query.runs import LIFECYCLE_FILTER, view_type
 from canvasback.store import liveness, schema
-from canvasback.store.read.catalog_tables import quote_identifier
+from canvasback.store.read import pages
 from canvasback.store.read.relations import RUNS_WIDE
 from canvasback.store.read.wide import READ_FROM
 
@@ -195,11 +195,7 @@ def search_runs_table(
     # than two: DuckDB's cost per statement is most of a small search's.
     def page() -> pa.Table:
         if catalog.snapshot is None:
-            select = ", ".join(
-                f"{liveness.status_sql('b') if column == 'status' else f'b.{column}'} "
-                f"AS {quote_identifier(name)}"
-                for column, name in fields
-            )
+            select = pages.select_list(fields)
             one_sql, one_params = _search_sql(
                 catalog,
                 select,

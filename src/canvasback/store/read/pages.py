@@ -23,6 +23,18 @@ if TYPE_CHECKING:
     from canvasback.store.read.base import SnapshotBase
 
 
+def select_list(fields: list[tuple[str, str]]) -> str:
+    """SELECT list of columns ``(wide column, name)`` of the wide row ``b``, as named.
+
+    The status reads as the stale rule says.
+    """
+    return ", ".join(
+        f"{liveness.status_sql('b') if column == 'status' else f'b.{column}'} "
+        f"AS {quote_identifier(name)}"
+        for column, name in fields
+    )
+
+
 class WidePages:
     """Pages of a catalog's wide rows over its snapshot base."""
 
@@ -107,11 +119,7 @@ class WidePages:
         in_memory = [run_id for run_id, p in picks if p is None]
         parts = [self.page(fields, positions, types)] if positions else []
         if in_memory or not parts:
-            select = ", ".join(
-                f"{liveness.status_sql('b') if column == 'status' else f'b.{column}'} "
-                f"AS {quote_identifier(name)}"
-                for column, name in fields
-            )
+            select = select_list(fields)
             sql = f"SELECT {select} FROM {relations.WIDE} b WHERE b.run_id IN (SELECT unnest(?))"
             found = self.con.sql(sql, params=[in_memory]).to_arrow_table()
             parts.append(found.cast(parts[0].schema) if parts else found)
