@@ -260,19 +260,29 @@ def model_tags(catalog: Catalog, model_ids: list[str]) -> dict[str, dict[str, st
     return out
 
 
+# Tags of the versions of models (parameter: the model ids), straight from the resolved
+# events (a version's entity is "<model id>/<version>"): the caller keeps the live
+# versions' tags; the views would resolve every version.
+_VERSION_TAGS: Final = (
+    f"SELECT entity_id, key, value FROM {relations.FACTS} "
+    "WHERE experiment_id = ? AND kind = ? AND value IS NOT NULL "
+    "AND list_contains(?, split_part(entity_id, '/', 1))"
+)
+
+
+def _version_of(entity: str) -> tuple[str, int]:
+    """(model id, version) of a version's entity id ("<model id>/<version>")."""
+    model_id, _, version = entity.partition("/")
+    return model_id, int(version)
+
+
 def version_tags(catalog: Catalog, model_ids: list[str]) -> dict[tuple[str, int], dict[str, str]]:
     """Tags of the versions of models: (model id, version) -> {key: value}."""
     out: dict[tuple[str, int], dict[str, str]] = {}
-    # Straight from the resolved events (a version's entity is "<model id>/<version>"):
-    # the caller keeps the live versions' tags; the views would resolve every version.
     for entity, key, value in catalog.rows(
-        f"SELECT entity_id, key, value FROM {relations.FACTS} "
-        "WHERE experiment_id = ? AND kind = ? AND value IS NOT NULL "
-        "AND list_contains(?, split_part(entity_id, '/', 1)) ORDER BY key",
-        [tables.PARTITION, tables.EVENT_VERSION_TAG, model_ids],
+        f"{_VERSION_TAGS} ORDER BY key", [tables.PARTITION, tables.EVENT_VERSION_TAG, model_ids]
     ):
-        model_id, _, version = entity.partition("/")
-        out.setdefault((model_id, int(version)), {})[key] = value
+        out.setdefault(_version_of(entity), {})[key] = value
     return out
 
 
@@ -286,19 +296,16 @@ def version_details(
     tags: dict[tuple[str, int], dict[str, str]] = {}
     aliases: dict[tuple[str, int], list[str]] = {}
     # One query: each costs more to start than these rows take to read.
-    for alias, model_id, version, key, value in catalog.rows(
-        "SELECT false, split_part(entity_id, '/', 1), split_part(entity_id, '/', 2), key, "
-        f"value FROM {relations.FACTS} WHERE experiment_id = ? AND kind = ? "
-        "AND value IS NOT NULL AND list_contains(?, split_part(entity_id, '/', 1)) "
-        "UNION ALL "
-        f"SELECT true, model_id, version::VARCHAR, alias, NULL FROM ({_LATEST_ALIASES}) "
-        "WHERE version IS NOT NULL ORDER BY 1, 4",
+    for alias, entity, key, value in catalog.rows(
+        f"SELECT false, * FROM ({_VERSION_TAGS}) UNION ALL "
+        f"SELECT true, model_id || '/' || version, alias, NULL FROM ({_LATEST_ALIASES}) "
+        "WHERE version IS NOT NULL ORDER BY 1, 3",
         [tables.PARTITION, tables.EVENT_VERSION_TAG, model_ids, model_ids],
     ):
         if alias:
-            aliases.setdefault((model_id, int(version)), []).append(key)
+            aliases.setdefault(_version_of(entity), []).append(key)
         else:
-            tags.setdefault((model_id, int(version)), {})[key] = value
+            tags.setdefault(_version_of(entity), {})[key] = value
     return tags, aliases
 
 
