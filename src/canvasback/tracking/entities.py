@@ -97,15 +97,11 @@ class LazyExperiment(Experiment):
 
     def plain(self) -> Experiment:
         """The plain :class:`Experiment` this one stands for (the catalog's fields read)."""
-        return Experiment(
-            self.experiment_id,
-            self.name,
-            self.artifact_location,
-            self.lifecycle_stage,
-            self.creation_time,
-            self.tags,
-            self.last_update_time,
-        )
+        return Experiment(*self._values())
+
+    def _values(self) -> tuple[Any, ...]:
+        """The values of Experiment's fields, in their order (the catalog's read once)."""
+        return tuple(getattr(self, f.name) for f in fields(Experiment))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LazyExperiment):
@@ -118,8 +114,7 @@ class LazyExperiment(Experiment):
         return repr(self.plain())
 
     def __reduce__(self) -> tuple[type[Experiment], tuple[Any, ...]]:
-        plain = self.plain()  # a copy or a pickle is a plain Experiment
-        return Experiment, tuple(getattr(plain, f.name) for f in fields(Experiment))
+        return Experiment, self._values()  # a copy or a pickle is a plain Experiment
 
 
 @dataclass(frozen=True)
