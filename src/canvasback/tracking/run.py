@@ -407,8 +407,6 @@ class Run:
     ) -> None:
         """Log many metrics, params and tags; everything is checked before anything is logged."""
         self.check_open("log batch")
-        if self._watchers:
-            metrics = list(metrics)  # read twice: written, then told to the watchers
         columns = metric_columns(self.run_id, metrics, self._metric_keys)
         param_dict = key_values("param", params)
         tag_dict = key_values("tag", tags)
@@ -419,11 +417,11 @@ class Run:
         if columns is not None:
             self.store.writer.extend_columns("metrics", self.experiment_id, columns)
         self.set_tags(tag_dict)
-        for metric in metrics if self._watchers else ():
-            if metric.key in self._watchers:
-                self._tell_watchers(
-                    metric.key, float(metric.value), int(metric.step), int(metric.timestamp)
-                )
+        if columns is not None and self._watchers:  # the checked points, in their order
+            _, keys, steps, timestamps, values = columns
+            for key, step, ts, value in zip(keys, steps, timestamps, values, strict=True):
+                if key in self._watchers:
+                    self._tell_watchers(key, value, step, ts)
 
     # -- status ----------------------------------------------------------------------
     def _event(self, kind: str, value: str) -> None:
